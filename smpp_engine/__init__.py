@@ -1,0 +1,3 @@
+"""SMPP gateway engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Rate limiting primitives with an injected clock (grows with the pipeline issue)."""
