@@ -23,6 +23,7 @@ from .status import CommandStatus
 from .tlv import decode_tlvs, encode_tlvs
 
 HEADER = struct.Struct(">IIII")
+_unpack_header = HEADER.unpack_from
 HEADER_SIZE = 16
 
 Encoder = Callable[[Pdu], bytes]
@@ -48,7 +49,7 @@ def decode_pdu(data: bytes) -> Pdu:
             value=len(data),
             framing=True,
         )
-    length, command_id, status, sequence = HEADER.unpack_from(data)
+    length, command_id, status, sequence = _unpack_header(data)
     if length != len(data):
         raise PduError(
             f"command_length does not match the {len(data)} octets given",
@@ -57,27 +58,26 @@ def decode_pdu(data: bytes) -> Pdu:
             value=length,
             framing=True,
         )
-    return decode_body(data, command_id, status, sequence)
-
-
-def decode_body(data: bytes, command_id: int, status: int, sequence: int) -> Pdu:
-    """Decode the PDU in ``data`` (header included) whose header was already read."""
     decode = DECODERS.get(command_id)
     if decode is None:
-        raise PduError(
-            "unknown command_id",
-            status=_S.ESME_RINVCMDID,
-            field="command_id",
-            value=f"0x{command_id:08X}",
-            command_id=command_id,
-            sequence_number=sequence,
-        )
+        raise unknown_command_error(command_id, sequence)
     try:
-        return decode(data, HEADER_SIZE, len(data), sequence, status)
+        return decode(data, HEADER_SIZE, length, sequence, status)
     except PduError as exc:
         exc.command_id = command_id
         exc.sequence_number = sequence
         raise
+
+
+def unknown_command_error(command_id: int, sequence: int) -> PduError:
+    return PduError(
+        "unknown command_id",
+        status=_S.ESME_RINVCMDID,
+        field="command_id",
+        value=f"0x{command_id:08X}",
+        command_id=command_id,
+        sequence_number=sequence,
+    )
 
 
 # --- compilation --------------------------------------------------------------------
@@ -170,50 +170,63 @@ def _compile_encoder(cls: type[Pdu]) -> Encoder:
 
 
 def _compile_decoder(cls: type[Pdu]) -> BodyDecoder:
+    """Compile ``cls.LAYOUT`` into ``decode(data, pos, end, seq, status) -> Pdu``.
+
+    ``data`` must hold exactly one PDU (``end == len(data)``): reading past the end
+    then raises IndexError, which is cheaper than checking bounds before every
+    integer; the handler finds the truncated field the slow way.
+    """
     lines = ["def decode(data, pos, end, seq, status):"]
     if cls.command_id & RESPONSE_BIT and cls.LAYOUT:
         # Error responses (and some sloppy peers' OK ones) come without a body.
         lines += ["    if pos == end:", "        return CLS(sequence_number=seq, command_status=status)"]
-    # The object is built with __new__ and slot stores: an __init__ call with twenty
-    # keyword arguments costs more than decoding the fields themselves. Every field is
-    # assigned below, so the result equals what __init__ would build.
+    lines.append("    try:")
     names: list[str] = []
     for index, group in enumerate(_groups(cls.LAYOUT)):
         f = group[0]
         if isinstance(f, L.Int8):
-            k = len(group)
-            targets = ", ".join(g.name for g in group)
-            lines.append(f"    if pos + {k} > end: raise _truncated({f.name!r})")
-            if k == 1:
-                lines.append(f"    {f.name} = data[pos]")
-            else:
-                lines.append(f"    {targets}, = data[pos:pos + {k}]")
-            lines.append(f"    pos += {k}")
+            for offset, g in enumerate(group):
+                lines.append(f"        {g.name} = data[pos + {offset}]")
+            lines.append(f"        pos += {len(group)}")
             names += [g.name for g in group]
         elif isinstance(f, L.CString):
-            lines.append(f"    nul = data.find(b'\\x00', pos, pos + {f.size})")
-            lines.append(f"    if nul < 0: raise _cstring_error(data, pos, end, F{index})")
+            # Empty strings are the commonest value of most string fields.
+            lines += [
+                "        if data[pos] == 0:",
+                f"            {f.name} = ''",
+                "            pos += 1",
+                "        else:",
+                f"            nul = data.find(b'\\x00', pos, pos + {f.size})",
+            ]
             if f.fixed:
-                lines.append(
-                    f"    if nul != pos and nul - pos != {f.size - 1}: "
-                    f"raise _cstring_error(data, pos, end, F{index})"
-                )
-            lines.append(f"    {f.name} = data[pos:nul].decode('latin-1')")
-            lines.append("    pos = nul + 1")
+                bad = f"nul - pos != {f.size - 1}"
+            else:
+                bad = "nul < 0"
+            lines += [
+                f"            if {bad}: raise _cstring_error(data, pos, end, F{index})",
+                f"            {f.name} = data[pos:nul].decode('latin-1')",
+                "            pos = nul + 1",
+            ]
             names.append(f.name)
         elif isinstance(f, L.ShortMessage):
             lines += [
-                "    if pos >= end: raise _truncated('sm_length')",
-                "    stop = pos + 1 + data[pos]",
-                "    if stop > end: raise _sm_overrun(data[pos], end - pos - 1)",
-                f"    {f.name} = data[pos + 1:stop]",
-                "    pos = stop",
+                "        stop = pos + 1 + data[pos]",
+                "        if stop > end: raise _sm_overrun(data[pos], end - pos - 1)",
+                f"        {f.name} = data[pos + 1:stop]",
+                "        pos = stop",
             ]
             names.append(f.name)
         else:
-            lines.append(f"    {f.name}, pos = _decode_{type(f).__name__}(data, pos, end)")
+            lines.append(f"        {f.name}, pos = _decode_{type(f).__name__}(data, pos, end)")
             names.append(f.name)
+    if not names:
+        lines.append("        pass")
     lines += [
+        "    except IndexError:",
+        "        raise _locate_truncation(CLS, data, end) from None",
+        # The object is built with __new__ and slot stores: an __init__ call with twenty
+        # keyword arguments costs more than decoding the fields. Every field is stored
+        # below (checked at compile time), so the result equals what __init__ builds.
         "    pdu = _new(CLS)",
         "    pdu.sequence_number = seq",
         "    pdu.command_status = status",
@@ -221,12 +234,13 @@ def _compile_decoder(cls: type[Pdu]) -> BodyDecoder:
     ]
     lines += [f"    pdu.{name} = {name}" for name in names]
     lines.append("    return pdu")
-    missing = {f.name for f in fields(cls)} - set(names) - {"sequence_number", "command_status", "tlvs"}
+    header = {"sequence_number", "command_status", "tlvs"}
+    missing = {f.name for f in fields(cls)} - set(names) - header
     assert not missing, f"{cls.__name__}: layout lacks {missing}"
     namespace: dict[str, Any] = {
         "CLS": cls,
         "_new": object.__new__,
-        "_truncated": _truncated,
+        "_locate_truncation": _locate_truncation,
         "_cstring_error": _cstring_error,
         "_sm_overrun": _sm_overrun,
         "_decode_tlvs": decode_tlvs,
@@ -247,6 +261,29 @@ def _truncated(field: str) -> PduError:
     return PduError(
         "PDU body ends before this field", status=_S.ESME_RINVCMDLEN, field=field
     )
+
+
+def _locate_truncation(cls: type[Pdu], data: bytes, end: int) -> PduError:
+    """The error for a body that ends inside a field: walk the layout to name it."""
+    pos = HEADER_SIZE
+    for f in cls.LAYOUT:
+        if isinstance(f, L.Int8 | L.ShortMessage):
+            if pos >= end:
+                return _truncated(f.name if isinstance(f, L.Int8) else "sm_length")
+            pos += 1 if isinstance(f, L.Int8) else 1 + data[pos]
+        elif isinstance(f, L.CString):
+            nul = data.find(b"\x00", pos, end)
+            if nul < 0:
+                return _truncated(f.name)
+            pos = nul + 1
+        else:
+            try:
+                pos = _decode_dest_addresses(data, pos, end)[1] if isinstance(
+                    f, L.DestAddresses
+                ) else _decode_unsuccess_smes(data, pos, end)[1]
+            except PduError as exc:
+                return exc
+    return _truncated(cls.LAYOUT[-1].name if cls.LAYOUT else "command_length")
 
 
 def _sm_overrun(sm_length: int, available: int) -> PduError:

@@ -7,7 +7,7 @@ the chunking.
 
 from __future__ import annotations
 
-from .codec import DECODERS, HEADER, HEADER_SIZE, decode_body
+from .codec import DECODERS, HEADER, HEADER_SIZE, unknown_command_error
 from .errors import PduError
 from .pdus import Pdu
 from .status import CommandStatus
@@ -82,7 +82,7 @@ class PduStream:
         _, command_id, status, sequence = HEADER.unpack_from(data)
         decode = DECODERS.get(command_id)
         if decode is None:
-            return decode_body(data, command_id, status, sequence)  # raises RINVCMDID
+            raise unknown_command_error(command_id, sequence)
         try:
             return decode(data, HEADER_SIZE, length, sequence, status)
         except PduError as exc:

@@ -207,6 +207,7 @@ def decode_tlvs(data: bytes, pos: int, end: int) -> Tlvs:
     """Decode the TLVs in ``data[pos:end]``; raises :class:`PduError` on a bad stream."""
     tlvs: Tlvs = {}
     decoders = _DECODERS
+    fast_kinds = _FAST_KINDS
     unpack_head = _HEAD.unpack_from
     while pos < end:
         if end - pos < 4:
@@ -226,13 +227,17 @@ def decode_tlvs(data: bytes, pos: int, end: int) -> Tlvs:
                 field=tag_name(tag),
                 value=length,
             )
-        decode = decoders.get(tag)
-        if decode is None:
+        fast = fast_kinds.get(tag)
+        if fast is None:  # a tag we do not know: kept raw
             tlvs[tag] = data[pos:stop]
-        elif decode is _u8 and length == 1:  # the commonest kind, without a call
+        elif fast == 1 and length == 1:  # the commonest kinds inline, without a call
             tlvs[tag] = data[pos]
+        elif fast < 0 and length <= -fast:
+            # Some SMSCs omit the NUL of string TLVs; the length already delimits the value.
+            nul = data.find(b"\x00", pos, stop)
+            tlvs[tag] = data[pos : stop if nul < 0 else nul].decode("latin-1")
         else:
-            value = decode(data[pos:stop])
+            value = decoders[tag](data[pos:stop])
             if value is None:
                 raise PduError(
                     f"invalid length {length} for TLV",
@@ -245,26 +250,13 @@ def decode_tlvs(data: bytes, pos: int, end: int) -> Tlvs:
     return tlvs
 
 
-def _u8(raw: bytes) -> int | None:  # compared by identity in decode_tlvs
-    return raw[0] if len(raw) == 1 else None
-
-
 def _value_decoder(kind: Kind, size: int) -> Callable[[bytes], TlvValue | None]:
     """A function from a TLV's value octets to its typed value, or None if the length is wrong."""
-    if kind is Kind.U8:
-        return _u8
-    if kind is Kind.U16 or kind is Kind.U32:
-        width = 2 if kind is Kind.U16 else 4
+    if kind in (Kind.U8, Kind.U16, Kind.U32):
+        width = kind.value
         return lambda raw: int.from_bytes(raw, "big") if len(raw) == width else None
     if kind is Kind.CSTRING:
-        # Some SMSCs omit the NUL of string TLVs; the length already delimits the value.
-        def cstring(raw: bytes) -> str | None:
-            if len(raw) > size:
-                return None
-            nul = raw.find(b"\x00")
-            return (raw if nul < 0 else raw[:nul]).decode("latin-1")
-
-        return cstring
+        return lambda raw: None  # reached only when too long: decode_tlvs inlines the rest
     if kind is Kind.NETWORK_ERROR:
         return lambda raw: NetworkErrorCode(raw[0], raw[1] << 8 | raw[2]) if len(raw) == 3 else None
     return lambda raw: raw if len(raw) <= size else None
@@ -272,6 +264,12 @@ def _value_decoder(kind: Kind, size: int) -> Callable[[bytes], TlvValue | None]:
 
 _DECODERS: dict[int, Callable[[bytes], TlvValue | None]] = {
     tag: _value_decoder(kind, size) for tag, (kind, size) in KINDS.items()
+}
+#: Per known tag, what decode_tlvs handles inline: 1 for one-octet integers, minus
+#: the maximum size for C-octet strings, 0 for the rest (decoded by _DECODERS).
+_FAST_KINDS: dict[int, int] = {
+    tag: 1 if kind is Kind.U8 else -size if kind is Kind.CSTRING else 0
+    for tag, (kind, size) in KINDS.items()
 }
 
 
