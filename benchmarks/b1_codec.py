@@ -94,14 +94,25 @@ def check_equivalence(resp: bytes, dlr: bytes) -> None:
     """Both sides must do the same work: same bytes out, same fields in."""
     mine = encode_pdu(
         SubmitSm(
-            sequence_number=1, source_addr_ton=5, source_addr=SOURCE, dest_addr_ton=1,
-            dest_addr_npi=1, destination_addr=DESTINATION, registered_delivery=1,
+            sequence_number=1,
+            source_addr_ton=5,
+            source_addr=SOURCE,
+            dest_addr_ton=1,
+            dest_addr_npi=1,
+            destination_addr=DESTINATION,
+            registered_delivery=1,
             short_message=TEXT,
         )
     )
     other = smpplib.smpp.make_pdu(
-        "submit_sm", sequence=1, source_addr_ton=5, source_addr=SOURCE, dest_addr_ton=1,
-        dest_addr_npi=1, destination_addr=DESTINATION, registered_delivery=1,
+        "submit_sm",
+        sequence=1,
+        source_addr_ton=5,
+        source_addr=SOURCE,
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr=DESTINATION,
+        registered_delivery=1,
         short_message=TEXT,
     )
     other.sequence = 1
@@ -156,8 +167,13 @@ def main() -> None:
     )
     write(
         "b1_codec",
-        {"ops_per_round_engine": args.ops, "ops_per_round_smpplib": other_ops,
-         "rounds": args.rounds, "text_octets": len(TEXT), "dlr_octets": len(dlr)},
+        {
+            "ops_per_round_engine": args.ops,
+            "ops_per_round_smpplib": other_ops,
+            "rounds": args.rounds,
+            "text_octets": len(TEXT),
+            "dlr_octets": len(dlr),
+        },
         figures,
         {"engine_ops_per_s": ours_rates, "smpplib_ops_per_s": theirs_rates, "ratios": ratios},
         packages=("smpplib",),

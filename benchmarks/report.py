@@ -48,8 +48,13 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def write(name: str, params: dict[str, Any], figures: dict[str, Any], raw: dict[str, Any],
-          packages: tuple[str, ...] = ()) -> Path:
+def write(
+    name: str,
+    params: dict[str, Any],
+    figures: dict[str, Any],
+    raw: dict[str, Any],
+    packages: tuple[str, ...] = (),
+) -> Path:
     """Write the JSON record and print the closing line of figures."""
     now = datetime.now(UTC)
     record = {

@@ -65,7 +65,9 @@ def pdu_encode(
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _fail(f"error: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise _fail(
+            f"error: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     try:
         typer.echo(encode_pdu(pdu_from_dict(data)).hex())
     except PduError as exc:

@@ -47,7 +47,7 @@ from .pdus import (
 )
 from .status import CommandStatus, as_status, status_name
 from .stream import DEFAULT_MAX_COMMAND_LENGTH, PduStream
-from .tlv import NetworkErrorCode, Tag, TlvValue, Tlvs, tag_name
+from .tlv import NetworkErrorCode, Tag, Tlvs, TlvValue, tag_name
 
 __all__ = [
     "BY_COMMAND_ID",

@@ -164,7 +164,7 @@ def _compile_encoder(cls: type[Pdu]) -> Encoder:
         "COMMAND_ID": cls.command_id,
         "EMPTY_ON_ERROR": cls.EMPTY_BODY_ON_ERROR,
     }
-    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from the layout
+    exec("\n".join(lines), namespace)
     encoder: Encoder = namespace["encode"]
     return encoder
 
@@ -179,7 +179,10 @@ def _compile_decoder(cls: type[Pdu]) -> BodyDecoder:
     lines = ["def decode(data, pos, end, seq, status):"]
     if cls.command_id & RESPONSE_BIT and cls.LAYOUT:
         # Error responses (and some sloppy peers' OK ones) come without a body.
-        lines += ["    if pos == end:", "        return CLS(sequence_number=seq, command_status=status)"]
+        lines += [
+            "    if pos == end:",
+            "        return CLS(sequence_number=seq, command_status=status)",
+        ]
     lines.append("    try:")
     names: list[str] = []
     for index, group in enumerate(_groups(cls.LAYOUT)):
@@ -198,10 +201,7 @@ def _compile_decoder(cls: type[Pdu]) -> BodyDecoder:
                 "        else:",
                 f"            nul = data.find(b'\\x00', pos, pos + {f.size})",
             ]
-            if f.fixed:
-                bad = f"nul - pos != {f.size - 1}"
-            else:
-                bad = "nul < 0"
+            bad = f"nul - pos != {f.size - 1}" if f.fixed else "nul < 0"
             lines += [
                 f"            if {bad}: raise _cstring_error(data, pos, end, F{index})",
                 f"            {f.name} = data[pos:nul].decode('latin-1')",
@@ -249,7 +249,7 @@ def _compile_decoder(cls: type[Pdu]) -> BodyDecoder:
     }
     for index, group in enumerate(_groups(cls.LAYOUT)):
         namespace[f"F{index}"] = group[0]
-    exec("\n".join(lines), namespace)  # noqa: S102 - source built above from the layout
+    exec("\n".join(lines), namespace)
     decoder: BodyDecoder = namespace["decode"]
     return decoder
 
@@ -258,9 +258,7 @@ def _compile_decoder(cls: type[Pdu]) -> BodyDecoder:
 
 
 def _truncated(field: str) -> PduError:
-    return PduError(
-        "PDU body ends before this field", status=_S.ESME_RINVCMDLEN, field=field
-    )
+    return PduError("PDU body ends before this field", status=_S.ESME_RINVCMDLEN, field=field)
 
 
 def _locate_truncation(cls: type[Pdu], data: bytes, end: int) -> PduError:
@@ -278,9 +276,11 @@ def _locate_truncation(cls: type[Pdu], data: bytes, end: int) -> PduError:
             pos = nul + 1
         else:
             try:
-                pos = _decode_dest_addresses(data, pos, end)[1] if isinstance(
-                    f, L.DestAddresses
-                ) else _decode_unsuccess_smes(data, pos, end)[1]
+                pos = (
+                    _decode_dest_addresses(data, pos, end)[1]
+                    if isinstance(f, L.DestAddresses)
+                    else _decode_unsuccess_smes(data, pos, end)[1]
+                )
             except PduError as exc:
                 return exc
     return _truncated(cls.LAYOUT[-1].name if cls.LAYOUT else "command_length")
@@ -424,7 +424,9 @@ def _diagnose(pdu: Pdu) -> PduError:
     for name in ("sequence_number", "command_status"):
         value = getattr(pdu, name)
         if not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
-            return PduError("header field must be a 32-bit unsigned integer", field=name, value=value)
+            return PduError(
+                "header field must be a 32-bit unsigned integer", field=name, value=value
+            )
     for f in pdu.LAYOUT:
         value = getattr(pdu, f.name, None)
         problem = _field_problem(f, value)

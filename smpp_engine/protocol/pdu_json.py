@@ -13,6 +13,7 @@ accepted. Integers may also be given as ``"0x.."`` strings.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
@@ -66,10 +67,8 @@ def _command_class(command: object) -> type[Pdu]:
     if isinstance(command, str):
         if command in CommandId.__members__:
             return BY_COMMAND_ID[CommandId[command].value]
-        try:
+        with contextlib.suppress(ValueError):
             command = int(command, 0)
-        except ValueError:
-            pass
     if isinstance(command, int) and command in BY_COMMAND_ID:
         return BY_COMMAND_ID[command]
     raise PduError(
@@ -117,7 +116,7 @@ def _octets(key: str, value: object) -> bytes:
             return value.encode("latin-1")
         except UnicodeEncodeError:
             raise PduError(
-                "text beyond Latin-1: give the encoded octets as {\"hex\": ...}",
+                'text beyond Latin-1: give the encoded octets as {"hex": ...}',
                 field=key,
                 value=value,
             ) from None
@@ -176,7 +175,8 @@ def _tlvs_from_json(value: object) -> dict[int, TlvValue]:
         tag = tag_from_name(str(name))
         if tag == Tag.network_error_code and isinstance(raw, Mapping) and "network_type" in raw:
             out[tag] = NetworkErrorCode(
-                _int("network_type", raw["network_type"]), _int("error_code", raw.get("error_code", 0))
+                _int("network_type", raw["network_type"]),
+                _int("error_code", raw.get("error_code", 0)),
             )
         elif isinstance(raw, Mapping) or (isinstance(raw, str) and _takes_octets(tag)):
             out[tag] = _octets(tag_name(tag), raw)

@@ -288,7 +288,9 @@ def encode_tlv_value(tag: int, value: TlvValue) -> bytes:
     known = KINDS.get(tag)
     if not 0 <= tag <= 0xFFFF:
         raise PduError(
-            "TLV tag out of range", status=CommandStatus.ESME_RINVOPTPARSTREAM, field="tlvs",
+            "TLV tag out of range",
+            status=CommandStatus.ESME_RINVOPTPARSTREAM,
+            field="tlvs",
             value=tag,
         )
     if known is None:

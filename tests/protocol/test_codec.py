@@ -82,8 +82,17 @@ def test_submit_sm_bytes_follow_the_spec_layout() -> None:
         tlvs={Tag.user_message_reference: 0x0A0B},
     )
     body = (
-        b"CMT\x00" + b"\x05\x00" + b"ACME\x00" + b"\x01\x01" + b"447700900123\x00"
-        + b"\x40\x00\x00" + b"\x00" + b"\x00" + b"\x01\x00\x08\x00" + b"\x04" + b"\x00H\x00i"
+        b"CMT\x00"
+        + b"\x05\x00"
+        + b"ACME\x00"
+        + b"\x01\x01"
+        + b"447700900123\x00"
+        + b"\x40\x00\x00"
+        + b"\x00"
+        + b"\x00"
+        + b"\x01\x00\x08\x00"
+        + b"\x04"
+        + b"\x00H\x00i"
         + b"\x02\x04\x00\x02\x0a\x0b"
     )
     header = struct.pack(">IIII", 16 + len(body), 0x00000004, 0, 0x01020304)
@@ -211,7 +220,9 @@ def test_fixed_time_field_must_be_empty_or_16_characters() -> None:
 
 
 @given(any_pdu, st.data())
-def test_every_truncation_of_a_valid_pdu_gives_the_typed_error(pdu: Pdu, data: st.DataObject) -> None:
+def test_every_truncation_of_a_valid_pdu_gives_the_typed_error(
+    pdu: Pdu, data: st.DataObject
+) -> None:
     wire = encode_pdu(pdu)
     cut = data.draw(st.integers(16, len(wire)))
     truncated = struct.pack(">I", cut) + wire[4:cut]
@@ -240,9 +251,17 @@ def test_every_truncation_of_a_valid_pdu_gives_the_typed_error(pdu: Pdu, data: s
         (GenericNack(command_status=1 << 32), "command_status", S.ESME_RSYSERR),
         (QuerySmResp(message_state=-1), "message_state", S.ESME_RINVCMDLEN),
         (SubmitSm(tlvs={Tag.message_state: 300}), "message_state", S.ESME_RINVOPTPARAMVAL),
-        (SubmitSm(tlvs={Tag.receipted_message_id: "x" * 65}), "receipted_message_id", S.ESME_RINVOPTPARAMVAL),
+        (
+            SubmitSm(tlvs={Tag.receipted_message_id: "x" * 65}),
+            "receipted_message_id",
+            S.ESME_RINVOPTPARAMVAL,
+        ),
         (SubmitSm(tlvs={0x1400: "not bytes"}), "0x1400", S.ESME_RINVOPTPARAMVAL),
-        (SubmitMulti(dest_addresses=[SmeAddress(1, 1, "9" * 30)]), "dest_addresses", S.ESME_RSYSERR),
+        (
+            SubmitMulti(dest_addresses=[SmeAddress(1, 1, "9" * 30)]),
+            "dest_addresses",
+            S.ESME_RSYSERR,
+        ),
     ],
 )
 def test_encode_errors_name_field_and_value(pdu: Pdu, field: str, status: int) -> None:

@@ -44,8 +44,14 @@ SMPPLIB_COMMANDS = [
 
 # smpplib declares these with sizes or types that differ from the spec (e.g.
 # source_addr_subunit as two octets), so they cannot be compared.
-_SMPPLIB_DEVIATIONS = {"source_addr_subunit", "its_session_info", "source_subaddress",
-                       "dest_subaddress", "alert_on_message_delivery", "callback_num"}
+_SMPPLIB_DEVIATIONS = {
+    "source_addr_subunit",
+    "its_session_info",
+    "source_subaddress",
+    "dest_subaddress",
+    "alert_on_message_delivery",
+    "callback_num",
+}
 
 
 def _smpplib_class(command: str) -> type[smpplib.command.Command]:
@@ -63,11 +69,10 @@ def _comparable_tlvs(command: str) -> list[int]:
         if name not in Tag.__members__ or name in _SMPPLIB_DEVIATIONS or name in mandatory:
             continue
         kind, _ = KINDS[Tag[name]]
-        if param.type is int and kind.value == getattr(param, "size", None):
-            tags.append(Tag[name].value)
-        elif param.type is str and kind is Kind.CSTRING:
-            tags.append(Tag[name].value)
-        elif param.type is smpplib.command.ostr and kind is Kind.OCTETS:
+        same_int = param.type is int and kind.value == getattr(param, "size", None)
+        same_string = param.type is str and kind is Kind.CSTRING
+        same_octets = param.type is smpplib.command.ostr and kind is Kind.OCTETS
+        if same_int or same_string or same_octets:
             tags.append(Tag[name].value)
     return tags
 
@@ -82,14 +87,17 @@ def comparable_pdus(draw: st.DrawFn, command: str) -> Pdu:
     kwargs: dict[str, object] = {"sequence_number": draw(st.integers(1, 0x7FFFFFFF))}
     params = _smpplib_class(command).params
     for f in cls.LAYOUT:
+        strategy_field = f
         if isinstance(f, L.CString) and f.name in params:
             # smpplib truncates some strings below the spec (data_sm addresses at 20).
-            f = f._replace(size=min(f.size, getattr(params[f.name], "max", f.size)))
-        value = draw(field_strategy(f))
+            strategy_field = f._replace(size=min(f.size, getattr(params[f.name], "max", f.size)))
+        value = draw(field_strategy(strategy_field))
         if command == "query_sm" and f.name == "message_id" and not value:
             value = "1"  # smpplib refuses to build a query_sm without one
         kwargs[f.name] = value
-    tags = draw(st.lists(st.sampled_from(_comparable_tlvs(command) or [0]), unique=True, max_size=4))
+    tags = draw(
+        st.lists(st.sampled_from(_comparable_tlvs(command) or [0]), unique=True, max_size=4)
+    )
     tlvs: dict[int, TlvValue] = {}
     for tag in tags:
         if tag in KINDS:
@@ -107,7 +115,9 @@ def comparable_pdus(draw: st.DrawFn, command: str) -> Pdu:
 
 @pytest.mark.parametrize("command", SMPPLIB_COMMANDS)
 @given(data=st.data())
-def test_our_bytes_parsed_by_smpplib_give_the_same_fields(command: str, data: st.DataObject) -> None:
+def test_our_bytes_parsed_by_smpplib_give_the_same_fields(
+    command: str, data: st.DataObject
+) -> None:
     pdu = data.draw(comparable_pdus(command))
     theirs = smpplib.smpp.parse_pdu(encode_pdu(pdu), sequence=0)  # parse() sets the real one
     assert theirs.command == command

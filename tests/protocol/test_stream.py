@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 
 import pytest
@@ -23,7 +24,7 @@ from .strategies import any_pdu, expected_after_round_trip
 
 def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
-    return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
 @given(st.lists(any_pdu, min_size=1, max_size=6), st.lists(st.integers(0, 10_000), max_size=12))
@@ -118,7 +119,10 @@ def test_random_bytes_yield_pdus_or_the_typed_error(data: bytes, cuts: list[int]
 
 
 @settings(max_examples=500)
-@given(any_pdu, st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=6))
+@given(
+    any_pdu,
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=6),
+)
 def test_mutated_pdus_yield_pdus_or_the_typed_error(pdu: Pdu, flips: list[tuple[int, int]]) -> None:
     wire = bytearray(encode_pdu(pdu))
     for where, value in flips:
