@@ -204,49 +204,54 @@ def tag_from_name(name: str) -> int:
 
 
 def decode_tlvs(data: bytes, pos: int, end: int) -> Tlvs:
-    """Decode the TLVs in ``data[pos:end]``; raises :class:`PduError` on a bad stream."""
+    """Decode the TLVs in ``data[pos:end]``; raises :class:`PduError` on a bad stream.
+
+    ``end`` must be ``len(data)``: a header cut short then fails inside
+    ``unpack_from``, which is cheaper than checking before every TLV.
+    """
     tlvs: Tlvs = {}
     decoders = _DECODERS
     fast_kinds = _FAST_KINDS
     unpack_head = _HEAD.unpack_from
-    while pos < end:
-        if end - pos < 4:
-            raise PduError(
-                "truncated TLV header",
-                status=CommandStatus.ESME_RINVOPTPARSTREAM,
-                field="tlvs",
-                value=data[pos:end].hex(),
-            )
-        tag, length = unpack_head(data, pos)
-        pos += 4
-        stop = pos + length
-        if stop > end:
-            raise PduError(
-                f"TLV length {length} runs past the end of the PDU",
-                status=CommandStatus.ESME_RINVOPTPARSTREAM,
-                field=tag_name(tag),
-                value=length,
-            )
-        fast = fast_kinds.get(tag)
-        if fast is None:  # a tag we do not know: kept raw
-            tlvs[tag] = data[pos:stop]
-        elif fast == 1 and length == 1:  # the commonest kinds inline, without a call
-            tlvs[tag] = data[pos]
-        elif fast < 0 and length <= -fast:
-            # Some SMSCs omit the NUL of string TLVs; the length already delimits the value.
-            nul = data.find(b"\x00", pos, stop)
-            tlvs[tag] = data[pos : stop if nul < 0 else nul].decode("latin-1")
-        else:
-            value = decoders[tag](data[pos:stop])
-            if value is None:
+    try:
+        while pos < end:
+            tag, length = unpack_head(data, pos)
+            pos += 4
+            stop = pos + length
+            if stop > end:
                 raise PduError(
-                    f"invalid length {length} for TLV",
-                    status=CommandStatus.ESME_RINVPARLEN,
+                    f"TLV length {length} runs past the end of the PDU",
+                    status=CommandStatus.ESME_RINVOPTPARSTREAM,
                     field=tag_name(tag),
-                    value=data[pos:stop].hex(),
+                    value=length,
                 )
-            tlvs[tag] = value
-        pos = stop
+            fast = fast_kinds.get(tag)
+            if fast == 1 and length == 1:  # the commonest kinds inline, without a call
+                tlvs[tag] = data[pos]
+            elif fast is None:  # a tag we do not know: kept raw
+                tlvs[tag] = data[pos:stop]
+            elif fast < 0 and length <= -fast:
+                # Some SMSCs omit the NUL of string TLVs; the length delimits the value.
+                nul = data.find(b"\x00", pos, stop)
+                tlvs[tag] = data[pos : stop if nul < 0 else nul].decode("latin-1")
+            else:
+                value = decoders[tag](data[pos:stop])
+                if value is None:
+                    raise PduError(
+                        f"invalid length {length} for TLV",
+                        status=CommandStatus.ESME_RINVPARLEN,
+                        field=tag_name(tag),
+                        value=data[pos:stop].hex(),
+                    )
+                tlvs[tag] = value
+            pos = stop
+    except struct.error:
+        raise PduError(
+            "truncated TLV header",
+            status=CommandStatus.ESME_RINVOPTPARSTREAM,
+            field="tlvs",
+            value=data[pos:end].hex(),
+        ) from None
     return tlvs
 
 
