@@ -6,9 +6,10 @@ The form operators and QA read and write with ``smpp-engine pdu``::
      "source_addr": "ACME", ..., "short_message": {"hex": "48656c6c6f", "text": "Hello"},
      "tlvs": {"user_message_reference": 12, "0x1401": {"hex": "00ff"}}}
 
-Octet fields are ``{"hex": ...}`` (``"text"`` is added when the octets are
-printable ASCII, for reading only); on input either key, or a plain string, is
-accepted. Integers may also be given as ``"0x.."`` strings.
+Octet fields are ``{"hex": ...}``; ``"text"`` is added for reading (user data
+decoded per data_coding, other octets when printable ASCII). On input "hex" wins
+over "text", and a plain string is taken as Latin-1. Integers may also be given
+as ``"0x.."`` strings.
 """
 
 from __future__ import annotations
@@ -18,8 +19,18 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+from .coding import Alphabet, alphabet_of, decode_text
 from .errors import PduError
-from .pdus import BY_COMMAND_ID, CommandId, DistributionList, Pdu, SmeAddress, UnsuccessSme
+from .pdus import (
+    BY_COMMAND_ID,
+    CommandId,
+    DistributionList,
+    EsmClass,
+    Pdu,
+    SmeAddress,
+    UnsuccessSme,
+)
+from .segmentation import ConcatenationError, parse_udh
 from .status import CommandStatus, status_name
 from .tlv import KINDS, Kind, NetworkErrorCode, Tag, TlvValue, tag_from_name, tag_name
 
@@ -39,7 +50,33 @@ def pdu_to_dict(pdu: Pdu) -> dict[str, Any]:
             continue
         out[f.name] = _to_json(getattr(pdu, f.name))
     out["tlvs"] = {tag_name(tag): _tlv_to_json(value) for tag, value in pdu.tlvs.items()}
+    _add_user_text(pdu, out)
     return out
+
+
+def _add_user_text(pdu: Pdu, out: dict[str, Any]) -> None:
+    """Show short_message / message_payload as the text a handset would display.
+
+    Read-only help for humans: it assumes the default profile (data_coding 0 is
+    GSM 03.38) and is ignored on input, where "hex" wins.
+    """
+    data_coding = getattr(pdu, "data_coding", None)
+    if data_coding is None or alphabet_of(data_coding) in (None, Alphabet.BINARY):
+        return
+    esm_class: int = getattr(pdu, "esm_class", 0)
+    targets = [("short_message", out, getattr(pdu, "short_message", b""))]
+    payload = pdu.tlvs.get(Tag.message_payload)
+    if isinstance(payload, bytes):
+        targets.append(("message_payload", out["tlvs"], payload))
+    for key, where, user_data in targets:
+        text = user_data
+        if text and esm_class & EsmClass.UDHI:
+            try:
+                _, text = parse_udh(user_data)
+            except ConcatenationError:
+                continue
+        if text:
+            where[key]["text"] = decode_text(text, data_coding)
 
 
 def pdu_from_dict(data: Mapping[str, Any]) -> Pdu:
@@ -213,5 +250,5 @@ def _tlv_to_json(value: TlvValue) -> Any:
 def _octets_to_json(value: bytes) -> dict[str, str]:
     out = {"hex": value.hex()}
     if value and all(0x20 <= b < 0x7F or b in (0x0A, 0x0D) for b in value):
-        out["text"] = value.decode("ascii")
+        out["text"] = value.decode("ascii")  # for reading; user data is redone per data_coding
     return out

@@ -8,13 +8,17 @@ import pytest
 from hypothesis import given
 
 from smpp_engine.protocol import (
+    DEFAULT_PROFILE,
     CommandStatus,
+    EsmClass,
     NetworkErrorCode,
     Pdu,
     PduError,
     SubmitSm,
     SubmitSmResp,
     Tag,
+    encode_text,
+    split_text,
 )
 from smpp_engine.protocol.pdu_json import pdu_from_dict, pdu_to_dict
 
@@ -87,3 +91,17 @@ def test_bad_input_names_the_key(data: dict[str, object], field: str) -> None:
     with pytest.raises(PduError) as info:
         pdu_from_dict(data)
     assert info.value.field == field
+
+
+def test_user_data_is_shown_as_the_handset_would_display_it() -> None:
+    gsm = SubmitSm(short_message=encode_text("€5 ¿ñ", 0))
+    assert pdu_to_dict(gsm)["short_message"] == {"hex": "1b653520607d", "text": "€5 ¿ñ"}
+    first = split_text("Привет! " * 20, DEFAULT_PROFILE, reference=9)[0]
+    ucs2 = SubmitSm(esm_class=EsmClass.UDHI, data_coding=8, short_message=first.short_message)
+    shown = pdu_to_dict(ucs2)["short_message"]
+    assert shown["hex"].startswith("050003090301")
+    assert shown["text"] == ("Привет! " * 20)[:67]
+    payload = SubmitSm(data_coding=8, tlvs={Tag.message_payload: "Ж".encode("utf-16-be")})
+    assert pdu_to_dict(payload)["tlvs"]["message_payload"]["text"] == "Ж"
+    # On input the hex wins: the text is for reading only.
+    assert pdu_from_dict(pdu_to_dict(ucs2)) == ucs2
