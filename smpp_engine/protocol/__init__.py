@@ -3,6 +3,7 @@
 Nothing here does I/O, starts tasks or reads a clock: callers pass the time in.
 """
 
+from .addresses import Address, check_address, destination_address, sender_address
 from .codec import decode_pdu, encode_pdu
 from .coding import (
     DEFAULT_PROFILE,
@@ -93,6 +94,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "PDU_CLASSES",
     "Abandoned",
+    "Address",
     "AlertNotification",
     "Alphabet",
     "BindReceiver",
@@ -157,10 +159,12 @@ __all__ = [
     "UnbindResp",
     "UnsuccessSme",
     "as_status",
+    "check_address",
     "choose_coding",
     "concatenation_info",
     "decode_pdu",
     "decode_text",
+    "destination_address",
     "encode_pdu",
     "encode_text",
     "format_receipt_text",
@@ -174,6 +178,7 @@ __all__ = [
     "receipt_tlvs",
     "response_id_key",
     "response_to",
+    "sender_address",
     "split_text",
     "status_name",
     "tag_name",
