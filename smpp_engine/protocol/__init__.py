@@ -84,6 +84,7 @@ from .segmentation import (
     plan_text,
     split_text,
 )
+from .smpp_time import format_absolute, format_relative, parse_smpp_time
 from .status import CommandStatus, as_status, status_name
 from .stream import DEFAULT_MAX_COMMAND_LENGTH, PduStream
 from .tlv import NetworkErrorCode, Tag, Tlvs, TlvValue, tag_name
@@ -167,12 +168,15 @@ __all__ = [
     "destination_address",
     "encode_pdu",
     "encode_text",
+    "format_absolute",
     "format_receipt_text",
+    "format_relative",
     "gsm_septets",
     "is_gsm",
     "is_intermediate_notification",
     "is_receipt",
     "parse_receipt",
+    "parse_smpp_time",
     "plan_text",
     "receipt_id_key",
     "receipt_tlvs",
