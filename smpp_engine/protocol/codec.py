@@ -199,7 +199,7 @@ def _compile_decoder(cls: type[Pdu]) -> BodyDecoder:
                 f"            {f.name} = ''",
                 "            pos += 1",
                 "        else:",
-                f"            nul = data.find(b'\\x00', pos, pos + {f.size})",
+                f"            nul = data.find(b'\\x00', pos, pos + {f.decode_size or f.size})",
             ]
             bad = f"nul - pos != {f.size - 1}" if f.fixed else "nul < 0"
             lines += [
@@ -308,7 +308,7 @@ def _cstring_error(data: bytes, pos: int, end: int, f: L.CString) -> PduError:
     if f.fixed:
         why = f"must be empty or exactly {f.size - 1} characters"
     else:
-        why = f"longer than the maximum {f.size - 1} characters"
+        why = f"longer than the maximum {(f.decode_size or f.size) - 1} characters"
     return PduError(f"C-octet string {why}", status=f.status, field=f.name, value=found[:80])
 
 
@@ -319,7 +319,7 @@ _DEST_DL = 2
 
 
 def _read_cstring(data: bytes, pos: int, end: int, f: L.CString) -> tuple[str, int]:
-    nul = data.find(b"\x00", pos, min(pos + f.size, end))
+    nul = data.find(b"\x00", pos, min(pos + (f.decode_size or f.size), end))
     if nul < 0:
         raise _cstring_error(data, pos, end, f)
     return data[pos:nul].decode("latin-1"), nul + 1

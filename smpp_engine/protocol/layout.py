@@ -19,6 +19,9 @@ class CString(NamedTuple):
     status: int = CommandStatus.ESME_RINVCMDLEN
     #: Some fields (times) are either empty or exactly ``size - 1`` characters long.
     fixed: bool = False
+    #: A larger size accepted when decoding, for fields real peers overfill
+    #: harmlessly; encoding always keeps to ``size``.
+    decode_size: int = 0
 
 
 class Int8(NamedTuple):
@@ -79,7 +82,9 @@ ADDR_NPI = Int8("addr_npi")
 ADDRESS_RANGE = CString("address_range", 41)
 
 BIND = (SYSTEM_ID, PASSWORD, SYSTEM_TYPE, INTERFACE_VERSION, ADDR_TON, ADDR_NPI, ADDRESS_RANGE)
-BIND_RESP = (SYSTEM_ID,)
+# Several SMSCs answer binds with a system_id longer than the spec's 15 characters;
+# refusing it would fail the bind over a field the ESME only logs.
+BIND_RESP = (SYSTEM_ID._replace(decode_size=65),)
 SM = (
     SERVICE_TYPE,
     SOURCE_ADDR_TON,

@@ -62,11 +62,18 @@ class PduStream:
             return None
         length = int.from_bytes(buffer[offset : offset + 4], "big")
         if not HEADER_SIZE <= length <= self.max_command_length:
+            # Name the offending request when its header is here, so the generic_nack
+            # can carry its sequence number.
+            command_id = sequence = None
+            if available >= HEADER_SIZE:
+                _, command_id, _, sequence = HEADER.unpack_from(buffer, offset)
             self._broken = PduError(
                 f"command_length outside {HEADER_SIZE}..{self.max_command_length}",
                 status=CommandStatus.ESME_RINVCMDLEN,
                 field="command_length",
                 value=length,
+                command_id=command_id,
+                sequence_number=sequence,
                 framing=True,
             )
             raise self._broken

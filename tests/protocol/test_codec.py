@@ -12,6 +12,7 @@ from smpp_engine.protocol import (
     PDU_CLASSES,
     BindTransceiverResp,
     BindTransmitter,
+    BindTransmitterResp,
     CommandStatus,
     DeliverSm,
     DeliverSmResp,
@@ -280,3 +281,12 @@ def test_integer_tlvs_outside_their_width_are_refused(tag: int, value: int) -> N
         assert err.status == S.ESME_RINVOPTPARAMVAL
     else:
         assert decode_pdu(wire).tlvs == {tag: value}
+
+
+def test_bind_resp_tolerates_a_system_id_longer_than_the_spec() -> None:
+    body = b"A" * 30 + b"\x00"
+    pdu = decode_pdu(_with_body(0x80000002, body))
+    assert pdu == BindTransmitterResp(sequence_number=42, system_id="A" * 30)
+    with pytest.raises(PduError) as info:  # but we never send one
+        encode_pdu(pdu)
+    assert info.value.field == "system_id"

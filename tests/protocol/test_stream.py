@@ -72,6 +72,14 @@ def test_command_length_out_of_bounds_is_a_framing_error_before_buffering(length
         stream.next_pdu()
 
 
+def test_framing_error_names_the_request_when_its_header_arrived() -> None:
+    stream = PduStream()
+    stream.feed(struct.pack(">IIII", 10, 0x00000004, 0, 77))
+    with pytest.raises(PduError) as info:
+        stream.next_pdu()
+    assert (info.value.command_id, info.value.sequence_number) == (4, 77)
+
+
 def test_configurable_maximum() -> None:
     stream = PduStream(max_command_length=100)
     stream.feed(encode_pdu(SubmitSm(short_message=b"x" * 120)))

@@ -1,0 +1,240 @@
+"""The in-flight table: sequence numbers, outstanding requests and their deadlines.
+
+A request is registered (and given its sequence number) before its bytes exist,
+so a response that arrives as fast as the network allows always finds it.
+Responses match only this side's own outstanding requests; the peer numbers its
+requests in a separate space. A request that is never answered leaves the table
+at its deadline and its outcome is UNKNOWN: the SMSC may have taken it.
+
+Public names: ``MAX_SEQUENCE``, ``SequenceAllocator``, ``InFlight``, ``Window``,
+``WindowFull``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from heapq import heapify, heappop, heappush
+from typing import Any
+
+from .pdus import RESPONSE_BIT, CommandId, Pdu
+
+#: The largest sequence number; the next one after it is 1 (0 is never used).
+MAX_SEQUENCE = 0x7FFFFFFF
+
+_GENERIC_NACK = CommandId.generic_nack.value
+
+
+class WindowFull(Exception):  # noqa: N818 - the name the callers know
+    """Every window slot holds an unanswered request; check ``Window.has_room`` first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        super().__init__(f"all {size} window slots hold unanswered requests")
+
+
+class SequenceAllocator:
+    """Hands out 1..0x7FFFFFFF in order, wrapping to 1, skipping numbers in ``in_use``."""
+
+    __slots__ = ("_in_use", "_next")
+
+    def __init__(self, in_use: Container[int], first: int = 1) -> None:
+        if not 1 <= first <= MAX_SEQUENCE:
+            raise ValueError(f"first sequence number must be in 1..{MAX_SEQUENCE}")
+        self._in_use = in_use
+        self._next = first
+
+    @property
+    def peek(self) -> int:
+        """The number the next call would try first."""
+        return self._next
+
+    def allocate(self) -> int:
+        """The next sequence number not in flight."""
+        seq = self._next
+        self._next = seq + 1 if seq < MAX_SEQUENCE else 1
+        if seq not in self._in_use:
+            return seq
+        return self._search()
+
+    def _search(self) -> int:
+        # Rare: the counter came round to a request still outstanding after a wrap.
+        in_use = self._in_use
+        seq = self._next
+        for _ in range(MAX_SEQUENCE):
+            nxt = seq + 1 if seq < MAX_SEQUENCE else 1
+            if seq not in in_use:
+                self._next = nxt
+                return seq
+            seq = nxt
+        raise RuntimeError("every sequence number is in flight")
+
+
+class InFlight:
+    """One outstanding request of ours.
+
+    ``context`` is the caller's (a trio event, a message id...); the protocol core
+    never looks at it. ``takes_slot`` is false for session management requests
+    (bind, unbind, enquire_link), which must go out even when the window is full.
+    """
+
+    __slots__ = ("context", "deadline", "pdu", "sent_at", "sequence_number", "takes_slot")
+
+    def __init__(  # noqa: PLR0917 - positional: built once per request on the hot path
+        self,
+        pdu: Pdu,
+        sequence_number: int,
+        sent_at: float,
+        deadline: float,
+        context: Any = None,
+        takes_slot: bool = True,
+    ) -> None:
+        self.pdu = pdu
+        self.sequence_number = sequence_number
+        self.sent_at = sent_at
+        self.deadline = deadline
+        self.context = context
+        self.takes_slot = takes_slot
+
+    def __lt__(self, other: InFlight) -> bool:
+        # Only reached for equal (deadline, sequence_number) heap entries, which needs a
+        # stale entry outliving a wrap of the counter; any consistent order will do.
+        return id(self) < id(other)
+
+    def __repr__(self) -> str:
+        return (
+            f"InFlight({self.pdu.command_name} seq={self.sequence_number} "
+            f"sent_at={self.sent_at} deadline={self.deadline})"
+        )
+
+
+class Window:
+    """At most ``size`` unanswered requests that take a slot, each with a deadline.
+
+    Deadlines live in a heap with lazy deletion: an answered request leaves its
+    heap entry behind, which :meth:`expire` skips; the heap is rebuilt from the
+    live entries when stale ones outnumber them, so it stays within a small
+    multiple of the window.
+    """
+
+    __slots__ = ("_heap", "_pending", "_used", "allocator", "size")
+
+    def __init__(self, size: int, *, first_sequence: int = 1) -> None:
+        if size < 1:
+            raise ValueError("window size must be at least 1")
+        self.size = size
+        self._pending: dict[int, InFlight] = {}
+        self._heap: list[tuple[float, int, InFlight]] = []
+        self._used = 0
+        self.allocator = SequenceAllocator(self._pending, first_sequence)
+
+    @property
+    def has_room(self) -> bool:
+        """Whether :meth:`register` would accept a request that takes a slot."""
+        return self._used < self.size
+
+    @property
+    def used(self) -> int:
+        """Slots taken."""
+        return self._used
+
+    def __len__(self) -> int:
+        """Every outstanding request, slot-taking or not."""
+        return len(self._pending)
+
+    def __contains__(self, sequence_number: object) -> bool:
+        return sequence_number in self._pending
+
+    def get(self, sequence_number: int) -> InFlight | None:
+        """The outstanding request with this number, left in place."""
+        return self._pending.get(sequence_number)
+
+    def register(
+        self,
+        pdu: Pdu,
+        now: float,
+        timeout: float,
+        context: Any = None,
+        *,
+        takes_slot: bool = True,
+    ) -> InFlight:
+        """Number ``pdu`` (its ``sequence_number`` is set) and record it as outstanding.
+
+        Call this before encoding: the caller writes the bytes afterwards.
+        Raises :class:`WindowFull` when ``takes_slot`` and no slot is free.
+        """
+        if takes_slot:
+            if self._used >= self.size:
+                raise WindowFull(self.size)
+            self._used += 1
+        seq = self.allocator.allocate()
+        pdu.sequence_number = seq
+        deadline = now + timeout
+        inflight = InFlight(pdu, seq, now, deadline, context, takes_slot)
+        pending = self._pending
+        pending[seq] = inflight
+        heap = self._heap
+        heappush(heap, (deadline, seq, inflight))
+        if len(heap) > 2 * len(pending) + 64:
+            self._compact()
+        return inflight
+
+    def resolve(self, sequence_number: int, response_id: int | None = None) -> InFlight | None:
+        """Remove and return the request a response answers, None if none matches.
+
+        With ``response_id`` (the response's command_id) a request matches only
+        if that is its own response type or generic_nack.
+        """
+        inflight = self._pending.pop(sequence_number, None)
+        if inflight is None:
+            return None
+        if (
+            response_id is not None
+            and response_id != inflight.pdu.command_id | RESPONSE_BIT
+            and response_id != _GENERIC_NACK
+        ):
+            # Not an answer to this request: it keeps waiting for its own.
+            self._pending[sequence_number] = inflight
+            return None
+        if inflight.takes_slot:
+            self._used -= 1
+        return inflight
+
+    def expire(self, now: float) -> list[InFlight]:
+        """Remove and return the requests whose deadline is at or before ``now``."""
+        heap = self._heap
+        if not heap or heap[0][0] > now:
+            return []
+        pending = self._pending
+        expired: list[InFlight] = []
+        while heap and heap[0][0] <= now:
+            _, seq, inflight = heappop(heap)
+            if pending.get(seq) is inflight:
+                del pending[seq]
+                if inflight.takes_slot:
+                    self._used -= 1
+                expired.append(inflight)
+        return expired
+
+    def drain(self) -> list[InFlight]:
+        """Remove and return every outstanding request, oldest first."""
+        outstanding = list(self._pending.values())
+        self._pending.clear()
+        self._heap.clear()
+        self._used = 0
+        return outstanding
+
+    def next_deadline(self) -> float | None:
+        """The earliest deadline of an outstanding request."""
+        heap = self._heap
+        pending = self._pending
+        while heap:
+            deadline, seq, inflight = heap[0]
+            if pending.get(seq) is inflight:
+                return deadline
+            heappop(heap)
+        return None
+
+    def _compact(self) -> None:
+        heap = [(i.deadline, i.sequence_number, i) for i in self._pending.values()]
+        heapify(heap)
+        self._heap = heap
