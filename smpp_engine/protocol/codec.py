@@ -94,67 +94,81 @@ def _groups(layout: Sequence[L.Field]) -> list[list[L.Field]]:
     return groups
 
 
+#: How many PDU shapes (combinations of string lengths) each encoder keeps a
+#: compiled ``struct.Struct`` for; real traffic has a few dozen.
+PACKER_CACHE_SIZE = 4096
+
+
 def _compile_encoder(cls: type[Pdu]) -> Encoder:
+    """Compile ``cls.LAYOUT`` into ``encode(pdu) -> bytes``.
+
+    The whole PDU is written by one ``struct.Struct.pack`` whose format depends on
+    the lengths of the variable fields; the Struct for each combination of lengths
+    is built once and cached. That is twice as fast as packing the integer runs
+    separately and joining the pieces.
+    """
     lines = ["def encode(pdu):", "    try:"]
-    pieces: list[str] = []
+    values: list[str] = []  # the arguments to pack, after the four header fields
+    lengths: list[str] = []  # the key: the lengths of the variable-size values
+    formats: list[str] = []  # per layout field: how key entries become format codes
     checks: list[str] = []
-    pending_ints: list[str] = []  # Int8 expressions packed together with one struct call
     cstrings: list[str] = []  # checked for an embedded NUL in one search, not one each
-    n = 0
-
-    def flush_ints() -> None:
-        if pending_ints:
-            fmt = ">" + "B" * len(pending_ints)
-            pieces.append(f"_pack({fmt!r}, {', '.join(pending_ints)})")
-            pending_ints.clear()
-
-    for f in cls.LAYOUT:
+    for n, f in enumerate(cls.LAYOUT):
         if isinstance(f, L.Int8):
-            pending_ints.append(f"pdu.{f.name}")
-        elif isinstance(f, L.CString):
-            flush_ints()
+            values.append(f"pdu.{f.name}")
+            formats.append("B")
+            continue
+        if isinstance(f, L.CString):
             lines.append(f"        v{n} = pdu.{f.name}.encode('latin-1')")
+            # An "Ns" code pads with NUL: a count of length + 1 writes the terminator.
+            formats.append(f"{{key[{len(lengths)}] + 1}}s")
             if f.fixed:
-                checks.append(f"(len(v{n}) not in (0, {f.size - 1}))")
+                checks.append(f"(n{n} and n{n} != {f.size - 1})")
             else:
-                checks.append(f"len(v{n}) >= {f.size}")
+                checks.append(f"n{n} >= {f.size}")
             cstrings.append(f"v{n}")
-            pieces.extend([f"v{n}", "b'\\x00'"])
-            n += 1
+            values.append(f"v{n}")
         elif isinstance(f, L.ShortMessage):
             lines.append(f"        v{n} = pdu.{f.name}")
-            checks.append(f"len(v{n}) > 255")
-            pending_ints.append(f"len(v{n})")
-            flush_ints()
-            pieces.append(f"v{n}")
-            n += 1
+            formats.append(f"B{{key[{len(lengths)}]}}s")
+            checks.append(f"n{n} > 255")
+            values += [f"n{n}", f"v{n}"]
         else:
-            flush_ints()
-            pieces.append(f"_encode_{type(f).__name__}(pdu.{f.name})")
-    flush_ints()
+            lines.append(f"        v{n} = _encode_{type(f).__name__}(pdu.{f.name})")
+            formats.append(f"{{key[{len(lengths)}]}}s")
+            values.append(f"v{n}")
+        lines.append(f"        n{n} = len(v{n})")
+        lengths.append(f"n{n}")
     if cstrings:
         checks.append(f"b'\\x00' in b''.join(({', '.join(cstrings)},))")
-    lines.append(f"        body = b''.join(({', '.join(pieces)}{',' if pieces else ''}))")
-    if checks:
-        lines.append(f"        bad = {' or '.join(checks)}")
-    else:
-        lines.append("        bad = False")
+    # The Struct format for one key, e.g. ">IIII1sBB5sBB13s..." for submit_sm.
+    lines[:0] = ["def struct_format(key):", f"    return f'>IIII{''.join(formats)}'", ""]
     lines += [
+        f"        key = ({''.join(length + ', ' for length in lengths)})",
+        "        packer = packers.get(key)",
+        "        if packer is None:",
+        "            packer = _new_packer(packers, key, struct_format(key))",
+        f"        bad = {' or '.join(checks) or 'False'}",
+        "        status = pdu.command_status",
         "        tlvs = pdu.tlvs",
         "        if tlvs:",
-        "            body += _encode_tlvs(tlvs)",
-        "        status = pdu.command_status",
-        "        if status and EMPTY_ON_ERROR and not tlvs:",
-        "            body = b''",
-        "        header = _header(16 + len(body), COMMAND_ID, status, pdu.sequence_number)",
+        "            tail = _encode_tlvs(tlvs)",
+        f"            wire = packer.pack(packer.size + len(tail), COMMAND_ID, status, "
+        f"pdu.sequence_number{''.join(', ' + v for v in values)}) + tail",
+        "        elif status and EMPTY_ON_ERROR:",
+        "            wire = _header(16, COMMAND_ID, status, pdu.sequence_number)",
+        "        else:",
+        f"            wire = packer.pack(packer.size, COMMAND_ID, status, "
+        f"pdu.sequence_number{''.join(', ' + v for v in values)})",
         "    except (AttributeError, TypeError, ValueError, _struct_error):",
         "        raise _diagnose(pdu) from None",
         "    if bad:",
         "        raise _diagnose(pdu)",
-        "    return header + body",
+        "    return wire",
     ]
     namespace: dict[str, Any] = {
-        "_pack": struct.pack,
+        "packers": {},
+        "_new_packer": _new_packer,
         "_header": HEADER.pack,
         "_struct_error": struct.error,
         "_encode_tlvs": encode_tlvs,
@@ -164,9 +178,19 @@ def _compile_encoder(cls: type[Pdu]) -> Encoder:
         "COMMAND_ID": cls.command_id,
         "EMPTY_ON_ERROR": cls.EMPTY_BODY_ON_ERROR,
     }
-    exec("\n".join(lines), namespace)
+    exec("\n".join(lines), namespace)  # the source is built above from the layout alone
     encoder: Encoder = namespace["encode"]
     return encoder
+
+
+def _new_packer(
+    packers: dict[tuple[int, ...], struct.Struct], key: tuple[int, ...], struct_format: str
+) -> struct.Struct:
+    if len(packers) >= PACKER_CACHE_SIZE:
+        packers.clear()  # a peer cycling through odd lengths must not grow memory
+    packer = struct.Struct(struct_format)
+    packers[key] = packer
+    return packer
 
 
 def _compile_decoder(cls: type[Pdu]) -> BodyDecoder:
