@@ -23,6 +23,16 @@ SOURCE = "ACME"
 DESTINATION = "447700900123"
 TEXT = b"Your electricity bill of 42.17 EUR is due on 05.12."
 MESSAGE_ID = "1a2b3c4d"
+# The submit_sm both codecs build and encode, field by field.
+SUBMIT_FIELDS = {
+    "source_addr_ton": 5,
+    "source_addr": SOURCE,
+    "dest_addr_ton": 1,
+    "dest_addr_npi": 1,
+    "destination_addr": DESTINATION,
+    "registered_delivery": 1,
+    "short_message": TEXT,
+}
 RECEIPT_TEXT = (
     b"id:1a2b3c4d sub:001 dlvrd:001 submit date:2611231200 done date:2611231201"
     b" stat:DELIVRD err:000 text:Your electricity bil"
@@ -50,18 +60,7 @@ def wire_inputs() -> tuple[bytes, bytes]:
 def ours(resp: bytes, dlr: bytes) -> Callable[[int], None]:
     def run(n: int) -> None:
         for seq in range(1, n + 1):
-            encode_pdu(
-                SubmitSm(
-                    sequence_number=seq,
-                    source_addr_ton=5,
-                    source_addr=SOURCE,
-                    dest_addr_ton=1,
-                    dest_addr_npi=1,
-                    destination_addr=DESTINATION,
-                    registered_delivery=1,
-                    short_message=TEXT,
-                )
-            )
+            encode_pdu(SubmitSm(sequence_number=seq, **SUBMIT_FIELDS))
             decode_pdu(resp)
             decode_pdu(dlr)
 
@@ -73,17 +72,7 @@ def theirs(resp: bytes, dlr: bytes) -> Callable[[int], None]:
 
     def run(n: int) -> None:
         for seq in range(1, n + 1):
-            make(
-                "submit_sm",
-                sequence=seq,
-                source_addr_ton=5,
-                source_addr=SOURCE,
-                dest_addr_ton=1,
-                dest_addr_npi=1,
-                destination_addr=DESTINATION,
-                registered_delivery=1,
-                short_message=TEXT,
-            ).generate()
+            make("submit_sm", sequence=seq, **SUBMIT_FIELDS).generate()
             parse(resp, sequence=0)
             parse(dlr, sequence=0)
 
@@ -92,29 +81,8 @@ def theirs(resp: bytes, dlr: bytes) -> Callable[[int], None]:
 
 def check_equivalence(resp: bytes, dlr: bytes) -> None:
     """Both sides must do the same work: same bytes out, same fields in."""
-    mine = encode_pdu(
-        SubmitSm(
-            sequence_number=1,
-            source_addr_ton=5,
-            source_addr=SOURCE,
-            dest_addr_ton=1,
-            dest_addr_npi=1,
-            destination_addr=DESTINATION,
-            registered_delivery=1,
-            short_message=TEXT,
-        )
-    )
-    other = smpplib.smpp.make_pdu(
-        "submit_sm",
-        sequence=1,
-        source_addr_ton=5,
-        source_addr=SOURCE,
-        dest_addr_ton=1,
-        dest_addr_npi=1,
-        destination_addr=DESTINATION,
-        registered_delivery=1,
-        short_message=TEXT,
-    )
+    mine = encode_pdu(SubmitSm(sequence_number=1, **SUBMIT_FIELDS))
+    other = smpplib.smpp.make_pdu("submit_sm", sequence=1, **SUBMIT_FIELDS)
     other.sequence = 1
     assert mine == other.generate(), "the two codecs encode different submit_sm bytes"
     decoded = decode_pdu(dlr)
