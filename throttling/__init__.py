@@ -1,1 +1,6 @@
-"""Rate limiting primitives with an injected clock (grows with the pipeline issue)."""
+"""Rate limiting primitives with an injected clock."""
+
+from .controller import RateController, TokenBucketController, Unlimited
+from .token_bucket import TokenBucket
+
+__all__ = ["RateController", "TokenBucket", "TokenBucketController", "Unlimited"]
