@@ -280,12 +280,58 @@ _FAST_KINDS: dict[int, int] = {
 
 def encode_tlvs(tlvs: Mapping[int, TlvValue]) -> bytes:
     """The wire form of ``tlvs``, in their order; raises :class:`PduError` on bad values."""
-    out = bytearray()
+    out = []
+    fast_encoders = _FAST_ENCODERS
     for tag, value in tlvs.items():
-        raw = encode_tlv_value(tag, value)
-        out += _HEAD.pack(tag, len(raw))
-        out += raw
-    return bytes(out)
+        fast = fast_encoders.get(tag)
+        wire = fast(value) if fast is not None else None
+        if wire is None:  # unknown tag, unusual value type, or an error to report
+            raw = encode_tlv_value(tag, value)
+            wire = _HEAD.pack(tag, len(raw)) + raw
+        out.append(wire)
+    return b"".join(out)
+
+
+def _fast_encoder(tag: int, kind: Kind, size: int) -> Callable[[TlvValue], bytes | None]:
+    """Tag, length and value in one go for the plain cases; None sends the value to
+    :func:`encode_tlv_value`, which handles the rest and names errors."""
+    if kind in (Kind.U8, Kind.U16, Kind.U32):
+        width = kind.value
+        assert isinstance(width, int)
+        head = _HEAD.pack(tag, width)
+        limit = 1 << (8 * width)
+
+        def integer(value: TlvValue) -> bytes | None:
+            # bool is an int too, but never a valid TLV value: the slow path refuses it.
+            if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < limit:
+                return head + value.to_bytes(width, "big")
+            return None
+
+        return integer
+    if kind is Kind.CSTRING:
+
+        def cstring(value: TlvValue) -> bytes | None:
+            if isinstance(value, str) and len(value) < size and value.isascii():
+                raw = value.encode("ascii") + b"\x00"
+                if b"\x00" not in raw[:-1]:
+                    return _HEAD.pack(tag, len(raw)) + raw
+            return None
+
+        return cstring
+    if kind is Kind.OCTETS:
+
+        def octets(value: TlvValue) -> bytes | None:
+            if isinstance(value, bytes) and len(value) <= size:
+                return _HEAD.pack(tag, len(value)) + value
+            return None
+
+        return octets
+    return lambda value: None
+
+
+_FAST_ENCODERS: dict[int, Callable[[TlvValue], bytes | None]] = {
+    tag: _fast_encoder(tag, kind, size) for tag, (kind, size) in KINDS.items()
+}
 
 
 def encode_tlv_value(tag: int, value: TlvValue) -> bytes:
