@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from pathlib import Path
+from typing import Annotated
 
+import trio
 import typer
 
+from . import logs
+from .esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
 from .protocol import PduError, decode_pdu, encode_pdu
 from .protocol.pdu_json import pdu_from_dict, pdu_to_dict
 
@@ -72,6 +78,108 @@ def pdu_encode(
         typer.echo(encode_pdu(pdu_from_dict(data)).hex())
     except PduError as exc:
         raise _fail(f"error: {exc}") from None
+
+
+Opt = typer.Option
+
+
+@app.command("sim")
+def sim(
+    host: Annotated[str, Opt(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, Opt(help="SMPP port (0 picks a free one).")] = 2775,
+    scenario: Annotated[
+        Path | None, Opt(help="Scenario TOML file (see config/scenarios/); default: healthy.")
+    ] = None,
+    control_port: Annotated[
+        int | None, Opt(help="HTTP control API port (0 picks a free one); none if omitted.")
+    ] = None,
+) -> None:
+    """Run the SMSC simulator until interrupted.
+
+    The first line on stdout is JSON: {"event": "listening", "host", "port",
+    "control_port"}; logs go to stderr.
+    """
+    # Imported here: the control API's web stack costs 0.4 s, which `pdu` should not pay.
+    from .simulator import ScenarioError, Simulator  # noqa: PLC0415
+
+    logs.configure()
+    try:  # a broken scenario is refused before anything listens
+        simulator = Simulator(scenario, host=host, port=port, control_port=control_port)
+    except ScenarioError as exc:
+        raise _fail(f"error: {exc}") from None
+
+    async def serve() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(simulator.run)
+            ready = {
+                "event": "listening",
+                "host": host,
+                "port": simulator.port,
+                "control_port": simulator.control_port,
+            }
+            print(json.dumps(ready), flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
+        trio.run(serve)
+
+
+@app.command("send")
+def send(  # noqa: PLR0917 - one parameter per command-line option
+    host: Annotated[str, Opt(help="SMSC address.")],
+    port: Annotated[int, Opt(help="SMSC port.")],
+    system_id: Annotated[str, Opt(help="SMPP system_id of the account.")],
+    password: Annotated[str, Opt(help="SMPP password of the account.")],
+    source: Annotated[str, Opt(help="Sender: alphanumeric (max 11) or a number.")],
+    dest: Annotated[str, Opt(help="Destination number (+ or 00 for international).")],
+    text: Annotated[str, Opt(help="The text; long texts are split automatically.")],
+    count: Annotated[int, Opt(min=0, help="How many times to send it.")] = 1,
+    window: Annotated[int, Opt(min=1, help="Requests in flight at once.")] = 10,
+    bind: Annotated[str, Opt(help="transceiver or transmitter.")] = "transceiver",
+    wait_receipts: Annotated[
+        float | None, Opt(help="Ask for receipts and wait up to this many seconds for them.")
+    ] = None,
+    system_type: Annotated[str, Opt(help="SMPP system_type.")] = "",
+    tls: Annotated[bool, Opt(help="Connect over TLS.")] = False,
+    ca_file: Annotated[Path | None, Opt(help="CA certificates (PEM) for --tls.")] = None,
+    insecure: Annotated[
+        bool, Opt(help="With --tls: do not verify the certificate (test SMSCs only).")
+    ] = False,
+) -> None:
+    """Bind, send, optionally wait for receipts, unbind; end with one JSON line.
+
+    The JSON counts SMPP submits (one per part of a long text). Exit status 0 only
+    when every one was accepted.
+    """
+    logs.configure()
+    if bind not in ("transceiver", "transmitter"):
+        raise _fail(f"error: --bind must be transceiver or transmitter, not {bind!r}")
+    try:
+        config = EsmeConfig(
+            host=host,
+            port=port,
+            system_id=system_id,
+            password=password,
+            system_type=system_type,
+            bind_type=BindType(bind),
+            window_size=window,
+            tls=TlsConfig(ca_file=ca_file, verify=not insecure) if tls else None,
+        )
+    except ConfigError as exc:
+        raise _fail(f"error: {exc}") from None
+
+    async def run() -> SendReport:
+        return await send_texts(config, source, dest, text, count, wait_receipts=wait_receipts)
+
+    try:
+        report = trio.run(run)
+    except (PduError, ValueError) as exc:
+        raise _fail(f"error: {exc}") from None
+    except EsmeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(report.to_dict()))
+    if count and not (report.submitted and report.accepted == report.submitted):
+        raise typer.Exit(1)
 
 
 def main() -> None:

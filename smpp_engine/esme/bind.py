@@ -1,0 +1,813 @@
+"""One bind: one connection to an SMSC, driven by the sans-IO :class:`Session`.
+
+Four tasks per connection, never one per PDU:
+
+- the reader feeds received bytes to the session and dispatches its events
+  (outcomes to the caller, deliver_sm to the inbound task, bind state changes);
+- the writer sleeps until rung, then writes everything the session queued with
+  one ``send_all``: submits, responses, the session's own enquire_link(_resp);
+- the timer sleeps until :meth:`Session.next_timer` and polls (deadlines, keep-alive);
+- the inbound task hands deliver_sm/data_sm to the application with back-pressure
+  and answers them, so the reader never waits for the application.
+
+The streaming path (:meth:`Bind.send`) takes a window slot without yielding when
+one is free and reports outcomes in batches to an :data:`OutcomeSink`; it
+allocates no trio primitive per message. :meth:`Bind.submit` awaits one outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Final, cast
+
+import structlog
+import trio
+
+from throttling import RateController, Unlimited
+
+from ..protocol import (
+    BindFailed,
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    Bound,
+    CommandId,
+    CommandStatus,
+    ConnectionClosed,
+    DataSm,
+    DeliverSm,
+    LinkDead,
+    Pdu,
+    PeerUnbound,
+    ProtocolError,
+    RequestAbandoned,
+    RequestReceived,
+    RequestRejected,
+    RequestTimedOut,
+    ResponseReceived,
+    Role,
+    Session,
+    SessionState,
+    SubmitSm,
+    Unbind,
+    Unbound,
+    UnexpectedResponse,
+    status_name,
+)
+from ._nurseries import open_unwrapping_nursery
+from .bind_metrics import BindMetrics
+from .config import BindType, EsmeConfig
+from .errors import BindRejectedError, EsmeError, LinkLostError, NotBoundError
+from .inbound import Inbound, read_inbound
+from .outcomes import Outcome, OutcomeSink, SubmitOutcome, UnknownReason
+from .transport import open_stream
+
+__all__ = ["Bind", "open_bind"]
+
+_log = structlog.get_logger("smpp_engine.esme")
+
+_RECEIVE_SIZE: Final = 256 * 1024
+#: deliver_sm/data_sm waiting for the application beyond this are refused at once. An
+#: SMSC's window normally bounds them far lower; this holds against one that ignores it.
+MAX_QUEUED_INBOUND = 4096
+_RESPONSE_BIT: Final = 0x80000000
+_GENERIC_NACK: Final = CommandId.generic_nack.value
+_SUBMIT_SM_RESP: Final = CommandId.submit_sm_resp.value
+_UNBIND: Final = CommandId.unbind.value
+_THROTTLING: Final = frozenset(
+    {CommandStatus.ESME_RTHROTTLED.value, CommandStatus.ESME_RMSGQFUL.value}
+)
+_CLOSED: Final = SessionState.CLOSED
+_UNBOUND: Final = SessionState.UNBOUND
+_ACCEPTED: Final = Outcome.ACCEPTED
+_REJECTED: Final = Outcome.REJECTED
+_UNKNOWN: Final = Outcome.UNKNOWN
+_TIMEOUT: Final = UnknownReason.TIMEOUT
+_LINK_LOST: Final = UnknownReason.LINK_LOST
+_UNDECODABLE: Final = UnknownReason.UNDECODABLE_RESPONSE
+_BIND_PDUS: Final[dict[BindType, type[BindTransmitter | BindReceiver | BindTransceiver]]] = {
+    BindType.TRANSMITTER: BindTransmitter,
+    BindType.RECEIVER: BindReceiver,
+    BindType.TRANSCEIVER: BindTransceiver,
+}
+_current_time = trio.current_time
+
+
+class _Waiter:
+    """The context of a request sent by :meth:`Bind.submit`: where its outcome goes."""
+
+    __slots__ = ("event", "outcome")
+
+    def __init__(self) -> None:
+        self.event = trio.Event()
+        self.outcome: SubmitOutcome | None = None
+
+
+def build_request(pdu: Pdu | None, fields: dict[str, Any]) -> Pdu:
+    """``pdu`` itself, or a submit_sm made of ``fields`` (not both)."""
+    if pdu is None:
+        return SubmitSm(**fields)
+    if fields:
+        raise TypeError(f"give a PDU or submit_sm fields, not both (fields: {sorted(fields)})")
+    return pdu
+
+
+class Bind:
+    """One bound connection. Made by :func:`open_bind`, which connects and binds.
+
+    Outcomes of :meth:`send` go to ``on_outcomes`` (dropped, but counted, when it
+    is None). Inbound deliver_sm/data_sm go to ``inbound``; without one they are
+    answered with ``config.deliver_error_status`` so the SMSC keeps them.
+    ``controller`` is asked before every request and told about throttling.
+    ``room_signal`` (shared by a pool) is unparked whenever window slots free up.
+    """
+
+    def __init__(
+        self,
+        config: EsmeConfig,
+        stream: trio.abc.Stream,
+        *,
+        controller: RateController | None = None,
+        on_outcomes: OutcomeSink | None = None,
+        inbound: trio.MemorySendChannel[Inbound] | None = None,
+        room_signal: trio.lowlevel.ParkingLot | None = None,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self._stream = stream
+        self._controller: RateController = controller if controller is not None else Unlimited()
+        self._sink = on_outcomes
+        self._inbound = inbound
+        self._room_signal = room_signal
+        self._metrics = BindMetrics(config.name)
+        self._log = _log.bind(bind=config.name)
+        self._session = session = Session(
+            Role.ESME,
+            window_size=config.window_size,
+            response_timeout=config.response_timeout,
+            enquire_link_interval=config.enquire_link_interval,
+            max_command_length=config.max_command_length,
+            now=_current_time(),
+        )
+        self._window = session.window
+        # Sending: requests are taken only while _open (bound, not unbinding, not closed).
+        self._open = False
+        self._paused_until = -math.inf
+        self._room_lot = trio.lowlevel.ParkingLot()
+        self._room_waiters = 0
+        self._drained_lot = trio.lowlevel.ParkingLot()
+        self._unflushed_submits = 0
+        # Writer
+        self._write_rung = False
+        self._writer_lot = trio.lowlevel.ParkingLot()
+        self._writer_scope: trio.CancelScope | None = None
+        self._closing = False
+        self._graceful = False
+        # Timer
+        self._timer_at = math.inf
+        self._timer_scope: trio.CancelScope | None = None
+        # Inbound
+        self._inbound_queue: deque[tuple[DeliverSm | DataSm, float]] = deque()
+        self._inbound_lot = trio.lowlevel.ParkingLot()
+        self._inbound_refused = 0  # in the current episode of an application not taking them
+        # Lifecycle
+        self._settled = trio.Event()
+        self._bind_error: EsmeError | None = None
+        self._closed = trio.Event()
+        self._done = trio.Event()
+        self._tasks: trio.Nursery | None = None
+        self._close_reason: str | None = None
+        self.peer_system_id: str | None = None
+
+    # --- introspection ---------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        return self._session.state
+
+    @property
+    def is_open(self) -> bool:
+        """Bound and taking requests (not unbinding, not closed)."""
+        return self._open
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    @property
+    def close_reason(self) -> str | None:
+        """Why the link ended, once it has."""
+        return self._close_reason
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not yet answered (window slots taken)."""
+        return self._window.used
+
+    @property
+    def window_size(self) -> int:
+        return self._window.size
+
+    @property
+    def paused_until(self) -> float:
+        """Trio time until which throttling keeps new requests back (-inf: not paused)."""
+        return self._paused_until
+
+    @property
+    def ready(self) -> bool:
+        """A request given now would be written at once (room, not paused, bound)."""
+        return (
+            self._open
+            and not self._room_waiters
+            and self._window.has_room
+            and _current_time() >= self._paused_until
+        )
+
+    async def wait_closed(self) -> str:
+        """Wait until the link has ended; returns why."""
+        await self._closed.wait()
+        return self._close_reason or "closed"
+
+    # --- sending ---------------------------------------------------------------------
+
+    async def send(
+        self,
+        pdu: Pdu,
+        context: Any = None,
+        *,
+        segments: int = 1,
+        timeout: float | None = None,
+    ) -> None:
+        """Put ``pdu`` in the window; its outcome goes to ``on_outcomes`` with ``context``.
+
+        Returns as soon as the request is queued for writing: without yielding when
+        a slot is free, the bind is not paused and the rate controller lets it go;
+        otherwise it waits for all three. ``segments`` is what the rate controller
+        counts (SMS parts on the air). ``timeout`` overrides the response timeout.
+        Raises :class:`NotBoundError` when the bind is not (or no longer) bound
+        (nothing was sent), :class:`~smpp_engine.protocol.PduError` for a PDU that
+        cannot be encoded and :class:`~smpp_engine.protocol.SessionError` for one
+        this bind may not send (a submit on a receiver bind).
+        """
+        now = _current_time()
+        if (
+            self._open
+            and now >= self._paused_until
+            and not self._room_waiters
+            and self._window.has_room
+            and self._controller.acquire(segments, now) <= 0.0
+        ):
+            self._put(pdu, context, now, timeout)
+            return
+        await self._send_slowly(pdu, context, segments, timeout)
+
+    async def submit(
+        self,
+        pdu: Pdu | None = None,
+        *,
+        segments: int = 1,
+        timeout: float | None = None,
+        **fields: Any,
+    ) -> SubmitOutcome:
+        """Send one request (``pdu``, or a submit_sm of ``fields``) and await its outcome.
+
+        The SMSC's answer never raises: it is ACCEPTED, REJECTED or UNKNOWN. Raises
+        only as :meth:`send` does, before anything was sent.
+        """
+        request = build_request(pdu, fields)
+        waiter = _Waiter()
+        await self.send(request, waiter, segments=segments, timeout=timeout)
+        await waiter.event.wait()
+        outcome = waiter.outcome
+        assert outcome is not None
+        return outcome
+
+    async def _send_slowly(
+        self, pdu: Pdu, context: Any, segments: int, timeout: float | None
+    ) -> None:
+        acquired = False
+        woken = False
+        while True:
+            if not self._open:
+                raise NotBoundError(self.name, self._why_not_open())
+            now = _current_time()
+            paused = self._paused_until
+            if now < paused:
+                await trio.sleep_until(paused)
+                continue
+            # Waiters go first, in order; one that was woken for a free slot takes it.
+            if not (self._window.has_room and (woken or not self._room_waiters)):
+                self._room_waiters += 1
+                try:
+                    await self._room_lot.park()
+                finally:
+                    self._room_waiters -= 1
+                woken = True
+                continue
+            if not acquired:
+                wait = self._controller.acquire(segments, now)
+                if wait > 0.0:
+                    await trio.sleep(wait)
+                    continue
+                acquired = True
+            self._put(pdu, context, now, timeout)
+            return
+
+    def _put(self, pdu: Pdu, context: Any, now: float, timeout: float | None) -> None:
+        inflight = self._session.send_request(pdu, now, context=context, timeout=timeout)
+        if pdu.__class__ is SubmitSm:
+            self._unflushed_submits += 1
+        else:
+            self._metrics.pdu("sent", pdu.command_id, 0)
+        if inflight.deadline < self._timer_at:
+            self._set_timer(inflight.deadline)
+        if not self._write_rung:
+            self._ring()
+
+    def _why_not_open(self) -> str:
+        if self._closed.is_set():
+            return f"link closed ({self._close_reason or 'closed'})"
+        if self._closing or self._session.unbinding:
+            return "unbinding"
+        return f"not bound (state {self._session.state.value})"
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                self._tasks = nursery
+                nursery.start_soon(self._reader)
+                nursery.start_soon(self._writer)
+                nursery.start_soon(self._timer)
+                nursery.start_soon(self._deliverer)
+        finally:
+            self._done.set()
+
+    async def _handshake(self) -> EsmeError | None:
+        config = self.config
+        pdu = _BIND_PDUS[config.bind_type](
+            system_id=config.system_id,
+            password=config.password,
+            system_type=config.system_type,
+            interface_version=config.interface_version,
+            addr_ton=config.addr_ton,
+            addr_npi=config.addr_npi,
+            address_range=config.address_range,
+        )
+        self._metrics.state("OPEN")
+        self._session.send_request(pdu, _current_time())
+        self._refresh_timer()
+        self._ring()
+        await self._settled.wait()
+        return self._bind_error
+
+    async def aclose(self, *, drain: bool = True) -> None:
+        """Unbind gracefully and close: no new requests; with ``drain``, wait for the
+        answers to those in flight (at most until their deadline); send unbind, wait up
+        to ``unbind_timeout`` for unbind_resp; close. Requests still outstanding come
+        back UNKNOWN. Idempotent."""
+        session = self._session
+        if not self._closed.is_set():
+            self._open = False
+            self._wake_room_waiters()
+            if drain and session.is_bound:
+                with trio.move_on_after(self.config.response_timeout + 1.0):
+                    while self._window.used and not self._closed.is_set():
+                        await self._drained_lot.park()
+            if session.may_send(_UNBIND) and not self._closed.is_set():
+                session.send_request(Unbind(), _current_time(), timeout=self.config.unbind_timeout)
+                self._refresh_timer()
+                self._ring()
+                with trio.move_on_after(self.config.unbind_timeout + 1.0):
+                    await self._closed.wait()
+            if not self._closed.is_set():
+                self._close_reason = self._close_reason or "closed by the application"
+                session.close()
+                self._dispatch(_current_time())
+        await self._done.wait()
+
+    # --- tasks -----------------------------------------------------------------------
+
+    async def _reader(self) -> None:
+        session = self._session
+        receive = self._stream.receive_some
+        while True:
+            try:
+                data = await receive(_RECEIVE_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                if session.state is not _CLOSED:
+                    self._close_reason = self._close_reason or f"receive failed: {exc}"
+                    session.close()
+                    self._dispatch(_current_time())
+                return
+            now = _current_time()
+            # SSLStream gives bytearray; the session only appends it to its buffer.
+            session.receive_data(cast(bytes, data), now)
+            self._dispatch(now)
+            self._ring()
+            if not data:
+                return
+            self._refresh_timer()
+
+    async def _writer(self) -> None:
+        session = self._session
+        stream = self._stream
+        lot = self._writer_lot
+        with trio.CancelScope() as scope:
+            self._writer_scope = scope
+            while True:
+                if not self._write_rung:
+                    await lot.park()
+                self._write_rung = False
+                if self._unflushed_submits:
+                    self._metrics.submits_sent(self._unflushed_submits)
+                    self._unflushed_submits = 0
+                    self._metrics.in_flight(self._window.used)
+                data = session.data_to_send()
+                if data:
+                    try:
+                        await stream.send_all(data)
+                    except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                        if session.state is not _CLOSED:
+                            self._close_reason = self._close_reason or f"send failed: {exc}"
+                            session.close()
+                            self._dispatch(_current_time())
+                        break
+                if self._closing:
+                    break
+        if session.state is not _CLOSED:
+            self._close_reason = self._close_reason or "closed"
+            session.close()
+            self._dispatch(_current_time())
+        if self._graceful:
+            with trio.move_on_after(self.config.unbind_timeout):
+                await stream.aclose()
+        await trio.aclose_forcefully(stream)
+        if self._tasks is not None:
+            self._tasks.cancel_scope.cancel()
+
+    async def _timer(self) -> None:
+        session = self._session
+        while True:
+            at = session.next_timer()
+            self._timer_at = math.inf if at is None else at
+            with trio.CancelScope(deadline=self._timer_at) as scope:
+                self._timer_scope = scope
+                await trio.sleep_forever()
+            self._timer_scope = None
+            now = _current_time()
+            session.poll(now)
+            self._dispatch(now)
+            self._ring()
+
+    async def _deliverer(self) -> None:
+        session = self._session
+        queue = self._inbound_queue
+        lot = self._inbound_lot
+        error_status = self.config.deliver_error_status
+        patience = self.config.deliver_timeout
+        metrics = self._metrics
+        while True:
+            while not queue:
+                await lot.park()
+            pdu, arrived = queue.popleft()
+            item = read_inbound(pdu, self.name, arrived)
+            self._count_inbound(item)
+            status = error_status
+            channel = self._inbound
+            if channel is not None:
+                try:
+                    channel.send_nowait(item)
+                    status = 0
+                except trio.WouldBlock:
+                    with trio.move_on_at(arrived + patience):
+                        await channel.send(item)
+                        status = 0
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+            self._note_taken(status == 0, patience)
+            response_id = pdu.command_id | _RESPONSE_BIT
+            if session.may_send(response_id):
+                session.respond(pdu, status)
+                if status == 0 and pdu.__class__ is DeliverSm:
+                    metrics.deliver_resps_ok(1)
+                else:
+                    metrics.pdu("sent", response_id, status)
+                self._ring()
+
+    # --- events ----------------------------------------------------------------------
+
+    def _dispatch(self, now: float) -> None:
+        """Turn the session's pending events into outcomes, inbound work and state."""
+        events = self._session.events()
+        if not events:
+            return
+        name = self.name
+        metrics = self._metrics
+        observe = metrics.latency
+        accepted_now = self._controller.accepted
+        batch: list[SubmitOutcome] = []
+        ok = ok_submit_resps = rejected = unknown = 0
+        for event in events:
+            cls = event.__class__
+            if cls is ResponseReceived:
+                assert isinstance(event, ResponseReceived)
+                inflight = event.request
+                response = event.response
+                status = response.command_status
+                context = inflight.context
+                command_id = response.command_id
+                if status == 0 and command_id != _GENERIC_NACK:
+                    ok += 1
+                    if command_id == _SUBMIT_SM_RESP:
+                        ok_submit_resps += 1
+                    else:
+                        metrics.pdu("received", command_id, 0)
+                    observe(now - inflight.sent_at)
+                    accepted_now(now)
+                    outcome = SubmitOutcome(
+                        _ACCEPTED,
+                        context,
+                        inflight.pdu,
+                        name,
+                        getattr(response, "message_id", None),
+                        0,
+                    )
+                else:
+                    rejected += 1
+                    metrics.pdu("received", command_id, status)
+                    if status in _THROTTLING:
+                        self._throttled(status, now)
+                    outcome = SubmitOutcome(_REJECTED, context, inflight.pdu, name, None, status)
+            elif cls is RequestTimedOut or cls is RequestAbandoned:
+                assert isinstance(event, RequestTimedOut | RequestAbandoned)
+                inflight = event.request
+                if not inflight.takes_slot:
+                    continue  # bind / unbind: the session ends the link itself
+                unknown += 1
+                context = inflight.context
+                reason = _TIMEOUT if cls is RequestTimedOut else _LINK_LOST
+                outcome = SubmitOutcome(_UNKNOWN, context, inflight.pdu, name, None, None, reason)
+            elif cls is ProtocolError:
+                assert isinstance(event, ProtocolError)
+                request = event.request
+                if request is None:
+                    self._on_event(event, now)
+                    continue
+                inflight = request
+                self._log.warning(
+                    "undecodable response: outcome unknown",
+                    command=inflight.pdu.command_name,
+                    sequence_number=inflight.sequence_number,
+                    error=str(event.error),
+                )
+                if not inflight.takes_slot:
+                    continue
+                unknown += 1
+                context = inflight.context
+                outcome = SubmitOutcome(
+                    _UNKNOWN, context, inflight.pdu, name, None, None, _UNDECODABLE
+                )
+            else:
+                self._on_event(event, now)
+                continue
+            if context.__class__ is _Waiter:
+                outcome.context = None
+                context.outcome = outcome
+                context.event.set()
+            else:
+                batch.append(outcome)
+        if ok:
+            metrics.accepted(ok)
+            if ok_submit_resps:
+                metrics.submit_resps_ok(ok_submit_resps)
+        if rejected:
+            metrics.rejected(rejected)
+        if unknown:
+            metrics.unknown(unknown)
+        window = self._window
+        used = window.used
+        metrics.in_flight(used)
+        if batch and self._sink is not None:
+            self._sink(batch)
+        if used < window.size:
+            self._wake_room_waiters()
+        if not used and self._drained_lot:
+            self._drained_lot.unpark_all()
+
+    def _on_event(self, event: object, now: float) -> None:
+        """Everything but the outcome of a slot-taking request."""
+        log = self._log
+        if isinstance(event, RequestReceived):
+            pdu = event.pdu
+            if isinstance(pdu, DeliverSm | DataSm):
+                if len(self._inbound_queue) >= MAX_QUEUED_INBOUND:
+                    status = self.config.deliver_error_status
+                    self._session.respond(pdu, status)
+                    self._metrics.pdu("sent", pdu.command_id | _RESPONSE_BIT, status)
+                    self._note_taken(False, 0.0)
+                    return
+                self._inbound_queue.append((pdu, now))
+                if self._inbound_lot:
+                    self._inbound_lot.unpark()
+            else:
+                log.info("request from the SMSC ignored", command=pdu.command_name)
+        elif isinstance(event, Bound):
+            self.peer_system_id = event.system_id
+            self._open = True
+            self._metrics.state(event.state.value)
+            log.info(
+                "bound",
+                state=event.state.value,
+                smsc_system_id=event.system_id,
+                host=self.config.host,
+                port=self.config.port,
+            )
+            self._settled.set()
+            self._refresh_timer()
+        elif isinstance(event, BindFailed):
+            self._metrics.bind_failure(event.status)
+            self._bind_error = BindRejectedError(self.name, self.config.system_id, event.status)
+            log.error(
+                "bind refused by the SMSC",
+                status=status_name(event.status),
+                system_id=self.config.system_id,
+                bind_type=self.config.bind_type.value,
+                host=self.config.host,
+                port=self.config.port,
+            )
+            self._settled.set()
+        elif isinstance(event, Unbound):
+            self._graceful = True
+            self._close_reason = self._close_reason or "unbound"
+            self._stop_taking(now)
+            self._metrics.state("UNBOUND")
+            log.info("unbound", status=status_name(event.status))
+        elif isinstance(event, PeerUnbound):
+            self._graceful = True
+            self._close_reason = self._close_reason or "unbound by the SMSC"
+            self._stop_taking(now)
+            self._metrics.state("UNBOUND")
+            log.warning("the SMSC unbound", in_flight=self._window.used)
+        elif isinstance(event, LinkDead):
+            self._close_reason = self._close_reason or event.reason
+            log.warning("link dead", reason=event.reason)
+        elif isinstance(event, ConnectionClosed):
+            self._stop_taking(now)
+            self._metrics.state("CLOSED")
+            self._metrics.in_flight(0)
+            if not self._settled.is_set():
+                self._bind_error = LinkLostError(self.name, self._close_reason or "closed")
+                self._settled.set()
+            self._closed.set()
+            self._inbound_queue.clear()
+        elif isinstance(event, ProtocolError):
+            log.warning("undecodable PDU from the SMSC", error=str(event.error))
+        elif isinstance(event, RequestRejected):
+            log.warning(
+                "SMSC request refused in this state",
+                command=event.pdu.command_name,
+                status=status_name(event.status),
+            )
+        elif isinstance(event, UnexpectedResponse):
+            response = event.response
+            log.warning(
+                "response to no outstanding request (late after a timeout?)",
+                command=response.command_name,
+                sequence_number=response.sequence_number,
+                status=status_name(response.command_status),
+                message_id=getattr(response, "message_id", None),
+            )
+
+    def _stop_taking(self, now: float) -> None:
+        """The link is ending: refuse new requests, wake waiters, let the writer close."""
+        self._open = False
+        self._wake_room_waiters()
+        if not self._closing:
+            self._closing = True
+            self._ring()
+            scope = self._writer_scope
+            if scope is not None:
+                # Flush the last bytes (unbind_resp, a final generic_nack) if the peer
+                # reads them soon; a peer that stopped reading must not hold us.
+                scope.deadline = min(scope.deadline, now + self.config.unbind_timeout)
+
+    def _throttled(self, status: int, now: float) -> None:
+        self._metrics.throttled(status)
+        if now >= self._paused_until:
+            # Answers to requests sent before the pause began belong to the same
+            # episode: they must not stretch the pause again.
+            pause = self._controller.throttled(status, now)
+            self._paused_until = now + pause
+            self._log.warning(
+                "SMSC throttling: bind paused", status=status_name(status), pause_s=pause
+            )
+
+    def _note_taken(self, taken: bool, patience: float) -> None:
+        """Log refusals per episode, not per message: an overloaded app would flood the log."""
+        refused = self._inbound_refused
+        if taken:
+            if refused:
+                self._log.info("application takes inbound messages again", refused=refused)
+                self._inbound_refused = 0
+            return
+        if not refused:
+            self._log.warning(
+                "application did not take an inbound message in time; answering with an error",
+                answer=status_name(self.config.deliver_error_status),
+                waited_s=patience,
+                app_channel=self._inbound is not None,
+            )
+        self._inbound_refused = refused + 1
+
+    def _count_inbound(self, item: Inbound) -> None:
+        receipt = item.receipt
+        if receipt is not None:
+            self._metrics.receipt(receipt.state.stat_word)
+        elif item.receipt_error is not None:
+            self._log.warning("unreadable delivery receipt", error=str(item.receipt_error))
+        elif not item.is_receipt:
+            self._metrics.mo(1)
+
+    # --- plumbing --------------------------------------------------------------------
+
+    def _ring(self) -> None:
+        """Wake the writer (once per batch: the flag stays up until it runs)."""
+        self._write_rung = True
+        lot = self._writer_lot
+        if lot:
+            lot.unpark()
+
+    def _wake_room_waiters(self) -> None:
+        if self._room_waiters:
+            if self._open:
+                free = self._window.size - self._window.used
+                self._room_lot.unpark(count=free)
+            else:
+                self._room_lot.unpark_all()
+        signal = self._room_signal
+        if signal:
+            signal.unpark_all()
+
+    def _set_timer(self, at: float) -> None:
+        self._timer_at = at
+        scope = self._timer_scope
+        if scope is not None:
+            scope.deadline = at
+
+    def _refresh_timer(self) -> None:
+        at = self._session.next_timer()
+        if at is not None and at < self._timer_at:
+            self._set_timer(at)
+
+
+@asynccontextmanager
+async def open_bind(
+    config: EsmeConfig,
+    *,
+    controller: RateController | None = None,
+    on_outcomes: OutcomeSink | None = None,
+    inbound: trio.MemorySendChannel[Inbound] | None = None,
+    room_signal: trio.lowlevel.ParkingLot | None = None,
+) -> AsyncIterator[Bind]:
+    """Connect, bind, and yield the bound :class:`Bind`; unbind gracefully on exit.
+
+    Raises :class:`~smpp_engine.esme.errors.ConnectError` (refused, timeout, TLS),
+    :class:`~smpp_engine.esme.errors.BindRejectedError` (the SMSC said no; logged
+    at error level and counted) or :class:`~smpp_engine.esme.errors.LinkLostError`
+    (the connection ended before the bind was answered). The link may end while
+    the body runs: requests then raise :class:`NotBoundError`, those in flight come
+    back UNKNOWN, and :meth:`Bind.wait_closed` returns.
+    """
+    stream = await open_stream(config)
+    bind = Bind(
+        config,
+        stream,
+        controller=controller,
+        on_outcomes=on_outcomes,
+        inbound=inbound,
+        room_signal=room_signal,
+    )
+    error: EsmeError | None = None
+    async with open_unwrapping_nursery() as nursery:
+        nursery.start_soon(bind._run)
+        try:
+            error = await bind._handshake()
+        finally:
+            if error is not None or not bind.is_open:
+                with trio.CancelScope(shield=True):
+                    await bind.aclose(drain=False)
+        if error is None:
+            finished = False
+            try:
+                yield bind
+                finished = True
+            finally:
+                with trio.CancelScope(shield=True):
+                    await bind.aclose(drain=finished)
+    if error is not None:
+        raise error

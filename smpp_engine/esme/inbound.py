@@ -1,0 +1,43 @@
+"""What the SMSC delivers to the application: MO messages and delivery receipts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..protocol import DataSm, DeliverSm, Receipt, ReceiptError, is_receipt, parse_receipt
+
+__all__ = ["Inbound", "read_inbound"]
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One deliver_sm or data_sm from the SMSC, taken by the application.
+
+    ``receipt`` is the parsed receipt when esm_class marks one, else None (an MO
+    message, or an intermediate notification). ``receipt_error`` says why a PDU
+    marked as a receipt could not be read; it is still delivered, with
+    ``receipt`` None. ``bind`` is the name of the bind it came on,
+    ``received_at`` the trio clock when it arrived.
+    """
+
+    pdu: DeliverSm | DataSm
+    receipt: Receipt | None
+    bind: str
+    received_at: float
+    receipt_error: ReceiptError | None = None
+
+    @property
+    def is_receipt(self) -> bool:
+        return is_receipt(self.pdu.esm_class)
+
+
+def read_inbound(pdu: DeliverSm | DataSm, bind: str, received_at: float) -> Inbound:
+    """Wrap a received PDU, parsing its receipt when it is one."""
+    if not is_receipt(pdu.esm_class):
+        return Inbound(pdu, None, bind, received_at)
+    short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
+    try:
+        receipt = parse_receipt(pdu.esm_class, short_message, pdu.tlvs)
+    except ReceiptError as exc:
+        return Inbound(pdu, None, bind, received_at, exc)
+    return Inbound(pdu, receipt, bind, received_at)

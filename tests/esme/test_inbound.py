@@ -1,0 +1,152 @@
+"""MO messages and receipts reach the application with back-pressure, and are answered."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import pytest
+import trio
+
+from smpp_engine.esme import Inbound, open_bind
+from smpp_engine.esme import bind as bind_module
+from smpp_engine.protocol import (
+    CommandStatus,
+    DataSm,
+    DataSmResp,
+    DeliverSm,
+    DeliverSmResp,
+    MessageState,
+    Tag,
+)
+
+from .conftest import FakeSmsc, SmscLink, make_config, metric
+from .test_bind import submit_sm
+
+S = CommandStatus
+
+
+def mo(text: bytes = b"READ 12345") -> DeliverSm:
+    return DeliverSm(source_addr="447700900123", destination_addr="5555", short_message=text)
+
+
+async def wait_answers(link: SmscLink, count: int) -> list[Any]:
+    await link.wait_until(lambda: len(link.responses) >= count)
+    return link.responses
+
+
+async def test_mo_and_receipts_reach_the_app_and_are_answered_rok(smsc: FakeSmsc) -> None:
+    send, receive = trio.open_memory_channel[Inbound](10)
+    mo_before = metric("smpp_mo_messages_total", side="esme")
+    receipts_before = metric("smpp_receipts_total", side="esme", state="UNDELIV")
+    async with open_bind(make_config(smsc), inbound=send) as bind:
+        link = smsc.bound_links[0]
+        await link.deliver(mo())
+        await link.send_receipt("M777", MessageState.UNDELIVERABLE)
+        await link.deliver(
+            DataSm(source_addr="447700900123", tlvs={Tag.message_payload: b"data sm text"})
+        )
+        first, second, third = [await receive.receive() for _ in range(3)]
+        answers = await wait_answers(link, 3)
+    assert first.receipt is None and not first.is_receipt
+    assert isinstance(first.pdu, DeliverSm) and first.pdu.short_message == b"READ 12345"
+    assert first.bind == bind.name
+    assert second.receipt is not None and second.is_receipt
+    assert second.receipt.message_id == "M777"
+    assert second.receipt.state is MessageState.UNDELIVERABLE
+    assert isinstance(third.pdu, DataSm) and third.receipt is None
+    assert [type(a) for a in answers] == [DeliverSmResp, DeliverSmResp, DataSmResp]
+    assert [a.command_status for a in answers] == [0, 0, 0]
+    assert metric("smpp_mo_messages_total", side="esme") == mo_before + 2
+    assert metric("smpp_receipts_total", side="esme", state="UNDELIV") == receipts_before + 1
+
+
+async def test_unreadable_receipt_is_still_delivered_with_the_error(smsc: FakeSmsc) -> None:
+    send, receive = trio.open_memory_channel[Inbound](10)
+    async with open_bind(make_config(smsc), inbound=send):
+        link = smsc.bound_links[0]
+        await link.deliver(DeliverSm(esm_class=0x04, short_message=b"no id here stat:DELIVRD"))
+        item = await receive.receive()
+        answers = await wait_answers(link, 1)
+    assert item.is_receipt and item.receipt is None
+    assert item.receipt_error is not None and item.receipt_error.field == "id"
+    assert answers[0].command_status == 0
+
+
+async def test_app_not_taking_the_message_gets_rx_t_appn_without_blocking_submits(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    send, _receive = trio.open_memory_channel[Inbound](0)  # nobody receives
+    async with open_bind(make_config(smsc, deliver_timeout=3.0), inbound=send) as bind:
+        link = smsc.bound_links[0]
+        start = trio.current_time()
+        await link.deliver(mo())
+        # The reader still matches submit responses while the deliver_sm waits.
+        outcome = await bind.submit(submit_sm())
+        assert outcome.accepted
+        assert trio.current_time() - start < 3.0
+        (answer,) = await wait_answers(link, 1)
+        assert trio.current_time() - start >= 3.0
+    assert answer.command_status == S.ESME_RX_T_APPN
+
+
+async def test_app_taking_the_message_late_but_in_time_gets_rok(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    send, receive = trio.open_memory_channel[Inbound](0)
+    async with open_bind(make_config(smsc, deliver_timeout=3.0), inbound=send):
+        link = smsc.bound_links[0]
+        await link.deliver(mo())
+        await trio.sleep(2.0)
+        item = await receive.receive()
+        (answer,) = await wait_answers(link, 1)
+    assert isinstance(item.pdu, DeliverSm) and item.pdu.short_message == b"READ 12345"
+    assert answer.command_status == 0
+
+
+@pytest.mark.parametrize("status", [S.ESME_RX_T_APPN, S.ESME_RX_P_APPN])
+async def test_without_an_inbound_channel_messages_are_refused_with_the_configured_status(
+    smsc: FakeSmsc, status: int
+) -> None:
+    async with open_bind(make_config(smsc, deliver_error_status=status)):
+        link = smsc.bound_links[0]
+        await link.deliver(mo())
+        (answer,) = await wait_answers(link, 1)
+    assert answer.command_status == status
+
+
+async def test_back_pressure_answers_in_arrival_order_and_deadlines_run_from_arrival(
+    smsc: FakeSmsc, autojump_clock: Any, logs: list[MutableMapping[str, Any]]
+) -> None:
+    send, _receive = trio.open_memory_channel[Inbound](0)  # nobody receives
+    async with open_bind(make_config(smsc, deliver_timeout=3.0), inbound=send):
+        link = smsc.bound_links[0]
+        start = trio.current_time()
+        for n in range(3):
+            await link.deliver(mo(f"m{n}".encode()))
+        answers = await wait_answers(link, 3)
+        # Three untaken messages all expire 3 s after they arrived, not one after another.
+        assert trio.current_time() - start < 6.0
+    assert [a.command_status for a in answers] == [S.ESME_RX_T_APPN] * 3
+    assert [a.sequence_number for a in answers] == sorted(a.sequence_number for a in answers)
+    # One warning for the episode, not one per message: an overloaded app must not
+    # flood the log.
+    warnings = [e for e in logs if e["log_level"] == "warning"]
+    assert len(warnings) == 1 and warnings[0]["answer"] == "ESME_RX_T_APPN"
+
+
+async def test_inbound_beyond_the_queue_limit_is_refused_at_once(
+    smsc: FakeSmsc, autojump_clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bind_module, "MAX_QUEUED_INBOUND", 2)
+    send, _receive = trio.open_memory_channel[Inbound](0)  # nobody receives
+    async with open_bind(make_config(smsc, deliver_timeout=3.0), inbound=send):
+        link = smsc.bound_links[0]
+        start = trio.current_time()
+        for n in range(5):  # one waits for the app, two queue, two are over the limit
+            await link.deliver(mo(f"m{n}".encode()))
+        first_two = await wait_answers(link, 2)
+        assert trio.current_time() - start < 1.0
+        assert [a.command_status for a in first_two] == [S.ESME_RX_T_APPN] * 2
+        await wait_answers(link, 5)
+        assert trio.current_time() - start >= 3.0

@@ -1,0 +1,63 @@
+"""A pool of binds to one account spreads requests and waits when every window is full."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+import trio.testing
+
+from smpp_engine.esme import open_pool
+
+from .conftest import FakeSmsc, make_config, until
+from .test_bind import Collected, submit_sm
+
+
+async def test_pool_spreads_load_over_its_binds(smsc: FakeSmsc) -> None:
+    collected = Collected()
+    config = make_config(smsc, name="pool", window_size=100)  # room everywhere: spread by turn
+    async with open_pool(config, 3, on_outcomes=collected) as pool:
+        await smsc.wait_bound(3)
+        await until(lambda: pool.bound == 3)
+        for n in range(30):
+            await pool.send(submit_sm(f"m{n}"), context=n)
+        await until(lambda: len(collected.outcomes) == 30)
+    counts = sorted(len(link.submits) for link in smsc.bound_links)
+    assert sum(counts) == 30
+    assert counts == [10, 10, 10]  # in turn, not all to the first one with room
+    assert {o.bind for o in collected.outcomes} == {"pool-1", "pool-2", "pool-3"}
+    assert all(o.accepted for o in collected.outcomes)
+
+
+async def test_pool_waits_when_every_bind_is_full(smsc: FakeSmsc, autojump_clock: Any) -> None:
+    smsc.on_submit = lambda link, pdu: None
+    async with open_pool(make_config(smsc, name="full", window_size=1), 2) as pool:
+        await smsc.wait_bound(2)
+        await until(lambda: pool.bound == 2)
+        await pool.send(submit_sm("a"))
+        await pool.send(submit_sm("b"))
+        links = smsc.bound_links
+        await smsc.wait_until(lambda: all(len(link.held) == 1 for link in links))
+        sent = trio.Event()
+
+        async def third() -> None:
+            await pool.send(submit_sm("c"))
+            sent.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(third)
+            await trio.testing.wait_all_tasks_blocked()
+            assert not sent.is_set()
+            await links[1].answer(links[1].held[0])
+            await sent.wait()
+        await links[1].wait_until(lambda: len(links[1].submits) == 2)
+        assert [p.short_message for p in links[1].submits][-1] == b"c"
+        for link in links:
+            for pdu in list(link.held):
+                await link.answer(pdu)
+
+
+async def test_pool_submit_returns_the_outcome(smsc: FakeSmsc) -> None:
+    async with open_pool(make_config(smsc, name="pool-submit"), 2) as pool:
+        outcome = await pool.submit(submit_sm())
+    assert outcome.accepted and outcome.bind.startswith("pool-submit-")
