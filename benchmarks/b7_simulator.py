@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--window", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--scenario", default="benchmark")
+    parser.add_argument("--scenario", default="healthy")
     args = parser.parse_args()
     rates: list[float] = []
     receipt_rates: list[float] = []
