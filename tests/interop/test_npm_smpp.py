@@ -1,4 +1,4 @@
-"""Interop with npm's ``smpp`` package (0.5.1): its server against our ESME, its client against our simulator.
+"""Interop with npm's ``smpp`` package (0.5.1): its SMSC and its ESME against ours.
 
 The peers are the Node scripts beside this file (installed by ``.ci/run`` with
 ``npm ci --prefix tests/interop/node``). They print one JSON object per line of
