@@ -19,6 +19,10 @@ from typing import Any, TypeVar
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.metrics import MetricWrapperBase
 
+#: The two values of smpp_pdus' ``direction`` label, for the ESME and the simulator alike.
+SENT = "sent"
+RECEIVED = "received"
+
 PDUS = Counter(
     "smpp_pdus",
     "PDUs sent and received, by command and command_status.",

@@ -26,6 +26,7 @@ from typing import Any, Final, cast
 import structlog
 import trio
 
+from metrics.catalogue import RECEIVED, SENT
 from throttling import RateController, Unlimited
 
 from ..protocol import (
@@ -321,7 +322,7 @@ class Bind:
         if pdu.__class__ is SubmitSm:
             self._unflushed_submits += 1
         else:
-            self._metrics.pdu("sent", pdu.command_id, 0)
+            self._metrics.pdu(SENT, pdu.command_id, 0)
         if inflight.deadline < self._timer_at:
             self._set_timer(inflight.deadline)
         if not self._write_rung:
@@ -496,7 +497,7 @@ class Bind:
                 if status == 0 and pdu.__class__ is DeliverSm:
                     metrics.deliver_resps_ok(1)
                 else:
-                    metrics.pdu("sent", response_id, status)
+                    metrics.pdu(SENT, response_id, status)
                 self._ring()
 
     # --- events ----------------------------------------------------------------------
@@ -526,7 +527,7 @@ class Bind:
                     if command_id == _SUBMIT_SM_RESP:
                         ok_submit_resps += 1
                     else:
-                        metrics.pdu("received", command_id, 0)
+                        metrics.pdu(RECEIVED, command_id, 0)
                     observe(now - inflight.sent_at)
                     accepted_now(now)
                     outcome = SubmitOutcome(
@@ -539,7 +540,7 @@ class Bind:
                     )
                 else:
                     rejected += 1
-                    metrics.pdu("received", command_id, status)
+                    metrics.pdu(RECEIVED, command_id, status)
                     if status in _THROTTLING:
                         self._throttled(status, now)
                     outcome = SubmitOutcome(_REJECTED, context, inflight.pdu, name, None, status)
@@ -608,7 +609,7 @@ class Bind:
                 if len(self._inbound_queue) >= MAX_QUEUED_INBOUND:
                     status = self.config.deliver_error_status
                     self._session.respond(pdu, status)
-                    self._metrics.pdu("sent", pdu.command_id | _RESPONSE_BIT, status)
+                    self._metrics.pdu(SENT, pdu.command_id | _RESPONSE_BIT, status)
                     self._note_taken(False, 0.0)
                     return
                 self._inbound_queue.append((pdu, now))

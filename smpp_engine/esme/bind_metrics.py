@@ -18,7 +18,9 @@ from metrics.catalogue import (
     MO_MESSAGES,
     PDUS,
     RECEIPTS,
+    RECEIVED,
     RECONNECTS,
+    SENT,
     SUBMIT_LATENCY,
     SUBMIT_OUTCOMES,
     THROTTLE_EVENTS,
@@ -47,9 +49,9 @@ class BindMetrics:
 
     def __init__(self, bind: str) -> None:
         self.bind = bind
-        self.submits_sent = counter_adder(PDUS, SIDE, "sent", "submit_sm", "ESME_ROK")
-        self.submit_resps_ok = counter_adder(PDUS, SIDE, "received", "submit_sm_resp", "ESME_ROK")
-        self.deliver_resps_ok = counter_adder(PDUS, SIDE, "sent", "deliver_sm_resp", "ESME_ROK")
+        self.submits_sent = counter_adder(PDUS, SIDE, SENT, "submit_sm", "ESME_ROK")
+        self.submit_resps_ok = counter_adder(PDUS, SIDE, RECEIVED, "submit_sm_resp", "ESME_ROK")
+        self.deliver_resps_ok = counter_adder(PDUS, SIDE, SENT, "deliver_sm_resp", "ESME_ROK")
         self.accepted = counter_adder(SUBMIT_OUTCOMES, SIDE, "accepted")
         self.rejected = counter_adder(SUBMIT_OUTCOMES, SIDE, "rejected")
         self.unknown = counter_adder(SUBMIT_OUTCOMES, SIDE, "unknown")

@@ -15,6 +15,8 @@ from metrics import (
     MO_MESSAGES,
     PDUS,
     RECEIPTS,
+    RECEIVED,
+    SENT,
     SIMULATOR_SCENARIO,
     THROTTLE_EVENTS,
     child,
@@ -24,8 +26,8 @@ from metrics import (
 from ..protocol import CommandId, MessageState, status_name
 
 SIDE = "simulator"
-IN = "in"
-OUT = "out"
+IN = RECEIVED
+OUT = SENT
 
 #: (direction, command_id, command_status) -> count, for one batch.
 Tally = dict[tuple[str, int, int], int]

@@ -194,7 +194,7 @@ async def test_metrics_endpoint() -> None:
         status, text = await http(sim.control_port, "GET", "/metrics")
         assert status == 200
         assert (
-            'smpp_pdus_total{command="submit_sm",direction="in",side="simulator",status="ESME_ROK"}'
+            'smpp_pdus_total{command="submit_sm",direction="received",side="simulator",status="ESME_ROK"}'
             in text
         )
         assert 'smpp_receipts_total{side="simulator",state="DELIVRD"}' in text
