@@ -1,0 +1,111 @@
+"""The one store interface: SQLite and PostgreSQL implement it and pass one contract suite.
+
+Every method is a trio coroutine; implementations do their I/O off the trio
+thread (SQLite: one worker thread; PostgreSQL: asyncpg on a uvloop loop in one
+background thread, reached through the bridge). A method that cannot reach its
+database raises :class:`StoreUnavailableError`; nothing is half-written (each
+call is one transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from .model import (
+    Accepted,
+    ClaimedMessage,
+    MessageState,
+    MessageView,
+    NewMessage,
+    RecoveryReport,
+    Update,
+)
+
+__all__ = ["Store"]
+
+
+class Store(Protocol):
+    """Durable messages for the delivery pipeline."""
+
+    name: str  # "sqlite" or "postgresql", for logs and metrics
+
+    async def accept(self, messages: Sequence[NewMessage], *, now: float) -> list[Accepted]:
+        """Store ``messages`` as QUEUED, in one transaction; return their ids in order.
+
+        Returns only once the messages are durable (committed). A message whose
+        idempotency_key is already stored is not stored again: its entry is the
+        existing id with ``duplicate=True``. Each message gets an "accepted" event.
+        """
+        ...
+
+    async def claim(
+        self, smsc: str, limit: int, *, owner: str, now: float, lease: float
+    ) -> list[ClaimedMessage]:
+        """Take up to ``limit`` QUEUED messages of ``smsc`` whose not_before <= now.
+
+        Order: priority (lower first), then not_before, then id. Each becomes
+        SUBMITTING under a lease held by ``owner`` until ``now + lease``; its
+        attempts count goes up. Messages whose expires_at has passed are not
+        claimed: they become EXPIRED (with an event) in the same transaction.
+        Safe with several processes at once: no message is claimed twice while
+        its lease runs (PostgreSQL: FOR UPDATE SKIP LOCKED).
+        """
+        ...
+
+    async def record(self, updates: Sequence[Update]) -> None:
+        """Apply a batch of updates in one transaction, in order; add their events.
+
+        - PartSubmitted: the part gets its SMSC id, bind and times; when every part
+          is submitted the message becomes SUBMITTED and its lease is released.
+          Receipts held for that SMSC id (they came first) are applied now.
+        - SubmitFailed: retry_at set: back to QUEUED with not_before = retry_at;
+          else the message becomes REJECTED (EXPIRED if ``expired``), error_code set.
+        - SubmitUnknown: retry_at set: back to QUEUED, possible_duplicate; else UNKNOWN.
+        - ReceiptArrived: the part with that (smsc, smsc_message_id) takes the
+          receipt's state; when every part has a final state the message takes
+          its final state: DELIVERED if all parts were delivered, else the state
+          of the first part that was not. An unknown SMSC id is held (durably)
+          until its PartSubmitted is recorded. A second receipt for a part that
+          already has one changes nothing but adds an event (duplicates happen).
+        Updates naming a message id the store does not have are ignored and
+        counted in the return value of :meth:`stats` ("orphan_updates").
+        """
+        ...
+
+    async def recover(self, *, now: float) -> RecoveryReport:
+        """Requeue SUBMITTING messages whose lease ran out (their process died).
+
+        Each goes back to QUEUED, flagged possible_duplicate, with an event; the
+        parts already submitted are kept (they will not be sent again).
+        """
+        ...
+
+    async def expire_receipts(self, *, older_than: float, now: float) -> int:
+        """SUBMITTED messages last updated before ``older_than`` with no final receipt: UNKNOWN.
+
+        Returns how many were changed.
+        """
+        ...
+
+    async def cancel(self, message_ids: Sequence[int], *, now: float) -> int:
+        """QUEUED messages among ``message_ids`` become CANCELLED; returns how many."""
+        ...
+
+    async def get(self, message_id: int) -> MessageView | None:
+        """The message with its parts and its event history, or None."""
+        ...
+
+    async def find_by_idempotency_key(self, key: str) -> int | None: ...
+
+    async def count_by_state(self, *, smsc: str | None = None) -> Mapping[MessageState, int]:
+        """How many messages are in each state (states with none may be left out)."""
+        ...
+
+    async def stats(self) -> Mapping[str, int]:
+        """Store counters for metrics: "held_receipts", "orphan_updates", ..."""
+        ...
+
+    async def aclose(self) -> None:
+        """Finish pending work and release the database. Idempotent."""
+        ...

@@ -1,0 +1,272 @@
+"""What the store keeps about a message: its record, its parts, its history, and the updates.
+
+Times are wall-clock seconds since the epoch (``time.time()``), as floats: cheap
+to move in batches and the same in both stores. Message ids are integers the
+store assigns; the caller gets one only once the message is durable.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+__all__ = [
+    "FINAL_STATES",
+    "Accepted",
+    "ClaimedMessage",
+    "MessageEvent",
+    "MessageState",
+    "MessageView",
+    "NewMessage",
+    "PartState",
+    "PartSubmitted",
+    "PartView",
+    "ReceiptArrived",
+    "RecoveryReport",
+    "SubmitFailed",
+    "SubmitUnknown",
+    "Update",
+]
+
+
+class MessageState(enum.StrEnum):
+    """Where a message is in its life. The first three are not final."""
+
+    QUEUED = "queued"  # durable, waiting for its turn (not_before, rate, priority)
+    SUBMITTING = "submitting"  # claimed by a gateway process under a lease
+    SUBMITTED = "submitted"  # every part answered ESME_ROK; waiting for receipts
+    DELIVERED = "delivered"  # every part's receipt said DELIVRD
+    UNDELIVERABLE = "undeliverable"
+    EXPIRED = "expired"  # validity ran out, at the SMSC (receipt) or before submission
+    REJECTED = "rejected"  # a permanent submit error, or a REJECTD receipt
+    DELETED = "deleted"
+    UNKNOWN = "unknown"  # the fate cannot be known: no receipt in time, UNKNOWN receipt
+    CANCELLED = "cancelled"  # withdrawn (campaign cancelled) before submission
+
+
+FINAL_STATES = frozenset(
+    {
+        MessageState.DELIVERED,
+        MessageState.UNDELIVERABLE,
+        MessageState.EXPIRED,
+        MessageState.REJECTED,
+        MessageState.DELETED,
+        MessageState.UNKNOWN,
+        MessageState.CANCELLED,
+    }
+)
+
+
+class PartState(enum.StrEnum):
+    """One SMPP submit (one segment of a long text)."""
+
+    PENDING = "pending"  # not answered yet
+    SUBMITTED = "submitted"  # ESME_ROK with an SMSC message id
+    FAILED = "failed"  # a status that will not be retried
+    UNKNOWN = "unknown"  # no answer: link lost or response deadline passed
+    DELIVERED = "delivered"
+    UNDELIVERABLE = "undeliverable"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    DELETED = "deleted"
+    RECEIPT_UNKNOWN = "receipt_unknown"  # the receipt itself said UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to accept. ``parts`` is how many SMPP submits its text takes.
+
+    ``idempotency_key``: a second accept with the same key returns the first
+    message's id and stores nothing. ``not_before``: not submitted earlier (a
+    campaign's start or the end of quiet hours). ``expires_at``: not submitted
+    after; becomes EXPIRED. ``priority``: lower goes first (0 interactive, 1
+    transactional, 2 bulk).
+    """
+
+    smsc: str
+    source: str
+    destination: str
+    text: str
+    parts: int = 1
+    priority: int = 2
+    registered_delivery: bool = True
+    not_before: float = 0.0
+    expires_at: float | None = None
+    idempotency_key: str | None = None
+    campaign_id: int | None = None
+    source_ton: int = 5
+    source_npi: int = 0
+    dest_ton: int = 1
+    dest_npi: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The durable id of an accepted message; ``duplicate`` when its idempotency key was known."""
+
+    message_id: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """A queued message handed to one gateway process under a lease, ready to submit.
+
+    ``attempts`` counts earlier claims; ``possible_duplicate`` is set when an
+    earlier attempt may have reached the SMSC (lease ran out, no answer).
+    ``pending_parts`` are the 0-based parts not yet answered ESME_ROK: a resumed
+    long message sends only those (the pipeline derives the concatenation
+    reference from ``message_id`` so resent parts join the others).
+    """
+
+    message_id: int
+    smsc: str
+    source: str
+    destination: str
+    text: str
+    parts: int
+    priority: int
+    registered_delivery: bool
+    expires_at: float | None
+    attempts: int
+    possible_duplicate: bool
+    campaign_id: int | None
+    pending_parts: tuple[int, ...]  # the parts to submit now (all, unless resumed)
+    source_ton: int
+    source_npi: int
+    dest_ton: int
+    dest_npi: int
+
+
+# --- updates: what the pipeline records, in batches, through the batching writer ---
+
+
+@dataclass(frozen=True, slots=True)
+class PartSubmitted:
+    """Part ``part`` (0-based) was answered ESME_ROK with ``smsc_message_id``.
+
+    ``smsc_message_id`` is normalised by the pipeline (per SMSC) before it gets
+    here, so receipts can find it. When every part of the message is submitted
+    the message becomes SUBMITTED (or final, if receipts came first).
+    """
+
+    message_id: int
+    part: int
+    bind: str
+    smsc_message_id: str
+    submitted_at: float
+    responded_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitFailed:
+    """Part ``part`` was answered with an error ``command_status``.
+
+    ``retry_at`` set: the message goes back to QUEUED with not_before = retry_at
+    (its lease released). ``retry_at`` None: permanent, the message becomes
+    REJECTED (or EXPIRED when ``expired``).
+    """
+
+    message_id: int
+    part: int
+    command_status: int
+    at: float
+    retry_at: float | None = None
+    expired: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitUnknown:
+    """Part ``part`` got no answer (``reason``: "timeout", "link_lost").
+
+    The SMSC may or may not have it. ``retry_at`` set: the message goes back to
+    QUEUED (not_before = retry_at) flagged possible_duplicate, and only its parts
+    not yet answered are submitted again (at-least-once: the duplicate window is
+    what was in flight). ``retry_at`` None (attempts exhausted): UNKNOWN.
+    """
+
+    message_id: int
+    part: int
+    at: float
+    reason: str
+    retry_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptArrived:
+    """A delivery receipt for the part the SMSC knows as ``smsc_message_id``.
+
+    ``state`` is a final PartState (DELIVERED ... RECEIPT_UNKNOWN). A receipt whose
+    id is not known yet (it beat its submit_sm_resp) is held by the store and
+    applied when the matching :class:`PartSubmitted` is recorded. ``error`` is the
+    receipt's err: value; ``done_at`` the SMSC's done date when it gave one.
+    """
+
+    smsc: str
+    smsc_message_id: str
+    state: PartState
+    received_at: float
+    error: str | None = None
+    done_at: float | None = None
+
+
+Update = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived
+
+
+# --- reads ---
+
+
+@dataclass(frozen=True, slots=True)
+class PartView:
+    part: int
+    state: PartState
+    bind: str | None
+    smsc_message_id: str | None
+    submitted_at: float | None
+    responded_at: float | None
+    command_status: int | None
+    receipt_at: float | None
+    receipt_error: str | None
+    done_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    """One line of a message's history: ``event`` names what happened, ``detail`` the facts."""
+
+    at: float
+    event: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    message_id: int
+    smsc: str
+    source: str
+    destination: str
+    text: str
+    state: MessageState
+    priority: int
+    parts: int
+    created_at: float
+    updated_at: float
+    attempts: int
+    possible_duplicate: bool
+    campaign_id: int | None
+    idempotency_key: str | None
+    error_code: int | None
+    part_views: tuple[PartView, ...] = ()
+    events: tuple[MessageEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    """What :meth:`Store.recover` found: messages whose lease ran out mid-submission.
+
+    Each went back to QUEUED flagged possible_duplicate; its parts already
+    answered ESME_ROK are not sent again.
+    """
+
+    requeued: int = 0
+    message_ids: tuple[int, ...] = field(default=(), repr=False)
