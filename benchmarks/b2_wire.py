@@ -68,6 +68,9 @@ def main() -> None:
             figures[f"window_{window}_per_s"] = round(median([r.per_s for r in rounds]))
             figures[f"window_{window}_p50_ms"] = round(best.percentile_ms(0.5), 3)
             figures[f"window_{window}_p99_ms"] = round(best.percentile_ms(0.99), 3)
+            figures[f"window_{window}_client_cpu_us_per_msg"] = round(
+                1e6 * median([r.cpu_s / r.messages for r in rounds]), 1
+            )
             print(
                 f"{window:>6} {figures[f'window_{window}_per_s']:>12,} "
                 f"{figures[f'window_{window}_p50_ms']:>8} {figures[f'window_{window}_p99_ms']:>8}"

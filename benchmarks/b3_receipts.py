@@ -29,6 +29,7 @@ def main() -> None:
         )
     figures = {
         "messages_with_dlr_per_s": round(median([r.per_s for r in rounds])),
+        "client_cpu_us_per_msg": round(1e6 * median([r.cpu_s / r.messages for r in rounds]), 1),
         "window": args.window,
         "rounds": args.rounds,
         "target_per_s": 25_000,

@@ -31,6 +31,7 @@ class LoadResult:
     unknown: int = 0
     receipts_matched: int = 0
     elapsed_s: float = 0.0
+    cpu_s: float = 0.0  # this process's CPU time over the timed part
     latencies_s: list[float] = field(default_factory=list, repr=False)
 
     @property
@@ -55,6 +56,8 @@ class LoadResult:
             "rejected": self.rejected,
             "unknown": self.unknown,
             "receipts_matched": self.receipts_matched,
+            # CPU per message says more than wall time on a shared or one-core machine
+            "client_cpu_us_per_msg": round(1e6 * self.cpu_s / self.messages, 1),
         }
 
 
@@ -131,6 +134,7 @@ async def run_load(port: int, messages: int, window: int, *, receipts: bool) -> 
         nursery.start_soon(match_receipts)
         async with open_bind(config, on_outcomes=on_outcomes, inbound=send_inbound) as bind:
             start = perf_counter()
+            cpu_start = time.process_time()
             for _ in range(messages):
                 await bind.send(
                     SubmitSm(
@@ -146,6 +150,7 @@ async def run_load(port: int, messages: int, window: int, *, receipts: bool) -> 
                 )
             await done.wait()
             result.elapsed_s = perf_counter() - start
+            result.cpu_s = time.process_time() - cpu_start
         nursery.cancel_scope.cancel()
     return result
 
