@@ -1,19 +1,27 @@
 """The rate controller a bind consults before each submit and tells about throttling.
 
 The ESME client depends only on :class:`RateController`; the adaptive (AIMD)
-controller of the delivery pipeline plugs in the same way.
+controller and the per-bind controllers of an account limit plug in the same way.
+Controllers that also read the SMSC's ``congestion_state`` meet
+:class:`CongestionAware`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from ._backoff import PauseBackoff
 from .token_bucket import TokenBucket
 
 
 class RateController(Protocol):
+    """Told the time on every call; never blocks, never reads a clock."""
+
     def acquire(self, segments: int, now: float) -> float:
-        """Seconds to wait before sending ``segments`` (0.0: send now, they are counted)."""
+        """Seconds to wait before sending ``segments`` (0.0: send now, they are counted).
+
+        A positive answer counts nothing: the caller waits and asks again.
+        """
         ...
 
     def throttled(self, status: int, now: float) -> float:
@@ -25,11 +33,20 @@ class RateController(Protocol):
         ...
 
 
+@runtime_checkable
+class CongestionAware(Protocol):
+    """Checkable with isinstance(): a bind forwards the TLV only to controllers that read it."""
+
+    def congestion(self, state: int, now: float) -> float:
+        """The SMSC reported ``congestion_state`` (0-100): seconds to pause the bind, or 0.0."""
+        ...
+
+
 class Unlimited:
     """No rate limit; throttle answers still pause the bind with a doubling back-off."""
 
     def __init__(self, pause: float = 1.0, max_pause: float = 30.0) -> None:
-        self._backoff = _PauseBackoff(pause, max_pause)
+        self._backoff = PauseBackoff(pause, max_pause)
 
     def acquire(self, segments: int, now: float) -> float:
         return 0.0
@@ -54,7 +71,7 @@ class TokenBucketController:
         max_pause: float = 30.0,
     ) -> None:
         self.bucket = TokenBucket(rate, burst, now=now)
-        self._backoff = _PauseBackoff(pause, max_pause)
+        self._backoff = PauseBackoff(pause, max_pause)
 
     def acquire(self, segments: int, now: float) -> float:
         return self.bucket.take(segments, now=now)
@@ -64,22 +81,3 @@ class TokenBucketController:
 
     def accepted(self, now: float) -> None:
         self._backoff.reset()
-
-
-class _PauseBackoff:
-    """pause, 2*pause, 4*pause ... up to max_pause, reset by a success."""
-
-    def __init__(self, pause: float, max_pause: float) -> None:
-        if pause <= 0 or max_pause < pause:
-            raise ValueError(f"need 0 < pause <= max_pause, got {pause!r}, {max_pause!r}")
-        self.pause = pause
-        self.max_pause = max_pause
-        self._next = pause
-
-    def next(self) -> float:
-        current = self._next
-        self._next = min(self.max_pause, current * 2)
-        return current
-
-    def reset(self) -> None:
-        self._next = self.pause

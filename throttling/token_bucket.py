@@ -5,7 +5,8 @@ Tokens count SMS segments, not logical messages: a three-part message takes thre
 
 from __future__ import annotations
 
-_EPSILON = 1e-6
+from ._arguments import at_least_one, non_negative, positive
+from .limiter import EPSILON, resolvable
 
 
 class TokenBucket:
@@ -19,12 +20,8 @@ class TokenBucket:
     __slots__ = ("_level", "_updated", "burst", "rate")
 
     def __init__(self, rate: float, burst: float | None = None, *, now: float) -> None:
-        if rate <= 0:
-            raise ValueError(f"rate must be positive, got {rate!r}")
-        self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(rate, 1.0))
-        if self.burst < 1:
-            raise ValueError(f"burst must be at least 1, got {burst!r}")
+        self.rate = positive("rate", rate)
+        self.burst = at_least_one("burst", burst if burst is not None else max(rate, 1.0))
         self._level = self.burst
         self._updated = now
 
@@ -33,26 +30,45 @@ class TokenBucket:
             self._level = min(self.burst, self._level + (now - self._updated) * self.rate)
             self._updated = now
 
-    def take(self, units: float = 1.0, *, now: float) -> float:
-        """Take ``units`` if available now (returns 0.0), else the seconds to wait."""
+    def _wait(self, units: float, now: float) -> float:
+        non_negative("units", units)
         # More than a burst can never be available at once: let it through as soon
         # as the bucket is full, and go into debt, so the rate still holds.
         units_needed = min(units, self.burst)
         self._refill(now)
-        # The tolerance matters: a wait of a few ulps added to a large clock value
-        # leaves it unchanged, and a caller waiting as told would spin for ever.
-        if self._level >= units_needed - _EPSILON:
-            self._level -= units
+        # Rounding leaves a caller that waited exactly as told a hair short: the
+        # tolerance spares it a second, microscopic wait.
+        if self._level >= units_needed - EPSILON:
             return 0.0
-        return (units_needed - self._level) / self.rate
+        return resolvable((units_needed - self._level) / self.rate, now)
 
-    def set_rate(self, rate: float, *, now: float) -> None:
-        """Change the rate from ``now`` on (tokens already earned are kept)."""
-        if rate <= 0:
-            raise ValueError(f"rate must be positive, got {rate!r}")
+    def wait(self, units: float = 1.0, *, now: float) -> float:
+        """Seconds until ``units`` could be taken (0.0: now); takes nothing."""
+        return self._wait(units, now)
+
+    def take(self, units: float = 1.0, *, now: float) -> float:
+        """Take ``units`` if available now (returns 0.0), else the seconds to wait."""
+        wait = self._wait(units, now)
+        if wait == 0.0:
+            self._level -= units
+        return wait
+
+    def set_rate(self, rate: float, *, now: float, burst: float | None = None) -> None:
+        """Change the rate (and the burst, if given) from ``now`` on.
+
+        Tokens already earned (or owed) are kept; a smaller burst caps them.
+        """
+        rate = positive("rate", rate)
+        new_burst = self.burst if burst is None else at_least_one("burst", burst)
         self._refill(now)
-        self.rate = float(rate)
+        self.rate = rate
+        self.burst = new_burst
+        self._level = min(self._level, new_burst)
 
     def available(self, now: float) -> float:
+        """Tokens in the bucket now (negative while a large request is in debt)."""
         self._refill(now)
         return self._level
+
+    def __repr__(self) -> str:
+        return f"TokenBucket(rate={self.rate!r}, burst={self.burst!r})"
