@@ -107,6 +107,25 @@ class _Waiter:
         self.outcome: SubmitOutcome | None = None
 
 
+class _PendingAck:
+    """An inbound message handed over with its deliver_sm_resp deferred to :meth:`Inbound.ack`."""
+
+    __slots__ = ("bind", "deadline", "done", "pdu")
+
+    def __init__(self, bind: Bind, pdu: DeliverSm | DataSm, deadline: float) -> None:
+        self.bind = bind
+        self.pdu = pdu
+        self.deadline = deadline
+        self.done = False
+
+    def answer(self, ok: bool) -> None:
+        if self.done:
+            return
+        self.done = True
+        bind = self.bind
+        bind._answer_inbound(self.pdu, 0 if ok else bind.config.deliver_error_status)
+
+
 def build_request(pdu: Pdu | None, fields: dict[str, Any]) -> Pdu:
     """``pdu`` itself, or a submit_sm made of ``fields`` (not both)."""
     if pdu is None:
@@ -174,6 +193,8 @@ class Bind:
         self._inbound_queue: deque[tuple[DeliverSm | DataSm, float]] = deque()
         self._inbound_lot = trio.lowlevel.ParkingLot()
         self._inbound_refused = 0  # in the current episode of an application not taking them
+        self._unacked: deque[_PendingAck] = deque()  # taken, ack deferred (ack_inbound)
+        self._ack_lot = trio.lowlevel.ParkingLot()
         # Lifecycle
         self._settled = trio.Event()
         self._bind_error: EsmeError | None = None
@@ -345,6 +366,7 @@ class Bind:
                 nursery.start_soon(self._writer)
                 nursery.start_soon(self._timer)
                 nursery.start_soon(self._deliverer)
+                nursery.start_soon(self._ack_deadlines)
         finally:
             self._done.set()
 
@@ -466,39 +488,73 @@ class Bind:
             self._ring()
 
     async def _deliverer(self) -> None:
-        session = self._session
         queue = self._inbound_queue
         lot = self._inbound_lot
         error_status = self.config.deliver_error_status
         patience = self.config.deliver_timeout
-        metrics = self._metrics
+        deferred = self.config.ack_inbound and self._inbound is not None
         while True:
             while not queue:
                 await lot.park()
             pdu, arrived = queue.popleft()
-            item = read_inbound(pdu, self.name, arrived)
+            pending = _PendingAck(self, pdu, arrived + patience) if deferred else None
+            item = read_inbound(pdu, self.name, arrived, pending.answer if pending else None)
             self._count_inbound(item)
-            status = error_status
+            taken = False
             channel = self._inbound
             if channel is not None:
                 try:
                     channel.send_nowait(item)
-                    status = 0
+                    taken = True
                 except trio.WouldBlock:
                     with trio.move_on_at(arrived + patience):
                         await channel.send(item)
-                        status = 0
+                        taken = True
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     pass
-            self._note_taken(status == 0, patience)
-            response_id = pdu.command_id | _RESPONSE_BIT
-            if session.may_send(response_id):
-                session.respond(pdu, status)
-                if status == 0 and pdu.__class__ is DeliverSm:
-                    metrics.deliver_resps_ok(1)
-                else:
-                    metrics.pdu(SENT, response_id, status)
-                self._ring()
+            self._note_taken(taken, patience)
+            if pending is None or not taken:
+                self._answer_inbound(pdu, 0 if taken else error_status)
+                if pending is not None:
+                    pending.done = True
+            else:
+                self._unacked.append(pending)
+                if len(self._unacked) == 1:
+                    self._ack_lot.unpark()
+
+    async def _ack_deadlines(self) -> None:
+        """Answer with the error status every deferred ack not given in time, in arrival order."""
+        unacked = self._unacked
+        error_status = self.config.deliver_error_status
+        while True:
+            while not unacked:
+                await self._ack_lot.park()
+            first = unacked[0]
+            if first.done:
+                unacked.popleft()
+                continue
+            if _current_time() < first.deadline:
+                await trio.sleep_until(first.deadline)
+                continue
+            unacked.popleft()
+            first.done = True
+            self._log.warning(
+                "application did not acknowledge an inbound message in time",
+                answer=status_name(error_status),
+                sequence_number=first.pdu.sequence_number,
+            )
+            self._answer_inbound(first.pdu, error_status)
+
+    def _answer_inbound(self, pdu: DeliverSm | DataSm, status: int) -> None:
+        response_id = pdu.command_id | _RESPONSE_BIT
+        session = self._session
+        if session.may_send(response_id):
+            session.respond(pdu, status)
+            if status == 0 and pdu.__class__ is DeliverSm:
+                self._metrics.deliver_resps_ok(1)
+            else:
+                self._metrics.pdu(SENT, response_id, status)
+            self._ring()
 
     # --- events ----------------------------------------------------------------------
 

@@ -115,9 +115,12 @@ class EsmeConfig:
     time after which a keep-alive goes out (None: never). ``deliver_timeout`` is
     how long an inbound deliver_sm/data_sm waits for the application to take it
     before it is answered with ``deliver_error_status`` (ESME_RX_T_APPN: the
-    SMSC retries later). ``bind_wait_timeout`` bounds how long a supervised bind's
-    submit waits for a bound link. ``unbind_timeout`` bounds the wait for
-    unbind_resp on shutdown.
+    SMSC retries later). ``ack_inbound``: the deliver_sm_resp waits until the
+    application calls :meth:`Inbound.ack` (e.g. once a receipt is durable), not
+    only until it took the message; an ack missing after ``deliver_timeout``
+    from arrival is answered with ``deliver_error_status``. ``bind_wait_timeout``
+    bounds how long a supervised bind's submit waits for a bound link.
+    ``unbind_timeout`` bounds the wait for unbind_resp on shutdown.
     """
 
     host: str
@@ -141,6 +144,7 @@ class EsmeConfig:
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     deliver_error_status: int = CommandStatus.ESME_RX_T_APPN
     deliver_timeout: float = 5.0
+    ack_inbound: bool = False
     max_command_length: int = 65536
 
     def __post_init__(self) -> None:

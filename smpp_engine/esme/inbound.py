@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..protocol import DataSm, DeliverSm, Receipt, ReceiptError, is_receipt, parse_receipt
@@ -18,6 +19,11 @@ class Inbound:
     marked as a receipt could not be read; it is still delivered, with
     ``receipt`` None. ``bind`` is the name of the bind it came on,
     ``received_at`` the trio clock when it arrived.
+
+    On a bind configured with ``ack_inbound``, the SMSC gets its deliver_sm_resp
+    only when :meth:`ack` is called (ESME_ROK, or the configured error status
+    with ``ok=False``); elsewhere the bind answered when the application took it
+    and :meth:`ack` does nothing.
     """
 
     pdu: DeliverSm | DataSm
@@ -25,19 +31,34 @@ class Inbound:
     bind: str
     received_at: float
     receipt_error: ReceiptError | None = None
+    acknowledge: Callable[[bool], None] | None = None
+
+    def ack(self, ok: bool = True) -> None:
+        """Answer the SMSC now: it may forget the message (``ok``) or must retry it later.
+
+        Only the first call counts; after the bind's deadline it is a no-op (the
+        SMSC was already told to retry). Call it from the trio thread.
+        """
+        if self.acknowledge is not None:
+            self.acknowledge(ok)
 
     @property
     def is_receipt(self) -> bool:
         return is_receipt(self.pdu.esm_class)
 
 
-def read_inbound(pdu: DeliverSm | DataSm, bind: str, received_at: float) -> Inbound:
+def read_inbound(
+    pdu: DeliverSm | DataSm,
+    bind: str,
+    received_at: float,
+    acknowledge: Callable[[bool], None] | None = None,
+) -> Inbound:
     """Wrap a received PDU, parsing its receipt when it is one."""
     if not is_receipt(pdu.esm_class):
-        return Inbound(pdu, None, bind, received_at)
+        return Inbound(pdu, None, bind, received_at, None, acknowledge)
     short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
     try:
         receipt = parse_receipt(pdu.esm_class, short_message, pdu.tlvs)
     except ReceiptError as exc:
-        return Inbound(pdu, None, bind, received_at, exc)
-    return Inbound(pdu, receipt, bind, received_at)
+        return Inbound(pdu, None, bind, received_at, exc, acknowledge)
+    return Inbound(pdu, receipt, bind, received_at, None, acknowledge)

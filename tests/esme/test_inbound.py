@@ -150,3 +150,47 @@ async def test_inbound_beyond_the_queue_limit_is_refused_at_once(
         assert [a.command_status for a in first_two] == [S.ESME_RX_T_APPN] * 2
         await wait_answers(link, 5)
         assert trio.current_time() - start >= 3.0
+
+
+async def test_deferred_ack_answers_only_when_the_application_acknowledges(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    send, receive = trio.open_memory_channel[Inbound](10)
+    config = make_config(smsc, deliver_timeout=5.0, ack_inbound=True)
+    async with open_bind(config, inbound=send):
+        link = smsc.bound_links[0]
+        for text in (b"one", b"two", b"three"):
+            await link.deliver(mo(text))
+        items = [await receive.receive() for _ in range(3)]
+        await trio.sleep(1.0)
+        assert link.responses == []  # taken, but nothing durable yet: no answer
+        items[2].ack()
+        items[0].ack(ok=False)
+        items[0].ack()  # only the first call counts
+        answers = await wait_answers(link, 2)
+        by_sequence = {a.sequence_number: a.command_status for a in answers}
+        assert by_sequence == {
+            items[2].pdu.sequence_number: 0,
+            items[0].pdu.sequence_number: S.ESME_RX_T_APPN,
+        }
+        # the unacknowledged one is refused at its deadline, so the SMSC retries it
+        await trio.sleep(5.0)
+        answers = await wait_answers(link, 3)
+        assert answers[2].sequence_number == items[1].pdu.sequence_number
+        assert answers[2].command_status == S.ESME_RX_T_APPN
+        items[1].ack()  # too late: changes nothing
+        await trio.sleep(1.0)
+        assert len(link.responses) == 3
+
+
+async def test_without_deferred_ack_ack_is_a_no_op(smsc: FakeSmsc) -> None:
+    send, receive = trio.open_memory_channel[Inbound](10)
+    async with open_bind(make_config(smsc), inbound=send):
+        link = smsc.bound_links[0]
+        await link.deliver(mo())
+        item = await receive.receive()
+        (answer,) = await wait_answers(link, 1)
+        item.ack(ok=False)
+        await trio.sleep(0.05)
+        assert len(link.responses) == 1
+    assert answer.command_status == 0
