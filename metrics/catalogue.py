@@ -80,6 +80,34 @@ SIMULATOR_SCENARIO = Gauge(
     "1 for the scenario the simulator runs now.",
     ["scenario"],
 )
+PIPELINE_MESSAGES = Counter(
+    "smpp_pipeline_messages",
+    "What the delivery pipeline recorded per SMSC route: parts submitted, retried, failed "
+    "(permanent), unknown (given up without an answer), and final receipts.",
+    ["smsc", "outcome"],
+)
+PIPELINE_POSSIBLE_DUPLICATES = Counter(
+    "smpp_pipeline_possible_duplicates",
+    "Messages submitted again after an attempt that may have reached the SMSC "
+    "(a lease that ran out in a crash, or a submit with no answer).",
+    ["smsc"],
+)
+RATE_LIMIT = Gauge(
+    "smpp_rate_limit_segments_per_second",
+    "The rate the route's controller allows now (the adaptive controller cuts it on "
+    "throttling and congestion); +Inf without a limit.",
+    ["smsc"],
+)
+STORE_WRITER_BACKLOG = Gauge(
+    "smpp_store_writer_backlog",
+    "Updates waiting in the batching writer for their transaction.",
+    ["store"],
+)
+STORE_ERRORS = Counter(
+    "smpp_store_errors",
+    "Store operations that failed (the database unreachable or refusing), by operation.",
+    ["store", "operation"],
+)
 
 M = TypeVar("M", bound=MetricWrapperBase)
 

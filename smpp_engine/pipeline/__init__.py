@@ -1,0 +1,33 @@
+"""The durable delivery pipeline: from the store to the SMSC and the receipts back.
+
+- :class:`Pipeline`: accept messages durably, run one :class:`RouteDispatcher`
+  per SMSC route, recover after a crash, give up on overdue receipts.
+- :class:`SmscRoute`: one SMSC's account, binds, rate, id policy, retries.
+- :class:`StatusClassifier` / :class:`Verdict`: what each submit error means.
+- :class:`RetryPolicy`: back-off and limits for retries.
+"""
+
+from .dispatcher import RouteDispatcher, UpdateSink
+from .parts import PartCountError, concatenation_reference, submit_parts
+from .pipeline import Pipeline, default_owner
+from .receipts import PART_STATE, receipt_update
+from .retry import RetryPolicy
+from .route import SmscRoute
+from .statuses import DEFAULT_VERDICTS, StatusClassifier, Verdict
+
+__all__ = [
+    "DEFAULT_VERDICTS",
+    "PART_STATE",
+    "PartCountError",
+    "Pipeline",
+    "RetryPolicy",
+    "RouteDispatcher",
+    "SmscRoute",
+    "StatusClassifier",
+    "UpdateSink",
+    "Verdict",
+    "concatenation_reference",
+    "default_owner",
+    "receipt_update",
+    "submit_parts",
+]

@@ -1,0 +1,48 @@
+"""A delivery receipt from the ESME as the store update that settles a part's fate.
+
+Only a DELIVRD receipt is proof of delivery. ACCEPTD (accepted on the
+subscriber's behalf) and UNKNOWN are recorded as RECEIPT_UNKNOWN: a
+disconnection warning must not count as delivered on their strength.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from ..protocol import MessageIdPolicy, MessageState, Receipt, receipt_id_key
+from ..store import PartState, ReceiptArrived
+
+__all__ = ["PART_STATE", "receipt_update"]
+
+PART_STATE: dict[MessageState, PartState] = {
+    MessageState.DELIVERED: PartState.DELIVERED,
+    MessageState.EXPIRED: PartState.EXPIRED,
+    MessageState.DELETED: PartState.DELETED,
+    MessageState.UNDELIVERABLE: PartState.UNDELIVERABLE,
+    MessageState.REJECTED: PartState.REJECTED,
+    MessageState.SKIPPED: PartState.UNDELIVERABLE,
+    MessageState.ACCEPTED: PartState.RECEIPT_UNKNOWN,
+    MessageState.UNKNOWN: PartState.RECEIPT_UNKNOWN,
+}
+
+
+def receipt_update(
+    smsc: str, receipt: Receipt, policy: MessageIdPolicy, received_at: float
+) -> ReceiptArrived | None:
+    """The update for a final receipt; None for an intermediate one (ENROUTE, SCHEDULED).
+
+    Raises :class:`~smpp_engine.protocol.MessageIdError` when the receipt's id does
+    not fit the SMSC's id policy.
+    """
+    if receipt.intermediate or not receipt.state.final:
+        return None
+    done = receipt.done_date
+    return ReceiptArrived(
+        smsc=smsc,
+        smsc_message_id=receipt_id_key(receipt.message_id, policy),
+        state=PART_STATE[receipt.state],
+        received_at=received_at,
+        error=receipt.error,
+        # The SMSC's clock, taken as UTC: receipts carry no zone.
+        done_at=done.replace(tzinfo=UTC).timestamp() if done is not None else None,
+    )

@@ -1,0 +1,567 @@
+"""The embedded store: SQLite (stdlib ``sqlite3``) in WAL mode, driven from one worker thread.
+
+Each call is one transaction on the worker's connection (see
+:mod:`.sqlite_worker`); writes take the database lock up front (``BEGIN
+IMMEDIATE``) so two processes sharing the file serialise instead of failing
+half-way, and a claim can never hand out a message another claim took.
+
+Durability: WAL with ``synchronous=NORMAL`` (the default here) keeps every
+committed transaction across a crash of the process (SIGKILL, OOM kill), which
+is what the pipeline needs: the WAL is written (not synced) when COMMIT
+returns. A power loss or kernel crash may roll back the transactions committed
+since the last checkpoint synced the WAL. ``synchronous="FULL"`` syncs the WAL
+at every commit and survives power loss too, at one fsync per transaction
+(batching keeps it affordable).
+
+Hot paths (accept, claim, record) do a fixed number of statements per call,
+whatever the batch size: ``executemany`` for the rows, ``json_each(?)`` to pass
+a list of ids as one parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import trio
+
+from .model import (
+    Accepted,
+    ClaimedMessage,
+    MessageEvent,
+    MessageState,
+    MessageView,
+    NewMessage,
+    PartState,
+    PartView,
+    ReceiptArrived,
+    RecoveryReport,
+    Update,
+)
+from .sqlite_schema import migrate
+from .sqlite_updates import (
+    ANSWERED_PART_STATES,
+    RECEIPT_PART_STATES,
+    StateCounts,
+    apply_updates,
+)
+from .sqlite_worker import SqliteWorker
+
+__all__ = ["SqliteStore", "Synchronous", "open_sqlite_store"]
+
+T = TypeVar("T")
+
+Synchronous = Literal["NORMAL", "FULL", "EXTRA"]
+_SYNCHRONOUS: tuple[Synchronous, ...] = ("NORMAL", "FULL", "EXTRA")
+
+_NAME = "sqlite"
+
+_ALL_PARTS = tuple(tuple(range(n)) for n in range(256))  # pending_parts of a fresh message
+
+_CLAIM_COLUMNS = (
+    "id, smsc, source, destination, text, parts, priority, registered_delivery, expires_at, "
+    "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi"
+)
+
+
+def _json(values: Sequence[object] | set[int]) -> str:
+    return json.dumps(list(values))
+
+
+def _in_transaction(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
+    """Run ``work`` as one write transaction: all of it commits, or none of it."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        result = work()
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _in_snapshot(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
+    """Run ``work`` as one read transaction, so its queries see one state."""
+    connection.execute("BEGIN")
+    try:
+        return work()
+    finally:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+
+
+class SqliteStore:
+    """The store on a SQLite file; open it with :func:`open_sqlite_store`."""
+
+    name: str = _NAME
+
+    def __init__(self, worker: SqliteWorker, path: str) -> None:
+        self._worker = worker
+        self.path = path
+
+    # --- writes ---
+
+    async def accept(self, messages: Sequence[NewMessage], *, now: float) -> list[Accepted]:
+        for message in messages:
+            if message.parts < 1:
+                raise ValueError(f"NewMessage.parts must be at least 1, got {message.parts}")
+        if not messages:
+            await trio.lowlevel.checkpoint()
+            return []
+
+        def work(c: sqlite3.Connection) -> list[Accepted]:
+            return _in_transaction(c, lambda: self._accept(c, messages, now))
+
+        return await self._worker.run("accept", work)
+
+    @staticmethod
+    def _accept(
+        c: sqlite3.Connection, messages: Sequence[NewMessage], now: float
+    ) -> list[Accepted]:
+        keys = {m.idempotency_key for m in messages if m.idempotency_key is not None}
+        known: dict[str, int] = {}
+        if keys:
+            known = dict(
+                c.execute(
+                    "SELECT idempotency_key, id FROM messages "
+                    "WHERE idempotency_key IN (SELECT value FROM json_each(?))",
+                    (_json(list(keys)),),
+                ).fetchall()
+            )
+        row = c.execute("SELECT value FROM counters WHERE name = 'last_message_id'").fetchone()
+        last_id = int(row[0]) if row else 0
+        result: list[Accepted] = []
+        rows: list[tuple[object, ...]] = []
+        counts = StateCounts()
+        for m in messages:
+            key = m.idempotency_key
+            if key is not None and key in known:
+                result.append(Accepted(known[key], duplicate=True))
+                continue
+            last_id += 1
+            if key is not None:
+                known[key] = last_id
+            result.append(Accepted(last_id))
+            rows.append(
+                (
+                    last_id,
+                    m.smsc,
+                    m.source,
+                    m.source_ton,
+                    m.source_npi,
+                    m.destination,
+                    m.dest_ton,
+                    m.dest_npi,
+                    m.text,
+                    m.parts,
+                    m.priority,
+                    int(m.registered_delivery),
+                    m.not_before,
+                    m.expires_at,
+                    key,
+                    m.campaign_id,
+                    now,
+                    now,
+                )
+            )
+            counts.add(m.smsc, MessageState.QUEUED.value)
+        if rows:
+            c.executemany(
+                "INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, "
+                "dest_ton, dest_npi, text, parts, priority, registered_delivery, not_before, "
+                "expires_at, idempotency_key, campaign_id, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                rows,
+            )
+            c.execute(
+                "INSERT INTO counters (name, value) VALUES ('last_message_id', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (last_id,),
+            )
+            counts.write(c)
+        return result
+
+    async def claim(
+        self, smsc: str, limit: int, *, owner: str, now: float, lease: float
+    ) -> list[ClaimedMessage]:
+        if limit <= 0:
+            await trio.lowlevel.checkpoint()
+            return []
+
+        def work(c: sqlite3.Connection) -> list[ClaimedMessage]:
+            return _in_transaction(
+                c, lambda: self._claim(c, smsc, limit, owner=owner, now=now, lease=lease)
+            )
+
+        return await self._worker.run("claim", work)
+
+    @staticmethod
+    def _claim(
+        c: sqlite3.Connection, smsc: str, limit: int, *, owner: str, now: float, lease: float
+    ) -> list[ClaimedMessage]:
+        taken: list[Any] = []
+        counts = StateCounts()
+        # Expired messages met on the way are settled and skipped, then the query
+        # runs again for the places they would have taken.
+        while len(taken) < limit:
+            rows = c.execute(
+                f"SELECT {_CLAIM_COLUMNS} FROM messages "
+                "WHERE smsc = ? AND state = 'queued' AND not_before <= ? "
+                "ORDER BY priority, not_before, id LIMIT ?",
+                (smsc, now, limit - len(taken)),
+            ).fetchall()
+            if not rows:
+                break
+            live = [r for r in rows if r[8] is None or r[8] >= now]
+            expired = [r for r in rows if r[8] is not None and r[8] < now]
+            if live:
+                c.executemany(
+                    "UPDATE messages SET state = 'submitting', lease_owner = ?, lease_until = ?, "
+                    "attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                    [(owner, now + lease, now, r[0]) for r in live],
+                )
+                counts.move(
+                    smsc, MessageState.QUEUED.value, MessageState.SUBMITTING.value, len(live)
+                )
+                taken.extend(live)
+            if not expired:
+                break
+            c.executemany(
+                "UPDATE messages SET state = 'expired', updated_at = ? WHERE id = ?",
+                [(now, r[0]) for r in expired],
+            )
+            c.executemany(
+                "INSERT INTO message_events (message_id, at, event, detail) "
+                "VALUES (?, ?, 'expired', ?)",
+                [(r[0], now, f"expires_at={r[8]} before submission") for r in expired],
+            )
+            counts.move(smsc, MessageState.QUEUED.value, MessageState.EXPIRED.value, len(expired))
+        counts.write(c)
+        # Part rows exist only for parts some update named: for a fresh message
+        # this finds nothing, and every part is pending.
+        answered: dict[int, set[int]] = {}
+        if taken:
+            for message_id, part, state in c.execute(
+                "SELECT message_id, part, state FROM message_parts "
+                "WHERE message_id IN (SELECT value FROM json_each(?))",
+                (_json([r[0] for r in taken]),),
+            ):
+                if state in ANSWERED_PART_STATES:
+                    answered.setdefault(message_id, set()).add(part)
+        claimed = []
+        for r in taken:
+            parts = r[5]
+            done = answered.get(r[0])
+            if done is None:
+                pending = _ALL_PARTS[parts] if parts < len(_ALL_PARTS) else tuple(range(parts))
+            else:
+                pending = tuple(p for p in range(parts) if p not in done)
+            # Positional, in the field order of ClaimedMessage: this runs per message.
+            claimed.append(
+                ClaimedMessage(
+                    r[0], r[1], r[2], r[3], r[4], parts, r[6], bool(r[7]), r[8], r[9],
+                    bool(r[10]), r[11], pending, r[12], r[13], r[14], r[15],
+                )
+            )  # fmt: skip
+        return claimed
+
+    async def record(self, updates: Sequence[Update]) -> None:
+        for update in updates:
+            if isinstance(update, ReceiptArrived) and update.state not in RECEIPT_PART_STATES:
+                raise ValueError(
+                    f"ReceiptArrived.state must be a final part state, got {update.state!r}"
+                )
+        if not updates:
+            await trio.lowlevel.checkpoint()
+            return
+
+        def work(c: sqlite3.Connection) -> None:
+            _in_transaction(c, lambda: apply_updates(c, updates))
+
+        await self._worker.run("record", work)
+
+    async def recover(self, *, now: float) -> RecoveryReport:
+        def work(c: sqlite3.Connection) -> RecoveryReport:
+            return _in_transaction(c, lambda: self._recover(c, now))
+
+        return await self._worker.run("recover", work)
+
+    @staticmethod
+    def _recover(c: sqlite3.Connection, now: float) -> RecoveryReport:
+        rows = c.execute(
+            "SELECT id, smsc, lease_owner FROM messages "
+            "WHERE state = 'submitting' AND lease_until <= ? ORDER BY id",
+            (now,),
+        ).fetchall()
+        if not rows:
+            return RecoveryReport()
+        c.executemany(
+            "UPDATE messages SET state = 'queued', possible_duplicate = 1, lease_owner = NULL, "
+            "lease_until = NULL, updated_at = ? WHERE id = ?",
+            [(now, r[0]) for r in rows],
+        )
+        c.executemany(
+            "INSERT INTO message_events (message_id, at, event, detail) "
+            "VALUES (?, ?, 'lease_expired', ?)",
+            [(r[0], now, f"owner={r[2]} -> queued possible_duplicate") for r in rows],
+        )
+        counts = StateCounts()
+        for r in rows:
+            counts.move(r[1], MessageState.SUBMITTING.value, MessageState.QUEUED.value)
+        counts.write(c)
+        return RecoveryReport(requeued=len(rows), message_ids=tuple(r[0] for r in rows))
+
+    async def expire_receipts(self, *, older_than: float, now: float) -> int:
+        def work(c: sqlite3.Connection) -> int:
+            return _in_transaction(c, lambda: self._expire_receipts(c, older_than, now))
+
+        return await self._worker.run("expire_receipts", work)
+
+    @staticmethod
+    def _expire_receipts(c: sqlite3.Connection, older_than: float, now: float) -> int:
+        rows = c.execute(
+            "SELECT id, smsc FROM messages WHERE state = 'submitted' AND updated_at < ?",
+            (older_than,),
+        ).fetchall()
+        return _settle(
+            c,
+            rows,
+            old=MessageState.SUBMITTED,
+            state=MessageState.UNKNOWN,
+            now=now,
+            event="receipt_timeout",
+            detail="no final receipt",
+        )
+
+    async def cancel(self, message_ids: Sequence[int], *, now: float) -> int:
+        if not message_ids:
+            await trio.lowlevel.checkpoint()
+            return 0
+
+        def work(c: sqlite3.Connection) -> int:
+            def cancel() -> int:
+                rows = c.execute(
+                    "SELECT id, smsc FROM messages "
+                    "WHERE id IN (SELECT value FROM json_each(?)) AND state = 'queued'",
+                    (_json(list(message_ids)),),
+                ).fetchall()
+                return _settle(
+                    c,
+                    rows,
+                    old=MessageState.QUEUED,
+                    state=MessageState.CANCELLED,
+                    now=now,
+                    event="cancelled",
+                    detail="",
+                )
+
+            return _in_transaction(c, cancel)
+
+        return await self._worker.run("cancel", work)
+
+    # --- reads ---
+
+    async def get(self, message_id: int) -> MessageView | None:
+        def work(c: sqlite3.Connection) -> MessageView | None:
+            return _in_snapshot(c, lambda: _view(c, message_id))
+
+        return await self._worker.run("get", work)
+
+    async def find_by_idempotency_key(self, key: str) -> int | None:
+        def work(c: sqlite3.Connection) -> int | None:
+            row = c.execute("SELECT id FROM messages WHERE idempotency_key = ?", (key,)).fetchone()
+            return None if row is None else int(row[0])
+
+        return await self._worker.run("find_by_idempotency_key", work)
+
+    async def count_by_state(self, *, smsc: str | None = None) -> Mapping[MessageState, int]:
+        def work(c: sqlite3.Connection) -> dict[MessageState, int]:
+            if smsc is None:
+                rows = c.execute("SELECT state, sum(n) FROM state_counts GROUP BY state").fetchall()
+            else:
+                rows = c.execute(
+                    "SELECT state, n FROM state_counts WHERE smsc = ?", (smsc,)
+                ).fetchall()
+            return {MessageState(state): int(n) for state, n in rows if n}
+
+        return await self._worker.run("count_by_state", work)
+
+    async def stats(self) -> Mapping[str, int]:
+        def work(c: sqlite3.Connection) -> dict[str, int]:
+            def read() -> dict[str, int]:
+                result = {"orphan_updates": 0, "duplicate_receipts": 0, "held_receipts_applied": 0}
+                for name, value in c.execute(
+                    "SELECT name, value FROM counters WHERE name != 'last_message_id'"
+                ):
+                    result[name] = int(value)
+                held = c.execute("SELECT count(*) FROM held_receipts").fetchone()
+                result["held_receipts"] = int(held[0])
+                return result
+
+            return _in_snapshot(c, read)
+
+        return await self._worker.run("stats", work)
+
+    async def aclose(self) -> None:
+        await self._worker.stop()
+
+
+def _settle(
+    c: sqlite3.Connection,
+    rows: list[tuple[int, str]],
+    *,
+    old: MessageState,
+    state: MessageState,
+    now: float,
+    event: str,
+    detail: str,
+) -> int:
+    """Move the messages in ``rows`` (id, smsc), all in ``old``, to ``state`` with an event each."""
+    if not rows:
+        return 0
+    c.executemany(
+        "UPDATE messages SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? "
+        "WHERE id = ?",
+        [(state.value, now, r[0]) for r in rows],
+    )
+    c.executemany(
+        "INSERT INTO message_events (message_id, at, event, detail) VALUES (?, ?, ?, ?)",
+        [(r[0], now, event, f"{detail} -> {state.value}".strip()) for r in rows],
+    )
+    counts = StateCounts()
+    for r in rows:
+        counts.move(r[1], old.value, state.value)
+    counts.write(c)
+    return len(rows)
+
+
+def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
+    row = c.execute(
+        "SELECT id, smsc, source, destination, text, state, priority, parts, created_at, "
+        "updated_at, attempts, possible_duplicate, campaign_id, idempotency_key, error_code "
+        "FROM messages WHERE id = ?",
+        (message_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    stored = {
+        r[0]: PartView(
+            part=r[0],
+            state=PartState(r[1]),
+            bind=r[2],
+            smsc_message_id=r[3],
+            submitted_at=r[4],
+            responded_at=r[5],
+            command_status=r[6],
+            receipt_at=r[7],
+            receipt_error=r[8],
+            done_at=r[9],
+        )
+        for r in c.execute(
+            "SELECT part, state, bind, smsc_message_id, submitted_at, responded_at, "
+            "command_status, receipt_at, receipt_error, done_at FROM message_parts "
+            "WHERE message_id = ? ORDER BY part",
+            (message_id,),
+        )
+    }
+    parts = tuple(
+        stored.get(i) or PartView(i, PartState.PENDING, *(None,) * 8) for i in range(row[7])
+    )
+    # The "accepted" event is the message row itself (created_at): not stored twice.
+    accepted = MessageEvent(row[8], "accepted", f"parts={row[7]} priority={row[6]}")
+    events = (
+        accepted,
+        *(
+            MessageEvent(at, event, detail)
+            for at, event, detail in c.execute(
+                "SELECT at, event, detail FROM message_events WHERE message_id = ? ORDER BY id",
+                (message_id,),
+            )
+        ),
+    )
+    return MessageView(
+        message_id=row[0],
+        smsc=row[1],
+        source=row[2],
+        destination=row[3],
+        text=row[4],
+        state=MessageState(row[5]),
+        priority=row[6],
+        parts=row[7],
+        created_at=row[8],
+        updated_at=row[9],
+        attempts=row[10],
+        possible_duplicate=bool(row[11]),
+        campaign_id=row[12],
+        idempotency_key=row[13],
+        error_code=row[14],
+        part_views=parts,
+        events=events,
+    )
+
+
+def _connector(
+    path: str, synchronous: Synchronous, busy_timeout: float
+) -> Callable[[], sqlite3.Connection]:
+    def connect() -> sqlite3.Connection:
+        # Autocommit mode (isolation_level None): transactions are the explicit
+        # BEGIN IMMEDIATE / COMMIT of each call, never the module's implicit ones.
+        connection = sqlite3.connect(
+            path, isolation_level=None, timeout=busy_timeout, cached_statements=256
+        )
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            # Not a value from outside: one of _SYNCHRONOUS, checked at open.
+            connection.execute(f"PRAGMA synchronous = {synchronous}")
+            # This build of SQLite may default to secure_delete (zeroing freed
+            # space): it costs on every index move and protects nothing here.
+            connection.execute("PRAGMA secure_delete = OFF")
+            connection.execute("PRAGMA cache_size = -65536")  # KiB: 64 MiB of pages
+            connection.execute("PRAGMA temp_store = MEMORY")
+            migrate(connection, _NAME)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    return connect
+
+
+async def _open(path: str, synchronous: Synchronous, busy_timeout: float) -> SqliteStore:
+    worker = SqliteWorker(_NAME, _connector(path, synchronous, busy_timeout))
+    try:
+        await worker.run("open", lambda c: None)
+    except BaseException:
+        with trio.CancelScope(shield=True):
+            await worker.stop()
+        raise
+    return SqliteStore(worker, path)
+
+
+@asynccontextmanager
+async def open_sqlite_store(
+    path: Path | str,
+    *,
+    synchronous: Synchronous = "NORMAL",
+    busy_timeout: float = 5.0,
+) -> AsyncIterator[SqliteStore]:
+    """Open (creating and migrating if needed) the SQLite store at ``path``; close it on exit.
+
+    ``path`` may be ``":memory:"`` (tests). ``synchronous``: "NORMAL" survives a
+    process crash, "FULL" a power loss too (see the module docstring).
+    ``busy_timeout``: seconds a write waits for another process's lock before
+    the call fails with StoreUnavailableError.
+    """
+    if synchronous not in _SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {_SYNCHRONOUS}, got {synchronous!r}")
+    store = await _open(str(path), synchronous, busy_timeout)
+    try:
+        yield store
+    finally:
+        with trio.CancelScope(shield=True):
+            await store.aclose()

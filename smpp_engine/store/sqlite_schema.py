@@ -1,0 +1,168 @@
+"""The SQLite schema as numbered migrations, applied at open in one transaction.
+
+``schema_version`` holds one row per applied migration. A database whose version
+is newer than :data:`MIGRATIONS` knows is refused (:class:`MigrationError`): old
+code must not write into a schema it does not understand.
+
+Indexes are partial where a state selects the rows, so a message costs index
+work only while it is in that state: the claim index holds QUEUED messages only,
+the lease index SUBMITTING ones, the receipt-timeout index SUBMITTED ones.
+Counts per state live in ``state_counts`` (kept by every transaction that moves
+a message) so metrics never scan the table. A message's "accepted" event is its
+row (``created_at``), not a row of ``message_events``: one insert less each.
+``REFERENCES`` documents the links; SQLite leaves foreign keys unenforced by
+default and so does this store (only its own code writes, and a check costs a
+lookup per child row).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from .errors import MigrationError, StoreUnavailableError
+from .sqlite_worker import map_error
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
+
+_V1 = (
+    """
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        smsc TEXT NOT NULL,
+        source TEXT NOT NULL,
+        source_ton INTEGER NOT NULL,
+        source_npi INTEGER NOT NULL,
+        destination TEXT NOT NULL,
+        dest_ton INTEGER NOT NULL,
+        dest_npi INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        parts INTEGER NOT NULL CHECK (parts >= 1),
+        priority INTEGER NOT NULL,
+        registered_delivery INTEGER NOT NULL,
+        not_before REAL NOT NULL,
+        expires_at REAL,
+        idempotency_key TEXT,
+        campaign_id INTEGER,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        possible_duplicate INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until REAL,
+        error_code INTEGER,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )
+    """,
+    # Claim order: priority, not_before, id, among one SMSC's QUEUED messages.
+    """
+    CREATE INDEX messages_claim ON messages (smsc, priority, not_before, id)
+    WHERE state = 'queued'
+    """,
+    """
+    CREATE UNIQUE INDEX messages_idempotency_key ON messages (idempotency_key)
+    WHERE idempotency_key IS NOT NULL
+    """,
+    "CREATE INDEX messages_lease ON messages (lease_until) WHERE state = 'submitting'",
+    "CREATE INDEX messages_awaiting_receipt ON messages (updated_at) WHERE state = 'submitted'",
+    # A part row exists once the part was answered (or failed); unanswered parts
+    # of a message are the ones without a row, or with a row not yet answered.
+    """
+    CREATE TABLE message_parts (
+        message_id INTEGER NOT NULL REFERENCES messages (id),
+        part INTEGER NOT NULL,
+        smsc TEXT NOT NULL,
+        state TEXT NOT NULL,
+        bind TEXT,
+        smsc_message_id TEXT,
+        submitted_at REAL,
+        responded_at REAL,
+        command_status INTEGER,
+        receipt_at REAL,
+        receipt_error TEXT,
+        done_at REAL,
+        PRIMARY KEY (message_id, part)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE INDEX message_parts_smsc_message_id ON message_parts (smsc, smsc_message_id)
+    WHERE smsc_message_id IS NOT NULL
+    """,
+    """
+    CREATE TABLE message_events (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages (id),
+        at REAL NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    )
+    """,
+    "CREATE INDEX message_events_message ON message_events (message_id, id)",
+    # Receipts that beat their submit_sm_resp: applied when the SMSC id turns up.
+    """
+    CREATE TABLE held_receipts (
+        id INTEGER PRIMARY KEY,
+        smsc TEXT NOT NULL,
+        smsc_message_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        error TEXT,
+        done_at REAL
+    )
+    """,
+    "CREATE INDEX held_receipts_smsc_message_id ON held_receipts (smsc, smsc_message_id)",
+    """
+    CREATE TABLE state_counts (
+        smsc TEXT NOT NULL,
+        state TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (smsc, state)
+    ) WITHOUT ROWID
+    """,
+    # "last_message_id" lives here rather than in AUTOINCREMENT: accept assigns a
+    # batch of ids itself, and ids are never reused even if old rows are purged.
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+"""Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(connection: sqlite3.Connection, store: str) -> int:
+    """Bring the schema to :data:`SCHEMA_VERSION` in one transaction; return the version."""
+    latest = len(MIGRATIONS)
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
+        current = int(row[0] or 0)
+        if current > latest:
+            raise MigrationError(
+                store,
+                f"the database has schema version {current}, this code knows up to "
+                f"{latest}: upgrade the engine",
+            )
+        for version in range(current + 1, latest + 1):
+            try:
+                for statement in MIGRATIONS[version - 1]:
+                    connection.execute(statement)
+            except sqlite3.Error as exc:
+                error = map_error(store, f"migration {version}", exc)
+                if isinstance(error, StoreUnavailableError):
+                    raise error from exc
+                raise MigrationError(store, f"migration {version} failed: {exc}") from exc
+            connection.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                (version, time.time()),
+            )
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return latest
