@@ -2,7 +2,7 @@
 
 :func:`open_store` opens either from a URL (``sqlite:///path/to/file.db``,
 ``sqlite://:memory:``, ``postgresql://user@host:port/db``) and applies the schema
-migrations before it returns.
+migrations before it returns. :class:`BatchWriter` batches the pipeline's updates.
 """
 
 from .errors import MigrationError, StoreError, StoreUnavailableError
@@ -24,10 +24,13 @@ from .model import (
     SubmitUnknown,
     Update,
 )
+from .opening import open_store
+from .writer import BatchWriter
 
 __all__ = [
     "FINAL_STATES",
     "Accepted",
+    "BatchWriter",
     "ClaimedMessage",
     "MessageEvent",
     "MessageState",
@@ -45,4 +48,5 @@ __all__ = [
     "SubmitFailed",
     "SubmitUnknown",
     "Update",
+    "open_store",
 ]

@@ -44,7 +44,7 @@ class Store(Protocol):
     ) -> list[ClaimedMessage]:
         """Take up to ``limit`` QUEUED messages of ``smsc`` whose not_before <= now.
 
-        Order: priority (lower first), then not_before, then id. Each becomes
+        Order: priority (higher first), then not_before, then id. Each becomes
         SUBMITTING under a lease held by ``owner`` until ``now + lease``; its
         attempts count goes up. Messages whose expires_at has passed are not
         claimed: they become EXPIRED (with an event) in the same transaction.

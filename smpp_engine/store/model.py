@@ -79,8 +79,8 @@ class NewMessage:
     ``idempotency_key``: a second accept with the same key returns the first
     message's id and stores nothing. ``not_before``: not submitted earlier (a
     campaign's start or the end of quiet hours). ``expires_at``: not submitted
-    after; becomes EXPIRED. ``priority``: lower goes first (0 interactive, 1
-    transactional, 2 bulk).
+    after; becomes EXPIRED. ``priority``: higher goes first, as
+    :class:`throttling.Priority` (2 interactive, 1 transactional, 0 bulk).
     """
 
     smsc: str
@@ -88,7 +88,7 @@ class NewMessage:
     destination: str
     text: str
     parts: int = 1
-    priority: int = 2
+    priority: int = 0
     registered_delivery: bool = True
     not_before: float = 0.0
     expires_at: float | None = None

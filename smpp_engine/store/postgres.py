@@ -132,7 +132,7 @@ WITH expired AS (
     SELECT id FROM messages
     WHERE smsc = $1 AND state = 'queued' AND not_before <= $2
       AND (expires_at IS NULL OR expires_at >= $2)
-    ORDER BY priority, not_before, id
+    ORDER BY priority DESC, not_before, id
     LIMIT $3
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
@@ -160,7 +160,7 @@ SELECT c.*, ARRAY(
     WHERE p.message_id = c.id AND p.state = ANY($7::text[])
 ) AS answered
 FROM claimed AS c
-ORDER BY c.priority, c.not_before, c.id
+ORDER BY c.priority DESC, c.not_before, c.id
 """
 
 # Expired messages are settled at most this many per claim, so one claim stays

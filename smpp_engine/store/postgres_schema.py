@@ -47,7 +47,7 @@ MIGRATIONS: tuple[str, ...] = (
         lease_until double precision
     );
     -- claim(): the queue of one SMSC in claim order; partial, so it is as small as the queue.
-    CREATE INDEX messages_claim_order ON messages (smsc, priority, not_before, id)
+    CREATE INDEX messages_claim_order ON messages (smsc, priority DESC, not_before, id)
         WHERE state = 'queued';
     -- claim() expires what can no longer be sent without scanning the whole queue.
     CREATE INDEX messages_queued_expiry ON messages (smsc, expires_at)

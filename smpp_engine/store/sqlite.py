@@ -212,7 +212,7 @@ class SqliteStore:
             rows = c.execute(
                 f"SELECT {_CLAIM_COLUMNS} FROM messages "
                 "WHERE smsc = ? AND state = 'queued' AND not_before <= ? "
-                "ORDER BY priority, not_before, id LIMIT ?",
+                "ORDER BY priority DESC, not_before, id LIMIT ?",
                 (smsc, now, limit - len(taken)),
             ).fetchall()
             if not rows:

@@ -54,9 +54,9 @@ _V1 = (
         updated_at REAL NOT NULL
     )
     """,
-    # Claim order: priority, not_before, id, among one SMSC's QUEUED messages.
+    # Claim order: priority (highest first), not_before, id, among one SMSC's QUEUED messages.
     """
-    CREATE INDEX messages_claim ON messages (smsc, priority, not_before, id)
+    CREATE INDEX messages_claim ON messages (smsc, priority DESC, not_before, id)
     WHERE state = 'queued'
     """,
     """

@@ -233,7 +233,7 @@ async def test_claim_order_is_priority_then_not_before_then_id(store: Store) -> 
         )
     ]
     a, b, c, d, e, f = ids
-    assert await claim_ids(store, now=10.0) == [d, c, f, b, a, e]
+    assert await claim_ids(store, now=10.0) == [a, e, c, f, b, d]
 
 
 async def test_claim_takes_at_most_limit_in_order(store: Store) -> None:
@@ -275,7 +275,7 @@ async def test_expired_messages_are_not_claimed_but_expired(store: Store) -> Non
     stale = await accept_one(store, expires_at=10.0, priority=0)
     fresh = await accept_one(store, expires_at=100.0, priority=1)
     forever = await accept_one(store, priority=2)
-    assert await claim_ids(store, now=20.0) == [fresh, forever]
+    assert await claim_ids(store, now=20.0) == [forever, fresh]
     found = await view(store, stale)
     assert found.state is MessageState.EXPIRED
     assert event_count(found) == 2  # accepted, then the expiry

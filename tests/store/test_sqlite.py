@@ -374,7 +374,7 @@ async def test_a_receipt_with_a_state_that_is_not_final_is_refused(tmp_path: Pat
     [
         (
             "SELECT id FROM messages WHERE smsc = 'a' AND state = 'queued' AND not_before <= 1 "
-            "ORDER BY priority, not_before, id LIMIT 10",
+            "ORDER BY priority DESC, not_before, id LIMIT 10",
             "messages_claim",
         ),
         (

@@ -1,0 +1,42 @@
+"""Open a store from a URL, the form configuration files and the command line use."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from .errors import StoreError
+from .interface import Store
+
+__all__ = ["open_store"]
+
+
+@asynccontextmanager
+async def open_store(url: str) -> AsyncIterator[Store]:
+    """The store ``url`` names, migrated; closed on exit.
+
+    ``sqlite:///relative/or/absolute/path.db`` (``sqlite:////abs`` also works),
+    ``sqlite://:memory:``, or ``postgresql://user@host:port/database`` (also
+    ``postgres://``). Anything else raises :class:`StoreError` naming the URL.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        raise StoreError(
+            "config", f"store url {url!r}: expected sqlite:///PATH or postgresql://..."
+        )
+    if scheme == "sqlite":
+        from .sqlite import open_sqlite_store  # noqa: PLC0415 - only the chosen backend loads
+
+        path = rest[1:] if rest.startswith("/") else rest
+        if not path:
+            raise StoreError("sqlite", f"store url {url!r}: no database path")
+        async with open_sqlite_store(path) as sqlite_store:
+            yield sqlite_store
+        return
+    if scheme in ("postgresql", "postgres"):
+        from .postgres import open_postgres_store  # noqa: PLC0415
+
+        async with open_postgres_store(url) as postgres_store:
+            yield postgres_store
+        return
+    raise StoreError("config", f"store url {url!r}: unknown scheme {scheme!r}")
