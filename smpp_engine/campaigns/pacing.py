@@ -1,0 +1,50 @@
+"""Spread a campaign's messages at its rate, outside every recipient's quiet hours.
+
+The pipeline sends a queued message once its ``not_before`` has come, so a
+campaign's rate is kept by giving consecutive messages ``not_before`` times
+``1/rate`` apart. A slot that falls in its recipient's quiet hours goes to
+someone awake instead, and that recipient's message waits for the morning: a
+long campaign that runs into the evening continues the next day instead of
+waking anyone.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from .errors import CampaignSettingError
+from .plan import PlannedMessage
+from .quiet_hours import QuietHours
+
+__all__ = ["pace"]
+
+
+def pace(
+    messages: Sequence[PlannedMessage], rate: float, quiet_hours: QuietHours
+) -> list[datetime]:
+    """When each message may go (UTC): at most ``rate`` per second, never in quiet hours.
+
+    The result is aligned with ``messages``. A message never goes before its own
+    ``send_at``; a recipient still in quiet hours steps aside (to the end of them)
+    without holding back the recipients who may be messaged now; among messages
+    due at the same time the order of ``messages`` is kept.
+    """
+    if not rate > 0:
+        raise CampaignSettingError("rate must be above 0", field="rate", value=rate)
+    gap = timedelta(seconds=1 / rate)
+    due = [(message.send_at, index) for index, message in enumerate(messages)]
+    heapq.heapify(due)
+    slots: list[datetime | None] = [None] * len(messages)
+    cursor: datetime | None = None
+    while due:
+        candidate, index = heapq.heappop(due)
+        slot = candidate if cursor is None else max(cursor, candidate)
+        allowed = quiet_hours.next_allowed(slot, messages[index].time_zone)
+        if allowed > slot:
+            heapq.heappush(due, (allowed, index))  # asleep: try again when they wake
+            continue
+        slots[index] = slot
+        cursor = slot + gap
+    return [slot for slot in slots if slot is not None]
