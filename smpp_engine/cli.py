@@ -12,6 +12,7 @@ import trio
 import typer
 
 from . import logs
+from .cli_gateway import gateway
 from .esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
 from .protocol import PduError, decode_pdu, encode_pdu
 from .protocol.pdu_json import pdu_from_dict, pdu_to_dict
@@ -180,6 +181,9 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
     typer.echo(json.dumps(report.to_dict()))
     if count and not (report.submitted and report.accepted == report.submitted):
         raise typer.Exit(1)
+
+
+app.command("gateway")(gateway)
 
 
 def main() -> None:
