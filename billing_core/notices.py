@@ -1,0 +1,330 @@
+"""Notice rules: when a debt notice, a disconnection warning, a payment confirmation
+or a reading reminder is due, and when it may go out.
+
+Quiet hours are read off the consumer's clock: by default 22:00-08:00 on working
+days and 20:00-09:00 at weekends; a window belongs to the day it starts on and
+is half-open (at 08:00 sharp sending is allowed). A notice that falls in quiet
+hours waits for their end. Debt notices are also capped (by default 2 in any
+24 hours, 4 in any 7 days, 16 in any 30 days, rolling: the strictest reading of
+a per-day/week/month cap). STOP silences everything but the legally required
+notices: the disconnection warning and the restriction notice.
+
+A disconnection warning gives the consumer ``days_to_pay`` days (20 by
+default) counted from the day after its *delivery*, so the deadline exists only
+once the delivery receipt (DLR) has arrived: its timestamp is the evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from typing import Final
+
+from .errors import SettingsError
+from .model import FastEnum, Period, Service
+from .money import ZERO
+
+
+class NoticeKind(FastEnum):
+    DEBT = "debt"
+    DISCONNECTION_WARNING = "disconnection_warning"
+    RESTRICTION = "restriction"
+    PAYMENT_CONFIRMATION = "payment_confirmation"
+    READING_REMINDER = "reading_reminder"
+
+
+#: Notices the law requires: STOP does not silence them, caps do not hold them.
+LEGALLY_REQUIRED: Final = frozenset({NoticeKind.DISCONNECTION_WARNING, NoticeKind.RESTRICTION})
+#: Notices the frequency caps count and hold.
+CAPPED: Final = frozenset({NoticeKind.DEBT})
+
+Window = tuple[time, time]
+_DAY: Final = timedelta(days=1)
+
+
+def _aware(instant: datetime, name: str) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {instant!r}")
+    return instant
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """Quiet windows (local start, local end) for working days and weekends; None: none."""
+
+    weekday: Window | None = (time(22), time(8))
+    weekend: Window | None = (time(20), time(9))
+    weekend_days: AbstractSet[int] = frozenset({5, 6})
+
+    def __post_init__(self) -> None:
+        for name in ("weekday", "weekend"):
+            window = getattr(self, name)
+            if window is not None and (len(window) != 2 or window[0] == window[1]):
+                raise SettingsError(
+                    "a quiet window is two different times",
+                    field=f"quiet_hours.{name}",
+                    value=window,
+                )
+        if not all(0 <= day <= 6 for day in self.weekend_days):
+            raise SettingsError(
+                "weekend days are 0 (Monday) to 6 (Sunday)",
+                field="quiet_hours.weekend_days",
+                value=sorted(self.weekend_days),
+            )
+
+    def _window(self, day: date) -> Window | None:
+        return self.weekend if day.weekday() in self.weekend_days else self.weekday
+
+    def quiet_until(self, wall: datetime) -> datetime | None:
+        """The local wall time the quiet window covering ``wall`` (naive) ends, or None."""
+        end_found: datetime | None = None
+        for start_day in (wall.date() - _DAY, wall.date()):
+            window = self._window(start_day)
+            if window is None:
+                continue
+            start = datetime.combine(start_day, window[0])
+            end_day = start_day if window[1] > window[0] else start_day + _DAY
+            end = datetime.combine(end_day, window[1])
+            if start <= wall < end and (end_found is None or end > end_found):
+                end_found = end
+        return end_found
+
+    def next_allowed(self, now: datetime, tz: tzinfo) -> datetime:
+        """The first instant at or after ``now`` (aware) outside quiet hours, in UTC."""
+        instant = _aware(now, "now").astimezone(UTC)
+        for _ in range(8):  # a chain of windows is a few days long at most
+            wall = instant.astimezone(tz).replace(tzinfo=None)
+            end = self.quiet_until(wall)
+            if end is None:
+                return instant
+            # A wall time in a spring-forward gap maps past the gap (fold=0).
+            following = end.replace(tzinfo=tz).astimezone(UTC)
+            instant = following if following > instant else instant + timedelta(minutes=1)
+        return instant
+
+
+@dataclass(frozen=True, slots=True)
+class FrequencyCaps:
+    """At most ``per_day`` notices in any 24 hours, ``per_week`` in 7 days, ``per_month`` in 30."""
+
+    per_day: int = 2
+    per_week: int = 4
+    per_month: int = 16
+
+    def __post_init__(self) -> None:
+        if min(self.per_day, self.per_week, self.per_month) < 1:
+            raise SettingsError("caps are at least 1", field="caps", value=self)
+
+    def next_allowed(self, now: datetime, sent: Sequence[datetime]) -> datetime:
+        """The first instant at or after ``now`` when one more notice stays within the caps."""
+        limits = (
+            (timedelta(days=1), self.per_day),
+            (timedelta(days=7), self.per_week),
+            (timedelta(days=30), self.per_month),
+        )
+        times = sorted(sent)
+        instant = now
+        changed = True
+        while changed:
+            changed = False
+            for span, cap in limits:
+                inside = [t for t in times if instant - span < t <= instant]
+                if len(inside) >= cap:
+                    # The oldest sends must leave the window until only cap-1 remain.
+                    instant = inside[len(inside) - cap] + span
+                    changed = True
+        return instant
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectionRules:
+    """Russian rules by default: debt above two months of charges of one service → warning."""
+
+    months_of_debt: Decimal = Decimal(2)
+    days_to_pay: int = 20
+    days_to_suspension: int = 10
+    never_cut: AbstractSet[Service] = frozenset({Service.HEATING})
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRules:
+    """When notices are due and how often they may go."""
+
+    debt_threshold: Decimal | None = Decimal(1000)
+    debt_months: Decimal | None = Decimal(1)
+    disconnection: DisconnectionRules = field(default_factory=DisconnectionRules)
+    reminder_days: AbstractSet[int] = frozenset({20})
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+    caps: FrequencyCaps = field(default_factory=FrequencyCaps)
+
+
+def debt_notice_due(debt: Decimal, monthly_charge: Decimal, rules: NoticeRules) -> bool:
+    """Whether ``debt`` calls for a notice: above the threshold, or above N months of charges."""
+    if debt <= 0:
+        return False
+    if rules.debt_threshold is not None and debt > rules.debt_threshold:
+        return True
+    return (
+        rules.debt_months is not None
+        and monthly_charge > 0
+        and debt > rules.debt_months * monthly_charge
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDebt:
+    """One service's debt and its usual monthly charge (the average of recent months)."""
+
+    debt: Decimal
+    monthly_charge: Decimal
+
+
+def services_to_warn(
+    debts: Mapping[Service, ServiceDebt], rules: DisconnectionRules
+) -> tuple[Service, ...]:
+    """The services that may be cut whose debt is above ``months_of_debt`` months of charges."""
+    due = []
+    for service, owed in debts.items():
+        if service in rules.never_cut or owed.monthly_charge <= 0:
+            continue
+        if owed.debt > rules.months_of_debt * owed.monthly_charge:
+            due.append(service)
+    return tuple(sorted(due, key=lambda s: s.value))
+
+
+def last_day_to_pay(delivered_at: datetime, tz: tzinfo, rules: DisconnectionRules) -> date:
+    """The last local day the consumer may pay: ``days_to_pay`` days after the delivery day."""
+    return _aware(delivered_at, "delivered_at").astimezone(tz).date() + timedelta(
+        days=rules.days_to_pay
+    )
+
+
+def payment_deadline(delivered_at: datetime, tz: tzinfo, rules: DisconnectionRules) -> datetime:
+    """The instant (UTC) the time to pay runs out: the end of :func:`last_day_to_pay`, local."""
+    following = last_day_to_pay(delivered_at, tz, rules) + _DAY
+    return datetime.combine(following, time(), tzinfo=tz).astimezone(UTC)
+
+
+class DisconnectionStage(FastEnum):
+    NONE = "none"  # nothing to do (no debt, or the service is never cut)
+    AWAITING_DELIVERY = "awaiting_delivery"  # warned, no delivery receipt yet: no deadline
+    WAITING_PAYMENT = "waiting_payment"  # the deadline has not passed
+    RESTRICTION_DUE = "restriction_due"
+    SUSPENSION_DUE = "suspension_due"
+
+
+def disconnection_stage(
+    service: Service,
+    *,
+    in_debt: bool,
+    warning_delivered_at: datetime | None,
+    warned: bool,
+    restricted_at: datetime | None,
+    now: datetime,
+    tz: tzinfo,
+    rules: DisconnectionRules,
+) -> DisconnectionStage:
+    """Where one service's disconnection procedure stands at ``now``.
+
+    Restriction is due once the deadline counted from delivery has passed with
+    the debt unpaid; suspension ``days_to_suspension`` days after restriction.
+    """
+    if service in rules.never_cut or not in_debt or not warned:
+        return DisconnectionStage.NONE
+    if warning_delivered_at is None:
+        return DisconnectionStage.AWAITING_DELIVERY
+    if now < payment_deadline(warning_delivered_at, tz, rules):
+        return DisconnectionStage.WAITING_PAYMENT
+    if restricted_at is not None and now >= restricted_at + timedelta(
+        days=rules.days_to_suspension
+    ):
+        return DisconnectionStage.SUSPENSION_DUE
+    return DisconnectionStage.RESTRICTION_DUE
+
+
+def reading_reminder_due(
+    today: date, last_reading_period: Period | None, rules: NoticeRules
+) -> bool:
+    """Whether ``today`` (local) is a reminder day and no reading has come for this month yet."""
+    return today.day in rules.reminder_days and last_reading_period != Period.of(today)
+
+
+class Hold(FastEnum):
+    """Why a notice does not go at once."""
+
+    NONE = "none"
+    QUIET_HOURS = "quiet_hours"
+    FREQUENCY_CAP = "frequency_cap"
+    OPTED_OUT = "opted_out"
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeDecision:
+    """``send_at`` (UTC) is when the notice may go; None with ``hold=OPTED_OUT``: never."""
+
+    send_at: datetime | None
+    hold: Hold
+
+
+def schedule_notice(
+    kind: NoticeKind,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    opted_out: bool,
+    recent: Sequence[datetime] = (),
+    rules: NoticeRules,
+) -> NoticeDecision:
+    """When a notice of ``kind`` may go to one phone.
+
+    ``recent`` are the send times of that phone's capped notices (the last 30
+    days are enough). STOP holds every notice but the legally required ones.
+    """
+    now = _aware(now, "now").astimezone(UTC)
+    if opted_out and kind not in LEGALLY_REQUIRED:
+        return NoticeDecision(None, Hold.OPTED_OUT)
+    instant = now
+    hold = Hold.NONE
+    if kind in CAPPED:
+        instant = rules.caps.next_allowed(now, recent)
+        if instant > now:
+            hold = Hold.FREQUENCY_CAP
+    # Later instants only let capped sends age out, so one pass through the
+    # quiet hours after the caps is enough.
+    quiet_end = rules.quiet_hours.next_allowed(instant, tz)
+    if quiet_end > instant and hold is Hold.NONE:
+        hold = Hold.QUIET_HOURS
+    return NoticeDecision(quiet_end, hold)
+
+
+class DeliveryState(FastEnum):
+    """A notice's fate as its delivery receipts tell it."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRecord:
+    """A notice as stored: its text, its SMPP message ids, the DLR state and delivery time.
+
+    ``delivered_at`` (the DLR's done date) is the legal evidence a disconnection
+    warning's deadline is counted from.
+    """
+
+    kind: NoticeKind
+    account_number: str
+    msisdn: str
+    text: str
+    created_at: datetime
+    send_at: datetime | None
+    service: Service | None = None
+    message_ids: tuple[str, ...] = ()
+    state: DeliveryState = DeliveryState.PENDING
+    delivered_at: datetime | None = None
+    amount: Decimal = ZERO
+    id: int | None = None
