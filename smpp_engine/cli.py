@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import typer
 from . import logs
 from .cli_gateway import gateway
 from .esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
+from .interrupts import run_until_interrupted
 from .protocol import PduError, decode_pdu, encode_pdu
 from .protocol.pdu_json import pdu_from_dict, pdu_to_dict
 
@@ -120,8 +120,7 @@ def sim(
             }
             print(json.dumps(ready), flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it is meant to stop
-        trio.run(serve)
+    run_until_interrupted(serve)
 
 
 @app.command("send")

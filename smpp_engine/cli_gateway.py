@@ -7,7 +7,6 @@ SMSCs) grows from this.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Annotated
 
@@ -16,6 +15,7 @@ import typer
 
 from . import logs
 from .esme import ConfigError, EsmeConfig
+from .interrupts import run_until_interrupted
 from .pipeline import Pipeline, SmscRoute
 from .store import StoreError, open_store
 
@@ -61,8 +61,7 @@ def gateway(  # noqa: PLR0917 - one parameter per command-line option
             )
 
     try:
-        with contextlib.suppress(KeyboardInterrupt):
-            trio.run(serve)
+        run_until_interrupted(serve)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
