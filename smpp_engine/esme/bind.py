@@ -27,7 +27,7 @@ import structlog
 import trio
 
 from metrics.catalogue import RECEIVED, SENT
-from throttling import RateController, Unlimited
+from throttling import CongestionAware, RateController, Unlimited
 
 from ..protocol import (
     BindFailed,
@@ -53,6 +53,7 @@ from ..protocol import (
     Session,
     SessionState,
     SubmitSm,
+    Tag,
     Unbind,
     Unbound,
     UnexpectedResponse,
@@ -77,6 +78,7 @@ MAX_QUEUED_INBOUND = 4096
 _RESPONSE_BIT: Final = 0x80000000
 _GENERIC_NACK: Final = CommandId.generic_nack.value
 _SUBMIT_SM_RESP: Final = CommandId.submit_sm_resp.value
+_CONGESTION_STATE: Final = Tag.congestion_state.value
 _UNBIND: Final = CommandId.unbind.value
 _THROTTLING: Final = frozenset(
     {CommandStatus.ESME_RTHROTTLED.value, CommandStatus.ESME_RMSGQFUL.value}
@@ -159,6 +161,7 @@ class Bind:
         self.name = config.name
         self._stream = stream
         self._controller: RateController = controller if controller is not None else Unlimited()
+        self._congestion_aware = isinstance(self._controller, CongestionAware)
         self._sink = on_outcomes
         self._inbound = inbound
         self._room_signal = room_signal
@@ -582,6 +585,8 @@ class Bind:
                     ok += 1
                     if command_id == _SUBMIT_SM_RESP:
                         ok_submit_resps += 1
+                        if response.tlvs and self._congestion_aware:
+                            self._congestion(response.tlvs.get(_CONGESTION_STATE), now)
                     else:
                         metrics.pdu(RECEIVED, command_id, 0)
                     observe(now - inflight.sent_at)
@@ -752,6 +757,18 @@ class Bind:
                 # Flush the last bytes (unbind_resp, a final generic_nack) if the peer
                 # reads them soon; a peer that stopped reading must not hold us.
                 scope.deadline = min(scope.deadline, now + self.config.unbind_timeout)
+
+    def _congestion(self, state: object, now: float) -> None:
+        """SMPP 5.0 congestion_state on a submit_sm_resp: the controller may pause the bind."""
+        if not isinstance(state, int):
+            return
+        try:
+            pause = self._controller.congestion(state, now)  # type: ignore[attr-defined]
+        except ValueError:  # 101-255 are reserved: an SMSC sending them tells us nothing
+            return
+        if pause > 0 and now + pause > self._paused_until:
+            self._paused_until = now + pause
+            self._log.warning("SMSC congested: bind paused", congestion_state=state, pause_s=pause)
 
     def _throttled(self, status: int, now: float) -> None:
         self._metrics.throttled(status)

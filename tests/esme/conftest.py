@@ -98,13 +98,21 @@ class SmscLink:
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     self.closed = True
 
-    async def answer(self, pdu: Pdu, status: int = 0, message_id: str | None = None) -> None:
-        """Answer a held submit (or any request) now."""
+    async def answer(
+        self,
+        pdu: Pdu,
+        status: int = 0,
+        message_id: str | None = None,
+        tlvs: dict[int, Any] | None = None,
+    ) -> None:
+        """Answer a held submit (or any request) now, with ``tlvs`` if given."""
         if pdu in self.held:
             self.held.remove(pdu)
         fields: dict[str, Any] = {}
         if status == 0 and isinstance(pdu, SubmitSm):
             fields["message_id"] = message_id or self.smsc.next_message_id()
+        if tlvs:
+            fields["tlvs"] = tlvs
         self.session.respond(pdu, status, **fields)
         await self.flush()
 

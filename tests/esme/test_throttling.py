@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from smpp_engine.esme import Outcome, open_bind
-from smpp_engine.protocol import CommandStatus, SubmitSm
+from smpp_engine.protocol import CommandStatus, SubmitSm, Tag
 from throttling import RateController, TokenBucketController, Unlimited
 
 from .conftest import FakeSmsc, make_config, metric, until
@@ -115,3 +115,56 @@ async def test_acquire_paces_submits_by_segments(smsc: FakeSmsc, autojump_clock:
     assert times[-1] >= 2.0 - 1e-6
     assert all(b - a >= 0.5 - 1e-6 for a, b in itertools.pairwise(times[1:]))
     assert [s for s, _ in controller.acquired] == [3, 1, 1, 1, 1]
+
+
+class CongestionRecorder(Unlimited):
+    """Pauses 7 s for a congestion_state of 90 or more, and records what it was told."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.states: list[int] = []
+
+    def congestion(self, state: int, now: float) -> float:
+        if not 0 <= state <= 100:
+            raise ValueError(f"congestion_state must be 0-100, got {state}")
+        self.states.append(state)
+        return 7.0 if state >= 90 else 0.0
+
+
+@pytest.mark.parametrize(("state", "paused"), [(95, True), (40, False), (150, False)])
+async def test_congestion_state_on_a_response_reaches_the_controller(
+    smsc: FakeSmsc, autojump_clock: Any, state: int, paused: bool
+) -> None:
+    smsc.on_submit = lambda link, pdu: None  # hold it, answer below with the TLV
+    controller = CongestionRecorder()
+    async with open_bind(make_config(smsc), controller=controller) as bind:
+        async with trio.open_nursery() as nursery:
+            outcomes = []
+
+            async def submit() -> None:
+                outcomes.append(await bind.submit(submit_sm("congested")))
+
+            nursery.start_soon(submit)
+            link = smsc.bound_links[0]
+            await link.wait_until(lambda: len(link.held) == 1)
+            answered_at = trio.current_time()
+            await link.answer(link.held[0], 0, tlvs={Tag.congestion_state: state})
+        assert outcomes[0].accepted  # congestion is advice, not a rejection
+        if paused:
+            assert bind.paused_until == pytest.approx(answered_at + 7.0)
+        else:
+            assert bind.paused_until < answered_at
+    assert controller.states == ([] if state > 100 else [state])
+
+
+async def test_a_controller_without_congestion_support_ignores_the_tlv(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    smsc.on_submit = lambda link, pdu: None
+    async with open_bind(make_config(smsc), controller=Unlimited()) as bind:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(bind.submit, submit_sm("x"))
+            link = smsc.bound_links[0]
+            await link.wait_until(lambda: len(link.held) == 1)
+            await link.answer(link.held[0], 0, tlvs={Tag.congestion_state: 99})
+        assert bind.ready
