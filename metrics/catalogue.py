@@ -98,6 +98,11 @@ RATE_LIMIT = Gauge(
     "throttling and congestion); +Inf without a limit.",
     ["smsc"],
 )
+RATE_STATE = Gauge(
+    "smpp_rate_controller_state",
+    "1 for the state the route's adaptive controller is in (steady, backing_off, recovering).",
+    ["smsc", "state"],
+)
 STORE_WRITER_BACKLOG = Gauge(
     "smpp_store_writer_backlog",
     "Updates waiting in the batching writer for their transaction.",

@@ -22,6 +22,7 @@ from metrics import (
     PIPELINE_MESSAGES,
     PIPELINE_POSSIBLE_DUPLICATES,
     RATE_LIMIT,
+    RATE_STATE,
     child,
     counter_adder,
 )
@@ -46,6 +47,7 @@ from .statuses import Verdict
 __all__ = ["RouteDispatcher", "UpdateSink"]
 
 _THROTTLING = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
+_CONTROLLER_STATES = ("steady", "backing_off", "recovering")
 # Claimed on a wake-up even with a full lane: enough to pick up the replies.
 _WAKE_CLAIM = 32
 
@@ -107,6 +109,7 @@ class RouteDispatcher:
             for name in ("submitted", "retried", "failed", "unknown", "receipts")
         }
         self._rate_gauge = child(RATE_LIMIT, route.name)
+        self._rate_state: str | None = None
         self._duplicates = counter_adder(PIPELINE_POSSIBLE_DUPLICATES, route.name)
 
     @staticmethod
@@ -278,6 +281,11 @@ class RouteDispatcher:
             self._answers.unpark_all()
         rate = getattr(self.controller, "rate", None)
         self._rate_gauge.set(rate if rate is not None else math.inf)
+        state = getattr(self.controller, "state", None)
+        if state is not None and state != self._rate_state:
+            for name in _CONTROLLER_STATES:
+                child(RATE_STATE, route.name, name).set(1 if name == state else 0)
+            self._rate_state = state
 
     async def _take_inbound(self, receive: trio.MemoryReceiveChannel[Inbound]) -> None:
         """Record receipts; the SMSC gets its deliver_sm_resp once they are durable.

@@ -180,3 +180,21 @@ async def test_an_interactive_reply_overtakes_queued_bulk(tmp_path: Path) -> Non
     # of what was already in flight or paced, not behind the remaining bulk.
     position = order.index("447700999999")
     assert position < 10 + 4 + 32, position
+
+
+async def test_smsc_throttling_cuts_the_rate_and_every_message_still_goes(tmp_path: Path) -> None:
+    from prometheus_client import REGISTRY  # noqa: PLC0415
+
+    sim_scenario = scenario(throttle={"tps": 20, "burst": 5})
+    retry = RetryPolicy(first_delay=0.05, max_delay=0.2, throttled_delay=0.05, max_attempts=50)
+    async with (
+        running(sim_scenario) as sim,
+        pipeline_on(tmp_path, sim, rate=200.0, retry=retry) as (pipeline, store),
+    ):
+        await pipeline.accept([message(f"44770090{i:04d}") for i in range(60)])
+        with trio.fail_after(60):
+            await settled(store, lambda c: c.get(MessageState.DELIVERED, 0) == 60)
+        records = sim.messages(system_id="gateway")
+    rate = REGISTRY.get_sample_value("smpp_rate_limit_segments_per_second", {"smsc": ROUTE})
+    assert rate is not None and rate < 200.0  # the controller backed off from the ceiling
+    assert len(records) == 60  # throttled submits were not accepted, so no duplicates
