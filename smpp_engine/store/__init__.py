@@ -1,11 +1,24 @@
 """Durable messages: one :class:`Store` interface, SQLite (embedded) and PostgreSQL.
 
+Both also implement :class:`CampaignStore`: bulk campaigns, recipient groups
+and the opt-out list.
+
 :func:`open_store` opens either from a URL (``sqlite:///path/to/file.db``,
 ``sqlite://:memory:``, ``postgresql://user@host:port/db``) and applies the schema
 migrations before it returns. :class:`BatchWriter` batches the pipeline's updates.
 """
 
-from .errors import MigrationError, StoreError, StoreUnavailableError
+from .campaign_interface import CampaignStore
+from .campaign_model import CampaignStats, CampaignView, GroupMember, GroupView, NewCampaign
+from .errors import (
+    CampaignClosedError,
+    DuplicateNameError,
+    MigrationError,
+    StoreError,
+    StoreUnavailableError,
+    UnknownCampaignError,
+    UnknownGroupError,
+)
 from .interface import Store
 from .model import (
     FINAL_STATES,
@@ -31,11 +44,19 @@ __all__ = [
     "FINAL_STATES",
     "Accepted",
     "BatchWriter",
+    "CampaignClosedError",
+    "CampaignStats",
+    "CampaignStore",
+    "CampaignView",
     "ClaimedMessage",
+    "DuplicateNameError",
+    "GroupMember",
+    "GroupView",
     "MessageEvent",
     "MessageState",
     "MessageView",
     "MigrationError",
+    "NewCampaign",
     "NewMessage",
     "PartState",
     "PartSubmitted",
@@ -47,6 +68,8 @@ __all__ = [
     "StoreUnavailableError",
     "SubmitFailed",
     "SubmitUnknown",
+    "UnknownCampaignError",
+    "UnknownGroupError",
     "Update",
     "open_store",
 ]

@@ -62,6 +62,8 @@ class Store(Protocol):
         - SubmitFailed: retry_at set: back to QUEUED with not_before = retry_at;
           else the message becomes REJECTED (EXPIRED if ``expired``), error_code set.
         - SubmitUnknown: retry_at set: back to QUEUED, possible_duplicate; else UNKNOWN.
+        - "Back to QUEUED" is HELD for a message of a paused or draft campaign (or
+          one already HELD), CANCELLED for one of a cancelled campaign.
         - ReceiptArrived: the part with that (smsc, smsc_message_id) takes the
           receipt's state; when every part has a final state the message takes
           its final state: DELIVERED if all parts were delivered, else the state
@@ -76,8 +78,9 @@ class Store(Protocol):
     async def recover(self, *, now: float) -> RecoveryReport:
         """Requeue SUBMITTING messages whose lease ran out (their process died).
 
-        Each goes back to QUEUED, flagged possible_duplicate, with an event; the
-        parts already submitted are kept (they will not be sent again).
+        Each goes back to QUEUED (HELD if its campaign is paused or a draft,
+        CANCELLED if it was cancelled), flagged possible_duplicate, with an
+        event; the parts already submitted are kept (they will not be sent again).
         """
         ...
 
@@ -89,7 +92,7 @@ class Store(Protocol):
         ...
 
     async def cancel(self, message_ids: Sequence[int], *, now: float) -> int:
-        """QUEUED messages among ``message_ids`` become CANCELLED; returns how many."""
+        """QUEUED and HELD messages among ``message_ids`` become CANCELLED; returns how many."""
         ...
 
     async def get(self, message_id: int) -> MessageView | None:

@@ -30,9 +30,10 @@ __all__ = [
 
 
 class MessageState(enum.StrEnum):
-    """Where a message is in its life. The first three are not final."""
+    """Where a message is in its life. The first four are not final."""
 
     QUEUED = "queued"  # durable, waiting for its turn (not_before, rate, priority)
+    HELD = "held"  # queued, but its campaign is paused (or a draft): never claimed
     SUBMITTING = "submitting"  # claimed by a gateway process under a lease
     SUBMITTED = "submitted"  # every part answered ESME_ROK; waiting for receipts
     DELIVERED = "delivered"  # every part's receipt said DELIVRD
@@ -264,8 +265,9 @@ class MessageView:
 class RecoveryReport:
     """What :meth:`Store.recover` found: messages whose lease ran out mid-submission.
 
-    Each went back to QUEUED flagged possible_duplicate; its parts already
-    answered ESME_ROK are not sent again.
+    Each went back to QUEUED (or HELD / CANCELLED, as its campaign's state says)
+    flagged possible_duplicate; its parts already answered ESME_ROK are not sent
+    again.
     """
 
     requeued: int = 0

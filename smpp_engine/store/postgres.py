@@ -24,6 +24,7 @@ import asyncpg  # type: ignore[import-untyped]
 import trio
 
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
+from .campaign_model import HOLDING_STATES
 from .errors import StoreError, StoreUnavailableError
 from .model import (
     Accepted,
@@ -38,6 +39,8 @@ from .model import (
     RecoveryReport,
     Update,
 )
+from .postgres_accept import accept_messages
+from .postgres_campaigns import PostgresCampaigns
 from .postgres_record import ANSWERED_PART_STATES, RECEIPT_PART_STATES, record_batch
 from .postgres_schema import migrate
 
@@ -66,51 +69,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 _ANSWERED = [state.value for state in ANSWERED_PART_STATES]
-
-_ACCEPT = """
-WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::text[],
-                         $6::integer[], $7::integer[], $8::text[], $9::integer[], $10::integer[],
-                         $11::boolean[], $12::float8[], $13::float8[], $14::text[], $15::bigint[])
-        WITH ORDINALITY
-        AS t (smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi, text,
-              parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
-              campaign_id, ord)
-), fresh AS MATERIALIZED (
-    -- Ids drawn only for keys not stored yet (no gaps but for a race on a key), in
-    -- input order: nextval runs after the sort.
-    SELECT nextval('messages_id_seq') AS id, input.*
-    FROM input
-    WHERE input.idempotency_key IS NULL OR NOT EXISTS (
-        SELECT 1 FROM messages AS m WHERE m.idempotency_key = input.idempotency_key)
-    ORDER BY input.ord
-), inserted AS (
-    INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton,
-        dest_npi, text, parts, priority, registered_delivery, not_before, expires_at,
-        idempotency_key, campaign_id, state, created_at, updated_at)
-    SELECT id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi, text,
-        parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
-        campaign_id, 'queued', $16, $16
-    FROM fresh ORDER BY id
-    -- A concurrent accept of the same key, committed after the check above.
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id, smsc, parts, priority
-), events_written AS (
-    INSERT INTO message_events (message_id, at, event, detail)
-    SELECT id, $16, 'accepted', format('parts=%s priority=%s', parts, priority)
-    FROM inserted ORDER BY id
-), states_counted AS (
-    INSERT INTO state_count_changes (smsc, state, delta)
-    SELECT smsc, 'queued', count(*) FROM inserted GROUP BY smsc
-)
-SELECT inserted.id
-FROM input
-LEFT JOIN fresh USING (ord)
-LEFT JOIN inserted ON inserted.id = fresh.id
-ORDER BY input.ord
-"""
-
-_FIND_KEYS = "SELECT idempotency_key, id FROM messages WHERE idempotency_key = ANY($1::text[])"
+_HOLDING = sorted(HOLDING_STATES)
 
 _CLAIM = """
 WITH expired AS (
@@ -167,27 +126,38 @@ ORDER BY c.priority DESC, c.not_before, c.id
 # short even behind a large expired backlog; the next claims take the rest.
 _EXPIRE_PER_CLAIM = 1000
 
+# A message of a paused campaign goes to HELD, of a cancelled one to CANCELLED;
+# the campaigns are locked shared so a state change in progress is waited for.
 _RECOVER = """
-WITH requeued AS (
+WITH old AS MATERIALIZED (
+    SELECT id, lease_owner, campaign_id FROM messages
+    WHERE state = 'submitting' AND lease_until <= $1
+    ORDER BY id
+    FOR UPDATE
+), campaign AS MATERIALIZED (
+    SELECT id, state FROM campaigns
+    WHERE id IN (SELECT campaign_id FROM old)
+    ORDER BY id
+    FOR SHARE
+), requeued AS (
     UPDATE messages AS m
-    SET state = 'queued', possible_duplicate = true, lease_owner = NULL, lease_until = NULL,
-        updated_at = $1
-    FROM (
-        SELECT id, lease_owner FROM messages
-        WHERE state = 'submitting' AND lease_until <= $1
-        FOR UPDATE
-    ) AS old
+    SET state = CASE WHEN c.state = ANY($2::text[]) THEN 'held'
+                     WHEN c.state = 'cancelled' THEN 'cancelled'
+                     ELSE 'queued' END,
+        possible_duplicate = true, lease_owner = NULL, lease_until = NULL, updated_at = $1
+    FROM old LEFT JOIN campaign AS c ON c.id = old.campaign_id
     WHERE m.id = old.id
-    RETURNING m.id, m.smsc, old.lease_owner
+    RETURNING m.id, m.smsc, m.state, old.lease_owner
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
-    SELECT id, $1, 'lease_expired', format('owner=%s -> queued possible_duplicate', lease_owner)
+    SELECT id, $1, 'lease_expired',
+           format('owner=%s -> %s possible_duplicate', lease_owner, state)
     FROM requeued
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
-    SELECT smsc, change.state, change.sign * count(*)
-    FROM requeued CROSS JOIN (VALUES ('submitting', -1), ('queued', 1)) AS change (state, sign)
-    GROUP BY smsc, change.state, change.sign
+    SELECT smsc, 'submitting', -count(*) FROM requeued GROUP BY smsc
+    UNION ALL
+    SELECT smsc, state, count(*) FROM requeued GROUP BY smsc, state
 )
 SELECT id FROM requeued ORDER BY id
 """
@@ -211,19 +181,24 @@ SELECT count(*) FROM settled
 """
 
 _CANCEL = """
-WITH settled AS (
-    UPDATE messages
+WITH old AS MATERIALIZED (
+    SELECT id, state FROM messages
+    WHERE id = ANY($1::bigint[]) AND state IN ('queued', 'held')
+    ORDER BY id
+    FOR UPDATE
+), settled AS (
+    UPDATE messages AS m
     SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $2
-    WHERE id = ANY($1::bigint[]) AND state = 'queued'
-    RETURNING id, smsc
+    FROM old WHERE m.id = old.id
+    RETURNING m.id, m.smsc, old.state AS old_state
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $2, 'cancelled', '-> cancelled' FROM settled
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
-    SELECT smsc, change.state, change.sign * count(*)
-    FROM settled CROSS JOIN (VALUES ('queued', -1), ('cancelled', 1)) AS change (state, sign)
-    GROUP BY smsc, change.state, change.sign
+    SELECT smsc, old_state, -count(*) FROM settled GROUP BY smsc, old_state
+    UNION ALL
+    SELECT smsc, 'cancelled', count(*) FROM settled GROUP BY smsc
 )
 SELECT count(*) FROM settled
 """
@@ -259,8 +234,12 @@ _COUNT_ALL = "SELECT state, sum(n)::bigint AS n FROM state_counts GROUP BY state
 _COUNT_SMSC = "SELECT state, n FROM state_counts WHERE smsc = $1"
 
 
-class PostgresStore:
-    """The store on a PostgreSQL database; open it with :func:`open_postgres_store`."""
+class PostgresStore(PostgresCampaigns):
+    """The store on a PostgreSQL database; open it with :func:`open_postgres_store`.
+
+    Campaigns, groups and opt-outs (:class:`CampaignStore`) come from
+    :class:`~.postgres_campaigns.PostgresCampaigns`.
+    """
 
     name: str = _NAME
 
@@ -294,45 +273,9 @@ class PostgresStore:
         return await self._run("accept", self._accept, list(messages), now)
 
     async def _accept(self, messages: list[NewMessage], now: float) -> list[Accepted]:
-        # Only the first message of a key goes to the database; later ones in the
-        # batch are its duplicates.
-        rows: list[NewMessage] = []
-        row_of: list[tuple[int, bool]] = []  # per message: its row, and whether a repeat
-        first_of_key: dict[str, int] = {}
-        for message in messages:
-            key = message.idempotency_key
-            if key is not None and key in first_of_key:
-                row_of.append((first_of_key[key], True))
-                continue
-            if key is not None:
-                first_of_key[key] = len(rows)
-            row_of.append((len(rows), False))
-            rows.append(message)
         async with self._pool.acquire() as connection:
             # One statement: atomic without an explicit transaction.
-            records = await connection.fetch(_ACCEPT, *_accept_columns(rows), now)
-            ids: list[int | None] = [record["id"] for record in records]
-            known: dict[str, int] = {}
-            stood_down = [
-                row.idempotency_key for row, id_ in zip(rows, ids, strict=True) if id_ is None
-            ]
-            if stood_down:
-                # Their keys were stored already, or by a concurrent accept since:
-                # a statement of its own sees that one committed.
-                for record in await connection.fetch(_FIND_KEYS, stood_down):
-                    known[record["idempotency_key"]] = record["id"]
-        stored: list[Accepted] = []
-        for row, id_ in zip(rows, ids, strict=True):
-            if id_ is not None:
-                stored.append(Accepted(id_))
-            elif row.idempotency_key in known:
-                stored.append(Accepted(known[row.idempotency_key], duplicate=True))
-            else:
-                raise StoreError(_NAME, f"accept: key {row.idempotency_key!r} vanished")
-        return [
-            Accepted(stored[row].message_id, duplicate=True) if repeat else stored[row]
-            for row, repeat in row_of
-        ]
+            return await accept_messages(connection, messages, now)
 
     async def claim(
         self, smsc: str, limit: int, *, owner: str, now: float, lease: float
@@ -388,7 +331,7 @@ class PostgresStore:
             await record_batch(connection, updates)
 
     async def recover(self, *, now: float) -> RecoveryReport:
-        ids = await self._run("recover", self._fetch_column, _RECOVER, now)
+        ids = await self._run("recover", self._fetch_column, _RECOVER, now, _HOLDING)
         return RecoveryReport(requeued=len(ids), message_ids=tuple(ids))
 
     async def expire_receipts(self, *, older_than: float, now: float) -> int:
@@ -527,26 +470,6 @@ def _unavailable(exc: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
-
-
-def _accept_columns(rows: list[NewMessage]) -> list[list[Any]]:
-    return [
-        [m.smsc for m in rows],
-        [m.source for m in rows],
-        [m.source_ton for m in rows],
-        [m.source_npi for m in rows],
-        [m.destination for m in rows],
-        [m.dest_ton for m in rows],
-        [m.dest_npi for m in rows],
-        [m.text for m in rows],
-        [m.parts for m in rows],
-        [m.priority for m in rows],
-        [m.registered_delivery for m in rows],
-        [m.not_before for m in rows],
-        [m.expires_at for m in rows],
-        [m.idempotency_key for m in rows],
-        [m.campaign_id for m in rows],
-    ]
 
 
 async def _fold(connection: Any, statement: str) -> None:

@@ -11,14 +11,19 @@ receipt and its PartSubmitted at the same moment, each unable to see the other's
 uncommitted row; an advisory lock closes that gap: a transaction that records
 PartSubmitted takes it shared (they run side by side), one that is about to hold
 a receipt takes it exclusive and looks for the part again once it has it.
+
+A retry of a campaign's message requeues it as its campaign's state says (HELD
+while paused, CANCELLED once cancelled); that state is read under a shared lock
+(see :func:`_lock_campaigns`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .campaign_model import waiting_state
 from .model import (
     FINAL_STATES,
     MessageState,
@@ -47,7 +52,8 @@ RECEIPT_PART_STATES = frozenset(
 """The part states a receipt can give: final for the part."""
 ANSWERED_PART_STATES = RECEIPT_PART_STATES | {PartState.SUBMITTED}
 """Parts the SMSC accepted (ESME_ROK): never submitted again."""
-_OPEN_STATES = frozenset({MessageState.QUEUED, MessageState.SUBMITTING})
+_OPEN_STATES = frozenset({MessageState.QUEUED, MessageState.HELD, MessageState.SUBMITTING})
+_WAITING_STATES = frozenset({MessageState.QUEUED, MessageState.HELD})
 _COUNTERS = ("orphan_updates", "duplicate_receipts", "held_receipts_applied")
 _MESSAGE_STATE_OF_RECEIPT = {
     PartState.DELIVERED: MessageState.DELIVERED,
@@ -76,10 +82,15 @@ JOIN messages AS m ON m.id = s.message_id
 # batches touching the same messages wait for each other instead of deadlocking.
 _LOCK_MESSAGES = """
 SELECT id, smsc, parts, state, not_before, possible_duplicate, error_code, updated_at,
-       lease_owner, lease_until
+       lease_owner, lease_until, campaign_id
 FROM messages WHERE id = ANY($1::bigint[])
 ORDER BY id
 FOR UPDATE
+"""
+
+# FOR SHARE, not FOR KEY SHARE: it must wait for a state change in progress.
+_LOCK_CAMPAIGNS = """
+SELECT id, state FROM campaigns WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHARE
 """
 
 _LOAD_PARTS = """
@@ -175,6 +186,7 @@ class _Message:
     updated_at: float
     lease_owner: str | None
     lease_until: float | None
+    campaign_id: int | None
     stored_state: MessageState
     part_rows: dict[int, _Part] = field(default_factory=dict)
 
@@ -204,8 +216,15 @@ class _Batch:
     details included: the shared contract suite holds both to them.
     """
 
-    def __init__(self, messages: dict[int, _Message], held: list[_HeldReceipt]) -> None:
+    def __init__(
+        self,
+        messages: dict[int, _Message],
+        held: list[_HeldReceipt],
+        campaign_states: Mapping[int, str] | None = None,
+    ) -> None:
         self.messages = messages
+        # The states of the campaigns whose messages this batch may requeue.
+        self.campaign_states = campaign_states or {}
         self.changed_messages: set[int] = set()
         self.changed_parts: dict[tuple[int, int], _Part] = {}
         self.events: list[tuple[int, float, str, str]] = []
@@ -283,11 +302,13 @@ class _Batch:
             self._apply_receipt(message, part, entry.receipt, held=True)
 
     def _requeue(self, message: _Message, retry_at: float) -> str:
-        if message.state is MessageState.QUEUED:  # an earlier update of this batch did it
+        if message.state in _WAITING_STATES:  # an earlier update (or a campaign pause) did it
             message.not_before = max(message.not_before, retry_at)
-        else:
-            message.not_before = retry_at
-        return message.move_to(MessageState.QUEUED)
+            return message.move_to(message.state)
+        message.not_before = retry_at
+        if message.campaign_id is None:
+            return message.move_to(MessageState.QUEUED)
+        return message.move_to(waiting_state(self.campaign_states.get(message.campaign_id)))
 
     def _submit_failed(self, message: _Message, update: SubmitFailed) -> None:
         part = self._part(message, update.part)
@@ -408,16 +429,39 @@ async def record_batch(connection: Any, updates: Sequence[Update]) -> None:
             await connection.execute("SELECT pg_advisory_xact_lock_shared($1)", _HOLD_LOCK)
 
         messages = await _load(connection, message_ids | receipt_messages)
+        campaign_states = await _lock_campaigns(connection, updates, messages)
         submitted_keys = {
             (messages[update.message_id].smsc, update.smsc_message_id)
             for update in submitted
             if update.message_id in messages
         }
         held = await _load_held(connection, submitted_keys) if submitted_keys else []
-        batch = _Batch(messages, held)
+        batch = _Batch(messages, held, campaign_states)
         for update in updates:
             batch.apply(update)
         await connection.execute(_WRITE, *_write_arguments(batch))
+
+
+async def _lock_campaigns(
+    connection: Any, updates: Sequence[Update], messages: dict[int, _Message]
+) -> dict[int, str]:
+    """The states of the campaigns of the messages the batch may requeue, locked shared.
+
+    Locked, so a campaign being paused or cancelled at this moment is waited for
+    and its new state decides: its messages never come back to the queue after
+    the change has moved the queue. Most batches requeue nothing and skip this.
+    """
+    campaign_ids = {
+        message.campaign_id
+        for update in updates
+        if isinstance(update, SubmitFailed | SubmitUnknown) and update.retry_at is not None
+        if (message := messages.get(update.message_id)) is not None
+        and message.campaign_id is not None
+    }
+    if not campaign_ids:
+        return {}
+    rows = await connection.fetch(_LOCK_CAMPAIGNS, sorted(campaign_ids))
+    return {row["id"]: row["state"] for row in rows}
 
 
 async def _find_receipt_parts(
@@ -478,6 +522,7 @@ async def _load(connection: Any, message_ids: set[int]) -> dict[int, _Message]:
             updated_at=row["updated_at"],
             lease_owner=row["lease_owner"],
             lease_until=row["lease_until"],
+            campaign_id=row["campaign_id"],
             stored_state=MessageState(row["state"]),
         )
     for row in await connection.fetch(_LOAD_PARTS, ids):

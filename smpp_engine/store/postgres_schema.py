@@ -124,6 +124,52 @@ MIGRATIONS: tuple[str, ...] = (
         delta bigint NOT NULL
     );
     """,
+    # 2: campaigns, recipient groups, the opt-out list; HELD messages.
+    """
+    ALTER TABLE messages DROP CONSTRAINT messages_state_check;
+    ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('queued', 'held',
+        'submitting', 'submitted', 'delivered', 'undeliverable', 'expired', 'rejected',
+        'deleted', 'unknown', 'cancelled'));
+
+    -- kind and state are the campaign domain's enum values, checked by the store's code.
+    CREATE TABLE campaigns (
+        id bigserial PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        smsc text NOT NULL,
+        sender text NOT NULL,
+        template text NOT NULL,
+        kind text NOT NULL,
+        rate double precision NOT NULL CHECK (rate > 0),
+        start_at double precision,
+        settings text NOT NULL,
+        state text NOT NULL,
+        created_at double precision NOT NULL,
+        updated_at double precision NOT NULL
+    );
+    -- campaign_stats() counts from this index alone, and a campaign's state changes
+    -- find its messages through it. Partial: other messages pay nothing for it.
+    CREATE INDEX messages_campaign ON messages (campaign_id, state, error_code)
+        WHERE campaign_id IS NOT NULL;
+
+    -- COLLATE "C": names and MSISDNs sort by bytes, as in SQLite, whatever the
+    -- database's locale.
+    CREATE TABLE recipient_groups (
+        id bigserial PRIMARY KEY,
+        name text COLLATE "C" NOT NULL UNIQUE,
+        created_at double precision NOT NULL
+    );
+    CREATE TABLE group_members (
+        group_id bigint NOT NULL REFERENCES recipient_groups (id) ON DELETE CASCADE,
+        msisdn text COLLATE "C" NOT NULL,
+        fields text NOT NULL,
+        PRIMARY KEY (group_id, msisdn)
+    );
+    CREATE TABLE opt_outs (
+        msisdn text COLLATE "C" PRIMARY KEY,
+        source text NOT NULL,
+        created_at double precision NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -25,10 +25,11 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import trio
 
+from .campaign_model import waiting_state
 from .model import (
     Accepted,
     ClaimedMessage,
@@ -42,6 +43,8 @@ from .model import (
     RecoveryReport,
     Update,
 )
+from .sqlite_accept import accept_messages
+from .sqlite_campaigns import SqliteCampaigns
 from .sqlite_schema import migrate
 from .sqlite_updates import (
     ANSWERED_PART_STATES,
@@ -49,11 +52,9 @@ from .sqlite_updates import (
     StateCounts,
     apply_updates,
 )
-from .sqlite_worker import SqliteWorker
+from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
 
 __all__ = ["SqliteStore", "Synchronous", "open_sqlite_store"]
-
-T = TypeVar("T")
 
 Synchronous = Literal["NORMAL", "FULL", "EXTRA"]
 _SYNCHRONOUS: tuple[Synchronous, ...] = ("NORMAL", "FULL", "EXTRA")
@@ -72,31 +73,12 @@ def _json(values: Sequence[object] | set[int]) -> str:
     return json.dumps(list(values))
 
 
-def _in_transaction(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
-    """Run ``work`` as one write transaction: all of it commits, or none of it."""
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        result = work()
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    return result
+class SqliteStore(SqliteCampaigns):
+    """The store on a SQLite file; open it with :func:`open_sqlite_store`.
 
-
-def _in_snapshot(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
-    """Run ``work`` as one read transaction, so its queries see one state."""
-    connection.execute("BEGIN")
-    try:
-        return work()
-    finally:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-
-
-class SqliteStore:
-    """The store on a SQLite file; open it with :func:`open_sqlite_store`."""
+    Campaigns, groups and opt-outs (:class:`CampaignStore`) come from
+    :class:`~.sqlite_campaigns.SqliteCampaigns`.
+    """
 
     name: str = _NAME
 
@@ -115,76 +97,9 @@ class SqliteStore:
             return []
 
         def work(c: sqlite3.Connection) -> list[Accepted]:
-            return _in_transaction(c, lambda: self._accept(c, messages, now))
+            return in_transaction(c, lambda: accept_messages(c, messages, now))
 
         return await self._worker.run("accept", work)
-
-    @staticmethod
-    def _accept(
-        c: sqlite3.Connection, messages: Sequence[NewMessage], now: float
-    ) -> list[Accepted]:
-        keys = {m.idempotency_key for m in messages if m.idempotency_key is not None}
-        known: dict[str, int] = {}
-        if keys:
-            known = dict(
-                c.execute(
-                    "SELECT idempotency_key, id FROM messages "
-                    "WHERE idempotency_key IN (SELECT value FROM json_each(?))",
-                    (_json(list(keys)),),
-                ).fetchall()
-            )
-        row = c.execute("SELECT value FROM counters WHERE name = 'last_message_id'").fetchone()
-        last_id = int(row[0]) if row else 0
-        result: list[Accepted] = []
-        rows: list[tuple[object, ...]] = []
-        counts = StateCounts()
-        for m in messages:
-            key = m.idempotency_key
-            if key is not None and key in known:
-                result.append(Accepted(known[key], duplicate=True))
-                continue
-            last_id += 1
-            if key is not None:
-                known[key] = last_id
-            result.append(Accepted(last_id))
-            rows.append(
-                (
-                    last_id,
-                    m.smsc,
-                    m.source,
-                    m.source_ton,
-                    m.source_npi,
-                    m.destination,
-                    m.dest_ton,
-                    m.dest_npi,
-                    m.text,
-                    m.parts,
-                    m.priority,
-                    int(m.registered_delivery),
-                    m.not_before,
-                    m.expires_at,
-                    key,
-                    m.campaign_id,
-                    now,
-                    now,
-                )
-            )
-            counts.add(m.smsc, MessageState.QUEUED.value)
-        if rows:
-            c.executemany(
-                "INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, "
-                "dest_ton, dest_npi, text, parts, priority, registered_delivery, not_before, "
-                "expires_at, idempotency_key, campaign_id, state, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-                rows,
-            )
-            c.execute(
-                "INSERT INTO counters (name, value) VALUES ('last_message_id', ?) "
-                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                (last_id,),
-            )
-            counts.write(c)
-        return result
 
     async def claim(
         self, smsc: str, limit: int, *, owner: str, now: float, lease: float
@@ -194,7 +109,7 @@ class SqliteStore:
             return []
 
         def work(c: sqlite3.Connection) -> list[ClaimedMessage]:
-            return _in_transaction(
+            return in_transaction(
                 c, lambda: self._claim(c, smsc, limit, owner=owner, now=now, lease=lease)
             )
 
@@ -281,57 +196,63 @@ class SqliteStore:
             return
 
         def work(c: sqlite3.Connection) -> None:
-            _in_transaction(c, lambda: apply_updates(c, updates))
+            in_transaction(c, lambda: apply_updates(c, updates))
 
         await self._worker.run("record", work)
 
     async def recover(self, *, now: float) -> RecoveryReport:
         def work(c: sqlite3.Connection) -> RecoveryReport:
-            return _in_transaction(c, lambda: self._recover(c, now))
+            return in_transaction(c, lambda: self._recover(c, now))
 
         return await self._worker.run("recover", work)
 
     @staticmethod
     def _recover(c: sqlite3.Connection, now: float) -> RecoveryReport:
-        rows = c.execute(
-            "SELECT id, smsc, lease_owner FROM messages "
-            "WHERE state = 'submitting' AND lease_until <= ? ORDER BY id",
-            (now,),
-        ).fetchall()
+        # A message of a paused or cancelled campaign does not go back to the queue.
+        # Sorted here, not by ORDER BY: with it SQLite scans the table in id order
+        # instead of taking the lease index.
+        rows = sorted(
+            (message_id, smsc, owner, waiting_state(campaign_state).value)
+            for message_id, smsc, owner, campaign_state in c.execute(
+                "SELECT m.id, m.smsc, m.lease_owner, c.state FROM messages AS m "
+                "LEFT JOIN campaigns AS c ON c.id = m.campaign_id "
+                "WHERE m.state = 'submitting' AND m.lease_until <= ?",
+                (now,),
+            )
+        )
         if not rows:
             return RecoveryReport()
         c.executemany(
-            "UPDATE messages SET state = 'queued', possible_duplicate = 1, lease_owner = NULL, "
+            "UPDATE messages SET state = ?, possible_duplicate = 1, lease_owner = NULL, "
             "lease_until = NULL, updated_at = ? WHERE id = ?",
-            [(now, r[0]) for r in rows],
+            [(r[3], now, r[0]) for r in rows],
         )
         c.executemany(
             "INSERT INTO message_events (message_id, at, event, detail) "
             "VALUES (?, ?, 'lease_expired', ?)",
-            [(r[0], now, f"owner={r[2]} -> queued possible_duplicate") for r in rows],
+            [(r[0], now, f"owner={r[2]} -> {r[3]} possible_duplicate") for r in rows],
         )
         counts = StateCounts()
         for r in rows:
-            counts.move(r[1], MessageState.SUBMITTING.value, MessageState.QUEUED.value)
+            counts.move(r[1], MessageState.SUBMITTING.value, r[3])
         counts.write(c)
         return RecoveryReport(requeued=len(rows), message_ids=tuple(r[0] for r in rows))
 
     async def expire_receipts(self, *, older_than: float, now: float) -> int:
         def work(c: sqlite3.Connection) -> int:
-            return _in_transaction(c, lambda: self._expire_receipts(c, older_than, now))
+            return in_transaction(c, lambda: self._expire_receipts(c, older_than, now))
 
         return await self._worker.run("expire_receipts", work)
 
     @staticmethod
     def _expire_receipts(c: sqlite3.Connection, older_than: float, now: float) -> int:
         rows = c.execute(
-            "SELECT id, smsc FROM messages WHERE state = 'submitted' AND updated_at < ?",
+            "SELECT id, smsc, state FROM messages WHERE state = 'submitted' AND updated_at < ?",
             (older_than,),
         ).fetchall()
         return _settle(
             c,
             rows,
-            old=MessageState.SUBMITTED,
             state=MessageState.UNKNOWN,
             now=now,
             event="receipt_timeout",
@@ -346,21 +267,20 @@ class SqliteStore:
         def work(c: sqlite3.Connection) -> int:
             def cancel() -> int:
                 rows = c.execute(
-                    "SELECT id, smsc FROM messages "
-                    "WHERE id IN (SELECT value FROM json_each(?)) AND state = 'queued'",
+                    "SELECT id, smsc, state FROM messages "
+                    "WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('queued', 'held')",
                     (_json(list(message_ids)),),
                 ).fetchall()
                 return _settle(
                     c,
                     rows,
-                    old=MessageState.QUEUED,
                     state=MessageState.CANCELLED,
                     now=now,
                     event="cancelled",
                     detail="",
                 )
 
-            return _in_transaction(c, cancel)
+            return in_transaction(c, cancel)
 
         return await self._worker.run("cancel", work)
 
@@ -368,7 +288,7 @@ class SqliteStore:
 
     async def get(self, message_id: int) -> MessageView | None:
         def work(c: sqlite3.Connection) -> MessageView | None:
-            return _in_snapshot(c, lambda: _view(c, message_id))
+            return in_snapshot(c, lambda: _view(c, message_id))
 
         return await self._worker.run("get", work)
 
@@ -403,7 +323,7 @@ class SqliteStore:
                 result["held_receipts"] = int(held[0])
                 return result
 
-            return _in_snapshot(c, read)
+            return in_snapshot(c, read)
 
         return await self._worker.run("stats", work)
 
@@ -413,15 +333,14 @@ class SqliteStore:
 
 def _settle(
     c: sqlite3.Connection,
-    rows: list[tuple[int, str]],
+    rows: list[tuple[int, str, str]],
     *,
-    old: MessageState,
     state: MessageState,
     now: float,
     event: str,
     detail: str,
 ) -> int:
-    """Move the messages in ``rows`` (id, smsc), all in ``old``, to ``state`` with an event each."""
+    """Move the messages in ``rows`` (id, smsc, state) to ``state`` with an event each."""
     if not rows:
         return 0
     c.executemany(
@@ -435,7 +354,7 @@ def _settle(
     )
     counts = StateCounts()
     for r in rows:
-        counts.move(r[1], old.value, state.value)
+        counts.move(r[1], r[2], state.value)
     counts.write(c)
     return len(rows)
 

@@ -10,7 +10,9 @@ the lease index SUBMITTING ones, the receipt-timeout index SUBMITTED ones.
 Counts per state live in ``state_counts`` (kept by every transaction that moves
 a message) so metrics never scan the table. A message's "accepted" event is its
 row (``created_at``), not a row of ``message_events``: one insert less each.
-``REFERENCES`` documents the links; SQLite leaves foreign keys unenforced by
+Migration 2 adds campaigns, recipient groups and the opt-out list; the HELD
+message state needs no change here (states are plain text). ``REFERENCES``
+documents the links; SQLite leaves foreign keys unenforced by
 default and so does this store (only its own code writes, and a check costs a
 lookup per child row).
 """
@@ -124,7 +126,55 @@ _V1 = (
     "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+_V2 = (
+    """
+    CREATE TABLE campaigns (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        smsc TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        template TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        rate REAL NOT NULL CHECK (rate > 0),
+        start_at REAL,
+        settings TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )
+    """,
+    # campaign_stats() counts from this index alone (state and error_code are in
+    # it), and the state changes of a campaign find its messages through it.
+    # Partial: messages outside campaigns pay nothing for it.
+    """
+    CREATE INDEX messages_campaign ON messages (campaign_id, state, error_code)
+    WHERE campaign_id IS NOT NULL
+    """,
+    """
+    CREATE TABLE recipient_groups (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE group_members (
+        group_id INTEGER NOT NULL REFERENCES recipient_groups (id),
+        msisdn TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        PRIMARY KEY (group_id, msisdn)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE opt_outs (
+        msisdn TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        created_at REAL NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

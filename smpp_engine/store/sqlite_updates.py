@@ -4,7 +4,8 @@ One batch costs a fixed number of statements whatever its size: the messages,
 parts and held receipts it names are read with one query each, the updates are
 applied in memory in order (so a receipt after its PartSubmitted in the same
 batch finds it, and a message moved twice is written once), and the changes go
-back with ``executemany``.
+back with ``executemany``. A retry of a campaign's message requeues it as its
+campaign's state says (HELD while paused or a draft, CANCELLED once cancelled).
 
 States are plain strings in here: a StrEnum member equals and hashes like its
 value, so the sets below answer for both, and rows bind without enum adaptation
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
+from .campaign_model import waiting_state
 from .model import (
     FINAL_STATES,
     MessageState,
@@ -62,7 +64,10 @@ _MESSAGE_STATE_OF_RECEIPT = {
 }
 
 _FINAL: frozenset[str] = frozenset(s.value for s in FINAL_STATES)
-_OPEN: frozenset[str] = frozenset({MessageState.QUEUED.value, MessageState.SUBMITTING.value})
+_OPEN: frozenset[str] = frozenset(
+    {MessageState.QUEUED.value, MessageState.HELD.value, MessageState.SUBMITTING.value}
+)
+_WAITING: frozenset[str] = frozenset({MessageState.QUEUED.value, MessageState.HELD.value})
 _QUEUED = MessageState.QUEUED.value
 _SUBMITTED = MessageState.SUBMITTED.value
 _DELIVERED = MessageState.DELIVERED.value
@@ -157,6 +162,7 @@ class _Part:
 
 class _Message:
     __slots__ = (
+        "campaign_id",
         "changed",
         "error_code",
         "id",
@@ -180,6 +186,7 @@ class _Message:
         self.possible_duplicate: int = row[5]
         self.error_code: int | None = row[6]
         self.updated_at: float = row[7]
+        self.campaign_id: int | None = row[8]
         self.stored_state = self.state
         self.part_rows: dict[int, _Part] = {}
         self.changed = 0
@@ -240,7 +247,7 @@ def _json(values: Iterable[object]) -> str:
 
 _LOAD_MESSAGES = (
     "SELECT m.id, m.smsc, m.state, m.parts, m.not_before, m.possible_duplicate, m.error_code, "
-    "m.updated_at, p.part, p.state, p.bind, p.smsc_message_id, p.submitted_at, "
+    "m.updated_at, m.campaign_id, p.part, p.state, p.bind, p.smsc_message_id, p.submitted_at, "
     "p.responded_at, p.command_status, p.receipt_at, p.receipt_error, p.done_at "
     "FROM messages m LEFT JOIN message_parts p ON p.message_id = m.id "
     "WHERE m.id IN (SELECT value FROM json_each(?))"
@@ -304,6 +311,7 @@ class _Batch:
         self.orphans = 0
         self.duplicates = 0
         self.applied_held = 0
+        self.campaign_states: dict[int, str | None] = {}  # read when a requeue needs one
 
     # --- loading ---
 
@@ -345,9 +353,9 @@ class _Batch:
         for row in self.connection.execute(_LOAD_MESSAGES, (_json(ids),)):
             message = messages.get(row[0])
             if message is None:
-                message = messages[row[0]] = _Message(row[:8])
-            if row[8] is not None:
-                part = _Part(row[0], row[8], row[1])
+                message = messages[row[0]] = _Message(row[:9])
+            if row[9] is not None:
+                part = _Part(row[0], row[9], row[1])
                 (
                     part.state,
                     part.bind,
@@ -358,9 +366,9 @@ class _Batch:
                     part.receipt_at,
                     part.receipt_error,
                     part.done_at,
-                ) = row[9:]
+                ) = row[10:]
                 part.stored = True
-                message.part_rows[row[8]] = part
+                message.part_rows[row[9]] = part
 
     def _load_held(self, submitted: set[tuple[str, str]]) -> None:
         if self.connection.execute("SELECT 1 FROM held_receipts LIMIT 1").fetchone() is None:
@@ -435,14 +443,23 @@ class _Batch:
                 self.applied_held += 1
                 self._apply_receipt(message, part, held, held=True)
 
-    @staticmethod
-    def _requeue(message: _Message, retry_at: float) -> str:
-        if message.state == _QUEUED:  # an earlier update of this batch did it
-            message.not_before = max(message.not_before, retry_at)
-        else:
-            message.not_before = retry_at
+    def _requeue(self, message: _Message, retry_at: float) -> str:
         message.changed |= _M_NOT_BEFORE
-        return message.move(_QUEUED)
+        if message.state in _WAITING:  # an earlier update (or a campaign pause) did it
+            message.not_before = max(message.not_before, retry_at)
+            return message.move(message.state)
+        message.not_before = retry_at
+        if message.campaign_id is None:
+            return message.move(_QUEUED)
+        return message.move(waiting_state(self._campaign_state(message.campaign_id)).value)
+
+    def _campaign_state(self, campaign_id: int) -> str | None:
+        if campaign_id not in self.campaign_states:
+            row = self.connection.execute(
+                "SELECT state FROM campaigns WHERE id = ?", (campaign_id,)
+            ).fetchone()
+            self.campaign_states[campaign_id] = None if row is None else row[0]
+        return self.campaign_states[campaign_id]
 
     def _submit_failed(self, message: _Message, u: SubmitFailed) -> None:
         part = message.part(u.part)

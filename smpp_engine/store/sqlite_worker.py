@@ -24,7 +24,7 @@ import trio
 
 from .errors import StoreError, StoreUnavailableError
 
-__all__ = ["SqliteWorker", "map_error"]
+__all__ = ["SqliteWorker", "in_snapshot", "in_transaction", "map_error"]
 
 T = TypeVar("T")
 
@@ -56,6 +56,29 @@ def map_error(store: str, operation: str, exc: sqlite3.Error) -> StoreError:
         transient = True  # no code to tell by: "operational" is usually the environment
     kind = StoreUnavailableError if transient else StoreError
     return kind(store, f"{operation}: {exc}")
+
+
+def in_transaction(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
+    """Run ``work`` as one write transaction: all of it commits, or none of it."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        result = work()
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return result
+
+
+def in_snapshot(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
+    """Run ``work`` as one read transaction, so its queries see one state."""
+    connection.execute("BEGIN")
+    try:
+        return work()
+    finally:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
 
 
 class _Job(Generic[T]):

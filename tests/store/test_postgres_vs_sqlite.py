@@ -2,7 +2,8 @@
 
 The contract suite names the cases someone thought of; this walks the corners
 nobody listed (recycled SMSC ids, receipts before their submit, late answers,
-requeues) and compares every view, count and counter of the two stores.
+requeues, campaigns paused, resumed, re-paced and cancelled in between) and
+compares every view, count and counter of the two stores.
 
 Two known differences are kept out of the comparison: a claim on PostgreSQL
 expires every expired message that is due (up to a bound), SQLite only those
@@ -15,12 +16,15 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
 from smpp_engine.store import (
+    CampaignClosedError,
+    CampaignStore,
     MessageView,
+    NewCampaign,
     NewMessage,
     PartState,
     PartSubmitted,
@@ -36,14 +40,30 @@ from smpp_engine.store.sqlite import open_sqlite_store
 Operation = tuple[Any, ...]
 
 
+class Stores(Store, CampaignStore, Protocol):
+    """Both interfaces, as each store implements them."""
+
+
+CAMPAIGNS = (1, 2)  # created first, so both stores number them alike
+CAMPAIGN_STATES = ["paused", "paused", "running", "running", "draft", "scheduled", "cancelled"]
+
+
 def operations(seed: int, count: int = 40) -> list[Operation]:
     rng = random.Random(seed)
     result: list[Operation] = []
     now = 1000.0
     for _ in range(count):
         now += rng.choice([0.5, 1.0, 5.0, 30.0])
-        kind = rng.choice(["accept", "claim", "record", "record", "record", "sweep", "cancel"])
-        if kind == "accept":
+        kind = rng.choice(
+            ["accept", "claim", "record", "record", "record", "sweep", "cancel", "campaign"]
+        )
+        if kind == "campaign":
+            campaign_id = rng.choice(CAMPAIGNS)
+            if rng.random() < 0.3:
+                result.append(("repace", campaign_id, rng.choice([1.0, 4.0]), now))
+            else:
+                result.append(("campaign_state", campaign_id, rng.choice(CAMPAIGN_STATES), now))
+        elif kind == "accept":
             messages = [
                 NewMessage(
                     smsc=rng.choice(["a", "b"]),
@@ -58,7 +78,8 @@ def operations(seed: int, count: int = 40) -> list[Operation]:
                 )
                 for _ in range(rng.randint(1, 4))
             ]
-            result.append(("accept", messages, now))
+            # A message's campaign: none (plain accept), or one of the two campaigns.
+            result.append(("accept", messages, now, rng.choice([None, *CAMPAIGNS])))
         elif kind == "claim":
             result.append(("claim", rng.choice(["a", "b"]), now, rng.choice([5.0, 60.0])))
         elif kind == "record":
@@ -87,11 +108,26 @@ def _update(rng: random.Random, now: float) -> Update:
     return SubmitUnknown(message_id, part, now + 0.1, "timeout", retry_at)
 
 
-async def replay(store: Store, ops: Sequence[Operation]) -> list[Any]:
+async def replay(store: Stores, ops: Sequence[Operation]) -> list[Any]:
     seen: list[Any] = []
+    for campaign_id in CAMPAIGNS:
+        created = await store.create_campaign(
+            NewCampaign(f"c{campaign_id}", "a", "S", "t", "bulk", 1.0, None, "{}"), now=0.0
+        )
+        assert created.campaign_id == campaign_id
+        await store.set_campaign_state(campaign_id, "running", now=0.0)
     for op in ops:
-        if op[0] == "accept":
+        if op[0] == "accept" and op[3] is None:
             seen.append(await store.accept(op[1], now=op[2]))
+        elif op[0] == "accept":
+            try:
+                seen.append(await store.add_campaign_messages(op[3], op[1], now=op[2]))
+            except CampaignClosedError as exc:
+                seen.append(exc.state)
+        elif op[0] == "campaign_state":
+            seen.append(await store.set_campaign_state(op[1], op[2], now=op[3]))
+        elif op[0] == "repace":
+            seen.append(await store.repace_campaign(op[1], rate=op[2], now=op[3]))
         elif op[0] == "claim":
             claimed = await store.claim(op[1], 50, owner="o", now=op[2], lease=op[3])
             seen.append(
@@ -108,6 +144,7 @@ async def replay(store: Store, ops: Sequence[Operation]) -> list[Any]:
     seen.append(dict(await store.count_by_state()))
     seen.append(dict(await store.count_by_state(smsc="a")))
     seen.append(dict(await store.stats()))
+    seen.extend([await store.campaign_stats(campaign_id) for campaign_id in CAMPAIGNS])
     return seen
 
 

@@ -202,7 +202,9 @@ async def test_a_later_migration_applies_to_an_existing_file(
     async with open_sqlite_store(path) as store:
         assert await store.get(accepted.message_id) is not None
     with raw(path) as connection:
-        assert connection.execute("SELECT max(version) FROM schema_version").fetchone() == (2,)
+        assert connection.execute("SELECT max(version) FROM schema_version").fetchone() == (
+            sqlite_schema.SCHEMA_VERSION + 1,
+        )
         assert connection.execute("SELECT count(*) FROM extra").fetchone() == (0,)
 
 

@@ -1,0 +1,417 @@
+"""``smpp-engine campaign ...``: create, follow and steer bulk campaigns in a store.
+
+A campaign's messages are queued in the store; a running gateway
+(``smpp-engine gateway``) sends them. Tables and a progress bar for people,
+``--json`` (one JSON line) for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, cast
+
+import trio
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from . import logs
+from .campaigns import (
+    CampaignError,
+    CampaignKind,
+    IllegalTransitionError,
+    QuietHours,
+    RecipientTimeZones,
+    normalise_msisdn,
+    read_recipients,
+)
+from .campaigns.service import (
+    CampaignBackend,
+    CampaignReport,
+    CampaignRequest,
+    UnknownCampaignNameError,
+    change_campaign,
+    create_campaign,
+    follow_campaign,
+)
+from .campaigns.state import CampaignAction
+from .store import StoreError, open_store
+from .store.campaign_model import GroupMember, GroupView
+
+campaign_app = typer.Typer(
+    help="Bulk campaigns: create from a CSV file, follow, pause, resume, cancel.",
+    no_args_is_help=True,
+)
+Opt = typer.Option
+Arg = typer.Argument
+StoreOpt = Annotated[str, Opt(help="Store URL: sqlite:///PATH or postgresql://...")]
+JsonOpt = Annotated[bool, Opt("--json", help="Print one JSON line instead of tables.")]
+T = TypeVar("T")
+_console = Console()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _run(store_url: str, work: Callable[[CampaignBackend], Awaitable[T]]) -> T:
+    """Open the store, run ``work``, close; typed errors become exit status 1 or 2."""
+    logs.configure("warning")
+
+    async def main() -> T:
+        async with open_store(store_url) as store:
+            # Both backends keep campaigns; open_store is typed by the message interface.
+            return await work(cast(CampaignBackend, store))
+
+    try:
+        return trio.run(main)
+    except (CampaignError, IllegalTransitionError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _start(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"--start {text!r}: expected ISO 8601") from None
+    if start.utcoffset() is None:
+        raise typer.BadParameter(f"--start {text!r}: give a time zone (e.g. +02:00 or Z)")
+    return start
+
+
+@campaign_app.command("create")
+def create(  # noqa: PLR0917 - one parameter per command-line option
+    name: Annotated[str, Arg(help="A unique campaign name.")],
+    store: StoreOpt,
+    template: Annotated[str, Opt(help="Message text with {field} placeholders.")],
+    sender: Annotated[str, Opt(help="Sender: alphanumeric (max 11) or a number.")],
+    csv: Annotated[Path | None, Opt(help="Recipients CSV: an msisdn column + fields.")] = None,
+    group: Annotated[str | None, Opt(help="A recipient group instead of a CSV file.")] = None,
+    route: Annotated[str, Opt(help="The gateway route (SMSC) to send over.")] = "default",
+    rate: Annotated[float, Opt(help="Messages per second for this campaign.")] = 50.0,
+    start: Annotated[str | None, Opt(help="Earliest start, ISO 8601 with zone.")] = None,
+    kind: Annotated[str, Opt(help="bulk (respects opt-out) or legal_notice (does not).")] = "bulk",
+    on_error: Annotated[str, Opt(help="Bad CSV rows: skip (and report) or refuse.")] = "skip",
+    country_code: Annotated[
+        str | None, Opt(help="Country code for national numbers (leading 0).")
+    ] = None,
+    time_zone: Annotated[str, Opt(help="Recipients' time zone when the number says none.")] = "UTC",
+    quiet_weekday: Annotated[str, Opt(help="Quiet hours on working days.")] = "22:00-08:00",
+    quiet_weekend: Annotated[str, Opt(help="Quiet hours at weekends.")] = "20:00-09:00",
+    dry_run: Annotated[bool, Opt(help="Plan and report, queue nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Plan a campaign (encoding, parts, bad rows, opt-outs) and queue its messages."""
+    if on_error not in ("skip", "refuse"):
+        raise typer.BadParameter(f"--on-error {on_error!r}: expected skip or refuse")
+    try:
+        request = CampaignRequest(
+            name=name,
+            smsc=route,
+            sender=sender,
+            template=template,
+            rate=rate,
+            kind=CampaignKind(kind),
+            start_at=_start(start),
+            quiet_hours=QuietHours.parse(quiet_weekday, quiet_weekend),
+            time_zones=RecipientTimeZones(default=time_zone),
+            csv_path=csv,
+            group=group,
+            on_error=on_error,  # type: ignore[arg-type]
+            default_country_code=country_code,
+        )
+    except ValueError as exc:  # CampaignError is a ValueError too
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    report: CampaignReport = _run(
+        store, lambda s: create_campaign(s, request, now=_now(), dry_run=dry_run)
+    )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict()))
+        return
+    _print_report(report)
+
+
+def _print_report(report: CampaignReport) -> None:
+    table = Table(title=f"campaign {report.campaign.name if report.campaign else '(dry run)'}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("recipients read", f"{report.recipients:,}")
+    table.add_row("messages queued", f"{report.queued:,}")
+    table.add_row("SMS parts", f"{report.total_parts:,} (at most {report.max_parts} per message)")
+    table.add_row("UCS-2 messages", f"{report.ucs2_messages:,}")
+    for reason, count in report.skipped.items():
+        table.add_row(f"skipped: {reason}", f"{count:,}")
+    table.add_row("duplicate rows", f"{report.duplicates:,}")
+    table.add_row("bad rows", f"{len(report.row_errors):,}")
+    if report.first_send_at and report.last_send_at:
+        table.add_row("first send", report.first_send_at.isoformat(timespec="seconds"))
+        table.add_row("last send", report.last_send_at.isoformat(timespec="seconds"))
+    _console.print(table)
+    for error in report.row_errors[:20]:
+        _console.print(f"line {error.line}: {error.field} = {error.value!r}: {error.reason}")
+    if len(report.row_errors) > 20:
+        _console.print(f"... and {len(report.row_errors) - 20} more bad rows (--json lists all)")
+
+
+def _stats_dict(view: Any, stats: Any) -> dict[str, Any]:
+    return {
+        "campaign": view.name,
+        "state": view.state,
+        "total": stats.total,
+        "queued": stats.queued,
+        "sent": stats.total - stats.queued,
+        "delivered": stats.delivered,
+        "failed": stats.failed,
+        "pending_receipts": stats.receipts_pending,
+        "by_state": {str(k): v for k, v in stats.by_state.items()},
+        "errors": {f"0x{k:08X}": v for k, v in stats.errors.items()},
+    }
+
+
+@campaign_app.command("status")
+def status(
+    name: Annotated[str, Arg(help="The campaign.")],
+    store: StoreOpt,
+    watch: Annotated[bool, Opt(help="Follow with a progress bar until it ends.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Queued, sent, delivered, failed and pending, with errors by status."""
+    if not watch:
+        view, stats = _run(store, lambda s: follow_campaign(s, name, now=_now()))
+        figures = _stats_dict(view, stats)
+        if as_json:
+            typer.echo(json.dumps(figures))
+        else:
+            _print_stats(figures)
+        return
+
+    async def follow(opened: CampaignBackend) -> dict[str, Any]:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,}/{task.total:,} settled"),
+            TextColumn("{task.fields[detail]}"),
+            console=_console,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task(name, total=None, detail="")
+            while True:
+                view, stats = await follow_campaign(opened, name, now=_now())
+                figures = _stats_dict(view, stats)
+                settled = figures["delivered"] + figures["failed"]
+                progress.update(
+                    task,
+                    total=figures["total"],
+                    completed=settled,
+                    detail=(
+                        f"queued {figures['queued']:,}  delivered {figures['delivered']:,}  "
+                        f"failed {figures['failed']:,}  pending {figures['pending_receipts']:,}  "
+                        f"[{view.state}]"
+                    ),
+                )
+                if view.state in ("completed", "cancelled"):
+                    return figures
+                await trio.sleep(1.0)
+
+    figures = _run(store, follow)
+    if as_json:
+        typer.echo(json.dumps(figures))
+    else:
+        _print_stats(figures)
+
+
+def _print_stats(figures: dict[str, Any]) -> None:
+    table = Table(title=f"campaign {figures['campaign']} [{figures['state']}]")
+    table.add_column("what")
+    table.add_column("messages", justify="right")
+    for key in ("total", "queued", "sent", "delivered", "failed", "pending_receipts"):
+        table.add_row(key.replace("_", " "), f"{figures[key]:,}")
+    for code, count in figures["errors"].items():
+        table.add_row(f"error {code}", f"{count:,}")
+    _console.print(table)
+
+
+@campaign_app.command("list")
+def list_campaigns(store: StoreOpt, as_json: JsonOpt = False) -> None:
+    """Every campaign, newest first."""
+    views = _run(store, lambda s: s.list_campaigns())
+    rows = [
+        {
+            "campaign_id": v.campaign_id,
+            "name": v.name,
+            "state": v.state,
+            "route": v.smsc,
+            "rate": v.rate,
+            "created_at": datetime.fromtimestamp(v.created_at, UTC).isoformat(),
+        }
+        for v in views
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table(title="campaigns")
+    for column in ("campaign_id", "name", "state", "route", "rate", "created_at"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in row))
+    _console.print(table)
+
+
+def _steer(action: CampaignAction) -> Callable[..., None]:
+    def command(
+        name: Annotated[str, Arg(help="The campaign.")], store: StoreOpt, as_json: JsonOpt = False
+    ) -> None:
+        view = _run(store, lambda s: change_campaign(s, name, action, now=_now()))
+        if as_json:
+            typer.echo(json.dumps({"campaign": view.name, "state": view.state}))
+        else:
+            _console.print(f"campaign {view.name}: {view.state}")
+
+    command.__doc__ = {
+        CampaignAction.PAUSE: "Pause: queued messages are held until resumed.",
+        CampaignAction.RESUME: "Resume: held messages are spread at the campaign's rate again.",
+        CampaignAction.CANCEL: "Cancel: messages not yet sent are cancelled.",
+    }[action]
+    return command
+
+
+for _action in (CampaignAction.PAUSE, CampaignAction.RESUME, CampaignAction.CANCEL):
+    campaign_app.command(_action.value)(_steer(_action))
+
+
+group_app = typer.Typer(
+    help="Recipient groups: create and edit from CSV files.", no_args_is_help=True
+)
+optout_app = typer.Typer(help="The opt-out list that bulk campaigns respect.", no_args_is_help=True)
+campaign_app.add_typer(group_app, name="group")
+campaign_app.add_typer(optout_app, name="optout")
+
+
+def _members(csv: Path, country_code: str | None) -> list[GroupMember]:
+    imported = read_recipients(csv, on_error="refuse", default_country_code=country_code)
+    return [GroupMember(r.msisdn, dict(r.fields)) for r in imported.recipients]
+
+
+@group_app.command("create")
+def group_create(
+    name: Annotated[str, Arg(help="A unique group name.")],
+    store: StoreOpt,
+    csv: Annotated[Path | None, Opt(help="Members: an msisdn column + fields.")] = None,
+    country_code: Annotated[str | None, Opt(help="For national numbers.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a group, with the members of a CSV file if given."""
+    members = _members(csv, country_code) if csv else []
+
+    async def work(s: CampaignBackend) -> dict[str, Any]:
+        group = await s.create_group(name, now=_now().timestamp())
+        added = await s.upsert_group_members(group.group_id, members) if members else 0
+        return {"group": group.name, "group_id": group.group_id, "members": added}
+
+    _echo(_run_checked(store, work), as_json)
+
+
+@group_app.command("add")
+def group_add(
+    name: Annotated[str, Arg(help="The group.")],
+    store: StoreOpt,
+    csv: Annotated[Path, Opt(help="Members to add or update: msisdn + fields.")],
+    country_code: Annotated[str | None, Opt(help="For national numbers.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add members, or update the fields of those already in the group."""
+    members = _members(csv, country_code)
+
+    async def work(s: CampaignBackend) -> dict[str, Any]:
+        group = await _group(s, name)
+        changed = await s.upsert_group_members(group.group_id, members)
+        return {"group": name, "upserted": changed}
+
+    _echo(_run_checked(store, work), as_json)
+
+
+@group_app.command("remove")
+def group_remove(
+    name: Annotated[str, Arg(help="The group.")],
+    msisdns: Annotated[list[str], Arg(help="Numbers to remove.")],
+    store: StoreOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove members by number."""
+    numbers = [normalise_msisdn(m) for m in msisdns]
+
+    async def work(s: CampaignBackend) -> dict[str, Any]:
+        group = await _group(s, name)
+        return {"group": name, "removed": await s.remove_group_members(group.group_id, numbers)}
+
+    _echo(_run_checked(store, work), as_json)
+
+
+@group_app.command("list")
+def group_list(store: StoreOpt, as_json: JsonOpt = False) -> None:
+    """Every group with its member count."""
+
+    async def work(s: CampaignBackend) -> dict[str, Any]:
+        return {"groups": [{"group": g.name, "members": g.members} for g in await s.list_groups()]}
+
+    _echo(_run_checked(store, work), as_json)
+
+
+async def _group(store: CampaignBackend, name: str) -> GroupView:
+    group = await store.find_group(name)
+    if group is None:
+        raise UnknownCampaignNameError("no such group", field="group", value=name)
+    return group
+
+
+@optout_app.command("add")
+def optout_add(
+    msisdns: Annotated[list[str], Arg(help="Numbers that asked not to get bulk messages.")],
+    store: StoreOpt,
+    source: Annotated[str, Opt(help="Where the request came from.")] = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Put numbers on the opt-out list (legal notices still reach them)."""
+    numbers = [normalise_msisdn(m) for m in msisdns]
+
+    async def work(s: CampaignBackend) -> dict[str, Any]:
+        return {"added": await s.add_opt_outs(numbers, source=source, now=_now().timestamp())}
+
+    _echo(_run_checked(store, work), as_json)
+
+
+@optout_app.command("remove")
+def optout_remove(
+    msisdns: Annotated[list[str], Arg(help="Numbers to take off the list.")],
+    store: StoreOpt,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take numbers off the opt-out list."""
+    numbers = [normalise_msisdn(m) for m in msisdns]
+
+    async def work(s: CampaignBackend) -> dict[str, Any]:
+        return {"removed": await s.remove_opt_outs(numbers)}
+
+    _echo(_run_checked(store, work), as_json)
+
+
+def _run_checked(store: str, work: Callable[[CampaignBackend], Awaitable[T]]) -> T:
+    return _run(store, work)
+
+
+def _echo(figures: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(figures))
+    else:
+        _console.print(", ".join(f"{k}: {v}" for k, v in figures.items()))

@@ -1,0 +1,196 @@
+"""`smpp-engine campaign` and `smpp-engine gateway`, as processes, on a SQLite store.
+
+A debt-notice campaign is planned from a CSV file with bad and repeated rows,
+queued, sent by a gateway process to the simulator, and followed to the end.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .test_cli import _command, run
+from .test_cli_sim_send import simulator_port
+
+__all__ = ["simulator_port"]  # the fixture, imported for pytest
+
+CSV = """msisdn;name;amount;due
++44 7700 900001;Ann;12.30;15.12
++44 7700 900002;Bob;7.05;15.12
+not-a-number;Eve;1.00;15.12
++44 7700 900003;Cyd;;15.12
++44 7700 900002;Bob again;7.05;15.12
++44 7700 900004;Dan;99.99;15.12
+"""
+TEMPLATE = "Dear {name}, your debt is {amount} EUR, due {due}. Pay to avoid a penalty."
+
+
+@pytest.fixture
+def recipients(tmp_path: Path) -> Path:
+    path = tmp_path / "debtors.csv"
+    path.write_text(CSV, encoding="utf-8")
+    return path
+
+
+def _create(store: str, recipients: Path, name: str, *extra: str) -> dict[str, object]:
+    done = run(
+        "campaign",
+        "create",
+        name,
+        "--store",
+        store,
+        "--csv",
+        str(recipients),
+        "--template",
+        TEMPLATE,
+        "--sender",
+        "WATERCO",
+        "--rate",
+        "100",
+        "--quiet-weekday",
+        "00:00-00:01",  # the test must not depend on the hour it runs at
+        "--quiet-weekend",
+        "00:00-00:01",
+        "--json",
+        *extra,
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_dry_run_reports_bad_rows_by_line_and_queues_nothing(
+    tmp_path: Path, recipients: Path
+) -> None:
+    store = f"sqlite:///{tmp_path}/dry.db"
+    report = _create(store, recipients, "dry", "--dry-run")
+    assert report["state"] == "dry-run"
+    assert report["queued"] == 3
+    assert report["duplicates"] == 1
+    bad = {row["line"]: row["field"] for row in report["bad_rows"]}  # type: ignore[attr-defined]
+    assert bad == {4: "msisdn", 5: "amount"}
+    listed = run("campaign", "list", "--store", store, "--json")
+    assert json.loads(listed.stdout) == []
+
+
+def test_refusing_bad_rows_queues_nothing_and_names_every_line(
+    tmp_path: Path, recipients: Path
+) -> None:
+    done = run(
+        "campaign", "create", "strict", "--store", f"sqlite:///{tmp_path}/strict.db",
+        "--csv", str(recipients), "--template", TEMPLATE, "--sender", "WATERCO",
+        "--on-error", "refuse",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "4" in done.stderr and "5" in done.stderr
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, simulator_port: int) -> Iterator[str]:
+    store = f"sqlite:///{tmp_path}/gateway.db"
+    process = subprocess.Popen(
+        [
+            *_command(),
+            "gateway",
+            "--store",
+            store,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(simulator_port),
+            "--system-id",
+            "utility",
+            "--password",
+            "secret",
+            "--window",
+            "8",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert json.loads(process.stdout.readline())["event"] == "running"
+        yield store
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+
+
+def test_campaign_is_sent_by_the_gateway_and_followed_to_completion(
+    gateway: str, recipients: Path
+) -> None:
+    report = _create(gateway, recipients, "december-debts")
+    assert report["state"] == "running"
+    assert report["queued"] == 3
+    deadline = time.monotonic() + 60
+    while True:
+        status = run("campaign", "status", "december-debts", "--store", gateway, "--json")
+        assert status.returncode == 0, status.stderr
+        figures = json.loads(status.stdout)
+        if figures["state"] == "completed" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert figures["state"] == "completed"
+    assert (figures["total"], figures["delivered"], figures["failed"]) == (3, 3, 0)
+    assert figures["queued"] == 0 and figures["pending_receipts"] == 0
+
+
+def test_pause_resume_and_cancel_a_campaign_that_has_not_started(
+    tmp_path: Path, recipients: Path
+) -> None:
+    store = f"sqlite:///{tmp_path}/steer.db"
+    _create(store, recipients, "later", "--start", "2099-01-01T09:00:00+00:00")
+
+    def steer(action: str) -> str:
+        done = run("campaign", action, "later", "--store", store, "--json")
+        assert done.returncode == 0, done.stderr
+        state: str = json.loads(done.stdout)["state"]
+        return state
+
+    assert steer("pause") == "paused"
+    held = json.loads(run("campaign", "status", "later", "--store", store, "--json").stdout)
+    assert held["by_state"] == {"held": 3}
+    again = run("campaign", "pause", "later", "--store", store)
+    assert again.returncode == 2 and "pause" in again.stderr
+    assert steer("resume") == "running"
+    assert steer("cancel") == "cancelled"
+    final = json.loads(run("campaign", "status", "later", "--store", store, "--json").stdout)
+    assert final["by_state"] == {"cancelled": 3}
+    assert run("campaign", "status", "nope", "--store", store).returncode == 2
+
+
+def test_a_campaign_from_a_group_skips_the_opted_out_but_a_legal_notice_does_not(
+    tmp_path: Path,
+) -> None:
+    store = f"sqlite:///{tmp_path}/groups.db"
+    members = tmp_path / "members.csv"
+    members.write_text(
+        "phone,name,amount,due\n+447700900011,Ann,1.00,1.1\n+447700900012,Bob,2.00,1.1\n",
+        encoding="utf-8",
+    )
+
+    def cli(*args: str) -> dict[str, object]:
+        done = run(*args, "--store", store, "--json")
+        assert done.returncode == 0, done.stderr
+        result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    assert cli("campaign", "group", "create", "debtors", "--csv", str(members))["members"] == 2
+    assert cli("campaign", "optout", "add", "+44 7700 900012")["added"] == 1
+    common = ("--group", "debtors", "--template", TEMPLATE, "--sender", "WATERCO", "--dry-run")
+    bulk = cli("campaign", "create", "bulk", *common)
+    assert (bulk["queued"], bulk["skipped"]) == (1, {"opted_out": 1})
+    legal = cli("campaign", "create", "legal", *common, "--kind", "legal_notice")
+    assert (legal["queued"], legal["skipped"]) == (2, {})
+    assert cli("campaign", "group", "remove", "debtors", "+447700900011")["removed"] == 1
+    assert cli("campaign", "group", "list")["groups"] == [{"group": "debtors", "members": 1}]
+    missing = run("campaign", "group", "add", "nobody", "--csv", str(members), "--store", store)
+    assert missing.returncode == 2 and "nobody" in missing.stderr
