@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
@@ -64,6 +65,11 @@ class UpdateSink(Protocol):
 
     async def flush(self) -> None: ...
 
+    @property
+    def submitted(self) -> int: ...
+
+    async def wait_durable(self, count: int) -> None: ...
+
 
 class RouteDispatcher:
     """Moves ``route``'s messages from the store to the SMSC and their fate back.
@@ -99,6 +105,9 @@ class RouteDispatcher:
         self._unsettled = 0  # parts sent whose outcome is not known to be durable
         self._answered = 0  # of those, the ones whose outcome went to the writer
         self._answers = trio.lowlevel.ParkingLot()
+        # Inbound batches taken, with the writer's mark their updates must reach.
+        self._unacked: deque[tuple[int, list[Inbound]]] = deque()
+        self._ack_lot = trio.lowlevel.ParkingLot()
         self.controller = controller if controller is not None else self._controller(route)
         self.lanes: PriorityLanes[ClaimedMessage] = PriorityLanes()
         self._woken = False
@@ -139,6 +148,7 @@ class RouteDispatcher:
             trio.open_nursery() as nursery,
         ):
             nursery.start_soon(self._take_inbound, receive_inbound)
+            nursery.start_soon(self._ack_when_durable)
             task_status.started()
             await self._submit_forever(pool)
 
@@ -291,10 +301,12 @@ class RouteDispatcher:
         """Record receipts; the SMSC gets its deliver_sm_resp once they are durable.
 
         A receipt the SMSC was told we have must survive a crash, or the message
-        would end UNKNOWN although its fate was known. Batches keep it cheap:
-        everything that arrived while the previous flush ran shares the next one.
+        would end UNKNOWN although its fate was known. The answers wait in
+        :meth:`_ack_when_durable` for the writer's batch holding their updates,
+        so taking receipts never waits for a transaction of its own.
         """
         receive_nowait = receive.receive_nowait
+        unacked = self._unacked
         async for first in receive:
             batch = [first]
             while True:
@@ -305,9 +317,18 @@ class RouteDispatcher:
             recorded = 0
             for item in batch:
                 recorded += await self._take_one(item)
-            if recorded:
-                await self.updates.flush()
-                self._counted["receipts"](recorded)
+            self._counted["receipts"](recorded)
+            unacked.append((self.updates.submitted, batch))
+            if self._ack_lot:
+                self._ack_lot.unpark()
+
+    async def _ack_when_durable(self) -> None:
+        unacked = self._unacked
+        while True:
+            while not unacked:
+                await self._ack_lot.park()
+            mark, batch = unacked.popleft()
+            await self.updates.wait_durable(mark)
             for item in batch:
                 item.ack()
 

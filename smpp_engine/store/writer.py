@@ -98,6 +98,21 @@ class BatchWriter:
                 await trio.lowlevel.checkpoint()
                 return
 
+    @property
+    def submitted(self) -> int:
+        """How many updates were ever submitted: a mark for :meth:`wait_durable`."""
+        return self._submitted
+
+    async def wait_durable(self, count: int) -> None:
+        """Return once the first ``count`` updates ever submitted are durable.
+
+        Unlike :meth:`flush` it does not close the current batch early: the
+        updates go out with whatever else arrives within ``max_delay``.
+        """
+        while self._written < count:
+            await self._progress.wait()
+        await trio.lowlevel.checkpoint()
+
     async def flush(self) -> None:
         """Return once every update submitted before this call is durable."""
         target = self._submitted

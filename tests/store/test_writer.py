@@ -352,3 +352,26 @@ async def test_with_sqlite_every_update_is_applied(tmp_path: Path) -> None:
         assert writer.batches < 600  # batched, not one call per update
         found = await store.get(accepted[0].message_id)
         assert found is not None and found.part_views[0].receipt_at == 4.0
+
+
+async def test_wait_durable_waits_for_the_batch_without_closing_it_early(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    store = FakeStore()
+    writer = BatchWriter(store, max_batch=100, max_delay=2.0)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for update in updates(3):
+            writer.submit_nowait(update)
+        mark = writer.submitted
+        assert mark == 3
+        start = trio.current_time()
+        await writer.wait_durable(mark)
+        # The batch went out on its own schedule (max_delay), not at once as flush() would.
+        assert trio.current_time() - start >= 2.0
+        assert len(store.written) == 3
+        writer.submit_nowait(updates(1, 3)[0])
+        await writer.wait_durable(mark)  # already durable: returns at once
+        assert trio.current_time() - start < 2.5
+        await writer.aclose()
+    assert store.written == updates(4)
