@@ -8,6 +8,7 @@
 """
 
 from .dispatcher import RouteDispatcher, UpdateSink
+from .mo import MoAssembler, MoMessage, mo_message_id
 from .parts import PartCountError, concatenation_reference, submit_parts
 from .pipeline import Pipeline, default_owner
 from .receipts import PART_STATE, receipt_update
@@ -18,6 +19,8 @@ from .statuses import DEFAULT_VERDICTS, StatusClassifier, Verdict
 __all__ = [
     "DEFAULT_VERDICTS",
     "PART_STATE",
+    "MoAssembler",
+    "MoMessage",
     "PartCountError",
     "Pipeline",
     "RetryPolicy",
@@ -28,6 +31,7 @@ __all__ = [
     "Verdict",
     "concatenation_reference",
     "default_owner",
+    "mo_message_id",
     "receipt_update",
     "submit_parts",
 ]

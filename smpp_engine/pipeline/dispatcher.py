@@ -40,6 +40,7 @@ from ..store import (
     SubmitUnknown,
     Update,
 )
+from .mo import MoAssembler, MoMessage
 from .parts import PartCountError, submit_parts
 from .receipts import receipt_update
 from .route import SmscRoute
@@ -76,8 +77,9 @@ class RouteDispatcher:
 
     ``owner`` names this gateway process in leases. ``clock`` is wall time (the
     store's times); the binds' rate control runs on trio's clock. ``on_mo`` gets
-    mobile-originated messages (billing's entry point); without one they are
-    logged. Sending waits while ``route.unsettled_limit()`` parts are sent
+    whole mobile-originated messages (billing's entry point) and must call
+    :meth:`MoMessage.ack` when done; without it they are refused for now (the
+    SMSC keeps them). Sending waits while ``route.unsettled_limit()`` parts are sent
     without a durable outcome: that bounds both the duplicates a crash can cause
     and the writer's backlog of outcomes (which cannot wait for room).
     """
@@ -91,7 +93,7 @@ class RouteDispatcher:
         owner: str,
         clock: Callable[[], float] = time.time,
         controller: RateController | None = None,
-        on_mo: Callable[[Inbound], None] | None = None,
+        on_mo: Callable[[MoMessage], None] | None = None,
         idle_poll: float = 1.0,
     ) -> None:
         self.route = route
@@ -100,6 +102,7 @@ class RouteDispatcher:
         self.owner = owner
         self.clock = clock
         self.on_mo = on_mo
+        self._mo = MoAssembler(route.name, profile=route.text_profile, clock=clock)
         self.idle_poll = idle_poll
         self.max_unsettled = route.unsettled_limit()
         self._unsettled = 0  # parts sent whose outcome is not known to be durable
@@ -315,12 +318,18 @@ class RouteDispatcher:
                 except trio.WouldBlock:
                     break
             recorded = 0
+            receipts = []
             for item in batch:
-                recorded += await self._take_one(item)
+                if item.is_receipt:
+                    recorded += await self._take_receipt(item)
+                    receipts.append(item)
+                else:
+                    self._take_mo(item)
             self._counted["receipts"](recorded)
-            unacked.append((self.updates.submitted, batch))
-            if self._ack_lot:
-                self._ack_lot.unpark()
+            if receipts:
+                unacked.append((self.updates.submitted, receipts))
+                if self._ack_lot:
+                    self._ack_lot.unpark()
 
     async def _ack_when_durable(self) -> None:
         unacked = self._unacked
@@ -332,29 +341,36 @@ class RouteDispatcher:
             for item in batch:
                 item.ack()
 
-    async def _take_one(self, item: Inbound) -> int:
-        """Hand one inbound message on; 1 when it became a store update."""
+    async def _take_receipt(self, item: Inbound) -> int:
+        """Hand one receipt to the writer; 1 when it became a store update."""
         route = self.route
         receipt = item.receipt
-        if receipt is not None:
-            try:
-                update = receipt_update(route.name, receipt, route.id_policy, self.clock())
-            except MessageIdError as exc:
-                self._log.warning("receipt id does not fit the policy", error=str(exc))
-                return 0
-            if update is None:
-                return 0  # intermediate: nothing is settled yet
-            # Waits when the writer is full: the deliver_sm_resp then waits too,
-            # which slows the SMSC down instead of losing the receipt.
-            await self.updates.submit(update)
-            return 1
-        if item.receipt_error is None:
-            if self.on_mo is not None:
-                self.on_mo(item)
-            else:
-                self._log.info(
-                    "mobile-originated message with no consumer",
-                    source=item.pdu.source_addr,
-                    destination=item.pdu.destination_addr,
-                )
-        return 0  # an unreadable receipt was logged and counted by the bind
+        if receipt is None:
+            return 0  # unreadable: the bind logged and counted it
+        try:
+            update = receipt_update(route.name, receipt, route.id_policy, self.clock())
+        except MessageIdError as exc:
+            self._log.warning("receipt id does not fit the policy", error=str(exc))
+            return 0
+        if update is None:
+            return 0  # intermediate: nothing is settled yet
+        # Waits when the writer is full: the deliver_sm_resp then waits too,
+        # which slows the SMSC down instead of losing the receipt.
+        await self.updates.submit(update)
+        return 1
+
+    def _take_mo(self, item: Inbound) -> None:
+        """Join and decode an MO message; its consumer acknowledges it when it is safe."""
+        message = self._mo.add(item)
+        if message is None:
+            return  # a part of a long message, held
+        if self.on_mo is not None:
+            self.on_mo(message)
+            return
+        # Nobody here can act on it: the SMSC keeps it and offers it again later.
+        self._log.warning(
+            "mobile-originated message with no consumer; refused for now",
+            source=message.source,
+            destination=message.destination,
+        )
+        message.ack(ok=False)

@@ -17,10 +17,10 @@ from typing import Any
 import structlog
 import trio
 
-from ..esme import Inbound
 from ..store import Accepted, NewMessage, Store, StoreUnavailableError
 from ..store.writer import BatchWriter
 from .dispatcher import RouteDispatcher
+from .mo import MoMessage
 from .route import SmscRoute
 
 __all__ = ["Pipeline", "default_owner"]
@@ -47,7 +47,7 @@ class Pipeline:
         *,
         owner: str | None = None,
         clock: Callable[[], float] = time.time,
-        on_mo: Callable[[Inbound], None] | None = None,
+        on_mo: Callable[[MoMessage], None] | None = None,
         writer_batch: int = 2000,
         writer_delay: float = 0.005,
         housekeeping: float = 30.0,

@@ -198,3 +198,43 @@ async def test_smsc_throttling_cuts_the_rate_and_every_message_still_goes(tmp_pa
     rate = REGISTRY.get_sample_value("smpp_rate_limit_segments_per_second", {"smsc": ROUTE})
     assert rate is not None and rate < 200.0  # the controller backed off from the ceiling
     assert len(records) == 60  # throttled submits were not accepted, so no duplicates
+
+
+async def test_mo_messages_reach_the_consumer_whole_and_are_acknowledged_by_it(
+    tmp_path: Path,
+) -> None:
+    from smpp_engine.pipeline import MoMessage  # noqa: PLC0415
+
+    taken: list[MoMessage] = []
+    got = trio.Event()
+
+    def consumer(message: MoMessage) -> None:
+        taken.append(message)
+        if len(taken) == 3:
+            got.set()
+
+    long_text = "ПОКАЗАНИЯ 12345 день 4521,7 ночь 1200,3 спасибо за напоминание " * 2
+    async with (
+        running(scenario()) as sim,
+        open_sqlite_store(tmp_path / "mo.db") as store,
+        trio.open_nursery() as nursery,
+    ):
+        pipeline = Pipeline(store, [make_route(sim)], on_mo=consumer)
+        await nursery.start(pipeline.run)
+        while not sim.stats()["binds"]:  # a receiver must be bound to get MO
+            await trio.sleep(0.01)
+        sim.inject_mo(source="359888123456", destination="5566", text="READ 100234 4521.7")
+        result = sim.inject_mo(source="359888123457", destination="5566", text=long_text)
+        assert result.parts >= 2
+        sim.inject_mo(source="359888123456", destination="5566", text="READ 100234 4521.7")
+        with trio.fail_after(30):
+            await got.wait()
+        for message in taken:
+            message.ack()
+        nursery.cancel_scope.cancel()
+    first, again = [m for m in taken if m.parts == 1]
+    (joined,) = [m for m in taken if m.parts > 1]
+    assert first.text == "READ 100234 4521.7" and first.source == "359888123456"
+    assert joined.text == long_text and joined.parts == result.parts
+    assert again.mo_id == first.mo_id  # the same text on the same day: a redelivery's id
+    assert joined.mo_id != first.mo_id
