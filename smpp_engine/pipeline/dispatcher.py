@@ -57,9 +57,6 @@ _WAKE_CLAIM = 32
 class UpdateSink(Protocol):
     """Where the dispatcher puts store updates: the batching writer."""
 
-    @property
-    def backlog(self) -> int: ...
-
     def submit_nowait(self, update: Update) -> None: ...
 
     async def submit(self, update: Update) -> None: ...
@@ -111,7 +108,9 @@ class RouteDispatcher:
         # Inbound batches taken, with the writer's mark their updates must reach.
         self._unacked: deque[tuple[int, list[Inbound]]] = deque()
         self._ack_lot = trio.lowlevel.ParkingLot()
-        self.controller = controller if controller is not None else self._controller(route)
+        # Made in run() when not given: a rate limiter reads trio's clock.
+        self._given_controller = controller
+        self.controller: RateController = Unlimited()
         self.lanes: PriorityLanes[ClaimedMessage] = PriorityLanes()
         self._woken = False
         self._wake = trio.Event()
@@ -138,6 +137,8 @@ class RouteDispatcher:
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Bind, then submit and record for ever (until cancelled)."""
+        given = self._given_controller
+        self.controller = given if given is not None else self._controller(self.route)
         send_inbound, receive_inbound = trio.open_memory_channel[Inbound](1024)
         route = self.route
         async with (
