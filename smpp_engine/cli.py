@@ -11,6 +11,7 @@ import trio
 import typer
 
 from . import logs
+from .cli_billing import billing_app
 from .cli_campaign import campaign_app
 from .cli_gateway import gateway
 from .esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
@@ -185,6 +186,7 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
 
 app.command("gateway")(gateway)
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(billing_app, name="billing")
 
 
 def main() -> None:

@@ -1,13 +1,22 @@
 """Durable messages: one :class:`Store` interface, SQLite (embedded) and PostgreSQL.
 
 Both also implement :class:`CampaignStore`: bulk campaigns, recipient groups
-and the opt-out list.
+and the opt-out list; and :class:`BillingStore`, the billing core's repository
+(:class:`billing_core.BillingRepository`), loaded by :func:`import_billing_data`.
 
 :func:`open_store` opens either from a URL (``sqlite:///path/to/file.db``,
 ``sqlite://:memory:``, ``postgresql://user@host:port/db``) and applies the schema
 migrations before it returns. :class:`BatchWriter` batches the pipeline's updates.
 """
 
+from .billing_import import (
+    BillingStore,
+    ImportProblem,
+    ImportReport,
+    import_billing_data,
+    load_billing_json,
+)
+from .billing_rows import UnknownAccountError
 from .campaign_interface import CampaignStore
 from .campaign_model import CampaignStats, CampaignView, GroupMember, GroupView, NewCampaign
 from .errors import (
@@ -44,6 +53,7 @@ __all__ = [
     "FINAL_STATES",
     "Accepted",
     "BatchWriter",
+    "BillingStore",
     "CampaignClosedError",
     "CampaignStats",
     "CampaignStore",
@@ -52,6 +62,8 @@ __all__ = [
     "DuplicateNameError",
     "GroupMember",
     "GroupView",
+    "ImportProblem",
+    "ImportReport",
     "MessageEvent",
     "MessageState",
     "MessageView",
@@ -68,8 +80,11 @@ __all__ = [
     "StoreUnavailableError",
     "SubmitFailed",
     "SubmitUnknown",
+    "UnknownAccountError",
     "UnknownCampaignError",
     "UnknownGroupError",
     "Update",
+    "import_billing_data",
+    "load_billing_json",
     "open_store",
 ]

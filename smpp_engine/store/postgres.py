@@ -40,6 +40,7 @@ from .model import (
     Update,
 )
 from .postgres_accept import accept_messages
+from .postgres_billing import PostgresBilling
 from .postgres_campaigns import PostgresCampaigns
 from .postgres_record import ANSWERED_PART_STATES, RECEIPT_PART_STATES, record_batch
 from .postgres_schema import migrate
@@ -234,11 +235,13 @@ _COUNT_ALL = "SELECT state, sum(n)::bigint AS n FROM state_counts GROUP BY state
 _COUNT_SMSC = "SELECT state, n FROM state_counts WHERE smsc = $1"
 
 
-class PostgresStore(PostgresCampaigns):
+class PostgresStore(PostgresCampaigns, PostgresBilling):
     """The store on a PostgreSQL database; open it with :func:`open_postgres_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from
-    :class:`~.postgres_campaigns.PostgresCampaigns`.
+    :class:`~.postgres_campaigns.PostgresCampaigns`, the billing repository
+    (:class:`billing_core.BillingRepository`) from
+    :class:`~.postgres_billing.PostgresBilling`.
     """
 
     name: str = _NAME

@@ -170,6 +170,306 @@ MIGRATIONS: tuple[str, ...] = (
         created_at double precision NOT NULL
     );
     """,
+    # 3: the billing repository (postgres_billing.py). Money and meter values are
+    # numeric (exact), times timestamptz, periods text YYYY-MM. An account row
+    # carries its ledger's totals and advance; its open items are rows apart.
+    """
+    CREATE TABLE billing_utilities (
+        id text COLLATE "C" PRIMARY KEY,
+        settings text NOT NULL,
+        is_default boolean NOT NULL DEFAULT false
+    );
+    CREATE TABLE billing_accounts (
+        number text COLLATE "C" PRIMARY KEY,
+        utility_id text NOT NULL REFERENCES billing_utilities (id),
+        language text,
+        time_zone text,
+        closed boolean NOT NULL DEFAULT false,
+        opening numeric NOT NULL DEFAULT 0,
+        charges numeric NOT NULL DEFAULT 0,
+        penalties numeric NOT NULL DEFAULT 0,
+        payments numeric NOT NULL DEFAULT 0,
+        advance numeric NOT NULL DEFAULT 0
+    );
+    CREATE TABLE billing_open_items (
+        account_number text COLLATE "C" NOT NULL REFERENCES billing_accounts (number),
+        period text COLLATE "C" NOT NULL,
+        principal numeric NOT NULL,
+        penalty numeric NOT NULL,
+        due_date date,
+        PRIMARY KEY (account_number, period)
+    );
+    CREATE TABLE billing_bindings (
+        msisdn text COLLATE "C" NOT NULL,
+        account_number text COLLATE "C" NOT NULL REFERENCES billing_accounts (number),
+        opted_out boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (msisdn, account_number)
+    );
+    CREATE INDEX billing_bindings_account ON billing_bindings (account_number);
+    CREATE TABLE billing_service_points (
+        id bigserial PRIMARY KEY,
+        account_number text COLLATE "C" NOT NULL REFERENCES billing_accounts (number),
+        service text NOT NULL,
+        UNIQUE (account_number, service)
+    );
+    CREATE TABLE billing_meters (
+        id bigserial PRIMARY KEY,
+        service_point_id bigint NOT NULL REFERENCES billing_service_points (id),
+        serial text COLLATE "C" NOT NULL UNIQUE,
+        digits integer NOT NULL,
+        decimals integer NOT NULL,
+        multiplier numeric NOT NULL,
+        status text NOT NULL,
+        position integer NOT NULL
+    );
+    CREATE INDEX billing_meters_point ON billing_meters (service_point_id, position);
+    CREATE TABLE billing_registers (
+        id bigserial PRIMARY KEY,
+        meter_id bigint NOT NULL REFERENCES billing_meters (id),
+        zone text NOT NULL,
+        position integer NOT NULL,
+        UNIQUE (meter_id, zone)
+    );
+    CREATE TABLE billing_readings (
+        id bigserial PRIMARY KEY,
+        register_id bigint NOT NULL REFERENCES billing_registers (id),
+        value numeric NOT NULL,
+        taken_at timestamptz NOT NULL,
+        received_at timestamptz NOT NULL,
+        source text NOT NULL,
+        status text NOT NULL,
+        period text NOT NULL,
+        mo_message_id text,
+        status_reason text
+    );
+    -- The last accepted readings of a register, newest first; pending ones apart.
+    CREATE INDEX billing_readings_register ON billing_readings (register_id, status, taken_at);
+    CREATE TABLE billing_tariffs (
+        id bigserial PRIMARY KEY,
+        utility_id text NOT NULL REFERENCES billing_utilities (id),
+        service text NOT NULL,
+        zone text,
+        valid_from date NOT NULL,
+        valid_to date,
+        pricing jsonb NOT NULL
+    );
+    CREATE INDEX billing_tariffs_service ON billing_tariffs (utility_id, service, valid_from);
+    -- One row per processed MO: its id is the unique key that stops redeliveries.
+    CREATE TABLE billing_mo (
+        mo_message_id text COLLATE "C" PRIMARY KEY,
+        msisdn text NOT NULL,
+        text text NOT NULL,
+        received_at timestamptz NOT NULL,
+        status text NOT NULL,
+        intent text,
+        account_number text,
+        reply text,
+        rejection text,
+        balance_after numeric
+    );
+    CREATE TABLE billing_charges (
+        id bigserial PRIMARY KEY,
+        account_number text COLLATE "C" NOT NULL REFERENCES billing_accounts (number),
+        period text NOT NULL,
+        service text NOT NULL,
+        meter_id bigint,
+        start_on date NOT NULL,
+        end_on date NOT NULL,
+        due_date date,
+        amount numeric NOT NULL,
+        lines jsonb NOT NULL,
+        mo_message_id text
+    );
+    CREATE INDEX billing_charges_account ON billing_charges (account_number, period);
+    CREATE TABLE billing_payments (
+        id bigserial PRIMARY KEY,
+        reference text COLLATE "C" NOT NULL UNIQUE,
+        account_number text COLLATE "C" NOT NULL REFERENCES billing_accounts (number),
+        amount numeric NOT NULL,
+        paid_on date NOT NULL,
+        period text,
+        advance numeric NOT NULL
+    );
+    CREATE TABLE billing_payment_allocations (
+        payment_id bigint NOT NULL REFERENCES billing_payments (id),
+        line integer NOT NULL,
+        period text NOT NULL,
+        part text NOT NULL,
+        amount numeric NOT NULL,
+        PRIMARY KEY (payment_id, line)
+    );
+    CREATE TABLE billing_notices (
+        id bigserial PRIMARY KEY,
+        kind text NOT NULL,
+        account_number text COLLATE "C" NOT NULL,
+        msisdn text COLLATE "C" NOT NULL,
+        text text NOT NULL,
+        created_at timestamptz NOT NULL,
+        send_at timestamptz,
+        service text,
+        state text NOT NULL,
+        delivered_at timestamptz,
+        amount numeric NOT NULL
+    );
+    CREATE INDEX billing_notices_account ON billing_notices (account_number, kind, created_at);
+    CREATE TABLE billing_notice_parts (
+        notice_id bigint NOT NULL REFERENCES billing_notices (id),
+        part integer NOT NULL,
+        message_id text COLLATE "C" NOT NULL,
+        state text NOT NULL,
+        at timestamptz,
+        PRIMARY KEY (notice_id, part)
+    );
+    CREATE INDEX billing_notice_parts_message ON billing_notice_parts (message_id);
+
+    -- load_context(): everything one SMS needs, in one statement. A function so
+    -- that its plan is generic, made once per connection: planning the statement
+    -- for each SMS (the pool's force_custom_plan) costs more than running it.
+    -- $1 msisdn, $2 the account the SMS names, $3 the MO id, $4 the default
+    -- utility, $5 now.
+    CREATE FUNCTION billing_load_context(text, text, text, text, timestamptz)
+    RETURNS TABLE (settings text, bindings json, seen boolean, account json, meters json,
+                   readings json, tariffs json)
+    LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $function$
+    #variable_conflict use_column
+    BEGIN
+    RETURN QUERY
+    WITH b AS (
+        SELECT msisdn, account_number, opted_out FROM billing_bindings WHERE msisdn = $1
+    ), chosen AS (
+        SELECT CASE WHEN $2::text IN (SELECT account_number FROM b) THEN $2::text
+                    WHEN (SELECT count(*) FROM b) = 1 THEN (SELECT account_number FROM b)
+               END AS number
+    ), acc AS (
+        SELECT a.* FROM billing_accounts AS a WHERE a.number = (SELECT number FROM chosen)
+    ), utility AS (
+        SELECT u.id, u.settings FROM billing_utilities AS u
+        WHERE u.id = coalesce(
+            (SELECT utility_id FROM acc),
+            (SELECT a.utility_id FROM billing_accounts AS a
+             WHERE a.number IN (SELECT account_number FROM b) ORDER BY a.number LIMIT 1),
+            $4::text,
+            (SELECT id FROM billing_utilities ORDER BY is_default DESC, id LIMIT 1))
+    ), meters AS (
+        SELECT m.*, p.service FROM billing_meters AS m
+        JOIN billing_service_points AS p ON p.id = m.service_point_id
+        WHERE p.account_number = (SELECT number FROM acc)
+    ), regs AS (
+        SELECT g.* FROM billing_registers AS g WHERE g.meter_id IN (SELECT id FROM meters)
+    ), hist AS (
+        SELECT last.* FROM regs, LATERAL (
+            SELECT * FROM billing_readings AS r
+            WHERE r.register_id = regs.id AND r.status = 'accepted'
+            ORDER BY r.taken_at DESC, r.id DESC LIMIT 13  -- billing_rows.HISTORY_LIMIT
+        ) AS last
+        UNION ALL
+        SELECT r.* FROM billing_readings AS r
+        WHERE r.register_id IN (SELECT id FROM regs) AND r.status = 'awaiting_confirmation'
+    )
+    SELECT
+        (SELECT settings FROM utility) AS settings,
+        (SELECT coalesce(json_agg(json_build_array(msisdn, account_number, opted_out)
+                                  ORDER BY account_number), '[]') FROM b) AS bindings,
+        EXISTS (SELECT 1 FROM billing_mo WHERE mo_message_id = $3) AS seen,
+        (SELECT json_build_array(
+            json_build_array(a.number, a.language, a.time_zone, a.closed, a.opening::text,
+                             a.charges::text, a.penalties::text, a.payments::text,
+                             a.advance::text),
+            (SELECT coalesce(json_agg(json_build_array(i.period, i.principal::text,
+                                                       i.penalty::text, i.due_date)), '[]')
+             FROM billing_open_items AS i WHERE i.account_number = a.number))
+         FROM acc AS a) AS account,
+        (SELECT coalesce(json_agg(json_build_array(m.id, m.serial, m.service_point_id, m.service,
+            m.digits, m.decimals, m.multiplier::text, m.status,
+            (SELECT json_agg(json_build_array(g.id, g.zone) ORDER BY g.position, g.id)
+             FROM regs AS g WHERE g.meter_id = m.id))
+            ORDER BY m.position, m.id), '[]') FROM meters AS m) AS meters,
+        (SELECT coalesce(json_agg(json_build_array(r.id, r.register_id, r.value::text,
+                                                   r.taken_at, r.received_at, r.source,
+                                                   r.status, r.period, r.mo_message_id)), '[]')
+         FROM hist AS r) AS readings,
+        (SELECT coalesce(json_agg(json_build_array(t.id, t.service, t.zone, t.valid_from,
+                                                   t.valid_to, t.pricing)
+                                  ORDER BY t.service, t.valid_from, t.id), '[]')
+         FROM billing_tariffs AS t
+         WHERE t.utility_id = (SELECT utility_id FROM acc)
+           AND t.service IN (SELECT service FROM meters)
+           AND (t.valid_to IS NULL OR t.valid_to >
+                (coalesce((SELECT min(taken_at) FROM hist), $5) AT TIME ZONE 'UTC')::date - 1)
+        ) AS tariffs;
+    END
+    $function$;
+
+    -- save_outcome(): one SMS's changes in one statement (so one transaction),
+    -- planned once per connection. The MO row goes first: when it is stored
+    -- already nothing is written and false comes back. Each charge goes to the
+    -- ledger as billing_core's Ledger.charge does: the advance pays it first,
+    -- the rest is added to the period's open item (kept only while positive).
+    CREATE FUNCTION billing_save_outcome(
+        p_mo text, p_msisdn text, p_text text, p_received timestamptz, p_status text,
+        p_intent text, p_account text, p_reply text, p_rejection text, p_balance numeric,
+        r_register bigint[], r_value numeric[], r_taken timestamptz[],
+        r_received timestamptz[], r_source text[], r_status text[], r_period text[],
+        s_id bigint[], s_status text[], s_reason text[],
+        o_accounts text[], o_opted_out boolean,
+        c_account text[], c_period text[], c_service text[], c_meter bigint[],
+        c_start date[], c_end date[], c_due date[], c_amount numeric[], c_lines text[])
+    RETURNS boolean
+    LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $function$
+    DECLARE
+        i integer;
+        used numeric;
+        held numeric;
+    BEGIN
+        INSERT INTO billing_mo (mo_message_id, msisdn, text, received_at, status, intent,
+                                account_number, reply, rejection, balance_after)
+        VALUES (p_mo, p_msisdn, p_text, p_received, p_status, p_intent, p_account, p_reply,
+                p_rejection, p_balance)
+        ON CONFLICT (mo_message_id) DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN false;
+        END IF;
+        INSERT INTO billing_readings (register_id, value, taken_at, received_at, source,
+                                      status, period, mo_message_id)
+        SELECT t.register_id, t.value, t.taken_at, t.received_at, t.source, t.status,
+               t.period, p_mo
+        FROM unnest(r_register, r_value, r_taken, r_received, r_source, r_status, r_period)
+             AS t (register_id, value, taken_at, received_at, source, status, period);
+        UPDATE billing_readings AS r SET status = t.status, status_reason = t.reason
+        FROM unnest(s_id, s_status, s_reason) AS t (id, status, reason)
+        WHERE r.id = t.id;
+        IF cardinality(o_accounts) > 0 THEN
+            UPDATE billing_bindings SET opted_out = o_opted_out
+            WHERE msisdn = p_msisdn AND account_number = ANY (o_accounts);
+        END IF;
+        FOR i IN 1 .. coalesce(cardinality(c_account), 0) LOOP
+            SELECT advance INTO held FROM billing_accounts
+            WHERE number = c_account[i] FOR UPDATE;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'unknown account %', c_account[i];
+            END IF;
+            used := least(held, c_amount[i]);
+            UPDATE billing_accounts
+            SET charges = charges + c_amount[i], advance = advance - used
+            WHERE number = c_account[i];
+            INSERT INTO billing_open_items AS o (account_number, period, principal, penalty,
+                                                 due_date)
+            VALUES (c_account[i], c_period[i], c_amount[i] - used, 0, c_due[i])
+            ON CONFLICT (account_number, period) DO UPDATE
+            SET principal = o.principal + EXCLUDED.principal,
+                due_date = coalesce(o.due_date, EXCLUDED.due_date);
+            DELETE FROM billing_open_items
+            WHERE account_number = c_account[i] AND period = c_period[i]
+              AND principal + penalty <= 0;
+            INSERT INTO billing_charges (account_number, period, service, meter_id, start_on,
+                                         end_on, due_date, amount, lines, mo_message_id)
+            VALUES (c_account[i], c_period[i], c_service[i], c_meter[i], c_start[i],
+                    c_end[i], c_due[i], c_amount[i], c_lines[i]::jsonb, p_mo);
+        END LOOP;
+        RETURN true;
+    END
+    $function$;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -44,6 +44,7 @@ from .model import (
     Update,
 )
 from .sqlite_accept import accept_messages
+from .sqlite_billing import SqliteBilling
 from .sqlite_campaigns import SqliteCampaigns
 from .sqlite_schema import migrate
 from .sqlite_updates import (
@@ -73,11 +74,12 @@ def _json(values: Sequence[object] | set[int]) -> str:
     return json.dumps(list(values))
 
 
-class SqliteStore(SqliteCampaigns):
+class SqliteStore(SqliteCampaigns, SqliteBilling):
     """The store on a SQLite file; open it with :func:`open_sqlite_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from
-    :class:`~.sqlite_campaigns.SqliteCampaigns`.
+    :class:`~.sqlite_campaigns.SqliteCampaigns`, the billing repository
+    (:class:`billing_core.BillingRepository`) from :class:`~.sqlite_billing.SqliteBilling`.
     """
 
     name: str = _NAME

@@ -10,7 +10,8 @@ the lease index SUBMITTING ones, the receipt-timeout index SUBMITTED ones.
 Counts per state live in ``state_counts`` (kept by every transaction that moves
 a message) so metrics never scan the table. A message's "accepted" event is its
 row (``created_at``), not a row of ``message_events``: one insert less each.
-Migration 2 adds campaigns, recipient groups and the opt-out list; the HELD
+Migration 2 adds campaigns, recipient groups and the opt-out list (migration
+3 the billing tables); the HELD
 message state needs no change here (states are plain text). ``REFERENCES``
 documents the links; SQLite leaves foreign keys unenforced by
 default and so does this store (only its own code writes, and a check costs a
@@ -174,7 +175,191 @@ _V2 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# Migration 3: the billing repository (:mod:`.sqlite_billing`). Money and meter
+# values are decimal TEXT (exact, never REAL); times ISO TEXT in UTC; periods
+# TEXT ``YYYY-MM``. An account row carries its ledger's totals and advance, its
+# open items are rows of ``billing_open_items``.
+_V3 = (
+    """
+    CREATE TABLE billing_utilities (
+        id TEXT PRIMARY KEY,
+        settings TEXT NOT NULL,
+        is_default INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE billing_accounts (
+        number TEXT PRIMARY KEY,
+        utility_id TEXT NOT NULL REFERENCES billing_utilities (id),
+        language TEXT,
+        time_zone TEXT,
+        closed INTEGER NOT NULL DEFAULT 0,
+        opening TEXT NOT NULL DEFAULT '0',
+        charges TEXT NOT NULL DEFAULT '0',
+        penalties TEXT NOT NULL DEFAULT '0',
+        payments TEXT NOT NULL DEFAULT '0',
+        advance TEXT NOT NULL DEFAULT '0'
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE billing_open_items (
+        account_number TEXT NOT NULL REFERENCES billing_accounts (number),
+        period TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        penalty TEXT NOT NULL,
+        due_date TEXT,
+        PRIMARY KEY (account_number, period)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE billing_bindings (
+        msisdn TEXT NOT NULL,
+        account_number TEXT NOT NULL REFERENCES billing_accounts (number),
+        opted_out INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (msisdn, account_number)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX billing_bindings_account ON billing_bindings (account_number)",
+    """
+    CREATE TABLE billing_service_points (
+        id INTEGER PRIMARY KEY,
+        account_number TEXT NOT NULL REFERENCES billing_accounts (number),
+        service TEXT NOT NULL,
+        UNIQUE (account_number, service)
+    )
+    """,
+    """
+    CREATE TABLE billing_meters (
+        id INTEGER PRIMARY KEY,
+        service_point_id INTEGER NOT NULL REFERENCES billing_service_points (id),
+        serial TEXT NOT NULL UNIQUE,
+        digits INTEGER NOT NULL,
+        decimals INTEGER NOT NULL,
+        multiplier TEXT NOT NULL,
+        status TEXT NOT NULL,
+        position INTEGER NOT NULL
+    )
+    """,
+    "CREATE INDEX billing_meters_point ON billing_meters (service_point_id, position)",
+    """
+    CREATE TABLE billing_registers (
+        id INTEGER PRIMARY KEY,
+        meter_id INTEGER NOT NULL REFERENCES billing_meters (id),
+        zone TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        UNIQUE (meter_id, zone)
+    )
+    """,
+    """
+    CREATE TABLE billing_readings (
+        id INTEGER PRIMARY KEY,
+        register_id INTEGER NOT NULL REFERENCES billing_registers (id),
+        value TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        status TEXT NOT NULL,
+        period TEXT NOT NULL,
+        mo_message_id TEXT,
+        status_reason TEXT
+    )
+    """,
+    # The last accepted readings of a register, newest first; pending ones apart.
+    "CREATE INDEX billing_readings_register ON billing_readings (register_id, status, taken_at)",
+    """
+    CREATE TABLE billing_tariffs (
+        id INTEGER PRIMARY KEY,
+        utility_id TEXT NOT NULL REFERENCES billing_utilities (id),
+        service TEXT NOT NULL,
+        zone TEXT,
+        valid_from TEXT NOT NULL,
+        valid_to TEXT,
+        pricing TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX billing_tariffs_service ON billing_tariffs (utility_id, service, valid_from)",
+    # One row per processed MO: its id is the unique key that stops redeliveries.
+    """
+    CREATE TABLE billing_mo (
+        mo_message_id TEXT PRIMARY KEY,
+        msisdn TEXT NOT NULL,
+        text TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        intent TEXT,
+        account_number TEXT,
+        reply TEXT,
+        rejection TEXT,
+        balance_after TEXT
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE billing_charges (
+        id INTEGER PRIMARY KEY,
+        account_number TEXT NOT NULL REFERENCES billing_accounts (number),
+        period TEXT NOT NULL,
+        service TEXT NOT NULL,
+        meter_id INTEGER,
+        start_on TEXT NOT NULL,
+        end_on TEXT NOT NULL,
+        due_date TEXT,
+        amount TEXT NOT NULL,
+        lines TEXT NOT NULL,
+        mo_message_id TEXT
+    )
+    """,
+    "CREATE INDEX billing_charges_account ON billing_charges (account_number, period)",
+    """
+    CREATE TABLE billing_payments (
+        id INTEGER PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        account_number TEXT NOT NULL REFERENCES billing_accounts (number),
+        amount TEXT NOT NULL,
+        paid_on TEXT NOT NULL,
+        period TEXT,
+        advance TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE billing_payment_allocations (
+        payment_id INTEGER NOT NULL REFERENCES billing_payments (id),
+        line INTEGER NOT NULL,
+        period TEXT NOT NULL,
+        part TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        PRIMARY KEY (payment_id, line)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE billing_notices (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        account_number TEXT NOT NULL,
+        msisdn TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        send_at TEXT,
+        service TEXT,
+        state TEXT NOT NULL,
+        delivered_at TEXT,
+        amount TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX billing_notices_account ON billing_notices (account_number, kind, created_at)",
+    """
+    CREATE TABLE billing_notice_parts (
+        notice_id INTEGER NOT NULL REFERENCES billing_notices (id),
+        part INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        at TEXT,
+        PRIMARY KEY (notice_id, part)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX billing_notice_parts_message ON billing_notice_parts (message_id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,348 @@
+"""Building billing values from stored rows, the same for both stores.
+
+Both backends hand over the same positional rows (text for money, times,
+dates and periods; see :mod:`.billing_codec`): SQLite from a few statements in
+one worker job, PostgreSQL from one statement's JSON document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from billing_core import (
+    Account,
+    AccountSnapshot,
+    Balance,
+    DeliveryState,
+    Language,
+    Ledger,
+    Meter,
+    MeterStatus,
+    NoticeContext,
+    NoticeKind,
+    NoticeRecord,
+    OpenItem,
+    Payment,
+    Period,
+    PhoneBinding,
+    Reading,
+    ReadingContext,
+    ReadingSource,
+    ReadingStatus,
+    Register,
+    RegisterHistory,
+    Service,
+    ServiceDebt,
+    TariffVersion,
+    UtilitySettings,
+    Zone,
+)
+
+from .billing_codec import (
+    dumps,
+    iso_time,
+    parse_date,
+    parse_time,
+    period_from,
+    pricing_from_json,
+    settings_from_json,
+)
+
+__all__ = ["HISTORY_LIMIT", "SettingsCache"]
+
+#: Accepted readings loaded per register: a year's worth and one.
+HISTORY_LIMIT = 13
+
+_D = Decimal
+Row = Sequence[Any]
+
+
+class SettingsCache:
+    """Settings parsed once per stored text: building them (the grammar) costs more than a load."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, UtilitySettings] = {}
+
+    def get(self, text: str) -> UtilitySettings:
+        settings = self._parsed.get(text)
+        if settings is None:
+            if len(self._parsed) > 64:
+                self._parsed.clear()
+            settings = settings_from_json(json.loads(text))
+            self._parsed[text] = settings
+        return settings
+
+
+def binding(row: Row) -> PhoneBinding:
+    return PhoneBinding(row[0], row[1], bool(row[2]))
+
+
+def account(row: Row) -> Account:
+    language = Language(row[1]) if row[1] else None
+    return Account(row[0], language, row[2] or None, bool(row[3]))
+
+
+def ledger(totals: Row, items: Iterable[Row]) -> Ledger:
+    """``totals`` are opening, charges, penalties, payments, advance; ``items`` the open items."""
+    return Ledger(
+        Balance(_D(totals[0]), _D(totals[1]), _D(totals[2]), _D(totals[3])),
+        tuple(
+            OpenItem(period_from(r[0]), _D(r[1]), _D(r[2]), parse_date(r[3]) if r[3] else None)
+            for r in sorted(items, key=lambda r: str(r[0]))
+        ),
+        _D(totals[4]),
+    )
+
+
+def ledger_totals(value: Ledger) -> tuple[str, str, str, str, str]:
+    b = value.balance
+    return (str(b.opening), str(b.charges), str(b.penalties), str(b.payments), str(value.advance))
+
+
+def ledger_items(number: str, value: Ledger) -> list[tuple[str, str, str, str, str | None]]:
+    return [
+        (
+            number,
+            str(i.period),
+            str(i.principal),
+            str(i.penalty),
+            None if i.due_date is None else i.due_date.isoformat(),
+        )
+        for i in value.open_items
+    ]
+
+
+def meters(rows: Iterable[Row]) -> tuple[Meter, ...]:
+    """Meters from ``(id, serial, service_point_id, service, digits, decimals, multiplier,
+    status, registers)`` rows, ``registers`` a list of ``(id, zone)`` in order."""
+    return tuple(
+        Meter(
+            r[0],
+            r[1],
+            r[2],
+            Service(r[3]),
+            tuple(Register(reg[0], Zone(reg[1])) for reg in r[8]),
+            r[4],
+            r[5],
+            _D(r[6]),
+            MeterStatus(r[7]),
+        )
+        for r in rows
+    )
+
+
+def reading(r: Row) -> Reading:
+    """From ``(id, register_id, value, taken_at, received_at, source, status, period, mo_id)``."""
+    return Reading(
+        r[1],
+        _D(r[2]),
+        parse_time(r[3]),
+        parse_time(r[4]),
+        ReadingSource(r[5]),
+        ReadingStatus(r[6]),
+        period_from(r[7]),
+        r[8],
+        r[0],
+    )
+
+
+def histories(rows: Iterable[Row]) -> dict[int, RegisterHistory]:
+    """Per register: accepted readings oldest first, and the latest pending one."""
+    accepted: dict[int, list[Reading]] = {}
+    pending: dict[int, Reading] = {}
+    for r in rows:
+        value = reading(r)
+        if value.status is ReadingStatus.ACCEPTED:
+            accepted.setdefault(value.register_id, []).append(value)
+        elif value.status is ReadingStatus.AWAITING_CONFIRMATION:
+            kept = pending.get(value.register_id)
+            if kept is None or (value.received_at, value.id or 0) > (
+                kept.received_at,
+                kept.id or 0,
+            ):
+                pending[value.register_id] = value
+    result = {}
+    for register_id in accepted.keys() | pending.keys():
+        values = sorted(accepted.get(register_id, ()), key=lambda x: (x.taken_at, x.id or 0))
+        result[register_id] = RegisterHistory(
+            register_id, tuple(values[-HISTORY_LIMIT:]), pending.get(register_id)
+        )
+    return result
+
+
+def tariff(r: Row) -> TariffVersion:
+    """From ``(id, service, zone, valid_from, valid_to, pricing JSON text)``."""
+    pricing = r[5] if isinstance(r[5], Mapping) else json.loads(r[5])
+    return TariffVersion(
+        r[0],
+        Service(r[1]),
+        pricing_from_json(pricing),
+        parse_date(r[3]),
+        parse_date(r[4]) if r[4] else None,
+        Zone(r[2]) if r[2] else None,
+    )
+
+
+def reading_context(  # noqa: PLR0917 - the rows of one load, in query order
+    settings: UtilitySettings,
+    msisdn: str,
+    binding_rows: Iterable[Row],
+    seen: bool,
+    account_row: Row | None,
+    totals: Row | None,
+    item_rows: Iterable[Row],
+    meter_rows: Iterable[Row],
+    reading_rows: Iterable[Row],
+    tariff_rows: Iterable[Row],
+) -> ReadingContext:
+    snapshot = None
+    if account_row is not None and totals is not None:
+        snapshot = AccountSnapshot(
+            account(account_row),
+            meters(meter_rows),
+            histories(reading_rows),
+            tuple(tariff(r) for r in tariff_rows),
+            ledger(totals, item_rows),
+        )
+    return ReadingContext(settings, msisdn, tuple(binding(r) for r in binding_rows), snapshot, seen)
+
+
+def since_for_tariffs(reading_rows: Iterable[Row], now: datetime) -> str:
+    """The first day tariffs are needed from: the oldest loaded reading's, else today."""
+    oldest = min((parse_time(r[3]) for r in reading_rows), default=now)
+    return (oldest - timedelta(days=1)).date().isoformat()
+
+
+def notice(r: Row, message_ids: Sequence[str]) -> NoticeRecord:
+    """From ``(id, kind, account, msisdn, text, created_at, send_at, service, state,
+    delivered_at, amount)``."""
+    return NoticeRecord(
+        NoticeKind(r[1]),
+        r[2],
+        r[3],
+        r[4],
+        parse_time(r[5]),
+        parse_time(r[6]) if r[6] else None,
+        Service(r[7]) if r[7] else None,
+        tuple(message_ids),
+        DeliveryState(r[8]),
+        parse_time(r[9]) if r[9] else None,
+        _D(r[10]),
+        r[0],
+    )
+
+
+def notice_row(n: NoticeRecord) -> tuple[Any, ...]:
+    return (
+        n.kind.value,
+        n.account_number,
+        n.msisdn,
+        n.text,
+        iso_time(n.created_at),
+        None if n.send_at is None else iso_time(n.send_at),
+        None if n.service is None else n.service.value,
+        n.state.value,
+        None if n.delivered_at is None else iso_time(n.delivered_at),
+        str(n.amount),
+    )
+
+
+def payment(r: Row) -> Payment:
+    """From ``(id, account, amount, paid_on, reference, period)``."""
+    return Payment(
+        r[1], _D(r[2]), parse_date(r[3]), r[4], period_from(r[5]) if r[5] else None, r[0]
+    )
+
+
+#: Months of charges the usual monthly charge is averaged over.
+AVERAGE_MONTHS = 6
+
+
+def notice_context(  # noqa: PLR0917 - the rows of one load, in query order
+    settings: UtilitySettings,
+    account_row: Row,
+    binding_rows: Iterable[Row],
+    totals: Row,
+    item_rows: Iterable[Row],
+    charge_rows: Iterable[Row],
+    warned: Iterable[str],
+    capped_rows: Iterable[Row],
+    last_period: str | None,
+) -> NoticeContext:
+    """``charge_rows`` are ``(period, service, amount)`` sums of the recent months.
+
+    A service's usual monthly charge is its average over the months charged
+    among the last six; its debt, each open item's principal shared out in
+    proportion to the services' charges of that month (an opening balance,
+    with no charges behind it, is no service's).
+    """
+    value = ledger(totals, item_rows)
+    by_period: dict[str, dict[Service, Decimal]] = {}
+    for period, service, amount in charge_rows:
+        sums = by_period.setdefault(str(period), {})
+        sums[Service(service)] = sums.get(Service(service), _D(0)) + _D(amount)
+    recent = sorted(by_period)[-AVERAGE_MONTHS:]
+    monthly: dict[Service, Decimal] = {}
+    for period in recent:
+        for service, amount in by_period[period].items():
+            monthly[service] = monthly.get(service, _D(0)) + amount
+    monthly = {s: total / len(recent) for s, total in monthly.items()}
+    debts: dict[Service, Decimal] = {}
+    for item in value.open_items:
+        sums = by_period.get(str(item.period), {})
+        whole = sum(sums.values(), _D(0))
+        if whole <= 0:
+            continue
+        for service, amount in sums.items():
+            debts[service] = debts.get(service, _D(0)) + item.principal * amount / whole
+    capped: dict[str, list[datetime]] = {}
+    for msisdn, at in capped_rows:
+        capped.setdefault(msisdn, []).append(parse_time(at))
+    return NoticeContext(
+        settings,
+        account(account_row),
+        tuple(binding(r) for r in binding_rows),
+        value.balance.amount,
+        value.oldest_due_date(),
+        sum(monthly.values(), _D(0)),
+        {
+            s: ServiceDebt(debts.get(s, _D(0)), monthly.get(s, _D(0)))
+            for s in monthly.keys() | debts.keys()
+        },
+        frozenset(Service(s) for s in warned),
+        {m: tuple(sorted(t)) for m, t in capped.items()},
+        period_from(last_period) if last_period else None,
+    )
+
+
+def charge_lines_json(lines: Iterable[Any]) -> str:
+    return dumps(
+        [
+            [
+                line.service.value,
+                line.label,
+                str(line.quantity),
+                str(line.price),
+                str(line.amount),
+                line.tariff_id,
+                line.days,
+            ]
+            for line in lines
+        ]
+    )
+
+
+def period_text(period: Period | None) -> str | None:
+    return None if period is None else str(period)
+
+
+class UnknownAccountError(LookupError):
+    """No account with this number is stored."""
+
+    def __init__(self, account_number: str) -> None:
+        super().__init__(f"unknown account {account_number!r}")
+        self.account_number = account_number

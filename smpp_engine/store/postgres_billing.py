@@ -1,0 +1,748 @@
+"""The billing repository (:class:`billing_core.BillingRepository`) on PostgreSQL.
+
+Reads are one statement each, outside any transaction: scalar subqueries
+build a JSON document (money as numeric text, times as ISO text) that the
+shared decoder in :mod:`.billing_rows` reads. The two calls of every SMS,
+``load_context`` and ``save_outcome``, are functions of the schema (migration
+3) so that their plans are made once per connection: planning them per call
+would cost more than running them. ``save_outcome`` is one statement, so one
+transaction; a payment is one transaction of two statements, its ledger posted
+again in Python on the ledger as locked. Runs on the bridge's loop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
+
+from billing_core import (
+    DeliveryState,
+    Ledger,
+    NoticeContext,
+    NoticeKind,
+    NoticeRecord,
+    Outcome,
+    Payment,
+    PaymentPosting,
+    ReadingContext,
+    UtilitySettings,
+    post_payment,
+)
+
+from . import billing_rows as rows
+from .billing_codec import parse_date, parse_time
+from .billing_import import ImportBatch, ImportProblem
+from .errors import StoreError
+
+__all__ = ["PostgresBilling"]
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+_NAME = "postgresql"
+
+# ISO text of a timestamptz, whatever the session's DateStyle.
+_READING_JSON = (
+    "json_build_array(r.id, r.register_id, r.value::text, r.taken_at, r.received_at, "
+    "r.source, r.status, r.period, r.mo_message_id)"
+)
+_ACCOUNT_JSON = (
+    "json_build_array(a.number, a.language, a.time_zone, a.closed, a.opening::text, "
+    "a.charges::text, a.penalties::text, a.payments::text, a.advance::text)"
+)
+_ITEMS_JSON = """
+(SELECT coalesce(json_agg(json_build_array(i.period, i.principal::text, i.penalty::text,
+                                           i.due_date)), '[]')
+ FROM billing_open_items AS i WHERE i.account_number = a.number)
+"""
+
+# The function (migration 3) runs the one statement that loads a reading's
+# context, with a generic plan: planned once per connection, not per SMS.
+_LOAD_CONTEXT = "SELECT * FROM billing_load_context($1, $2, $3, $4, $5)"
+
+_SETTINGS = """
+SELECT settings FROM billing_utilities
+WHERE id = coalesce($1::text, (SELECT id FROM billing_utilities ORDER BY is_default DESC, id
+                               LIMIT 1))
+"""
+
+_LEDGERS = f"""
+SELECT {_ACCOUNT_JSON}::text, {_ITEMS_JSON}::text
+FROM billing_accounts AS a WHERE a.number = ANY($1::text[]) ORDER BY a.number
+"""
+
+# The function (migration 3) saves one outcome in one statement, so one
+# transaction; the statement's plan is generic, made once per connection.
+_SAVE_OUTCOME = f"SELECT billing_save_outcome({', '.join(f'${n}' for n in range(1, 32))})"
+
+# One account's ledger, written back: the totals, and the open items (periods
+# gone are deleted, the others upserted: disjoint rows, so one statement).
+_WRITE_LEDGER = """
+WITH totals AS (
+    UPDATE billing_accounts
+    SET opening = $2, charges = $3, penalties = $4, payments = $5, advance = $6
+    WHERE number = $1
+), gone AS (
+    DELETE FROM billing_open_items
+    WHERE account_number = $1 AND NOT (period = ANY($7::text[]))
+)
+INSERT INTO billing_open_items (account_number, period, principal, penalty, due_date)
+SELECT $1, t.period, t.principal, t.penalty, t.due_date
+FROM unnest($7::text[], $8::numeric[], $9::numeric[], $10::date[])
+     AS t (period, principal, penalty, due_date)
+ON CONFLICT (account_number, period) DO UPDATE
+SET principal = EXCLUDED.principal, penalty = EXCLUDED.penalty, due_date = EXCLUDED.due_date
+"""
+
+_INSERT_PAYMENT = """
+WITH payment AS (
+    INSERT INTO billing_payments (reference, account_number, amount, paid_on, period, advance)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (reference) DO NOTHING
+    RETURNING id
+), lines AS (
+    INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount)
+    SELECT (SELECT id FROM payment), t.n - 1, t.period, t.part, t.amount
+    FROM unnest($7::text[], $8::text[], $9::numeric[]) WITH ORDINALITY
+         AS t (period, part, amount, n)
+    WHERE EXISTS (SELECT 1 FROM payment)
+)
+SELECT EXISTS (SELECT 1 FROM payment)
+"""
+
+_PAYMENT_LEDGER = f"""
+SELECT EXISTS (SELECT 1 FROM billing_payments WHERE reference = $2) AS stored,
+       (SELECT ({_ACCOUNT_JSON}::jsonb || jsonb_build_array({_ITEMS_JSON}))::text
+        FROM billing_accounts AS a WHERE a.number = $1 FOR UPDATE) AS ledger
+"""
+
+_NOTICE_COLUMNS = """
+n.id, n.kind, n.account_number, n.msisdn, n.text, to_json(n.created_at) #>> '{}',
+to_json(n.send_at) #>> '{}', n.service, n.state, to_json(n.delivered_at) #>> '{}',
+n.amount::text
+"""
+_GET_NOTICE = f"""
+SELECT {_NOTICE_COLUMNS},
+       ARRAY(SELECT p.message_id FROM billing_notice_parts AS p
+             WHERE p.notice_id = n.id ORDER BY p.part) AS message_ids
+FROM billing_notices AS n WHERE n.id = $1
+"""
+
+_NOTICE_CONTEXT = f"""
+WITH a AS (SELECT * FROM billing_accounts WHERE number = $1),
+regs AS (
+    SELECT g.id FROM billing_registers AS g
+    JOIN billing_meters AS m ON m.id = g.meter_id
+    JOIN billing_service_points AS p ON p.id = m.service_point_id
+    WHERE p.account_number = $1
+)
+SELECT
+    (SELECT u.settings FROM billing_utilities AS u WHERE u.id = (SELECT utility_id FROM a))
+        AS settings,
+    (SELECT json_build_array({_ACCOUNT_JSON}, {_ITEMS_JSON}) FROM a) AS account,
+    (SELECT coalesce(json_agg(json_build_array(msisdn, account_number, opted_out)
+                              ORDER BY msisdn), '[]')
+     FROM billing_bindings WHERE account_number = $1) AS bindings,
+    (SELECT coalesce(json_agg(json_build_array(c.period, c.service, c.amount::text)), '[]')
+     FROM billing_charges AS c
+     WHERE c.account_number = $1 AND c.period IN (
+        SELECT DISTINCT period FROM billing_charges WHERE account_number = $1
+        ORDER BY period DESC LIMIT $2)) AS charges,
+    (SELECT coalesce(json_agg(json_build_array(service, created_at)), '[]') FROM billing_notices
+     WHERE account_number = $1 AND kind = $3 AND state <> 'failed' AND created_at >= $4
+       AND service IS NOT NULL) AS warned,
+    (SELECT coalesce(json_agg(json_build_array(msisdn, coalesce(send_at, created_at))), '[]')
+     FROM billing_notices
+     WHERE account_number = $1 AND kind = $5 AND state <> 'failed'
+       AND coalesce(send_at, created_at) >= $6) AS capped,
+    (SELECT max(period) FROM billing_readings
+     WHERE status = 'accepted' AND register_id IN (SELECT id FROM regs)) AS last_period
+"""
+
+
+# Disconnection warnings loaded for the notice context: the settings (known only
+# once loaded) then say which of them are still under way.
+_WARNINGS_LOOKED_AT = 400
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _ledger_of(document: Sequence[Any]) -> tuple[str, Ledger]:
+    """(number, ledger) from an account JSON array followed by its open items."""
+    return document[0], rows.ledger(document[4:9], document[9])
+
+
+def _ledger_args(number: str, ledger: Ledger) -> tuple[Any, ...]:
+    b = ledger.balance
+    items = ledger.open_items
+    return (
+        number,
+        b.opening,
+        b.charges,
+        b.penalties,
+        b.payments,
+        ledger.advance,
+        [str(i.period) for i in items],
+        [i.principal for i in items],
+        [i.penalty for i in items],
+        [i.due_date for i in items],
+    )
+
+
+class PostgresBilling:
+    """The :class:`BillingRepository` part of :class:`~.postgres.PostgresStore`.
+
+    ``billing_utility`` names the utility whose settings answer an MSISDN bound
+    to no account; None: the one imported as default, else the first by id.
+    """
+
+    _pool: Any
+    billing_utility: str | None = None
+    _billing_settings: rows.SettingsCache | None = None
+
+    if TYPE_CHECKING:
+
+        async def _run(
+            self, operation: str, coro_fn: Callable[[*Ts], Coroutine[Any, Any, T]], *args: *Ts
+        ) -> T: ...
+
+    def _settings_cache(self) -> rows.SettingsCache:
+        if self._billing_settings is None:
+            self._billing_settings = rows.SettingsCache()
+        return self._billing_settings
+
+    async def load_settings(self, utility_id: str | None = None) -> UtilitySettings:
+        """A utility's settings (the default one when ``utility_id`` is None)."""
+        text = await self._run("load_settings", self._fetchval, _SETTINGS, utility_id)
+        if text is None:
+            raise StoreError(_NAME, f"load_settings: no billing utility {utility_id or ''!r}")
+        return self._settings_cache().get(text)
+
+    async def _fetchval(self, query: str, *args: Any) -> Any:
+        async with self._pool.acquire() as connection:
+            return await connection.fetchval(query, *args)
+
+    async def _fetchrow(self, query: str, *args: Any) -> Any:
+        async with self._pool.acquire() as connection:
+            return await connection.fetchrow(query, *args)
+
+    async def load_context(
+        self, *, msisdn: str, account_number: str | None, mo_message_id: str, now: datetime
+    ) -> ReadingContext:
+        r = await self._run(
+            "load_context",
+            self._fetchrow,
+            _LOAD_CONTEXT,
+            msisdn,
+            account_number,
+            mo_message_id,
+            self.billing_utility,
+            now,
+        )
+        if r["settings"] is None:
+            raise StoreError(_NAME, "load_context: no billing utility is stored")
+        settings = self._settings_cache().get(r["settings"])
+        account = _loads(r["account"])
+        if account is None:
+            return rows.reading_context(
+                settings, msisdn, json.loads(r["bindings"]), r["seen"], None, None, (), (), (), ()
+            )
+        head, items = account
+        return rows.reading_context(
+            settings,
+            msisdn,
+            json.loads(r["bindings"]),
+            r["seen"],
+            head[:4],
+            head[4:9],
+            items,
+            json.loads(r["meters"]),
+            json.loads(r["readings"]),
+            json.loads(r["tariffs"]),
+        )
+
+    async def save_outcome(self, outcome: Outcome) -> bool:
+        if not outcome.persists:
+            raise ValueError("an ALREADY_PROCESSED outcome is not saved")
+        return await self._run("save_outcome", self._save_outcome, outcome)
+
+    async def _save_outcome(self, o: Outcome) -> bool:
+        readings = o.readings
+        changes = o.status_changes
+        opt = o.opt_out
+        charges = o.charges
+        async with self._pool.acquire() as connection:
+            saved: bool = await connection.fetchval(
+                _SAVE_OUTCOME,
+                o.mo_message_id,
+                o.msisdn,
+                o.text,
+                o.received_at,
+                o.status.value,
+                None if o.intent is None else o.intent.value,
+                o.account_number,
+                None if o.reply is None else o.reply.text,
+                None if o.rejection is None else o.rejection.reason.value,
+                o.balance_after,
+                [r.register_id for r in readings],
+                [r.value for r in readings],
+                [r.taken_at for r in readings],
+                [r.received_at for r in readings],
+                [r.source.value for r in readings],
+                [r.status.value for r in readings],
+                [str(r.period) for r in readings],
+                [c.reading_id for c in changes],
+                [c.status.value for c in changes],
+                [c.reason for c in changes],
+                list(opt.account_numbers) if opt else [],
+                bool(opt and opt.opted_out),
+                [c.account_number for c in charges],
+                [str(c.period) for c in charges],
+                [c.service.value for c in charges],
+                [c.meter_id for c in charges],
+                [c.start for c in charges],
+                [c.end for c in charges],
+                [c.due_date for c in charges],
+                [c.amount for c in charges],
+                [rows.charge_lines_json(c.lines) for c in charges],
+            )
+        return saved
+
+    async def load_ledger(self, account_number: str) -> Ledger:
+        found = await self._run("load_ledger", self._fetchrow, _LEDGERS, [account_number])
+        if found is None:
+            raise rows.UnknownAccountError(account_number)
+        return _ledger_of([*json.loads(found[0]), json.loads(found[1])])[1]
+
+    async def save_payment(self, posting: PaymentPosting) -> bool:
+        saved = await self._run("save_payment", self._save_payment, posting)
+        if saved is None:
+            raise rows.UnknownAccountError(posting.payment.account_number)
+        return saved
+
+    async def _save_payment(self, posting: PaymentPosting) -> bool | None:
+        payment = posting.payment
+        async with self._pool.acquire() as connection, connection.transaction():
+            found = await connection.fetchrow(
+                _PAYMENT_LEDGER, payment.account_number, payment.reference
+            )
+            if found["stored"]:
+                return False
+            if found["ledger"] is None:
+                return None
+            stored = _ledger_of(json.loads(found["ledger"]))[1]
+            # Posted again on the ledger as stored now: a charge saved since the
+            # caller loaded its ledger is not lost.
+            if stored != posting.ledger:
+                posting = post_payment(stored, payment)
+            lines = posting.allocation.lines
+            inserted = await connection.fetchval(
+                _INSERT_PAYMENT,
+                payment.reference,
+                payment.account_number,
+                payment.amount,
+                payment.paid_on,
+                rows.period_text(payment.period),
+                posting.allocation.advance,
+                [str(line.period) for line in lines],
+                [line.part.value for line in lines],
+                [line.amount for line in lines],
+            )
+            if not inserted:
+                return False
+            await connection.execute(
+                _WRITE_LEDGER, *_ledger_args(payment.account_number, posting.ledger)
+            )
+        return True
+
+    async def find_payment(self, reference: str) -> Payment | None:
+        found = await self._run(
+            "find_payment",
+            self._fetchrow,
+            "SELECT id, account_number, amount::text, paid_on::text, reference, period "
+            "FROM billing_payments WHERE reference = $1",
+            reference,
+        )
+        return None if found is None else rows.payment(tuple(found))
+
+    async def load_notice_context(self, account_number: str, *, now: datetime) -> NoticeContext:
+        r = await self._run(
+            "load_notice_context",
+            self._fetchrow,
+            _NOTICE_CONTEXT,
+            account_number,
+            rows.AVERAGE_MONTHS + 12,
+            NoticeKind.DISCONNECTION_WARNING.value,
+            now - timedelta(days=_WARNINGS_LOOKED_AT),
+            NoticeKind.DEBT.value,
+            now - timedelta(days=30),
+        )
+        if r["account"] is None:
+            raise rows.UnknownAccountError(account_number)
+        settings = self._settings_cache().get(r["settings"])
+        cut = settings.notices.disconnection
+        # A warning is under way for as long as the procedure it starts may run.
+        since = now - timedelta(days=cut.days_to_pay + cut.days_to_suspension + 30)
+        warned = {service for service, at in json.loads(r["warned"]) if parse_time(at) >= since}
+        head, items = json.loads(r["account"])
+        return rows.notice_context(
+            settings,
+            head[:4],
+            json.loads(r["bindings"]),
+            head[4:9],
+            items,
+            json.loads(r["charges"]),
+            warned,
+            json.loads(r["capped"]),
+            r["last_period"],
+        )
+
+    async def save_notices(self, notices: Sequence[NoticeRecord]) -> list[int]:
+        return await self._run("save_notices", self._save_notices, list(notices))
+
+    async def _save_notices(self, notices: list[NoticeRecord]) -> list[int]:
+        ids = []
+        async with self._pool.acquire() as connection, connection.transaction():
+            for n in notices:
+                notice_id = await connection.fetchval(
+                    "INSERT INTO billing_notices (kind, account_number, msisdn, text, "
+                    "created_at, send_at, service, state, delivered_at, amount) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) RETURNING id",
+                    n.kind.value,
+                    n.account_number,
+                    n.msisdn,
+                    n.text,
+                    n.created_at,
+                    n.send_at,
+                    None if n.service is None else n.service.value,
+                    n.delivered_at,
+                    n.amount,
+                )
+                await _insert_parts(connection, notice_id, n.message_ids)
+                ids.append(notice_id)
+        return ids
+
+    async def record_notice_submitted(
+        self, notice_id: int, message_ids: Sequence[str], *, at: datetime
+    ) -> None:
+        await self._run(
+            "record_notice_submitted", self._notice_submitted, notice_id, list(message_ids), at
+        )
+
+    async def _notice_submitted(self, notice_id: int, message_ids: list[str], at: datetime) -> None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(
+                "DELETE FROM billing_notice_parts WHERE notice_id = $1", notice_id
+            )
+            await _insert_parts(connection, notice_id, message_ids)
+            await connection.execute(
+                "UPDATE billing_notices SET send_at = coalesce(send_at, $2) WHERE id = $1",
+                notice_id,
+                at,
+            )
+
+    async def record_notice_receipt(
+        self, message_id: str, state: DeliveryState, *, at: datetime
+    ) -> NoticeRecord | None:
+        return await self._run("record_notice_receipt", self._receipt, message_id, state, at)
+
+    async def _receipt(
+        self, message_id: str, state: DeliveryState, at: datetime
+    ) -> NoticeRecord | None:
+        async with self._pool.acquire() as connection, connection.transaction():
+            found = await connection.fetchrow(
+                "UPDATE billing_notice_parts SET state = $2, at = $3 WHERE (notice_id, part) = "
+                "(SELECT notice_id, part FROM billing_notice_parts WHERE message_id = $1 "
+                "ORDER BY notice_id DESC LIMIT 1) RETURNING notice_id",
+                message_id,
+                state.value,
+                at,
+            )
+            if found is None:
+                return None
+            notice_id = found[0]
+            if state is DeliveryState.DELIVERED:
+                # The first delivery is the evidence; later receipts do not move it.
+                await connection.execute(
+                    "UPDATE billing_notices SET state = 'delivered', "
+                    "delivered_at = coalesce(delivered_at, $2) WHERE id = $1",
+                    notice_id,
+                    at,
+                )
+            elif state is DeliveryState.FAILED:
+                await connection.execute(
+                    "UPDATE billing_notices SET state = 'failed' "
+                    "WHERE id = $1 AND delivered_at IS NULL",
+                    notice_id,
+                )
+            r = await connection.fetchrow(_GET_NOTICE, notice_id)
+        return rows.notice(tuple(r)[:11], r["message_ids"])
+
+    async def write_billing_import(
+        self, batch: ImportBatch
+    ) -> tuple[dict[str, int], list[ImportProblem]]:
+        """Write checked import rows in one transaction (see :mod:`.billing_import`)."""
+        return await self._run("billing_import", self._write_import, batch)
+
+    async def _write_import(self, batch: ImportBatch) -> tuple[dict[str, int], list[ImportProblem]]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            return await _write_import(connection, batch)
+
+
+async def _insert_parts(connection: Any, notice_id: int, message_ids: Sequence[str]) -> None:
+    await connection.execute(
+        "INSERT INTO billing_notice_parts (notice_id, part, message_id, state) "
+        "SELECT $1, t.n - 1, t.message_id, 'pending' "
+        "FROM unnest($2::text[]) WITH ORDINALITY AS t (message_id, n)",
+        notice_id,
+        list(message_ids),
+    )
+
+
+async def _exists(c: Any, query: str, *args: Any) -> bool:
+    return await c.fetchval(query, *args) is not None
+
+
+async def _write_import(c: Any, batch: ImportBatch) -> tuple[dict[str, int], list[ImportProblem]]:
+    problems: list[ImportProblem] = []
+    written = dict.fromkeys(
+        ("utilities", "accounts", "bindings", "meters", "tariffs", "readings"), 0
+    )
+
+    def refuse(section: str, index: int, item: str, field: str, message: str) -> None:
+        problems.append(ImportProblem(section, index, item, field, message))
+
+    for _index, utility_id, settings, default in batch.utilities:
+        if default:
+            await c.execute("UPDATE billing_utilities SET is_default = false")
+        await c.execute(
+            "INSERT INTO billing_utilities (id, settings, is_default) VALUES ($1, $2, $3) "
+            "ON CONFLICT (id) DO UPDATE SET settings = EXCLUDED.settings, "
+            "is_default = billing_utilities.is_default OR EXCLUDED.is_default",
+            utility_id,
+            settings,
+            default,
+        )
+        written["utilities"] += 1
+    for index, number, utility, language, zone, closed, totals, items in batch.accounts:
+        if not await _exists(c, "SELECT 1 FROM billing_utilities WHERE id = $1", utility):
+            refuse("accounts", index, number, "utility", f"unknown utility {utility!r}")
+            continue
+        if await _exists(c, "SELECT 1 FROM billing_accounts WHERE number = $1", number):
+            await c.execute(
+                "UPDATE billing_accounts SET utility_id = $2, language = $3, time_zone = $4, "
+                "closed = $5 WHERE number = $1",
+                number,
+                utility,
+                language,
+                zone,
+                closed,
+            )
+        else:
+            await c.execute(
+                "INSERT INTO billing_accounts (number, utility_id, language, time_zone, closed, "
+                "opening, charges, penalties, payments, advance) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                number,
+                utility,
+                language,
+                zone,
+                closed,
+                *(Decimal(t) for t in totals),
+            )
+            for _, period, principal, penalty, due in items:
+                await c.execute(
+                    "INSERT INTO billing_open_items (account_number, period, principal, "
+                    "penalty, due_date) VALUES ($1, $2, $3, $4, $5)",
+                    number,
+                    period,
+                    Decimal(principal),
+                    Decimal(penalty),
+                    None if due is None else parse_date(due),
+                )
+        written["accounts"] += 1
+    for index, msisdn, number, opted_out in batch.bindings:
+        if not await _exists(c, "SELECT 1 FROM billing_accounts WHERE number = $1", number):
+            refuse(
+                "bindings", index, f"{msisdn}/{number}", "account", f"unknown account {number!r}"
+            )
+            continue
+        await c.execute(
+            "INSERT INTO billing_bindings (msisdn, account_number, opted_out) "
+            "VALUES ($1, $2, $3) ON CONFLICT (msisdn, account_number) "
+            "DO UPDATE SET opted_out = EXCLUDED.opted_out",
+            msisdn,
+            number,
+            opted_out,
+        )
+        written["bindings"] += 1
+    for (
+        index,
+        given_id,
+        number,
+        service,
+        serial,
+        digits,
+        decimals,
+        mult,
+        status,
+        regs,
+    ) in batch.meters:
+        if not await _exists(c, "SELECT 1 FROM billing_accounts WHERE number = $1", number):
+            refuse("meters", index, serial, "account", f"unknown account {number!r}")
+            continue
+        point = await c.fetchval(
+            "WITH new AS (INSERT INTO billing_service_points (account_number, service) "
+            "VALUES ($1, $2) ON CONFLICT (account_number, service) DO NOTHING RETURNING id) "
+            "SELECT id FROM new UNION ALL SELECT id FROM billing_service_points "
+            "WHERE account_number = $1 AND service = $2",
+            number,
+            service,
+        )
+        old = await c.fetchval("SELECT id FROM billing_meters WHERE serial = $1", serial)
+        meter_id = given_id
+        if old is not None and meter_id is not None and old != meter_id:
+            refuse("meters", index, serial, "id", f"the serial is stored with id {old}")
+            continue
+        if (
+            old is None
+            and meter_id is not None
+            and await _exists(c, "SELECT 1 FROM billing_meters WHERE id = $1", meter_id)
+        ):
+            refuse("meters", index, serial, "id", f"id {meter_id} belongs to another meter")
+            continue
+        clash = None
+        for register_id, zone in regs:
+            if register_id is not None:
+                owner = await c.fetchrow(
+                    "SELECT meter_id, zone FROM billing_registers WHERE id = $1", register_id
+                )
+                if owner is not None and (owner[0], owner[1]) != (old or meter_id, zone):
+                    clash = register_id
+        if clash is not None:
+            refuse("meters", index, serial, "registers", f"register id {clash} is taken")
+            continue
+        position = await c.fetchval(
+            "SELECT count(*) FROM billing_meters WHERE service_point_id IN "
+            "(SELECT id FROM billing_service_points WHERE account_number = $1)",
+            number,
+        )
+        if old is None:
+            meter_id = await c.fetchval(
+                "INSERT INTO billing_meters (id, service_point_id, serial, digits, decimals, "
+                "multiplier, status, position) "
+                "VALUES (coalesce($1, nextval(pg_get_serial_sequence('billing_meters', 'id'))), "
+                "$2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                meter_id,
+                point,
+                serial,
+                digits,
+                decimals,
+                Decimal(mult),
+                status,
+                position,
+            )
+        else:
+            meter_id = old
+            await c.execute(
+                "UPDATE billing_meters SET service_point_id = $2, digits = $3, decimals = $4, "
+                "multiplier = $5, status = $6 WHERE id = $1",
+                meter_id,
+                point,
+                digits,
+                decimals,
+                Decimal(mult),
+                status,
+            )
+        for register_position, (register_id, zone) in enumerate(regs):
+            await c.execute(
+                "INSERT INTO billing_registers (id, meter_id, zone, position) "
+                "VALUES (coalesce($1, nextval(pg_get_serial_sequence('billing_registers', "
+                "'id'))), $2, $3, $4) "
+                "ON CONFLICT (meter_id, zone) DO UPDATE SET position = EXCLUDED.position",
+                register_id,
+                meter_id,
+                zone,
+                register_position,
+            )
+        written["meters"] += 1
+    for index, tariff_id, utility, service, zone, valid_from, valid_to, pricing in batch.tariffs:
+        item = f"{utility}/{service}/{zone or '-'}/{valid_from}"
+        if not await _exists(c, "SELECT 1 FROM billing_utilities WHERE id = $1", utility):
+            refuse("tariffs", index, item, "utility", f"unknown utility {utility!r}")
+            continue
+        if await _exists(
+            c,
+            "SELECT 1 FROM billing_tariffs WHERE utility_id = $1 AND service = $2 "
+            "AND zone IS NOT DISTINCT FROM $3 AND valid_from = $4 "
+            "AND (pricing ->> 'kind' = 'fixed') = $5",
+            utility,
+            service,
+            zone,
+            parse_date(valid_from),
+            pricing.startswith('{"kind":"fixed"'),
+        ):
+            continue
+        if tariff_id is not None and await _exists(
+            c, "SELECT 1 FROM billing_tariffs WHERE id = $1", tariff_id
+        ):
+            refuse("tariffs", index, item, "id", f"id {tariff_id} belongs to another tariff")
+            continue
+        await c.execute(
+            "INSERT INTO billing_tariffs (id, utility_id, service, zone, valid_from, valid_to, "
+            "pricing) VALUES (coalesce($1, nextval(pg_get_serial_sequence('billing_tariffs', "
+            "'id'))), $2, $3, $4, $5, $6, $7::jsonb)",
+            tariff_id,
+            utility,
+            service,
+            zone,
+            parse_date(valid_from),
+            None if valid_to is None else parse_date(valid_to),
+            pricing,
+        )
+        written["tariffs"] += 1
+    for index, serial, zone, value, taken, received, source, status, period in batch.readings:
+        item = f"{serial}/{zone}/{taken}"
+        register = await c.fetchval(
+            "SELECT g.id FROM billing_registers AS g JOIN billing_meters AS m "
+            "ON m.id = g.meter_id WHERE m.serial = $1 AND g.zone = $2",
+            serial,
+            zone,
+        )
+        if register is None:
+            refuse("readings", index, item, "meter", f"no meter {serial!r} with register {zone}")
+            continue
+        taken_at = datetime.fromisoformat(taken)
+        if await _exists(
+            c,
+            "SELECT 1 FROM billing_readings WHERE register_id = $1 AND taken_at = $2 "
+            "AND value = $3",
+            register,
+            taken_at,
+            Decimal(value),
+        ):
+            continue
+        await c.execute(
+            "INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, "
+            "status, period) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            register,
+            Decimal(value),
+            taken_at,
+            datetime.fromisoformat(received),
+            source,
+            status,
+            period,
+        )
+        written["readings"] += 1
+    # Rows given their own ids: the sequences must not hand those out again.
+    for table in ("billing_meters", "billing_registers", "billing_tariffs"):
+        await c.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+        )
+    return written, problems

@@ -1,0 +1,724 @@
+"""The billing repository (:class:`billing_core.BillingRepository`) in SQLite.
+
+Each method is one job on the store's worker thread: a read is a few indexed
+statements in one snapshot, a write one ``BEGIN IMMEDIATE`` transaction. Money
+is decimal TEXT and is added up in Python with Decimal (SQLite would add it as
+floats). The utility an MSISDN without an account talks to is the store's
+default one (see :attr:`SqliteBilling.billing_utility`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from billing_core import (
+    DeliveryState,
+    Ledger,
+    NoticeContext,
+    NoticeKind,
+    NoticeRecord,
+    Outcome,
+    Payment,
+    PaymentPosting,
+    ReadingContext,
+    UtilitySettings,
+    post_payment,
+)
+
+from . import billing_rows as rows
+from .billing_codec import iso_time
+from .billing_import import ImportBatch, ImportProblem
+from .errors import StoreError
+from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
+
+__all__ = ["SqliteBilling"]
+
+_NAME = "sqlite"
+
+_READING_COLUMNS = (
+    "id, register_id, value, taken_at, received_at, source, status, period, mo_message_id"
+)
+_ACCOUNT_REGISTERS = """
+SELECT g.id FROM billing_registers AS g
+JOIN billing_meters AS m ON m.id = g.meter_id
+JOIN billing_service_points AS p ON p.id = m.service_point_id
+WHERE p.account_number = ?
+"""
+# Per register, through the index, newest first: a LIMIT, not a scan of its history.
+_LAST_ACCEPTED = f"""
+SELECT {_READING_COLUMNS} FROM billing_readings
+WHERE register_id = ? AND status = 'accepted'
+ORDER BY taken_at DESC, id DESC LIMIT {rows.HISTORY_LIMIT}
+"""
+_PENDING = f"""
+SELECT {_READING_COLUMNS} FROM billing_readings
+WHERE status = 'awaiting_confirmation' AND register_id IN ({_ACCOUNT_REGISTERS})
+"""
+_METERS = """
+SELECT m.id, m.serial, m.service_point_id, p.service, m.digits, m.decimals, m.multiplier,
+       m.status, g.id, g.zone
+FROM billing_service_points AS p
+JOIN billing_meters AS m ON m.service_point_id = p.id
+JOIN billing_registers AS g ON g.meter_id = m.id
+WHERE p.account_number = ?
+ORDER BY m.position, m.id, g.position, g.id
+"""
+_TARIFFS = """
+SELECT id, service, zone, valid_from, valid_to, pricing FROM billing_tariffs
+WHERE utility_id = ? AND (valid_to IS NULL OR valid_to > ?)
+  AND service IN (SELECT p.service FROM billing_service_points AS p WHERE p.account_number = ?)
+ORDER BY service, valid_from, id
+"""
+_ACCOUNT = """
+SELECT a.number, a.language, a.time_zone, a.closed,
+       a.opening, a.charges, a.penalties, a.payments, a.advance, u.settings
+FROM billing_accounts AS a JOIN billing_utilities AS u ON u.id = a.utility_id
+WHERE a.number = ?
+"""
+_DEFAULT_UTILITY = """
+SELECT settings FROM billing_utilities
+WHERE id = coalesce(?, (SELECT id FROM billing_utilities ORDER BY is_default DESC, id LIMIT 1))
+"""
+_NOTICE_COLUMNS = (
+    "id, kind, account_number, msisdn, text, created_at, send_at, service, state, "
+    "delivered_at, amount"
+)
+
+
+def _meter_rows(c: sqlite3.Connection, number: str) -> list[list[Any]]:
+    meters: dict[int, list[Any]] = {}
+    for r in c.execute(_METERS, (number,)):
+        meter = meters.get(r[0])
+        if meter is None:
+            meter = meters[r[0]] = [*r[:8], []]
+        meter[8].append((r[8], r[9]))
+    return list(meters.values())
+
+
+def _ledger(c: sqlite3.Connection, number: str) -> Ledger | None:
+    totals = c.execute(
+        "SELECT opening, charges, penalties, payments, advance FROM billing_accounts "
+        "WHERE number = ?",
+        (number,),
+    ).fetchone()
+    if totals is None:
+        return None
+    items = c.execute(
+        "SELECT period, principal, penalty, due_date FROM billing_open_items "
+        "WHERE account_number = ?",
+        (number,),
+    ).fetchall()
+    return rows.ledger(totals, items)
+
+
+def _write_ledger(c: sqlite3.Connection, number: str, ledger: Ledger) -> None:
+    c.execute(
+        "UPDATE billing_accounts SET opening = ?, charges = ?, penalties = ?, payments = ?, "
+        "advance = ? WHERE number = ?",
+        (*rows.ledger_totals(ledger), number),
+    )
+    c.execute("DELETE FROM billing_open_items WHERE account_number = ?", (number,))
+    c.executemany(
+        "INSERT INTO billing_open_items (account_number, period, principal, penalty, due_date) "
+        "VALUES (?, ?, ?, ?, ?)",
+        rows.ledger_items(number, ledger),
+    )
+
+
+def _save_outcome(c: sqlite3.Connection, o: Outcome) -> bool:
+    rejection = None
+    if o.rejection is not None:
+        rejection = o.rejection.reason.value
+    inserted = c.execute(
+        "INSERT INTO billing_mo (mo_message_id, msisdn, text, received_at, status, intent, "
+        "account_number, reply, rejection, balance_after) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mo_message_id) DO NOTHING",
+        (
+            o.mo_message_id,
+            o.msisdn,
+            o.text,
+            iso_time(o.received_at),
+            o.status.value,
+            None if o.intent is None else o.intent.value,
+            o.account_number,
+            None if o.reply is None else o.reply.text,
+            rejection,
+            None if o.balance_after is None else str(o.balance_after),
+        ),
+    ).rowcount
+    if not inserted:
+        return False
+    c.executemany(
+        "INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, "
+        "status, period, mo_message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                r.register_id,
+                str(r.value),
+                iso_time(r.taken_at),
+                iso_time(r.received_at),
+                r.source.value,
+                r.status.value,
+                str(r.period),
+                r.mo_message_id,
+            )
+            for r in o.readings
+        ],
+    )
+    c.executemany(
+        "UPDATE billing_readings SET status = ?, status_reason = ? WHERE id = ?",
+        [(s.status.value, s.reason, s.reading_id) for s in o.status_changes],
+    )
+    if o.charges:
+        by_account: dict[str, Ledger] = {}
+        for charge in o.charges:
+            number = charge.account_number
+            ledger = by_account.get(number) or _ledger(c, number)
+            if ledger is None:
+                raise StoreError(_NAME, f"save_outcome: unknown account {number!r}")
+            by_account[number] = ledger.charge(charge.period, charge.amount, charge.due_date)
+            c.execute(
+                "INSERT INTO billing_charges (account_number, period, service, meter_id, "
+                "start_on, end_on, due_date, amount, lines, mo_message_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    number,
+                    str(charge.period),
+                    charge.service.value,
+                    charge.meter_id,
+                    charge.start.isoformat(),
+                    charge.end.isoformat(),
+                    None if charge.due_date is None else charge.due_date.isoformat(),
+                    str(charge.amount),
+                    rows.charge_lines_json(charge.lines),
+                    o.mo_message_id,
+                ),
+            )
+        for number, ledger in by_account.items():
+            _write_ledger(c, number, ledger)
+    if o.opt_out is not None:
+        c.executemany(
+            "UPDATE billing_bindings SET opted_out = ? WHERE msisdn = ? AND account_number = ?",
+            [(int(o.opt_out.opted_out), o.opt_out.msisdn, n) for n in o.opt_out.account_numbers],
+        )
+    return True
+
+
+def _save_payment(c: sqlite3.Connection, posting: PaymentPosting) -> bool:
+    payment = posting.payment
+    if c.execute(
+        "SELECT 1 FROM billing_payments WHERE reference = ?", (payment.reference,)
+    ).fetchone():
+        return False
+    stored = _ledger(c, payment.account_number)
+    if stored is None:
+        raise rows.UnknownAccountError(payment.account_number)
+    # Posted again on the ledger as stored now: a charge saved since the caller
+    # loaded its ledger is not lost.
+    if stored != posting.ledger:
+        posting = post_payment(stored, payment)
+    cursor = c.execute(
+        "INSERT INTO billing_payments (reference, account_number, amount, paid_on, period, "
+        "advance) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            payment.reference,
+            payment.account_number,
+            str(payment.amount),
+            payment.paid_on.isoformat(),
+            rows.period_text(payment.period),
+            str(posting.allocation.advance),
+        ),
+    )
+    payment_id = cursor.lastrowid
+    c.executemany(
+        "INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            (payment_id, i, str(line.period), line.part.value, str(line.amount))
+            for i, line in enumerate(posting.allocation.lines)
+        ],
+    )
+    _write_ledger(c, payment.account_number, posting.ledger)
+    return True
+
+
+def _notice(c: sqlite3.Connection, notice_id: int) -> NoticeRecord | None:
+    row = c.execute(
+        f"SELECT {_NOTICE_COLUMNS} FROM billing_notices WHERE id = ?", (notice_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    ids = [
+        r[0]
+        for r in c.execute(
+            "SELECT message_id FROM billing_notice_parts WHERE notice_id = ? ORDER BY part",
+            (notice_id,),
+        )
+    ]
+    return rows.notice(row, ids)
+
+
+def _receipt(
+    c: sqlite3.Connection, message_id: str, state: DeliveryState, at: datetime
+) -> NoticeRecord | None:
+    found = c.execute(
+        "SELECT notice_id, part FROM billing_notice_parts WHERE message_id = ? "
+        "ORDER BY notice_id DESC LIMIT 1",
+        (message_id,),
+    ).fetchone()
+    if found is None:
+        return None
+    notice_id, part = found
+    stamp = iso_time(at)
+    c.execute(
+        "UPDATE billing_notice_parts SET state = ?, at = ? WHERE notice_id = ? AND part = ?",
+        (state.value, stamp, notice_id, part),
+    )
+    if state is DeliveryState.DELIVERED:
+        # The first delivery is the evidence; later receipts do not move it.
+        c.execute(
+            "UPDATE billing_notices SET state = 'delivered', "
+            "delivered_at = coalesce(delivered_at, ?) WHERE id = ?",
+            (stamp, notice_id),
+        )
+    elif state is DeliveryState.FAILED:
+        c.execute(
+            "UPDATE billing_notices SET state = 'failed' WHERE id = ? AND delivered_at IS NULL",
+            (notice_id,),
+        )
+    return _notice(c, notice_id)
+
+
+class SqliteBilling:
+    """The :class:`BillingRepository` part of :class:`~.sqlite.SqliteStore`.
+
+    ``billing_utility`` names the utility whose settings answer an MSISDN bound
+    to no account; None: the one imported as default, else the first by id.
+    """
+
+    _worker: SqliteWorker
+    billing_utility: str | None = None
+    _billing_settings: rows.SettingsCache | None = None
+
+    def _settings_cache(self) -> rows.SettingsCache:
+        if self._billing_settings is None:
+            self._billing_settings = rows.SettingsCache()
+        return self._billing_settings
+
+    async def load_settings(self, utility_id: str | None = None) -> UtilitySettings:
+        """A utility's settings (the default one when ``utility_id`` is None)."""
+
+        def work(c: sqlite3.Connection) -> str | None:
+            row = c.execute(_DEFAULT_UTILITY, (utility_id or self.billing_utility,)).fetchone()
+            return None if row is None else str(row[0])
+
+        text = await self._worker.run("load_settings", work)
+        if text is None:
+            raise StoreError(_NAME, f"load_settings: no billing utility {utility_id or ''!r}")
+        return self._settings_cache().get(text)
+
+    async def load_context(
+        self, *, msisdn: str, account_number: str | None, mo_message_id: str, now: datetime
+    ) -> ReadingContext:
+        cache = self._settings_cache()
+        default = self.billing_utility
+
+        def read(c: sqlite3.Connection) -> ReadingContext:
+            bindings = c.execute(
+                "SELECT msisdn, account_number, opted_out FROM billing_bindings "
+                "WHERE msisdn = ? ORDER BY account_number",
+                (msisdn,),
+            ).fetchall()
+            seen = c.execute(
+                "SELECT 1 FROM billing_mo WHERE mo_message_id = ?", (mo_message_id,)
+            ).fetchone()
+            numbers = [b[1] for b in bindings]
+            number = account_number if account_number in numbers else None
+            if number is None and len(numbers) == 1:
+                number = numbers[0]
+            account = c.execute(_ACCOUNT, (number or (numbers[0] if numbers else ""),)).fetchone()
+            if account is None:
+                row = c.execute(_DEFAULT_UTILITY, (default,)).fetchone()
+                if row is None:
+                    raise StoreError(_NAME, "load_context: no billing utility is stored")
+                settings = cache.get(row[0])
+                return rows.reading_context(
+                    settings, msisdn, bindings, seen is not None, None, None, (), (), (), ()
+                )
+            settings = cache.get(account[9])
+            if number is None:  # bound to several, none named: the settings of the first
+                return rows.reading_context(
+                    settings, msisdn, bindings, seen is not None, None, None, (), (), (), ()
+                )
+            items = c.execute(
+                "SELECT period, principal, penalty, due_date FROM billing_open_items "
+                "WHERE account_number = ?",
+                (number,),
+            ).fetchall()
+            meters = _meter_rows(c, number)
+            readings = c.execute(_PENDING, (number,)).fetchall()
+            for meter in meters:
+                for register_id, _zone in meter[8]:
+                    readings += c.execute(_LAST_ACCEPTED, (register_id,)).fetchall()
+            tariffs = c.execute(
+                _TARIFFS, (settings.utility_id, rows.since_for_tariffs(readings, now), number)
+            ).fetchall()
+            return rows.reading_context(
+                settings,
+                msisdn,
+                bindings,
+                seen is not None,
+                account[:4],
+                account[4:9],
+                items,
+                meters,
+                readings,
+                tariffs,
+            )
+
+        return await self._worker.run("load_context", lambda c: in_snapshot(c, lambda: read(c)))
+
+    async def save_outcome(self, outcome: Outcome) -> bool:
+        if not outcome.persists:
+            raise ValueError("an ALREADY_PROCESSED outcome is not saved")
+        return await self._worker.run(
+            "save_outcome", lambda c: in_transaction(c, lambda: _save_outcome(c, outcome))
+        )
+
+    async def load_ledger(self, account_number: str) -> Ledger:
+        ledger = await self._worker.run(
+            "load_ledger", lambda c: in_snapshot(c, lambda: _ledger(c, account_number))
+        )
+        if ledger is None:
+            raise rows.UnknownAccountError(account_number)
+        return ledger
+
+    async def save_payment(self, posting: PaymentPosting) -> bool:
+        return await self._worker.run(
+            "save_payment", lambda c: in_transaction(c, lambda: _save_payment(c, posting))
+        )
+
+    async def find_payment(self, reference: str) -> Payment | None:
+        def work(c: sqlite3.Connection) -> Payment | None:
+            row = c.execute(
+                "SELECT id, account_number, amount, paid_on, reference, period "
+                "FROM billing_payments WHERE reference = ?",
+                (reference,),
+            ).fetchone()
+            return None if row is None else rows.payment(row)
+
+        return await self._worker.run("find_payment", work)
+
+    async def load_notice_context(self, account_number: str, *, now: datetime) -> NoticeContext:
+        cache = self._settings_cache()
+        month_ago = iso_time(now - timedelta(days=30))
+
+        def read(c: sqlite3.Connection) -> NoticeContext | None:
+            account = c.execute(_ACCOUNT, (account_number,)).fetchone()
+            if account is None:
+                return None
+            settings = cache.get(account[9])
+            rules = settings.notices.disconnection
+            warned_since = iso_time(
+                now - timedelta(days=rules.days_to_pay + rules.days_to_suspension + 30)
+            )
+            bindings = c.execute(
+                "SELECT msisdn, account_number, opted_out FROM billing_bindings "
+                "WHERE account_number = ? ORDER BY msisdn",
+                (account_number,),
+            ).fetchall()
+            items = c.execute(
+                "SELECT period, principal, penalty, due_date FROM billing_open_items "
+                "WHERE account_number = ?",
+                (account_number,),
+            ).fetchall()
+            charges = c.execute(
+                "SELECT period, service, amount FROM billing_charges WHERE account_number = ? "
+                "AND period IN (SELECT DISTINCT period FROM billing_charges "
+                "WHERE account_number = ? ORDER BY period DESC LIMIT ?)",
+                (account_number, account_number, rows.AVERAGE_MONTHS + 12),
+            ).fetchall()
+            warned = [
+                r[0]
+                for r in c.execute(
+                    "SELECT DISTINCT service FROM billing_notices WHERE account_number = ? "
+                    "AND kind = ? AND state <> 'failed' AND created_at >= ? "
+                    "AND service IS NOT NULL",
+                    (account_number, NoticeKind.DISCONNECTION_WARNING.value, warned_since),
+                )
+            ]
+            capped = c.execute(
+                "SELECT msisdn, coalesce(send_at, created_at) FROM billing_notices "
+                "WHERE account_number = ? AND kind = ? AND state <> 'failed' "
+                "AND coalesce(send_at, created_at) >= ?",
+                (account_number, NoticeKind.DEBT.value, month_ago),
+            ).fetchall()
+            last = c.execute(
+                f"SELECT max(period) FROM billing_readings WHERE status = 'accepted' "
+                f"AND register_id IN ({_ACCOUNT_REGISTERS})",
+                (account_number,),
+            ).fetchone()
+            return rows.notice_context(
+                settings,
+                account[:4],
+                bindings,
+                account[4:9],
+                items,
+                charges,
+                warned,
+                capped,
+                last[0],
+            )
+
+        context = await self._worker.run(
+            "load_notice_context", lambda c: in_snapshot(c, lambda: read(c))
+        )
+        if context is None:
+            raise rows.UnknownAccountError(account_number)
+        return context
+
+    async def save_notices(self, notices: Sequence[NoticeRecord]) -> list[int]:
+        def write(c: sqlite3.Connection) -> list[int]:
+            ids = []
+            for n in notices:
+                cursor = c.execute(
+                    f"INSERT INTO billing_notices ({_NOTICE_COLUMNS.partition(', ')[2]}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                    (*rows.notice_row(n)[:7], *rows.notice_row(n)[8:]),
+                )
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
+                _parts(c, cursor.lastrowid, n.message_ids)
+            return ids
+
+        return await self._worker.run("save_notices", lambda c: in_transaction(c, lambda: write(c)))
+
+    async def record_notice_submitted(
+        self, notice_id: int, message_ids: Sequence[str], *, at: datetime
+    ) -> None:
+        ids = list(message_ids)
+
+        def write(c: sqlite3.Connection) -> None:
+            c.execute("DELETE FROM billing_notice_parts WHERE notice_id = ?", (notice_id,))
+            _parts(c, notice_id, ids)
+            c.execute(
+                "UPDATE billing_notices SET send_at = coalesce(send_at, ?) WHERE id = ?",
+                (iso_time(at), notice_id),
+            )
+
+        await self._worker.run(
+            "record_notice_submitted", lambda c: in_transaction(c, lambda: write(c))
+        )
+
+    async def record_notice_receipt(
+        self, message_id: str, state: DeliveryState, *, at: datetime
+    ) -> NoticeRecord | None:
+        return await self._worker.run(
+            "record_notice_receipt",
+            lambda c: in_transaction(c, lambda: _receipt(c, message_id, state, at)),
+        )
+
+    async def write_billing_import(
+        self, batch: ImportBatch
+    ) -> tuple[dict[str, int], list[ImportProblem]]:
+        """Write checked import rows in one transaction (see :mod:`.billing_import`)."""
+        return await self._worker.run(
+            "billing_import", lambda c: in_transaction(c, lambda: _write_import(c, batch))
+        )
+
+
+def _parts(c: sqlite3.Connection, notice_id: int, message_ids: Sequence[str]) -> None:
+    c.executemany(
+        "INSERT INTO billing_notice_parts (notice_id, part, message_id, state) "
+        "VALUES (?, ?, ?, 'pending')",
+        [(notice_id, part, mid) for part, mid in enumerate(message_ids)],
+    )
+
+
+def _exists(c: sqlite3.Connection, query: str, *args: Any) -> bool:
+    return c.execute(query, args).fetchone() is not None
+
+
+def _write_import(
+    c: sqlite3.Connection, batch: ImportBatch
+) -> tuple[dict[str, int], list[ImportProblem]]:
+    problems: list[ImportProblem] = []
+    written = dict.fromkeys(
+        ("utilities", "accounts", "bindings", "meters", "tariffs", "readings"), 0
+    )
+
+    def refuse(section: str, index: int, item: str, field: str, message: str) -> None:
+        problems.append(ImportProblem(section, index, item, field, message))
+
+    for _index, utility_id, settings, default in batch.utilities:
+        if default:
+            c.execute("UPDATE billing_utilities SET is_default = 0")
+        c.execute(
+            "INSERT INTO billing_utilities (id, settings, is_default) VALUES (?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, "
+            "is_default = max(is_default, excluded.is_default)",
+            (utility_id, settings, int(default)),
+        )
+        written["utilities"] += 1
+    for index, number, utility, language, zone, closed, totals, items in batch.accounts:
+        if not _exists(c, "SELECT 1 FROM billing_utilities WHERE id = ?", utility):
+            refuse("accounts", index, number, "utility", f"unknown utility {utility!r}")
+            continue
+        if _exists(c, "SELECT 1 FROM billing_accounts WHERE number = ?", number):
+            c.execute(
+                "UPDATE billing_accounts SET utility_id = ?, language = ?, time_zone = ?, "
+                "closed = ? WHERE number = ?",
+                (utility, language, zone, int(closed), number),
+            )
+        else:
+            c.execute(
+                "INSERT INTO billing_accounts (number, utility_id, language, time_zone, closed, "
+                "opening, charges, penalties, payments, advance) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (number, utility, language, zone, int(closed), *totals),
+            )
+            c.executemany(
+                "INSERT INTO billing_open_items (account_number, period, principal, penalty, "
+                "due_date) VALUES (?, ?, ?, ?, ?)",
+                items,
+            )
+        written["accounts"] += 1
+    for index, msisdn, number, opted_out in batch.bindings:
+        if not _exists(c, "SELECT 1 FROM billing_accounts WHERE number = ?", number):
+            refuse(
+                "bindings", index, f"{msisdn}/{number}", "account", f"unknown account {number!r}"
+            )
+            continue
+        c.execute(
+            "INSERT INTO billing_bindings (msisdn, account_number, opted_out) VALUES (?, ?, ?) "
+            "ON CONFLICT (msisdn, account_number) DO UPDATE SET opted_out = excluded.opted_out",
+            (msisdn, number, int(opted_out)),
+        )
+        written["bindings"] += 1
+    for (
+        index,
+        given_id,
+        number,
+        service,
+        serial,
+        digits,
+        decimals,
+        mult,
+        status,
+        regs,
+    ) in batch.meters:
+        if not _exists(c, "SELECT 1 FROM billing_accounts WHERE number = ?", number):
+            refuse("meters", index, serial, "account", f"unknown account {number!r}")
+            continue
+        c.execute(
+            "INSERT INTO billing_service_points (account_number, service) VALUES (?, ?) "
+            "ON CONFLICT (account_number, service) DO NOTHING",
+            (number, service),
+        )
+        point = c.execute(
+            "SELECT id FROM billing_service_points WHERE account_number = ? AND service = ?",
+            (number, service),
+        ).fetchone()[0]
+        old = c.execute("SELECT id FROM billing_meters WHERE serial = ?", (serial,)).fetchone()
+        meter_id = given_id
+        if old is not None and meter_id is not None and old[0] != meter_id:
+            refuse("meters", index, serial, "id", f"the serial is stored with id {old[0]}")
+            continue
+        if (
+            old is None
+            and meter_id is not None
+            and _exists(c, "SELECT 1 FROM billing_meters WHERE id = ?", meter_id)
+        ):
+            refuse("meters", index, serial, "id", f"id {meter_id} belongs to another meter")
+            continue
+        clash = None
+        for register_id, zone in regs:
+            if register_id is not None:
+                owner = c.execute(
+                    "SELECT meter_id, zone FROM billing_registers WHERE id = ?", (register_id,)
+                ).fetchone()
+                if owner is not None and tuple(owner) != (old[0] if old else meter_id, zone):
+                    clash = register_id
+        if clash is not None:
+            refuse("meters", index, serial, "registers", f"register id {clash} is taken")
+            continue
+        position = c.execute(
+            "SELECT count(*) FROM billing_meters WHERE service_point_id IN "
+            "(SELECT id FROM billing_service_points WHERE account_number = ?)",
+            (number,),
+        ).fetchone()[0]
+        if old is None:
+            meter_id = c.execute(
+                "INSERT INTO billing_meters (id, service_point_id, serial, digits, decimals, "
+                "multiplier, status, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (meter_id, point, serial, digits, decimals, mult, status, position),
+            ).lastrowid
+        else:
+            meter_id = old[0]
+            c.execute(
+                "UPDATE billing_meters SET service_point_id = ?, digits = ?, decimals = ?, "
+                "multiplier = ?, status = ? WHERE id = ?",
+                (point, digits, decimals, mult, status, meter_id),
+            )
+        for position, (register_id, zone) in enumerate(regs):
+            c.execute(
+                "INSERT INTO billing_registers (id, meter_id, zone, position) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (meter_id, zone) DO UPDATE SET position = excluded.position",
+                (register_id, meter_id, zone, position),
+            )
+        written["meters"] += 1
+    for index, tariff_id, utility, service, zone, valid_from, valid_to, pricing in batch.tariffs:
+        item = f"{utility}/{service}/{zone or '-'}/{valid_from}"
+        if not _exists(c, "SELECT 1 FROM billing_utilities WHERE id = ?", utility):
+            refuse("tariffs", index, item, "utility", f"unknown utility {utility!r}")
+            continue
+        if _exists(
+            c,
+            "SELECT 1 FROM billing_tariffs WHERE utility_id = ? AND service = ? "
+            'AND zone IS ? AND valid_from = ? AND (pricing LIKE \'{"kind":"fixed"%\') = ?',
+            utility,
+            service,
+            zone,
+            valid_from,
+            pricing.startswith('{"kind":"fixed"'),
+        ):
+            continue
+        if tariff_id is not None and _exists(
+            c, "SELECT 1 FROM billing_tariffs WHERE id = ?", tariff_id
+        ):
+            refuse("tariffs", index, item, "id", f"id {tariff_id} belongs to another tariff")
+            continue
+        c.execute(
+            "INSERT INTO billing_tariffs (id, utility_id, service, zone, valid_from, valid_to, "
+            "pricing) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (tariff_id, utility, service, zone, valid_from, valid_to, pricing),
+        )
+        written["tariffs"] += 1
+    for index, serial, zone, value, taken, received, source, status, period in batch.readings:
+        item = f"{serial}/{zone}/{taken}"
+        register = c.execute(
+            "SELECT g.id FROM billing_registers AS g JOIN billing_meters AS m "
+            "ON m.id = g.meter_id WHERE m.serial = ? AND g.zone = ?",
+            (serial, zone),
+        ).fetchone()
+        if register is None:
+            refuse("readings", index, item, "meter", f"no meter {serial!r} with register {zone}")
+            continue
+        if _exists(
+            c,
+            "SELECT 1 FROM billing_readings WHERE register_id = ? AND taken_at = ? AND value = ?",
+            register[0],
+            taken,
+            value,
+        ):
+            continue
+        c.execute(
+            "INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, "
+            "status, period) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (register[0], value, taken, received, source, status, period),
+        )
+        written["readings"] += 1
+    return written, problems
