@@ -1,27 +1,29 @@
 """The SMS round trip end to end: the simulator injects a consumer's MO, the reply comes back.
 
 Real parts throughout: the simulator over loopback TCP, the pipeline, the billing
-core, and the billing data of config/billing-example.json in a SQLite store.
+core, and the billing data of config/billing-example.json, on each store.
 """
 # ruff: noqa: RUF001 - the replies are Russian text
 
 from __future__ import annotations
 
 import copy
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 import trio
 
 from smpp_engine.billing import SmsSelfService
 from smpp_engine.esme import EsmeConfig
 from smpp_engine.pipeline import Pipeline, SmscRoute
 from smpp_engine.simulator import Simulator, parse_scenario
-from smpp_engine.store import BillingStore, import_billing_data, load_billing_json
-from smpp_engine.store.sqlite import open_sqlite_store
+from smpp_engine.store import BillingStore, import_billing_data, load_billing_json, open_store
 
 from ..simulator.helpers import running
+from ..store.conftest import drop_database, fresh_database
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "billing-example.json"
 NOW = datetime(2024, 3, 20, 9, 0, tzinfo=UTC)  # inside the example utility's reading window
@@ -46,13 +48,25 @@ async def replies_to(sim: Simulator, msisdn: str, count: int) -> list[str]:
     return [r.pdu.short_message.decode("utf-16-be") for r in found]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/billing.db"
+        return
+    dsn = await fresh_database()
+    try:
+        yield dsn
+    finally:
+        await drop_database(dsn)
+
+
 async def test_a_reading_by_sms_is_billed_and_answered_once_even_if_redelivered(
-    tmp_path: Path,
+    store_url: str,
 ) -> None:
     data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
     async with (
         running(parse_scenario({})) as sim,
-        open_sqlite_store(tmp_path / "billing.db") as store,
+        open_store(store_url) as store,
         trio.open_nursery() as nursery,
     ):
         billing = cast(BillingStore, store)
