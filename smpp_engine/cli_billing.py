@@ -11,15 +11,20 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, cast
 
 import trio
 import typer
 
+from billing_core import Payment, Period, payment_confirmations, post_payment
+from throttling import Priority
+
 from . import logs
 from .billing import SmsSelfService
 from .pipeline import MoMessage
+from .protocol import plan_text, sender_address
 from .store import (
     BillingStore,
     NewMessage,
@@ -158,4 +163,102 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
     if result["reply"]:
         typer.echo(result["reply"])
         typer.echo(f"({result['encoding']}, {result['parts']} part(s))")
+    typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise typer.BadParameter(f"AMOUNT {text!r}: not a number") from None
+    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise typer.BadParameter(f"AMOUNT {text!r}: a positive sum with at most 2 decimals")
+    return amount
+
+
+def _period(text: str | None) -> Period | None:
+    if text is None:
+        return None
+    year, _, month = text.partition("-")
+    try:
+        return Period.checked(int(year), int(month))
+    except ValueError:
+        raise typer.BadParameter(f"--period {text!r}: expected YYYY-MM") from None
+
+
+@billing_app.command("payment")
+def billing_payment(  # noqa: PLR0917 - one parameter per command-line option
+    account: Annotated[str, Arg(help="The account number.")],
+    amount: Annotated[str, Arg(help="The sum paid, e.g. 1027.20.")],
+    store: StoreOpt,
+    reference: Annotated[
+        str | None, Opt(help="The payment system's id (posting it twice changes nothing).")
+    ] = None,
+    period: Annotated[str | None, Opt(help="The month the payer named, YYYY-MM.")] = None,
+    route: Annotated[str, Opt(help="The gateway route confirmations are queued on.")] = "default",
+) -> None:
+    """Post a payment (named period, else oldest debt, principal before penalties).
+
+    The confirmation with the new balance is queued for every phone of the
+    account, with transactional priority. Ends with one JSON line.
+    """
+    logs.configure("warning")
+    paid = _amount(amount)
+    named = _period(period)
+    now = datetime.now(UTC)
+    payment = Payment(
+        account_number=account,
+        amount=paid,
+        paid_on=now.date(),
+        reference=reference or f"cli-{uuid.uuid4().hex}",
+        period=named,
+    )
+
+    async def work() -> dict[str, Any]:
+        async with open_store(store) as opened:
+            billing = cast(BillingStore, opened)
+            posting = post_payment(await billing.load_ledger(account), payment)
+            if not await billing.save_payment(posting):
+                return {"account": account, "reference": payment.reference, "duplicate": True}
+            settings = await billing.load_settings()
+            context = await billing.load_notice_context(account, now=now)
+            notices = payment_confirmations(context, posting, now)
+            ids = await billing.save_notices(notices)
+            ton, npi, source = sender_address(settings.sender_id or "INFO")
+            await opened.accept(
+                [
+                    NewMessage(
+                        smsc=route,
+                        source=source,
+                        source_ton=ton,
+                        source_npi=npi,
+                        destination=notice.msisdn,
+                        text=notice.text,
+                        parts=plan_text(notice.text).parts,
+                        priority=int(Priority.TRANSACTIONAL),
+                        idempotency_key=f"notice:{notice_id}",
+                    )
+                    for notice, notice_id in zip(notices, ids, strict=True)
+                ],
+                now=time.time(),
+            )
+            return {
+                "account": account,
+                "reference": payment.reference,
+                "paid": str(paid),
+                "balance_after": str(posting.balance_after),
+                "confirmations": [n.text for n in notices],
+                "duplicate": False,
+            }
+
+    try:
+        result = trio.run(work)
+    except LookupError as exc:  # UnknownAccountError
+        typer.echo(f"error: account {account!r}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except StoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for text in result.get("confirmations", []):
+        typer.echo(text)
     typer.echo(json.dumps(result, ensure_ascii=False))

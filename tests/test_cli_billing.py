@@ -44,3 +44,40 @@ def test_import_reports_bad_rows_by_section_item_and_field(tmp_path: Path) -> No
 def test_a_missing_file_is_a_bad_input_error(tmp_path: Path) -> None:
     done = run("billing", "import", str(tmp_path / "nope.json"), "--store", "sqlite://:memory:")
     assert done.returncode == 2 and "nope.json" in done.stderr
+
+
+def test_a_payment_is_posted_once_and_its_confirmation_queued(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path}/pay.db"
+    assert run("billing", "import", str(EXAMPLE), "--store", store).returncode == 0
+    reading = run(
+        "billing", "sms", "--store", store, "--from", "79161234567", "--text", "12150 5080",
+        "--now", "2024-03-20T09:00:00+00:00",
+    )  # fmt: skip
+    assert reading.returncode == 0, reading.stderr
+
+    def pay(*extra: str) -> dict[str, object]:
+        done = run("billing", "payment", "1234567890", "500.00", "--store", store, *extra)
+        assert done.returncode == 0, done.stderr
+        result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    first = pay("--reference", "BANK-1")
+    assert (first["balance_after"], first["duplicate"]) == ("527.20", False)
+    assert first["confirmations"] == [
+        "ЛС1234567890: оплата 500,00 р получена. Долг 527,20 р до 15.04"
+    ]
+    again = pay("--reference", "BANK-1")
+    assert again["duplicate"] is True
+    second = pay("--reference", "BANK-2")
+    assert second["balance_after"] == "27.20"
+
+
+def test_a_payment_to_an_unknown_account_or_of_a_bad_sum_is_refused_by_name(
+    tmp_path: Path,
+) -> None:
+    store = f"sqlite:///{tmp_path}/bad.db"
+    assert run("billing", "import", str(EXAMPLE), "--store", store).returncode == 0
+    unknown = run("billing", "payment", "999", "5", "--store", store)
+    assert unknown.returncode == 2 and "999" in unknown.stderr
+    bad = run("billing", "payment", "1234567890", "5.001", "--store", store)
+    assert bad.returncode == 2 and "5.001" in bad.stderr
