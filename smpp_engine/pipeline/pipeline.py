@@ -58,7 +58,8 @@ class Pipeline:
         self.store = store
         self.owner = owner or default_owner()
         self.clock = clock
-        # Room for every outcome the dispatchers can have in flight past their high water.
+        # Outcomes cannot wait for room; the dispatchers bound them (max_unsettled),
+        # so this limit only stops a runaway backlog.
         self.writer = BatchWriter(
             store, max_batch=writer_batch, max_delay=writer_delay, max_backlog=1_000_000
         )
