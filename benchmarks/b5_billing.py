@@ -1,0 +1,169 @@
+"""B5 billing round trip: meter readings by SMS, timed at the simulator from MO sent to reply.
+
+A store gets ``--accounts`` consumers (two-zone electricity, a reading history
+each, the example utility's tariff). The simulator injects one reading per
+consumer at ``--rate`` MO/s; the gateway (pipeline + SMS self-service) bills it
+and queues the reply, which the simulator records. Latency is the simulator's
+``record.submitted_at - mo.sent_at`` on one clock. Every reply is checked: it
+must be the consumer's, and say the reading was accepted with the right debt.
+
+Simulator and gateway share one trio process here (the simulator's clock is the
+measuring one); on a machine with a spare core the gateway alone would be faster.
+
+    python -m benchmarks.b5_billing [--store postgresql] [--accounts 100000] [--messages 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import trio
+
+from smpp_engine import logs
+from smpp_engine.billing import SmsSelfService
+from smpp_engine.esme import EsmeConfig
+from smpp_engine.pipeline import Pipeline, SmscRoute
+from smpp_engine.simulator import Simulator, parse_scenario
+from smpp_engine.store import BillingStore, import_billing_data, load_billing_json
+
+from .b4_durable import open_store
+from .report import write
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "billing-example.json"
+NOW = datetime(2024, 3, 20, 9, 0, tzinfo=UTC)  # inside the reading window
+TEXT = "12150 5080"  # from 12000/5000: 150 x 5.92 + 80 x 1.74 = 1027.20
+
+
+def consumers(count: int) -> dict[str, Any]:
+    """The example utility and tariffs, with ``count`` two-zone electricity consumers."""
+    example = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
+    data: dict[str, Any] = {
+        "utilities": example["utilities"],
+        "tariffs": [t for t in example["tariffs"] if t["service"] == "electricity"],
+        "accounts": [],
+        "bindings": [],
+        "meters": [],
+        "readings": [],
+    }
+    for n in range(count):
+        account = f"9{n:09d}"
+        data["accounts"].append({"number": account, "utility": "acme"})
+        data["bindings"].append({"msisdn": msisdn(n), "account": account})
+        serial = f"B5-{n}"
+        data["meters"].append(
+            {
+                "serial": serial,
+                "account": account,
+                "service": "electricity",
+                "digits": 6,
+                "registers": [{"zone": "T1"}, {"zone": "T2"}],
+            }
+        )
+        for zone, value in (("T1", "12000"), ("T2", "5000")):
+            data["readings"].append(
+                {"meter": serial, "zone": zone, "value": value,
+                 "taken_at": "2024-02-20T09:00:00+00:00"}
+            )  # fmt: skip
+    return data
+
+
+def msisdn(n: int) -> str:
+    return f"7915{n:07d}"
+
+
+def route(sim: Simulator) -> SmscRoute:
+    esme = EsmeConfig(
+        host="127.0.0.1",
+        port=sim.port,
+        system_id="b5",
+        password="bench",
+        window_size=64,
+        enquire_link_interval=None,
+    )
+    return SmscRoute(name="sim", esme=esme, lease=60.0)
+
+
+async def run(kind: str, accounts: int, messages: int, rate: float) -> dict[str, Any]:
+    scenario = parse_scenario({"records": {"cap": messages + 10}, "mo": {"log_cap": messages + 10}})
+    async with open_store(kind) as store, trio.open_nursery() as nursery:
+        billing = cast(BillingStore, store)
+        started = trio.current_time()
+        report = await import_billing_data(billing, consumers(accounts))
+        assert report.ok, report.problems[:5]
+        import_s = trio.current_time() - started
+        sim = Simulator(scenario, host="127.0.0.1", port=0)
+        await nursery.start(sim.run)
+        pipeline = Pipeline(store, [route(sim)])
+        service = SmsSelfService(
+            billing, await billing.load_settings(), pipeline, route="sim", clock=NOW.timestamp
+        )
+        for dispatcher in pipeline.dispatchers.values():
+            dispatcher.on_mo = service.take
+        await nursery.start(service.run)
+        await nursery.start(pipeline.run)
+        while not sim.stats()["binds"]:
+            await trio.sleep(0.01)
+        step = 1 / rate
+        first = trio.current_time()
+        for n in range(messages):
+            await trio.sleep_until(first + n * step)
+            sim.inject_mo(source=msisdn(n % accounts), destination="5566", text=TEXT)
+        deadline = trio.current_time() + 60
+        while len(sim.messages()) < messages and trio.current_time() < deadline:
+            await trio.sleep(0.05)
+        sent = {entry.source: entry.sent_at for entry in sim.mo_log.entries()}
+        latencies = []
+        wrong = 0
+        for record in sim.messages():
+            text = record.pdu.short_message.decode("utf-16-be")
+            if "приняты" not in text or "1027,20" not in text:
+                wrong += 1
+            at = sent.get(record.destination)
+            if at is not None:
+                latencies.append(record.submitted_at - at)
+        nursery.cancel_scope.cancel()
+    latencies.sort()
+    ms = [1000 * x for x in latencies]
+    return {
+        "store": kind,
+        "accounts": accounts,
+        "messages": messages,
+        "rate_per_s": rate,
+        "import_s": round(import_s, 1),
+        "replies": len(latencies),
+        "lost": messages - len(latencies),
+        "wrong": wrong,
+        "p50_ms": round(statistics.median(ms), 2) if ms else None,
+        "p99_ms": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 2) if ms else None,
+        "max_ms": round(ms[-1], 2) if ms else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", default="postgresql", choices=("postgresql", "sqlite"))
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    args = parser.parse_args()
+    logs.configure("warning")
+    result = trio.run(run, args.store, args.accounts, args.messages, args.rate)
+    print(
+        f"{result['store']}: {result['replies']:,}/{result['messages']:,} replies, "
+        f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms, "
+        f"lost {result['lost']}, wrong {result['wrong']}"
+    )
+    figures = {
+        k: result[k] for k in ("store", "p50_ms", "p99_ms", "max_ms", "lost", "wrong", "replies")
+    }
+    figures.update({"target_p99_ms": 5, "target_p50_ms": 1})
+    write("b5_billing", vars(args), figures, {"result": result})
+
+
+if __name__ == "__main__":
+    main()
