@@ -103,6 +103,12 @@ class SmsSelfService:
                 _log.warning("MO not processed: store unavailable", error=str(exc))
                 message.ack(ok=False)
                 continue
+            except Exception:
+                # A fault of ours must not stop every other consumer's answers: the
+                # SMSC keeps this message, and the log says what went wrong.
+                _log.exception("MO not processed: unexpected error", mo_id=message.mo_id)
+                message.ack(ok=False)
+                continue
             message.ack()
 
     async def handle(self, message: MoMessage) -> Outcome:

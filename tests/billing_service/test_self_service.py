@@ -96,3 +96,68 @@ async def test_a_reading_by_sms_is_billed_and_answered_once_even_if_redelivered(
     balance = texts[1]
     assert "приняты" not in balance, texts  # the redelivered reading was not answered again
     assert "1027,20" in balance  # nor billed again: the debt is still one reading's
+
+
+class _Ack:
+    def __init__(self) -> None:
+        self.answers: list[bool] = []
+
+    def ack(self, ok: bool = True) -> None:
+        self.answers.append(ok)
+
+
+class _FailingFor:
+    """The real store, except that loading one number's context fails like a bug would."""
+
+    def __init__(self, store: Any, msisdn: str) -> None:
+        self._store = store
+        self._msisdn = msisdn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def load_context(self, **kwargs: Any) -> Any:
+        if kwargs["msisdn"] == self._msisdn:
+            raise RuntimeError("boom")
+        return await self._store.load_context(**kwargs)
+
+
+async def test_a_fault_on_one_message_refuses_it_for_now_and_others_are_still_answered(
+    tmp_path: Path,
+) -> None:
+    from smpp_engine.pipeline import MoMessage  # noqa: PLC0415
+
+    data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
+    async with open_store(f"sqlite:///{tmp_path}/faults.db") as store:
+        billing = cast(BillingStore, store)
+        assert (await import_billing_data(billing, data)).ok
+        queued: list[Any] = []
+
+        class Replies:
+            async def accept(self, messages: Any) -> Any:
+                queued.extend(messages)
+                return await store.accept(messages, now=NOW.timestamp())
+
+        service = SmsSelfService(
+            cast(BillingStore, _FailingFor(store, "79160000004")),
+            await billing.load_settings(),
+            Replies(),
+            route="sim",
+            clock=NOW.timestamp,
+            workers=1,
+        )
+        acks = {number: _Ack() for number in ("79160000004", PHONE)}
+        async with trio.open_nursery() as nursery:
+            await nursery.start(service.run)
+            for n, (number, ack) in enumerate(acks.items()):
+                service.take(
+                    MoMessage("sim", number, "5566", "12150 5080", 0, 1, 0.0, f"mo-{n}",
+                              cast(Any, ack))
+                )  # fmt: skip
+            with trio.fail_after(10):
+                while not all(a.answers for a in acks.values()):
+                    await trio.sleep(0.01)
+            nursery.cancel_scope.cancel()
+    assert acks["79160000004"].answers == [False]  # the SMSC keeps it and retries
+    assert acks[PHONE].answers == [True]
+    assert [m.destination for m in queued] == [PHONE]
