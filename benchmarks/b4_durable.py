@@ -67,21 +67,22 @@ async def open_store(kind: str) -> AsyncIterator[Store]:
         await trio.to_thread.run_sync(_pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def run_store(kind: str, port: int, messages: int, window: int) -> dict[str, Any]:
-    route = SmscRoute(
-        name="sim",
-        esme=EsmeConfig(
-            host="127.0.0.1",
-            port=port,
-            system_id="b4",
-            password="bench",
-            window_size=window,
-            response_timeout=30.0,
-            enquire_link_interval=None,
-        ),
-        lease=120.0,
-        claim_batch=2000,
+def bench_route(port: int, system_id: str, window: int = 256) -> SmscRoute:
+    """One bind to the benchmark simulator, no rate limit, large claims."""
+    esme = EsmeConfig(
+        host="127.0.0.1",
+        port=port,
+        system_id=system_id,
+        password="bench",
+        window_size=window,
+        response_timeout=30.0,
+        enquire_link_interval=None,
     )
+    return SmscRoute(name="sim", esme=esme, lease=120.0, claim_batch=2000)
+
+
+async def run_store(kind: str, port: int, messages: int, window: int) -> dict[str, Any]:
+    route = bench_route(port, "b4", window)
     async with open_store(kind) as store:
         batch = 1000
         start = time.perf_counter()

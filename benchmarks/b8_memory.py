@@ -19,11 +19,10 @@ from typing import Any
 import trio
 
 from smpp_engine import logs
-from smpp_engine.esme import EsmeConfig
-from smpp_engine.pipeline import Pipeline, SmscRoute
+from smpp_engine.pipeline import Pipeline
 from smpp_engine.store import MessageState, NewMessage
 
-from .b4_durable import open_store
+from .b4_durable import bench_route, open_store
 from .processes import simulator
 from .report import write
 
@@ -40,20 +39,7 @@ def rss_mib() -> float:
 async def run_store(kind: str, port: int, messages: int, run_seconds: float) -> dict[str, Any]:
     peak = rss_mib()
     baseline = peak
-    route = SmscRoute(
-        name="sim",
-        esme=EsmeConfig(
-            host="127.0.0.1",
-            port=port,
-            system_id="b8",
-            password="bench",
-            window_size=256,
-            response_timeout=30.0,
-            enquire_link_interval=None,
-        ),
-        lease=120.0,
-        claim_batch=2000,
-    )
+    route = bench_route(port, "b8")
     async with open_store(kind) as store:
         start = time.perf_counter()
         batch = 2000

@@ -319,7 +319,7 @@ def group_create(
         added = await s.upsert_group_members(group.group_id, members) if members else 0
         return {"group": group.name, "group_id": group.group_id, "members": added}
 
-    _echo(_run_checked(store, work), as_json)
+    _echo(_run(store, work), as_json)
 
 
 @group_app.command("add")
@@ -338,7 +338,7 @@ def group_add(
         changed = await s.upsert_group_members(group.group_id, members)
         return {"group": name, "upserted": changed}
 
-    _echo(_run_checked(store, work), as_json)
+    _echo(_run(store, work), as_json)
 
 
 @group_app.command("remove")
@@ -355,7 +355,7 @@ def group_remove(
         group = await _group(s, name)
         return {"group": name, "removed": await s.remove_group_members(group.group_id, numbers)}
 
-    _echo(_run_checked(store, work), as_json)
+    _echo(_run(store, work), as_json)
 
 
 @group_app.command("list")
@@ -365,7 +365,7 @@ def group_list(store: StoreOpt, as_json: JsonOpt = False) -> None:
     async def work(s: CampaignBackend) -> dict[str, Any]:
         return {"groups": [{"group": g.name, "members": g.members} for g in await s.list_groups()]}
 
-    _echo(_run_checked(store, work), as_json)
+    _echo(_run(store, work), as_json)
 
 
 async def _group(store: CampaignBackend, name: str) -> GroupView:
@@ -388,7 +388,7 @@ def optout_add(
     async def work(s: CampaignBackend) -> dict[str, Any]:
         return {"added": await s.add_opt_outs(numbers, source=source, now=_now().timestamp())}
 
-    _echo(_run_checked(store, work), as_json)
+    _echo(_run(store, work), as_json)
 
 
 @optout_app.command("remove")
@@ -403,11 +403,7 @@ def optout_remove(
     async def work(s: CampaignBackend) -> dict[str, Any]:
         return {"removed": await s.remove_opt_outs(numbers)}
 
-    _echo(_run_checked(store, work), as_json)
-
-
-def _run_checked(store: str, work: Callable[[CampaignBackend], Awaitable[T]]) -> T:
-    return _run(store, work)
+    _echo(_run(store, work), as_json)
 
 
 def _echo(figures: dict[str, Any], as_json: bool) -> None:

@@ -22,17 +22,25 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Sequence
+from typing import Protocol
 
 import structlog
 import trio
 
 from .errors import StoreUnavailableError
-from .interface import Store
 from .model import Update
 
-__all__ = ["BatchWriter"]
+__all__ = ["BatchWriter", "UpdateRecorder"]
 
 _log = structlog.get_logger("smpp_engine.store")
+
+
+class UpdateRecorder(Protocol):
+    """The one part of :class:`~.interface.Store` the writer uses."""
+
+    name: str
+
+    async def record(self, updates: Sequence[Update]) -> None: ...
 
 
 class BatchWriter:
@@ -43,7 +51,7 @@ class BatchWriter:
 
     def __init__(
         self,
-        store: Store,
+        store: UpdateRecorder,
         *,
         max_batch: int = 1000,
         max_delay: float = 0.02,

@@ -7,7 +7,7 @@ wherever the writer waits (max_delay, back-off), so nothing sleeps for real.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,15 +15,11 @@ import trio
 import trio.testing
 
 from smpp_engine.store import (
-    Accepted,
-    ClaimedMessage,
     MessageState,
-    MessageView,
     NewMessage,
     PartState,
     PartSubmitted,
     ReceiptArrived,
-    RecoveryReport,
     StoreError,
     StoreUnavailableError,
     SubmitUnknown,
@@ -60,39 +56,6 @@ class FakeStore:
             raise self.error
         await trio.lowlevel.checkpoint()
         self.batches.append(list(updates))
-
-    # The rest of the Store protocol: the writer never calls it.
-    async def accept(self, messages: Sequence[NewMessage], *, now: float) -> list[Accepted]:
-        raise NotImplementedError
-
-    async def claim(
-        self, smsc: str, limit: int, *, owner: str, now: float, lease: float
-    ) -> list[ClaimedMessage]:
-        raise NotImplementedError
-
-    async def recover(self, *, now: float) -> RecoveryReport:
-        raise NotImplementedError
-
-    async def expire_receipts(self, *, older_than: float, now: float) -> int:
-        raise NotImplementedError
-
-    async def cancel(self, message_ids: Sequence[int], *, now: float) -> int:
-        raise NotImplementedError
-
-    async def get(self, message_id: int) -> MessageView | None:
-        raise NotImplementedError
-
-    async def find_by_idempotency_key(self, key: str) -> int | None:
-        raise NotImplementedError
-
-    async def count_by_state(self, *, smsc: str | None = None) -> Mapping[MessageState, int]:
-        raise NotImplementedError
-
-    async def stats(self) -> Mapping[str, int]:
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        pass
 
 
 def updates(n: int, first: int = 0) -> list[Update]:
