@@ -114,6 +114,45 @@ STORE_ERRORS = Counter(
     ["store", "operation"],
 )
 
+WINDOW_SIZE = Gauge(
+    "smpp_window_size",
+    "Requests a bind may have in flight (its window); smpp_in_flight / this is window use.",
+    ["side", "bind"],
+)
+QUEUE_MESSAGES = Gauge(
+    "smpp_queue_messages",
+    "Messages in the store per route and state (queued, held, submitting, submitted, ...), "
+    "sampled periodically.",
+    ["smsc", "state"],
+)
+BILLING_REQUESTS = Counter(
+    "smpp_billing_requests",
+    "Consumer SMS handled by the self-service, by result (reading, balance, help, stop, start, "
+    "confirmation, rejected, parse_error, refused).",
+    ["result"],
+)
+BILLING_ROUND_TRIP = Histogram(
+    "smpp_billing_round_trip_seconds",
+    "Time from a consumer's MO taken by the gateway to its reply queued durably.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+HTTP_REQUESTS = Counter(
+    "smpp_http_requests",
+    "HTTP API requests by route template, method and status code.",
+    ["route", "method", "status"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "smpp_http_request_duration_seconds",
+    "HTTP API request handling time by route template.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+HTTP_AUTH_FAILURES = Counter(
+    "smpp_http_auth_failures",
+    "HTTP API requests refused with 401, by reason (missing, invalid).",
+    ["reason"],
+)
+
 M = TypeVar("M", bound=MetricWrapperBase)
 
 
