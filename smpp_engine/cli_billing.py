@@ -18,13 +18,11 @@ from typing import Annotated, Any, cast
 import trio
 import typer
 
-from billing_core import Payment, Period, payment_confirmations, post_payment
-from throttling import Priority
+from billing_core import Payment, Period
 
 from . import logs
-from .billing import SmsSelfService
+from .billing import SmsSelfService, post_and_confirm
 from .pipeline import MoMessage
-from .protocol import plan_text, sender_address
 from .store import (
     BillingStore,
     NewMessage,
@@ -216,40 +214,20 @@ def billing_payment(  # noqa: PLR0917 - one parameter per command-line option
 
     async def work() -> dict[str, Any]:
         async with open_store(store) as opened:
-            billing = cast(BillingStore, opened)
-            posting = post_payment(await billing.load_ledger(account), payment)
-            if not await billing.save_payment(posting):
-                return {"account": account, "reference": payment.reference, "duplicate": True}
-            settings = await billing.load_settings()
-            context = await billing.load_notice_context(account, now=now)
-            notices = payment_confirmations(context, posting, now)
-            ids = await billing.save_notices(notices)
-            ton, npi, source = sender_address(settings.sender_id or "INFO")
-            await opened.accept(
-                [
-                    NewMessage(
-                        smsc=route,
-                        source=source,
-                        source_ton=ton,
-                        source_npi=npi,
-                        destination=notice.msisdn,
-                        text=notice.text,
-                        parts=plan_text(notice.text).parts,
-                        priority=int(Priority.TRANSACTIONAL),
-                        idempotency_key=f"notice:{notice_id}",
-                    )
-                    for notice, notice_id in zip(notices, ids, strict=True)
-                ],
-                now=time.time(),
+            posted = await post_and_confirm(
+                cast(BillingStore, opened), _Queue(opened), payment, route=route, now=now
             )
-            return {
-                "account": account,
-                "reference": payment.reference,
-                "paid": str(paid),
-                "balance_after": str(posting.balance_after),
-                "confirmations": [n.text for n in notices],
-                "duplicate": False,
-            }
+        if posted.duplicate:
+            return {"account": account, "reference": payment.reference, "duplicate": True}
+        return {
+            "account": account,
+            "reference": payment.reference,
+            "paid": str(paid),
+            "balance_after": str(posted.balance_after),
+            "confirmations": list(posted.confirmations),
+            "message_ids": list(posted.message_ids),
+            "duplicate": False,
+        }
 
     try:
         result = trio.run(work)
