@@ -35,6 +35,7 @@ from ..store import (
     ClaimedMessage,
     PartSubmitted,
     Store,
+    StoreError,
     StoreUnavailableError,
     SubmitFailed,
     SubmitUnknown,
@@ -52,6 +53,8 @@ _THROTTLING = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQ
 _CONTROLLER_STATES = ("steady", "backing_off", "recovering")
 # Claimed on a wake-up even with a full lane: enough to pick up the replies.
 _WAKE_CLAIM = 32
+# Shutdown gives untried claims back within this many seconds, or leaves them to the lease.
+_RELEASE_TIMEOUT = 5.0
 
 
 class UpdateSink(Protocol):
@@ -114,6 +117,10 @@ class RouteDispatcher:
         self.lanes: PriorityLanes[ClaimedMessage] = PriorityLanes()
         self._woken = False
         self._wake = trio.Event()
+        self._stopping = False
+        # Claimed messages with parts sent, put back in a lane when no bind was up:
+        # on shutdown they stay leased (recovery resends only their missing parts).
+        self._partly_sent: set[int] = set()
         self._log = structlog.get_logger("smpp_engine.pipeline").bind(smsc=route.name)
         self._counted = {
             name: counter_adder(PIPELINE_MESSAGES, route.name, name)
@@ -135,8 +142,15 @@ class RouteDispatcher:
         self._woken = True
         self._wake.set()
 
+    def stop(self) -> None:
+        """Shut down gracefully: send nothing new, let the answers in flight come back,
+        unbind, and give the claims not yet tried back to the store. :meth:`run`
+        returns when that is done."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Bind, then submit and record for ever (until cancelled)."""
+        """Bind, then submit and record until :meth:`stop` (or cancellation)."""
         given = self._given_controller
         self.controller = given if given is not None else self._controller(self.route)
         send_inbound, receive_inbound = trio.open_memory_channel[Inbound](1024)
@@ -154,14 +168,43 @@ class RouteDispatcher:
             nursery.start_soon(self._take_inbound, receive_inbound)
             nursery.start_soon(self._ack_when_durable)
             task_status.started()
-            await self._submit_forever(pool)
+            try:
+                await self._submit_forever(pool)
+                # Stopping: the binds wait for the answers in flight, then unbind;
+                # receipts arriving meanwhile are still taken and acknowledged.
+                await pool.aclose()
+                await self.updates.flush()
+                nursery.cancel_scope.cancel()
+            finally:
+                with trio.CancelScope(shield=True), trio.move_on_after(_RELEASE_TIMEOUT):
+                    await self._release_untried()
+
+    async def _release_untried(self) -> None:
+        """Give the messages still waiting in the lanes back to the store, unflagged.
+
+        They were claimed but never sent, so they are no possible duplicates; left
+        to their lease they would be, and would wait for it to run out.
+        """
+        untried = [
+            m.message_id
+            for m in self.lanes.pop_batch(len(self.lanes))
+            if m.message_id not in self._partly_sent
+        ]
+        if not untried:
+            return
+        try:
+            released = await self.store.release(untried, owner=self.owner, now=self.clock())
+        except StoreError as exc:
+            self._log.warning("claims not given back; their lease will run out", error=str(exc))
+            return
+        self._log.info("claims given back to the queue", messages=released)
 
     # --- sending -------------------------------------------------------------------
 
     async def _submit_forever(self, pool: Any) -> None:
         route = self.route
         lanes = self.lanes
-        while True:
+        while not self._stopping:
             if not lanes or self._woken:
                 await self._refill()
                 if not lanes:
@@ -201,9 +244,14 @@ class RouteDispatcher:
                     # front of their lane; the claim's lease still covers them.
                     self._log.warning("no bind to submit on", error=str(exc))
                     remaining = tuple(p for p, _ in parts[index:])
+                    if index:
+                        self._partly_sent.add(message.message_id)
                     lanes.requeue(replace(message, pending_parts=remaining), message.priority)
                     await trio.sleep(self.idle_poll)
                     break
+            else:
+                if self._partly_sent:
+                    self._partly_sent.discard(message.message_id)
 
     async def _settle(self) -> None:
         """Wait until fewer than ``max_unsettled`` parts are sent without a durable outcome.

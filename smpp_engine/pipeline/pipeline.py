@@ -64,6 +64,7 @@ class Pipeline:
             store, max_batch=writer_batch, max_delay=writer_delay, max_backlog=1_000_000
         )
         self.housekeeping = housekeeping
+        self._housekeeping_scope = trio.CancelScope()
         self.dispatchers = {
             route.name: RouteDispatcher(
                 route, store, self.writer, owner=self.owner, clock=clock, on_mo=on_mo
@@ -81,21 +82,35 @@ class Pipeline:
             self.dispatchers[smsc].wake()
         return accepted
 
-    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Recover, start the writer and every route; run until cancelled, then flush.
+    def stop(self) -> None:
+        """Begin a graceful shutdown; :meth:`run` returns when it is complete.
 
-        On cancellation the updates already handed to the writer are written
-        (shielded); requests still in flight are left to the lease: the next run
-        recovers them as possible duplicates.
+        Each route sends nothing new, waits for the answers in flight, unbinds
+        and gives its untried claims back; then the writer's last batch is
+        written. Safe to call before :meth:`run` has started or more than once.
+        """
+        for dispatcher in self.dispatchers.values():
+            dispatcher.stop()
+        self._housekeeping_scope.cancel()
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Recover, start the writer and every route; run until :meth:`stop` or cancelled.
+
+        Whichever ends it, the updates already handed to the writer are written
+        (shielded). After a cancellation (not a stop) requests still in flight
+        are left to the lease: the next run recovers them as possible duplicates.
         """
         await self._recover()
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.writer.run)
-                for dispatcher in self.dispatchers.values():
-                    await nursery.start(dispatcher.run)
-                nursery.start_soon(self._housekeep)
-                task_status.started()
+                async with trio.open_nursery() as routes:
+                    for dispatcher in self.dispatchers.values():
+                        await routes.start(dispatcher.run)
+                    routes.start_soon(self._housekeep)
+                    task_status.started()
+                # Every route has stopped: only the writer is left to finish.
+                nursery.cancel_scope.cancel()
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(30):
                 await self.writer.aclose()
@@ -111,17 +126,18 @@ class Pipeline:
 
     async def _housekeep(self) -> None:
         timeout = min(route.receipt_timeout for route in self._routes())
-        while True:
-            await trio.sleep(self.housekeeping)
-            now = self.clock()
-            try:
-                await self._recover()
-                given_up = await self.store.expire_receipts(older_than=now - timeout, now=now)
-            except StoreUnavailableError as exc:
-                _log.warning("housekeeping skipped: the store is unavailable", error=str(exc))
-                continue
-            if given_up:
-                _log.info("no receipt in time: messages are UNKNOWN", messages=given_up)
+        with self._housekeeping_scope:
+            while True:
+                await trio.sleep(self.housekeeping)
+                now = self.clock()
+                try:
+                    await self._recover()
+                    given_up = await self.store.expire_receipts(older_than=now - timeout, now=now)
+                except StoreUnavailableError as exc:
+                    _log.warning("housekeeping skipped: the store is unavailable", error=str(exc))
+                    continue
+                if given_up:
+                    _log.info("no receipt in time: messages are UNKNOWN", messages=given_up)
 
     def _routes(self) -> list[SmscRoute]:
         return [d.route for d in self.dispatchers.values()]

@@ -84,6 +84,16 @@ class Store(Protocol):
         """
         ...
 
+    async def release(self, message_ids: Sequence[int], *, owner: str, now: float) -> int:
+        """Give back claims ``owner`` took and did not try (a gateway shutting down).
+
+        Each SUBMITTING message among ``message_ids`` leased by ``owner`` goes back
+        to QUEUED (HELD / CANCELLED as its campaign says) with its lease cleared
+        and the claim's attempt taken back, not flagged possible_duplicate (it was
+        never sent), with a ``released`` event. Returns how many were released.
+        """
+        ...
+
     async def expire_receipts(self, *, older_than: float, now: float) -> int:
         """SUBMITTED messages last updated before ``older_than`` with no final receipt: UNKNOWN.
 

@@ -163,6 +163,41 @@ WITH old AS MATERIALIZED (
 SELECT id FROM requeued ORDER BY id
 """
 
+# The same destinations as _RECOVER, but for claims given back untried: not a
+# possible duplicate, and the claim's attempt does not count.
+_RELEASE = """
+WITH old AS MATERIALIZED (
+    SELECT id, campaign_id FROM messages
+    WHERE id = ANY($1::bigint[]) AND state = 'submitting' AND lease_owner = $2
+    ORDER BY id
+    FOR UPDATE
+), campaign AS MATERIALIZED (
+    SELECT id, state FROM campaigns
+    WHERE id IN (SELECT campaign_id FROM old)
+    ORDER BY id
+    FOR SHARE
+), released AS (
+    UPDATE messages AS m
+    SET state = CASE WHEN c.state = ANY($4::text[]) THEN 'held'
+                     WHEN c.state = 'cancelled' THEN 'cancelled'
+                     ELSE 'queued' END,
+        attempts = greatest(m.attempts - 1, 0),
+        lease_owner = NULL, lease_until = NULL, updated_at = $3
+    FROM old LEFT JOIN campaign AS c ON c.id = old.campaign_id
+    WHERE m.id = old.id
+    RETURNING m.id, m.smsc, m.state
+), events_written AS (
+    INSERT INTO message_events (message_id, at, event, detail)
+    SELECT id, $3, 'released', format('owner=%s -> %s', $2::text, state) FROM released
+), states_counted AS (
+    INSERT INTO state_count_changes (smsc, state, delta)
+    SELECT smsc, 'submitting', -count(*) FROM released GROUP BY smsc
+    UNION ALL
+    SELECT smsc, state, count(*) FROM released GROUP BY smsc, state
+)
+SELECT count(*) FROM released
+"""
+
 _EXPIRE_RECEIPTS = """
 WITH settled AS (
     UPDATE messages
@@ -336,6 +371,15 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
     async def recover(self, *, now: float) -> RecoveryReport:
         ids = await self._run("recover", self._fetch_column, _RECOVER, now, _HOLDING)
         return RecoveryReport(requeued=len(ids), message_ids=tuple(ids))
+
+    async def release(self, message_ids: Sequence[int], *, owner: str, now: float) -> int:
+        if not message_ids:
+            await trio.lowlevel.checkpoint()
+            return 0
+        released: int = await self._run(
+            "release", self._fetch_value, _RELEASE, list(message_ids), owner, now, _HOLDING
+        )
+        return released
 
     async def expire_receipts(self, *, older_than: float, now: float) -> int:
         return await self._run(

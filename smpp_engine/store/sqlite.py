@@ -240,6 +240,44 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
         counts.write(c)
         return RecoveryReport(requeued=len(rows), message_ids=tuple(r[0] for r in rows))
 
+    async def release(self, message_ids: Sequence[int], *, owner: str, now: float) -> int:
+        if not message_ids:
+            await trio.lowlevel.checkpoint()
+            return 0
+
+        def work(c: sqlite3.Connection) -> int:
+            return in_transaction(c, lambda: self._release(c, message_ids, owner, now))
+
+        return await self._worker.run("release", work)
+
+    @staticmethod
+    def _release(c: sqlite3.Connection, message_ids: Sequence[int], owner: str, now: float) -> int:
+        rows = [
+            (message_id, smsc, waiting_state(campaign_state).value)
+            for message_id, smsc, campaign_state in c.execute(
+                "SELECT m.id, m.smsc, c.state FROM messages AS m "
+                "LEFT JOIN campaigns AS c ON c.id = m.campaign_id "
+                "WHERE m.id IN (SELECT value FROM json_each(?)) "
+                "AND m.state = 'submitting' AND m.lease_owner = ?",
+                (_json(list(message_ids)), owner),
+            )
+        ]
+        c.executemany(
+            "UPDATE messages SET state = ?, attempts = max(attempts - 1, 0), "
+            "lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
+            [(r[2], now, r[0]) for r in rows],
+        )
+        c.executemany(
+            "INSERT INTO message_events (message_id, at, event, detail) "
+            "VALUES (?, ?, 'released', ?)",
+            [(r[0], now, f"owner={owner} -> {r[2]}") for r in rows],
+        )
+        counts = StateCounts()
+        for r in rows:
+            counts.move(r[1], MessageState.SUBMITTING.value, r[2])
+        counts.write(c)
+        return len(rows)
+
     async def expire_receipts(self, *, older_than: float, now: float) -> int:
         def work(c: sqlite3.Connection) -> int:
             return in_transaction(c, lambda: self._expire_receipts(c, older_than, now))

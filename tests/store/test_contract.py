@@ -353,6 +353,40 @@ async def test_pending_parts_leave_out_any_part_already_answered(store: Store) -
     assert claimed.pending_parts == (0, 2)
 
 
+async def test_release_gives_back_untried_claims_without_flagging_them(store: Store) -> None:
+    first = await accept_one(store)
+    second = await accept_one(store)
+    submitted_id = await accept_one(store)
+    assert await claim_ids(store, now=2.0) == [first, second, submitted_id]
+    await store.record([submitted(submitted_id, 0)])
+    before = event_count(await view(store, first))
+    released = await store.release([first, submitted_id, 999_999], owner="test", now=3.0)
+    assert released == 1  # the submitted one and an unknown id are left alone
+    found = await view(store, first)
+    assert found.state is MessageState.QUEUED
+    assert not found.possible_duplicate
+    assert found.attempts == 0  # the claim it was never tried under does not count
+    assert event_count(found) == before + 1
+    assert found.events[-1].event == "released"
+    assert await state(store, second) is MessageState.SUBMITTING
+    assert await state(store, submitted_id) is MessageState.SUBMITTED
+    assert await store.count_by_state() == {
+        MessageState.QUEUED: 1,
+        MessageState.SUBMITTING: 1,
+        MessageState.SUBMITTED: 1,
+    }
+    [again] = await store.claim(SMSC, 1, owner="gw-2", now=4.0, lease=LEASE)
+    assert (again.message_id, again.attempts, again.possible_duplicate) == (first, 0, False)
+
+
+async def test_release_leaves_claims_of_another_owner(store: Store) -> None:
+    message_id = await accept_one(store)
+    await claim_ids(store, now=2.0)
+    assert await store.release([message_id], owner="someone-else", now=3.0) == 0
+    assert await store.release([], owner="test", now=3.0) == 0
+    assert await state(store, message_id) is MessageState.SUBMITTING
+
+
 async def test_recover_leaves_messages_that_are_no_longer_submitting(store: Store) -> None:
     message_id = await submitted_message(store)
     assert (await store.recover(now=2.0 + LEASE + 1)).requeued == 0
