@@ -29,7 +29,7 @@ from metrics import (
 )
 from throttling import GCRA, AdaptiveController, PriorityLanes, RateController, Unlimited
 
-from ..esme import Inbound, NotBoundError, SubmitOutcome, open_pool
+from ..esme import BindPool, Inbound, NotBoundError, SubmitOutcome, open_pool
 from ..protocol import CommandStatus, MessageIdError, PduError, response_id_key
 from ..store import (
     ClaimedMessage,
@@ -118,6 +118,7 @@ class RouteDispatcher:
         self._woken = False
         self._wake = trio.Event()
         self._stopping = False
+        self._pool: BindPool | None = None
         # Claimed messages with parts sent, put back in a lane when no bind was up:
         # on shutdown they stay leased (recovery resends only their missing parts).
         self._partly_sent: set[int] = set()
@@ -141,6 +142,18 @@ class RouteDispatcher:
         """New messages were accepted for this route: claim again before the next submit."""
         self._woken = True
         self._wake.set()
+
+    def hand_over(self, message: ClaimedMessage) -> None:
+        """Send ``message``, which the store already holds leased to this dispatcher's
+        owner (it was stored claimed): it joins its lane without a claim round trip."""
+        self.lanes.push(message, min(max(message.priority, 0), 2))
+        self._wake.set()
+
+    @property
+    def binds_up(self) -> int:
+        """How many of the route's binds are bound now."""
+        pool = self._pool
+        return 0 if pool is None else pool.bound
 
     def stop(self) -> None:
         """Shut down gracefully: send nothing new, let the answers in flight come back,
@@ -167,6 +180,7 @@ class RouteDispatcher:
         ):
             nursery.start_soon(self._take_inbound, receive_inbound)
             nursery.start_soon(self._ack_when_durable)
+            self._pool = pool
             task_status.started()
             try:
                 await self._submit_forever(pool)

@@ -1,0 +1,253 @@
+"""The gateway service: everything the settings ask for, in one trio nursery.
+
+:class:`Gateway` opens the store, starts the built-in simulator when it is
+enabled, the delivery pipeline with one route per ``[[smsc]]``, the SMS
+self-service when billing is enabled, the queue-depth sampler and the HTTP API.
+:meth:`Gateway.stop` shuts it down gracefully: the routes send nothing new, wait
+for the answers in flight and unbind, the writer's last batch is written, and
+only then is the rest cancelled. A second stop, or ``drain_timeout`` running
+out, cancels at once (what was in flight is recovered on the next start).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, cast
+
+import structlog
+import trio
+
+from .billing import SmsSelfService
+from .pipeline import Pipeline, SmscRoute
+from .pipeline.queue_depth import sample_queue_depth
+from .settings import Settings
+from .store import BillingStore, Store, StoreError, open_store
+
+__all__ = ["Gateway", "Started", "stop_on_signals"]
+
+_log = structlog.get_logger("smpp_engine.app")
+
+# How often the queue-depth gauge is refreshed: a count per state per route.
+_QUEUE_SAMPLE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """What a started gateway listens on (ports are the bound ones, also when 0 was asked)."""
+
+    store: str
+    routes: tuple[str, ...]
+    simulator_port: int | None
+    simulator_control_port: int | None
+    http_port: int | None
+    billing: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"event": "running", **dataclasses.asdict(self)}
+
+
+class Gateway:
+    """One gateway process configured by ``settings``.
+
+    Run it with ``await nursery.start(gateway.run)``, which returns a
+    :class:`Started`. Attributes (``store``, ``pipeline``, ``simulator``,
+    ``billing``) are set once started, for the demo and the tests to look at.
+    """
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.store: Store | None = None
+        self.pipeline: Pipeline | None = None
+        self.simulator: Any = None
+        self.billing: SmsSelfService | None = None
+        self._stop_requested = trio.Event()
+        self._stopped = trio.Event()
+
+    def stop(self) -> None:
+        """Begin the graceful shutdown; a second call cuts it short."""
+        if self._stop_requested.is_set():
+            self._cancel_now()
+            return
+        self._stop_requested.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await self._run(task_status)
+        finally:
+            self._stopped.set()
+
+    async def _run(self, task_status: Any) -> None:
+        settings = self.settings
+        async with open_store(settings.store.url) as store, trio.open_nursery() as services:
+            self._services = services
+            self.store = store
+            simulator_port, control_port = await self._start_simulator(services)
+            routes = [self._route(smsc.to_route(), simulator_port) for smsc in settings.smsc]
+            billing = await self._billing(store)
+            pipeline = Pipeline(
+                store,
+                routes,
+                clock=self.clock,
+                on_mo=billing.take if billing is not None else None,
+                writer_batch=settings.pipeline.writer_batch,
+                writer_delay=settings.pipeline.writer_delay,
+                housekeeping=settings.pipeline.housekeeping,
+            )
+            self.pipeline = pipeline
+            if billing is not None:
+                billing.replies = pipeline
+                await services.start(billing.run)
+            pipeline_done = trio.Event()
+            await services.start(self._run_pipeline, pipeline, pipeline_done)
+            await services.start(
+                partial(
+                    sample_queue_depth,
+                    store,
+                    [r.name for r in routes],
+                    every=_QUEUE_SAMPLE_SECONDS,
+                )
+            )
+            http_port = await self._start_http(services, store, pipeline)
+            started = Started(
+                store=store.name,
+                routes=tuple(r.name for r in routes),
+                simulator_port=simulator_port,
+                simulator_control_port=control_port,
+                http_port=http_port,
+                billing=billing is not None,
+            )
+            _log.info("gateway running", **dataclasses.asdict(started))
+            task_status.started(started)
+            await self._stop_requested.wait()
+            _log.info("stopping: draining the windows", timeout=settings.pipeline.drain_timeout)
+            pipeline.stop()
+            with trio.move_on_after(settings.pipeline.drain_timeout) as scope:
+                await pipeline_done.wait()
+            if scope.cancelled_caught:
+                _log.warning("drain timed out; what is in flight is recovered on the next start")
+            services.cancel_scope.cancel()
+        _log.info("gateway stopped")
+
+    def _cancel_now(self) -> None:
+        services = getattr(self, "_services", None)
+        if services is not None:
+            _log.warning("stopping now, without waiting for the windows")
+            services.cancel_scope.cancel()
+
+    @staticmethod
+    async def _run_pipeline(
+        pipeline: Pipeline, done: trio.Event, *, task_status: Any = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        try:
+            await pipeline.run(task_status=task_status)
+        finally:
+            done.set()
+
+    async def _start_simulator(self, nursery: trio.Nursery) -> tuple[int | None, int | None]:
+        config = self.settings.simulator
+        if not config.enabled:
+            return None, None
+        # Imported here: a gateway bound to a real SMSC does not load the simulator.
+        from .simulator import Simulator  # noqa: PLC0415
+
+        simulator = Simulator(config.load_scenario(), host=config.host, port=config.port)
+        await nursery.start(simulator.run)
+        self.simulator = simulator
+        return int(simulator.port), simulator.control_port
+
+    def _route(self, route: SmscRoute, simulator_port: int | None) -> SmscRoute:
+        """An ``[[smsc]]`` at the built-in simulator's address binds to the port it got.
+
+        The simulator's address is its host and port; with port 0 (any free
+        port: the demo, tests) every ``[[smsc]]`` on its host is taken to mean it.
+        """
+        config = self.settings.simulator
+        esme = route.esme
+        if simulator_port is None or esme.host != config.host:
+            return route
+        if config.port not in (0, esme.port):
+            return route
+        return dataclasses.replace(route, esme=dataclasses.replace(esme, port=simulator_port))
+
+    async def _billing(self, store: Store) -> SmsSelfService | None:
+        config = self.settings.billing
+        if not config.enabled:
+            return None
+        repository = cast(BillingStore, store)
+        try:
+            utility = await repository.load_settings(config.utility or None)
+        except StoreError as exc:
+            # Refused at start, not per MO: the operator has to load the utility first.
+            raise StoreError(
+                store.name,
+                f"[billing] is enabled but no utility is loaded ({exc}); "
+                "load one with `smpp-engine billing import FILE` or disable billing",
+            ) from None
+        return SmsSelfService(
+            repository,
+            config.apply_to(utility),
+            _NoQueueYet(),
+            route=config.route,
+            clock=self.clock,
+            workers=config.workers,
+            backlog=config.backlog,
+        )
+
+    async def _start_http(
+        self, nursery: trio.Nursery, store: Store, pipeline: Pipeline
+    ) -> int | None:
+        config = self.settings.http
+        if not config.enabled:
+            return None
+        # Imported here: the web stack costs a few hundred milliseconds to load.
+        from .http_api import ApiContext, Readiness, create_app, serve_api  # noqa: PLC0415
+
+        async def readiness() -> Readiness:
+            binds = {name: d.binds_up for name, d in pipeline.dispatchers.items()}
+            try:
+                with trio.fail_after(2.0):
+                    await store.stats()
+            except (StoreError, trio.TooSlowError) as exc:
+                return Readiness(binds_up=binds, store_reachable=False, store_error=str(exc))
+            return Readiness(binds_up=binds)
+
+        context = ApiContext(
+            store=store,
+            accept=pipeline.accept,
+            routes=[smsc.name for smsc in self.settings.smsc],
+            api_key_digests=config.api_key_digests(),
+            metrics_public=config.metrics_public,
+            readiness=readiness,
+            clock=self.clock,
+        )
+        port: int = await nursery.start(
+            lambda task_status: serve_api(
+                create_app(context), host=config.host, port=config.port, task_status=task_status
+            )
+        )
+        return port
+
+
+class _NoQueueYet:
+    """The self-service is made before the pipeline it queues on; replaced at once."""
+
+    async def accept(self, messages: Any) -> Any:
+        raise RuntimeError("the billing service was used before the pipeline started")
+
+
+async def stop_on_signals(gateway: Gateway, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    """SIGINT (Ctrl-C) or SIGTERM stops ``gateway`` gracefully; a second one stops it now."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
+        async for signum in signals:
+            _log.info("signal received", signal=signal.Signals(signum).name)
+            gateway.stop()
