@@ -11,9 +11,13 @@ import trio
 import typer
 
 from . import logs
+from .cli_bench import bench
 from .cli_billing import billing_app
 from .cli_campaign import campaign_app
+from .cli_config import config_app
+from .cli_demo import demo
 from .cli_gateway import gateway
+from .cli_run import run, status
 from .esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
 from .interrupts import run_until_interrupted
 from .protocol import PduError, decode_pdu, encode_pdu
@@ -184,9 +188,14 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
         raise typer.Exit(1)
 
 
+app.command("run")(run)
+app.command("demo")(demo)
+app.command("status")(status)
+app.command("bench")(bench)
 app.command("gateway")(gateway)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(billing_app, name="billing")
+app.add_typer(config_app, name="config")
 
 
 def main() -> None:
