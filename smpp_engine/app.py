@@ -34,6 +34,8 @@ _log = structlog.get_logger("smpp_engine.app")
 
 # How often the queue-depth gauge is refreshed: a count per state per route.
 _QUEUE_SAMPLE_SECONDS = 5.0
+# /readyz answers within this even when the store hangs.
+_READINESS_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +89,19 @@ class Gateway:
 
     async def _run(self, task_status: Any) -> None:
         settings = self.settings
-        async with open_store(settings.store.url) as store, trio.open_nursery() as services:
-            self._services = services
+        async with open_store(settings.store.url) as store:
             self.store = store
+            # Checked before anything starts, so the error comes alone.
+            billing = await self._billing(store)
+            await self._serve(store, billing, task_status)
+        _log.info("gateway stopped")
+
+    async def _serve(self, store: Store, billing: SmsSelfService | None, task_status: Any) -> None:
+        settings = self.settings
+        async with trio.open_nursery() as services:
+            self._services = services
             simulator_port, control_port = await self._start_simulator(services)
             routes = [self._route(smsc.to_route(), simulator_port) for smsc in settings.smsc]
-            billing = await self._billing(store)
             pipeline = Pipeline(
                 store,
                 routes,
@@ -135,7 +144,6 @@ class Gateway:
             if scope.cancelled_caught:
                 _log.warning("drain timed out; what is in flight is recovered on the next start")
             services.cancel_scope.cancel()
-        _log.info("gateway stopped")
 
     def _cancel_now(self) -> None:
         services = getattr(self, "_services", None)
@@ -209,16 +217,22 @@ class Gateway:
         if not config.enabled:
             return None
         # Imported here: the web stack costs a few hundred milliseconds to load.
-        from .http_api import ApiContext, Readiness, create_app, serve_api  # noqa: PLC0415
+        from .http_api import (  # noqa: PLC0415
+            ApiContext,
+            Readiness,
+            create_app,
+            probe_readiness,
+            serve_api,
+        )
+
+        def binds_up() -> dict[str, int]:
+            return {name: d.binds_up for name, d in pipeline.dispatchers.items()}
 
         async def readiness() -> Readiness:
-            binds = {name: d.binds_up for name, d in pipeline.dispatchers.items()}
-            try:
-                with trio.fail_after(2.0):
-                    await store.stats()
-            except (StoreError, trio.TooSlowError) as exc:
-                return Readiness(binds_up=binds, store_reachable=False, store_error=str(exc))
-            return Readiness(binds_up=binds)
+            with trio.move_on_after(_READINESS_TIMEOUT):
+                return await probe_readiness(store, binds_up)
+            why = f"the store did not answer within {_READINESS_TIMEOUT:g} s"
+            return Readiness(binds_up(), store_reachable=False, store_error=why)
 
         context = ApiContext(
             store=store,

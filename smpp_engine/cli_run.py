@@ -14,6 +14,7 @@ from rich.table import Table
 
 from . import logs
 from .app import Gateway, stop_on_signals
+from .interrupts import run_until_interrupted
 from .settings import Settings, SettingsError, load_settings
 from .store import StoreError, open_store
 from .views import message_view_json
@@ -59,7 +60,8 @@ def run(config: ConfigOpt = None) -> None:
             nursery.cancel_scope.cancel()
 
     try:
-        trio.run(serve)
+        # Signals are the gateway's own (a graceful stop); this unwraps its errors.
+        run_until_interrupted(serve)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_FAILED) from None

@@ -1,0 +1,122 @@
+"""The gateway service as configured: the built-in simulator, a route, the HTTP API, a stop.
+
+Real components throughout: the embedded default settings (with a temporary
+SQLite store and free ports), the simulator over loopback TCP, the HTTP API over
+a real socket, and the graceful stop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+from smpp_engine.app import Gateway, Started
+from smpp_engine.settings import ApiKey, Settings, hash_api_key, load_settings
+from smpp_engine.store import StoreError
+
+KEY = "test-key-0123456789"
+
+
+def settings(tmp_path: Path, **http: Any) -> Settings:
+    base = load_settings(None, {})
+    return base.model_copy(
+        update={
+            "store": base.store.model_copy(update={"url": f"sqlite:///{tmp_path / 'gw.db'}"}),
+            "simulator": base.simulator.model_copy(update={"port": 0}),
+            "http": base.http.model_copy(
+                update={
+                    "port": 0,
+                    "api_keys": (ApiKey(name="ops", sha256=hash_api_key(KEY)),),
+                    **http,
+                }
+            ),
+        }
+    )
+
+
+async def wait_for(client: httpx.AsyncClient, path: str, until: Any) -> dict[str, Any]:
+    with trio.fail_after(30):
+        while True:
+            response = await client.get(path)
+            body: dict[str, Any] = response.json()
+            if until(response.status_code, body):
+                return body
+            await trio.sleep(0.05)
+
+
+async def test_a_message_posted_over_http_is_delivered_and_the_stop_is_graceful(
+    tmp_path: Path,
+) -> None:
+    gateway = Gateway(settings(tmp_path))
+    async with trio.open_nursery() as nursery:
+        started: Started = await nursery.start(gateway.run)
+        assert started.routes == ("default",)
+        assert started.simulator_port and started.http_port
+        base = f"http://127.0.0.1:{started.http_port}"
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with httpx.AsyncClient(base_url=base, headers=headers) as client:
+            ready = await wait_for(client, "/readyz", lambda status, _: status == 200)
+            assert ready  # every route has a bind up and the store answers
+            posted = await client.post(
+                "/v1/messages",
+                json={"to": "+447700900123", "from": "ACME", "text": "Your meter reading is due"},
+            )
+            assert posted.status_code == 201, posted.text
+            message_id = posted.json()["id"]
+            found = await wait_for(
+                client,
+                f"/v1/messages/{message_id}",
+                lambda _, body: body.get("state") == "delivered",
+            )
+            metrics = (await client.get("/metrics")).text
+        [part] = found["part_details"]
+        assert part["smsc_message_id"] and part["receipt"] is not None
+        [record] = gateway.simulator.messages()
+        assert record.destination == "447700900123"
+        assert "smpp_window_size" in metrics and "smpp_http_requests_total" in metrics
+        gateway.stop()
+        with trio.fail_after(15):
+            await gateway.wait_stopped()  # returns without the nursery being cancelled
+    assert gateway.store is not None
+    assert gateway.simulator.stats()["binds"] == 0  # unbound, not dropped
+
+
+async def test_readyz_says_which_route_has_no_bind(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    # A second route to an SMSC nobody listens on: never bound.
+    dead = config.smsc[0].model_copy(update={"name": "dead", "host": "127.0.0.2", "port": 9})
+    config = config.model_copy(update={"smsc": (*config.smsc, dead)})
+    gateway = Gateway(config)
+    async with trio.open_nursery() as nursery:
+        started: Started = await nursery.start(gateway.run)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{started.http_port}") as client:
+            await wait_for(
+                client, "/readyz", lambda _, body: body["routes"]["default"]["binds_up"] == 1
+            )
+            response = await client.get("/readyz")
+            assert (await client.get("/healthz")).status_code == 200
+        gateway.stop()
+        gateway.stop()  # a second stop does not wait for the dead route
+        nursery.cancel_scope.cancel()
+    assert response.status_code == 503
+    assert response.json()["routes_without_binds"] == ["dead"]
+
+
+async def test_billing_enabled_without_a_utility_is_refused_at_start(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    config = config.model_copy(
+        update={"billing": config.billing.model_copy(update={"enabled": True})}
+    )
+    gateway = Gateway(config)
+    errors: list[StoreError] = []
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(gateway.run)
+    except* StoreError as group:
+        errors.extend(e for e in group.exceptions if isinstance(e, StoreError))
+    [error] = errors  # alone: nothing had started
+    assert "billing import" in str(error)
+    assert gateway.simulator is None  # refused before the simulator started

@@ -1,0 +1,172 @@
+"""``smpp-engine run``, ``status`` and ``demo`` as an operator runs them: real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from smpp_engine.settings import hash_api_key
+
+KEY = "cli-test-key-42"
+COMMAND = [sys.executable, "-m", "smpp_engine"]
+
+
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "engine.toml"
+    path.write_text(
+        f"""
+[store]
+url = "sqlite:///{tmp_path / "engine.db"}"
+
+[log]
+format = "json"
+
+[http]
+port = 0
+api_keys = [{{ name = "ops", sha256 = "{hash_api_key(KEY)}" }}]
+
+[simulator]
+enabled = true
+port = 0
+system_id = "engine"
+password = "in-env"
+
+[[smsc]]
+name = "default"
+host = "127.0.0.1"
+port = 2775
+system_id = "engine"
+password = "set-by-env"
+window = 16
+"""
+    )
+    return path
+
+
+def first_line(process: subprocess.Popen[str]) -> dict[str, Any]:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line, f"no output; stderr: {process.stderr.read() if process.stderr else ''}"
+    loaded: dict[str, Any] = json.loads(line)
+    return loaded
+
+
+def test_run_serves_until_ctrl_c_then_stops_gracefully_and_status_tells_the_fate(
+    tmp_path: Path,
+) -> None:
+    config = config_file(tmp_path)
+    # The secrets come from the environment, not the file.
+    env = {
+        **os.environ,
+        "SMPP_ENGINE__SMSC__DEFAULT__PASSWORD": "s3cret",
+        "SMPP_ENGINE__SIMULATOR__PASSWORD": "s3cret",
+    }
+    process = subprocess.Popen(
+        [*COMMAND, "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        running = first_line(process)
+        assert running["event"] == "running"
+        base = f"http://127.0.0.1:{running['http_port']}"
+        with httpx.Client(base_url=base, headers={"X-API-Key": KEY}, timeout=10) as client:
+            posted = client.post(
+                "/v1/messages", json={"to": "447700900777", "from": "ACME", "text": "Hello"}
+            )
+            assert posted.status_code == 201, posted.text
+            message_id = posted.json()["id"]
+            deadline = time.monotonic() + 30
+            while client.get(f"/v1/messages/{message_id}").json()["state"] != "delivered":
+                assert time.monotonic() < deadline, "not delivered in 30 s"
+                time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    assert json.loads(out.splitlines()[-1]) == {"event": "stopped"}
+    logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    events = [entry["event"] for entry in logged]
+    assert "stopping: draining the windows" in events and "gateway stopped" in events
+    assert "s3cret" not in err and "s3cret" not in out  # the password is never logged
+
+    status = subprocess.run(
+        [*COMMAND, "status", str(message_id), "--config", str(config), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert status.returncode == 0, status.stderr
+    found = json.loads(status.stdout)
+    assert found["state"] == "delivered"
+    assert found["part_details"][0]["smsc_message_id"]
+    table = subprocess.run(
+        [*COMMAND, "status", str(message_id), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert table.returncode == 0 and "delivered" in table.stdout
+    missing = subprocess.run(
+        [*COMMAND, "status", "999999", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert missing.returncode == 1 and "no message with id 999999" in missing.stderr
+
+
+def test_run_refuses_a_broken_settings_file_naming_the_key(tmp_path: Path) -> None:
+    config = config_file(tmp_path)
+    config.write_text(config.read_text().replace("window = 16", 'window = "many"'))
+    done = subprocess.run(
+        [*COMMAND, "run", "--config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "smsc" in done.stderr and "window" in done.stderr and "many" in done.stderr
+
+
+def test_demo_runs_the_whole_product_and_reports(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            *COMMAND,
+            "demo",
+            "--consumers",
+            "90",
+            "--readings",
+            "12",
+            "--balances",
+            "6",
+            "--mo-rate",
+            "50",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["notices"] == 30  # every third consumer is in debt
+    assert sum(report["notices_by_state"].values()) == 30  # each with its fate
+    assert report["notices_by_state"].get("delivered", 0) > 0
+    assert (report["mo_sent"], report["replies"], report["unanswered"]) == (18, 18, 0)
+    replies = {example["sms"]: example["reply"] for example in report["examples"]}
+    assert any("accepted" in reply and "EUR" in reply for reply in replies.values())
+    assert replies.get("BAL", "").startswith("Acc ")
+    assert set(report["round_trip_ms"]) == {"p50", "p99", "max"}
