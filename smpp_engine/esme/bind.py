@@ -176,6 +176,7 @@ class Bind:
             now=_current_time(),
         )
         self._window = session.window
+        self._metrics.window_size(session.window.size)
         # Sending: requests are taken only while _open (bound, not unbinding, not closed).
         self._open = False
         self._paused_until = -math.inf
@@ -544,7 +545,7 @@ class Bind:
             self._log.warning(
                 "application did not acknowledge an inbound message in time",
                 answer=status_name(error_status),
-                sequence_number=first.pdu.sequence_number,
+                sequence=first.pdu.sequence_number,
             )
             self._answer_inbound(first.pdu, error_status)
 
@@ -624,7 +625,7 @@ class Bind:
                 self._log.warning(
                     "undecodable response: outcome unknown",
                     command=inflight.pdu.command_name,
-                    sequence_number=inflight.sequence_number,
+                    sequence=inflight.sequence_number,
                     error=str(event.error),
                 )
                 if not inflight.takes_slot:
@@ -740,9 +741,9 @@ class Bind:
             log.warning(
                 "response to no outstanding request (late after a timeout?)",
                 command=response.command_name,
-                sequence_number=response.sequence_number,
+                sequence=response.sequence_number,
                 status=status_name(response.command_status),
-                message_id=getattr(response, "message_id", None),
+                smsc_message_id=getattr(response, "message_id", None),
             )
 
     def _stop_taking(self, now: float) -> None:

@@ -24,6 +24,7 @@ from metrics.catalogue import (
     SUBMIT_LATENCY,
     SUBMIT_OUTCOMES,
     THROTTLE_EVENTS,
+    WINDOW_SIZE,
     child,
     counter_adder,
 )
@@ -57,6 +58,7 @@ class BindMetrics:
         self.unknown = counter_adder(SUBMIT_OUTCOMES, SIDE, "unknown")
         self.latency = child(SUBMIT_LATENCY, SIDE).observe
         self.in_flight = child(IN_FLIGHT, SIDE, bind).set
+        self.window_size = child(WINDOW_SIZE, SIDE, bind).set
         self.mo = counter_adder(MO_MESSAGES, SIDE)
         self._binds = child(BINDS, SIDE)
         self._states = {state: child(BIND_STATE, SIDE, bind, state) for state in BIND_STATES}

@@ -23,6 +23,8 @@ from typing import Any, TypeVar, TypeVarTuple
 import asyncpg  # type: ignore[import-untyped]
 import trio
 
+from metrics import STORE_ERRORS, child
+
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
 from .campaign_model import HOLDING_STATES
 from .errors import StoreError, StoreUnavailableError
@@ -295,8 +297,10 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
         try:
             return await self._bridge.call(coro_fn, *args)
         except StoreError:
+            child(STORE_ERRORS, _NAME, operation).inc()
             raise
         except Exception as exc:
+            child(STORE_ERRORS, _NAME, operation).inc()
             raise _store_error(operation, exc) from exc
 
     # --- writes ---

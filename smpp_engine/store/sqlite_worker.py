@@ -22,6 +22,8 @@ from typing import Any, Generic, TypeVar
 import outcome
 import trio
 
+from metrics import STORE_ERRORS, child
+
 from .errors import StoreError, StoreUnavailableError
 
 __all__ = ["SqliteWorker", "in_snapshot", "in_transaction", "map_error"]
@@ -122,7 +124,11 @@ class SqliteWorker:
         """Run ``fn(connection)`` on the worker thread; sqlite3 errors become StoreErrors."""
         if self._stopping:
             raise StoreError(self._store, f"{operation}: the store is closed")
-        return await self._submit(_Job(operation, fn, *self._caller()))
+        try:
+            return await self._submit(_Job(operation, fn, *self._caller()))
+        except StoreError:
+            child(STORE_ERRORS, self._store, operation).inc()
+            raise
 
     async def stop(self) -> None:
         """Run the jobs queued so far, close the connection, end the thread. Idempotent."""

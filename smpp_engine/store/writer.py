@@ -27,6 +27,8 @@ from typing import Protocol
 import structlog
 import trio
 
+from metrics import STORE_WRITER_BACKLOG, child
+
 from .errors import StoreUnavailableError
 from .model import Update
 
@@ -78,6 +80,7 @@ class BatchWriter:
         self._arrived = trio.Event()  # set when _pending gains work or a flush/close is asked
         self._progress = trio.Event()  # set (and replaced) after every durable batch
         self.batches = 0  # record() calls that succeeded
+        self._backlog_gauge = child(STORE_WRITER_BACKLOG, store.name)
         self.failures = 0  # record() calls that raised StoreUnavailableError
 
     @property
@@ -182,6 +185,7 @@ class BatchWriter:
         return list(itertools.islice(pending, self.max_batch))
 
     async def _write(self, batch: Sequence[Update]) -> None:
+        self._backlog_gauge.set(len(self._pending))
         delay = self.retry_initial
         failed = False
         while True:
@@ -208,6 +212,7 @@ class BatchWriter:
             self._pending.popleft()
         self._written += len(batch)
         self.batches += 1
+        self._backlog_gauge.set(len(self._pending))
         self._notify()
 
     def _notify(self) -> None:

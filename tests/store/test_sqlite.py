@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
+from prometheus_client import REGISTRY
 
 from smpp_engine.store import (
     MessageState,
@@ -406,3 +407,21 @@ async def test_the_hot_queries_use_their_index(tmp_path: Path, query: str, index
         plan = " ".join(row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {query}"))
     assert index in plan
     assert "TEMP B-TREE" not in plan  # the order comes from the index, not a sort
+
+
+async def test_a_failed_operation_is_counted_by_store_and_operation(tmp_path: Path) -> None:
+    def errors() -> float:
+        sample = REGISTRY.get_sample_value(
+            "smpp_store_errors_total", {"store": "sqlite", "operation": "get"}
+        )
+        return sample or 0.0
+
+    before = errors()
+    async with open_sqlite_store(tmp_path / "s.db") as store:
+        # What sqlite3 raises on a failing disk, raised by the job itself.
+        def locked_get(connection: sqlite3.Connection) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        with pytest.raises(StoreError):
+            await store._worker.run("get", locked_get)
+    assert errors() == before + 1

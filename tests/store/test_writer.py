@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
+from prometheus_client import REGISTRY
 
 from smpp_engine.store import (
     MessageState,
@@ -56,6 +57,10 @@ class FakeStore:
             raise self.error
         await trio.lowlevel.checkpoint()
         self.batches.append(list(updates))
+
+
+def backlog_gauge(store: str) -> float | None:
+    return REGISTRY.get_sample_value("smpp_store_writer_backlog", {"store": store})
 
 
 def updates(n: int, first: int = 0) -> list[Update]:
@@ -213,6 +218,23 @@ async def test_an_error_that_waiting_cannot_heal_stops_the_writer_and_keeps_the_
             writer.submit_nowait(updates(1)[0])
     assert writer.backlog == 1  # still there, for whoever handles the error
     assert store.batches == []
+
+
+async def test_the_backlog_gauge_shows_what_waits_while_the_store_is_away(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    store = FakeStore(fail=3)
+    store.name = "gauge-test"
+    writer = BatchWriter(store, max_batch=2, max_delay=0.01, retry_initial=0.1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for update in updates(7):
+            writer.submit_nowait(update)
+        await store.entered.wait()
+        assert backlog_gauge("gauge-test") == 7  # the failing batch is still waiting too
+        await writer.flush()
+        assert backlog_gauge("gauge-test") == 0
+        nursery.cancel_scope.cancel()
 
 
 async def test_a_full_backlog_refuses_submit_nowait_and_makes_submit_wait(
