@@ -22,8 +22,10 @@ from typing import Any, cast
 import structlog
 import trio
 
+from billing_core import UtilitySettings
+
 from .billing import SmsSelfService
-from .pipeline import Pipeline, SmscRoute
+from .pipeline import MoMessage, Pipeline, SmscRoute
 from .pipeline.queue_depth import sample_queue_depth
 from .settings import Settings
 from .store import BillingStore, Store, StoreError, open_store
@@ -92,28 +94,36 @@ class Gateway:
         async with open_store(settings.store.url) as store:
             self.store = store
             # Checked before anything starts, so the error comes alone.
-            billing = await self._billing(store)
-            await self._serve(store, billing, task_status)
+            utility = await self._utility(store)
+            await self._serve(store, utility, task_status)
         _log.info("gateway stopped")
 
-    async def _serve(self, store: Store, billing: SmsSelfService | None, task_status: Any) -> None:
+    async def _serve(self, store: Store, utility: UtilitySettings | None, task_status: Any) -> None:
         settings = self.settings
         async with trio.open_nursery() as services:
             self._services = services
             simulator_port, control_port = await self._start_simulator(services)
             routes = [self._route(smsc.to_route(), simulator_port) for smsc in settings.smsc]
+
+            def take_mo(message: MoMessage) -> None:
+                # The self-service is made after the pipeline it answers through.
+                assert self.billing is not None
+                self.billing.take(message)
+
             pipeline = Pipeline(
                 store,
                 routes,
                 clock=self.clock,
-                on_mo=billing.take if billing is not None else None,
+                on_mo=take_mo if utility is not None else None,
                 writer_batch=settings.pipeline.writer_batch,
                 writer_delay=settings.pipeline.writer_delay,
                 housekeeping=settings.pipeline.housekeeping,
             )
             self.pipeline = pipeline
-            if billing is not None:
-                billing.replies = pipeline
+            billing = None
+            if utility is not None:
+                billing = self._self_service(store, utility, pipeline)
+                self.billing = billing
                 await services.start(billing.run)
             pipeline_done = trio.Event()
             await services.start(self._run_pipeline, pipeline, pipeline_done)
@@ -186,13 +196,13 @@ class Gateway:
             return route
         return dataclasses.replace(route, esme=dataclasses.replace(esme, port=simulator_port))
 
-    async def _billing(self, store: Store) -> SmsSelfService | None:
+    async def _utility(self, store: Store) -> UtilitySettings | None:
+        """The billed utility's settings when billing is enabled (refused when none is loaded)."""
         config = self.settings.billing
         if not config.enabled:
             return None
-        repository = cast(BillingStore, store)
         try:
-            utility = await repository.load_settings(config.utility or None)
+            utility = await cast(BillingStore, store).load_settings(config.utility or None)
         except StoreError as exc:
             # Refused at start, not per MO: the operator has to load the utility first.
             raise StoreError(
@@ -200,10 +210,16 @@ class Gateway:
                 f"[billing] is enabled but no utility is loaded ({exc}); "
                 "load one with `smpp-engine billing import FILE` or disable billing",
             ) from None
+        return config.apply_to(utility)
+
+    def _self_service(
+        self, store: Store, utility: UtilitySettings, pipeline: Pipeline
+    ) -> SmsSelfService:
+        config = self.settings.billing
         return SmsSelfService(
-            repository,
-            config.apply_to(utility),
-            _NoQueueYet(),
+            cast(BillingStore, store),
+            utility,
+            pipeline,
             route=config.route,
             clock=self.clock,
             workers=config.workers,
@@ -249,13 +265,6 @@ class Gateway:
             )
         )
         return port
-
-
-class _NoQueueYet:
-    """The self-service is made before the pipeline it queues on; replaced at once."""
-
-    async def accept(self, messages: Any) -> Any:
-        raise RuntimeError("the billing service was used before the pipeline started")
 
 
 async def stop_on_signals(gateway: Gateway, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
