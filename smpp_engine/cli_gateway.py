@@ -12,12 +12,13 @@ from typing import Annotated
 
 import trio
 import typer
+from pydantic import ValidationError
 
 from . import logs
-from .esme import ConfigError, EsmeConfig
+from .app import Gateway, stop_on_signals
 from .interrupts import run_until_interrupted
-from .pipeline import Pipeline, SmscRoute
-from .store import StoreError, open_store
+from .settings import Settings
+from .store import StoreError
 
 Opt = typer.Option
 
@@ -37,31 +38,65 @@ def gateway(  # noqa: PLR0917 - one parameter per command-line option
         float | None, Opt(help="The account's limit in SMS segments per second (all binds).")
     ] = None,
 ) -> None:
-    """Send what is queued for ROUTE over BINDS binds until Ctrl-C; record every fate."""
+    """Send what is queued for ROUTE over BINDS binds until Ctrl-C; record every fate.
+
+    One SMSC and no file: ``smpp-engine run --config`` does the same for many.
+    Ctrl-C stops gracefully (the answers in flight are waited for, then unbind).
+    """
     logs.configure()
     try:
-        smsc = SmscRoute(
-            name=route,
-            esme=EsmeConfig(
-                host=host, port=port, system_id=system_id, password=password, window_size=window
-            ),
-            binds=binds,
-            rate=rate,
+        smsc = {
+            "name": route,
+            "host": host,
+            "port": port,
+            "system_id": system_id,
+            "password": password,
+            "binds": binds,
+            "window": window,
+            "throughput": rate,
+        }
+        settings = Settings.model_validate(
+            {
+                "store": {"url": store},
+                "smsc": [smsc],
+                "http": {"enabled": False},
+                "simulator": {"enabled": False},
+            }
         )
-    except (ConfigError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except ValidationError as exc:
+        typer.echo(f"error: {_problems(exc)}", err=True)
         raise typer.Exit(2) from None
+    gateway = Gateway(settings)
 
     async def serve() -> None:
-        async with open_store(store) as opened, trio.open_nursery() as nursery:
-            pipeline = Pipeline(opened, [smsc])
-            await nursery.start(pipeline.run)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(stop_on_signals, gateway)
+            started = await nursery.start(gateway.run)
             print(
-                json.dumps({"event": "running", "route": route, "store": opened.name}), flush=True
+                json.dumps({"event": "running", "route": route, "store": started.store}),
+                flush=True,
             )
+            await gateway.wait_stopped()
+            nursery.cancel_scope.cancel()
 
     try:
         run_until_interrupted(serve)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+# The settings' names for this command's options, where they differ.
+_OPTION_OF_KEY = {"url": "store", "name": "route", "throughput": "rate"}
+
+
+def _problems(error: ValidationError) -> str:
+    """``--option VALUE: what was expected`` for each refused option (never the password)."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        key = str(problem["loc"][-1]) if problem["loc"] else "settings"
+        option = "--" + _OPTION_OF_KEY.get(key, key).replace("_", "-")
+        value = "" if key == "password" else f" {problem.get('input')!s}"
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(f"{option}{value}: {message}")
+    return "; ".join(problems)

@@ -73,5 +73,5 @@ def test_gateway_refuses_a_bad_store_url_by_name() -> None:
         "gateway", "--store", "mysql://nowhere", "--host", "127.0.0.1", "--port", "1",
         "--system-id", "x", "--password", "y",
     )  # fmt: skip
-    assert done.returncode == 1
-    assert "mysql://nowhere" in done.stderr
+    assert done.returncode == 2
+    assert "--store mysql://nowhere: expected sqlite:///PATH or postgresql://" in done.stderr

@@ -29,7 +29,7 @@ from .optout import CampaignKind
 from .pacing import pace
 from .plan import CampaignPlan, PlannedBatch, plan_messages
 from .quiet_hours import QuietHours
-from .recipients import Recipient
+from .recipients import Recipient, deduplicate
 from .recipients_csv import OnError, RowError, read_recipients
 from .state import CampaignAction, CampaignState, transition
 from .template import Template
@@ -59,7 +59,11 @@ class UnknownCampaignNameError(CampaignError):
 
 @dataclass(frozen=True, slots=True)
 class CampaignRequest:
-    """Everything ``campaign create`` is told. Exactly one of ``csv_path`` and ``group``."""
+    """Everything ``campaign create`` is told.
+
+    Exactly one of ``csv_path``, ``group`` and ``recipients`` (given inline,
+    MSISDNs already normalised; repeated numbers are counted as duplicates).
+    """
 
     name: str
     smsc: str
@@ -72,6 +76,7 @@ class CampaignRequest:
     time_zones: RecipientTimeZones = field(default_factory=RecipientTimeZones)
     csv_path: Path | None = None
     group: str | None = None
+    recipients: tuple[Recipient, ...] | None = None
     on_error: OnError = "skip"
     default_country_code: str | None = None
     profile: TextProfile = DEFAULT_PROFILE
@@ -175,12 +180,16 @@ async def create_campaign(
 async def _recipients(
     store: CampaignBackend, request: CampaignRequest, template: Template
 ) -> tuple[list[Recipient], list[RowError], int]:
-    if (request.csv_path is None) == (request.group is None):
+    sources = (request.csv_path, request.group, request.recipients)
+    if sum(source is not None for source in sources) != 1:
         raise CampaignSettingError(
-            "give exactly one of a recipients file and a group",
+            "give exactly one of a recipients file, a group and a recipient list",
             field="recipients",
             value={"csv": request.csv_path, "group": request.group},
         )
+    if request.recipients is not None:
+        kept, duplicates = deduplicate(request.recipients)
+        return kept, [], len(duplicates)
     if request.csv_path is not None:
         imported = await trio.to_thread.run_sync(
             partial(

@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
@@ -30,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..asgi_serving import serve_asgi
 from .faults import FaultError
 from .mo import MoError
 from .mo_csv import MoCsvError
@@ -235,11 +234,4 @@ async def serve_control_api(
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the control API until cancelled; ``task_status.started`` gets the port."""
-    config = Config()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.accesslog = None
-    config.loglevel = "WARNING"  # its "Running on ..." line is not in the engine's log format
-    config.graceful_timeout = 0.5
-    async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(serve, create_control_app(sim), config)
-        task_status.started(int(binds[0].rsplit(":", 1)[1]))
+    await serve_asgi(create_control_app(sim), host=host, port=port, task_status=task_status)

@@ -1,0 +1,21 @@
+"""The gateway's HTTP API: send and track messages, steer campaigns, post payments.
+
+Starlette served by Hypercorn's trio worker. ``/v1/...`` needs an API key
+(``Authorization: Bearer KEY`` or ``X-API-Key``); ``/healthz``, ``/readyz`` and
+``/openapi.json`` do not, nor ``/metrics`` when configured public.
+"""
+
+from .app import create_app
+from .context import ApiContext
+from .health import Readiness, probe_readiness
+from .schema import openapi_document
+from .serve import serve_api
+
+__all__ = [
+    "ApiContext",
+    "Readiness",
+    "create_app",
+    "openapi_document",
+    "probe_readiness",
+    "serve_api",
+]

@@ -1,0 +1,143 @@
+"""A utility account over HTTP: its summary, and posting a payment.
+
+A payment goes through :func:`~smpp_engine.billing.post_and_confirm`, as
+``smpp-engine billing payment`` does: posted once per reference, its
+confirmation queued for every phone of the account. Money travels as decimal
+strings; a JSON number is refused, so no sum is ever a float.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, cast
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from billing_core import AccountSnapshot, BillingError, Payment, Period
+
+from ..billing import post_and_confirm
+from ..store import Accepted, BillingStore, NewMessage, UnknownAccountError
+from ..views import billing_account_json
+from .bodies import parse_body, read_json
+from .context import ApiContext
+from .errors import ApiError, invalid
+
+__all__ = ["get_account", "post_payment"]
+
+_AMOUNT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
+_PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
+
+
+class PaymentBody(BaseModel):
+    """The body of ``POST /v1/billing/accounts/{account}/payments``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    amount: Annotated[str, Field(min_length=1, max_length=32)]
+    reference: Annotated[str, Field(min_length=1, max_length=128)]
+    period: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+
+
+class _Queue:
+    """The pipeline's accept, as the billing service's reply queue."""
+
+    def __init__(self, context: ApiContext) -> None:
+        self._context = context
+
+    async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]:
+        return await self._context.accept(messages)
+
+
+def _billing(context: ApiContext) -> BillingStore:
+    # Both stores are billing repositories; the context is typed by the message interface.
+    return cast(BillingStore, context.store)
+
+
+def _amount(text: str) -> Decimal:
+    if not _AMOUNT.match(text):
+        raise invalid("amount", text, "a decimal string above 0 with at most 2 decimals")
+    amount = Decimal(text)
+    if amount <= 0:
+        raise invalid("amount", text, "a decimal string above 0 with at most 2 decimals")
+    return amount
+
+
+def _period(text: str | None) -> Period | None:
+    if text is None:
+        return None
+    match = _PERIOD.match(text)
+    if match is None:
+        raise invalid("period", text, "expected YYYY-MM")
+    try:
+        return Period.checked(int(match[1]), int(match[2]))
+    except BillingError:
+        raise invalid("period", text, "not a billing month") from None
+
+
+def _account(request: Request) -> str:
+    account: str = request.path_params["account"]
+    if not 1 <= len(account) <= 64 or "\x00" in account:
+        raise ApiError(404, "not found", "no such account")
+    return account
+
+
+async def get_account(context: ApiContext, request: Request) -> Response:
+    """Balance, debts by period, phones, and the meters with their last readings."""
+    account = _account(request)
+    billing = _billing(context)
+    now = datetime.fromtimestamp(context.clock(), UTC)
+    try:
+        ledger = await billing.load_ledger(account)
+        notices = await billing.load_notice_context(account, now=now)
+    except UnknownAccountError:
+        raise ApiError(404, "not found", f"no account {account!r}") from None
+    snapshot: AccountSnapshot | None = None
+    if notices.bindings:
+        # The store loads meters and readings for a bound phone; any of the
+        # account's phones names the same account. The MO id is only looked up.
+        loaded = await billing.load_context(
+            msisdn=notices.bindings[0].msisdn,
+            account_number=account,
+            mo_message_id="",
+            now=now,
+        )
+        snapshot = loaded.account
+    return JSONResponse(billing_account_json(ledger, notices, snapshot))
+
+
+async def post_payment(context: ApiContext, request: Request) -> Response:
+    account = _account(request)
+    body = parse_body(PaymentBody, await read_json(request))
+    now = datetime.fromtimestamp(context.clock(), UTC)
+    payment = Payment(
+        account_number=account,
+        amount=_amount(body.amount),
+        paid_on=now.date(),
+        reference=body.reference,
+        period=_period(body.period),
+    )
+    try:
+        posted = await post_and_confirm(
+            _billing(context), _Queue(context), payment, route=context.routes[0], now=now
+        )
+    except UnknownAccountError:
+        raise ApiError(404, "not found", f"no account {account!r}") from None
+    except BillingError as exc:
+        raise invalid(exc.field or "payment", exc.value, exc.reason) from None
+    answer: dict[str, Any] = {
+        "account": account,
+        "reference": payment.reference,
+        "duplicate": posted.duplicate,
+        # A duplicate names the confirmations an earlier attempt left unqueued.
+        "confirmations": list(posted.confirmations),
+        "message_ids": list(posted.message_ids),
+    }
+    if posted.duplicate:
+        return JSONResponse(answer, status_code=200)
+    answer.update(paid=str(posted.paid), balance_after=str(posted.balance_after))
+    return JSONResponse(answer, status_code=201)

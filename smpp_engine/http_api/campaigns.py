@@ -1,0 +1,267 @@
+"""Campaigns and recipient groups over HTTP, on the same service the command line uses.
+
+``POST /v1/campaigns`` plans, paces and queues a campaign from inline
+recipients or a group (:func:`~smpp_engine.campaigns.service.create_campaign`);
+pause, resume and cancel go through the campaign's state machine, so an action
+its state does not allow is a 409.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, cast
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from ..campaigns import (
+    CampaignAction,
+    CampaignError,
+    CampaignKind,
+    IllegalTransitionError,
+    MsisdnError,
+    QuietHours,
+    Recipient,
+    RecipientTimeZones,
+    check_country_code,
+    normalise_msisdn,
+)
+from ..campaigns.service import (
+    CampaignBackend,
+    CampaignRequest,
+    change_campaign,
+    create_campaign,
+    follow_campaign,
+)
+from ..store import CampaignView, DuplicateNameError, GroupMember, GroupView
+from ..views import campaign_stats_json, campaign_view_json, group_view_json
+from .bodies import parse_body, read_json
+from .context import ApiContext
+from .errors import ApiError, invalid
+from .messages import MAX_ID, sender_fields
+
+__all__ = [
+    "create_group",
+    "get_campaign",
+    "list_campaigns",
+    "list_groups",
+    "post_campaign",
+    "remove_group_member",
+    "steer_campaign",
+    "upsert_group_members",
+]
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+FieldValue = Annotated[str, Field(max_length=1000)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class MemberBody(_Body):
+    msisdn: Annotated[str, Field(min_length=1, max_length=64)]
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+
+
+class QuietHoursBody(_Body):
+    weekday: Annotated[str, Field(max_length=32)] | None = "22:00-08:00"
+    weekend: Annotated[str, Field(max_length=32)] | None = "20:00-09:00"
+
+
+class CampaignBody(_Body):
+    """The body of ``POST /v1/campaigns``: exactly one of ``recipients`` and ``group``."""
+
+    name: Name
+    template: Annotated[str, Field(min_length=1, max_length=10_000)]
+    sender: Annotated[str, Field(min_length=1, max_length=64)]
+    recipients: list[MemberBody] | None = None
+    group: Name | None = None
+    route: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    rate: Annotated[float, Field(gt=0, le=100_000)] = 50.0
+    legal_notice: bool = False
+    start_at: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    quiet_hours: QuietHoursBody = Field(default_factory=QuietHoursBody)
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    country_code: Annotated[str, Field(min_length=1, max_length=3)] | None = None
+
+
+class GroupBody(_Body):
+    name: Name
+    members: list[MemberBody] = Field(default_factory=list)
+    country_code: Annotated[str, Field(min_length=1, max_length=3)] | None = None
+
+
+class MembersBody(_Body):
+    members: list[MemberBody]
+    country_code: Annotated[str, Field(min_length=1, max_length=3)] | None = None
+
+
+def _backend(context: ApiContext) -> CampaignBackend:
+    # Both stores keep campaigns; the context is typed by the message interface.
+    return cast(CampaignBackend, context.store)
+
+
+def _now(context: ApiContext) -> datetime:
+    return datetime.fromtimestamp(context.clock(), UTC)
+
+
+def _campaign_error(exc: CampaignError) -> ApiError:
+    return invalid(exc.field, exc.value, exc.reason)
+
+
+def _members(members: list[MemberBody], country_code: str | None, key: str) -> list[GroupMember]:
+    if country_code is not None:
+        try:
+            check_country_code(country_code, field="country_code")
+        except CampaignError as exc:
+            raise _campaign_error(exc) from None
+    normalised = []
+    for index, member in enumerate(members):
+        field = f"{key}[{index}].msisdn"
+        try:
+            msisdn = normalise_msisdn(member.msisdn, default_country_code=country_code, field=field)
+        except MsisdnError as exc:
+            raise invalid(field, member.msisdn, exc.reason) from None
+        normalised.append(GroupMember(msisdn, dict(member.fields)))
+    return normalised
+
+
+def _start(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise invalid("start_at", text, "expected ISO 8601 with an offset") from None
+    if start.utcoffset() is None:
+        raise invalid("start_at", text, "give an offset (Z or +02:00)")
+    return start
+
+
+def _request(context: ApiContext, body: CampaignBody) -> CampaignRequest:
+    route = body.route or context.routes[0]
+    if route not in context.routes:
+        raise invalid("route", route, f"no such route (known: {', '.join(context.routes)})")
+    if (body.recipients is None) == (body.group is None):
+        raise invalid("recipients", None, "give exactly one of recipients and group")
+    sender_fields(body.sender, field="sender")
+    inline = None
+    if body.recipients is not None:
+        members = _members(body.recipients, body.country_code, "recipients")
+        inline = tuple(
+            Recipient(m.msisdn, m.fields, line) for line, m in enumerate(members, start=1)
+        )
+    try:
+        return CampaignRequest(
+            name=body.name,
+            smsc=route,
+            sender=body.sender,
+            template=body.template,
+            rate=body.rate,
+            kind=CampaignKind.LEGAL_NOTICE if body.legal_notice else CampaignKind.BULK,
+            start_at=_start(body.start_at),
+            quiet_hours=QuietHours.parse(body.quiet_hours.weekday, body.quiet_hours.weekend),
+            time_zones=RecipientTimeZones(default=body.time_zone),
+            group=body.group,
+            recipients=inline,
+            default_country_code=body.country_code,
+        )
+    except CampaignError as exc:
+        raise _campaign_error(exc) from None
+
+
+async def post_campaign(context: ApiContext, request: Request) -> Response:
+    body = parse_body(CampaignBody, await read_json(request))
+    campaign_request = _request(context, body)
+    try:
+        report = await create_campaign(_backend(context), campaign_request, now=_now(context))
+    except DuplicateNameError as exc:
+        raise ApiError(409, "conflict", str(exc), field="name", value=exc.name) from None
+    except CampaignError as exc:
+        raise _campaign_error(exc) from None
+    answer = report.to_dict()
+    assert report.campaign is not None  # not a dry run
+    answer["campaign"] = campaign_view_json(report.campaign)
+    return JSONResponse(answer, status_code=201)
+
+
+async def list_campaigns(context: ApiContext, request: Request) -> Response:
+    views = await _backend(context).list_campaigns()
+    return JSONResponse({"campaigns": [campaign_view_json(view) for view in views]})
+
+
+async def _campaign(context: ApiContext, request: Request) -> CampaignView:
+    campaign_id = int(request.path_params["campaign_id"])
+    view = None
+    if campaign_id <= MAX_ID:
+        view = await _backend(context).get_campaign(campaign_id)
+    if view is None:
+        raise ApiError(404, "not found", f"no campaign has id {campaign_id}")
+    return view
+
+
+async def get_campaign(context: ApiContext, request: Request) -> Response:
+    """The campaign and its figures; a running one with nothing left becomes completed."""
+    found = await _campaign(context, request)
+    view, stats = await follow_campaign(_backend(context), found.name, now=_now(context))
+    return JSONResponse({**campaign_view_json(view), "stats": campaign_stats_json(stats)})
+
+
+async def steer_campaign(context: ApiContext, request: Request) -> Response:
+    action = CampaignAction(request.path_params["action"])
+    found = await _campaign(context, request)
+    try:
+        view = await change_campaign(_backend(context), found.name, action, now=_now(context))
+    except IllegalTransitionError as exc:
+        raise ApiError(409, "conflict", exc.reason, field="state", value=exc.state.value) from None
+    return JSONResponse(campaign_view_json(view))
+
+
+async def create_group(context: ApiContext, request: Request) -> Response:
+    body = parse_body(GroupBody, await read_json(request))
+    members = _members(body.members, body.country_code, "members")
+    store = _backend(context)
+    try:
+        group = await store.create_group(body.name, now=context.clock())
+    except DuplicateNameError as exc:
+        raise ApiError(409, "conflict", str(exc), field="name", value=exc.name) from None
+    if members:
+        await store.upsert_group_members(group.group_id, members)
+        group = await _group(context, body.name)
+    return JSONResponse(group_view_json(group), status_code=201)
+
+
+async def list_groups(context: ApiContext, request: Request) -> Response:
+    groups = await _backend(context).list_groups()
+    return JSONResponse({"groups": [group_view_json(group) for group in groups]})
+
+
+async def _group(context: ApiContext, name: str) -> GroupView:
+    group = await _backend(context).find_group(name)
+    if group is None:
+        raise ApiError(404, "not found", f"no recipient group is named {name!r}")
+    return group
+
+
+async def upsert_group_members(context: ApiContext, request: Request) -> Response:
+    """Add members, or update the fields of those already in."""
+    group = await _group(context, request.path_params["name"])
+    body = parse_body(MembersBody, await read_json(request))
+    members = _members(body.members, body.country_code, "members")
+    changed = await _backend(context).upsert_group_members(group.group_id, members)
+    return JSONResponse({**group_view_json(await _group(context, group.name)), "upserted": changed})
+
+
+async def remove_group_member(context: ApiContext, request: Request) -> Response:
+    group = await _group(context, request.path_params["name"])
+    text = request.path_params["msisdn"]
+    try:
+        msisdn = normalise_msisdn(text, field="msisdn")
+    except MsisdnError as exc:
+        raise invalid("msisdn", text, exc.reason) from None
+    removed = await _backend(context).remove_group_members(group.group_id, [msisdn])
+    answer: dict[str, Any] = {**group_view_json(await _group(context, group.name))}
+    answer["removed"] = removed
+    return JSONResponse(answer)

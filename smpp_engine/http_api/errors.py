@@ -1,0 +1,88 @@
+"""The API's error answers: one JSON shape, ``{"error", "detail"}``, plus the field at fault.
+
+Handlers raise :class:`ApiError`; the app turns it, and Starlette's own 404 and
+405, into that shape so every answer a client gets is JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+__all__ = ["ApiError", "api_error_response", "http_exception_response", "invalid"]
+
+
+class ApiError(Exception):
+    """An answer other than success: ``status``, a short ``error`` and a ``detail`` sentence.
+
+    ``field`` and ``value`` name the input at fault (422), so a client can show
+    it next to the right box.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        value: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {error}: {detail}")
+        self.status = status
+        self.error = error
+        self.detail = detail
+        self.field = field
+        self.value = value
+        self.headers = headers
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.error, "detail": self.detail}
+        if self.field is not None:
+            body["field"] = self.field
+            body["value"] = _json_safe(self.value)
+        return body
+
+
+def invalid(field: str, value: Any, reason: str) -> ApiError:
+    """A 422 naming ``field`` and the ``value`` found there."""
+    return ApiError(
+        422, "invalid input", f"{field}: {reason} (got {_short(value)})", field=field, value=value
+    )
+
+
+async def api_error_response(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def http_exception_response(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error = {404: "not found", 405: "method not allowed"}.get(exc.status_code, "http error")
+    return JSONResponse(
+        {"error": error, "detail": str(exc.detail)},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` as JSON can carry it: a client's own input, echoed back (cut when long)."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        safe = value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return safe if len(safe) <= 200 else safe[:200] + "..."
+    return _short(value)

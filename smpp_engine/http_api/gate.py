@@ -1,0 +1,112 @@
+"""Every request passes the gate: its route template is found, its key checked, it is counted.
+
+Metrics are labelled by the route's template (``/v1/messages/{message_id:int}``),
+never the raw path, so a scan of random URLs cannot grow the label set. A
+refused key is logged with the reason and the client's address, never the key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Collection, Sequence
+
+import structlog
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from metrics import HTTP_AUTH_FAILURES, HTTP_REQUEST_DURATION, HTTP_REQUESTS, child
+
+from .auth import KeyRing
+
+__all__ = ["Gate"]
+
+_log = structlog.get_logger("smpp_engine.http_api")
+
+UNMATCHED = "unmatched"
+# Any other method is counted as "other": a client must not be able to grow the label set.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class Gate:
+    """ASGI middleware: authenticate and count. ``public`` are route templates open to all."""
+
+    def __init__(
+        self, app: ASGIApp, *, routes: Sequence[BaseRoute], keys: KeyRing, public: Collection[str]
+    ) -> None:
+        self.app = app
+        self.routes = routes
+        self.keys = keys
+        self.public = frozenset(public)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        template = self._template(scope)
+        status = 500  # unless a response starts: an exception escaped the app
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            if template in self.public or self._authorised(scope, template):
+                await self.app(scope, receive, counting_send)
+            else:
+                await self._refuse(scope, counting_send)
+        finally:
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            child(HTTP_REQUESTS, template, method, str(status)).inc()
+            child(HTTP_REQUEST_DURATION, template).observe(time.perf_counter() - started)
+
+    def _template(self, scope: Scope) -> str:
+        partial = None
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL and isinstance(route, Route):
+                return route.path
+            if match is Match.PARTIAL and partial is None and isinstance(route, Route):
+                partial = route.path
+        return partial or UNMATCHED
+
+    def _authorised(self, scope: Scope, template: str) -> bool:
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope["headers"]
+        }
+        check = self.keys.check(headers)
+        if check.name is not None:
+            scope.setdefault("state", {})["api_key_name"] = check.name
+            return True
+        reason = check.reason or "invalid"
+        scope.setdefault("state", {})["auth_failure"] = reason
+        child(HTTP_AUTH_FAILURES, reason).inc()
+        client = scope.get("client")
+        _log.warning(
+            "HTTP request refused: API key " + reason,
+            reason=reason,
+            route=template,
+            method=scope["method"],
+            client=client[0] if client else None,
+        )
+        return False
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        reason = scope["state"]["auth_failure"]
+        detail = (
+            "send the API key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
+            if reason == "missing"
+            else "the API key is not one of the configured keys"
+        )
+        body = json.dumps({"error": "unauthorized", "detail": detail}).encode()
+        headers: list[tuple[bytes, bytes]] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"www-authenticate", b'Bearer realm="smpp-engine"'),
+        ]
+        await send({"type": "http.response.start", "status": 401, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

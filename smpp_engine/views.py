@@ -1,0 +1,240 @@
+"""JSON views of stored records, the same for the HTTP API and the command line.
+
+Times are ISO 8601 in UTC; money is a decimal string, never a float; SMPP
+statuses carry their name next to their number. Each function takes what the
+store returned and builds plain ``dict``s ready for ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from billing_core import AccountSnapshot, Ledger, NoticeContext, Reading
+from throttling import Priority
+
+from .protocol import status_name
+from .store import CampaignStats, CampaignView, GroupView, MessageView, PartView
+
+__all__ = [
+    "billing_account_json",
+    "campaign_stats_json",
+    "campaign_view_json",
+    "group_view_json",
+    "iso_time",
+    "message_view_json",
+    "priority_name",
+]
+
+_CENT = Decimal("0.01")
+
+
+def iso_time(at: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC (``2024-03-20T09:00:00.250000+00:00``), or None."""
+    return None if at is None else datetime.fromtimestamp(at, UTC).isoformat()
+
+
+def priority_name(priority: int) -> str:
+    """``interactive``, ``transactional`` or ``bulk``; another number as its digits."""
+    try:
+        return Priority(priority).name.lower()
+    except ValueError:
+        return str(priority)
+
+
+def _status(code: int | None) -> dict[str, Any] | None:
+    return None if code is None else {"code": code, "name": status_name(code)}
+
+
+def _part_json(part: PartView) -> dict[str, Any]:
+    receipt = None
+    if part.receipt_at is not None:
+        receipt = {
+            "received_at": iso_time(part.receipt_at),
+            "error": part.receipt_error,
+            "done_at": iso_time(part.done_at),
+        }
+    return {
+        "part": part.part,
+        "state": part.state.value,
+        "bind": part.bind,
+        "smsc_message_id": part.smsc_message_id,
+        "submitted_at": iso_time(part.submitted_at),
+        "responded_at": iso_time(part.responded_at),
+        "submit_status": _status(part.command_status),
+        "receipt": receipt,
+    }
+
+
+def message_view_json(view: MessageView) -> dict[str, Any]:
+    """A message with its parts (SMSC ids, binds, times, statuses, receipts) and its events."""
+    return {
+        "id": view.message_id,
+        "state": view.state.value,
+        "route": view.smsc,
+        "from": view.source,
+        "to": view.destination,
+        "text": view.text,
+        "priority": priority_name(view.priority),
+        "parts": view.parts,
+        "created_at": iso_time(view.created_at),
+        "updated_at": iso_time(view.updated_at),
+        "attempts": view.attempts,
+        "possible_duplicate": view.possible_duplicate,
+        "campaign_id": view.campaign_id,
+        "idempotency_key": view.idempotency_key,
+        "error": _status(view.error_code),
+        "part_details": [_part_json(part) for part in view.part_views],
+        "events": [
+            {"at": iso_time(event.at), "event": event.event, "detail": event.detail}
+            for event in view.events
+        ],
+    }
+
+
+def campaign_view_json(view: CampaignView) -> dict[str, Any]:
+    """A campaign as stored: its settings and its state."""
+    return {
+        "id": view.campaign_id,
+        "name": view.name,
+        "state": view.state,
+        "route": view.smsc,
+        "sender": view.sender,
+        "template": view.template,
+        "kind": view.kind,
+        "rate": view.rate,
+        "start_at": iso_time(view.start_at),
+        "created_at": iso_time(view.created_at),
+        "updated_at": iso_time(view.updated_at),
+    }
+
+
+def campaign_stats_json(stats: CampaignStats) -> dict[str, Any]:
+    """Where a campaign's messages are, with its submit errors by status."""
+    return {
+        "total": stats.total,
+        "queued": stats.queued,
+        "sent": stats.total - stats.queued,
+        "delivered": stats.delivered,
+        "failed": stats.failed,
+        "pending_receipts": stats.receipts_pending,
+        "by_state": {state.value: count for state, count in stats.by_state.items()},
+        "errors": [
+            {"code": code, "name": status_name(code), "messages": count}
+            for code, count in sorted(stats.errors.items())
+        ],
+    }
+
+
+def group_view_json(view: GroupView) -> dict[str, Any]:
+    return {
+        "id": view.group_id,
+        "name": view.name,
+        "members": view.members,
+        "created_at": iso_time(view.created_at),
+    }
+
+
+def _money(amount: Decimal) -> str:
+    return str(amount)
+
+
+def _estimate(amount: Decimal) -> str:
+    """An average or a share (divided, so of many digits) to the cent, half up."""
+    return str(amount.quantize(_CENT, ROUND_HALF_UP))
+
+
+def _reading_json(reading: Reading | None) -> dict[str, Any] | None:
+    if reading is None:
+        return None
+    return {
+        "value": str(reading.value),
+        "taken_at": reading.taken_at.isoformat(),
+        "source": reading.source.value,
+        "status": reading.status.value,
+        "period": str(reading.period),
+    }
+
+
+def billing_account_json(
+    ledger: Ledger, context: NoticeContext, snapshot: AccountSnapshot | None
+) -> dict[str, Any]:
+    """An account's balance, debts by period, phones and (when loaded) meters and readings.
+
+    ``snapshot`` is None when no phone is bound to the account: the store loads
+    meters only through a bound phone.
+    """
+    balance = ledger.balance
+    account = context.account
+    meters: list[dict[str, Any]] | None = None
+    if snapshot is not None:
+        meters = [
+            {
+                "id": meter.id,
+                "serial": meter.serial,
+                "service": meter.service.value,
+                "status": meter.status.value,
+                "digits": meter.digits,
+                "decimals": meter.decimals,
+                "multiplier": str(meter.multiplier),
+                "registers": [
+                    {
+                        "id": register.id,
+                        "zone": register.zone.value,
+                        "last_reading": _reading_json(snapshot.register_history(register.id).last),
+                        "pending_reading": _reading_json(
+                            snapshot.register_history(register.id).pending
+                        ),
+                    }
+                    for register in meter.registers
+                ],
+            }
+            for meter in snapshot.meters
+        ]
+    return {
+        "account": account.number,
+        "language": account.language.value if account.language else None,
+        "time_zone": account.time_zone,
+        "closed": account.closed,
+        "balance": {
+            "amount": _money(balance.amount),
+            "opening": _money(balance.opening),
+            "charges": _money(balance.charges),
+            "penalties": _money(balance.penalties),
+            "payments": _money(balance.payments),
+            "advance": _money(ledger.advance),
+        },
+        "due_date": context.due_date.isoformat() if context.due_date else None,
+        "debts": [
+            {
+                "period": str(item.period),
+                "principal": _money(item.principal),
+                "penalty": _money(item.penalty),
+                "total": _money(item.total),
+                "due_date": item.due_date.isoformat() if item.due_date else None,
+            }
+            for item in ledger.open_items
+        ],
+        "monthly_charge": _estimate(context.monthly_charge),
+        "services": _services_json(context),
+        "phones": [
+            {"msisdn": binding.msisdn, "opted_out": binding.opted_out}
+            for binding in context.bindings
+        ],
+        "last_reading_period": (
+            str(context.last_reading_period) if context.last_reading_period else None
+        ),
+        "meters": meters,
+    }
+
+
+def _services_json(context: NoticeContext) -> Mapping[str, Any]:
+    return {
+        service.value: {
+            "debt": _estimate(owed.debt),
+            "monthly_charge": _estimate(owed.monthly_charge),
+        }
+        for service, owed in sorted(context.service_debts.items(), key=lambda kv: kv[0].value)
+    }
