@@ -1,0 +1,18 @@
+"""HTTP API keys are configured by their SHA-256 digest, so the file holds no usable key."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+__all__ = ["DIGEST_PATTERN", "hash_api_key"]
+
+#: A SHA-256 digest as :func:`hash_api_key` writes it: 64 lowercase hex digits.
+DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")
+
+
+def hash_api_key(plain: str) -> str:
+    """The digest to configure for the key ``plain`` (sha256 of its UTF-8 bytes, hex)."""
+    if not plain:
+        raise ValueError("an API key must not be empty")
+    return hashlib.sha256(plain.encode("utf-8")).hexdigest()

@@ -1,0 +1,46 @@
+"""Rules that span tables, each reported against the key it is about."""
+
+from __future__ import annotations
+
+from .errors import Problem
+from .model import Settings
+
+__all__ = ["cross_check"]
+
+
+def cross_check(settings: Settings, source: str) -> list[Problem]:
+    """Every problem between tables of otherwise valid ``settings``."""
+    problems: list[Problem] = []
+    names = [smsc.name for smsc in settings.smsc]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            problems.append(
+                Problem(
+                    source,
+                    f"smsc[{index}].name",
+                    "expected a name no other [[smsc]] has",
+                    repr(name),
+                )
+            )
+    keys = [key.name for key in settings.http.api_keys]
+    for index, name in enumerate(keys):
+        if name in keys[:index]:
+            problems.append(
+                Problem(
+                    source,
+                    f"http.api_keys[{index}].name",
+                    "expected a name no other API key has",
+                    repr(name),
+                )
+            )
+    billing = settings.billing
+    if billing.enabled and billing.route not in names:
+        problems.append(
+            Problem(
+                source,
+                "billing.route",
+                f"expected the name of an [[smsc]] ({', '.join(map(repr, names))})",
+                repr(billing.route),
+            )
+        )
+    return problems

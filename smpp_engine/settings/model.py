@@ -1,0 +1,291 @@
+"""The engine's settings: one pydantic model per TOML table.
+
+Cross-table rules (unique route names, the billing route among them) live in
+:mod:`.checks`, so that each problem can name the key it is about.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from billing_core import FrequencyCaps, UtilitySettings
+from billing_core import QuietHours as NoticeQuietHours
+from throttling import Priority
+
+from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, parse_window
+from ..protocol import PduError, sender_address
+from .api_keys import DIGEST_PATTERN
+from .sections import Section
+from .smsc import Seconds, SmscSettings
+
+if TYPE_CHECKING:
+    from ..simulator import Scenario
+
+__all__ = [
+    "ApiKey",
+    "BillingSettings",
+    "CapSettings",
+    "HttpSettings",
+    "LogSettings",
+    "NoticeSettings",
+    "PipelineSettings",
+    "Settings",
+    "SimulatorSettings",
+    "StoreSettings",
+]
+
+PriorityName = Literal["interactive", "transactional", "bulk"]
+#: A quiet window "HH:MM-HH:MM", or "off" for none.
+_OFF = "off"
+
+
+class StoreSettings(Section):
+    """``[store]``: where messages are kept."""
+
+    url: str = "sqlite:///smpp-engine.db"
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        scheme, separator, rest = value.partition("://")
+        if not separator or scheme not in ("sqlite", "postgresql", "postgres") or not rest:
+            raise ValueError("expected sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE")
+        return value
+
+
+class LogSettings(Section):
+    """``[log]``: auto is console on a terminal, JSON otherwise."""
+
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+
+
+class ApiKey(Section):
+    """One HTTP API key, by name and the SHA-256 digest of the key (``config hash-key``)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    sha256: str
+
+    @field_validator("sha256")
+    @classmethod
+    def _digest(cls, value: str) -> str:
+        digest = value.lower()
+        if not DIGEST_PATTERN.fullmatch(digest):
+            raise ValueError(
+                "expected a SHA-256 digest: 64 hex digits (smpp-engine config hash-key)"
+            )
+        return digest
+
+
+class HttpSettings(Section):
+    """``[http]``: the HTTP API and /metrics."""
+
+    enabled: bool = True
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8080, ge=0, le=65535)
+    api_keys: list[ApiKey] = []
+    #: /metrics answers without a key.
+    metrics_public: bool = False
+    #: The priority of a message submitted without one.
+    default_priority: PriorityName = "transactional"
+
+    def api_key_digests(self) -> dict[str, str]:
+        """Key name -> digest, as the HTTP API takes them."""
+        return {key.name: key.sha256 for key in self.api_keys}
+
+    def priority(self) -> Priority:
+        return Priority[self.default_priority.upper()]
+
+
+class SimulatorSettings(Section):
+    """``[simulator]``: the built-in SMSC simulator, run in the same process."""
+
+    enabled: bool = False
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=2775, ge=0, le=65535)
+    #: A scenario name (config/scenarios/NAME.toml) or a path to a scenario file.
+    scenario: str = Field(default="healthy", min_length=1)
+    #: The one account the simulator accepts; an empty system_id accepts any.
+    system_id: str = Field(default="", max_length=15)
+    password: str = Field(default="", max_length=8)
+
+    @field_validator("scenario")
+    @classmethod
+    def _scenario_exists(cls, value: str, info: ValidationInfo) -> str:
+        if not info.data.get("enabled"):
+            return value  # not run: need not exist here
+        # The simulator package brings its web stack; only a check that needs it pays.
+        from ..simulator import ScenarioError, find_scenario, load_scenario  # noqa: PLC0415
+
+        base = (info.context or {}).get("base_dir")
+        folders = [base / "scenarios", base] if isinstance(base, Path) else []
+        try:
+            path = Path(value).expanduser()
+            if path.suffix == ".toml" or "/" in value:
+                if not path.is_absolute() and isinstance(base, Path):
+                    path = base / path
+                if not path.is_file():
+                    raise ValueError(f"expected a scenario file, there is none at {path}")
+            else:
+                path = find_scenario(value, folders)
+            load_scenario(path, search=folders)
+        except ScenarioError as exc:
+            raise ValueError(str(exc)) from None
+        return str(path)
+
+    def load_scenario(self) -> Scenario:
+        """The scenario to run, accepting only the configured account when one is set.
+
+        A scenario with phases keeps the accounts of its phases.
+        """
+        from ..simulator import Account, find_scenario, load_scenario  # noqa: PLC0415
+
+        path = Path(self.scenario)  # a path once validated with the simulator enabled
+        scenario = load_scenario(path if path.is_file() else find_scenario(self.scenario))
+        if not self.system_id or scenario.has_phases:
+            return scenario
+        account = Account(system_id=self.system_id, password=self.password)
+        others = tuple(a for a in scenario.accounts if a.system_id != self.system_id)
+        return scenario.model_copy(update={"accounts": (account, *others)})
+
+
+class PipelineSettings(Section):
+    """``[pipeline]``: the write-behind batching, housekeeping and shutdown."""
+
+    writer_batch: int = Field(default=2000, ge=1)
+    writer_delay: float = Field(default=0.005, gt=0, allow_inf_nan=False)
+    housekeeping: Seconds = 30.0
+    #: Seconds to let the windows settle on shutdown before the binds are cut.
+    drain_timeout: Seconds = 10.0
+
+
+class BillingSettings(Section):
+    """``[billing]``: the SMS self-service (meter readings in, balances out)."""
+
+    enabled: bool = False
+    #: The [[smsc]] name replies and notices go out on.
+    route: str = "default"
+    #: Sender of replies; empty: the utility's own sender_id.
+    source_addr: str = ""
+    #: Seconds a reply may wait to go out before it expires.
+    reply_validity: Seconds = 3600.0
+    #: The utility answering numbers bound to no account; empty: the default one.
+    utility: str = ""
+    workers: int = Field(default=8, ge=1)
+    backlog: int = Field(default=10_000, ge=1)
+
+    @field_validator("source_addr")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            sender_address(value)
+        except PduError:
+            raise ValueError(
+                "expected a sender id: 1 to 11 GSM letters and digits, or 1 to 16 digits "
+                "(+ or 00 for international)"
+            ) from None
+        return value
+
+    def apply_to(self, utility: UtilitySettings) -> UtilitySettings:
+        """``utility`` with this sender id, when one is configured."""
+        if not self.source_addr:
+            return utility
+        return dataclasses.replace(utility, sender_id=self.source_addr)
+
+
+class CapSettings(Section):
+    """``[notices.caps]``: debt notices in any rolling day, week and 30 days."""
+
+    per_day: int = Field(default=2, ge=1)
+    per_week: int = Field(default=4, ge=1)
+    per_month: int = Field(default=16, ge=1)
+
+
+class NoticeSettings(Section):
+    """``[notices]``: quiet hours and frequency caps for campaigns and billing notices."""
+
+    quiet_weekday: str = "22:00-08:00"
+    quiet_weekend: str = "20:00-09:00"
+    #: 0 = Monday ... 6 = Sunday.
+    weekend_days: list[Annotated[int, Field(ge=0, le=6)]] = [5, 6]
+    #: Recipients' zone when their number's country code says none.
+    time_zone: str = "UTC"
+    #: Longer number prefixes with their own zone, e.g. {"1212" = "America/New_York"}.
+    time_zone_prefixes: dict[str, str] = {}
+    caps: CapSettings = CapSettings()
+
+    @field_validator("quiet_weekday", "quiet_weekend")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if value != _OFF:
+            try:
+                parse_window(value)
+            except CampaignSettingError:
+                raise ValueError('expected "HH:MM-HH:MM" or "off"') from None
+        return value
+
+    @field_validator("time_zone_prefixes")
+    @classmethod
+    def _zones(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        try:
+            RecipientTimeZones(default=info.data.get("time_zone", "UTC"), prefixes=value)
+        except CampaignSettingError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            RecipientTimeZones(default=value)
+        except CampaignSettingError:
+            raise ValueError("expected an IANA time zone name such as Europe/Berlin") from None
+        return value
+
+    def _windows(self) -> tuple[str | None, str | None]:
+        return (
+            None if self.quiet_weekday == _OFF else self.quiet_weekday,
+            None if self.quiet_weekend == _OFF else self.quiet_weekend,
+        )
+
+    def quiet_hours(self) -> QuietHours:
+        """The campaigns' quiet hours."""
+        weekday, weekend = self._windows()
+        return QuietHours.parse(weekday, weekend, frozenset(self.weekend_days))
+
+    def notice_quiet_hours(self) -> NoticeQuietHours:
+        """The same windows for the billing core's notice rules."""
+        hours = self.quiet_hours()
+        return NoticeQuietHours(hours.weekday, hours.weekend, hours.weekend_days)
+
+    def time_zones(self) -> RecipientTimeZones:
+        return RecipientTimeZones(default=self.time_zone, prefixes=self.time_zone_prefixes)
+
+    def frequency_caps(self) -> FrequencyCaps:
+        return FrequencyCaps(self.caps.per_day, self.caps.per_week, self.caps.per_month)
+
+
+class Settings(Section):
+    """Everything the engine reads from its settings file."""
+
+    store: StoreSettings = StoreSettings()
+    log: LogSettings = LogSettings()
+    http: HttpSettings = HttpSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+    smsc: list[SmscSettings] = Field(min_length=1)
+    pipeline: PipelineSettings = PipelineSettings()
+    billing: BillingSettings = BillingSettings()
+    notices: NoticeSettings = NoticeSettings()
+
+    def route(self, name: str) -> SmscSettings:
+        """The ``[[smsc]]`` called ``name``; KeyError if none is."""
+        for smsc in self.smsc:
+            if smsc.name == name:
+                return smsc
+        raise KeyError(name)
