@@ -258,6 +258,7 @@ class Gateway:
             metrics_public=config.metrics_public,
             readiness=readiness,
             clock=self.clock,
+            default_priority=config.priority(),
         )
         port: int = await nursery.start(
             lambda task_status: serve_api(

@@ -6,6 +6,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from throttling import Priority
+
 from ..store import Accepted, NewMessage, Store
 from .health import Readiness
 
@@ -31,6 +33,8 @@ class ApiContext:
     metrics_public: bool
     readiness: Callable[[], Awaitable[Readiness]]
     clock: Callable[[], float] = time.time
+    #: The priority of a message posted without one.
+    default_priority: Priority = Priority.TRANSACTIONAL
 
     def __post_init__(self) -> None:
         if not self.routes:

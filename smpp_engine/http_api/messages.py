@@ -46,7 +46,8 @@ class MessageRequest(BaseModel):
     to: Annotated[str, Field(min_length=1, max_length=64)]
     sender: Annotated[str, Field(alias="from", min_length=1, max_length=64)]
     text: Annotated[str, Field(min_length=1, max_length=40_000)]
-    priority: Literal["interactive", "transactional", "bulk"] = "transactional"
+    #: None: the configured default ([http] default_priority).
+    priority: Literal["interactive", "transactional", "bulk"] | None = None
     validity: Annotated[float, Field(gt=0, le=MAX_VALIDITY)] | None = None
     expires_at: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     route: Annotated[str, Field(min_length=1, max_length=64)] | None = None
@@ -122,7 +123,9 @@ async def post_message(context: ApiContext, request: Request) -> Response:
         destination=destination,
         text=body.text,
         parts=plan.parts,
-        priority=int(_PRIORITIES[body.priority]),
+        priority=int(
+            context.default_priority if body.priority is None else _PRIORITIES[body.priority]
+        ),
         registered_delivery=body.registered_delivery,
         expires_at=_expiry(body, now),
         idempotency_key=_idempotency_key(request, body),

@@ -145,7 +145,7 @@ def _schemas(routes: Sequence[str]) -> dict[str, Schema]:
                 "priority": {
                     "type": "string",
                     "enum": ["interactive", "transactional", "bulk"],
-                    "default": "transactional",
+                    "description": "When absent: the configured [http] default_priority.",
                 },
                 "validity": {
                     "type": "number",

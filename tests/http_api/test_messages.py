@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from smpp_engine.protocol import plan_text
 from smpp_engine.store import MessageState
+from throttling import Priority
 
 from .conftest import ROUTES, Api
 
@@ -21,6 +22,23 @@ async def test_a_message_is_stored_before_its_id_is_answered(api: Api) -> None:
     assert (stored.destination, stored.source, stored.smsc) == ("447700900123", "WATERCO", "main")
     assert stored.state is MessageState.QUEUED
     assert stored.priority == 1  # transactional by default
+
+
+async def test_a_message_without_a_priority_takes_the_configured_default(
+    sqlite_api: Api,
+) -> None:
+    sqlite_api.context.default_priority = Priority.BULK
+    posted = await sqlite_api.client.post(
+        "/v1/messages", json={"to": "447700900124", "from": "WATERCO", "text": "Newsletter"}
+    )
+    urgent = await sqlite_api.client.post(
+        "/v1/messages",
+        json={"to": "447700900125", "from": "WATERCO", "text": "Outage", "priority": "interactive"},
+    )
+    stored = await sqlite_api.store.get(posted.json()["id"])
+    named = await sqlite_api.store.get(urgent.json()["id"])
+    assert stored is not None and named is not None
+    assert (stored.priority, named.priority) == (0, 2)
 
 
 async def test_encoding_and_parts_come_from_the_text_planner(api: Api) -> None:
