@@ -133,11 +133,17 @@ class Pipeline:
                 try:
                     await self._recover()
                     given_up = await self.store.expire_receipts(older_than=now - timeout, now=now)
+                    purged = await self.store.purge_held_receipts(older_than=now - timeout)
                 except StoreUnavailableError as exc:
                     _log.warning("housekeeping skipped: the store is unavailable", error=str(exc))
                     continue
                 if given_up:
                     _log.info("no receipt in time: messages are UNKNOWN", messages=given_up)
+                if purged:
+                    # Their part never got the SMSC id they name: nothing to apply them to.
+                    _log.warning(
+                        "held receipts matched no submit in time; forgotten", receipts=purged
+                    )
 
     def _routes(self) -> list[SmscRoute]:
         return [d.route for d in self.dispatchers.values()]

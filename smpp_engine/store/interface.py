@@ -101,6 +101,15 @@ class Store(Protocol):
         """
         ...
 
+    async def purge_held_receipts(self, *, older_than: float) -> int:
+        """Forget held receipts that arrived before ``older_than``; returns how many.
+
+        A receipt is held until its part's SMSC id is recorded; one whose submit
+        answer never names that id (a resubmission got a new id, an SMSC quirk)
+        would otherwise be held for ever.
+        """
+        ...
+
     async def cancel(self, message_ids: Sequence[int], *, now: float) -> int:
         """QUEUED and HELD messages among ``message_ids`` become CANCELLED; returns how many."""
         ...

@@ -200,6 +200,11 @@ WITH old AS MATERIALIZED (
 SELECT count(*) FROM released
 """
 
+_PURGE_HELD_RECEIPTS = """
+WITH purged AS (DELETE FROM held_receipts WHERE received_at < $1 RETURNING 1)
+SELECT count(*) FROM purged
+"""
+
 _EXPIRE_RECEIPTS = """
 WITH settled AS (
     UPDATE messages
@@ -390,6 +395,12 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
             "expire_receipts", self._fetch_value, _EXPIRE_RECEIPTS, older_than, now
         )
 
+    async def purge_held_receipts(self, *, older_than: float) -> int:
+        purged: int = await self._run(
+            "purge_held_receipts", self._fetch_value, _PURGE_HELD_RECEIPTS, older_than
+        )
+        return purged
+
     async def cancel(self, message_ids: Sequence[int], *, now: float) -> int:
         if not message_ids:
             await trio.lowlevel.checkpoint()
@@ -547,6 +558,12 @@ _SERVER_SETTINGS = {
 }
 
 
+async def _keep_session(connection: Any) -> None:
+    """Nothing to reset: the store sets no session state (no SET, LISTEN, cursor or
+    session advisory lock). asyncpg still rolls back an open transaction; its
+    default reset would add a round trip to every release."""
+
+
 async def _create_pool(dsn: str, min_size: int, max_size: int, connect_timeout: float) -> Any:
     pool = await asyncpg.create_pool(
         dsn,
@@ -554,6 +571,7 @@ async def _create_pool(dsn: str, min_size: int, max_size: int, connect_timeout: 
         max_size=max_size,
         timeout=connect_timeout,
         server_settings=_SERVER_SETTINGS,
+        reset=_keep_session,
     )
     try:
         async with pool.acquire() as connection:

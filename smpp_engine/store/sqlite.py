@@ -299,6 +299,17 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
             detail="no final receipt",
         )
 
+    async def purge_held_receipts(self, *, older_than: float) -> int:
+        def work(c: sqlite3.Connection) -> int:
+            def purge() -> int:
+                return c.execute(
+                    "DELETE FROM held_receipts WHERE received_at < ?", (older_than,)
+                ).rowcount
+
+            return in_transaction(c, purge)
+
+        return await self._worker.run("purge_held_receipts", work)
+
     async def cancel(self, message_ids: Sequence[int], *, now: float) -> int:
         if not message_ids:
             await trio.lowlevel.checkpoint()

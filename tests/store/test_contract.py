@@ -622,6 +622,16 @@ async def test_receipts_in_one_batch_apply_in_order(store: Store) -> None:
     assert await state(store, second) is MessageState.UNDELIVERABLE
 
 
+async def test_held_receipts_older_than_the_limit_are_purged(store: Store) -> None:
+    # Receipts for SMSC ids no submit was ever answered with: held.
+    await store.record([receipt(900_001, at=10.0)])
+    await store.record([receipt(900_002, at=20.0)])
+    assert (await store.stats())["held_receipts"] == 2
+    assert await store.purge_held_receipts(older_than=15.0) == 1
+    assert (await store.stats())["held_receipts"] == 1
+    assert await store.purge_held_receipts(older_than=15.0) == 0
+
+
 async def test_held_duplicates_apply_in_order_of_arrival(store: Store) -> None:
     message_id = await accept_one(store)
     await claim_ids(store, now=2.0)
