@@ -13,17 +13,25 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from .errors import CampaignSettingError
-from .plan import PlannedMessage
 from .quiet_hours import QuietHours
 
-__all__ = ["pace"]
+__all__ = ["Pacable", "pace"]
 
 
-def pace(
-    messages: Sequence[PlannedMessage], rate: float, quiet_hours: QuietHours
-) -> list[datetime]:
+class Pacable(Protocol):
+    """What pacing needs of a message: its earliest time (UTC) and its recipient's zone."""
+
+    @property
+    def send_at(self) -> datetime: ...
+
+    @property
+    def time_zone(self) -> str: ...
+
+
+def pace(messages: Sequence[Pacable], rate: float, quiet_hours: QuietHours) -> list[datetime]:
     """When each message may go (UTC): at most ``rate`` per second, never in quiet hours.
 
     The result is aligned with ``messages``. A message never goes before its own

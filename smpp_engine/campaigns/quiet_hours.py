@@ -20,10 +20,11 @@ zoneinfo, never assumed to be on the hour.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import CampaignSettingError
@@ -112,6 +113,30 @@ class QuietHours:
             None if weekend is None else parse_window(weekend, field="quiet_hours.weekend"),
             weekend_days,
         )
+
+    def to_json(self) -> dict[str, Any]:
+        """The windows as ``"HH:MM-HH:MM"`` (None for none) and the weekend days."""
+
+        def text(window: Window | None) -> str | None:
+            if window is None:
+                return None
+            return f"{window[0].isoformat('minutes')}-{window[1].isoformat('minutes')}"
+
+        return {
+            "weekday": text(self.weekday),
+            "weekend": text(self.weekend),
+            "weekend_days": sorted(self.weekend_days),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> QuietHours:
+        """What :meth:`to_json` wrote; raises :class:`CampaignSettingError` for anything else."""
+        try:
+            return cls.parse(data["weekday"], data["weekend"], frozenset(data["weekend_days"]))
+        except (KeyError, TypeError) as exc:
+            raise CampaignSettingError(
+                "quiet hours are weekday, weekend and weekend_days", field="quiet_hours", value=data
+            ) from exc
 
     def window_for(self, day: date) -> Window | None:
         """The quiet window that starts on ``day``."""

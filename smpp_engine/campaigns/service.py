@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Protocol
@@ -220,8 +220,11 @@ async def _store_campaign(  # noqa: PLR0917 - private, called once
 ) -> CampaignView:
     stamp = now.timestamp()
     settings = {
-        "quiet_hours": repr(request.quiet_hours),
-        "time_zone_default": request.time_zones.default,
+        "quiet_hours": request.quiet_hours.to_json(),
+        "time_zones": {
+            "default": request.time_zones.default,
+            "prefixes": request.time_zones.prefixes,
+        },
     }
     view: CampaignView = await store.create_campaign(
         NewCampaign(
@@ -278,15 +281,57 @@ async def change_campaign(
 ) -> CampaignView:
     """Pause, resume or cancel a campaign (raises IllegalTransitionError when it cannot).
 
-    Resuming spreads the waiting messages at the campaign's rate again from now.
+    Resuming spreads the waiting messages at the campaign's rate again from now,
+    outside each recipient's quiet hours as the campaign was created with.
     """
     view = await _find(store, name)
     state = transition(CampaignState(view.state), action)
     stamp = now.timestamp()
     updated: CampaignView = await store.set_campaign_state(view.campaign_id, state.value, now=stamp)
     if action is CampaignAction.RESUME:
-        await store.repace_campaign(view.campaign_id, rate=view.rate, now=stamp)
+        await _pace_again(store, view, now)
     return updated
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    message_id: int
+    send_at: datetime
+    time_zone: str
+
+
+async def _pace_again(store: CampaignBackend, view: CampaignView, now: datetime) -> None:
+    quiet_hours, time_zones = _pacing_settings(view)
+    if quiet_hours is None or time_zones is None:
+        # Created before its quiet hours were kept in a readable form: the rate only.
+        await store.repace_campaign(view.campaign_id, rate=view.rate, now=now.timestamp())
+        return
+    queued = await store.queued_campaign_messages(view.campaign_id)
+    waiting = [
+        _Waiting(
+            m.message_id,
+            max(now, datetime.fromtimestamp(m.not_before, UTC)),
+            time_zones.name_for(m.destination),
+        )
+        for m in queued
+    ]
+    slots = await trio.to_thread.run_sync(pace, waiting, view.rate, quiet_hours)
+    await store.schedule_campaign_messages(
+        view.campaign_id,
+        [(w.message_id, slot.timestamp()) for w, slot in zip(waiting, slots, strict=True)],
+        now=now.timestamp(),
+    )
+
+
+def _pacing_settings(view: CampaignView) -> tuple[QuietHours | None, RecipientTimeZones | None]:
+    """The quiet hours and time zones a campaign was created with, when readable."""
+    try:
+        settings = json.loads(view.settings)
+        quiet_hours = QuietHours.from_json(settings["quiet_hours"])
+        zones = settings["time_zones"]
+        return quiet_hours, RecipientTimeZones(zones["default"], zones["prefixes"])
+    except (ValueError, KeyError, TypeError, CampaignSettingError):
+        return None, None
 
 
 async def follow_campaign(

@@ -80,9 +80,13 @@ class RecipientTimeZones:
         self._names = table
         self._lengths = sorted({len(prefix) for prefix in table}, reverse=True)
 
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """The configured prefixes that differ from the built-in table."""
+        return {p: n for p, n in self._names.items() if COUNTRY_TIME_ZONES.get(p) != n}
+
     def __repr__(self) -> str:
-        extra = {p: n for p, n in self._names.items() if COUNTRY_TIME_ZONES.get(p) != n}
-        return f"RecipientTimeZones(default={self.default!r}, prefixes={extra!r})"
+        return f"RecipientTimeZones(default={self.default!r}, prefixes={self.prefixes!r})"
 
     def name_for(self, msisdn: str) -> str:
         """The IANA name of the zone for a normalised ``msisdn``."""

@@ -18,7 +18,14 @@ from .billing_import import (
 )
 from .billing_rows import UnknownAccountError
 from .campaign_interface import CampaignStore
-from .campaign_model import CampaignStats, CampaignView, GroupMember, GroupView, NewCampaign
+from .campaign_model import (
+    CampaignStats,
+    CampaignView,
+    GroupMember,
+    GroupView,
+    NewCampaign,
+    QueuedCampaignMessage,
+)
 from .errors import (
     CampaignClosedError,
     DuplicateNameError,
@@ -73,6 +80,7 @@ __all__ = [
     "PartState",
     "PartSubmitted",
     "PartView",
+    "QueuedCampaignMessage",
     "ReceiptArrived",
     "RecoveryReport",
     "Store",

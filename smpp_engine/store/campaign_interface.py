@@ -20,7 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from .campaign_model import CampaignStats, CampaignView, GroupMember, GroupView, NewCampaign
+from .campaign_model import (
+    CampaignStats,
+    CampaignView,
+    GroupMember,
+    GroupView,
+    NewCampaign,
+    QueuedCampaignMessage,
+)
 from .model import Accepted, NewMessage
 
 __all__ = ["CampaignStore"]
@@ -74,6 +81,20 @@ class CampaignStore(Protocol):
         In id order, the k-th (from 0) gets not_before = max(its not_before,
         now + k / rate): a resumed campaign does not burst out what piled up
         while it was paused. Raises :class:`UnknownCampaignError`.
+        """
+        ...
+
+    async def queued_campaign_messages(self, campaign_id: int) -> list[QueuedCampaignMessage]:
+        """The campaign's QUEUED messages in id order. Raises :class:`UnknownCampaignError`."""
+        ...
+
+    async def schedule_campaign_messages(
+        self, campaign_id: int, slots: Sequence[tuple[int, float]], *, now: float
+    ) -> int:
+        """Set each (message id, not_before) of ``slots``; returns how many were set.
+
+        Only the campaign's messages still QUEUED change (one claimed meanwhile
+        is left alone). Raises :class:`UnknownCampaignError`.
         """
         ...
 

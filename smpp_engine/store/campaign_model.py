@@ -96,6 +96,15 @@ class CampaignStats:
 
 
 @dataclass(frozen=True, slots=True)
+class QueuedCampaignMessage:
+    """A campaign message still waiting to be sent: what pacing it again needs."""
+
+    message_id: int
+    destination: str
+    not_before: float
+
+
+@dataclass(frozen=True, slots=True)
 class GroupMember:
     """One recipient of a group: a normalised MSISDN and its template values."""
 

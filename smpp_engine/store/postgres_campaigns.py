@@ -33,6 +33,7 @@ from .campaign_model import (
     GroupMember,
     GroupView,
     NewCampaign,
+    QueuedCampaignMessage,
     build_stats,
     check_campaign_state,
     check_rate,
@@ -106,6 +107,20 @@ WITH paced AS (
     WHERE m.id = paced.id AND m.not_before < paced.due AND m.state = 'queued'
 )
 SELECT count(*) FROM paced
+"""
+
+_QUEUED_CAMPAIGN_MESSAGES = """
+SELECT id, destination, not_before FROM messages
+WHERE campaign_id = $1 AND state = 'queued' ORDER BY id
+"""
+_SCHEDULE_CAMPAIGN_MESSAGES = """
+WITH scheduled AS (
+    UPDATE messages AS m SET not_before = slot.due, updated_at = $4
+    FROM unnest($2::bigint[], $3::float8[]) AS slot (id, due)
+    WHERE m.id = slot.id AND m.campaign_id = $1 AND m.state = 'queued'
+    RETURNING 1
+)
+SELECT count(*) FROM scheduled
 """
 
 _COUNT_BY_STATE = """
@@ -301,6 +316,44 @@ class PostgresCampaigns:
                 paced: int = await connection.fetchval(_REPACE, campaign_id, now, rate)
                 return paced
         raise UnknownCampaignError(_NAME, campaign_id)
+
+    async def queued_campaign_messages(self, campaign_id: int) -> list[QueuedCampaignMessage]:
+        return await self._run(
+            "queued_campaign_messages", self._queued_campaign_messages, campaign_id
+        )
+
+    async def _queued_campaign_messages(self, campaign_id: int) -> list[QueuedCampaignMessage]:
+        async with (
+            self._pool.acquire() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            if not await connection.fetchval("SELECT 1 FROM campaigns WHERE id = $1", campaign_id):
+                raise UnknownCampaignError(_NAME, campaign_id)
+            rows = await connection.fetch(_QUEUED_CAMPAIGN_MESSAGES, campaign_id)
+        return [QueuedCampaignMessage(*row) for row in rows]
+
+    async def schedule_campaign_messages(
+        self, campaign_id: int, slots: Sequence[tuple[int, float]], *, now: float
+    ) -> int:
+        return await self._run(
+            "schedule_campaign_messages",
+            self._schedule_campaign_messages,
+            campaign_id,
+            [message_id for message_id, _ in slots],
+            [due for _, due in slots],
+            now,
+        )
+
+    async def _schedule_campaign_messages(
+        self, campaign_id: int, ids: list[int], dues: list[float], now: float
+    ) -> int:
+        async with self._pool.acquire() as connection, connection.transaction():
+            if not await connection.fetchval("SELECT 1 FROM campaigns WHERE id = $1", campaign_id):
+                raise UnknownCampaignError(_NAME, campaign_id)
+            scheduled: int = await connection.fetchval(
+                _SCHEDULE_CAMPAIGN_MESSAGES, campaign_id, ids, dues, now
+            )
+        return scheduled
 
     async def campaign_stats(self, campaign_id: int) -> CampaignStats:
         return await self._run("campaign_stats", self._campaign_stats, campaign_id)

@@ -25,6 +25,7 @@ from .campaign_model import (
     GroupMember,
     GroupView,
     NewCampaign,
+    QueuedCampaignMessage,
     build_stats,
     check_campaign_state,
     check_rate,
@@ -185,6 +186,41 @@ class SqliteCampaigns:
             return in_transaction(c, repace)
 
         return await self._worker.run("repace_campaign", work)
+
+    async def queued_campaign_messages(self, campaign_id: int) -> list[QueuedCampaignMessage]:
+        def work(c: sqlite3.Connection) -> list[QueuedCampaignMessage]:
+            def read() -> list[QueuedCampaignMessage]:
+                _campaign(c, campaign_id)
+                return [
+                    QueuedCampaignMessage(*row)
+                    for row in c.execute(
+                        "SELECT id, destination, not_before FROM messages "
+                        "WHERE campaign_id = ? AND state = 'queued' ORDER BY id",
+                        (campaign_id,),
+                    )
+                ]
+
+            return in_snapshot(c, read)
+
+        return await self._worker.run("queued_campaign_messages", work)
+
+    async def schedule_campaign_messages(
+        self, campaign_id: int, slots: Sequence[tuple[int, float]], *, now: float
+    ) -> int:
+        def work(c: sqlite3.Connection) -> int:
+            def schedule() -> int:
+                _campaign(c, campaign_id)
+                before = c.total_changes
+                c.executemany(
+                    "UPDATE messages SET not_before = ?, updated_at = ? "
+                    "WHERE id = ? AND campaign_id = ? AND state = 'queued'",
+                    [(due, now, message_id, campaign_id) for message_id, due in slots],
+                )
+                return c.total_changes - before
+
+            return in_transaction(c, schedule)
+
+        return await self._worker.run("schedule_campaign_messages", work)
 
     async def campaign_stats(self, campaign_id: int) -> CampaignStats:
         def work(c: sqlite3.Connection) -> CampaignStats:

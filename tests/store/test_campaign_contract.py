@@ -584,6 +584,35 @@ async def test_repacing_with_an_integer_rate_divides_as_floats(store: Stores) ->
     assert await claim_ids(store, now=10.5) == [second]
 
 
+# --- queued_campaign_messages / schedule_campaign_messages ---
+
+
+async def test_queued_messages_are_listed_and_rescheduled_one_by_one(store: Stores) -> None:
+    campaign_id = await campaign(store, "running")
+    first, second, third = await add(store, campaign_id, 3, not_before=10.0)
+    other = await campaign(store, "running", name="other")
+    [elsewhere] = await add(store, other, 1, not_before=10.0)
+    assert await claim_ids(store, now=10.0, limit=1) == [first]  # claimed: no longer queued
+    queued = await store.queued_campaign_messages(campaign_id)
+    assert [(q.message_id, q.destination, q.not_before) for q in queued] == [
+        (second, message(1).destination, 10.0),
+        (third, message(2).destination, 10.0),
+    ]
+    slots = [(first, 50.0), (second, 40.0), (third, 30.0), (elsewhere, 99.0)]
+    assert await store.schedule_campaign_messages(campaign_id, slots, now=11.0) == 2
+    assert await claim_ids(store, now=29.0) == [elsewhere]  # another campaign's: untouched
+    assert await claim_ids(store, now=30.0) == [third]
+    assert await claim_ids(store, now=40.0) == [second]
+    assert await store.queued_campaign_messages(campaign_id) == []
+
+
+async def test_scheduling_refuses_an_unknown_campaign(store: Stores) -> None:
+    with pytest.raises(UnknownCampaignError):
+        await store.queued_campaign_messages(10_000_000)
+    with pytest.raises(UnknownCampaignError):
+        await store.schedule_campaign_messages(10_000_000, [(1, 1.0)], now=1.0)
+
+
 # --- campaign_stats ---
 
 
