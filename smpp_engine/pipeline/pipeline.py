@@ -125,15 +125,19 @@ class Pipeline:
             )
 
     async def _housekeep(self) -> None:
-        timeout = min(route.receipt_timeout for route in self._routes())
+        longest = max(route.receipt_timeout for route in self._routes())
         with self._housekeeping_scope:
             while True:
                 await trio.sleep(self.housekeeping)
                 now = self.clock()
                 try:
                     await self._recover()
-                    given_up = await self.store.expire_receipts(older_than=now - timeout, now=now)
-                    purged = await self.store.purge_held_receipts(older_than=now - timeout)
+                    given_up = 0
+                    for route in self._routes():
+                        given_up += await self.store.expire_receipts(
+                            older_than=now - route.receipt_timeout, now=now, smsc=route.name
+                        )
+                    purged = await self.store.purge_held_receipts(older_than=now - longest)
                 except StoreUnavailableError as exc:
                     _log.warning("housekeeping skipped: the store is unavailable", error=str(exc))
                     continue

@@ -94,10 +94,13 @@ class Store(Protocol):
         """
         ...
 
-    async def expire_receipts(self, *, older_than: float, now: float) -> int:
+    async def expire_receipts(
+        self, *, older_than: float, now: float, smsc: str | None = None
+    ) -> int:
         """SUBMITTED messages last updated before ``older_than`` with no final receipt: UNKNOWN.
 
-        Returns how many were changed.
+        Only ``smsc``'s messages when given (each route has its own receipt
+        timeout). Returns how many were changed.
         """
         ...
 

@@ -209,7 +209,7 @@ _EXPIRE_RECEIPTS = """
 WITH settled AS (
     UPDATE messages
     SET state = 'unknown', lease_owner = NULL, lease_until = NULL, updated_at = $2
-    WHERE state = 'submitted' AND updated_at < $1
+    WHERE state = 'submitted' AND updated_at < $1 AND ($3::text IS NULL OR smsc = $3)
     RETURNING id, smsc
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
@@ -390,9 +390,11 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
         )
         return released
 
-    async def expire_receipts(self, *, older_than: float, now: float) -> int:
+    async def expire_receipts(
+        self, *, older_than: float, now: float, smsc: str | None = None
+    ) -> int:
         return await self._run(
-            "expire_receipts", self._fetch_value, _EXPIRE_RECEIPTS, older_than, now
+            "expire_receipts", self._fetch_value, _EXPIRE_RECEIPTS, older_than, now, smsc
         )
 
     async def purge_held_receipts(self, *, older_than: float) -> int:

@@ -278,17 +278,22 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
         counts.write(c)
         return len(rows)
 
-    async def expire_receipts(self, *, older_than: float, now: float) -> int:
+    async def expire_receipts(
+        self, *, older_than: float, now: float, smsc: str | None = None
+    ) -> int:
         def work(c: sqlite3.Connection) -> int:
-            return in_transaction(c, lambda: self._expire_receipts(c, older_than, now))
+            return in_transaction(c, lambda: self._expire_receipts(c, older_than, now, smsc))
 
         return await self._worker.run("expire_receipts", work)
 
     @staticmethod
-    def _expire_receipts(c: sqlite3.Connection, older_than: float, now: float) -> int:
+    def _expire_receipts(
+        c: sqlite3.Connection, older_than: float, now: float, smsc: str | None
+    ) -> int:
         rows = c.execute(
-            "SELECT id, smsc, state FROM messages WHERE state = 'submitted' AND updated_at < ?",
-            (older_than,),
+            "SELECT id, smsc, state FROM messages WHERE state = 'submitted' AND updated_at < ? "
+            "AND (? IS NULL OR smsc = ?)",
+            (older_than, smsc, smsc),
         ).fetchall()
         return _settle(
             c,

@@ -691,6 +691,16 @@ async def test_record_nothing_is_harmless(store: Store) -> None:
 # --- expire_receipts ---
 
 
+async def test_expire_receipts_can_be_limited_to_one_route(store: Store) -> None:
+    here = await submitted_message(store)
+    [other] = await store.accept([message(2, smsc=OTHER)], now=1.0)
+    await claim_ids(store, now=2.0, smsc=OTHER)
+    await store.record([PartSubmitted(other.message_id, 0, "bind-1", "x-1", 2.5, 3.0)])
+    assert await store.expire_receipts(older_than=50.0, now=100.0, smsc=OTHER) == 1
+    assert await state(store, here) is MessageState.SUBMITTED  # another route's timeout
+    assert await state(store, other.message_id) is MessageState.UNKNOWN
+
+
 async def test_submitted_messages_without_a_receipt_in_time_become_unknown(store: Store) -> None:
     waiting = await submitted_message(store)  # last updated at 3.0
     delivered = await submitted_message(store)
