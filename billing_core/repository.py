@@ -13,7 +13,7 @@ from typing import Protocol
 from .context import ReadingContext
 from .model import Payment
 from .notice_plan import NoticeContext
-from .notices import DeliveryState, NoticeRecord
+from .notices import NoticeRecord
 from .outcome import Outcome
 from .payments import Ledger, PaymentPosting
 
@@ -71,22 +71,9 @@ class BillingRepository(Protocol):
         ...
 
     async def save_notices(self, notices: Sequence[NoticeRecord]) -> list[int]:
-        """Store planned notices (state PENDING); their ids, in order."""
-        ...
+        """Store planned notices; their ids, in order.
 
-    async def record_notice_submitted(
-        self, notice_id: int, message_ids: Sequence[str], *, at: datetime
-    ) -> None:
-        """The SMPP message ids the SMSC gave the notice's parts."""
-        ...
-
-    async def record_notice_receipt(
-        self, message_id: str, state: DeliveryState, *, at: datetime
-    ) -> NoticeRecord | None:
-        """Apply a delivery receipt to the notice that part belongs to; the notice after it.
-
-        ``at`` (the DLR's done date) becomes ``delivered_at`` on the first
-        DELIVERED receipt: the evidence a disconnection warning's deadline is
-        counted from. None when no notice has that message id.
+        A notice's SMPP message ids, delivery state and delivery time are those of
+        the gateway message that carries it, read from the message store.
         """
         ...

@@ -224,6 +224,7 @@ class Gateway:
             clock=self.clock,
             workers=config.workers,
             backlog=config.backlog,
+            reply_validity=config.reply_validity,
         )
 
     async def _start_http(

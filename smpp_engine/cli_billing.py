@@ -150,7 +150,7 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
                 "balance_after": str(outcome.balance_after)
                 if outcome.balance_after is not None
                 else None,
-                "queued": len(queue.queued),
+                "queued": int(await billing.reply_message_id(message.mo_id) is not None),
             }
 
     try:

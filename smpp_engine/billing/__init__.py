@@ -1,6 +1,17 @@
 """Billing by SMS on the gateway: the MO self-service on top of the pure ``billing_core``."""
 
+from .notices import MessageFate, load_notice, message_fate, queue_notices, reply_fate
 from .payments import PaymentResult, post_and_confirm
 from .service import ReplyQueue, SmsSelfService
 
-__all__ = ["PaymentResult", "ReplyQueue", "SmsSelfService", "post_and_confirm"]
+__all__ = [
+    "MessageFate",
+    "PaymentResult",
+    "ReplyQueue",
+    "SmsSelfService",
+    "load_notice",
+    "message_fate",
+    "post_and_confirm",
+    "queue_notices",
+    "reply_fate",
+]

@@ -1,12 +1,14 @@
 """The SMS self-service: a consumer's MO message in, the billing answer queued out.
 
 Per message: one store round trip loads what the billing core needs, the pure
-core computes the outcome, the reply is queued with interactive priority (so it
-overtakes any bulk campaign), the outcome is saved, and only then does the SMSC
-hear that the MO message was taken. A crash anywhere before that makes the SMSC
-deliver the MO again; the reply's idempotency key (from the MO id) and the
-store's unique MO id make the second pass send nothing twice and bill nothing
-twice.
+core computes the outcome, and one more saves the outcome together with the
+reply (interactive priority, so it overtakes any bulk campaign). With the
+pipeline as the reply queue the reply is stored already claimed by this
+process and handed straight to its route's dispatcher: no claim round trip,
+and a crash leaves it to the lease like any claimed message. Only then does
+the SMSC hear that the MO message was taken. A crash before that makes the
+SMSC deliver the MO again; the store's unique MO id makes the second pass
+bill nothing and send nothing twice.
 """
 
 from __future__ import annotations
@@ -20,18 +22,19 @@ import structlog
 import trio
 
 from billing_core import (
-    BillingRepository,
+    Intent,
     Outcome,
     OutcomeStatus,
     UtilitySettings,
     account_hint,
     process_sms,
 )
+from metrics import BILLING_REQUESTS, BILLING_ROUND_TRIP, counter_adder
 from throttling import Priority
 
-from ..pipeline import MoMessage
+from ..pipeline import MoMessage, Pipeline, RouteDispatcher
 from ..protocol import sender_address
-from ..store import Accepted, NewMessage, StoreError
+from ..store import Accepted, BillingStore, NewMessage, ReplyLease, StoreError
 
 __all__ = ["ReplyQueue", "SmsSelfService"]
 
@@ -39,11 +42,39 @@ _log = structlog.get_logger("smpp_engine.billing")
 
 # A reply that could not go out within an hour answers a question nobody is
 # waiting on any more; it expires rather than arriving at night.
-_REPLY_VALIDITY = 3600.0
+DEFAULT_REPLY_VALIDITY = 3600.0
+
+_RESULTS = {
+    Intent.READING: "reading",
+    Intent.BALANCE: "balance",
+    Intent.HELP: "help",
+    Intent.STOP: "stop",
+    Intent.START: "start",
+    Intent.CONFIRM: "confirmation",
+}
+_RESULT_OF_STATUS = {
+    OutcomeStatus.NOT_UNDERSTOOD: "parse_error",
+    OutcomeStatus.REJECTED: "rejected",
+    OutcomeStatus.FAILED: "rejected",
+}
+_counted = {
+    result: counter_adder(BILLING_REQUESTS, result)
+    for result in (*_RESULTS.values(), "rejected", "parse_error", "refused")
+}
+
+
+def _result(outcome: Outcome) -> str | None:
+    """The ``result`` label an outcome is counted under; None: not counted (a redelivery)."""
+    by_status = _RESULT_OF_STATUS.get(outcome.status)
+    if by_status is not None:
+        return by_status
+    if outcome.intent is None:
+        return None
+    return _RESULTS[outcome.intent]
 
 
 class ReplyQueue(Protocol):
-    """Where replies go: the pipeline's durable accept."""
+    """Where queued messages go: the pipeline's durable accept (or a store's)."""
 
     async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]: ...
 
@@ -51,15 +82,18 @@ class ReplyQueue(Protocol):
 class SmsSelfService:
     """Answers one utility's consumers. ``take`` is the pipeline's ``on_mo`` callback.
 
-    ``workers`` messages are processed at once; ``backlog`` more wait, beyond
-    which an MO is refused for now (the SMSC offers it again later). ``clock``
-    is the billing core's "now" (the reading window, due dates); a reply's
-    validity counts from the MO's arrival.
+    ``replies`` is the :class:`Pipeline`: replies go to its ``route`` dispatcher
+    already claimed. Anything else: replies are stored QUEUED, for whichever
+    dispatcher claims them. ``workers`` messages are processed at once;
+    ``backlog`` more wait, beyond which an MO is refused for now (the SMSC
+    offers it again later). ``clock`` is the billing core's "now" (the reading
+    window, due dates); a reply expires ``reply_validity`` seconds after the
+    MO arrived.
     """
 
     def __init__(
         self,
-        repository: BillingRepository,
+        repository: BillingStore,
         settings: UtilitySettings,
         replies: ReplyQueue,
         *,
@@ -67,24 +101,35 @@ class SmsSelfService:
         clock: Callable[[], float] = time.time,
         workers: int = 8,
         backlog: int = 10_000,
+        reply_validity: float = DEFAULT_REPLY_VALIDITY,
     ) -> None:
         if workers < 1 or backlog < 1:
             raise ValueError(f"workers and backlog must be at least 1, got {workers}, {backlog}")
+        if not reply_validity > 0:
+            raise ValueError(f"reply_validity must be above 0 seconds, got {reply_validity!r}")
+        self.reply_validity = reply_validity
         self.repository = repository
         self.settings = settings
         self.replies = replies
         self.route = route
         self.clock = clock
         self.workers = workers
-        self._send, self._receive = trio.open_memory_channel[MoMessage](backlog)
+        self._send, self._receive = trio.open_memory_channel[tuple[MoMessage, float]](backlog)
         self._sender = sender_address(settings.sender_id) if settings.sender_id else None
+        self._lane: RouteDispatcher | None = None
+        if isinstance(replies, Pipeline):
+            self._lane = replies.dispatchers.get(route)
+            if self._lane is None:
+                raise ValueError(f"route: the pipeline has no route named {route!r}")
+        self._round_trip = BILLING_ROUND_TRIP.observe
 
     def take(self, message: MoMessage) -> None:
         """Queue an MO message for a worker, or refuse it for now when the queue is full."""
         try:
-            self._send.send_nowait(message)
+            self._send.send_nowait((message, time.perf_counter()))
         except trio.WouldBlock:
             _log.warning("billing queue full: MO refused for now", source=message.source)
+            _counted["refused"](1)
             message.ack(ok=False)
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -95,24 +140,31 @@ class SmsSelfService:
             task_status.started()
 
     async def _work(self) -> None:
-        async for message in self._receive.clone():
+        async for message, taken in self._receive.clone():
             try:
-                await self.handle(message)
+                await self.handle(message, taken=taken)
             except StoreError as exc:
                 # The database is away: nothing was billed; the SMSC will try again.
                 _log.warning("MO not processed: store unavailable", error=str(exc))
+                _counted["refused"](1)
                 message.ack(ok=False)
                 continue
             except Exception:
                 # A fault of ours must not stop every other consumer's answers: the
                 # SMSC keeps this message, and the log says what went wrong.
                 _log.exception("MO not processed: unexpected error", mo_id=message.mo_id)
+                _counted["refused"](1)
                 message.ack(ok=False)
                 continue
             message.ack()
 
-    async def handle(self, message: MoMessage) -> Outcome:
-        """Compute, queue the reply, save; the MO's ack is the caller's (see :meth:`_work`)."""
+    async def handle(self, message: MoMessage, *, taken: float | None = None) -> Outcome:
+        """Compute, then save the outcome with its reply; the MO's ack is the caller's.
+
+        ``taken`` (``time.perf_counter()``) is when the MO was taken: the round
+        trip to the reply queued durably is observed from it.
+        """
+        started = time.perf_counter() if taken is None else taken
         now = datetime.fromtimestamp(self.clock(), UTC)
         msisdn = message.source.lstrip("+")
         context = await self.repository.load_context(
@@ -125,12 +177,30 @@ class SmsSelfService:
         if outcome.status is OutcomeStatus.ALREADY_PROCESSED:
             return outcome
         reply = outcome.reply
+        queued = None
         if reply is not None:
-            # Queued before the outcome is saved: a crash in between makes the SMSC
-            # deliver the MO again, and the same idempotency key sends nothing twice.
-            await self.replies.accept([self._reply_message(message, reply.text, reply.parts)])
-        if not await self.repository.save_outcome(outcome):
+            queued = self._reply_message(message, reply.text, reply.parts)
+        lane = self._lane
+        # The pipeline's clock: leases are compared with it when they are recovered.
+        stored_at = time.time() if lane is None else lane.clock()
+        lease = None if lane is None else ReplyLease(lane.owner, stored_at + lane.route.lease)
+        saved = await self.repository.save_answer(outcome, queued, now=stored_at, lease=lease)
+        if not saved.saved:
             _log.info("MO already processed by a concurrent delivery", mo_id=message.mo_id)
+            return outcome
+        if lane is not None:
+            if saved.claimed is not None and not lane.hand_over(saved.claimed):
+                # The route has stopped: the reply waits, unflagged, for the next start.
+                await lane.store.release(
+                    [saved.claimed.message_id], owner=lane.owner, now=lane.clock()
+                )
+            elif saved.reply_id is not None:
+                lane.wake()  # stored before, unclaimed: the dispatcher claims it
+        if queued is not None:
+            self._round_trip(time.perf_counter() - started)
+        result = _result(outcome)
+        if result is not None:
+            _counted[result](1)
         if outcome.status is OutcomeStatus.FAILED:
             _log.error("MO could not be billed", mo_id=message.mo_id, error=str(outcome.error))
         return outcome
@@ -150,5 +220,5 @@ class SmsSelfService:
             parts=parts,
             priority=int(Priority.INTERACTIVE),
             idempotency_key=f"reply:{message.mo_id}",
-            expires_at=message.received_at + _REPLY_VALIDITY,
+            expires_at=message.received_at + self.reply_validity,
         )

@@ -117,7 +117,10 @@ class RouteDispatcher:
         self.lanes: PriorityLanes[ClaimedMessage] = PriorityLanes()
         self._woken = False
         self._wake = trio.Event()
+        # When (trio time) a claim last found the queue drained.
+        self._drained_at = -math.inf
         self._stopping = False
+        self._lanes_closed = False
         self._pool: BindPool | None = None
         # Claimed messages with parts sent, put back in a lane when no bind was up:
         # on shutdown they stay leased (recovery resends only their missing parts).
@@ -143,11 +146,18 @@ class RouteDispatcher:
         self._woken = True
         self._wake.set()
 
-    def hand_over(self, message: ClaimedMessage) -> None:
+    def hand_over(self, message: ClaimedMessage) -> bool:
         """Send ``message``, which the store already holds leased to this dispatcher's
-        owner (it was stored claimed): it joins its lane without a claim round trip."""
+        owner (it was stored claimed): it joins its lane without a claim round trip.
+
+        False once the dispatcher has stopped and given its claims back: the
+        caller then releases the message itself (:meth:`Store.release`).
+        """
+        if self._lanes_closed:
+            return False
         self.lanes.push(message, min(max(message.priority, 0), 2))
         self._wake.set()
+        return True
 
     @property
     def binds_up(self) -> int:
@@ -199,6 +209,7 @@ class RouteDispatcher:
         They were claimed but never sent, so they are no possible duplicates; left
         to their lease they would be, and would wait for it to run out.
         """
+        self._lanes_closed = True  # what is handed over from now on is released by its owner
         untried = [
             m.message_id
             for m in self.lanes.pop_batch(len(self.lanes))
@@ -220,9 +231,15 @@ class RouteDispatcher:
         lanes = self.lanes
         while not self._stopping:
             if not lanes or self._woken:
-                await self._refill()
+                if self._woken or trio.current_time() - self._drained_at >= self.idle_poll:
+                    await self._refill()
+                else:
+                    # The queue was found empty moments ago and nothing was accepted
+                    # since: no claim until the next wake or poll. A handed-over
+                    # reply would otherwise cost a useless claim after it.
+                    self._wake = trio.Event()
                 if not lanes:
-                    with trio.move_on_after(self.idle_poll):
+                    with trio.move_on_at(self._drained_at + self.idle_poll):
                         await self._wake.wait()
                     continue
             message = lanes.pop()
@@ -300,6 +317,8 @@ class RouteDispatcher:
             self._log.warning("cannot claim messages", error=str(exc))
             await trio.sleep(self.idle_poll)
             return
+        if len(claimed) < limit:
+            self._drained_at = trio.current_time()
         for message in claimed:
             self.lanes.push(message, min(max(message.priority, 0), 2))
 

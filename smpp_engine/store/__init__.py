@@ -16,6 +16,7 @@ from .billing_import import (
     import_billing_data,
     load_billing_json,
 )
+from .billing_model import ReplyLease, SavedAnswer, StoredNotice, delivery_state
 from .billing_rows import UnknownAccountError
 from .campaign_interface import CampaignStore
 from .campaign_model import (
@@ -83,15 +84,19 @@ __all__ = [
     "QueuedCampaignMessage",
     "ReceiptArrived",
     "RecoveryReport",
+    "ReplyLease",
+    "SavedAnswer",
     "Store",
     "StoreError",
     "StoreUnavailableError",
+    "StoredNotice",
     "SubmitFailed",
     "SubmitUnknown",
     "UnknownAccountError",
     "UnknownCampaignError",
     "UnknownGroupError",
     "Update",
+    "delivery_state",
     "import_billing_data",
     "load_billing_json",
     "open_store",

@@ -45,7 +45,7 @@ item and field; the good rows are written.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -57,7 +57,10 @@ from billing_core import (
     Language,
     Ledger,
     MeterStatus,
+    NoticeRecord,
+    Outcome,
     Payment,
+    PaymentPosting,
     Period,
     ReadingSource,
     ReadingStatus,
@@ -78,7 +81,9 @@ from .billing_codec import (
     settings_from_json,
     settings_to_json,
 )
+from .billing_model import ReplyLease, SavedAnswer, StoredNotice
 from .billing_rows import ledger_items, ledger_totals
+from .model import NewMessage
 
 __all__ = [
     "BillingStore",
@@ -145,6 +150,51 @@ class BillingStore(BillingRepository, Protocol):
         self, batch: ImportBatch
     ) -> tuple[dict[str, int], list[ImportProblem]]:
         """Write ``batch`` in one transaction: the rows written, and the rows refused."""
+        ...
+
+    async def copy_billing_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Append ``rows`` to a billing table as they are, in bulk (benchmark data sets).
+
+        No checks: the caller vouches for the rows. ``table`` must start with
+        ``billing_``.
+        """
+        ...
+
+    async def save_answer(
+        self, outcome: Outcome, reply: NewMessage | None, *, now: float, lease: ReplyLease | None
+    ) -> SavedAnswer:
+        """Save ``outcome`` (as ``save_outcome``) and queue ``reply`` in one transaction.
+
+        The reply is stored QUEUED, or with ``lease`` SUBMITTING under it (and
+        returned ready to submit, no claim needed); its id is kept on the MO.
+        """
+        ...
+
+    async def save_payment_with_notices(
+        self,
+        posting: PaymentPosting,
+        confirmations: Callable[[PaymentPosting], Sequence[NoticeRecord]],
+    ) -> bool:
+        """``save_payment``, and in the same transaction the notices ``confirmations``
+        makes of the posting as stored, kept under the payment's reference."""
+        ...
+
+    async def unqueued_notices(self, payment_reference: str) -> list[NoticeRecord]:
+        """The notices saved with a payment whose message is not queued yet, with ids."""
+        ...
+
+    async def link_notices(self, links: Sequence[tuple[int, int]]) -> None:
+        """Record ``(notice id, message id)``: the gateway message carrying each notice."""
+        ...
+
+    async def load_notice(self, notice_id: int) -> StoredNotice | None:
+        """The notice as saved, and its message's id (its fate is that message's)."""
+        ...
+
+    async def reply_message_id(self, mo_message_id: str) -> int | None:
+        """The id of the message that carries the reply to an MO, if one was queued."""
         ...
 
 

@@ -217,9 +217,10 @@ def since_for_tariffs(reading_rows: Iterable[Row], now: datetime) -> str:
     return (oldest - timedelta(days=1)).date().isoformat()
 
 
-def notice(r: Row, message_ids: Sequence[str]) -> NoticeRecord:
+def notice(r: Row) -> NoticeRecord:
     """From ``(id, kind, account, msisdn, text, created_at, send_at, service, state,
-    delivered_at, amount)``."""
+    delivered_at, amount)``: the notice as planned. Its SMPP ids, state and delivery
+    time are its message's (see :mod:`smpp_engine.billing.notices`)."""
     return NoticeRecord(
         NoticeKind(r[1]),
         r[2],
@@ -228,7 +229,7 @@ def notice(r: Row, message_ids: Sequence[str]) -> NoticeRecord:
         parse_time(r[5]),
         parse_time(r[6]) if r[6] else None,
         Service(r[7]) if r[7] else None,
-        tuple(message_ids),
+        (),
         DeliveryState(r[8]),
         parse_time(r[9]) if r[9] else None,
         _D(r[10]),

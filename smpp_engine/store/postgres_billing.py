@@ -3,11 +3,12 @@
 Reads are one statement each, outside any transaction: scalar subqueries
 build a JSON document (money as numeric text, times as ISO text) that the
 shared decoder in :mod:`.billing_rows` reads. The two calls of every SMS,
-``load_context`` and ``save_outcome``, are functions of the schema (migration
-3) so that their plans are made once per connection: planning them per call
-would cost more than running them. ``save_outcome`` is one statement, so one
-transaction; a payment is one transaction of two statements, its ledger posted
-again in Python on the ledger as locked. Runs on the bridge's loop.
+``load_context`` and ``save_answer`` (the outcome and its reply message), are
+functions of the schema (migrations 3 and 4) so that their plans are made once
+per connection: planning them per call would cost more than running them. Each
+is one statement, so one transaction; a payment is one transaction of a few
+statements, its ledger posted again in Python on the ledger as locked. Runs on
+the bridge's loop.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from billing_core import (
-    DeliveryState,
     Ledger,
     NoticeContext,
     NoticeKind,
@@ -35,7 +35,9 @@ from billing_core import (
 from . import billing_rows as rows
 from .billing_codec import parse_date, parse_time
 from .billing_import import ImportBatch, ImportProblem
+from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice, claimed
 from .errors import StoreError
+from .model import NewMessage
 
 __all__ = ["PostgresBilling"]
 
@@ -77,6 +79,8 @@ FROM billing_accounts AS a WHERE a.number = ANY($1::text[]) ORDER BY a.number
 # The function (migration 3) saves one outcome in one statement, so one
 # transaction; the statement's plan is generic, made once per connection.
 _SAVE_OUTCOME = f"SELECT billing_save_outcome({', '.join(f'${n}' for n in range(1, 32))})"
+# The outcome and its reply message (migration 4): one statement, one transaction.
+_SAVE_ANSWER = f"SELECT * FROM billing_save_answer({', '.join(f'${n}' for n in range(1, 49))})"
 
 # One account's ledger, written back: the totals, and the open items (periods
 # gone are deleted, the others upserted: disjoint rows, so one statement).
@@ -125,10 +129,29 @@ to_json(n.send_at) #>> '{}', n.service, n.state, to_json(n.delivered_at) #>> '{}
 n.amount::text
 """
 _GET_NOTICE = f"""
-SELECT {_NOTICE_COLUMNS},
-       ARRAY(SELECT p.message_id FROM billing_notice_parts AS p
-             WHERE p.notice_id = n.id ORDER BY p.part) AS message_ids
-FROM billing_notices AS n WHERE n.id = $1
+SELECT {_NOTICE_COLUMNS}, n.message_id FROM billing_notices AS n WHERE n.id = $1
+"""
+_UNQUEUED_NOTICES = f"""
+SELECT {_NOTICE_COLUMNS} FROM billing_notices AS n
+WHERE n.payment_reference = $1 AND n.message_id IS NULL ORDER BY n.id
+"""
+# A notice counts (as a warning under way, or against the caps) unless its
+# message is known not to have reached the phone.
+_NOT_FAILED = (
+    "NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = billing_notices.message_id "
+    f"AND m.state IN ({', '.join(repr(s.value) for s in sorted(FAILED_STATES))}))"
+)
+_INSERT_NOTICES = """
+INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
+                             state, delivered_at, amount, payment_reference)
+SELECT t.kind, t.account_number, t.msisdn, t.text, t.created_at, t.send_at, t.service,
+       'pending', t.delivered_at, t.amount, $10
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+            $6::timestamptz[], $7::text[], $8::timestamptz[], $9::numeric[]) WITH ORDINALITY
+     AS t (kind, account_number, msisdn, text, created_at, send_at, service, delivered_at,
+           amount, n)
+ORDER BY t.n
+RETURNING id
 """
 
 _NOTICE_CONTEXT = f"""
@@ -152,11 +175,11 @@ SELECT
         SELECT DISTINCT period FROM billing_charges WHERE account_number = $1
         ORDER BY period DESC LIMIT $2)) AS charges,
     (SELECT coalesce(json_agg(json_build_array(service, created_at)), '[]') FROM billing_notices
-     WHERE account_number = $1 AND kind = $3 AND state <> 'failed' AND created_at >= $4
+     WHERE account_number = $1 AND kind = $3 AND {_NOT_FAILED} AND created_at >= $4
        AND service IS NOT NULL) AS warned,
     (SELECT coalesce(json_agg(json_build_array(msisdn, coalesce(send_at, created_at))), '[]')
      FROM billing_notices
-     WHERE account_number = $1 AND kind = $5 AND state <> 'failed'
+     WHERE account_number = $1 AND kind = $5 AND {_NOT_FAILED}
        AND coalesce(send_at, created_at) >= $6) AS capped,
     (SELECT max(period) FROM billing_readings
      WHERE status = 'accepted' AND register_id IN (SELECT id FROM regs)) AS last_period
@@ -272,45 +295,8 @@ class PostgresBilling:
         return await self._run("save_outcome", self._save_outcome, outcome)
 
     async def _save_outcome(self, o: Outcome) -> bool:
-        readings = o.readings
-        changes = o.status_changes
-        opt = o.opt_out
-        charges = o.charges
         async with self._pool.acquire() as connection:
-            saved: bool = await connection.fetchval(
-                _SAVE_OUTCOME,
-                o.mo_message_id,
-                o.msisdn,
-                o.text,
-                o.received_at,
-                o.status.value,
-                None if o.intent is None else o.intent.value,
-                o.account_number,
-                None if o.reply is None else o.reply.text,
-                None if o.rejection is None else o.rejection.reason.value,
-                o.balance_after,
-                [r.register_id for r in readings],
-                [r.value for r in readings],
-                [r.taken_at for r in readings],
-                [r.received_at for r in readings],
-                [r.source.value for r in readings],
-                [r.status.value for r in readings],
-                [str(r.period) for r in readings],
-                [c.reading_id for c in changes],
-                [c.status.value for c in changes],
-                [c.reason for c in changes],
-                list(opt.account_numbers) if opt else [],
-                bool(opt and opt.opted_out),
-                [c.account_number for c in charges],
-                [str(c.period) for c in charges],
-                [c.service.value for c in charges],
-                [c.meter_id for c in charges],
-                [c.start for c in charges],
-                [c.end for c in charges],
-                [c.due_date for c in charges],
-                [c.amount for c in charges],
-                [rows.charge_lines_json(c.lines) for c in charges],
-            )
+            saved: bool = await connection.fetchval(_SAVE_OUTCOME, *_outcome_args(o))
         return saved
 
     async def load_ledger(self, account_number: str) -> Ledger:
@@ -320,12 +306,16 @@ class PostgresBilling:
         return _ledger_of([*json.loads(found[0]), json.loads(found[1])])[1]
 
     async def save_payment(self, posting: PaymentPosting) -> bool:
-        saved = await self._run("save_payment", self._save_payment, posting)
+        saved = await self._run("save_payment", self._save_payment, posting, None)
         if saved is None:
             raise rows.UnknownAccountError(posting.payment.account_number)
         return saved
 
-    async def _save_payment(self, posting: PaymentPosting) -> bool | None:
+    async def _save_payment(
+        self,
+        posting: PaymentPosting,
+        confirmations: Callable[[PaymentPosting], Sequence[NoticeRecord]] | None,
+    ) -> bool | None:
         payment = posting.payment
         async with self._pool.acquire() as connection, connection.transaction():
             found = await connection.fetchrow(
@@ -358,6 +348,8 @@ class PostgresBilling:
             await connection.execute(
                 _WRITE_LEDGER, *_ledger_args(payment.account_number, posting.ledger)
             )
+            if confirmations is not None:
+                await _insert_notices(connection, list(confirmations(posting)), payment.reference)
         return True
 
     async def find_payment(self, reference: str) -> Payment | None:
@@ -406,82 +398,85 @@ class PostgresBilling:
         return await self._run("save_notices", self._save_notices, list(notices))
 
     async def _save_notices(self, notices: list[NoticeRecord]) -> list[int]:
-        ids = []
-        async with self._pool.acquire() as connection, connection.transaction():
-            for n in notices:
-                notice_id = await connection.fetchval(
-                    "INSERT INTO billing_notices (kind, account_number, msisdn, text, "
-                    "created_at, send_at, service, state, delivered_at, amount) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9) RETURNING id",
-                    n.kind.value,
-                    n.account_number,
-                    n.msisdn,
-                    n.text,
-                    n.created_at,
-                    n.send_at,
-                    None if n.service is None else n.service.value,
-                    n.delivered_at,
-                    n.amount,
-                )
-                await _insert_parts(connection, notice_id, n.message_ids)
-                ids.append(notice_id)
-        return ids
+        async with self._pool.acquire() as connection:
+            return await _insert_notices(connection, notices, None)
 
-    async def record_notice_submitted(
-        self, notice_id: int, message_ids: Sequence[str], *, at: datetime
-    ) -> None:
+    async def save_payment_with_notices(
+        self,
+        posting: PaymentPosting,
+        confirmations: Callable[[PaymentPosting], Sequence[NoticeRecord]],
+    ) -> bool:
+        saved = await self._run("save_payment", self._save_payment, posting, confirmations)
+        if saved is None:
+            raise rows.UnknownAccountError(posting.payment.account_number)
+        return saved
+
+    async def unqueued_notices(self, payment_reference: str) -> list[NoticeRecord]:
+        found = await self._run(
+            "unqueued_notices", self._fetch, _UNQUEUED_NOTICES, payment_reference
+        )
+        return [rows.notice(tuple(r)) for r in found]
+
+    async def _fetch(self, query: str, *args: Any) -> Any:
+        async with self._pool.acquire() as connection:
+            return await connection.fetch(query, *args)
+
+    async def link_notices(self, links: Sequence[tuple[int, int]]) -> None:
         await self._run(
-            "record_notice_submitted", self._notice_submitted, notice_id, list(message_ids), at
+            "link_notices",
+            self._fetch,
+            "UPDATE billing_notices AS n SET message_id = t.message_id "
+            "FROM unnest($1::bigint[], $2::bigint[]) AS t (id, message_id) WHERE n.id = t.id",
+            [notice_id for notice_id, _ in links],
+            [message_id for _, message_id in links],
         )
 
-    async def _notice_submitted(self, notice_id: int, message_ids: list[str], at: datetime) -> None:
-        async with self._pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                "DELETE FROM billing_notice_parts WHERE notice_id = $1", notice_id
-            )
-            await _insert_parts(connection, notice_id, message_ids)
-            await connection.execute(
-                "UPDATE billing_notices SET send_at = coalesce(send_at, $2) WHERE id = $1",
-                notice_id,
-                at,
-            )
+    async def load_notice(self, notice_id: int) -> StoredNotice | None:
+        found = await self._run("load_notice", self._fetchrow, _GET_NOTICE, notice_id)
+        if found is None:
+            return None
+        return StoredNotice(rows.notice(tuple(found)[:11]), found["message_id"])
 
-    async def record_notice_receipt(
-        self, message_id: str, state: DeliveryState, *, at: datetime
-    ) -> NoticeRecord | None:
-        return await self._run("record_notice_receipt", self._receipt, message_id, state, at)
+    async def reply_message_id(self, mo_message_id: str) -> int | None:
+        found: int | None = await self._run(
+            "reply_message_id",
+            self._fetchval,
+            "SELECT reply_message_id FROM billing_mo WHERE mo_message_id = $1",
+            mo_message_id,
+        )
+        return found
 
-    async def _receipt(
-        self, message_id: str, state: DeliveryState, at: datetime
-    ) -> NoticeRecord | None:
-        async with self._pool.acquire() as connection, connection.transaction():
-            found = await connection.fetchrow(
-                "UPDATE billing_notice_parts SET state = $2, at = $3 WHERE (notice_id, part) = "
-                "(SELECT notice_id, part FROM billing_notice_parts WHERE message_id = $1 "
-                "ORDER BY notice_id DESC LIMIT 1) RETURNING notice_id",
-                message_id,
-                state.value,
-                at,
-            )
-            if found is None:
-                return None
-            notice_id = found[0]
-            if state is DeliveryState.DELIVERED:
-                # The first delivery is the evidence; later receipts do not move it.
-                await connection.execute(
-                    "UPDATE billing_notices SET state = 'delivered', "
-                    "delivered_at = coalesce(delivered_at, $2) WHERE id = $1",
-                    notice_id,
-                    at,
-                )
-            elif state is DeliveryState.FAILED:
-                await connection.execute(
-                    "UPDATE billing_notices SET state = 'failed' "
-                    "WHERE id = $1 AND delivered_at IS NULL",
-                    notice_id,
-                )
-            r = await connection.fetchrow(_GET_NOTICE, notice_id)
-        return rows.notice(tuple(r)[:11], r["message_ids"])
+    async def save_answer(
+        self, outcome: Outcome, reply: NewMessage | None, *, now: float, lease: ReplyLease | None
+    ) -> SavedAnswer:
+        if not outcome.persists:
+            raise ValueError("an ALREADY_PROCESSED outcome is not saved")
+        found = await self._run(
+            "save_answer",
+            self._fetchrow,
+            _SAVE_ANSWER,
+            *(_outcome_args(outcome) + _reply_args(reply, now, lease)),
+        )
+        if not found["saved"]:
+            return SavedAnswer(saved=False)
+        reply_id = found["message_id"]
+        if reply is None or reply_id is None:
+            return SavedAnswer(saved=True)
+        ready = claimed(reply, reply_id) if found["claimed"] else None
+        return SavedAnswer(saved=True, reply_id=reply_id, claimed=ready)
+
+    async def copy_billing_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not table.startswith("billing_"):
+            raise ValueError(f"table: not a billing table: {table!r}")
+        await self._run("copy_billing_rows", self._copy, table, list(columns), list(rows))
+
+    async def _copy(self, table: str, columns: list[str], records: list[Sequence[Any]]) -> None:
+        async with self._pool.acquire() as connection:
+            await connection.copy_records_to_table(table, columns=columns, records=records)
+            # Fresh statistics, or the planner takes the bulk-loaded table for empty.
+            await connection.execute(f"ANALYZE {table}")
 
     async def write_billing_import(
         self, batch: ImportBatch
@@ -494,13 +489,92 @@ class PostgresBilling:
             return await _write_import(connection, batch)
 
 
-async def _insert_parts(connection: Any, notice_id: int, message_ids: Sequence[str]) -> None:
-    await connection.execute(
-        "INSERT INTO billing_notice_parts (notice_id, part, message_id, state) "
-        "SELECT $1, t.n - 1, t.message_id, 'pending' "
-        "FROM unnest($2::text[]) WITH ORDINALITY AS t (message_id, n)",
-        notice_id,
-        list(message_ids),
+async def _insert_notices(
+    connection: Any, notices: list[NoticeRecord], payment_reference: str | None
+) -> list[int]:
+    if not notices:
+        return []
+    records = await connection.fetch(
+        _INSERT_NOTICES,
+        [n.kind.value for n in notices],
+        [n.account_number for n in notices],
+        [n.msisdn for n in notices],
+        [n.text for n in notices],
+        [n.created_at for n in notices],
+        [n.send_at for n in notices],
+        [None if n.service is None else n.service.value for n in notices],
+        [n.delivered_at for n in notices],
+        [n.amount for n in notices],
+        payment_reference,
+    )
+    return [r["id"] for r in records]
+
+
+def _outcome_args(o: Outcome) -> tuple[Any, ...]:
+    """``billing_save_outcome``'s arguments, in order (see migration 3)."""
+    readings = o.readings
+    changes = o.status_changes
+    opt = o.opt_out
+    charges = o.charges
+    return (
+        o.mo_message_id,
+        o.msisdn,
+        o.text,
+        o.received_at,
+        o.status.value,
+        None if o.intent is None else o.intent.value,
+        o.account_number,
+        None if o.reply is None else o.reply.text,
+        None if o.rejection is None else o.rejection.reason.value,
+        o.balance_after,
+        [r.register_id for r in readings],
+        [r.value for r in readings],
+        [r.taken_at for r in readings],
+        [r.received_at for r in readings],
+        [r.source.value for r in readings],
+        [r.status.value for r in readings],
+        [str(r.period) for r in readings],
+        [c.reading_id for c in changes],
+        [c.status.value for c in changes],
+        [c.reason for c in changes],
+        list(opt.account_numbers) if opt else [],
+        bool(opt and opt.opted_out),
+        [c.account_number for c in charges],
+        [str(c.period) for c in charges],
+        [c.service.value for c in charges],
+        [c.meter_id for c in charges],
+        [c.start for c in charges],
+        [c.end for c in charges],
+        [c.due_date for c in charges],
+        [c.amount for c in charges],
+        [rows.charge_lines_json(c.lines) for c in charges],
+    )
+
+
+def _reply_args(m: NewMessage | None, now: float, lease: ReplyLease | None) -> tuple[Any, ...]:
+    """``billing_save_answer``'s reply arguments (migration 4); all None: no reply."""
+    owner = None if lease is None else lease.owner
+    until = None if lease is None else lease.until
+    if m is None:
+        return (None,) * 14 + (now, owner, until)
+    return (
+        m.smsc,
+        m.source,
+        m.source_ton,
+        m.source_npi,
+        m.destination,
+        m.dest_ton,
+        m.dest_npi,
+        m.text,
+        m.parts,
+        m.priority,
+        m.registered_delivery,
+        m.not_before,
+        m.expires_at,
+        m.idempotency_key,
+        now,
+        owner,
+        until,
     )
 
 

@@ -470,6 +470,81 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $function$;
     """,
+    # 4: a notice and a reading's reply name the gateway message that carries them
+    # (their SMPP ids, state and receipt times are read from it, so the notices'
+    # own parts table goes); an SMS's outcome and its reply are saved together.
+    # No foreign keys on the links: only this code writes them, and a check
+    # would cost a lookup per SMS.
+    """
+    ALTER TABLE billing_notices ADD COLUMN message_id bigint,
+                                ADD COLUMN payment_reference text COLLATE "C";
+    CREATE INDEX billing_notices_payment ON billing_notices (payment_reference)
+        WHERE payment_reference IS NOT NULL;
+    ALTER TABLE billing_mo ADD COLUMN reply_message_id bigint;
+    DROP TABLE billing_notice_parts;
+
+    -- save_answer(): billing_save_outcome, then the reply as a message in the same
+    -- statement: QUEUED, or SUBMITTING leased to m_owner (the caller hands it to
+    -- its dispatcher without a claim). No reply (m_text NULL): the outcome alone.
+    -- A reply whose idempotency key is stored already is linked, not claimed.
+    CREATE FUNCTION billing_save_answer(
+        p_mo text, p_msisdn text, p_text text, p_received timestamptz, p_status text,
+        p_intent text, p_account text, p_reply text, p_rejection text, p_balance numeric,
+        r_register bigint[], r_value numeric[], r_taken timestamptz[],
+        r_received timestamptz[], r_source text[], r_status text[], r_period text[],
+        s_id bigint[], s_status text[], s_reason text[],
+        o_accounts text[], o_opted_out boolean,
+        c_account text[], c_period text[], c_service text[], c_meter bigint[],
+        c_start date[], c_end date[], c_due date[], c_amount numeric[], c_lines text[],
+        m_smsc text, m_source text, m_source_ton integer, m_source_npi integer,
+        m_destination text, m_dest_ton integer, m_dest_npi integer, m_text text,
+        m_parts integer, m_priority integer, m_registered_delivery boolean,
+        m_not_before float8, m_expires_at float8, m_key text, m_now float8,
+        m_owner text, m_lease_until float8)
+    RETURNS TABLE (saved boolean, message_id bigint, claimed boolean)
+    LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $function$
+    DECLARE
+        new_id bigint;
+        fresh boolean := false;
+        new_state text := CASE WHEN m_owner IS NULL THEN 'queued' ELSE 'submitting' END;
+    BEGIN
+        IF NOT billing_save_outcome(
+                p_mo, p_msisdn, p_text, p_received, p_status, p_intent, p_account, p_reply,
+                p_rejection, p_balance, r_register, r_value, r_taken, r_received, r_source,
+                r_status, r_period, s_id, s_status, s_reason, o_accounts, o_opted_out,
+                c_account, c_period, c_service, c_meter, c_start, c_end, c_due, c_amount,
+                c_lines) THEN
+            RETURN QUERY SELECT false, NULL::bigint, false;
+            RETURN;
+        END IF;
+        IF m_text IS NULL THEN
+            RETURN QUERY SELECT true, NULL::bigint, false;
+            RETURN;
+        END IF;
+        INSERT INTO messages AS m (id, smsc, source, source_ton, source_npi, destination,
+            dest_ton, dest_npi, text, parts, priority, registered_delivery, not_before,
+            expires_at, idempotency_key, state, attempts, lease_owner, lease_until,
+            created_at, updated_at)
+        VALUES (nextval('messages_id_seq'), m_smsc, m_source, m_source_ton, m_source_npi,
+            m_destination, m_dest_ton, m_dest_npi, m_text, m_parts, m_priority,
+            m_registered_delivery, m_not_before, m_expires_at, m_key, new_state,
+            CASE WHEN m_owner IS NULL THEN 0 ELSE 1 END, m_owner, m_lease_until, m_now, m_now)
+        ON CONFLICT (idempotency_key) DO NOTHING
+        RETURNING m.id INTO new_id;
+        IF new_id IS NULL THEN
+            SELECT m.id INTO new_id FROM messages AS m WHERE m.idempotency_key = m_key;
+        ELSE
+            fresh := true;
+            INSERT INTO message_events (message_id, at, event, detail)
+            VALUES (new_id, m_now, 'accepted',
+                    format('parts=%s priority=%s', m_parts, m_priority));
+            INSERT INTO state_count_changes (smsc, state, delta) VALUES (m_smsc, new_state, 1);
+        END IF;
+        UPDATE billing_mo SET reply_message_id = new_id WHERE mo_message_id = p_mo;
+        RETURN QUERY SELECT true, new_id, fresh AND m_owner IS NOT NULL;
+    END
+    $function$;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,12 +10,11 @@ default one (see :attr:`SqliteBilling.billing_utility`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from billing_core import (
-    DeliveryState,
     Ledger,
     NoticeContext,
     NoticeKind,
@@ -31,7 +30,10 @@ from billing_core import (
 from . import billing_rows as rows
 from .billing_codec import iso_time
 from .billing_import import ImportBatch, ImportProblem
+from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice, claimed
 from .errors import StoreError
+from .model import MessageState, NewMessage
+from .sqlite_accept import accept_messages
 from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
 
 __all__ = ["SqliteBilling"]
@@ -85,6 +87,12 @@ WHERE id = coalesce(?, (SELECT id FROM billing_utilities ORDER BY is_default DES
 _NOTICE_COLUMNS = (
     "id, kind, account_number, msisdn, text, created_at, send_at, service, state, "
     "delivered_at, amount"
+)
+# A notice counts (as a warning under way, or against the caps) unless its
+# message is known not to have reached the phone.
+_NOT_FAILED = (
+    "NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = billing_notices.message_id "
+    f"AND m.state IN ({', '.join(repr(s.value) for s in sorted(FAILED_STATES))}))"
 )
 
 
@@ -207,12 +215,13 @@ def _save_outcome(c: sqlite3.Connection, o: Outcome) -> bool:
     return True
 
 
-def _save_payment(c: sqlite3.Connection, posting: PaymentPosting) -> bool:
+def _save_payment(c: sqlite3.Connection, posting: PaymentPosting) -> PaymentPosting | None:
+    """The posting as stored, None when the reference is stored already."""
     payment = posting.payment
     if c.execute(
         "SELECT 1 FROM billing_payments WHERE reference = ?", (payment.reference,)
     ).fetchone():
-        return False
+        return None
     stored = _ledger(c, payment.account_number)
     if stored is None:
         raise rows.UnknownAccountError(payment.account_number)
@@ -242,54 +251,49 @@ def _save_payment(c: sqlite3.Connection, posting: PaymentPosting) -> bool:
         ],
     )
     _write_ledger(c, payment.account_number, posting.ledger)
-    return True
+    return posting
 
 
-def _notice(c: sqlite3.Connection, notice_id: int) -> NoticeRecord | None:
-    row = c.execute(
-        f"SELECT {_NOTICE_COLUMNS} FROM billing_notices WHERE id = ?", (notice_id,)
-    ).fetchone()
-    if row is None:
-        return None
-    ids = [
-        r[0]
-        for r in c.execute(
-            "SELECT message_id FROM billing_notice_parts WHERE notice_id = ? ORDER BY part",
-            (notice_id,),
+def _insert_notices(
+    c: sqlite3.Connection, notices: Sequence[NoticeRecord], payment_reference: str | None
+) -> list[int]:
+    ids = []
+    for n in notices:
+        cursor = c.execute(
+            f"INSERT INTO billing_notices ({_NOTICE_COLUMNS.partition(', ')[2]}, "
+            "payment_reference) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            (*rows.notice_row(n)[:7], *rows.notice_row(n)[8:], payment_reference),
         )
-    ]
-    return rows.notice(row, ids)
+        assert cursor.lastrowid is not None
+        ids.append(cursor.lastrowid)
+    return ids
 
 
-def _receipt(
-    c: sqlite3.Connection, message_id: str, state: DeliveryState, at: datetime
-) -> NoticeRecord | None:
-    found = c.execute(
-        "SELECT notice_id, part FROM billing_notice_parts WHERE message_id = ? "
-        "ORDER BY notice_id DESC LIMIT 1",
-        (message_id,),
-    ).fetchone()
-    if found is None:
-        return None
-    notice_id, part = found
-    stamp = iso_time(at)
+def _save_answer(
+    c: sqlite3.Connection,
+    outcome: Outcome,
+    reply: NewMessage | None,
+    now: float,
+    lease: ReplyLease | None,
+) -> SavedAnswer:
+    if not _save_outcome(c, outcome):
+        return SavedAnswer(saved=False)
+    if reply is None:
+        return SavedAnswer(saved=True)
+    state = MessageState.QUEUED if lease is None else MessageState.SUBMITTING
+    (accepted,) = accept_messages(c, [reply], now, state=state)
+    reply_id = accepted.message_id
     c.execute(
-        "UPDATE billing_notice_parts SET state = ?, at = ? WHERE notice_id = ? AND part = ?",
-        (state.value, stamp, notice_id, part),
+        "UPDATE billing_mo SET reply_message_id = ? WHERE mo_message_id = ?",
+        (reply_id, outcome.mo_message_id),
     )
-    if state is DeliveryState.DELIVERED:
-        # The first delivery is the evidence; later receipts do not move it.
-        c.execute(
-            "UPDATE billing_notices SET state = 'delivered', "
-            "delivered_at = coalesce(delivered_at, ?) WHERE id = ?",
-            (stamp, notice_id),
-        )
-    elif state is DeliveryState.FAILED:
-        c.execute(
-            "UPDATE billing_notices SET state = 'failed' WHERE id = ? AND delivered_at IS NULL",
-            (notice_id,),
-        )
-    return _notice(c, notice_id)
+    if lease is None or accepted.duplicate:
+        return SavedAnswer(saved=True, reply_id=reply_id)
+    c.execute(
+        "UPDATE messages SET lease_owner = ?, lease_until = ?, attempts = 1 WHERE id = ?",
+        (lease.owner, lease.until, reply_id),
+    )
+    return SavedAnswer(saved=True, reply_id=reply_id, claimed=claimed(reply, reply_id))
 
 
 class SqliteBilling:
@@ -397,9 +401,10 @@ class SqliteBilling:
         return ledger
 
     async def save_payment(self, posting: PaymentPosting) -> bool:
-        return await self._worker.run(
+        stored = await self._worker.run(
             "save_payment", lambda c: in_transaction(c, lambda: _save_payment(c, posting))
         )
+        return stored is not None
 
     async def find_payment(self, reference: str) -> Payment | None:
         def work(c: sqlite3.Connection) -> Payment | None:
@@ -445,14 +450,14 @@ class SqliteBilling:
                 r[0]
                 for r in c.execute(
                     "SELECT DISTINCT service FROM billing_notices WHERE account_number = ? "
-                    "AND kind = ? AND state <> 'failed' AND created_at >= ? "
+                    f"AND kind = ? AND {_NOT_FAILED} AND created_at >= ? "
                     "AND service IS NOT NULL",
                     (account_number, NoticeKind.DISCONNECTION_WARNING.value, warned_since),
                 )
             ]
             capped = c.execute(
                 "SELECT msisdn, coalesce(send_at, created_at) FROM billing_notices "
-                "WHERE account_number = ? AND kind = ? AND state <> 'failed' "
+                f"WHERE account_number = ? AND kind = ? AND {_NOT_FAILED} "
                 "AND coalesce(send_at, created_at) >= ?",
                 (account_number, NoticeKind.DEBT.value, month_ago),
             ).fetchall()
@@ -481,44 +486,84 @@ class SqliteBilling:
         return context
 
     async def save_notices(self, notices: Sequence[NoticeRecord]) -> list[int]:
-        def write(c: sqlite3.Connection) -> list[int]:
-            ids = []
-            for n in notices:
-                cursor = c.execute(
-                    f"INSERT INTO billing_notices ({_NOTICE_COLUMNS.partition(', ')[2]}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-                    (*rows.notice_row(n)[:7], *rows.notice_row(n)[8:]),
-                )
-                assert cursor.lastrowid is not None
-                ids.append(cursor.lastrowid)
-                _parts(c, cursor.lastrowid, n.message_ids)
-            return ids
-
-        return await self._worker.run("save_notices", lambda c: in_transaction(c, lambda: write(c)))
-
-    async def record_notice_submitted(
-        self, notice_id: int, message_ids: Sequence[str], *, at: datetime
-    ) -> None:
-        ids = list(message_ids)
-
-        def write(c: sqlite3.Connection) -> None:
-            c.execute("DELETE FROM billing_notice_parts WHERE notice_id = ?", (notice_id,))
-            _parts(c, notice_id, ids)
-            c.execute(
-                "UPDATE billing_notices SET send_at = coalesce(send_at, ?) WHERE id = ?",
-                (iso_time(at), notice_id),
-            )
-
-        await self._worker.run(
-            "record_notice_submitted", lambda c: in_transaction(c, lambda: write(c))
+        return await self._worker.run(
+            "save_notices", lambda c: in_transaction(c, lambda: _insert_notices(c, notices, None))
         )
 
-    async def record_notice_receipt(
-        self, message_id: str, state: DeliveryState, *, at: datetime
-    ) -> NoticeRecord | None:
+    async def save_payment_with_notices(
+        self,
+        posting: PaymentPosting,
+        confirmations: Callable[[PaymentPosting], Sequence[NoticeRecord]],
+    ) -> bool:
+        def write(c: sqlite3.Connection) -> bool:
+            stored = _save_payment(c, posting)
+            if stored is None:
+                return False
+            _insert_notices(c, confirmations(stored), posting.payment.reference)
+            return True
+
+        return await self._worker.run("save_payment", lambda c: in_transaction(c, lambda: write(c)))
+
+    async def unqueued_notices(self, payment_reference: str) -> list[NoticeRecord]:
+        def read(c: sqlite3.Connection) -> list[NoticeRecord]:
+            found = c.execute(
+                f"SELECT {_NOTICE_COLUMNS} FROM billing_notices "
+                "WHERE payment_reference = ? AND message_id IS NULL ORDER BY id",
+                (payment_reference,),
+            ).fetchall()
+            return [rows.notice(r) for r in found]
+
+        return await self._worker.run("unqueued_notices", read)
+
+    async def link_notices(self, links: Sequence[tuple[int, int]]) -> None:
+        pairs = [(message_id, notice_id) for notice_id, message_id in links]
+
+        def write(c: sqlite3.Connection) -> None:
+            c.executemany("UPDATE billing_notices SET message_id = ? WHERE id = ?", pairs)
+
+        await self._worker.run("link_notices", lambda c: in_transaction(c, lambda: write(c)))
+
+    async def load_notice(self, notice_id: int) -> StoredNotice | None:
+        def read(c: sqlite3.Connection) -> StoredNotice | None:
+            found = c.execute(
+                f"SELECT {_NOTICE_COLUMNS}, message_id FROM billing_notices WHERE id = ?",
+                (notice_id,),
+            ).fetchone()
+            return None if found is None else StoredNotice(rows.notice(found), found[11])
+
+        return await self._worker.run("load_notice", read)
+
+    async def reply_message_id(self, mo_message_id: str) -> int | None:
+        def read(c: sqlite3.Connection) -> int | None:
+            found = c.execute(
+                "SELECT reply_message_id FROM billing_mo WHERE mo_message_id = ?",
+                (mo_message_id,),
+            ).fetchone()
+            return None if found is None else found[0]
+
+        return await self._worker.run("reply_message_id", read)
+
+    async def save_answer(
+        self, outcome: Outcome, reply: NewMessage | None, *, now: float, lease: ReplyLease | None
+    ) -> SavedAnswer:
+        if not outcome.persists:
+            raise ValueError("an ALREADY_PROCESSED outcome is not saved")
         return await self._worker.run(
-            "record_notice_receipt",
-            lambda c: in_transaction(c, lambda: _receipt(c, message_id, state, at)),
+            "save_answer",
+            lambda c: in_transaction(c, lambda: _save_answer(c, outcome, reply, now, lease)),
+        )
+
+    async def copy_billing_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not table.startswith("billing_"):
+            raise ValueError(f"table: not a billing table: {table!r}")
+        statement = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        )
+        await self._worker.run(
+            "copy_billing_rows",
+            lambda c: in_transaction(c, lambda: c.executemany(statement, rows)),
         )
 
     async def write_billing_import(
@@ -528,14 +573,6 @@ class SqliteBilling:
         return await self._worker.run(
             "billing_import", lambda c: in_transaction(c, lambda: _write_import(c, batch))
         )
-
-
-def _parts(c: sqlite3.Connection, notice_id: int, message_ids: Sequence[str]) -> None:
-    c.executemany(
-        "INSERT INTO billing_notice_parts (notice_id, part, message_id, state) "
-        "VALUES (?, ?, ?, 'pending')",
-        [(notice_id, part, mid) for part, mid in enumerate(message_ids)],
-    )
 
 
 def _exists(c: sqlite3.Connection, query: str, *args: Any) -> bool:

@@ -11,7 +11,7 @@ Counts per state live in ``state_counts`` (kept by every transaction that moves
 a message) so metrics never scan the table. A message's "accepted" event is its
 row (``created_at``), not a row of ``message_events``: one insert less each.
 Migration 2 adds campaigns, recipient groups and the opt-out list (migration
-3 the billing tables); the HELD
+3 the billing tables, 4 links notices and replies to their messages); the HELD
 message state needs no change here (states are plain text). ``REFERENCES``
 documents the links; SQLite leaves foreign keys unenforced by
 default and so does this store (only its own code writes, and a check costs a
@@ -359,7 +359,21 @@ _V3 = (
     "CREATE INDEX billing_notice_parts_message ON billing_notice_parts (message_id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Migration 4: a notice and a reading's reply name the gateway message that carries
+# them; the SMPP ids, state and receipt times are read from that message, so the
+# parts table the notices kept for themselves goes.
+_V4 = (
+    "ALTER TABLE billing_notices ADD COLUMN message_id INTEGER REFERENCES messages (id)",
+    "ALTER TABLE billing_notices ADD COLUMN payment_reference TEXT",
+    """
+    CREATE INDEX billing_notices_payment ON billing_notices (payment_reference)
+    WHERE payment_reference IS NOT NULL
+    """,
+    "ALTER TABLE billing_mo ADD COLUMN reply_message_id INTEGER REFERENCES messages (id)",
+    "DROP TABLE billing_notice_parts",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from billing_core import (
     BillingRepository,
-    DeliveryState,
     Ledger,
     NoticeContext,
     NoticeRecord,
@@ -98,16 +97,6 @@ class MemoryRepository:
 
     async def save_notices(self, notices: Sequence[NoticeRecord]) -> list[int]:
         return list(range(len(notices)))
-
-    async def record_notice_submitted(
-        self, notice_id: int, message_ids: Sequence[str], *, at: datetime
-    ) -> None:
-        return None
-
-    async def record_notice_receipt(
-        self, message_id: str, state: DeliveryState, *, at: datetime
-    ) -> NoticeRecord | None:
-        return None
 
 
 async def handle(

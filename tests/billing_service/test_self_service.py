@@ -131,17 +131,10 @@ async def test_a_fault_on_one_message_refuses_it_for_now_and_others_are_still_an
     async with open_store(f"sqlite:///{tmp_path}/faults.db") as store:
         billing = cast(BillingStore, store)
         assert (await import_billing_data(billing, data)).ok
-        queued: list[Any] = []
-
-        class Replies:
-            async def accept(self, messages: Any) -> Any:
-                queued.extend(messages)
-                return await store.accept(messages, now=NOW.timestamp())
-
         service = SmsSelfService(
             cast(BillingStore, _FailingFor(store, "79160000004")),
             await billing.load_settings(),
-            Replies(),
+            store,  # not a pipeline: replies are stored queued
             route="sim",
             clock=NOW.timestamp,
             workers=1,
@@ -158,6 +151,36 @@ async def test_a_fault_on_one_message_refuses_it_for_now_and_others_are_still_an
                 while not all(a.answers for a in acks.values()):
                     await trio.sleep(0.01)
             nursery.cancel_scope.cancel()
+        assert await store.find_by_idempotency_key("reply:mo-0") is None
+        answered = await store.find_by_idempotency_key("reply:mo-1")
+        assert answered is not None
+        view = await store.get(answered)
+        assert view is not None and view.destination == PHONE
     assert acks["79160000004"].answers == [False]  # the SMSC keeps it and retries
     assert acks[PHONE].answers == [True]
-    assert [m.destination for m in queued] == [PHONE]
+
+
+async def test_a_reply_expires_the_configured_time_after_its_mo_arrived(tmp_path: Path) -> None:
+    from smpp_engine.pipeline import MoMessage  # noqa: PLC0415
+
+    data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
+    async with open_store(f"sqlite:///{tmp_path}/validity.db") as store:
+        billing = cast(BillingStore, store)
+        assert (await import_billing_data(billing, data)).ok
+        service = SmsSelfService(
+            billing,
+            await billing.load_settings(),
+            store,  # not a pipeline: replies are stored queued
+            route="sim",
+            clock=NOW.timestamp,
+            reply_validity=120.0,
+        )
+        ack = _Ack()
+        arrived = 1_000.0
+        mo = MoMessage("sim", PHONE, "5566", "12150 5080", 0, 1, arrived, "mo-v", cast(Any, ack))
+        await service.handle(mo)
+        [reply] = await store.claim("sim", 10, owner="test", now=arrived + 1, lease=30.0)
+        utility = await billing.load_settings()
+    assert reply.expires_at == arrived + 120.0
+    with pytest.raises(ValueError, match="reply_validity"):
+        SmsSelfService(billing, utility, store, route="sim", reply_validity=0)

@@ -57,3 +57,18 @@ async def test_stop_drains_the_windows_unbinds_and_a_restart_sends_each_message_
     released = [v for v in views if v is not None and "released" in {e.event for e in v.events}]
     assert released, "the untried claims were given back, not left to their lease"
     assert all(v.attempts == 1 for v in released)
+
+
+async def test_a_stopped_route_refuses_a_hand_over_so_its_owner_releases_it(
+    tmp_path: Path,
+) -> None:
+    async with running(scenario()) as sim, open_sqlite_store(tmp_path / "s.db") as store:
+        pipeline = Pipeline(store, [make_route(sim)], owner="gw-a", housekeeping=0.2)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(pipeline.run)
+            pipeline.stop()
+        await store.accept([message("447700100001")], now=1.0)
+        [claimed] = await store.claim("sim", 1, owner="gw-a", now=2.0, lease=60.0)
+        dispatcher = pipeline.dispatchers["sim"]
+        assert not dispatcher.hand_over(claimed)
+        assert len(dispatcher.lanes) == 0  # it would never be sent from there

@@ -12,7 +12,6 @@ from typing import Any, cast
 import pytest
 
 from billing_core import (
-    DeliveryState,
     NoticeKind,
     NoticeRecord,
     OutcomeStatus,
@@ -29,6 +28,13 @@ from billing_core import (
 from smpp_engine.store import (
     BillingStore,
     ImportProblem,
+    MessageState,
+    NewMessage,
+    PartState,
+    PartSubmitted,
+    ReceiptArrived,
+    ReplyLease,
+    SavedAnswer,
     Store,
     UnknownAccountError,
     import_billing_data,
@@ -299,23 +305,42 @@ def _notice(kind: NoticeKind, at: datetime, msisdn: str = PHONE) -> NoticeRecord
     )
 
 
-async def test_notices_are_stored_submitted_and_delivered(repo: BillingStore) -> None:
+async def _queue(store: Store, msisdn: str, key: str) -> int:
+    (accepted,) = await store.accept(
+        [NewMessage(smsc="sim", source="INFO", destination=msisdn, text="t", idempotency_key=key)],
+        now=NOW.timestamp(),
+    )
+    return accepted.message_id
+
+
+async def _fail(store: Store, *message_ids: int) -> None:
+    """Claim, submit and fail (an UNDELIVERABLE receipt) every queued message."""
+    claimed = await store.claim("sim", 10, owner="t", now=NOW.timestamp(), lease=60)
+    assert sorted(m.message_id for m in claimed) == sorted(message_ids)
+    at = NOW.timestamp()
+    await store.record(
+        [PartSubmitted(m, 0, "b", f"s-{m}", at, at) for m in message_ids]
+        + [ReceiptArrived("sim", f"s-{m}", PartState.UNDELIVERABLE, at) for m in message_ids]
+    )
+
+
+async def test_notices_are_stored_and_linked_to_their_messages(
+    repo: BillingStore, store: Store
+) -> None:
     ids = await repo.save_notices(
         [_notice(NoticeKind.DISCONNECTION_WARNING, NOW), _notice(NoticeKind.DEBT, NOW)]
     )
     assert len(ids) == 2 and ids[0] < ids[1]
-    await repo.record_notice_submitted(ids[0], ["m-1", "m-2"], at=NOW)
-    delivered_at = NOW + timedelta(minutes=3)
-    first = await repo.record_notice_receipt("m-2", DeliveryState.DELIVERED, at=delivered_at)
-    assert first is not None and first.id == ids[0]
-    assert first.message_ids == ("m-1", "m-2")
-    assert first.state is DeliveryState.DELIVERED and first.delivered_at == delivered_at
-    assert first.amount == D("10000.00") and first.service is Service.ELECTRICITY
-    later = await repo.record_notice_receipt(
-        "m-1", DeliveryState.DELIVERED, at=NOW + timedelta(hours=1)
-    )
-    assert later is not None and later.delivered_at == delivered_at  # the first delivery counts
-    assert await repo.record_notice_receipt("nope", DeliveryState.DELIVERED, at=NOW) is None
+    unlinked = await repo.load_notice(ids[0])
+    assert unlinked is not None and unlinked.message_id is None
+    message_id = await _queue(store, PHONE, "n-1")
+    await repo.link_notices([(ids[0], message_id)])
+    stored = await repo.load_notice(ids[0])
+    assert stored is not None and stored.message_id == message_id
+    notice = stored.notice
+    assert notice.id == ids[0] and notice.kind is NoticeKind.DISCONNECTION_WARNING
+    assert notice.amount == D("10000.00") and notice.service is Service.ELECTRICITY
+    assert await repo.load_notice(10**9) is None
     context = await repo.load_notice_context("8880001", now=NOW)
     assert context.balance == D("10000.00")
     assert context.due_date == date(2024, 1, 15)
@@ -408,18 +433,78 @@ async def test_bad_rows_are_reported_and_good_rows_written(repo: BillingStore) -
     assert reading.value == D("12.5") and reading.taken_at == datetime(2024, 3, 1, 7, tzinfo=UTC)
 
 
-async def test_a_failed_receipt_fails_only_an_undelivered_notice(repo: BillingStore) -> None:
-    first, second = await repo.save_notices(
-        [_notice(NoticeKind.DEBT, NOW), _notice(NoticeKind.DEBT, NOW, "79160000004")]
+async def test_a_notice_whose_message_failed_no_longer_counts(
+    repo: BillingStore, store: Store
+) -> None:
+    warning, debt = await repo.save_notices(
+        [_notice(NoticeKind.DISCONNECTION_WARNING, NOW), _notice(NoticeKind.DEBT, NOW)]
     )
-    await repo.record_notice_submitted(first, ["f-1"], at=NOW)
-    await repo.record_notice_submitted(second, ["f-2"], at=NOW)
-    failed = await repo.record_notice_receipt("f-1", DeliveryState.FAILED, at=NOW)
-    assert failed is not None and failed.state is DeliveryState.FAILED
-    assert failed.delivered_at is None
-    await repo.record_notice_receipt("f-2", DeliveryState.DELIVERED, at=NOW)
-    kept = await repo.record_notice_receipt("f-2", DeliveryState.FAILED, at=NOW)
-    assert kept is not None and kept.state is DeliveryState.DELIVERED
+    warning_message = await _queue(store, PHONE, "n-warning")
+    debt_message = await _queue(store, PHONE, "n-debt")
+    await repo.link_notices([(warning, warning_message), (debt, debt_message)])
+    context = await repo.load_notice_context("8880001", now=NOW)
+    assert context.warned_services == frozenset({Service.ELECTRICITY})
+    assert context.recent_capped == {PHONE: (NOW,)}
+    await _fail(store, warning_message, debt_message)
+    context = await repo.load_notice_context("8880001", now=NOW)
+    assert context.warned_services == frozenset()  # undelivered: the warning is due again
+    assert context.recent_capped == {}
+
+
+async def test_an_answer_is_saved_with_its_reply_claimed_in_one_step(
+    repo: BillingStore, store: Store
+) -> None:
+    context = await load(repo, PHONE, None, "mo-a")
+    outcome = process_sms(context, "12150 5080", mo_message_id="mo-a", now=NOW)
+    assert outcome.reply is not None
+    reply = NewMessage(
+        smsc="sim",
+        source="5566",
+        destination=PHONE,
+        text=outcome.reply.text,
+        priority=2,
+        idempotency_key="reply:mo-a",
+    )
+    at = NOW.timestamp()
+    saved = await repo.save_answer(outcome, reply, now=at, lease=ReplyLease("me", at + 60))
+    assert saved.saved and saved.reply_id is not None and saved.claimed is not None
+    assert saved.claimed.message_id == saved.reply_id
+    assert saved.claimed.pending_parts == (0,) and saved.claimed.attempts == 0
+    assert await repo.reply_message_id("mo-a") == saved.reply_id
+    view = await store.get(saved.reply_id)
+    assert view is not None and view.state is MessageState.SUBMITTING and view.attempts == 1
+    assert (await store.count_by_state(smsc="sim")).get(MessageState.SUBMITTING) == 1
+    assert await store.claim("sim", 10, owner="other", now=at, lease=60) == []
+    # A racing redelivery writes nothing and queues nothing.
+    again = await repo.save_answer(outcome, reply, now=at, lease=ReplyLease("me", at + 60))
+    assert again == SavedAnswer(saved=False)
+    # The lease runs out (the process died): the reply is queued again, not lost.
+    assert (await store.recover(now=at + 61)).requeued == 1
+    (resent,) = await store.claim("sim", 10, owner="other", now=at + 61, lease=60)
+    assert resent.message_id == saved.reply_id
+
+
+async def test_an_answer_without_a_lease_is_queued_and_one_without_reply_is_saved(
+    repo: BillingStore, store: Store
+) -> None:
+    context = await load(repo, PHONE, None, "mo-q")
+    outcome = process_sms(context, "12150 5080", mo_message_id="mo-q", now=NOW)
+    reply = NewMessage(smsc="sim", source="5566", destination=PHONE, text="ok", priority=2)
+    saved = await repo.save_answer(outcome, reply, now=NOW.timestamp(), lease=None)
+    assert saved.saved and saved.claimed is None and saved.reply_id is not None
+    (claimed,) = await store.claim("sim", 10, owner="t", now=NOW.timestamp(), lease=60)
+    assert claimed.message_id == saved.reply_id
+    silent = process_sms(
+        await load(repo, PHONE, None, "mo-s"), "БАЛ", mo_message_id="mo-s", now=NOW
+    )
+    assert await repo.save_answer(silent, None, now=NOW.timestamp(), lease=None) == SavedAnswer(
+        saved=True
+    )
+    assert await repo.reply_message_id("mo-s") is None
+    assert (
+        await repo.load_context(msisdn=PHONE, account_number=None, mo_message_id="mo-s", now=NOW)
+        is not None
+    )
 
 
 async def _allocations(store: Store) -> list[tuple[str, str, Decimal]]:

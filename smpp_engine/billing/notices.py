@@ -1,0 +1,129 @@
+"""Queueing notices, and reading a notice's or a reply's fate from the message that carries it.
+
+A notice row names its gateway message (``message_id``); the message record
+holds the SMPP message ids the SMSC gave its parts, its state and its receipts.
+A disconnection warning's deadline counts from that message's delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from billing_core import DeliveryState, NoticeRecord
+from throttling import Priority
+
+from ..protocol import plan_text, sender_address
+from ..store import BillingStore, MessageState, NewMessage, Store, delivery_state
+from .service import ReplyQueue
+
+__all__ = ["MessageFate", "load_notice", "message_fate", "queue_notices", "reply_fate"]
+
+_DEFAULT_SENDER = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFate:
+    """A gateway message as its delivery tells it.
+
+    ``smsc_message_ids`` are its parts' ids at the SMSC, in part order (only the
+    parts the SMSC accepted); ``delivered_at`` is when its last part was
+    delivered (the receipt's done date, else its arrival), once all were.
+    """
+
+    message_id: int
+    state: MessageState
+    smsc_message_ids: tuple[str, ...]
+    delivered_at: datetime | None
+
+    @property
+    def delivery(self) -> DeliveryState:
+        return delivery_state(self.state)
+
+
+async def message_fate(store: Store, message_id: int) -> MessageFate | None:
+    """The fate of one gateway message, or None when the store has no such message."""
+    view = await store.get(message_id)
+    if view is None:
+        return None
+    parts = sorted(view.part_views, key=lambda p: p.part)
+    delivered_at = None
+    if view.state is MessageState.DELIVERED:
+        stamps = [p.done_at or p.receipt_at for p in parts]
+        if stamps and all(s is not None for s in stamps):
+            delivered_at = datetime.fromtimestamp(max(s for s in stamps if s is not None), UTC)
+    return MessageFate(
+        message_id,
+        view.state,
+        tuple(p.smsc_message_id for p in parts if p.smsc_message_id),
+        delivered_at,
+    )
+
+
+async def load_notice(billing: BillingStore, store: Store, notice_id: int) -> NoticeRecord | None:
+    """The notice with its SMPP message ids, delivery state and delivery time, or None."""
+    stored = await billing.load_notice(notice_id)
+    if stored is None:
+        return None
+    if stored.message_id is None:
+        return stored.notice
+    fate = await message_fate(store, stored.message_id)
+    if fate is None:
+        return stored.notice
+    return replace(
+        stored.notice,
+        message_ids=fate.smsc_message_ids,
+        state=fate.delivery,
+        delivered_at=fate.delivered_at,
+    )
+
+
+async def reply_fate(billing: BillingStore, store: Store, mo_message_id: str) -> MessageFate | None:
+    """The fate of the reply to an MO message; None when no reply was queued for it."""
+    message_id = await billing.reply_message_id(mo_message_id)
+    return None if message_id is None else await message_fate(store, message_id)
+
+
+async def queue_notices(
+    billing: BillingStore,
+    queue: ReplyQueue,
+    notices: Sequence[NoticeRecord],
+    *,
+    route: str,
+    priority: Priority = Priority.TRANSACTIONAL,
+) -> list[int]:
+    """Queue saved ``notices`` (with ids) on ``route`` and link each to its message.
+
+    Each message's idempotency key is ``notice:{id}``: queueing a notice again
+    (a retry after a crash) returns its message, sends nothing twice. Returns
+    the message ids, in order. A notice with a ``send_at`` waits until then.
+    """
+    if not notices:
+        return []
+    settings = await billing.load_settings()
+    ton, npi, source = sender_address(settings.sender_id or _DEFAULT_SENDER)
+    messages = []
+    for notice in notices:
+        if notice.id is None:
+            raise ValueError(f"notices: a notice must be saved first, got {notice!r}")
+        messages.append(
+            NewMessage(
+                smsc=route,
+                source=source,
+                source_ton=ton,
+                source_npi=npi,
+                destination=notice.msisdn,
+                text=notice.text,
+                parts=plan_text(notice.text).parts,
+                priority=int(priority),
+                not_before=0.0 if notice.send_at is None else notice.send_at.timestamp(),
+                idempotency_key=f"notice:{notice.id}",
+            )
+        )
+    accepted = await queue.accept(messages)
+    ids = [a.message_id for a in accepted]
+    await billing.link_notices(
+        [(n.id, m) for n, m in zip(notices, ids, strict=True) if n.id is not None]
+    )
+    return ids
