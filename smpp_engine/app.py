@@ -25,12 +25,13 @@ import trio
 from billing_core import UtilitySettings
 
 from .billing import SmsSelfService
+from .interrupts import run_until_interrupted
 from .pipeline import MoMessage, Pipeline, SmscRoute
 from .pipeline.queue_depth import sample_queue_depth
 from .settings import Settings
 from .store import BillingStore, Store, StoreError, open_store
 
-__all__ = ["Gateway", "Started", "stop_on_signals"]
+__all__ = ["Gateway", "Started", "serve_until_signalled", "stop_on_signals"]
 
 _log = structlog.get_logger("smpp_engine.app")
 
@@ -276,3 +277,20 @@ async def stop_on_signals(gateway: Gateway, *, task_status: Any = trio.TASK_STAT
         async for signum in signals:
             _log.info("signal received", signal=signal.Signals(signum).name)
             gateway.stop()
+
+
+def serve_until_signalled(gateway: Gateway, on_started: Callable[[Started], None]) -> None:
+    """Run ``gateway`` under trio until SIGINT/SIGTERM has stopped it gracefully.
+
+    ``on_started`` is told where it listens. The gateway's own errors (a
+    ``StoreError`` at start) come out unwrapped from trio's exception groups.
+    """
+
+    async def serve() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(stop_on_signals, gateway)
+            on_started(await nursery.start(gateway.run))
+            await gateway.wait_stopped()
+            nursery.cancel_scope.cancel()
+
+    run_until_interrupted(serve)

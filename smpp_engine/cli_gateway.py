@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-import trio
 import typer
 from pydantic import ValidationError
 
 from . import logs
-from .app import Gateway, stop_on_signals
-from .interrupts import run_until_interrupted
+from .app import Gateway, Started, serve_until_signalled
 from .settings import Settings
 from .store import StoreError
 
@@ -68,19 +66,11 @@ def gateway(  # noqa: PLR0917 - one parameter per command-line option
         raise typer.Exit(2) from None
     gateway = Gateway(settings)
 
-    async def serve() -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(stop_on_signals, gateway)
-            started = await nursery.start(gateway.run)
-            print(
-                json.dumps({"event": "running", "route": route, "store": started.store}),
-                flush=True,
-            )
-            await gateway.wait_stopped()
-            nursery.cancel_scope.cancel()
+    def started(running: Started) -> None:
+        print(json.dumps({"event": "running", "route": route, "store": running.store}), flush=True)
 
     try:
-        run_until_interrupted(serve)
+        serve_until_signalled(gateway, started)
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -13,8 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import logs
-from .app import Gateway, stop_on_signals
-from .interrupts import run_until_interrupted
+from .app import Gateway, serve_until_signalled
 from .settings import Settings, SettingsError, load_settings
 from .store import StoreError, open_store
 from .views import message_view_json
@@ -51,21 +50,17 @@ def run(config: ConfigOpt = None) -> None:
     logs.configure(settings.log.level, format=settings.log.format)
     gateway = Gateway(settings)
 
-    async def serve() -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(stop_on_signals, gateway)
-            started = await nursery.start(gateway.run)
-            print(json.dumps(started.as_json()), flush=True)
-            await gateway.wait_stopped()
-            nursery.cancel_scope.cancel()
-
     try:
-        # Signals are the gateway's own (a graceful stop); this unwraps its errors.
-        run_until_interrupted(serve)
+        serve_until_signalled(gateway, lambda started: _say(started.as_json()))
     except StoreError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_FAILED) from None
-    print(json.dumps({"event": "stopped"}), flush=True)
+    _say({"event": "stopped"})
+
+
+def _say(event: dict[str, Any]) -> None:
+    """One JSON line on stdout, at once: a supervisor or a test reads it."""
+    print(json.dumps(event), flush=True)
 
 
 def status(

@@ -23,7 +23,7 @@ from ..campaigns import CampaignKind, QuietHours, Recipient
 from ..campaigns.service import CampaignBackend, CampaignRequest, create_campaign
 from ..protocol import decode_text
 from ..settings import Settings, load_settings
-from ..store import BillingStore, MessageState, import_billing_data, open_store
+from ..store import FINAL_STATES, BillingStore, import_billing_data, open_store
 from .utility import SENDER, SHORT_CODE, Consumer, consumer, utility_document
 
 __all__ = ["DemoOptions", "DemoProgress", "DemoReport", "run_demo"]
@@ -33,15 +33,6 @@ NOTICE_TEMPLATE = (
     "Text BAL to " + SHORT_CODE + " for your balance."
 )
 _NOTICE_START = "Account "
-_FINAL = {
-    MessageState.DELIVERED,
-    MessageState.UNDELIVERABLE,
-    MessageState.EXPIRED,
-    MessageState.REJECTED,
-    MessageState.DELETED,
-    MessageState.UNKNOWN,
-    MessageState.CANCELLED,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +213,7 @@ async def _run(
         store=started.store,
         consumers=options.consumers,
         notices=stats.total,
-        notices_by_state={s.value: n for s, n in stats.by_state.items() if s in _FINAL},
+        notices_by_state={s.value: n for s, n in stats.by_state.items() if s in FINAL_STATES},
         notice_seconds=end - notice_started,
         mo_sent=len(texts),
         replies=len(trips),

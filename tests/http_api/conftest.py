@@ -19,7 +19,7 @@ from smpp_engine.http_api import ApiContext, Readiness, create_app
 from smpp_engine.settings import hash_api_key
 from smpp_engine.store import Accepted, NewMessage, Store
 
-from ..store.conftest import drop_database, fresh_database
+from ..store.conftest import open_test_store
 
 KEY = "k-7f3a9c2e51d04b8f"
 OTHER_KEY = "k-second-ops-key"
@@ -64,27 +64,10 @@ def client_for(context: ApiContext) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=AUTH)
 
 
-async def _open(kind: str, tmp_path: Path) -> AsyncIterator[Store]:
-    if kind == "sqlite":
-        from smpp_engine.store.sqlite import open_sqlite_store  # noqa: PLC0415
-
-        async with open_sqlite_store(tmp_path / "api.db") as opened:
-            yield opened
-        return
-    from smpp_engine.store.postgres import open_postgres_store  # noqa: PLC0415
-
-    dsn = await fresh_database()
-    try:
-        async with open_postgres_store(dsn) as opened:
-            yield opened
-    finally:
-        await drop_database(dsn)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Api]:
     """The API on an empty store of each kind."""
-    async for store in _open(request.param, tmp_path):
+    async for store in open_test_store(request.param, tmp_path):
         context, readiness = context_for(store)
         async with client_for(context) as client:
             yield Api(store, context, client, readiness)
@@ -93,7 +76,7 @@ async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[A
 @pytest.fixture
 async def sqlite_api(tmp_path: Path) -> AsyncIterator[Api]:
     """The API on an empty SQLite store only (tests of the HTTP layer itself)."""
-    async for store in _open("sqlite", tmp_path):
+    async for store in open_test_store("sqlite", tmp_path):
         context, readiness = context_for(store)
         async with client_for(context) as client:
             yield Api(store, context, client, readiness)

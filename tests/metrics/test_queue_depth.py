@@ -16,27 +16,15 @@ from prometheus_client import REGISTRY
 from smpp_engine.pipeline.queue_depth import sample_queue_depth
 from smpp_engine.store import MessageState, NewMessage, Store
 
-from ..store.conftest import drop_database, fresh_database
+from ..store.conftest import open_test_store
 
 EVERY = 0.01
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        from smpp_engine.store.sqlite import open_sqlite_store  # noqa: PLC0415
-
-        async with open_sqlite_store(tmp_path / "store.db") as opened:
-            yield opened
-        return
-    from smpp_engine.store.postgres import open_postgres_store  # noqa: PLC0415
-
-    dsn = await fresh_database()
-    try:
-        async with open_postgres_store(dsn) as opened:
-            yield opened
-    finally:
-        await drop_database(dsn)
+    async for opened in open_test_store(request.param, tmp_path):
+        yield opened
 
 
 def route_names(*names: str) -> list[str]:

@@ -80,10 +80,13 @@ async def pg_dsn() -> AsyncIterator[str]:
         await drop_database(dsn)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """An empty, migrated store of each kind."""
-    if request.param == "sqlite":
+async def open_test_store(kind: str, tmp_path: Path) -> AsyncIterator[Store]:
+    """An empty, migrated store of ``kind`` (sqlite or postgresql) for one test.
+
+    An async generator for ``async for``: a fixture yields from it. A PostgreSQL
+    store gets a database of its own, dropped afterwards.
+    """
+    if kind == "sqlite":
         from smpp_engine.store.sqlite import open_sqlite_store  # noqa: PLC0415
 
         async with open_sqlite_store(tmp_path / "store.db") as opened:
@@ -97,3 +100,10 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             yield opened
     finally:
         await drop_database(dsn)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """An empty, migrated store of each kind."""
+    async for opened in open_test_store(request.param, tmp_path):
+        yield opened
