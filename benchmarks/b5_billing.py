@@ -9,21 +9,27 @@ and queues the reply, which the simulator records. Latency is the simulator's
 ``record.submitted_at - mo.sent_at`` on one clock. Every reply is checked: it
 must be the consumer's, and say the reading was accepted with the right debt.
 
-Simulator and gateway share one trio process here (the simulator's clock is the
-measuring one); on a machine with a spare core the gateway alone would be faster.
+By default the simulator runs in its own process, as an SMSC does: it plays the
+readings from a CSV file at the rate, and both ends of each round trip are read
+off its clock through its control API. ``--simulator inline`` runs it in the
+gateway's trio process instead (the figures of 2026-11-30 and earlier).
 
     python -m benchmarks.b5_billing [--store postgresql] [--accounts 100000] [--messages 10000]
+        [--rate 1000] [--simulator process|inline]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import statistics
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import trio
 
 from smpp_engine import logs
@@ -34,6 +40,7 @@ from smpp_engine.simulator import Simulator, parse_scenario
 from smpp_engine.store import BillingStore, import_billing_data, load_billing_json
 
 from .b4_durable import open_store
+from .processes import simulator_with_control
 from .report import write
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "billing-example.json"
@@ -116,10 +123,10 @@ async def load_consumers(billing: BillingStore, count: int, *, typed: bool) -> N
         await billing.copy_billing_rows(table, names, rows)
 
 
-def route(sim: Simulator) -> SmscRoute:
+def route(port: int) -> SmscRoute:
     esme = EsmeConfig(
         host="127.0.0.1",
-        port=sim.port,
+        port=port,
         system_id="b5",
         password="bench",
         window_size=64,
@@ -128,8 +135,10 @@ def route(sim: Simulator) -> SmscRoute:
     return SmscRoute(name="sim", esme=esme, lease=60.0)
 
 
-async def run(kind: str, accounts: int, messages: int, rate: float) -> dict[str, Any]:
-    scenario = parse_scenario({"records": {"cap": messages + 10}, "mo": {"log_cap": messages + 10}})
+async def run(
+    kind: str, accounts: int, messages: int, rate: float, simulator: str = "process"
+) -> dict[str, Any]:
+    """B5 once. ``simulator``: "process" (its own OS process, as an SMSC is) or "inline"."""
     async with open_store(kind) as store, trio.open_nursery() as nursery:
         billing = cast(BillingStore, store)
         started = trio.current_time()
@@ -137,41 +146,35 @@ async def run(kind: str, accounts: int, messages: int, rate: float) -> dict[str,
         assert report.ok, report.problems[:5]
         await load_consumers(billing, accounts, typed=kind == "postgresql")
         import_s = trio.current_time() - started
-        sim = Simulator(scenario, host="127.0.0.1", port=0)
-        await nursery.start(sim.run)
-        pipeline = Pipeline(store, [route(sim)])
-        service = SmsSelfService(
-            billing, await billing.load_settings(), pipeline, route="sim", clock=NOW.timestamp
-        )
-        for dispatcher in pipeline.dispatchers.values():
-            dispatcher.on_mo = service.take
-        await nursery.start(service.run)
-        await nursery.start(pipeline.run)
-        while not sim.stats()["binds"]:
-            await trio.sleep(0.01)
-        step = 1 / rate
-        first = trio.current_time()
-        for n in range(messages):
-            await trio.sleep_until(first + n * step)
-            sim.inject_mo(source=msisdn(n % accounts), destination="5566", text=TEXT)
-        deadline = trio.current_time() + 60
-        while len(sim.messages()) < messages and trio.current_time() < deadline:
-            await trio.sleep(0.05)
-        sent = {entry.source: entry.sent_at for entry in sim.mo_log.entries()}
-        latencies = []
-        wrong = 0
-        for record in sim.messages():
-            text = record.pdu.short_message.decode("utf-16-be")
-            if "приняты" not in text or "1027,20" not in text:
-                wrong += 1
-            at = sent.get(record.destination)
-            if at is not None:
-                latencies.append(record.submitted_at - at)
+
+        async def gateway(port: int) -> None:
+            pipeline = Pipeline(store, [route(port)])
+            service = SmsSelfService(
+                billing, await billing.load_settings(), pipeline, route="sim", clock=NOW.timestamp
+            )
+            for dispatcher in pipeline.dispatchers.values():
+                dispatcher.on_mo = service.take
+            await nursery.start(service.run)
+            await nursery.start(pipeline.run)
+
+        if simulator == "inline":
+            sent, replies = await _inline(nursery, gateway, accounts, messages, rate)
+        else:
+            sent, replies = await _in_process(gateway, accounts, messages, rate)
         nursery.cancel_scope.cancel()
+    latencies = []
+    wrong = 0
+    for destination, text, submitted_at in replies:
+        if "приняты" not in text or "1027,20" not in text:
+            wrong += 1
+        at = sent.get(destination)
+        if at is not None:
+            latencies.append(submitted_at - at)
     latencies.sort()
     ms = [1000 * x for x in latencies]
     return {
         "store": kind,
+        "simulator": simulator,
         "accounts": accounts,
         "messages": messages,
         "rate_per_s": rate,
@@ -185,15 +188,86 @@ async def run(kind: str, accounts: int, messages: int, rate: float) -> dict[str,
     }
 
 
+Replies = list[tuple[str, str, float]]  # (destination, text, submitted_at)
+
+
+async def _inline(
+    nursery: trio.Nursery, gateway: Any, accounts: int, messages: int, rate: float
+) -> tuple[dict[str, float], Replies]:
+    """The simulator in this process: MO injected from here, at ``rate``."""
+    scenario = parse_scenario({"records": {"cap": messages + 10}, "mo": {"log_cap": messages + 10}})
+    sim = Simulator(scenario, host="127.0.0.1", port=0)
+    await nursery.start(sim.run)
+    await gateway(sim.port)
+    while not sim.stats()["binds"]:
+        await trio.sleep(0.01)
+    step = 1 / rate
+    first = trio.current_time()
+    for n in range(messages):
+        await trio.sleep_until(first + n * step)
+        sim.inject_mo(source=msisdn(n % accounts), destination="5566", text=TEXT)
+    deadline = trio.current_time() + 60
+    while len(sim.messages()) < messages and trio.current_time() < deadline:
+        await trio.sleep(0.05)
+    sent = {entry.source: entry.sent_at for entry in sim.mo_log.entries()}
+    replies = [
+        (r.destination, r.pdu.short_message.decode("utf-16-be"), r.submitted_at)
+        for r in sim.messages()
+    ]
+    return sent, replies
+
+
+async def _in_process(
+    gateway: Any, accounts: int, messages: int, rate: float
+) -> tuple[dict[str, float], Replies]:
+    """The simulator in its own process: it plays the MO from a CSV file at ``rate``,
+    and both ends of each round trip are read off its clock through its control API."""
+    with tempfile.TemporaryDirectory(prefix="b5-") as folder:
+        scenario = Path(folder) / "b5.toml"
+        scenario.write_text(
+            f'name = "b5"\n[records]\ncap = {messages + 10}\n[mo]\nlog_cap = {messages + 10}\n'
+        )
+        readings = Path(folder) / "readings.csv"
+        with readings.open("w", newline="") as out:
+            writer = csv.writer(out)
+            for n in range(messages):
+                writer.writerow([msisdn(n % accounts), "5566", TEXT, 0 if n == 0 else 1 / rate])
+        with simulator_with_control(scenario) as (port, control):
+            base = f"http://127.0.0.1:{control}"
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                await gateway(port)
+                while not (await client.get("/stats")).json()["binds"]:
+                    await trio.sleep(0.01)
+                played = await client.post("/mo", json={"csv": str(readings)})
+                played.raise_for_status()
+                deadline = trio.current_time() + messages / rate + 60
+                while trio.current_time() < deadline:
+                    stats = (await client.get("/stats")).json()
+                    if stats["messages"]["accepted"] >= messages:
+                        break
+                    await trio.sleep(0.2)
+                mo = (await client.get("/mo")).json()["messages"]
+                records = (await client.get("/messages", params={"limit": messages + 10})).json()
+    sent = {entry["source"]: entry["sent_at"] for entry in mo if entry["sent_at"] is not None}
+    replies = [(r["destination"], r["text"], r["submitted_at"]) for r in records["messages"]]
+    return sent, replies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", default="postgresql", choices=("postgresql", "sqlite"))
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument(
+        "--simulator",
+        default="process",
+        choices=("process", "inline"),
+        help="the simulator in its own process (as an SMSC is), or in the gateway's",
+    )
     args = parser.parse_args()
     logs.configure("warning")
-    result = trio.run(run, args.store, args.accounts, args.messages, args.rate)
+    result = trio.run(run, args.store, args.accounts, args.messages, args.rate, args.simulator)
     print(
         f"{result['store']}: {result['replies']:,}/{result['messages']:,} replies, "
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms, "

@@ -19,6 +19,18 @@ SCENARIOS = ROOT / "config" / "scenarios"
 @contextmanager
 def simulator(scenario: str | Path | None = None, *, port: int = 0) -> Iterator[int]:
     """Run ``smpp-engine sim`` on loopback; yield its SMPP port; stop it afterwards."""
+    with simulator_with_control(scenario, port=port, control=False) as (smpp_port, _):
+        yield smpp_port
+
+
+@contextmanager
+def simulator_with_control(
+    scenario: str | Path | None = None, *, port: int = 0, control: bool = True
+) -> Iterator[tuple[int, int | None]]:
+    """Like :func:`simulator`, with its HTTP control API on a free port when ``control``.
+
+    Yields (SMPP port, control port or None).
+    """
     command = [
         sys.executable,
         "-m",
@@ -29,6 +41,8 @@ def simulator(scenario: str | Path | None = None, *, port: int = 0) -> Iterator[
         "--port",
         str(port),
     ]
+    if control:
+        command += ["--control-port", "0"]
     if scenario is not None:
         path = Path(scenario)
         if not path.exists():
@@ -40,7 +54,8 @@ def simulator(scenario: str | Path | None = None, *, port: int = 0) -> Iterator[
         line = process.stdout.readline()
         if not line:
             raise RuntimeError(f"the simulator exited with {process.wait()} before listening")
-        yield int(json.loads(line)["port"])
+        listening = json.loads(line)
+        yield int(listening["port"]), listening.get("control_port")
     finally:
         process.terminate()
         try:

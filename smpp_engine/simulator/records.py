@@ -161,6 +161,8 @@ class MessageRecord:
             "short_message": self.short_message.hex(),
             "text": self.text,
             "time": datetime.fromtimestamp(self.wall_time, UTC).isoformat(),
+            # The simulator's clock, as an MO's sent_at: their difference is a round trip.
+            "submitted_at": self.submitted_at,
             "state": self.state(now).stat_word,
             "receipt_state": None if self.receipt_state is None else self.receipt_state.stat_word,
             "receipts_sent": self.receipts_sent,
