@@ -168,7 +168,9 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
             system_type=system_type,
             bind_type=BindType(bind),
             window_size=window,
-            tls=TlsConfig(ca_file=ca_file, verify=not insecure) if tls else None,
+            tls=TlsConfig(ca_file=str(ca_file) if ca_file else None, verify=not insecure)
+            if tls
+            else None,
         )
     except ConfigError as exc:
         raise _fail(f"error: {exc}") from None

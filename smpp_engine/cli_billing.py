@@ -22,6 +22,7 @@ from billing_core import Payment, Period
 
 from . import logs
 from .billing import SmsSelfService, post_and_confirm
+from .cli_store import ConfigOpt, StoreOpt, store_url
 from .pipeline import MoMessage
 from .store import (
     BillingStore,
@@ -37,13 +38,13 @@ billing_app = typer.Typer(
 )
 Opt = typer.Option
 Arg = typer.Argument
-StoreOpt = Annotated[str, Opt(help="Store URL: sqlite:///PATH or postgresql://...")]
 
 
 @billing_app.command("import")
 def billing_import(
     file: Annotated[Path, Arg(help="A billing JSON document (see config/billing-example.json).")],
-    store: StoreOpt,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Load utilities, accounts, bindings, meters, tariffs, readings and payments.
 
@@ -58,7 +59,7 @@ def billing_import(
         raise typer.Exit(2) from None
 
     async def work() -> Any:
-        async with open_store(store) as opened:
+        async with open_store(store_url(store, config)) as opened:
             return await import_billing_data(cast(BillingStore, opened), data)
 
     try:
@@ -102,12 +103,13 @@ class _NoAck:
 
 @billing_app.command("sms")
 def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
-    store: StoreOpt,
     sender: Annotated[str, Opt("--from", help="The consumer's number (MSISDN).")],
     text: Annotated[str, Opt(help="What the consumer wrote.")],
     to: Annotated[str, Opt(help="The utility's short code it was sent to.")] = "5566",
     route: Annotated[str, Opt(help="The gateway route the reply is queued on.")] = "default",
     now: Annotated[str | None, Opt(help="Process as of this ISO time (tests, demos).")] = None,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Process one SMS as the gateway would; print the reply; end with one JSON line."""
     logs.configure("warning")
@@ -121,7 +123,7 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
             raise typer.BadParameter(f"--now {now!r}: give a time zone")
 
     async def work() -> dict[str, Any]:
-        async with open_store(store) as opened:
+        async with open_store(store_url(store, config)) as opened:
             billing = cast(BillingStore, opened)
             queue = _Queue(opened)
             service = SmsSelfService(
@@ -188,12 +190,13 @@ def _period(text: str | None) -> Period | None:
 def billing_payment(  # noqa: PLR0917 - one parameter per command-line option
     account: Annotated[str, Arg(help="The account number.")],
     amount: Annotated[str, Arg(help="The sum paid, e.g. 1027.20.")],
-    store: StoreOpt,
     reference: Annotated[
         str | None, Opt(help="The payment system's id (posting it twice changes nothing).")
     ] = None,
     period: Annotated[str | None, Opt(help="The month the payer named, YYYY-MM.")] = None,
     route: Annotated[str, Opt(help="The gateway route confirmations are queued on.")] = "default",
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Post a payment (named period, else oldest debt, principal before penalties).
 
@@ -213,7 +216,7 @@ def billing_payment(  # noqa: PLR0917 - one parameter per command-line option
     )
 
     async def work() -> dict[str, Any]:
-        async with open_store(store) as opened:
+        async with open_store(store_url(store, config)) as opened:
             posted = await post_and_confirm(
                 cast(BillingStore, opened), _Queue(opened), payment, route=route, now=now
             )

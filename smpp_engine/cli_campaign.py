@@ -39,6 +39,7 @@ from .campaigns.service import (
     follow_campaign,
 )
 from .campaigns.state import CampaignAction
+from .cli_store import ConfigOpt, StoreOpt, store_url
 from .store import StoreError, open_store
 from .store.campaign_model import GroupMember, GroupView
 
@@ -48,7 +49,6 @@ campaign_app = typer.Typer(
 )
 Opt = typer.Option
 Arg = typer.Argument
-StoreOpt = Annotated[str, Opt(help="Store URL: sqlite:///PATH or postgresql://...")]
 JsonOpt = Annotated[bool, Opt("--json", help="Print one JSON line instead of tables.")]
 T = TypeVar("T")
 _console = Console()
@@ -92,7 +92,6 @@ def _start(text: str | None) -> datetime | None:
 @campaign_app.command("create")
 def create(  # noqa: PLR0917 - one parameter per command-line option
     name: Annotated[str, Arg(help="A unique campaign name.")],
-    store: StoreOpt,
     template: Annotated[str, Opt(help="Message text with {field} placeholders.")],
     sender: Annotated[str, Opt(help="Sender: alphanumeric (max 11) or a number.")],
     csv: Annotated[Path | None, Opt(help="Recipients CSV: an msisdn column + fields.")] = None,
@@ -110,6 +109,8 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     quiet_weekend: Annotated[str, Opt(help="Quiet hours at weekends.")] = "20:00-09:00",
     dry_run: Annotated[bool, Opt(help="Plan and report, queue nothing.")] = False,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Plan a campaign (encoding, parts, bad rows, opt-outs) and queue its messages."""
     if on_error not in ("skip", "refuse"):
@@ -134,7 +135,8 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     report: CampaignReport = _run(
-        store, lambda s: create_campaign(s, request, now=_now(), dry_run=dry_run)
+        store_url(store, config),
+        lambda s: create_campaign(s, request, now=_now(), dry_run=dry_run),
     )
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
@@ -182,13 +184,14 @@ def _stats_dict(view: Any, stats: Any) -> dict[str, Any]:
 @campaign_app.command("status")
 def status(
     name: Annotated[str, Arg(help="The campaign.")],
-    store: StoreOpt,
     watch: Annotated[bool, Opt(help="Follow with a progress bar until it ends.")] = False,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Queued, sent, delivered, failed and pending, with errors by status."""
     if not watch:
-        view, stats = _run(store, lambda s: follow_campaign(s, name, now=_now()))
+        view, stats = _run(store_url(store, config), lambda s: follow_campaign(s, name, now=_now()))
         figures = _stats_dict(view, stats)
         if as_json:
             typer.echo(json.dumps(figures))
@@ -224,7 +227,7 @@ def status(
                     return figures
                 await trio.sleep(1.0)
 
-    figures = _run(store, follow)
+    figures = _run(store_url(store, config), follow)
     if as_json:
         typer.echo(json.dumps(figures))
     else:
@@ -243,9 +246,11 @@ def _print_stats(figures: dict[str, Any]) -> None:
 
 
 @campaign_app.command("list")
-def list_campaigns(store: StoreOpt, as_json: JsonOpt = False) -> None:
+def list_campaigns(
+    as_json: JsonOpt = False, store: StoreOpt = None, config: ConfigOpt = None
+) -> None:
     """Every campaign, newest first."""
-    views = _run(store, lambda s: s.list_campaigns())
+    views = _run(store_url(store, config), lambda s: s.list_campaigns())
     rows = [
         {
             "campaign_id": v.campaign_id,
@@ -270,9 +275,14 @@ def list_campaigns(store: StoreOpt, as_json: JsonOpt = False) -> None:
 
 def _steer(action: CampaignAction) -> Callable[..., None]:
     def command(
-        name: Annotated[str, Arg(help="The campaign.")], store: StoreOpt, as_json: JsonOpt = False
+        name: Annotated[str, Arg(help="The campaign.")],
+        as_json: JsonOpt = False,
+        store: StoreOpt = None,
+        config: ConfigOpt = None,
     ) -> None:
-        view = _run(store, lambda s: change_campaign(s, name, action, now=_now()))
+        view = _run(
+            store_url(store, config), lambda s: change_campaign(s, name, action, now=_now())
+        )
         if as_json:
             typer.echo(json.dumps({"campaign": view.name, "state": view.state}))
         else:
@@ -304,12 +314,13 @@ def _members(csv: Path, country_code: str | None) -> list[GroupMember]:
 
 
 @group_app.command("create")
-def group_create(
+def group_create(  # noqa: PLR0917 - one parameter per command-line option
     name: Annotated[str, Arg(help="A unique group name.")],
-    store: StoreOpt,
     csv: Annotated[Path | None, Opt(help="Members: an msisdn column + fields.")] = None,
     country_code: Annotated[str | None, Opt(help="For national numbers.")] = None,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Create a group, with the members of a CSV file if given."""
     members = _members(csv, country_code) if csv else []
@@ -319,16 +330,17 @@ def group_create(
         added = await s.upsert_group_members(group.group_id, members) if members else 0
         return {"group": group.name, "group_id": group.group_id, "members": added}
 
-    _echo(_run(store, work), as_json)
+    _echo(_run(store_url(store, config), work), as_json)
 
 
 @group_app.command("add")
-def group_add(
+def group_add(  # noqa: PLR0917 - one parameter per command-line option
     name: Annotated[str, Arg(help="The group.")],
-    store: StoreOpt,
     csv: Annotated[Path, Opt(help="Members to add or update: msisdn + fields.")],
     country_code: Annotated[str | None, Opt(help="For national numbers.")] = None,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Add members, or update the fields of those already in the group."""
     members = _members(csv, country_code)
@@ -338,15 +350,16 @@ def group_add(
         changed = await s.upsert_group_members(group.group_id, members)
         return {"group": name, "upserted": changed}
 
-    _echo(_run(store, work), as_json)
+    _echo(_run(store_url(store, config), work), as_json)
 
 
 @group_app.command("remove")
 def group_remove(
     name: Annotated[str, Arg(help="The group.")],
     msisdns: Annotated[list[str], Arg(help="Numbers to remove.")],
-    store: StoreOpt,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Remove members by number."""
     numbers = [normalise_msisdn(m) for m in msisdns]
@@ -355,17 +368,17 @@ def group_remove(
         group = await _group(s, name)
         return {"group": name, "removed": await s.remove_group_members(group.group_id, numbers)}
 
-    _echo(_run(store, work), as_json)
+    _echo(_run(store_url(store, config), work), as_json)
 
 
 @group_app.command("list")
-def group_list(store: StoreOpt, as_json: JsonOpt = False) -> None:
+def group_list(as_json: JsonOpt = False, store: StoreOpt = None, config: ConfigOpt = None) -> None:
     """Every group with its member count."""
 
     async def work(s: CampaignBackend) -> dict[str, Any]:
         return {"groups": [{"group": g.name, "members": g.members} for g in await s.list_groups()]}
 
-    _echo(_run(store, work), as_json)
+    _echo(_run(store_url(store, config), work), as_json)
 
 
 async def _group(store: CampaignBackend, name: str) -> GroupView:
@@ -378,9 +391,10 @@ async def _group(store: CampaignBackend, name: str) -> GroupView:
 @optout_app.command("add")
 def optout_add(
     msisdns: Annotated[list[str], Arg(help="Numbers that asked not to get bulk messages.")],
-    store: StoreOpt,
     source: Annotated[str, Opt(help="Where the request came from.")] = "cli",
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Put numbers on the opt-out list (legal notices still reach them)."""
     numbers = [normalise_msisdn(m) for m in msisdns]
@@ -388,14 +402,15 @@ def optout_add(
     async def work(s: CampaignBackend) -> dict[str, Any]:
         return {"added": await s.add_opt_outs(numbers, source=source, now=_now().timestamp())}
 
-    _echo(_run(store, work), as_json)
+    _echo(_run(store_url(store, config), work), as_json)
 
 
 @optout_app.command("remove")
 def optout_remove(
     msisdns: Annotated[list[str], Arg(help="Numbers to take off the list.")],
-    store: StoreOpt,
     as_json: JsonOpt = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Take numbers off the opt-out list."""
     numbers = [normalise_msisdn(m) for m in msisdns]
@@ -403,7 +418,7 @@ def optout_remove(
     async def work(s: CampaignBackend) -> dict[str, Any]:
         return {"removed": await s.remove_opt_outs(numbers)}
 
-    _echo(_run(store, work), as_json)
+    _echo(_run(store_url(store, config), work), as_json)
 
 
 def _echo(figures: dict[str, Any], as_json: bool) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Annotated, Any
 
 import trio
@@ -14,27 +12,13 @@ from rich.table import Table
 
 from . import logs
 from .app import Gateway, serve_until_signalled
-from .settings import Settings, SettingsError, load_settings
+from .cli_store import ConfigOpt, settings_or_exit
 from .store import StoreError, open_store
 from .views import message_view_json
 
 Opt = typer.Option
-ConfigOpt = Annotated[
-    Path | None,
-    Opt("--config", "-c", help="Settings file (TOML); the embedded default without one."),
-]
 
 EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
-
-
-def settings_or_exit(path: Path | None) -> Settings:
-    """The settings from ``path`` (or the embedded default) with environment overrides."""
-    try:
-        return load_settings(path, os.environ)
-    except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 def run(config: ConfigOpt = None) -> None:

@@ -194,3 +194,19 @@ def test_a_campaign_from_a_group_skips_the_opted_out_but_a_legal_notice_does_not
     assert cli("campaign", "group", "list")["groups"] == [{"group": "debtors", "members": 1}]
     missing = run("campaign", "group", "add", "nobody", "--csv", str(members), "--store", store)
     assert missing.returncode == 2 and "nobody" in missing.stderr
+
+
+def test_without_store_the_commands_use_the_settings_store(tmp_path: Path) -> None:
+    settings = tmp_path / "engine.toml"
+    settings.write_text(
+        f'[store]\nurl = "sqlite:///{tmp_path / "from-file.db"}"\n\n'
+        '[[smsc]]\nname = "default"\nhost = "127.0.0.1"\nport = 2775\n'
+        'system_id = "engine"\npassword = "x"\n'
+    )
+    made = run("campaign", "group", "create", "tenants", "--config", str(settings))
+    assert made.returncode == 0, made.stderr
+    listed = run("campaign", "group", "list", "--json", "--config", str(settings))
+    assert "tenants" in listed.stdout
+    assert (tmp_path / "from-file.db").exists()
+    broken = run("campaign", "group", "list", "--config", str(tmp_path / "missing.toml"))
+    assert broken.returncode == 2 and "missing.toml" in broken.stderr
