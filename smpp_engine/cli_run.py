@@ -12,7 +12,7 @@ from rich.table import Table
 
 from . import logs
 from .app import Gateway, serve_until_signalled
-from .cli_store import ConfigOpt, settings_or_exit
+from .cli_store import ConfigOpt, StoreOpt, settings_or_exit, store_url
 from .store import StoreError, open_store
 from .views import message_view_json
 
@@ -50,9 +50,7 @@ def _say(event: dict[str, Any]) -> None:
 def status(
     message_id: Annotated[int, typer.Argument(help="The id the message was accepted with.")],
     config: ConfigOpt = None,
-    store: Annotated[
-        str | None, Opt(help="Store URL instead of the settings' (sqlite:///PATH, postgresql://)")
-    ] = None,
+    store: StoreOpt = None,
     as_json: Annotated[bool, Opt("--json", help="Print JSON for a script.")] = False,
 ) -> None:
     """Show one message's fate: state, parts with SMSC ids, receipts and history.
@@ -60,7 +58,7 @@ def status(
     Exit status 0 when found, 1 when no message has that id.
     """
     logs.configure("warning")
-    url = store or settings_or_exit(config).store.url
+    url = store_url(store, config)
 
     async def look() -> dict[str, Any] | None:
         async with open_store(url) as opened:
