@@ -78,6 +78,7 @@ def create_app(context: ApiContext) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/messages", bound(messages.post_message), methods=["POST"]),
+        Route("/v1/messages/batch", bound(messages.post_messages), methods=["POST"]),
         Route("/v1/messages/{message_id:int}", bound(messages.get_message), methods=["GET"]),
         Route("/v1/campaigns", bound(campaigns.post_campaign), methods=["POST"]),
         Route("/v1/campaigns", bound(campaigns.list_campaigns), methods=["GET"]),

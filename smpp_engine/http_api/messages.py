@@ -19,17 +19,35 @@ from starlette.responses import JSONResponse, Response
 from throttling import Priority
 
 from ..campaigns import MsisdnError, normalise_msisdn
-from ..protocol import PduError, TextEncodeError, TextTooLongError, plan_text, sender_address
-from ..store import NewMessage
+from ..protocol import (
+    PduError,
+    TextEncodeError,
+    TextPlan,
+    TextTooLongError,
+    plan_text,
+    sender_address,
+)
+from ..store import Accepted, NewMessage
 from ..views import message_view_json
 from .bodies import parse_body, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
 
-__all__ = ["MAX_ID", "MessageRequest", "get_message", "post_message", "sender_fields"]
+__all__ = [
+    "MAX_BATCH",
+    "MAX_ID",
+    "BatchRequest",
+    "MessageRequest",
+    "get_message",
+    "post_message",
+    "post_messages",
+    "sender_fields",
+]
 
 MAX_ID = 2**63 - 1  # the stores' id columns are 64-bit
 MAX_VALIDITY = 14 * 24 * 3600.0  # SMSCs keep a message for days, not months
+# One batch is one store transaction; larger ones would hold the writer too long.
+MAX_BATCH = 1000
 
 _PRIORITIES = {
     "interactive": Priority.INTERACTIVE,
@@ -68,22 +86,23 @@ def sender_fields(sender: str, *, field: str = "from") -> tuple[int, int, str]:
         raise invalid(field, sender, exc.reason) from None
 
 
-def _expiry(body: MessageRequest, now: float) -> float | None:
+def _expiry(body: MessageRequest, now: float, at: str) -> float | None:
     if body.validity is not None and body.expires_at is not None:
-        raise invalid("validity", body.validity, "give validity or expires_at, not both")
+        raise invalid(f"{at}validity", body.validity, "give validity or expires_at, not both")
     if body.validity is not None:
         return now + body.validity
     if body.expires_at is None:
         return None
+    field = f"{at}expires_at"
     try:
-        at = datetime.fromisoformat(body.expires_at)
+        expiry = datetime.fromisoformat(body.expires_at)
     except ValueError:
-        raise invalid("expires_at", body.expires_at, "expected ISO 8601 with an offset") from None
-    if at.utcoffset() is None:
-        raise invalid("expires_at", body.expires_at, "give an offset (Z or +02:00)")
-    stamp = at.timestamp()
+        raise invalid(field, body.expires_at, "expected ISO 8601 with an offset") from None
+    if expiry.utcoffset() is None:
+        raise invalid(field, body.expires_at, "give an offset (Z or +02:00)")
+    stamp = expiry.timestamp()
     if not now < stamp <= now + MAX_VALIDITY:
-        raise invalid("expires_at", body.expires_at, "must be in the future, within 14 days")
+        raise invalid(field, body.expires_at, "must be in the future, within 14 days")
     return stamp
 
 
@@ -100,21 +119,23 @@ def _idempotency_key(request: Request, body: MessageRequest) -> str | None:
     return body.idempotency_key or header or None
 
 
-async def post_message(context: ApiContext, request: Request) -> Response:
-    body = parse_body(MessageRequest, await read_json(request))
-    now = context.clock()
+def _new_message(
+    context: ApiContext, body: MessageRequest, now: float, key: str | None, at: str = ""
+) -> tuple[NewMessage, TextPlan]:
+    """The message ``body`` asks for, with its text plan; 422s name ``at`` + the field."""
     route = body.route or context.routes[0]
     if route not in context.routes:
-        raise invalid("route", route, f"no such route (known: {', '.join(context.routes)})")
+        known = ", ".join(context.routes)
+        raise invalid(f"{at}route", route, f"no such route (known: {known})")
     try:
         destination = normalise_msisdn(body.to, field="to")
     except MsisdnError as exc:
-        raise invalid("to", body.to, exc.reason) from None
-    ton, npi, source = sender_fields(body.sender)
+        raise invalid(f"{at}to", body.to, exc.reason) from None
+    ton, npi, source = sender_fields(body.sender, field=f"{at}from")
     try:
         plan = plan_text(body.text)
     except (TextTooLongError, TextEncodeError) as exc:
-        raise invalid("text", body.text, str(exc)) from None
+        raise invalid(f"{at}text", body.text, str(exc)) from None
     message = NewMessage(
         smsc=route,
         source=source,
@@ -127,17 +148,50 @@ async def post_message(context: ApiContext, request: Request) -> Response:
             context.default_priority if body.priority is None else _PRIORITIES[body.priority]
         ),
         registered_delivery=body.registered_delivery,
-        expires_at=_expiry(body, now),
-        idempotency_key=_idempotency_key(request, body),
+        expires_at=_expiry(body, now, at),
+        idempotency_key=key,
     )
-    (accepted,) = await context.accept([message])
-    answer: dict[str, Any] = {
+    return message, plan
+
+
+def _accepted_json(accepted: Accepted, plan: TextPlan) -> dict[str, Any]:
+    return {
         "id": accepted.message_id,
         "parts": plan.parts,
         "encoding": plan.alphabet.name,
         "duplicate": accepted.duplicate,
     }
-    return JSONResponse(answer, status_code=200 if accepted.duplicate else 201)
+
+
+async def post_message(context: ApiContext, request: Request) -> Response:
+    body = parse_body(MessageRequest, await read_json(request))
+    message, plan = _new_message(context, body, context.clock(), _idempotency_key(request, body))
+    (accepted,) = await context.accept([message])
+    return JSONResponse(
+        _accepted_json(accepted, plan), status_code=200 if accepted.duplicate else 201
+    )
+
+
+class BatchRequest(BaseModel):
+    """The body of ``POST /v1/messages/batch``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    messages: Annotated[list[MessageRequest], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+async def post_messages(context: ApiContext, request: Request) -> Response:
+    """Up to MAX_BATCH messages made durable together: all of them, or (on a 422) none."""
+    body = parse_body(BatchRequest, await read_json(request))
+    now = context.clock()
+    planned = [
+        _new_message(context, item, now, item.idempotency_key, at=f"messages[{n}].")
+        for n, item in enumerate(body.messages)
+    ]
+    accepted = await context.accept([message for message, _ in planned])
+    answers = [_accepted_json(a, plan) for a, (_, plan) in zip(accepted, planned, strict=True)]
+    fresh = any(not a.duplicate for a in accepted)
+    return JSONResponse({"messages": answers}, status_code=201 if fresh else 200)
 
 
 def path_id(request: Request, name: str, what: str) -> int:

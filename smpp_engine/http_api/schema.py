@@ -170,6 +170,21 @@ def _schemas(routes: Sequence[str]) -> dict[str, Schema]:
                 "duplicate": BOOLEAN,
             },
         ),
+        "BatchRequest": _object(
+            ["messages"],
+            {
+                "messages": {
+                    "type": "array",
+                    "items": _ref("MessageRequest"),
+                    "minItems": 1,
+                    "maxItems": 1000,
+                }
+            },
+            additionalProperties=False,
+        ),
+        "BatchAccepted": _object(
+            ["messages"], {"messages": {"type": "array", "items": _ref("MessageAccepted")}}
+        ),
         "Message": _object(
             ["id", "state", "route", "from", "to", "parts", "part_details", "events"],
             {
@@ -503,6 +518,20 @@ def _paths() -> dict[str, Schema]:
                 },
                 body=_ref("MessageRequest"),
                 parameters=[idempotency_header],
+                errors=("400", "401", "413", "422", "503"),
+                tag="messages",
+            )
+        },
+        "/v1/messages/batch": {
+            "post": _operation(
+                "Queue up to 1,000 SMS in one durable transaction: all of them, or none "
+                "(a 422 names the item, e.g. messages[3].to). 201 when any is new; "
+                "200 when every idempotency key was used before.",
+                {
+                    "201": _answer("Accepted and stored, in order.", _ref("BatchAccepted")),
+                    "200": _answer("Every message was known.", _ref("BatchAccepted")),
+                },
+                body=_ref("BatchRequest"),
                 errors=("400", "401", "413", "422", "503"),
                 tag="messages",
             )

@@ -19,6 +19,7 @@ import trio
 
 from ..store import Accepted, NewMessage, Store, StoreUnavailableError
 from ..store.writer import BatchWriter
+from .accepting import GroupCommit
 from .dispatcher import RouteDispatcher
 from .mo import MoMessage
 from .route import SmscRoute
@@ -64,6 +65,7 @@ class Pipeline:
             store, max_batch=writer_batch, max_delay=writer_delay, max_backlog=1_000_000
         )
         self.housekeeping = housekeeping
+        self._group_commit = GroupCommit(store, clock)
         self._housekeeping_scope = trio.CancelScope()
         self.dispatchers = {
             route.name: RouteDispatcher(
@@ -77,7 +79,7 @@ class Pipeline:
         unknown = {m.smsc for m in messages} - self.dispatchers.keys()
         if unknown:
             raise ValueError(f"smsc: no route named {sorted(unknown)!r}")
-        accepted = await self.store.accept(messages, now=self.clock())
+        accepted = await self._group_commit.accept(messages)
         for smsc in {m.smsc for m in messages}:
             self.dispatchers[smsc].wake()
         return accepted

@@ -131,3 +131,38 @@ async def test_a_body_that_is_not_a_json_object_is_a_400(sqlite_api: Api) -> Non
         )
         assert answer.status_code == 400, raw
         assert answer.json()["error"] == "bad request"
+
+
+async def test_a_batch_is_stored_in_one_go_in_order(api: Api) -> None:
+    items = [
+        {"to": f"44770090{n:04d}", "from": "WATERCO", "text": f"Reading due, meter {n}",
+         "idempotency_key": f"batch-{n}"}
+        for n in range(5)
+    ]  # fmt: skip
+    items.append({"to": "447700909999", "from": "WATERCO", "text": "Привет", "priority": "bulk"})
+    answer = await api.client.post("/v1/messages/batch", json={"messages": items})
+    assert answer.status_code == 201, answer.text
+    accepted = answer.json()["messages"]
+    assert [a["encoding"] for a in accepted] == ["GSM7"] * 5 + ["UCS2"]
+    for item, a in zip(items, accepted, strict=True):
+        stored = await api.store.get(a["id"])
+        assert stored is not None and stored.destination == item["to"]
+    again = await api.client.post("/v1/messages/batch", json={"messages": items[:5]})
+    assert again.status_code == 200  # every key known: nothing new
+    assert [a["id"] for a in again.json()["messages"]] == [a["id"] for a in accepted[:5]]
+    assert all(a["duplicate"] for a in again.json()["messages"])
+
+
+async def test_one_bad_item_refuses_the_whole_batch_naming_it(api: Api) -> None:
+    good = {"to": "447700900001", "from": "WATERCO", "text": "Hello"}
+    bad = {"to": "not-a-number", "from": "WATERCO", "text": "Hello"}
+    before = await api.store.count_by_state()
+    answer = await api.client.post("/v1/messages/batch", json={"messages": [good, bad, good]})
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "messages[1].to"
+    assert "not-a-number" in answer.json()["detail"]
+    assert await api.store.count_by_state() == before  # nothing stored
+    too_many = await api.client.post("/v1/messages/batch", json={"messages": [good] * 1001})
+    assert too_many.status_code == 422
+    empty = await api.client.post("/v1/messages/batch", json={"messages": []})
+    assert empty.status_code == 422

@@ -1,0 +1,326 @@
+"""B6 against Kannel: HTTP in, submit_sm out, through the same simulator, same window.
+
+Both gateways take ``--messages`` SMS on their HTTP front door with
+``--concurrency`` requests in flight: Kannel through smsbox's ``sendsms``
+(bearerbox keeps its file store), this engine through ``POST /v1/messages``
+(each answered once durable in its SQLite store). One SMPP bind each, window
+``--window``, no delivery receipts asked. Measured: HTTP requests answered per
+second, and submit_sm accepted per second at the simulator from the first
+request to the last message accepted. The simulator runs in its own process;
+each gateway runs alone.
+
+Then the engine again with ``POST /v1/messages/batch`` (``--batch`` messages per
+request, an eighth of the requests in flight), which Kannel's sendsms has no
+equivalent of.
+
+    python -m benchmarks.b6_kannel [--messages 20000] [--concurrency 64] [--window 256]
+        [--batch 100]
+
+Needs Debian's ``kannel`` package (bearerbox, smsbox).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+from smpp_engine.settings import hash_api_key
+
+from .processes import simulator_with_control
+from .report import write
+
+KEY = "b6-bench-key"
+SYSTEM_ID, PASSWORD = "b6", "bench"
+TEXT = "Your bill of 42.50 EUR is due on 15 December. Pay at demopower.example"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def kannel_conf(folder: Path, smsc_port: int, window: int) -> tuple[Path, int]:
+    """A bearerbox + smsbox configuration; returns it and the sendsms port."""
+    admin, box, sendsms = free_port(), free_port(), free_port()
+    conf = folder / "kannel.conf"
+    conf.write_text(
+        f"""group = core
+admin-port = {admin}
+admin-password = bench
+admin-allow-ip = "127.0.0.1"
+smsbox-port = {box}
+log-level = 2
+log-file = "{folder}/bearerbox.log"
+box-deny-ip = "*.*.*.*"
+box-allow-ip = "127.0.0.1"
+store-type = file
+store-location = "{folder}/kannel.store"
+dlr-storage = internal
+
+group = smsc
+smsc = smpp
+smsc-id = sim
+host = 127.0.0.1
+port = {smsc_port}
+transceiver-mode = true
+smsc-username = "{SYSTEM_ID}"
+smsc-password = "{PASSWORD}"
+system-type = ""
+max-pending-submits = {window}
+enquire-link-interval = 30
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = {box}
+sendsms-port = {sendsms}
+log-level = 2
+log-file = "{folder}/smsbox.log"
+
+group = sendsms-user
+username = bench
+password = bench
+max-messages = 10
+"""
+    )
+    return conf, sendsms
+
+
+def engine_conf(folder: Path, smsc_port: int, window: int) -> Path:
+    conf = folder / "engine.toml"
+    conf.write_text(
+        f"""[store]
+url = "sqlite:///{folder}/engine.db"
+
+[log]
+format = "json"
+level = "warning"
+
+[http]
+port = 0
+api_keys = [{{ name = "bench", sha256 = "{hash_api_key(KEY)}" }}]
+
+[simulator]
+enabled = false
+
+[[smsc]]
+name = "sim"
+host = "127.0.0.1"
+port = {smsc_port}
+system_id = "{SYSTEM_ID}"
+password = "{PASSWORD}"
+window = {window}
+"""
+    )
+    return conf
+
+
+@contextmanager
+def processes(*commands: list[str]) -> Iterator[list[subprocess.Popen[str]]]:
+    started = [
+        subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for c in commands
+    ]
+    try:
+        yield started
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def accepted(control: httpx.AsyncClient) -> int:
+    count: int = (await control.get("/stats")).json()["messages"]["accepted"]
+    return count
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:
+    with trio.move_on_after(timeout):
+        while not await check():
+            await trio.sleep(0.1)
+        return
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+async def blast(
+    control: httpx.AsyncClient,
+    messages: int,
+    concurrency: int,
+    send: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
+    client: httpx.AsyncClient,
+    per_request: int = 1,
+) -> dict[str, Any]:
+    """Send ``messages`` in requests of ``per_request``, ``concurrency`` requests at a
+    time; ``send(client, first)`` sends the request starting at message ``first``."""
+    before = await accepted(control)
+    refused = 0
+    queue = iter(range(0, messages, per_request))
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        nonlocal refused
+        for first in queue:
+            response = await send(client, first)
+            if response.status_code >= 300:
+                refused += min(per_request, messages - first)
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(concurrency):
+            nursery.start_soon(worker)
+    http_done = time.perf_counter() - started
+
+    async def all_in() -> bool:
+        return await accepted(control) - before >= messages - refused
+
+    await wait_until(all_in, 120 + messages / 100, "the SMSC to accept every message")
+    smsc_done = time.perf_counter() - started
+    return {
+        "http_per_s": round(messages / http_done),
+        "smsc_per_s": round((messages - refused) / smsc_done),
+        "refused": refused,
+        "seconds": round(smsc_done, 2),
+    }
+
+
+async def run_kannel(control: httpx.AsyncClient, smsc_port: int, args: Any) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="b6-kannel-") as name:
+        folder = Path(name)
+        conf, sendsms = kannel_conf(folder, smsc_port, args.window)
+        with processes(["bearerbox", str(conf)]):
+
+            async def bound() -> bool:
+                return bool((await control.get("/stats")).json()["binds"])
+
+            # smsbox gives up when bearerbox is not listening yet: bearerbox first.
+            await wait_until(bound, 30, "Kannel's bind")
+            with processes(["smsbox", str(conf)]):
+                return await _blast_kannel(control, sendsms, args)
+
+
+async def _blast_kannel(control: httpx.AsyncClient, sendsms: int, args: Any) -> dict[str, Any]:
+    params = {"username": "bench", "password": "bench", "from": "ACME", "text": TEXT}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sendsms}", timeout=60) as client:
+
+        async def ready() -> bool:
+            try:
+                await client.get("/cgi-bin/sendsms")
+            except httpx.TransportError:
+                return False
+            return True
+
+        await wait_until(ready, 30, "smsbox")
+
+        async def send(c: httpx.AsyncClient, n: int) -> httpx.Response:
+            return await c.get("/cgi-bin/sendsms", params={**params, "to": f"4477009{n:05d}"})
+
+        return await blast(control, args.messages, args.concurrency, send, client)
+
+
+async def run_engine(control: httpx.AsyncClient, smsc_port: int, args: Any) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="b6-engine-") as name:
+        conf = engine_conf(Path(name), smsc_port, args.window)
+        command = [sys.executable, "-m", "smpp_engine", "run", "--config", str(conf)]
+        with processes(command) as (engine,):
+            assert engine.stdout is not None
+            line = await trio.to_thread.run_sync(engine.stdout.readline)
+            if not line:
+                raise RuntimeError("the engine exited before it ran")
+            http_port = json.loads(line)["http_port"]
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{http_port}",
+                headers={"X-API-Key": KEY},
+                timeout=60,
+            ) as client:
+
+                async def ready() -> bool:
+                    return (await client.get("/readyz")).status_code == 200
+
+                await wait_until(ready, 30, "the engine's bind")
+
+                def body(n: int) -> dict[str, Any]:
+                    return {
+                        "to": f"4477009{n:05d}",
+                        "from": "ACME",
+                        "text": TEXT,
+                        "registered_delivery": False,
+                    }
+
+                async def send(c: httpx.AsyncClient, n: int) -> httpx.Response:
+                    return await c.post("/v1/messages", json=body(n))
+
+                single = await blast(control, args.messages, args.concurrency, send, client)
+                batch = args.batch
+
+                async def send_batch(c: httpx.AsyncClient, first: int) -> httpx.Response:
+                    last = min(first + batch, args.messages)
+                    items = [body(n) for n in range(first, last)]
+                    return await c.post("/v1/messages/batch", json={"messages": items})
+
+                # Fewer requests in flight: each carries a batch.
+                batched = await blast(
+                    control, args.messages, max(1, args.concurrency // 8), send_batch, client, batch
+                )
+                return {"single": single, "batch": batched}
+
+
+async def run(args: Any) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with simulator_with_control("healthy") as (port, control_port):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{control_port}") as control:
+            results["kannel"] = await run_kannel(control, port, args)
+            results["engine"] = await run_engine(control, port, args)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--window", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=100, help="messages per batch request")
+    args = parser.parse_args()
+    if shutil.which("bearerbox") is None or shutil.which("smsbox") is None:
+        raise SystemExit("B6 needs Kannel: apt-get install kannel")
+    results = trio.run(run, args)
+    rows = {
+        "kannel sendsms": results["kannel"],
+        "engine POST /v1/messages": results["engine"]["single"],
+        f"engine batch of {args.batch}": results["engine"]["batch"],
+    }
+    for name, figures in rows.items():
+        print(
+            f"{name:>26}: HTTP {figures['http_per_s']:>6,} msg/s   "
+            f"to the SMSC {figures['smsc_per_s']:>6,}/s   refused {figures['refused']}"
+        )
+    kannel = max(1, results["kannel"]["smsc_per_s"])
+    figures = {
+        "kannel_smsc_per_s": results["kannel"]["smsc_per_s"],
+        "engine_smsc_per_s": results["engine"]["single"]["smsc_per_s"],
+        "engine_batch_smsc_per_s": results["engine"]["batch"]["smsc_per_s"],
+        "ratio_to_kannel": round(results["engine"]["single"]["smsc_per_s"] / kannel, 2),
+        "batch_ratio_to_kannel": round(results["engine"]["batch"]["smsc_per_s"] / kannel, 2),
+    }
+    write("b6_kannel", vars(args), figures, results)
+
+
+if __name__ == "__main__":
+    main()
