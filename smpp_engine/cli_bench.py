@@ -52,6 +52,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         "SMS self-service round trip (needs PostgreSQL by default)",
         ("--accounts", "2000", "--messages", "1000", "--rate", "200", "--store", "sqlite"),
     ),
+    "b6": Benchmark(
+        "b6_kannel",
+        "HTTP in, submit_sm out: against Kannel (needs Debian's kannel)",
+        ("--messages", "3000"),
+    ),
     "b7": Benchmark(
         "b7_simulator", "the simulator's acks/s", ("--messages", "50000", "--rounds", "1")
     ),
