@@ -224,20 +224,14 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
         )
         if not rows:
             return RecoveryReport()
-        c.executemany(
-            "UPDATE messages SET state = ?, possible_duplicate = 1, lease_owner = NULL, "
-            "lease_until = NULL, updated_at = ? WHERE id = ?",
-            [(r[3], now, r[0]) for r in rows],
+        _unlease(
+            c,
+            [(message_id, smsc, state) for message_id, smsc, _, state in rows],
+            now,
+            update=_UNLEASE_POSSIBLE_DUPLICATE,
+            event="lease_expired",
+            details=[f"owner={r[2]} -> {r[3]} possible_duplicate" for r in rows],
         )
-        c.executemany(
-            "INSERT INTO message_events (message_id, at, event, detail) "
-            "VALUES (?, ?, 'lease_expired', ?)",
-            [(r[0], now, f"owner={r[2]} -> {r[3]} possible_duplicate") for r in rows],
-        )
-        counts = StateCounts()
-        for r in rows:
-            counts.move(r[1], MessageState.SUBMITTING.value, r[3])
-        counts.write(c)
         return RecoveryReport(requeued=len(rows), message_ids=tuple(r[0] for r in rows))
 
     async def release(self, message_ids: Sequence[int], *, owner: str, now: float) -> int:
@@ -262,20 +256,14 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
                 (_json(list(message_ids)), owner),
             )
         ]
-        c.executemany(
-            "UPDATE messages SET state = ?, attempts = max(attempts - 1, 0), "
-            "lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
-            [(r[2], now, r[0]) for r in rows],
+        _unlease(
+            c,
+            rows,
+            now,
+            update=_UNLEASE_UNTRIED,
+            event="released",
+            details=[f"owner={owner} -> {r[2]}" for r in rows],
         )
-        c.executemany(
-            "INSERT INTO message_events (message_id, at, event, detail) "
-            "VALUES (?, ?, 'released', ?)",
-            [(r[0], now, f"owner={owner} -> {r[2]}") for r in rows],
-        )
-        counts = StateCounts()
-        for r in rows:
-            counts.move(r[1], MessageState.SUBMITTING.value, r[2])
-        counts.write(c)
         return len(rows)
 
     async def expire_receipts(
@@ -540,3 +528,39 @@ async def open_sqlite_store(
     finally:
         with trio.CancelScope(shield=True):
             await store.aclose()
+
+
+# Out of a lease: a process died (it may have sent them) or gave them back untried.
+_UNLEASE_POSSIBLE_DUPLICATE = (
+    "UPDATE messages SET state = ?, possible_duplicate = 1, lease_owner = NULL, "
+    "lease_until = NULL, updated_at = ? WHERE id = ?"
+)
+_UNLEASE_UNTRIED = (
+    "UPDATE messages SET state = ?, attempts = max(attempts - 1, 0), lease_owner = NULL, "
+    "lease_until = NULL, updated_at = ? WHERE id = ?"
+)
+
+
+def _unlease(
+    c: sqlite3.Connection,
+    rows: Sequence[tuple[int, str, str]],
+    now: float,
+    *,
+    update: str,
+    event: str,
+    details: Sequence[str],
+) -> None:
+    """SUBMITTING messages (id, smsc, new state) leave their lease for ``new state``.
+
+    ``update`` is one of the ``_UNLEASE_*`` statements; each message gets an
+    ``event`` with its detail, and the counts move.
+    """
+    c.executemany(update, [(state, now, message_id) for message_id, _, state in rows])
+    c.executemany(
+        "INSERT INTO message_events (message_id, at, event, detail) VALUES (?, ?, ?, ?)",
+        [(r[0], now, event, detail) for r, detail in zip(rows, details, strict=True)],
+    )
+    counts = StateCounts()
+    for _, smsc, state in rows:
+        counts.move(smsc, MessageState.SUBMITTING.value, state)
+    counts.write(c)
