@@ -226,6 +226,7 @@ class Gateway:
             workers=config.workers,
             backlog=config.backlog,
             reply_validity=config.reply_validity,
+            ask_again_after=config.ask_again_after,
         )
 
     async def _start_http(

@@ -25,6 +25,7 @@ from billing_core import (
     Intent,
     Outcome,
     OutcomeStatus,
+    SmsParseError,
     UtilitySettings,
     account_hint,
     process_sms,
@@ -43,6 +44,10 @@ _log = structlog.get_logger("smpp_engine.billing")
 # A reply that could not go out within an hour answers a question nobody is
 # waiting on any more; it expires rather than arriving at night.
 DEFAULT_REPLY_VALIDITY = 3600.0
+# The same balance or help request within this many seconds is taken for an SMSC
+# redelivery and answered once; later it is a new question.
+DEFAULT_ASK_AGAIN_AFTER = 600.0
+_READ_ONLY = frozenset({Intent.BALANCE, Intent.HELP})
 
 _RESULTS = {
     Intent.READING: "reading",
@@ -102,12 +107,16 @@ class SmsSelfService:
         workers: int = 8,
         backlog: int = 10_000,
         reply_validity: float = DEFAULT_REPLY_VALIDITY,
+        ask_again_after: float = DEFAULT_ASK_AGAIN_AFTER,
     ) -> None:
         if workers < 1 or backlog < 1:
             raise ValueError(f"workers and backlog must be at least 1, got {workers}, {backlog}")
         if not reply_validity > 0:
             raise ValueError(f"reply_validity must be above 0 seconds, got {reply_validity!r}")
         self.reply_validity = reply_validity
+        if not ask_again_after > 0:
+            raise ValueError(f"ask_again_after must be above 0 seconds, got {ask_again_after!r}")
+        self.ask_again_after = ask_again_after
         self.repository = repository
         self.settings = settings
         self.replies = replies
@@ -166,20 +175,14 @@ class SmsSelfService:
         """
         started = time.perf_counter() if taken is None else taken
         now = datetime.fromtimestamp(self.clock(), UTC)
-        msisdn = message.source.lstrip("+")
-        context = await self.repository.load_context(
-            msisdn=msisdn,
-            account_number=account_hint(message.text, self.settings),
-            mo_message_id=message.mo_id,
-            now=now,
-        )
-        outcome = process_sms(context, message.text, mo_message_id=message.mo_id, now=now)
+        mo_id = self._question_id(message) or message.mo_id
+        outcome = await self._process(message, mo_id, now)
         if outcome.status is OutcomeStatus.ALREADY_PROCESSED:
             return outcome
         reply = outcome.reply
         queued = None
         if reply is not None:
-            queued = self._reply_message(message, reply.text, reply.parts)
+            queued = self._reply_message(message, mo_id, reply.text, reply.parts)
         lane = self._lane
         # The pipeline's clock: leases are compared with it when they are recovered.
         stored_at = time.time() if lane is None else lane.clock()
@@ -205,7 +208,35 @@ class SmsSelfService:
             _log.error("MO could not be billed", mo_id=message.mo_id, error=str(outcome.error))
         return outcome
 
-    def _reply_message(self, message: MoMessage, text: str, parts: int) -> NewMessage:
+    async def _process(self, message: MoMessage, mo_id: str, now: datetime) -> Outcome:
+        """One store round trip for the context, then the pure core."""
+        context = await self.repository.load_context(
+            msisdn=message.source.lstrip("+"),
+            account_number=account_hint(message.text, self.settings),
+            mo_message_id=mo_id,
+            now=now,
+        )
+        return process_sms(context, message.text, mo_message_id=mo_id, now=now)
+
+    def _question_id(self, message: MoMessage) -> str | None:
+        """For a question that changes nothing (balance, help), the MO id narrowed to the
+        ``ask_again_after`` window it came in; None for anything else.
+
+        The MO id is the same for the same text all day (SMPP gives MO messages
+        no id of their own), which is right for a reading: it is billed once.
+        A balance request is answered once per window: SMSC redeliveries come
+        within it, and the same question later in the day is a new one.
+        """
+        try:
+            intent = self.settings.grammar.parse(message.text).intent
+        except SmsParseError:
+            return None
+        if intent not in _READ_ONLY:
+            return None
+        window = int(message.received_at // self.ask_again_after)
+        return f"{message.mo_id}:{window}"
+
+    def _reply_message(self, message: MoMessage, mo_id: str, text: str, parts: int) -> NewMessage:
         if self._sender is not None:
             ton, npi, source = self._sender
         else:  # answer from the number the consumer wrote to
@@ -219,6 +250,6 @@ class SmsSelfService:
             text=text,
             parts=parts,
             priority=int(Priority.INTERACTIVE),
-            idempotency_key=f"reply:{message.mo_id}",
+            idempotency_key=f"reply:{mo_id}",
             expires_at=message.received_at + self.reply_validity,
         )

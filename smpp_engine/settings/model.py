@@ -173,6 +173,8 @@ class BillingSettings(Section):
     source_addr: str = ""
     #: Seconds a reply may wait to go out before it expires.
     reply_validity: Seconds = 3600.0
+    #: Seconds within which the same balance or help request is one question.
+    ask_again_after: Seconds = 600.0
     #: The utility answering numbers bound to no account; empty: the default one.
     utility: str = ""
     workers: int = Field(default=8, ge=1)

@@ -184,3 +184,39 @@ async def test_a_reply_expires_the_configured_time_after_its_mo_arrived(tmp_path
     assert reply.expires_at == arrived + 120.0
     with pytest.raises(ValueError, match="reply_validity"):
         SmsSelfService(billing, utility, store, route="sim", reply_validity=0)
+
+
+async def test_a_balance_asked_again_later_is_answered_again_a_reading_is_billed_once(
+    tmp_path: Path,
+) -> None:
+    from smpp_engine.pipeline import MoMessage  # noqa: PLC0415
+
+    data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
+    async with open_store(f"sqlite:///{tmp_path}/again.db") as store:
+        billing = cast(BillingStore, store)
+        assert (await import_billing_data(billing, data)).ok
+        service = SmsSelfService(
+            billing,
+            await billing.load_settings(),
+            store,  # not a pipeline: replies are stored queued
+            route="sim",
+            clock=NOW.timestamp,
+            ask_again_after=600.0,
+        )
+
+        async def send(text: str, at: float, mo_id: str) -> None:
+            # The same text on the same day has the same MO id, as the pipeline derives it.
+            await service.handle(
+                MoMessage("sim", PHONE, "5566", text, 0, 1, at, mo_id, cast(Any, _Ack()))
+            )
+
+        await send("БАЛАНС", 1_000.0, "mo-balance")
+        await send("БАЛАНС", 1_100.0, "mo-balance")  # an SMSC redelivery, minutes later
+        await send("БАЛАНС", 4_000.0, "mo-balance")  # the consumer asks again later
+        await send("12150 5080", 1_000.0, "mo-reading")
+        await send("12150 5080", 4_000.0, "mo-reading")  # a reading is billed once a day
+        # Before the first replies expire (an hour after their MO).
+        replies = await store.claim("sim", 10, owner="test", now=4_100.0, lease=30.0)
+    texts = [r.text for r in replies]
+    assert sum("приняты" in t for t in texts) == 1
+    assert len(texts) == 3, texts  # two balance answers and one reading answer
