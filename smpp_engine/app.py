@@ -73,6 +73,7 @@ class Gateway:
         self.billing: SmsSelfService | None = None
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
+        self._services: trio.Nursery | None = None
 
     def stop(self) -> None:
         """Begin the graceful shutdown; a second call cuts it short."""
@@ -157,10 +158,9 @@ class Gateway:
             services.cancel_scope.cancel()
 
     def _cancel_now(self) -> None:
-        services = getattr(self, "_services", None)
-        if services is not None:
+        if self._services is not None:
             _log.warning("stopping now, without waiting for the windows")
-            services.cancel_scope.cancel()
+            self._services.cancel_scope.cancel()
 
     @staticmethod
     async def _run_pipeline(
