@@ -7,16 +7,16 @@ store returned and builds plain ``dict``s ready for ``json.dumps``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from billing_core import AccountSnapshot, Ledger, NoticeContext, Reading
+from billing_core import AccountSnapshot, Ledger, NoticeContext, NoticeRecord, Reading
 from throttling import Priority
 
 from .protocol import status_name
-from .store import CampaignStats, CampaignView, GroupView, MessageView, PartView
+from .store import CampaignStats, CampaignView, GroupView, MessageView, PartView, StoredNotice
 
 __all__ = [
     "billing_account_json",
@@ -159,9 +159,13 @@ def _reading_json(reading: Reading | None) -> dict[str, Any] | None:
 
 
 def billing_account_json(
-    ledger: Ledger, context: NoticeContext, snapshot: AccountSnapshot | None
+    ledger: Ledger,
+    context: NoticeContext,
+    snapshot: AccountSnapshot | None,
+    notices: Sequence[tuple[StoredNotice, NoticeRecord]] = (),
 ) -> dict[str, Any]:
-    """An account's balance, debts by period, phones and (when loaded) meters and readings.
+    """An account's balance, debts by period, phones, (when loaded) meters and readings,
+    and its recent ``notices`` with their delivery.
 
     ``snapshot`` is None when no phone is bound to the account: the store loads
     meters only through a bound phone.
@@ -227,6 +231,22 @@ def billing_account_json(
             str(context.last_reading_period) if context.last_reading_period else None
         ),
         "meters": meters,
+        "notices": [_notice_json(stored, notice) for stored, notice in notices],
+    }
+
+
+def _notice_json(stored: StoredNotice, notice: NoticeRecord) -> dict[str, Any]:
+    return {
+        "id": notice.id,
+        "kind": notice.kind.value,
+        "msisdn": notice.msisdn,
+        "text": notice.text,
+        "created_at": notice.created_at.isoformat(),
+        "send_at": notice.send_at.isoformat() if notice.send_at else None,
+        "message_id": stored.message_id,
+        "state": notice.state.value,
+        "smsc_message_ids": list(notice.message_ids),
+        "delivered_at": notice.delivered_at.isoformat() if notice.delivered_at else None,
     }
 
 

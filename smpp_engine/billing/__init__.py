@@ -1,6 +1,13 @@
 """Billing by SMS on the gateway: the MO self-service on top of the pure ``billing_core``."""
 
-from .notices import MessageFate, load_notice, message_fate, queue_notices, reply_fate
+from .notices import (
+    MessageFate,
+    load_notice,
+    message_fate,
+    queue_notices,
+    recent_notices,
+    reply_fate,
+)
 from .payments import PaymentResult, post_and_confirm
 from .service import ReplyQueue, SmsSelfService
 
@@ -13,5 +20,6 @@ __all__ = [
     "message_fate",
     "post_and_confirm",
     "queue_notices",
+    "recent_notices",
     "reply_fate",
 ]

@@ -15,10 +15,17 @@ from billing_core import DeliveryState, NoticeRecord
 from throttling import Priority
 
 from ..protocol import plan_text, sender_address
-from ..store import BillingStore, MessageState, NewMessage, Store, delivery_state
+from ..store import BillingStore, MessageState, NewMessage, Store, StoredNotice, delivery_state
 from .service import ReplyQueue
 
-__all__ = ["MessageFate", "load_notice", "message_fate", "queue_notices", "reply_fate"]
+__all__ = [
+    "MessageFate",
+    "load_notice",
+    "message_fate",
+    "queue_notices",
+    "recent_notices",
+    "reply_fate",
+]
 
 _DEFAULT_SENDER = "INFO"
 
@@ -64,8 +71,18 @@ async def message_fate(store: Store, message_id: int) -> MessageFate | None:
 async def load_notice(billing: BillingStore, store: Store, notice_id: int) -> NoticeRecord | None:
     """The notice with its SMPP message ids, delivery state and delivery time, or None."""
     stored = await billing.load_notice(notice_id)
-    if stored is None:
-        return None
+    return None if stored is None else await _with_fate(store, stored)
+
+
+async def recent_notices(
+    billing: BillingStore, store: Store, account_number: str, *, limit: int = 20
+) -> list[tuple[StoredNotice, NoticeRecord]]:
+    """The account's last notices, newest first, each as stored and with its fate."""
+    stored = await billing.recent_notices(account_number, limit=limit)
+    return [(notice, await _with_fate(store, notice)) for notice in stored]
+
+
+async def _with_fate(store: Store, stored: StoredNotice) -> NoticeRecord:
     if stored.message_id is None:
         return stored.notice
     fate = await message_fate(store, stored.message_id)

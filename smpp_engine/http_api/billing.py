@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from billing_core import AccountSnapshot, BillingError, Payment, Period
 
-from ..billing import post_and_confirm
+from ..billing import post_and_confirm, recent_notices
 from ..store import Accepted, BillingStore, NewMessage, UnknownAccountError
 from ..views import billing_account_json
 from .bodies import parse_body, read_json
@@ -87,7 +87,8 @@ def _account(request: Request) -> str:
 
 
 async def get_account(context: ApiContext, request: Request) -> Response:
-    """Balance, debts by period, phones, and the meters with their last readings."""
+    """Balance, debts by period, phones, the meters with their last readings, and the
+    last notices with their delivery."""
     account = _account(request)
     billing = _billing(context)
     now = datetime.fromtimestamp(context.clock(), UTC)
@@ -107,7 +108,8 @@ async def get_account(context: ApiContext, request: Request) -> Response:
             now=now,
         )
         snapshot = loaded.account
-    return JSONResponse(billing_account_json(ledger, notices, snapshot))
+    sent = await recent_notices(billing, context.store, account)
+    return JSONResponse(billing_account_json(ledger, notices, snapshot, sent))
 
 
 async def post_payment(context: ApiContext, request: Request) -> Response:

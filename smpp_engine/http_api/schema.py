@@ -444,6 +444,27 @@ def _account_schema() -> Schema:
             },
             "last_reading_period": _nullable(STRING),
             "meters": _nullable({"type": "array", "items": meter}),
+            "notices": {
+                "type": "array",
+                "description": "The last notices, newest first, with their delivery: a "
+                "disconnection warning's delivered_at is the legal proof its deadline "
+                "counts from.",
+                "items": _object(
+                    ["id", "kind", "msisdn", "created_at", "state", "smsc_message_ids"],
+                    {
+                        "id": INTEGER,
+                        "kind": STRING,
+                        "msisdn": STRING,
+                        "text": STRING,
+                        "created_at": TIME,
+                        "send_at": _nullable(TIME),
+                        "message_id": _nullable(INTEGER),
+                        "state": STRING,
+                        "smsc_message_ids": {"type": "array", "items": STRING},
+                        "delivered_at": _nullable(TIME),
+                    },
+                ),
+            },
         },
     )
 

@@ -193,6 +193,10 @@ class BillingStore(BillingRepository, Protocol):
         """The notice as saved, and its message's id (its fate is that message's)."""
         ...
 
+    async def recent_notices(self, account_number: str, *, limit: int) -> list[StoredNotice]:
+        """The account's last ``limit`` notices, newest first, each with its message's id."""
+        ...
+
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         """The id of the message that carries the reply to an MO, if one was queued."""
         ...

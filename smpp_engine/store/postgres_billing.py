@@ -131,6 +131,10 @@ n.amount::text
 _GET_NOTICE = f"""
 SELECT {_NOTICE_COLUMNS}, n.message_id FROM billing_notices AS n WHERE n.id = $1
 """
+_RECENT_NOTICES = f"""
+SELECT {_NOTICE_COLUMNS}, n.message_id FROM billing_notices AS n
+WHERE n.account_number = $1 ORDER BY n.id DESC LIMIT $2
+"""
 _UNQUEUED_NOTICES = f"""
 SELECT {_NOTICE_COLUMNS} FROM billing_notices AS n
 WHERE n.payment_reference = $1 AND n.message_id IS NULL ORDER BY n.id
@@ -436,6 +440,12 @@ class PostgresBilling:
         if found is None:
             return None
         return StoredNotice(rows.notice(tuple(found)[:11]), found["message_id"])
+
+    async def recent_notices(self, account_number: str, *, limit: int) -> list[StoredNotice]:
+        found = await self._run(
+            "recent_notices", self._fetch, _RECENT_NOTICES, account_number, limit
+        )
+        return [StoredNotice(rows.notice(tuple(r)[:11]), r["message_id"]) for r in found]
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         found: int | None = await self._run(

@@ -533,6 +533,17 @@ class SqliteBilling:
 
         return await self._worker.run("load_notice", read)
 
+    async def recent_notices(self, account_number: str, *, limit: int) -> list[StoredNotice]:
+        def read(c: sqlite3.Connection) -> list[StoredNotice]:
+            found = c.execute(
+                f"SELECT {_NOTICE_COLUMNS}, message_id FROM billing_notices "
+                "WHERE account_number = ? ORDER BY id DESC LIMIT ?",
+                (account_number, limit),
+            ).fetchall()
+            return [StoredNotice(rows.notice(r), r[11]) for r in found]
+
+        return await self._worker.run("recent_notices", read)
+
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         def read(c: sqlite3.Connection) -> int | None:
             found = c.execute(

@@ -32,6 +32,7 @@ from smpp_engine.billing import (
     load_notice,
     post_and_confirm,
     queue_notices,
+    recent_notices,
     reply_fate,
 )
 from smpp_engine.pipeline import MoMessage, Pipeline
@@ -118,7 +119,9 @@ async def test_a_disconnection_warning_knows_its_delivery_and_its_deadline(
         # Queued again (a retry after a crash): the same message, nothing sent twice.
         assert await queue_notices(billing, pipeline, saved, route="sim") == message_ids
         context = await billing.load_notice_context("1234567890", now=NOW)
+        [(_, listed)] = await recent_notices(billing, store, "1234567890")
         nursery.cancel_scope.cancel()
+    assert listed == delivered  # the account's notice list tells the same fate
     assert delivered.state is DeliveryState.DELIVERED
     assert delivered.message_ids == (record.message_id_octets.decode(),)
     assert delivered.delivered_at is not None

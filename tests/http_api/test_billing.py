@@ -62,6 +62,27 @@ async def test_a_payment_is_posted_once_per_reference_and_its_confirmation_queue
     assert sum((await api.store.count_by_state()).values()) == 1
 
 
+async def test_the_account_shows_its_last_notices_with_their_delivery(api: Api) -> None:
+    await _load(api)
+    url = f"/v1/billing/accounts/{ACCOUNT}/payments"
+    ids = []
+    for n in (1, 2):
+        posted = await api.client.post(url, json={"amount": "10.00", "reference": f"BANK-{n}"})
+        ids.extend(posted.json()["message_ids"])
+    account = (await api.client.get(f"/v1/billing/accounts/{ACCOUNT}")).json()
+    notices = account["notices"]
+    assert [n["message_id"] for n in notices] == ids[::-1]  # newest first
+    newest = notices[0]
+    assert newest["kind"] == "payment_confirmation"
+    assert newest["msisdn"] == "79161234567"
+    # Queued, not sent yet: no SMSC id and no delivery time.
+    assert (newest["state"], newest["smsc_message_ids"], newest["delivered_at"]) == (
+        "pending",
+        [],
+        None,
+    )
+
+
 async def test_a_payment_amount_is_a_decimal_string_never_a_number(sqlite_api: Api) -> None:
     await _load(sqlite_api)
     url = f"/v1/billing/accounts/{ACCOUNT}/payments"
