@@ -26,7 +26,6 @@ from .cli_store import ConfigOpt, StoreOpt, store_url
 from .pipeline import MoMessage
 from .store import (
     BillingStore,
-    NewMessage,
     StoreError,
     import_billing_data,
     load_billing_json,
@@ -87,10 +86,8 @@ class _Queue:
 
     def __init__(self, store: Any) -> None:
         self.store = store
-        self.queued: list[NewMessage] = []
 
     async def accept(self, messages: Any) -> Any:
-        self.queued.extend(messages)
         return await self.store.accept(messages, now=time.time())
 
 
@@ -152,7 +149,8 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
                 "balance_after": str(outcome.balance_after)
                 if outcome.balance_after is not None
                 else None,
-                "queued": int(await billing.reply_message_id(message.mo_id) is not None),
+                # The outcome's id: a balance request is stored under its window's id.
+                "queued": int(await billing.reply_message_id(outcome.mo_message_id) is not None),
             }
 
     try:

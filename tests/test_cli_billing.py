@@ -25,6 +25,13 @@ def test_import_then_a_reading_by_sms_gets_the_bill_and_queues_the_reply(tmp_pat
     assert result["reply"] == "ЛС1234567890 приняты Т1 12150 Т2 5080. Долг 1027,20 р до 15.04"
     assert (result["encoding"], result["parts"], result["queued"]) == ("UCS2", 1, 1)
     assert result["balance_after"] == "1027.20"
+    balance = run(
+        "billing", "sms", "--store", store, "--from", "+79161234567", "--text", "БАЛАНС",
+        "--now", "2024-03-20T09:00:00+00:00",
+    )  # fmt: skip
+    asked = json.loads(balance.stdout.strip().splitlines()[-1])
+    assert "1027,20" in asked["reply"]
+    assert asked["queued"] == 1  # stored under the question's own id, and found there
 
 
 def test_import_reports_bad_rows_by_section_item_and_field(tmp_path: Path) -> None:

@@ -8,11 +8,10 @@ disconnection warning's deadline counts from that delivery time.
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -50,23 +49,11 @@ from smpp_engine.store import (
 )
 
 from ..simulator.helpers import running
-from .test_self_service import EXAMPLE, NOW, PHONE, replies_to, route
+from .test_self_service import EXAMPLE, NOW, PHONE, replies_to, route, store_url
+
+__all__ = ["store_url"]  # the fixture, imported for pytest
 
 UNDELIVERABLE = "79160000004"  # bound to account 8880001; the simulator fails it
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    from ..store.conftest import drop_database, fresh_database  # noqa: PLC0415
-
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/fates.db"
-        return
-    dsn = await fresh_database()
-    try:
-        yield dsn
-    finally:
-        await drop_database(dsn)
 
 
 def _scenario() -> Any:

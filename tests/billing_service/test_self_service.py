@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -18,7 +19,7 @@ import trio
 
 from smpp_engine.billing import SmsSelfService
 from smpp_engine.esme import EsmeConfig
-from smpp_engine.pipeline import Pipeline, SmscRoute
+from smpp_engine.pipeline import MoMessage, Pipeline, SmscRoute
 from smpp_engine.simulator import Simulator, parse_scenario
 from smpp_engine.store import BillingStore, import_billing_data, load_billing_json, open_store
 
@@ -98,6 +99,21 @@ async def test_a_reading_by_sms_is_billed_and_answered_once_even_if_redelivered(
     assert "1027,20" in balance  # nor billed again: the debt is still one reading's
 
 
+@asynccontextmanager
+async def example_billing(tmp_path: Path) -> AsyncIterator[BillingStore]:
+    """A SQLite store holding config/billing-example.json."""
+    data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
+    async with open_store(f"sqlite:///{tmp_path}/example.db") as store:
+        billing = cast(BillingStore, store)
+        assert (await import_billing_data(billing, data)).ok
+        yield billing
+
+
+def mo(text: str, at: float, mo_id: str, ack: Any, source: str = PHONE) -> MoMessage:
+    """An MO as the pipeline hands it over: ``mo_id`` is the same for the same text all day."""
+    return MoMessage("sim", source, "5566", text, 0, 1, at, mo_id, ack)
+
+
 class _Ack:
     def __init__(self) -> None:
         self.answers: list[bool] = []
@@ -125,15 +141,10 @@ class _FailingFor:
 async def test_a_fault_on_one_message_refuses_it_for_now_and_others_are_still_answered(
     tmp_path: Path,
 ) -> None:
-    from smpp_engine.pipeline import MoMessage  # noqa: PLC0415
-
-    data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
-    async with open_store(f"sqlite:///{tmp_path}/faults.db") as store:
-        billing = cast(BillingStore, store)
-        assert (await import_billing_data(billing, data)).ok
+    async with example_billing(tmp_path) as store:
         service = SmsSelfService(
             cast(BillingStore, _FailingFor(store, "79160000004")),
-            await billing.load_settings(),
+            await store.load_settings(),
             store,  # not a pipeline: replies are stored queued
             route="sim",
             clock=NOW.timestamp,
@@ -143,10 +154,7 @@ async def test_a_fault_on_one_message_refuses_it_for_now_and_others_are_still_an
         async with trio.open_nursery() as nursery:
             await nursery.start(service.run)
             for n, (number, ack) in enumerate(acks.items()):
-                service.take(
-                    MoMessage("sim", number, "5566", "12150 5080", 0, 1, 0.0, f"mo-{n}",
-                              cast(Any, ack))
-                )  # fmt: skip
+                service.take(mo("12150 5080", 0.0, f"mo-{n}", ack, source=number))
             with trio.fail_after(10):
                 while not all(a.answers for a in acks.values()):
                     await trio.sleep(0.01)
@@ -161,62 +169,46 @@ async def test_a_fault_on_one_message_refuses_it_for_now_and_others_are_still_an
 
 
 async def test_a_reply_expires_the_configured_time_after_its_mo_arrived(tmp_path: Path) -> None:
-    from smpp_engine.pipeline import MoMessage  # noqa: PLC0415
-
-    data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
-    async with open_store(f"sqlite:///{tmp_path}/validity.db") as store:
-        billing = cast(BillingStore, store)
-        assert (await import_billing_data(billing, data)).ok
+    async with example_billing(tmp_path) as billing:
+        utility = await billing.load_settings()
         service = SmsSelfService(
             billing,
-            await billing.load_settings(),
-            store,  # not a pipeline: replies are stored queued
+            utility,
+            billing,  # not a pipeline: replies are stored queued
             route="sim",
             clock=NOW.timestamp,
             reply_validity=120.0,
         )
-        ack = _Ack()
         arrived = 1_000.0
-        mo = MoMessage("sim", PHONE, "5566", "12150 5080", 0, 1, arrived, "mo-v", cast(Any, ack))
-        await service.handle(mo)
-        [reply] = await store.claim("sim", 10, owner="test", now=arrived + 1, lease=30.0)
-        utility = await billing.load_settings()
+        await service.handle(mo("12150 5080", arrived, "mo-v", _Ack()))
+        [reply] = await billing.claim("sim", 10, owner="test", now=arrived + 1, lease=30.0)
     assert reply.expires_at == arrived + 120.0
     with pytest.raises(ValueError, match="reply_validity"):
-        SmsSelfService(billing, utility, store, route="sim", reply_validity=0)
+        SmsSelfService(billing, utility, billing, route="sim", reply_validity=0)
 
 
 async def test_a_balance_asked_again_later_is_answered_again_a_reading_is_billed_once(
     tmp_path: Path,
 ) -> None:
-    from smpp_engine.pipeline import MoMessage  # noqa: PLC0415
-
-    data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
-    async with open_store(f"sqlite:///{tmp_path}/again.db") as store:
-        billing = cast(BillingStore, store)
-        assert (await import_billing_data(billing, data)).ok
+    async with example_billing(tmp_path) as billing:
         service = SmsSelfService(
             billing,
             await billing.load_settings(),
-            store,  # not a pipeline: replies are stored queued
+            billing,  # not a pipeline: replies are stored queued
             route="sim",
             clock=NOW.timestamp,
             ask_again_after=600.0,
         )
-
-        async def send(text: str, at: float, mo_id: str) -> None:
-            # The same text on the same day has the same MO id, as the pipeline derives it.
-            await service.handle(
-                MoMessage("sim", PHONE, "5566", text, 0, 1, at, mo_id, cast(Any, _Ack()))
-            )
-
-        await send("БАЛАНС", 1_000.0, "mo-balance")
-        await send("БАЛАНС", 1_100.0, "mo-balance")  # an SMSC redelivery, minutes later
-        await send("БАЛАНС", 4_000.0, "mo-balance")  # the consumer asks again later
-        await send("12150 5080", 1_000.0, "mo-reading")
-        await send("12150 5080", 4_000.0, "mo-reading")  # a reading is billed once a day
+        for text, at, mo_id in [
+            ("БАЛАНС", 1_000.0, "mo-balance"),
+            ("БАЛАНС", 1_100.0, "mo-balance"),  # an SMSC redelivery, minutes later
+            ("БАЛАНС", 4_000.0, "mo-balance"),  # the consumer asks again later
+            ("12150 5080", 1_000.0, "mo-reading"),
+            ("12150 5080", 4_000.0, "mo-reading"),  # a reading is billed once a day
+        ]:
+            await service.handle(mo(text, at, mo_id, _Ack()))
         # Before the first replies expire (an hour after their MO).
-        replies = await store.claim("sim", 10, owner="test", now=4_100.0, lease=30.0)
+        replies = await billing.claim("sim", 10, owner="test", now=4_100.0, lease=30.0)
     texts = [r.text for r in replies]
     assert sum("приняты" in t for t in texts) == 1
     assert len(texts) == 3, texts  # two balance answers and one reading answer
