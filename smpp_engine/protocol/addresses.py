@@ -4,6 +4,11 @@ An alphanumeric sender is TON 5 / NPI 0 with at most 11 characters (the GSM
 originating-address limit); a numeric address is at most 16 digits, TON 1
 (international) or 2 (national) with NPI 1 (E.164). Anything else is refused
 with an error naming the field, the value and the status an SMSC would give.
+
+The characters of an alphanumeric sender are the printable ASCII ones that GSM
+7-bit carries in one septet: source_addr is a C-octet string, so "€" or "Δ"
+(GSM, but not ASCII) cannot even be written into the PDU, and SMSCs mangle or
+refuse the escaped characters ("[", "{", "~") and control characters.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .errors import PduError
-from .gsm import is_gsm
+from .gsm import BASIC_TABLE
 from .pdus import Npi, Ton
 from .status import CommandStatus
 
 MAX_ALPHANUMERIC = 11
 MAX_DIGITS = 16
+#: What an alphanumeric sender may contain: printable ASCII in the GSM basic table.
+SENDER_CHARACTERS = frozenset(c for c in BASIC_TABLE if " " <= c <= "~")
 
 
 class Address(NamedTuple):
@@ -61,9 +68,18 @@ def check_address(address: Address, field: str) -> Address:
                 field=f"{field}_npi",
                 value=npi,
             )
-        if not addr or len(addr) > MAX_ALPHANUMERIC or not is_gsm(addr):
+        if not addr or len(addr) > MAX_ALPHANUMERIC:
             raise PduError(
-                f"an alphanumeric sender is 1 to {MAX_ALPHANUMERIC} GSM characters",
+                f"an alphanumeric sender is 1 to {MAX_ALPHANUMERIC} characters",
+                status=addr_status,
+                field=field,
+                value=addr,
+            )
+        bad = next((c for c in addr if c not in SENDER_CHARACTERS), None)
+        if bad is not None:
+            raise PduError(
+                f"an alphanumeric sender takes letters A-Z a-z, digits, space and "
+                f"GSM punctuation only, not {bad!r}",
                 status=addr_status,
                 field=field,
                 value=addr,

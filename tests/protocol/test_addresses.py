@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smpp_engine.protocol import CommandStatus, PduError
+from smpp_engine.protocol import CommandStatus, PduError, SubmitSm, encode_pdu
 from smpp_engine.protocol.addresses import (
     Address,
     check_address,
@@ -40,6 +40,12 @@ def test_senders_get_the_ton_and_npi_smscs_expect(given_text: str, expected: Add
         ("ABCDEFGHIJKL", "source_addr", S.ESME_RINVSRCADR),  # 12 characters
         ("", "source_addr", S.ESME_RINVSRCADR),
         ("Сбербанк", "source_addr", S.ESME_RINVSRCADR),  # not GSM
+        ("ACME€", "source_addr", S.ESME_RINVSRCADR),  # GSM, but no C-octet string carries it
+        ("ΔEH", "source_addr", S.ESME_RINVSRCADR),
+        ("AC\x07ME", "source_addr", S.ESME_RINVSRCADR),  # a control character
+        ("AC\nME", "source_addr", S.ESME_RINVSRCADR),
+        ("[ACME]", "source_addr", S.ESME_RINVSRCADR),  # escaped in GSM: SMSCs mangle it
+        ("Café", "source_addr", S.ESME_RINVSRCADR),
         ("+12345678901234567", "source_addr", S.ESME_RINVSRCADR),  # 17 digits
         ("+0447700900123", "source_addr", S.ESME_RINVSRCADR),
     ],
@@ -86,3 +92,20 @@ def test_any_text_gives_an_address_or_the_typed_error(text: str) -> None:
         assert err.field is not None and err.field.startswith("source_addr")
     else:
         assert check_address(address, "source_addr") == address
+
+
+@given(st.text(max_size=30))
+def test_every_sender_accepted_can_be_written_into_a_submit_sm(text: str) -> None:
+    """The check at the door is the encoder's: what passes never fails at submit time."""
+    try:
+        address = sender_address(text)
+    except PduError:
+        return
+    pdu = SubmitSm(
+        source_addr_ton=address.ton,
+        source_addr_npi=address.npi,
+        source_addr=address.addr,
+        destination_addr="447700900123",
+        short_message=b"x",
+    )
+    assert encode_pdu(pdu)
