@@ -64,6 +64,11 @@ class Store(Protocol):
         - SubmitUnknown: retry_at set: back to QUEUED, possible_duplicate; else UNKNOWN.
         - "Back to QUEUED" is HELD for a message of a paused or draft campaign (or
           one already HELD), CANCELLED for one of a cancelled campaign.
+        - SubmitFailed with a ``reason``: the reason is kept in the event.
+        - Dispatching: each of its messages still SUBMITTING is marked dispatched
+          (see :meth:`recover`); others are left alone.
+        - PartSubmitted, SubmitFailed and SubmitUnknown end a message's run of
+          unclean stops (its count goes back to 0).
         - ReceiptArrived: the part with that (smsc, smsc_message_id) takes the
           receipt's state; when every part has a final state the message takes
           its final state: DELIVERED if all parts were delivered, else the state
@@ -75,12 +80,16 @@ class Store(Protocol):
         """
         ...
 
-    async def recover(self, *, now: float) -> RecoveryReport:
+    async def recover(self, *, now: float, quarantine_after: int = 3) -> RecoveryReport:
         """Requeue SUBMITTING messages whose lease ran out (their process died).
 
         Each goes back to QUEUED (HELD if its campaign is paused or a draft,
-        CANCELLED if it was cancelled), flagged possible_duplicate, with an
-        event; the parts already submitted are kept (they will not be sent again).
+        CANCELLED if it was cancelled) with an event; the parts already submitted
+        are kept (they will not be sent again). One marked dispatched may have
+        reached the SMSC: it is flagged possible_duplicate and its count of
+        unclean stops goes up; when that count reaches ``quarantine_after`` it
+        becomes QUARANTINED (final) instead. One never dispatched is requeued
+        unflagged, its claim's attempt taken back, as :meth:`release` does.
         """
         ...
 

@@ -14,6 +14,7 @@ __all__ = [
     "FINAL_STATES",
     "Accepted",
     "ClaimedMessage",
+    "Dispatching",
     "MessageEvent",
     "MessageState",
     "MessageView",
@@ -43,6 +44,9 @@ class MessageState(enum.StrEnum):
     DELETED = "deleted"
     UNKNOWN = "unknown"  # the fate cannot be known: no receipt in time, UNKNOWN receipt
     CANCELLED = "cancelled"  # withdrawn (campaign cancelled) before submission
+    # In flight at too many unclean stops in a row: suspected of stopping the
+    # gateway, so it is kept aside instead of being sent again.
+    QUARANTINED = "quarantined"
 
 
 FINAL_STATES = frozenset(
@@ -54,6 +58,7 @@ FINAL_STATES = frozenset(
         MessageState.DELETED,
         MessageState.UNKNOWN,
         MessageState.CANCELLED,
+        MessageState.QUARANTINED,
     }
 )
 
@@ -115,6 +120,9 @@ class ClaimedMessage:
 
     ``attempts`` counts earlier claims; ``possible_duplicate`` is set when an
     earlier attempt may have reached the SMSC (lease ran out, no answer).
+    ``unclean_stops``: how many times in a row a gateway stopped uncleanly while
+    this message was being sent; above zero, the message is a suspect and is
+    sent on its own.
     ``pending_parts`` are the 0-based parts not yet answered ESME_ROK: a resumed
     long message sends only those (the pipeline derives the concatenation
     reference from ``message_id`` so resent parts join the others).
@@ -137,6 +145,7 @@ class ClaimedMessage:
     source_npi: int
     dest_ton: int
     dest_npi: int
+    unclean_stops: int = 0
 
 
 # --- updates: what the pipeline records, in batches, through the batching writer ---
@@ -160,12 +169,26 @@ class PartSubmitted:
 
 
 @dataclass(frozen=True, slots=True)
+class Dispatching:
+    """The claimed messages ``message_ids`` are about to be sent.
+
+    Recorded, and durable, before their first submit_sm is written: a message
+    whose lease runs out with this mark may have reached the SMSC (it is requeued
+    as a possible duplicate and its unclean stop is counted); one without it
+    never left the gateway (it is requeued as it was).
+    """
+
+    message_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class SubmitFailed:
     """Part ``part`` was answered with an error ``command_status``.
 
     ``retry_at`` set: the message goes back to QUEUED with not_before = retry_at
     (its lease released). ``retry_at`` None: permanent, the message becomes
-    REJECTED (or EXPIRED when ``expired``).
+    REJECTED (or EXPIRED when ``expired``). ``reason`` says why in words when
+    the gateway itself refused the message (it could not be built or encoded).
     """
 
     message_id: int
@@ -174,6 +197,7 @@ class SubmitFailed:
     at: float
     retry_at: float | None = None
     expired: bool = False
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +235,7 @@ class ReceiptArrived:
     done_at: float | None = None
 
 
-Update = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived
+Update = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived | Dispatching
 
 
 # --- reads ---
@@ -265,10 +289,13 @@ class MessageView:
 class RecoveryReport:
     """What :meth:`Store.recover` found: messages whose lease ran out mid-submission.
 
-    Each went back to QUEUED (or HELD / CANCELLED, as its campaign's state says)
-    flagged possible_duplicate; its parts already answered ESME_ROK are not sent
-    again.
+    Each went back to QUEUED (or HELD / CANCELLED, as its campaign's state says);
+    its parts already answered ESME_ROK are not sent again. ``possible_duplicates``
+    of them had been dispatched (they may have reached the SMSC) and are flagged;
+    ``quarantined`` ones had been in flight at too many unclean stops in a row.
     """
 
     requeued: int = 0
     message_ids: tuple[int, ...] = field(default=(), repr=False)
+    possible_duplicates: int = 0
+    quarantined: tuple[int, ...] = ()

@@ -46,6 +46,7 @@ from .postgres_billing import PostgresBilling
 from .postgres_campaigns import PostgresCampaigns
 from .postgres_record import ANSWERED_PART_STATES, RECEIPT_PART_STATES, record_batch
 from .postgres_schema import migrate
+from .recovery import plan_recovery, unlease_moves
 
 __all__ = ["PostgresStore", "open_postgres_store"]
 
@@ -100,13 +101,13 @@ WITH expired AS (
 ), claimed AS (
     UPDATE messages AS m
     SET state = 'submitting', lease_owner = $4, lease_until = $2 + $5,
-        attempts = m.attempts + 1, updated_at = $2
+        attempts = m.attempts + 1, dispatched = false, updated_at = $2
     FROM picked WHERE m.id = picked.id
     -- attempts as the claimer sees them: the claims before this one.
     RETURNING m.id, m.smsc, m.source, m.destination, m.text, m.parts, m.priority,
         m.registered_delivery, m.not_before, m.expires_at, m.attempts - 1 AS attempts,
         m.possible_duplicate,
-        m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi
+        m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi, m.unclean_stops
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT $1, change.state, change.delta
@@ -129,11 +130,11 @@ ORDER BY c.priority DESC, c.not_before, c.id
 # short even behind a large expired backlog; the next claims take the rest.
 _EXPIRE_PER_CLAIM = 1000
 
-# A message of a paused campaign goes to HELD, of a cancelled one to CANCELLED;
-# the campaigns are locked shared so a state change in progress is waited for.
-_RECOVER = """
+# The expired leases with what decides their fate (see .recovery); the campaigns
+# are locked shared so a state change in progress is waited for.
+_EXPIRED_LEASES = """
 WITH old AS MATERIALIZED (
-    SELECT id, lease_owner, campaign_id FROM messages
+    SELECT id, smsc, lease_owner, campaign_id, dispatched, unclean_stops FROM messages
     WHERE state = 'submitting' AND lease_until <= $1
     ORDER BY id
     FOR UPDATE
@@ -142,27 +143,37 @@ WITH old AS MATERIALIZED (
     WHERE id IN (SELECT campaign_id FROM old)
     ORDER BY id
     FOR SHARE
-), requeued AS (
+)
+SELECT old.id, old.smsc, old.lease_owner, c.state AS campaign_state, old.dispatched,
+       old.unclean_stops
+FROM old LEFT JOIN campaign AS c ON c.id = old.campaign_id
+ORDER BY old.id
+"""
+
+# Each expired lease as .recovery planned it: its new state, whether it counts as an
+# unclean stop (flagged possible_duplicate), and its event.
+_UNLEASE = """
+WITH moved AS (
     UPDATE messages AS m
-    SET state = CASE WHEN c.state = ANY($2::text[]) THEN 'held'
-                     WHEN c.state = 'cancelled' THEN 'cancelled'
-                     ELSE 'queued' END,
-        possible_duplicate = true, lease_owner = NULL, lease_until = NULL, updated_at = $1
-    FROM old LEFT JOIN campaign AS c ON c.id = old.campaign_id
-    WHERE m.id = old.id
-    RETURNING m.id, m.smsc, m.state, old.lease_owner
+    SET state = u.state,
+        possible_duplicate = m.possible_duplicate OR u.stopped,
+        unclean_stops = m.unclean_stops + CASE WHEN u.stopped THEN 1 ELSE 0 END,
+        attempts = CASE WHEN u.stopped THEN m.attempts ELSE greatest(m.attempts - 1, 0) END,
+        lease_owner = NULL, lease_until = NULL, updated_at = $1
+    FROM unnest($2::bigint[], $3::text[], $4::boolean[]) AS u (id, state, stopped)
+    WHERE m.id = u.id
+    RETURNING m.id, m.smsc, m.state
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
-    SELECT id, $1, 'lease_expired',
-           format('owner=%s -> %s possible_duplicate', lease_owner, state)
-    FROM requeued
+    SELECT id, $1, event, detail FROM unnest($2::bigint[], $5::text[], $6::text[])
+        AS e (id, event, detail)
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
-    SELECT smsc, 'submitting', -count(*) FROM requeued GROUP BY smsc
+    SELECT smsc, 'submitting', -count(*) FROM moved GROUP BY smsc
     UNION ALL
-    SELECT smsc, state, count(*) FROM requeued GROUP BY smsc, state
+    SELECT smsc, state, count(*) FROM moved GROUP BY smsc, state
 )
-SELECT id FROM requeued ORDER BY id
+SELECT count(*) FROM moved
 """
 
 # The same destinations as _RECOVER, but for claims given back untried: not a
@@ -358,6 +369,7 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
                 source_npi=r["source_npi"],
                 dest_ton=r["dest_ton"],
                 dest_npi=r["dest_npi"],
+                unclean_stops=r["unclean_stops"],
             )
             for r in records
         ]
@@ -377,9 +389,28 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
         async with self._pool.acquire() as connection:
             await record_batch(connection, updates)
 
-    async def recover(self, *, now: float) -> RecoveryReport:
-        ids = await self._run("recover", self._fetch_column, _RECOVER, now, _HOLDING)
-        return RecoveryReport(requeued=len(ids), message_ids=tuple(ids))
+    async def recover(self, *, now: float, quarantine_after: int = 3) -> RecoveryReport:
+        if quarantine_after < 1:
+            raise ValueError(f"quarantine_after must be at least 1, got {quarantine_after!r}")
+        return await self._run("recover", self._recover, now, quarantine_after)
+
+    async def _recover(self, now: float, quarantine_after: int) -> RecoveryReport:
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(_EXPIRED_LEASES, now)
+            if not rows:
+                return RecoveryReport()
+            plan = plan_recovery((tuple(r) for r in rows), quarantine_after)
+            moves = unlease_moves(plan)
+            await connection.execute(
+                _UNLEASE,
+                now,
+                [m.message_id for m in moves],
+                [m.state for m in moves],
+                [m.unclean_stop for m in moves],
+                [m.event for m in moves],
+                [m.detail for m in moves],
+            )
+        return plan.report()
 
     async def release(self, message_ids: Sequence[int], *, owner: str, now: float) -> int:
         if not message_ids:

@@ -26,6 +26,7 @@ from typing import Any
 from .campaign_model import waiting_state
 from .model import (
     FINAL_STATES,
+    Dispatching,
     MessageState,
     PartState,
     PartSubmitted,
@@ -54,6 +55,8 @@ ANSWERED_PART_STATES = RECEIPT_PART_STATES | {PartState.SUBMITTED}
 """Parts the SMSC accepted (ESME_ROK): never submitted again."""
 _OPEN_STATES = frozenset({MessageState.QUEUED, MessageState.HELD, MessageState.SUBMITTING})
 _WAITING_STATES = frozenset({MessageState.QUEUED, MessageState.HELD})
+# The updates applied to the batch's messages in memory (Dispatching is one statement).
+_Applied = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived
 _COUNTERS = ("orphan_updates", "duplicate_receipts", "held_receipts_applied")
 _MESSAGE_STATE_OF_RECEIPT = {
     PartState.DELIVERED: MessageState.DELIVERED,
@@ -82,11 +85,24 @@ JOIN messages AS m ON m.id = s.message_id
 # batches touching the same messages wait for each other instead of deadlocking.
 _LOCK_MESSAGES = """
 SELECT id, smsc, parts, state, not_before, possible_duplicate, error_code, updated_at,
-       lease_owner, lease_until, campaign_id
+       lease_owner, lease_until, campaign_id, unclean_stops
 FROM messages WHERE id = ANY($1::bigint[])
 ORDER BY id
 FOR UPDATE
 """
+
+# A message's Dispatching comes before any answer to it; the mark means something
+# only while SUBMITTING. Locked in id order, as every batch locks.
+_MARK_DISPATCHED = """
+UPDATE messages SET dispatched = true
+WHERE id IN (
+    SELECT id FROM messages WHERE id = ANY($1::bigint[]) AND state = 'submitting'
+    ORDER BY id FOR UPDATE
+)
+"""
+
+# Rare: only messages that were in flight at an unclean stop carry a count.
+_CLEAR_UNCLEAN_STOPS = "UPDATE messages SET unclean_stops = 0 WHERE id = ANY($1::bigint[])"
 
 # FOR SHARE, not FOR KEY SHARE: it must wait for a state change in progress.
 _LOCK_CAMPAIGNS = """
@@ -188,6 +204,7 @@ class _Message:
     lease_until: float | None
     campaign_id: int | None
     stored_state: MessageState
+    unclean_stops: int = 0
     part_rows: dict[int, _Part] = field(default_factory=dict)
 
     def all_parts_in(self, states: frozenset[PartState]) -> bool:
@@ -234,6 +251,8 @@ class _Batch:
             key = (entry.receipt.smsc, entry.receipt.smsc_message_id)
             self.held.setdefault(key, []).append(entry)
         self.consumed_held: list[int] = []
+        # Messages whose run of unclean stops an answer or a receipt ended.
+        self.stops_cleared: list[int] = []
         # (smsc, smsc_message_id) -> the part carrying it. SMSCs recycle ids: the
         # newest message wins, and a PartSubmitted of this batch over any stored one.
         self.by_smsc_id: dict[tuple[str, str], _Part] = {}
@@ -242,7 +261,7 @@ class _Batch:
                 if part.smsc_message_id is not None:
                     self.by_smsc_id[message.smsc, part.smsc_message_id] = part
 
-    def apply(self, update: Update) -> None:
+    def apply(self, update: _Applied) -> None:
         if isinstance(update, ReceiptArrived):
             self._receipt(update)
             return
@@ -265,6 +284,9 @@ class _Batch:
     def _touch(self, message: _Message, at: float) -> None:
         message.updated_at = max(message.updated_at, at)
         self.changed_messages.add(message.id)
+        if message.unclean_stops:
+            message.unclean_stops = 0
+            self.stops_cleared.append(message.id)
 
     def _changed(self, part: _Part) -> None:
         self.changed_parts[part.message_id, part.part] = part
@@ -314,6 +336,8 @@ class _Batch:
         part = self._part(message, update.part)
         self._touch(message, update.at)
         detail = f"part={update.part} command_status=0x{update.command_status:08X}"
+        if update.reason is not None:
+            detail += f" reason={update.reason}"
         if part.state not in ANSWERED_PART_STATES:
             part.command_status = update.command_status
             part.state = PartState.PENDING if update.retry_at is not None else PartState.FAILED
@@ -401,12 +425,18 @@ class _Batch:
         return {key: delta for key, delta in changes.items() if delta}
 
 
-async def record_batch(connection: Any, updates: Sequence[Update]) -> None:
+async def record_batch(connection: Any, all_updates: Sequence[Update]) -> None:
     """Apply ``updates`` in one transaction on ``connection`` (on the bridge's loop)."""
     message_ids: set[int] = set()
     receipt_keys: set[tuple[str, str]] = set()
     submitted: list[PartSubmitted] = []
-    for update in updates:
+    dispatched: list[int] = []
+    updates: list[_Applied] = []
+    for update in all_updates:
+        if isinstance(update, Dispatching):
+            dispatched.extend(update.message_ids)
+            continue
+        updates.append(update)
         if isinstance(update, ReceiptArrived):
             receipt_keys.add((update.smsc, update.smsc_message_id))
         else:
@@ -415,6 +445,10 @@ async def record_batch(connection: Any, updates: Sequence[Update]) -> None:
                 submitted.append(update)
 
     async with connection.transaction():
+        if dispatched:
+            await connection.execute(_MARK_DISPATCHED, dispatched)
+        if not updates:
+            return
         receipt_messages: set[int] = set()
         may_hold = False
         if receipt_keys:
@@ -440,10 +474,12 @@ async def record_batch(connection: Any, updates: Sequence[Update]) -> None:
         for update in updates:
             batch.apply(update)
         await connection.execute(_WRITE, *_write_arguments(batch))
+        if batch.stops_cleared:
+            await connection.execute(_CLEAR_UNCLEAN_STOPS, batch.stops_cleared)
 
 
 async def _lock_campaigns(
-    connection: Any, updates: Sequence[Update], messages: dict[int, _Message]
+    connection: Any, updates: Sequence[_Applied], messages: dict[int, _Message]
 ) -> dict[int, str]:
     """The states of the campaigns of the messages the batch may requeue, locked shared.
 
@@ -524,6 +560,7 @@ async def _load(connection: Any, message_ids: set[int]) -> dict[int, _Message]:
             lease_until=row["lease_until"],
             campaign_id=row["campaign_id"],
             stored_state=MessageState(row["state"]),
+            unclean_stops=row["unclean_stops"],
         )
     for row in await connection.fetch(_LOAD_PARTS, ids):
         messages[row["message_id"]].part_rows[row["part"]] = _Part(

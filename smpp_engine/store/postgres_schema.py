@@ -545,6 +545,20 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $function$;
     """,
+    # 5: a claimed message is marked dispatched before it is sent, so that recovery
+    # flags only what may have reached the SMSC; unclean stops in a row are counted
+    # and a message in flight at too many of them is QUARANTINED. Messages caught
+    # SUBMITTING by the upgrade were claimed by a release that did not mark them:
+    # they count as dispatched, as that release would have flagged them.
+    """
+    ALTER TABLE messages ADD COLUMN dispatched boolean NOT NULL DEFAULT false;
+    ALTER TABLE messages ADD COLUMN unclean_stops integer NOT NULL DEFAULT 0;
+    UPDATE messages SET dispatched = true WHERE state = 'submitting';
+    ALTER TABLE messages DROP CONSTRAINT messages_state_check;
+    ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('queued', 'held',
+        'submitting', 'submitted', 'delivered', 'undeliverable', 'expired', 'rejected',
+        'deleted', 'unknown', 'cancelled', 'quarantined'));
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

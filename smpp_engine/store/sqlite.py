@@ -43,6 +43,7 @@ from .model import (
     RecoveryReport,
     Update,
 )
+from .recovery import plan_recovery, unlease_moves
 from .sqlite_accept import accept_messages
 from .sqlite_billing import SqliteBilling
 from .sqlite_campaigns import SqliteCampaigns
@@ -66,7 +67,8 @@ _ALL_PARTS = tuple(tuple(range(n)) for n in range(256))  # pending_parts of a fr
 
 _CLAIM_COLUMNS = (
     "id, smsc, source, destination, text, parts, priority, registered_delivery, expires_at, "
-    "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi"
+    "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi, "
+    "unclean_stops"
 )
 
 
@@ -139,7 +141,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
             if live:
                 c.executemany(
                     "UPDATE messages SET state = 'submitting', lease_owner = ?, lease_until = ?, "
-                    "attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                    "attempts = attempts + 1, dispatched = 0, updated_at = ? WHERE id = ?",
                     [(owner, now + lease, now, r[0]) for r in live],
                 )
                 counts.move(
@@ -182,7 +184,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
             claimed.append(
                 ClaimedMessage(
                     r[0], r[1], r[2], r[3], r[4], parts, r[6], bool(r[7]), r[8], r[9],
-                    bool(r[10]), r[11], pending, r[12], r[13], r[14], r[15],
+                    bool(r[10]), r[11], pending, r[12], r[13], r[14], r[15], r[16],
                 )
             )  # fmt: skip
         return claimed
@@ -202,37 +204,45 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
 
         await self._worker.run("record", work)
 
-    async def recover(self, *, now: float) -> RecoveryReport:
+    async def recover(self, *, now: float, quarantine_after: int = 3) -> RecoveryReport:
+        if quarantine_after < 1:
+            raise ValueError(f"quarantine_after must be at least 1, got {quarantine_after!r}")
+
         def work(c: sqlite3.Connection) -> RecoveryReport:
-            return in_transaction(c, lambda: self._recover(c, now))
+            return in_transaction(c, lambda: self._recover(c, now, quarantine_after))
 
         return await self._worker.run("recover", work)
 
     @staticmethod
-    def _recover(c: sqlite3.Connection, now: float) -> RecoveryReport:
+    def _recover(c: sqlite3.Connection, now: float, quarantine_after: int) -> RecoveryReport:
         # A message of a paused or cancelled campaign does not go back to the queue.
         # Sorted here, not by ORDER BY: with it SQLite scans the table in id order
         # instead of taking the lease index.
         rows = sorted(
-            (message_id, smsc, owner, waiting_state(campaign_state).value)
-            for message_id, smsc, owner, campaign_state in c.execute(
-                "SELECT m.id, m.smsc, m.lease_owner, c.state FROM messages AS m "
-                "LEFT JOIN campaigns AS c ON c.id = m.campaign_id "
+            c.execute(
+                "SELECT m.id, m.smsc, m.lease_owner, c.state, m.dispatched, m.unclean_stops "
+                "FROM messages AS m LEFT JOIN campaigns AS c ON c.id = m.campaign_id "
                 "WHERE m.state = 'submitting' AND m.lease_until <= ?",
                 (now,),
             )
         )
         if not rows:
             return RecoveryReport()
-        _unlease(
-            c,
-            [(message_id, smsc, state) for message_id, smsc, _, state in rows],
-            now,
-            update=_UNLEASE_POSSIBLE_DUPLICATE,
-            event="lease_expired",
-            details=[f"owner={r[2]} -> {r[3]} possible_duplicate" for r in rows],
-        )
-        return RecoveryReport(requeued=len(rows), message_ids=tuple(r[0] for r in rows))
+        plan = plan_recovery(rows, quarantine_after)
+        moves = unlease_moves(plan)
+        for unclean_stop, update in (
+            (False, _UNLEASE_UNTRIED),
+            (True, _UNLEASE_POSSIBLE_DUPLICATE),
+        ):
+            chosen = [m for m in moves if m.unclean_stop is unclean_stop]
+            _unlease(
+                c,
+                [(m.message_id, m.smsc, m.state) for m in chosen],
+                now,
+                update=update,
+                events=[(m.event, m.detail) for m in chosen],
+            )
+        return plan.report()
 
     async def release(self, message_ids: Sequence[int], *, owner: str, now: float) -> int:
         if not message_ids:
@@ -261,8 +271,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
             rows,
             now,
             update=_UNLEASE_UNTRIED,
-            event="released",
-            details=[f"owner={owner} -> {r[2]}" for r in rows],
+            events=[("released", f"owner={owner} -> {r[2]}") for r in rows],
         )
         return len(rows)
 
@@ -532,9 +541,10 @@ async def open_sqlite_store(
 
 # Out of a lease: a process died (it may have sent them) or gave them back untried.
 _UNLEASE_POSSIBLE_DUPLICATE = (
-    "UPDATE messages SET state = ?, possible_duplicate = 1, lease_owner = NULL, "
-    "lease_until = NULL, updated_at = ? WHERE id = ?"
+    "UPDATE messages SET state = ?, possible_duplicate = 1, unclean_stops = unclean_stops + 1, "
+    "lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ?"
 )
+
 _UNLEASE_UNTRIED = (
     "UPDATE messages SET state = ?, attempts = max(attempts - 1, 0), lease_owner = NULL, "
     "lease_until = NULL, updated_at = ? WHERE id = ?"
@@ -547,18 +557,19 @@ def _unlease(
     now: float,
     *,
     update: str,
-    event: str,
-    details: Sequence[str],
+    events: Sequence[tuple[str, str]],
 ) -> None:
     """SUBMITTING messages (id, smsc, new state) leave their lease for ``new state``.
 
-    ``update`` is one of the ``_UNLEASE_*`` statements; each message gets an
-    ``event`` with its detail, and the counts move.
+    ``update`` is one of the ``_UNLEASE_*`` statements; each message gets its
+    (event, detail) from ``events``, and the counts move.
     """
+    if not rows:
+        return
     c.executemany(update, [(state, now, message_id) for message_id, _, state in rows])
     c.executemany(
         "INSERT INTO message_events (message_id, at, event, detail) VALUES (?, ?, ?, ?)",
-        [(r[0], now, event, detail) for r, detail in zip(rows, details, strict=True)],
+        [(r[0], now, event, detail) for r, (event, detail) in zip(rows, events, strict=True)],
     )
     counts = StateCounts()
     for _, smsc, state in rows:

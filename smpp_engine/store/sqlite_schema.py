@@ -373,7 +373,18 @@ _V4 = (
     "DROP TABLE billing_notice_parts",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+# Migration 5: a claimed message is marked dispatched before it is sent, so that
+# recovery flags only what may have reached the SMSC; unclean stops in a row are
+# counted, and a message in flight at too many of them is quarantined. Messages
+# caught SUBMITTING by the upgrade were claimed by a release that did not mark
+# them: they count as dispatched, as that release would have flagged them.
+_V5 = (
+    "ALTER TABLE messages ADD COLUMN dispatched INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE messages ADD COLUMN unclean_stops INTEGER NOT NULL DEFAULT 0",
+    "UPDATE messages SET dispatched = 1 WHERE state = 'submitting'",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,6 +23,7 @@ from typing import Any
 from .campaign_model import waiting_state
 from .model import (
     FINAL_STATES,
+    Dispatching,
     MessageState,
     PartState,
     PartSubmitted,
@@ -62,6 +63,9 @@ _MESSAGE_STATE_OF_RECEIPT = {
     PartState.DELETED.value: MessageState.DELETED.value,
     PartState.RECEIPT_UNKNOWN.value: MessageState.UNKNOWN.value,
 }
+
+# The updates applied to the batch's messages in memory (Dispatching is one statement).
+_Applied = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived
 
 _FINAL: frozenset[str] = frozenset(s.value for s in FINAL_STATES)
 _OPEN: frozenset[str] = frozenset(
@@ -105,10 +109,22 @@ class StateCounts:
 
 # Columns a row changed, as bits: UPDATEs assign only these, because SQLite
 # maintains an index whenever one of its columns is assigned, changed or not.
-_MESSAGE_COLUMNS = ("state", "not_before", "possible_duplicate", "error_code", "updated_at")
-_M_STATE, _M_NOT_BEFORE, _M_POSSIBLE_DUPLICATE, _M_ERROR_CODE, _M_UPDATED_AT = (
-    1 << i for i in range(len(_MESSAGE_COLUMNS))
+_MESSAGE_COLUMNS = (
+    "state",
+    "not_before",
+    "possible_duplicate",
+    "error_code",
+    "updated_at",
+    "unclean_stops",
 )
+(
+    _M_STATE,
+    _M_NOT_BEFORE,
+    _M_POSSIBLE_DUPLICATE,
+    _M_ERROR_CODE,
+    _M_UPDATED_AT,
+    _M_UNCLEAN_STOPS,
+) = (1 << i for i in range(len(_MESSAGE_COLUMNS)))
 _PART_COLUMNS = (
     "state",
     "bind",
@@ -173,6 +189,7 @@ class _Message:
         "smsc",
         "state",
         "stored_state",
+        "unclean_stops",
         "updated_at",
     )
 
@@ -187,6 +204,7 @@ class _Message:
         self.error_code: int | None = row[6]
         self.updated_at: float = row[7]
         self.campaign_id: int | None = row[8]
+        self.unclean_stops: int = row[9]
         self.stored_state = self.state
         self.part_rows: dict[int, _Part] = {}
         self.changed = 0
@@ -216,6 +234,11 @@ class _Message:
     def touch(self, at: float) -> None:
         self.updated_at = max(self.updated_at, at)
         self.changed |= _M_UPDATED_AT
+        if self.unclean_stops:
+            # An answer or a receipt: whatever stopped the gateway, this message went
+            # through; its run of unclean stops is over.
+            self.unclean_stops = 0
+            self.changed |= _M_UNCLEAN_STOPS
 
 
 class _Held:
@@ -247,8 +270,8 @@ def _json(values: Iterable[object]) -> str:
 
 _LOAD_MESSAGES = (
     "SELECT m.id, m.smsc, m.state, m.parts, m.not_before, m.possible_duplicate, m.error_code, "
-    "m.updated_at, m.campaign_id, p.part, p.state, p.bind, p.smsc_message_id, p.submitted_at, "
-    "p.responded_at, p.command_status, p.receipt_at, p.receipt_error, p.done_at "
+    "m.updated_at, m.campaign_id, m.unclean_stops, p.part, p.state, p.bind, p.smsc_message_id, "
+    "p.submitted_at, p.responded_at, p.command_status, p.receipt_at, p.receipt_error, p.done_at "
     "FROM messages m LEFT JOIN message_parts p ON p.message_id = m.id "
     "WHERE m.id IN (SELECT value FROM json_each(?))"
 )
@@ -315,7 +338,7 @@ class _Batch:
 
     # --- loading ---
 
-    def load(self, updates: Sequence[Update]) -> None:
+    def load(self, updates: Sequence[_Applied]) -> None:
         ids = {u.message_id for u in updates if not isinstance(u, ReceiptArrived)}
         self._load_messages(ids)
         # A receipt that follows its PartSubmitted in this batch finds its part in
@@ -353,9 +376,9 @@ class _Batch:
         for row in self.connection.execute(_LOAD_MESSAGES, (_json(ids),)):
             message = messages.get(row[0])
             if message is None:
-                message = messages[row[0]] = _Message(row[:9])
-            if row[9] is not None:
-                part = _Part(row[0], row[9], row[1])
+                message = messages[row[0]] = _Message(row[:10])
+            if row[10] is not None:
+                part = _Part(row[0], row[10], row[1])
                 (
                     part.state,
                     part.bind,
@@ -366,9 +389,9 @@ class _Batch:
                     part.receipt_at,
                     part.receipt_error,
                     part.done_at,
-                ) = row[10:]
+                ) = row[11:]
                 part.stored = True
-                message.part_rows[row[9]] = part
+                message.part_rows[row[10]] = part
 
     def _load_held(self, submitted: set[tuple[str, str]]) -> None:
         if self.connection.execute("SELECT 1 FROM held_receipts LIMIT 1").fetchone() is None:
@@ -397,7 +420,7 @@ class _Batch:
 
     # --- applying, in order ---
 
-    def apply(self, u: Update) -> None:
+    def apply(self, u: _Applied) -> None:
         if isinstance(u, ReceiptArrived):
             self._receipt(u)
             return
@@ -465,6 +488,8 @@ class _Batch:
         part = message.part(u.part)
         message.touch(u.at)
         detail = f"part={u.part} command_status=0x{u.command_status:08X}"
+        if u.reason is not None:
+            detail += f" reason={u.reason}"
         if part.state not in ANSWERED_PART_STATES:
             part.command_status = u.command_status
             part.state = (PartState.PENDING if u.retry_at is not None else PartState.FAILED).value
@@ -589,8 +614,23 @@ class _Batch:
 
 def apply_updates(connection: sqlite3.Connection, updates: Sequence[Update]) -> None:
     """Apply ``updates`` in order inside the caller's transaction."""
+    dispatched: list[int] = []
+    applied: list[_Applied] = []
+    for u in updates:
+        if isinstance(u, Dispatching):
+            dispatched.extend(u.message_ids)
+        else:
+            applied.append(u)
+    if dispatched:
+        # A message's Dispatching comes before any answer to it, so marking first
+        # keeps the order; the mark means something only while SUBMITTING.
+        connection.execute(
+            "UPDATE messages SET dispatched = 1 "
+            "WHERE id IN (SELECT value FROM json_each(?)) AND state = 'submitting'",
+            (_json(dispatched),),
+        )
     batch = _Batch(connection)
-    batch.load(updates)
-    for update in updates:
+    batch.load(applied)
+    for update in applied:
         batch.apply(update)
     batch.write()

@@ -21,6 +21,7 @@ from smpp_engine.store import (
     CampaignStats,
     CampaignStore,
     CampaignView,
+    Dispatching,
     DuplicateNameError,
     GroupMember,
     GroupView,
@@ -479,6 +480,7 @@ async def test_recover_requeues_as_the_campaign_state_says(
     ids = await add(store, campaign_id, 2)
     [plain] = [a.message_id for a in await store.accept([message(9)], now=1.0)]
     await claim_ids(store, now=2.0)
+    await store.record([Dispatching((*ids, plain))])
     await store.set_campaign_state(campaign_id, campaign_state, now=2.5)
     report = await store.recover(now=2.0 + LEASE)
     assert report.requeued == 3
@@ -486,7 +488,9 @@ async def test_recover_requeues_as_the_campaign_state_says(
     found = await view(store, ids[0])
     assert found.possible_duplicate
     assert found.events[-1].event == "lease_expired"
-    assert found.events[-1].detail.endswith(f"-> {back_to.value} possible_duplicate")
+    assert found.events[-1].detail.endswith(
+        f"-> {back_to.value} possible_duplicate unclean_stops=1"
+    )
     counts = await store.count_by_state()
     assert counts[back_to] == 2 + (back_to is MessageState.QUEUED)
 

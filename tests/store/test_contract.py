@@ -15,6 +15,7 @@ import trio
 from smpp_engine.store import (
     Accepted,
     ClaimedMessage,
+    Dispatching,
     MessageState,
     MessageView,
     NewMessage,
@@ -311,13 +312,16 @@ async def test_recover_requeues_a_message_whose_lease_ran_out(store: Store) -> N
     message_id = await accept_one(store)
     other = await accept_one(store)
     assert await claim_ids(store, now=2.0, limit=1) == [message_id]
+    await store.record([Dispatching((message_id,))])
     before = event_count(await view(store, message_id))
     report = await store.recover(now=2.0 + LEASE + 1)
     assert (report.requeued, report.message_ids) == (1, (message_id,))
+    assert (report.possible_duplicates, report.quarantined) == (1, ())
     found = await view(store, message_id)
     assert found.state is MessageState.QUEUED
     assert found.possible_duplicate
     assert event_count(found) == before + 1
+    assert found.events[-1].detail == "owner=test -> queued possible_duplicate unclean_stops=1"
     assert await state(store, other) is MessageState.QUEUED  # never claimed: untouched
     [again] = await store.claim(SMSC, 1, owner="gw-2", now=40.0, lease=LEASE)
     assert again.message_id == message_id
@@ -328,10 +332,92 @@ async def test_recover_requeues_a_message_whose_lease_ran_out(store: Store) -> N
     assert (await store.recover(now=41.0)).requeued == 0
 
 
+async def test_recover_requeues_a_claim_never_dispatched_unflagged(store: Store) -> None:
+    """Claimed but never sent (no Dispatching): nothing reached the SMSC."""
+    sent, untried = await accept_one(store), await accept_one(store)
+    assert await claim_ids(store, now=2.0) == [sent, untried]
+    await store.record([Dispatching((sent,))])
+    report = await store.recover(now=2.0 + LEASE + 1)
+    assert (report.requeued, report.possible_duplicates) == (2, 1)
+    found = await view(store, untried)
+    assert (found.state, found.possible_duplicate, found.attempts) == (
+        MessageState.QUEUED,
+        False,
+        0,
+    )
+    assert found.events[-1].detail == "owner=test -> queued never dispatched"
+    assert (await view(store, sent)).possible_duplicate
+    claimed = {c.message_id: c for c in await store.claim(SMSC, 9, owner="b", now=40, lease=9)}
+    assert not claimed[untried].possible_duplicate and claimed[untried].unclean_stops == 0
+    assert claimed[sent].possible_duplicate and claimed[sent].unclean_stops == 1
+
+
+async def test_dispatching_marks_only_messages_still_submitting(store: Store) -> None:
+    """A late mark for a message answered meanwhile changes nothing."""
+    message_id = await accept_one(store)
+    await claim_ids(store, now=2.0)
+    await store.record([submitted(message_id), Dispatching((message_id, 10_000))])
+    assert await state(store, message_id) is MessageState.SUBMITTED
+    assert (await store.stats()).get("orphan_updates", 0) == 0
+    assert await store.recover(now=1_000.0) == RecoveryReport()
+
+
+async def test_a_message_in_flight_at_repeated_unclean_stops_is_quarantined(
+    store: Store,
+) -> None:
+    message_id = await accept_one(store)
+    now = 2.0
+    for stop in range(1, 3):
+        [claimed] = await store.claim(SMSC, 1, owner=f"gw-{stop}", now=now, lease=LEASE)
+        assert claimed.unclean_stops == stop - 1
+        await store.record([Dispatching((message_id,))])
+        now += LEASE + 1
+        report = await store.recover(now=now, quarantine_after=3)
+        assert report.message_ids == (message_id,)
+    await store.claim(SMSC, 1, owner="gw-3", now=now, lease=LEASE)
+    await store.record([Dispatching((message_id,))])
+    now += LEASE + 1
+    report = await store.recover(now=now, quarantine_after=3)
+    assert (report.requeued, report.quarantined) == (0, (message_id,))
+    found = await view(store, message_id)
+    assert found.state is MessageState.QUARANTINED
+    assert found.events[-1].event == "quarantined"
+    assert "3 unclean stops in a row" in found.events[-1].detail
+    assert await store.count_by_state() == {MessageState.QUARANTINED: 1}
+    assert await claim_ids(store, now=now + 1) == []
+
+
+async def test_an_answer_ends_a_run_of_unclean_stops(store: Store) -> None:
+    """Only stops in a row count: a message that got through starts again from zero."""
+    message_id = await accept_one(store, parts=2)
+    for stop in range(2):
+        await store.claim(SMSC, 1, owner="gw", now=2.0 + stop * 100, lease=LEASE)
+        await store.record([Dispatching((message_id,))])
+        await store.recover(now=2.0 + stop * 100 + LEASE + 1)
+    [claimed] = await store.claim(SMSC, 1, owner="gw", now=300.0, lease=LEASE)
+    assert claimed.unclean_stops == 2
+    await store.record([Dispatching((message_id,)), submitted(message_id, 0, at=301.0)])
+    report = await store.recover(now=400.0, quarantine_after=3)
+    assert report.message_ids == (message_id,)  # requeued, not quarantined
+    [claimed] = await store.claim(SMSC, 1, owner="gw", now=401.0, lease=LEASE)
+    assert claimed.unclean_stops == 1 and claimed.pending_parts == (1,)
+
+
+async def test_a_refusal_by_the_gateway_keeps_its_reason(store: Store) -> None:
+    message_id = await accept_one(store)
+    await claim_ids(store, now=2.0)
+    await store.record([SubmitFailed(message_id, 0, 0x08, at=3.0, reason="TypeError: boom")])
+    found = await view(store, message_id)
+    assert (found.state, found.error_code) == (MessageState.REJECTED, 0x08)
+    assert found.events[-1].detail == (
+        "part=0 command_status=0x00000008 reason=TypeError: boom -> rejected"
+    )
+
+
 async def test_recover_keeps_the_parts_already_submitted(store: Store) -> None:
     message_id = await accept_one(store, parts=3)
     await claim_ids(store, now=2.0)
-    await store.record([submitted(message_id, 1)])
+    await store.record([Dispatching((message_id,)), submitted(message_id, 1)])
     assert (await store.recover(now=2.0 + LEASE + 1)).message_ids == (message_id,)
     [again] = await store.claim(SMSC, 1, owner="gw-2", now=40.0, lease=LEASE)
     assert again.pending_parts == (0, 2)
