@@ -27,7 +27,7 @@ from .settings import (
     settings_data,
     to_toml,
 )
-from .settings.errors import hide_url_password
+from .redaction import mask_url
 
 config_app = typer.Typer(
     help="Settings: check a file, show the effective settings, hash an API key.",
@@ -52,7 +52,7 @@ def _summary(settings: Settings) -> Table:
     table.add_column("table")
     table.add_column("what")
     http = settings.http
-    table.add_row("store", hide_url_password(settings.store.url))
+    table.add_row("store", mask_url(settings.store.url))
     table.add_row("log", f"{settings.log.format}, {settings.log.level}")
     table.add_row(
         "http",

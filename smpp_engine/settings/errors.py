@@ -1,20 +1,23 @@
 """Settings problems: each names the file, the key path, what was expected and what was found.
 
-A secret's value is never part of a problem: :func:`shown_value` hides it, so
-an error message can go to a terminal or a log as it is.
+A secret's value is never part of a problem: :func:`shown_value` hides the
+value of a secret key, masks URL credentials, and masks by value every secret
+the settings hold (:func:`masked` does the same to a problem's message), so an
+error message can go to a terminal or a log as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["SECRET_KEYS", "Problem", "SettingsError", "hide_url_password", "shown_value"]
+from ..redaction import is_secret_key, mask_text, mask_url
 
-#: Keys whose values are secrets wherever they appear.
-SECRET_KEYS = frozenset({"password"})
-#: Not shown in a problem either: a refused digest may be a key pasted in by mistake.
-_HIDDEN_IN_PROBLEMS = SECRET_KEYS | {"sha256"}
+__all__ = ["Problem", "SettingsError", "hidden_key", "masked", "shown_value"]
+
+#: Not a secret, but not shown in a problem either: a refused digest may be a key pasted in.
+_HIDDEN_IN_PROBLEMS = frozenset({"sha256"})
 
 _LONGEST_SHOWN = 80
 
@@ -48,11 +51,10 @@ class SettingsError(ValueError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
         count = len(self.problems)
-        header = (
-            "invalid settings (1 problem):"
-            if count == 1
-            else f"invalid settings ({count} problems):"
-        )
+        if count == 1:  # one line: a missing file, one mistyped value
+            super().__init__(f"invalid settings: {self.problems[0]}")
+            return
+        header = f"invalid settings ({count} problems):"
         super().__init__("\n".join([header, *(f"  {problem}" for problem in self.problems)]))
 
     @property
@@ -61,33 +63,32 @@ class SettingsError(ValueError):
         return [problem.key for problem in self.problems]
 
 
-def hide_url_password(url: str) -> str:
-    """``url`` with the password of its user part replaced by ``***``.
-
-    The user part ends at the last ``@``, so a password holding ``/`` or ``@``
-    (which should have been percent-encoded) is hidden whole all the same.
-    """
-    scheme, separator, rest = url.partition("://")
-    user_part, at, host = rest.rpartition("@")
-    if not (separator and at):
-        return url
-    user, colon, _password = user_part.partition(":")
-    if not colon:
-        return url
-    return f"{scheme}://{user}:***@{host}"
+def hidden_key(key: str) -> bool:
+    """Whether a problem shows nothing of the value under ``key``."""
+    return is_secret_key(key) or key in _HIDDEN_IN_PROBLEMS
 
 
-def shown_value(path: Iterable[str | int], value: object) -> str:
-    """``value`` as a problem shows it: a secret by its length only, a long value cut."""
+def shown_value(path: Iterable[str | int], value: object, secrets: Collection[str] = ()) -> str:
+    """``value`` as a problem shows it: a secret by its length only, credentials and
+    ``secrets`` masked wherever they appear, a long value cut."""
     keys = [part for part in path if isinstance(part, str)]
     last = keys[-1] if keys else ""
-    if last in _HIDDEN_IN_PROBLEMS:
+    if hidden_key(last):
         size = len(value) if isinstance(value, str) else None
         return "a hidden value" if size is None else f"a hidden value of {size} characters"
     if last == "url" and isinstance(value, str):
-        value = hide_url_password(value)
-    text = repr(value)
+        value = mask_url(value)
+    text = mask_text(repr(value), secrets)
     return text if len(text) <= _LONGEST_SHOWN else text[: _LONGEST_SHOWN - 3] + "..."
+
+
+def masked(problem: Problem, secrets: Collection[str]) -> Problem:
+    """``problem`` with credentials and ``secrets`` masked in its message and value."""
+    return dataclasses.replace(
+        problem,
+        message=mask_text(problem.message, secrets),
+        value=None if problem.value is None else mask_text(problem.value, secrets),
+    )
 
 
 def key_path(loc: Iterable[str | int], data: object) -> str:

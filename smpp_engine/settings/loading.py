@@ -17,9 +17,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ..redaction import secrets_in
 from .checks import cross_check
 from .environment import apply_environment
-from .errors import Problem, SettingsError, key_path, shown_value
+from .errors import Problem, SettingsError, hidden_key, key_path, masked, shown_value
 from .model import Settings
 from .sections import table_model
 
@@ -53,7 +54,8 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
 
     ``environ`` defaults to the process environment. Relative file names in the
     settings (TLS files, a scenario path) are taken from ``path``'s folder.
-    Raises :class:`SettingsError` listing every problem.
+    Raises :class:`SettingsError` listing every problem, every secret it holds
+    masked (by key, in URLs, and by value wherever it appears).
     """
     environment = os.environ if environ is None else environ
     if path is None:
@@ -67,15 +69,16 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             raise SettingsError([Problem(source, "(file)", f"cannot be read: {reason}")]) from None
         base = path.resolve().parent
     data, overrides, problems = apply_environment(read_toml(text, source), environment)
+    secrets = frozenset(secrets_in(data))
     origins = {override.path: override.variable for override in overrides}
     try:
         settings = Settings.model_validate(data, context={"base_dir": base})
     except ValidationError as exc:
-        problems += _validation_problems(exc, data, source, origins)
-        raise SettingsError(problems) from None
+        problems += _validation_problems(exc, data, source, origins, secrets)
+        raise SettingsError([masked(p, secrets) for p in problems]) from None
     problems += cross_check(settings, source)
     if problems:
-        raise SettingsError(problems)
+        raise SettingsError([masked(p, secrets) for p in problems])
     return settings
 
 
@@ -84,6 +87,7 @@ def _validation_problems(
     data: Mapping[str, Any],
     source: str,
     origins: Mapping[tuple[str | int, ...], str],
+    secrets: frozenset[str],
 ) -> list[Problem]:
     problems = []
     for error in exc.errors(include_url=False):
@@ -98,7 +102,7 @@ def _validation_problems(
             problems.append(Problem(source, where, _unknown(loc), None, origin))
         else:
             message = _expected(error["msg"])
-            value = _shown_input(loc, error.get("input"))
+            value = _shown_input(loc, error.get("input"), secrets)
             problems.append(Problem(source, where, message, value, origin))
     return problems
 
@@ -120,13 +124,37 @@ def _expected(message: str) -> str:
     return message
 
 
-def _shown_input(loc: tuple[str | int, ...], value: object) -> str:
+def _shown_input(loc: tuple[str | int, ...], value: object, secrets: frozenset[str]) -> str:
     # A whole table or array may hold a secret: say only what it was.
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
         return "an array"
-    return shown_value(loc, value)
+    if _holds_secret(loc):
+        # Text where a table of secrets belongs ("[http] api_keys" set to a key
+        # from the environment) is likely the secret itself.
+        return "a hidden value"
+    return shown_value(loc, value, secrets)
+
+
+def _holds_secret(loc: Iterable[str | int]) -> bool:
+    """Whether the key at ``loc`` is a table (or array of tables) with a secret key in it."""
+    model: type[BaseModel] | None = Settings
+    field = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model is not None else None
+        model = table_model(field.annotation) if field is not None else None
+    return field is not None and model is not None and _secret_inside(model)
+
+
+def _secret_inside(model: type[BaseModel]) -> bool:
+    for name, field in model.model_fields.items():
+        inner = table_model(field.annotation)
+        if hidden_key(name) or (inner is not None and inner is not model and _secret_inside(inner)):
+            return True
+    return False
 
 
 def _unknown(loc: Iterable[str | int]) -> str:

@@ -7,31 +7,34 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import SECRET_KEYS, hide_url_password
+from ..redaction import MASK, is_secret_key, mask_text, mask_url, secrets_in
 from .model import Settings
 
 __all__ = ["MASK", "settings_data", "to_toml"]
 
-MASK = "***"
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def settings_data(settings: Settings) -> dict[str, Any]:
-    """``settings`` as plain data (unset optional keys left out), secrets masked."""
-    data: dict[str, Any] = _masked(settings.model_dump(mode="json", exclude_none=True))
+    """``settings`` as plain data (unset optional keys left out), secrets masked.
+
+    A secret is masked under its own key and, by value, wherever else it appears.
+    """
+    raw = settings.model_dump(mode="json", exclude_none=True)
+    data: dict[str, Any] = _masked(raw, frozenset(secrets_in(raw)))
     return data
 
 
-def _masked(node: Any, key: str = "") -> Any:
+def _masked(node: Any, secrets: frozenset[str], key: str = "") -> Any:
     if isinstance(node, dict):
-        return {k: _masked(v, k) for k, v in node.items()}
+        return {k: _masked(v, secrets, k) for k, v in node.items()}
     if isinstance(node, list):
-        return [_masked(item, key) for item in node]
-    if key in SECRET_KEYS and isinstance(node, str) and node:
+        return [_masked(item, secrets, key) for item in node]
+    if not isinstance(node, str) or not node:
+        return node
+    if is_secret_key(key):
         return MASK
-    if key == "url" and isinstance(node, str):
-        return hide_url_password(node)
-    return node
+    return mask_text(mask_url(node) if key == "url" else node, secrets)
 
 
 def to_toml(data: Mapping[str, Any]) -> str:
