@@ -2,11 +2,17 @@
 
 Times are ISO 8601 in UTC; money is a decimal string, never a float; SMPP
 statuses carry their name next to their number. Each function takes what the
-store returned and builds plain ``dict``s ready for ``json.dumps``.
+store returned and builds plain ``dict``s ready for ``json.dumps`` (strict JSON:
+no NaN or Infinity).
+
+A view never fails on what the store holds: a time no calendar can show (beyond
+year 9999, kept by an older version) or a number JSON cannot carry is shown as
+null, and the rest of the record, and of the list, is shown as usual.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,6 +28,7 @@ __all__ = [
     "billing_account_json",
     "campaign_stats_json",
     "campaign_view_json",
+    "finite",
     "group_view_json",
     "iso_time",
     "message_view_json",
@@ -32,8 +39,23 @@ _CENT = Decimal("0.01")
 
 
 def iso_time(at: float | None) -> str | None:
-    """Epoch seconds as ISO 8601 UTC (``2024-03-20T09:00:00.250000+00:00``), or None."""
-    return None if at is None else datetime.fromtimestamp(at, UTC).isoformat()
+    """Epoch seconds as ISO 8601 UTC (``2024-03-20T09:00:00.250000+00:00``), or None.
+
+    None also for a value that is no date (NaN, infinite, outside years 1-9999).
+    """
+    if at is None:
+        return None
+    try:
+        return datetime.fromtimestamp(at, UTC).isoformat()
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def finite(number: float | None) -> float | None:
+    """``number`` as JSON can carry it: None for NaN and the infinities."""
+    if number is None or not math.isfinite(number):
+        return None
+    return number
 
 
 def priority_name(priority: int) -> str:
@@ -104,7 +126,7 @@ def campaign_view_json(view: CampaignView) -> dict[str, Any]:
         "sender": view.sender,
         "template": view.template,
         "kind": view.kind,
-        "rate": view.rate,
+        "rate": finite(view.rate),
         "start_at": iso_time(view.start_at),
         "created_at": iso_time(view.created_at),
         "updated_at": iso_time(view.updated_at),

@@ -7,7 +7,10 @@ or reads a clock: callers pass the time in. The store and the sender build on it
 from .errors import CampaignError, CampaignSettingError
 from .msisdn import MAX_DIGITS, MIN_DIGITS, MsisdnError, check_country_code, normalise_msisdn
 from .optout import CampaignKind, OptOutList
+from .pacing import MAX_RATE, MIN_RATE, check_rate
 from .plan import (
+    EARLIEST_START,
+    MAX_START_AHEAD,
     CampaignPlan,
     PlannedBatch,
     PlannedMessage,
@@ -56,8 +59,12 @@ from .time_zones import COUNTRY_TIME_ZONES, RecipientTimeZones
 __all__ = [
     "COUNTRY_TIME_ZONES",
     "DELIMITERS",
+    "EARLIEST_START",
     "MAX_DIGITS",
+    "MAX_RATE",
+    "MAX_START_AHEAD",
     "MIN_DIGITS",
+    "MIN_RATE",
     "MSISDN_COLUMNS",
     "TRANSITIONS",
     "WEEKDAY_DEFAULT",
@@ -93,6 +100,7 @@ __all__ = [
     "Window",
     "allowed_actions",
     "check_country_code",
+    "check_rate",
     "deduplicate",
     "normalise_msisdn",
     "parse_window",

@@ -15,10 +15,10 @@ opt-out list is waived for those.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from smpp_engine.protocol import (
     DEFAULT_PROFILE,
@@ -32,10 +32,18 @@ from smpp_engine.protocol import (
 
 from .errors import CampaignSettingError
 from .optout import CampaignKind
+from .pacing import check_rate
 from .quiet_hours import QuietHours
 from .recipients import Recipient
 from .template import MissingFieldError, Template
 from .time_zones import RecipientTimeZones
+
+#: The earliest start a campaign is given; an earlier one is a mistake (an epoch
+#: of 0, a two-digit year), not a wish to start at once.
+EARLIEST_START: Final = datetime(2000, 1, 1, tzinfo=UTC)
+#: How far ahead a campaign may be scheduled. Later is a typo, and it keeps every
+#: slot far from the end of the calendar, so whatever is stored can be shown.
+MAX_START_AHEAD: Final = timedelta(days=366)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,21 +68,9 @@ class CampaignPlan:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise CampaignSettingError("a campaign needs a name", field="name", value=self.name)
-        if (
-            isinstance(self.rate, bool)
-            or not isinstance(self.rate, int | float)
-            or not math.isfinite(self.rate)
-            or self.rate <= 0
-        ):
-            raise CampaignSettingError(
-                "rate is a finite number of messages per second above 0",
-                field="rate",
-                value=self.rate,
-            )
-        if self.start_at is not None and self.start_at.utcoffset() is None:
-            raise CampaignSettingError(
-                "start_at must be time zone-aware", field="start_at", value=self.start_at
-            )
+        check_rate(self.rate)
+        if self.start_at is not None:
+            _check_start(self.start_at)
         try:
             sender_address(self.sender)
         except PduError as exc:
@@ -83,6 +79,30 @@ class CampaignPlan:
             raise CampaignSettingError(
                 "a priority needs a name", field="priority", value=self.priority
             )
+
+
+def _check_start(start_at: datetime) -> None:
+    if not isinstance(start_at, datetime) or start_at.utcoffset() is None:
+        raise CampaignSettingError(
+            "start_at must be time zone-aware", field="start_at", value=start_at
+        )
+    try:
+        # Year 1 at +14:00 is year 0 in UTC: no datetime holds it.
+        early = start_at.astimezone(UTC) < EARLIEST_START
+    except OverflowError:
+        early = start_at.year < EARLIEST_START.year
+        if not early:
+            raise CampaignSettingError(
+                "past the end of the calendar",
+                field="start_at",
+                value=start_at.isoformat(),
+            ) from None
+    if early:
+        raise CampaignSettingError(
+            f"{EARLIEST_START.date().isoformat()} or later",
+            field="start_at",
+            value=start_at.isoformat(),
+        )
 
 
 class SkipReason(enum.Enum):
@@ -153,6 +173,12 @@ def plan_messages(
     """
     if now.utcoffset() is None:
         raise CampaignSettingError("now must be time zone-aware", field="now", value=now)
+    if plan.start_at is not None and plan.start_at > now + MAX_START_AHEAD:
+        raise CampaignSettingError(
+            f"at most {MAX_START_AHEAD.days} days ahead",
+            field="start_at",
+            value=plan.start_at.isoformat(),
+        )
     start = now if plan.start_at is None else max(plan.start_at, now)
     honour_opt_out = plan.kind.respects_opt_out
     template = plan.template

@@ -43,15 +43,25 @@ _PROBE: Final = timedelta(hours=1)
 # but a chain of them is at most a few days long: each window is under 24 hours.
 _MAX_CHAIN: Final = 16
 _MAX_STEPS: Final = 64
+#: The longest IANA name is 32 characters ("America/Argentina/ComodRivadavia").
+MAX_ZONE_NAME: Final = 64
 
 
 def zone_of(tz: str | tzinfo) -> tzinfo:
-    """``tz`` as a tzinfo; a name is looked up in the IANA database."""
+    """``tz`` as a tzinfo; a name is looked up in the IANA database.
+
+    Anything zoneinfo cannot load as a zone is a :class:`CampaignSettingError`:
+    a folder of the database ("Europe"), a path, a NUL, a name the file system
+    cannot even spell (a lone surrogate) or one too long for it.
+    """
     if isinstance(tz, tzinfo):
         return tz
+    if not isinstance(tz, str) or not 0 < len(tz) <= MAX_ZONE_NAME:
+        raise CampaignSettingError("unknown IANA time zone", field="time_zone", value=tz)
     try:
+        # OSError: a folder (IsADirectoryError), a name too long for the file system.
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise CampaignSettingError("unknown IANA time zone", field="time_zone", value=tz) from None
 
 

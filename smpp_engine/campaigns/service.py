@@ -26,7 +26,7 @@ from ..store.campaign_interface import CampaignStore
 from ..store.campaign_model import CampaignStats, CampaignView, NewCampaign
 from .errors import CampaignError, CampaignSettingError
 from .optout import CampaignKind
-from .pacing import pace
+from .pacing import check_rate, pace
 from .plan import CampaignPlan, PlannedBatch, plan_messages
 from .quiet_hours import QuietHours
 from .recipients import Recipient, deduplicate
@@ -286,6 +286,10 @@ async def change_campaign(
     """
     view = await _find(store, name)
     state = transition(CampaignState(view.state), action)
+    if action is CampaignAction.RESUME:
+        # Checked before the state changes: a campaign stored with a rate that
+        # cannot be paced (kept by an older version) stays paused.
+        check_rate(view.rate)
     stamp = now.timestamp()
     updated: CampaignView = await store.set_campaign_state(view.campaign_id, state.value, now=stamp)
     if action is CampaignAction.RESUME:
@@ -308,11 +312,7 @@ async def _pace_again(store: CampaignBackend, view: CampaignView, now: datetime)
         return
     queued = await store.queued_campaign_messages(view.campaign_id)
     waiting = [
-        _Waiting(
-            m.message_id,
-            max(now, datetime.fromtimestamp(m.not_before, UTC)),
-            time_zones.name_for(m.destination),
-        )
+        _Waiting(m.message_id, _due(m.not_before, now), time_zones.name_for(m.destination))
         for m in queued
     ]
     slots = await trio.to_thread.run_sync(pace, waiting, view.rate, quiet_hours)
@@ -323,6 +323,15 @@ async def _pace_again(store: CampaignBackend, view: CampaignView, now: datetime)
     )
 
 
+def _due(not_before: float, now: datetime) -> datetime:
+    """When a waiting message may go: its own time, or ``now`` when that has passed or
+    is no date at all (a value no calendar holds, kept by an older version)."""
+    try:
+        return max(now, datetime.fromtimestamp(not_before, UTC))
+    except (OverflowError, ValueError, OSError):
+        return now
+
+
 def _pacing_settings(view: CampaignView) -> tuple[QuietHours | None, RecipientTimeZones | None]:
     """The quiet hours and time zones a campaign was created with, when readable."""
     try:
@@ -330,7 +339,7 @@ def _pacing_settings(view: CampaignView) -> tuple[QuietHours | None, RecipientTi
         quiet_hours = QuietHours.from_json(settings["quiet_hours"])
         zones = settings["time_zones"]
         return quiet_hours, RecipientTimeZones(zones["default"], zones["prefixes"])
-    except (ValueError, KeyError, TypeError, CampaignSettingError):
+    except (ValueError, KeyError, TypeError, AttributeError, CampaignSettingError):
         return None, None
 
 

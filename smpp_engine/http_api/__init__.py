@@ -6,7 +6,7 @@ Starlette served by Hypercorn's trio worker. ``/v1/...`` needs an API key
 """
 
 from .app import create_app
-from .context import ApiContext
+from .context import ApiContext, RouteText
 from .health import Readiness, probe_readiness
 from .schema import openapi_document
 from .serve import serve_api
@@ -14,6 +14,7 @@ from .serve import serve_api
 __all__ = [
     "ApiContext",
     "Readiness",
+    "RouteText",
     "create_app",
     "openapi_document",
     "probe_readiness",

@@ -23,7 +23,7 @@ from billing_core import AccountSnapshot, BillingError, Payment, Period
 from ..billing import post_and_confirm, recent_notices
 from ..store import Accepted, BillingStore, NewMessage, UnknownAccountError
 from ..views import billing_account_json
-from .bodies import parse_body, read_json
+from .bodies import parse_body, path_text, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
 
@@ -80,10 +80,7 @@ def _period(text: str | None) -> Period | None:
 
 
 def _account(request: Request) -> str:
-    account: str = request.path_params["account"]
-    if not 1 <= len(account) <= 64 or "\x00" in account:
-        raise ApiError(404, "not found", "no such account")
-    return account
+    return path_text(request, "account", "account", max_length=64)
 
 
 async def get_account(context: ApiContext, request: Request) -> Response:

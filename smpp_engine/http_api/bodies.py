@@ -2,19 +2,21 @@
 
 Strings are refused when they hold a NUL or a lone surrogate: neither store can
 keep them and no SMSC can carry them, so they are bad input, not a crash later.
+So are numbers JSON writes but no field can use: ``1e999`` reads as infinity.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from .errors import ApiError, invalid
+from .errors import ApiError, invalid, short
 
-__all__ = ["MAX_BODY", "parse_body", "read_json"]
+__all__ = ["MAX_BODY", "parse_body", "path_text", "read_json"]
 
 MAX_BODY = 8 * 1024 * 1024  # an inline recipient list of some 100,000 rows fits
 
@@ -42,20 +44,26 @@ async def read_json(request: Request) -> dict[str, Any]:
         raise ApiError(
             400, "bad request", "the body must be a JSON object", field="body", value=data
         )
-    _check_strings(data, "")
+    _check_values(data)
     return data
 
 
-def _check_strings(value: Any, path: str) -> None:
-    if isinstance(value, str):
-        _check_text(value, path or "body")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key, path or "body")
-            _check_strings(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_strings(item, f"{path}[{index}]")
+def _check_values(data: dict[str, Any]) -> None:
+    # A loop, not recursion: a body nested as deep as the JSON parser allows
+    # must not exhaust the stack here.
+    pending: list[tuple[Any, str]] = [(data, "")]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, str):
+            _check_text(value, path or "body")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise invalid(path or "body", value, "a number must be finite")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(key, path or "body")
+                pending.append((item, f"{path}.{key}" if path else key))
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
 
 
 def _check_text(text: str, field: str) -> None:
@@ -79,7 +87,7 @@ def parse_body(model: type[M], data: dict[str, Any]) -> M:
             422,
             "invalid input",
             f"{field}: {error['msg']}"
-            + (f" (got {value!r:.80})" if error["type"] != "missing" else ""),
+            + (f" (got {short(value)})" if error["type"] != "missing" else ""),
             field=field,
             value=value,
         ) from None
@@ -93,3 +101,17 @@ def _field_path(location: tuple[int | str, ...]) -> str:
         else:
             path += f".{part}" if path else part
     return path
+
+
+def path_text(request: Request, name: str, what: str, *, max_length: int = 200) -> str:
+    """A text path parameter; one no store can hold (a NUL, a lone surrogate, too
+    long) names nothing: a 404, as for any name that is not there."""
+    text: str = request.path_params[name]
+    try:
+        text.encode("utf-8")
+        holdable = "\x00" not in text and 1 <= len(text) <= max_length
+    except UnicodeEncodeError:
+        holdable = False
+    if not holdable:
+        raise ApiError(404, "not found", f"no {what} is named {short(text)}")
+    return text

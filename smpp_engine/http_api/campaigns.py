@@ -1,7 +1,8 @@
 """Campaigns and recipient groups over HTTP, on the same service the command line uses.
 
 ``POST /v1/campaigns`` plans, paces and queues a campaign from inline
-recipients or a group (:func:`~smpp_engine.campaigns.service.create_campaign`);
+recipients or a group (:func:`~smpp_engine.campaigns.service.create_campaign`),
+its texts planned with the route's text profile and concatenation method;
 pause, resume and cancel go through the campaign's state machine, so an action
 its state does not allow is a 409.
 """
@@ -16,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..campaigns import (
+    MAX_RATE,
+    MIN_RATE,
     CampaignAction,
     CampaignError,
     CampaignKind,
@@ -36,7 +39,7 @@ from ..campaigns.service import (
 )
 from ..store import CampaignView, DuplicateNameError, GroupMember, GroupView
 from ..views import campaign_stats_json, campaign_view_json, group_view_json
-from .bodies import parse_body, read_json
+from .bodies import parse_body, path_text, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
 from .messages import MAX_ID, sender_fields
@@ -79,7 +82,7 @@ class CampaignBody(_Body):
     recipients: list[MemberBody] | None = None
     group: Name | None = None
     route: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    rate: Annotated[float, Field(gt=0, le=100_000)] = 50.0
+    rate: Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE)] = 50.0
     legal_notice: bool = False
     start_at: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     quiet_hours: QuietHoursBody = Field(default_factory=QuietHoursBody)
@@ -153,6 +156,7 @@ def _request(context: ApiContext, body: CampaignBody) -> CampaignRequest:
         inline = tuple(
             Recipient(m.msisdn, m.fields, line) for line, m in enumerate(members, start=1)
         )
+    text = context.route_text(route)
     try:
         return CampaignRequest(
             name=body.name,
@@ -167,6 +171,8 @@ def _request(context: ApiContext, body: CampaignBody) -> CampaignRequest:
             group=body.group,
             recipients=inline,
             default_country_code=body.country_code,
+            profile=text.profile,
+            method=text.method,
         )
     except CampaignError as exc:
         raise _campaign_error(exc) from None
@@ -216,6 +222,15 @@ async def steer_campaign(context: ApiContext, request: Request) -> Response:
         view = await change_campaign(_backend(context), found.name, action, now=_now(context))
     except IllegalTransitionError as exc:
         raise ApiError(409, "conflict", exc.reason, field="state", value=exc.state.value) from None
+    except CampaignError as exc:
+        # What the campaign was stored with cannot be paced again (an older version's rate).
+        raise ApiError(
+            409,
+            "conflict",
+            f"the campaign cannot be {action.value}d: {exc.field} {exc.reason}",
+            field=exc.field,
+            value=exc.value,
+        ) from None
     return JSONResponse(campaign_view_json(view))
 
 
@@ -247,7 +262,7 @@ async def _group(context: ApiContext, name: str) -> GroupView:
 
 async def upsert_group_members(context: ApiContext, request: Request) -> Response:
     """Add members, or update the fields of those already in."""
-    group = await _group(context, request.path_params["name"])
+    group = await _group(context, path_text(request, "name", "recipient group"))
     body = parse_body(MembersBody, await read_json(request))
     members = _members(body.members, body.country_code, "members")
     changed = await _backend(context).upsert_group_members(group.group_id, members)
@@ -255,7 +270,7 @@ async def upsert_group_members(context: ApiContext, request: Request) -> Respons
 
 
 async def remove_group_member(context: ApiContext, request: Request) -> Response:
-    group = await _group(context, request.path_params["name"])
+    group = await _group(context, path_text(request, "name", "recipient group"))
     text = request.path_params["msisdn"]
     try:
         msisdn = normalise_msisdn(text, field="msisdn")

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from throttling import Priority
 
+from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile
 from ..store import Accepted, NewMessage, Store
 from .health import Readiness
 
-__all__ = ["ApiContext"]
+__all__ = ["ApiContext", "RouteText"]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteText:
+    """How one route writes text: its SMSC's text profile and concatenation method.
+
+    The API plans a message's text with these, as the route's dispatcher will
+    split it, so what is accepted is what the route can send, in as many parts
+    as were stored (settings: ``[[smsc]] default_alphabet``, ``allow_latin1``,
+    ``concatenation``).
+    """
+
+    profile: TextProfile = DEFAULT_PROFILE
+    method: Concatenation = Concatenation.UDH8
 
 
 @dataclass
@@ -21,7 +36,9 @@ class ApiContext:
     ``store`` also implements the campaign and billing store interfaces (both
     backends do). ``accept`` is the pipeline's durable accept: it returns once
     the messages are committed and wakes their route. ``routes`` are the SMSC
-    route names, the first being the default. ``api_key_digests`` maps a key's
+    route names, the first being the default; ``route_texts`` their text
+    profiles and concatenation methods by name (a route left out takes GSM 7-bit
+    with 8-bit UDH references, the defaults). ``api_key_digests`` maps a key's
     name to the SHA-256 hex digest of the key; the keys themselves are never
     held. ``metrics_public`` serves ``/metrics`` without a key.
     """
@@ -35,7 +52,18 @@ class ApiContext:
     clock: Callable[[], float] = time.time
     #: The priority of a message posted without one.
     default_priority: Priority = Priority.TRANSACTIONAL
+    route_texts: Mapping[str, RouteText] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.routes:
             raise ValueError("routes: the API needs at least one SMSC route")
+        unknown = sorted(set(self.route_texts) - set(self.routes))
+        if unknown:
+            raise ValueError(f"route_texts: no such route {', '.join(unknown)}")
+
+    def route_text(self, route: str) -> RouteText:
+        """The text profile and concatenation method of ``route``."""
+        return self.route_texts.get(route, _DEFAULT_TEXT)
+
+
+_DEFAULT_TEXT = RouteText()

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-__all__ = ["ApiError", "api_error_response", "http_exception_response", "invalid"]
+__all__ = ["ApiError", "api_error_response", "http_exception_response", "invalid", "short"]
 
 
 class ApiError(Exception):
@@ -52,7 +52,7 @@ class ApiError(Exception):
 def invalid(field: str, value: Any, reason: str) -> ApiError:
     """A 422 naming ``field`` and the ``value`` found there."""
     return ApiError(
-        422, "invalid input", f"{field}: {reason} (got {_short(value)})", field=field, value=value
+        422, "invalid input", f"{field}: {reason} (got {short(value)})", field=field, value=value
     )
 
 
@@ -71,8 +71,12 @@ async def http_exception_response(request: Request, exc: Exception) -> Response:
     )
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
+def short(value: Any) -> str:
+    """``value`` as a reader sees it in a detail sentence: its repr, cut at 80 characters."""
+    try:
+        text = repr(value)
+    except RecursionError:  # a list nested as deep as the JSON parser allows
+        return "(a value nested too deep to show)"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -85,4 +89,4 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, str):
         safe = value.encode("utf-8", "backslashreplace").decode("utf-8")
         return safe if len(safe) <= 200 else safe[:200] + "..."
-    return _short(value)
+    return short(value)

@@ -2,16 +2,20 @@
 
 A message is answered 201 only once the pipeline's accept has returned, i.e.
 once it is committed: an id a client holds always names a stored message. The
-text's encoding and part count come from the protocol core's planner, the
-destination is normalised as campaigns normalise it, and the sender is checked
-as the SMSC would check it.
+text's encoding and part count come from the protocol core's planner with the
+route's own text profile and concatenation method (what the route's dispatcher
+will split it with), the destination is normalised as campaigns normalise it,
+and the sender is checked as the SMSC would check it. Idempotency keys are each
+API key's own (:mod:`.idempotency`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import trio
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,10 +24,12 @@ from throttling import Priority
 
 from ..campaigns import MsisdnError, normalise_msisdn
 from ..protocol import (
+    Address,
+    Npi,
     PduError,
-    TextEncodeError,
     TextPlan,
-    TextTooLongError,
+    Ton,
+    check_address,
     plan_text,
     sender_address,
 )
@@ -32,12 +38,14 @@ from ..views import message_view_json
 from .bodies import parse_body, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
+from .idempotency import client_key, differences, scoped_key, stored_differences
 
 __all__ = [
     "MAX_BATCH",
     "MAX_ID",
     "BatchRequest",
     "MessageRequest",
+    "api_key_name",
     "get_message",
     "post_message",
     "post_messages",
@@ -100,7 +108,10 @@ def _expiry(body: MessageRequest, now: float, at: str) -> float | None:
         raise invalid(field, body.expires_at, "expected ISO 8601 with an offset") from None
     if expiry.utcoffset() is None:
         raise invalid(field, body.expires_at, "give an offset (Z or +02:00)")
-    stamp = expiry.timestamp()
+    try:
+        stamp = expiry.timestamp()
+    except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: off the calendar in UTC
+        stamp = -1.0
     if not now < stamp <= now + MAX_VALIDITY:
         raise invalid(field, body.expires_at, "must be in the future, within 14 days")
     return stamp
@@ -119,23 +130,39 @@ def _idempotency_key(request: Request, body: MessageRequest) -> str | None:
     return body.idempotency_key or header or None
 
 
+def api_key_name(request: Request) -> str:
+    """The name of the API key the request was authenticated with (set by the gate)."""
+    name = request.scope.get("state", {}).get("api_key_name")
+    if not isinstance(name, str):
+        raise ApiError(401, "unauthorized", "the request carries no authenticated API key")
+    return name
+
+
 def _new_message(
     context: ApiContext, body: MessageRequest, now: float, key: str | None, at: str = ""
 ) -> tuple[NewMessage, TextPlan]:
-    """The message ``body`` asks for, with its text plan; 422s name ``at`` + the field."""
+    """The message ``body`` asks for, with its text plan; 422s name ``at`` + the field.
+
+    The text is planned as its route's dispatcher will split it: with the
+    route's text profile and concatenation method.
+    """
     route = body.route or context.routes[0]
     if route not in context.routes:
         known = ", ".join(context.routes)
         raise invalid(f"{at}route", route, f"no such route (known: {known})")
     try:
         destination = normalise_msisdn(body.to, field="to")
+        check_address(Address(Ton.INTERNATIONAL, Npi.ISDN, destination), "destination_addr")
     except MsisdnError as exc:
         raise invalid(f"{at}to", body.to, exc.reason) from None
+    except PduError as exc:
+        raise invalid(f"{at}to", body.to, exc.reason) from None
     ton, npi, source = sender_fields(body.sender, field=f"{at}from")
+    text = context.route_text(route)
     try:
-        plan = plan_text(body.text)
-    except (TextTooLongError, TextEncodeError) as exc:
-        raise invalid(f"{at}text", body.text, str(exc)) from None
+        plan = plan_text(body.text, text.profile, text.method)
+    except PduError as exc:
+        raise invalid(f"{at}text", body.text, f"{exc} on route {route!r}") from None
     message = NewMessage(
         smsc=route,
         source=source,
@@ -163,10 +190,36 @@ def _accepted_json(accepted: Accepted, plan: TextPlan) -> dict[str, Any]:
     }
 
 
+def _scoped(request: Request, key: str | None) -> str | None:
+    return None if key is None else scoped_key(api_key_name(request), key)
+
+
+async def _same_as_stored(
+    context: ApiContext, message_id: int, message: NewMessage, *, field: str
+) -> None:
+    """A 409 naming ``field`` unless the stored message ``message_id`` is ``message``."""
+    stored = await context.store.get(message_id)
+    differ = ["message"] if stored is None else stored_differences(stored, message)
+    if differ:
+        key = client_key(message.idempotency_key)
+        raise ApiError(
+            409,
+            "conflict",
+            f"{field}: the key {key!r} was used for another message (id {message_id}; "
+            f"this one differs in {', '.join(differ)}); send a new message with a new key",
+            field=field,
+            value=key,
+        )
+
+
 async def post_message(context: ApiContext, request: Request) -> Response:
     body = parse_body(MessageRequest, await read_json(request))
-    message, plan = _new_message(context, body, context.clock(), _idempotency_key(request, body))
+    key = _scoped(request, _idempotency_key(request, body))
+    message, plan = _new_message(context, body, context.clock(), key)
     (accepted,) = await context.accept([message])
+    if accepted.duplicate:
+        # The store kept nothing of this request: a 409 leaves nothing behind.
+        await _same_as_stored(context, accepted.message_id, message, field="idempotency_key")
     return JSONResponse(
         _accepted_json(accepted, plan), status_code=200 if accepted.duplicate else 201
     )
@@ -180,15 +233,88 @@ class BatchRequest(BaseModel):
     messages: Annotated[list[MessageRequest], Field(min_length=1, max_length=MAX_BATCH)]
 
 
+_LOOKUPS = 16  # keys of one batch looked up at once
+
+
+def _first_of_keys(messages: Sequence[NewMessage]) -> dict[str, int]:
+    """Each key of a batch and its first item; a 422 when a later item gives the key
+    another message (the same message twice is one message, both items its id)."""
+    first_of: dict[str, int] = {}
+    for index, message in enumerate(messages):
+        key = message.idempotency_key
+        if key is None:
+            continue
+        first = first_of.setdefault(key, index)
+        if first == index:
+            continue
+        differ = differences(messages[first], message)
+        if differ:
+            raise invalid(
+                f"messages[{index}].idempotency_key",
+                client_key(key),
+                f"the key of messages[{first}], with another message "
+                f"(it differs in {', '.join(differ)})",
+            )
+    return first_of
+
+
+async def _known_keys(context: ApiContext, keys: Sequence[str]) -> dict[str, int]:
+    """The stored message id of each of ``keys`` that is stored."""
+    known: dict[str, int] = {}
+    limiter = trio.CapacityLimiter(_LOOKUPS)
+
+    async def look_up(key: str) -> None:
+        async with limiter:
+            found = await context.store.find_by_idempotency_key(key)
+        if found is not None:
+            known[key] = found
+
+    async with trio.open_nursery() as nursery:
+        for key in keys:
+            nursery.start_soon(look_up, key)
+    return known
+
+
 async def post_messages(context: ApiContext, request: Request) -> Response:
-    """Up to MAX_BATCH messages made durable together: all of them, or (on a 422) none."""
+    """Up to MAX_BATCH messages made durable together: all of them, or (on a 4xx) none.
+
+    An item whose key is stored already is answered as that message (200 when
+    every item is), or refused with a 409 naming the item when it differs;
+    items repeating a key of the batch are one message.
+    """
     body = parse_body(BatchRequest, await read_json(request))
     now = context.clock()
+    name = api_key_name(request)
     planned = [
-        _new_message(context, item, now, item.idempotency_key, at=f"messages[{n}].")
+        _new_message(
+            context,
+            item,
+            now,
+            None if item.idempotency_key is None else scoped_key(name, item.idempotency_key),
+            at=f"messages[{n}].",
+        )
         for n, item in enumerate(body.messages)
     ]
-    accepted = await context.accept([message for message, _ in planned])
+    messages = [message for message, _ in planned]
+    first_of = _first_of_keys(messages)
+    # Checked before the accept, so that a 409 leaves the whole batch unwritten.
+    known = await _known_keys(context, list(first_of))
+    for key, message_id in sorted(known.items(), key=lambda item: first_of[item[0]]):
+        index = first_of[key]
+        field = f"messages[{index}].idempotency_key"
+        await _same_as_stored(context, message_id, messages[index], field=field)
+    accepted = await context.accept(messages)
+    for index, answer in enumerate(accepted):
+        stored_key = messages[index].idempotency_key
+        if (
+            answer.duplicate
+            and stored_key is not None
+            and stored_key not in known
+            and first_of[stored_key] == index
+        ):
+            # Stored by a concurrent request since the check above.
+            field = f"messages[{index}].idempotency_key"
+            await _same_as_stored(context, answer.message_id, messages[index], field=field)
     answers = [_accepted_json(a, plan) for a, (_, plan) in zip(accepted, planned, strict=True)]
     fresh = any(not a.duplicate for a in accepted)
     return JSONResponse({"messages": answers}, status_code=201 if fresh else 200)
@@ -207,4 +333,6 @@ async def get_message(context: ApiContext, request: Request) -> Response:
     view = await context.store.get(message_id)
     if view is None:
         raise ApiError(404, "not found", f"no message has id {message_id}")
-    return JSONResponse(message_view_json(view))
+    answer = message_view_json(view)
+    answer["idempotency_key"] = client_key(view.idempotency_key)
+    return JSONResponse(answer)

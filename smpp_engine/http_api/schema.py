@@ -51,6 +51,7 @@ _ERRORS: dict[str, Schema] = {
     "400": {"$ref": "#/components/responses/BadRequest"},
     "401": {"$ref": "#/components/responses/Unauthorized"},
     "404": {"$ref": "#/components/responses/NotFound"},
+    "409": {"$ref": "#/components/responses/Conflict"},
     "413": {"$ref": "#/components/responses/TooLarge"},
     "422": {"$ref": "#/components/responses/Invalid"},
     "503": {"$ref": "#/components/responses/StoreUnavailable"},
@@ -141,7 +142,13 @@ def _schemas(routes: Sequence[str]) -> dict[str, Schema]:
                     "pattern": r"^([A-Za-z0-9]{1,11}|\+[1-9][0-9]{0,15})$",
                     "description": "Alphanumeric (at most 11) or a number (at most 16 digits).",
                 },
-                "text": {"type": "string", "minLength": 1, "maxLength": 40000},
+                "text": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 40000,
+                    "description": "Planned with the route's text profile and concatenation "
+                    "method; a text the route cannot send (over 255 parts) is a 422.",
+                },
                 "priority": {
                     "type": "string",
                     "enum": ["interactive", "transactional", "bulk"],
@@ -157,7 +164,14 @@ def _schemas(routes: Sequence[str]) -> dict[str, Schema]:
                 "expires_at": {**TIME, "maxLength": 64},
                 "route": route,
                 "registered_delivery": {"type": "boolean", "default": True},
-                "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 128},
+                "idempotency_key": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 128,
+                    "description": "Each API key's own. Sent again with the same message "
+                    "(route, from, to, text, priority): the first answer, 200, duplicate "
+                    "true. With another message: 409. Or the Idempotency-Key header.",
+                },
             },
             additionalProperties=False,
         ),
@@ -227,13 +241,17 @@ def _schemas(routes: Sequence[str]) -> dict[str, Schema]:
                 "route": route,
                 "rate": {
                     "type": "number",
-                    "minimum": 0,
-                    "exclusiveMinimum": True,
+                    "minimum": 0.001,
                     "maximum": 100000,
                     "default": 50,
+                    "description": "Messages per second for this campaign.",
                 },
                 "legal_notice": {"type": "boolean", "default": False},
-                "start_at": {**TIME, "maxLength": 64},
+                "start_at": {
+                    **TIME,
+                    "maxLength": 64,
+                    "description": "With an offset; from 2000-01-01, at most 366 days ahead.",
+                },
                 "quiet_hours": _object(
                     [],
                     {
@@ -242,7 +260,14 @@ def _schemas(routes: Sequence[str]) -> dict[str, Schema]:
                     },
                     additionalProperties=False,
                 ),
-                "time_zone": {"type": "string", "minLength": 1, "maxLength": 64},
+                "time_zone": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64,
+                    "default": "UTC",
+                    "description": "An IANA time zone (Europe/Sofia) for recipients whose "
+                    "number names none; anything else is a 422.",
+                },
                 "country_code": country_code,
             },
             additionalProperties=False,
@@ -261,7 +286,7 @@ def _schemas(routes: Sequence[str]) -> dict[str, Schema]:
                 "sender": STRING,
                 "template": STRING,
                 "kind": {"type": "string", "enum": ["bulk", "legal_notice"]},
-                "rate": NUMBER,
+                "rate": _nullable(NUMBER),
                 "start_at": _nullable(TIME),
                 "created_at": TIME,
                 "updated_at": TIME,
@@ -484,12 +509,9 @@ def _paths() -> dict[str, Schema]:
         action: {
             "post": _operation(
                 f"{action.capitalize()} a campaign (409 when its state does not allow it).",
-                {
-                    "200": _answer("The campaign after the change.", _ref("Campaign")),
-                    "409": {"$ref": "#/components/responses/Conflict"},
-                },
+                {"200": _answer("The campaign after the change.", _ref("Campaign"))},
                 parameters=[campaign_id],
-                errors=("401", "404", "503"),
+                errors=("401", "404", "409", "503"),
                 tag="campaigns",
             )
         }
@@ -532,14 +554,18 @@ def _paths() -> dict[str, Schema]:
         },
         "/v1/messages": {
             "post": _operation(
-                "Queue one SMS; 201 once it is durable, 200 for a known idempotency key.",
+                "Queue one SMS; 201 once it is durable, 200 for a known idempotency key "
+                "with the same message, 409 for one with another message.",
                 {
                     "201": _answer("Accepted and stored.", _ref("MessageAccepted")),
-                    "200": _answer("The idempotency key was used before.", _ref("MessageAccepted")),
+                    "200": _answer(
+                        "The idempotency key was used before, for this message: the first answer.",
+                        _ref("MessageAccepted"),
+                    ),
                 },
                 body=_ref("MessageRequest"),
                 parameters=[idempotency_header],
-                errors=("400", "401", "413", "422", "503"),
+                errors=("400", "401", "409", "413", "422", "503"),
                 tag="messages",
             )
         },
@@ -547,13 +573,16 @@ def _paths() -> dict[str, Schema]:
             "post": _operation(
                 "Queue up to 1,000 SMS in one durable transaction: all of them, or none "
                 "(a 422 names the item, e.g. messages[3].to). 201 when any is new; "
-                "200 when every idempotency key was used before.",
+                "200 when every idempotency key was used before. Items repeating a key "
+                "with the same message are one message (the same id); with another, a "
+                "422 naming both. An item whose key was used before for another message "
+                "is a 409 naming the item.",
                 {
                     "201": _answer("Accepted and stored, in order.", _ref("BatchAccepted")),
                     "200": _answer("Every message was known.", _ref("BatchAccepted")),
                 },
                 body=_ref("BatchRequest"),
-                errors=("400", "401", "413", "422", "503"),
+                errors=("400", "401", "409", "413", "422", "503"),
                 tag="messages",
             )
         },
@@ -569,12 +598,9 @@ def _paths() -> dict[str, Schema]:
         "/v1/campaigns": {
             "post": _operation(
                 "Plan, pace and queue a campaign; it starts running.",
-                {
-                    "201": _answer("Created and queued.", _ref("CampaignCreated")),
-                    "409": {"$ref": "#/components/responses/Conflict"},
-                },
+                {"201": _answer("Created and queued.", _ref("CampaignCreated"))},
                 body=_ref("CampaignRequest"),
-                errors=("400", "401", "413", "422", "503"),
+                errors=("400", "401", "409", "413", "422", "503"),
                 tag="campaigns",
             ),
             "get": _operation(
@@ -615,12 +641,9 @@ def _paths() -> dict[str, Schema]:
         "/v1/groups": {
             "post": _operation(
                 "Create a recipient group, with members if given.",
-                {
-                    "201": _answer("Created.", _ref("Group")),
-                    "409": {"$ref": "#/components/responses/Conflict"},
-                },
+                {"201": _answer("Created.", _ref("Group"))},
                 body=_ref("GroupRequest"),
-                errors=("400", "401", "413", "422", "503"),
+                errors=("400", "401", "409", "413", "422", "503"),
                 tag="groups",
             ),
             "get": _operation(
@@ -715,7 +738,11 @@ def openapi_document(routes: Sequence[str]) -> dict[str, Any]:
                     "content": error,
                 },
                 "NotFound": {"description": "No such record.", "content": error},
-                "Conflict": {"description": "The record's state forbids it.", "content": error},
+                "Conflict": {
+                    "description": "The record's state forbids it, or an idempotency key "
+                    "was used before for another message; field and value name it.",
+                    "content": error,
+                },
                 "TooLarge": {"description": "The body is too large.", "content": error},
                 "Invalid": {
                     "description": "A field's value cannot be used; field and value name it.",

@@ -2,20 +2,23 @@
 
 The store's own ``accept`` stands in for the pipeline's (it is what the
 pipeline's accept does, less waking the route); the end-to-end test runs a real
-pipeline against the simulator instead.
+pipeline against the simulator instead. The two routes write text differently,
+as two operators' SMSCs do: ``main`` GSM 7-bit with 8-bit UDH references,
+``backup`` GSM 7-bit as IA5 (ASCII) octets with 16-bit references.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
-from smpp_engine.http_api import ApiContext, Readiness, create_app
+from smpp_engine.http_api import ApiContext, Readiness, RouteText, create_app
+from smpp_engine.protocol import Alphabet, Concatenation, TextProfile
 from smpp_engine.settings import hash_api_key
 from smpp_engine.store import Accepted, NewMessage, Store
 
@@ -24,6 +27,10 @@ from ..store.conftest import open_test_store
 KEY = "k-7f3a9c2e51d04b8f"
 OTHER_KEY = "k-second-ops-key"
 ROUTES = ("main", "backup")
+ROUTE_TEXTS = {
+    "main": RouteText(),
+    "backup": RouteText(TextProfile(default_alphabet=Alphabet.IA5), Concatenation.UDH16),
+}
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
@@ -38,9 +45,13 @@ class Api:
 
 
 def context_for(
-    store: Store, *, metrics_public: bool = False
+    store: Store,
+    *,
+    metrics_public: bool = False,
+    routes: Sequence[str] = ROUTES,
+    route_texts: Mapping[str, RouteText] = ROUTE_TEXTS,
 ) -> tuple[ApiContext, list[Readiness]]:
-    readiness = [Readiness({route: 1 for route in ROUTES})]
+    readiness = [Readiness({route: 1 for route in routes})]
 
     async def accept(messages: Sequence[NewMessage]) -> list[Accepted]:
         return await store.accept(messages, now=time.time())
@@ -51,10 +62,11 @@ def context_for(
     context = ApiContext(
         store=store,
         accept=accept,
-        routes=ROUTES,
+        routes=routes,
         api_key_digests={"ops": hash_api_key(KEY), "billing": hash_api_key(OTHER_KEY)},
         metrics_public=metrics_public,
         readiness=ready,
+        route_texts=route_texts,
     )
     return context, readiness
 

@@ -7,7 +7,7 @@ from smpp_engine.protocol import plan_text
 from smpp_engine.store import MessageState
 from throttling import Priority
 
-from .conftest import ROUTES, Api
+from .conftest import ROUTE_TEXTS, ROUTES, Api
 
 
 async def test_a_message_is_stored_before_its_id_is_answered(api: Api) -> None:
@@ -49,7 +49,8 @@ async def test_encoding_and_parts_come_from_the_text_planner(api: Api) -> None:
               "route": "backup"},
     )  # fmt: skip
     assert answer.status_code == 201, answer.text
-    plan = plan_text(text)
+    backup = ROUTE_TEXTS["backup"]
+    plan = plan_text(text, backup.profile, backup.method)
     assert answer.json()["parts"] == plan.parts >= 2
     assert answer.json()["encoding"] == "UCS2"
     stored = await api.store.get(answer.json()["id"])
