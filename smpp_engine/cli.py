@@ -16,7 +16,8 @@ from .cli_billing import billing_app
 from .cli_campaign import campaign_app
 from .cli_config import config_app
 from .cli_demo import demo
-from .cli_gateway import gateway
+from .cli_errors import EXIT_BAD_INPUT, ReportingGroup, say_error
+from .cli_gateway import PASSWORD_VARIABLE, gateway, password_or_prompt
 from .cli_run import run, status
 from .esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
 from .interrupts import run_until_interrupted
@@ -27,13 +28,14 @@ app = typer.Typer(
     help="SMPP gateway engine: send, receive and track SMS over SMPP.",
     no_args_is_help=True,
     add_completion=False,
+    # Every failure is reported by the group: one line, secrets masked.
+    cls=ReportingGroup,
+    pretty_exceptions_show_locals=False,
 )
 pdu_app = typer.Typer(
     help="Decode and encode single PDUs (for operators and QA).", no_args_is_help=True
 )
 app.add_typer(pdu_app, name="pdu")
-
-EXIT_BAD_INPUT = 2
 
 
 def _read_argument(value: str) -> str:
@@ -41,7 +43,8 @@ def _read_argument(value: str) -> str:
 
 
 def _fail(message: str) -> typer.Exit:
-    typer.echo(message, err=True)
+    """Say ``message`` (it starts with ``error: ``) on stderr, masked; the exit to raise."""
+    say_error(message.removeprefix("error: "))
     return typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -91,14 +94,31 @@ Opt = typer.Option
 
 
 @app.command("sim")
-def sim(
+def sim(  # noqa: PLR0917 - one parameter per command-line option
     host: Annotated[str, Opt(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, Opt(help="SMPP port (0 picks a free one).")] = 2775,
     scenario: Annotated[
         Path | None, Opt(help="Scenario TOML file (see config/scenarios/); default: healthy.")
     ] = None,
     control_port: Annotated[
-        int | None, Opt(help="HTTP control API port (0 picks a free one); none if omitted.")
+        int | None,
+        Opt(help="HTTP control API port on 127.0.0.1 (0 picks a free one); none if omitted."),
+    ] = None,
+    scenario_dir: Annotated[
+        Path | None,
+        Opt(
+            help="The only folder whose files control requests may name (scenarios, MO CSV); "
+            "default: the folder of the scenario."
+        ),
+    ] = None,
+    control_token: Annotated[
+        str | None,
+        Opt(
+            envvar="SMPP_SIM_CONTROL_TOKEN",
+            show_default=False,
+            help="Bearer token every control request must carry (at least 16 characters); "
+            "prefer the environment variable to the option, which others can see in ps.",
+        ),
     ] = None,
 ) -> None:
     """Run the SMSC simulator until interrupted.
@@ -110,9 +130,20 @@ def sim(
     from .simulator import ScenarioError, Simulator  # noqa: PLC0415
 
     logs.configure()
+    if scenario_dir is not None and not scenario_dir.is_dir():
+        raise _fail(f"error: --scenario-dir {scenario_dir}: not a folder")
     try:  # a broken scenario is refused before anything listens
-        simulator = Simulator(scenario, host=host, port=port, control_port=control_port)
+        simulator = Simulator(
+            scenario,
+            host=host,
+            port=port,
+            control_port=control_port,
+            scenario_dir=scenario_dir,
+            control_token=control_token,
+        )
     except ScenarioError as exc:
+        raise _fail(f"error: {exc}") from None
+    except ValueError as exc:  # the token's length; the message does not quote it
         raise _fail(f"error: {exc}") from None
 
     async def serve() -> None:
@@ -134,7 +165,6 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
     host: Annotated[str, Opt(help="SMSC address.")],
     port: Annotated[int, Opt(help="SMSC port.")],
     system_id: Annotated[str, Opt(help="SMPP system_id of the account.")],
-    password: Annotated[str, Opt(help="SMPP password of the account.")],
     source: Annotated[str, Opt(help="Sender: alphanumeric (max 11) or a number.")],
     dest: Annotated[str, Opt(help="Destination number (+ or 00 for international).")],
     text: Annotated[str, Opt(help="The text; long texts are split automatically.")],
@@ -150,12 +180,22 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
     insecure: Annotated[
         bool, Opt(help="With --tls: do not verify the certificate (test SMSCs only).")
     ] = False,
+    password: Annotated[
+        str | None,
+        Opt(
+            envvar=PASSWORD_VARIABLE,
+            show_envvar=False,
+            help=f"SMPP password of the account; default ${PASSWORD_VARIABLE}, else asked for "
+            "(hidden). On the command line it is visible to other users of the machine.",
+        ),
+    ] = None,
 ) -> None:
     """Bind, send, optionally wait for receipts, unbind; end with one JSON line.
 
     The JSON counts SMPP submits (one per part of a long text). Exit status 0 only
     when every one was accepted.
     """
+    password = password_or_prompt(password)
     logs.configure()
     if bind not in ("transceiver", "transmitter"):
         raise _fail(f"error: --bind must be transceiver or transmitter, not {bind!r}")

@@ -22,15 +22,10 @@ from billing_core import Payment, Period
 
 from . import logs
 from .billing import SmsSelfService, post_and_confirm
-from .cli_store import ConfigOpt, StoreOpt, store_url
+from .cli_errors import EXIT_FAILED, fail
+from .cli_store import ConfigOpt, StoreOpt, opened_store, store_url
 from .pipeline import MoMessage
-from .store import (
-    BillingStore,
-    StoreError,
-    import_billing_data,
-    load_billing_json,
-    open_store,
-)
+from .store import BillingStore, StoreError, import_billing_data, load_billing_json
 
 billing_app = typer.Typer(
     help="Utility billing by SMS: load data, try a consumer's SMS.", no_args_is_help=True
@@ -53,19 +48,20 @@ def billing_import(
     logs.configure("warning")
     try:
         data = load_billing_json(str(file))
-    except (OSError, ValueError) as exc:
-        typer.echo(f"error: {file}: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except OSError as exc:
+        raise fail(f"{file}: cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise fail(f"{file}: {exc}") from None
+    url = store_url(store, config)
 
     async def work() -> Any:
-        async with open_store(store_url(store, config)) as opened:
+        async with opened_store(url) as opened:
             return await import_billing_data(cast(BillingStore, opened), data)
 
     try:
         report = trio.run(work)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc), EXIT_FAILED) from None
     for problem in report.problems:
         typer.echo(
             f"{problem.section}[{problem.index}] {problem.item}: {problem.field}: "
@@ -115,12 +111,13 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
         try:
             at = datetime.fromisoformat(now)
         except ValueError:
-            raise typer.BadParameter(f"--now {now!r}: expected ISO 8601") from None
+            raise fail(f"--now {now!r}: expected ISO 8601") from None
         if at.utcoffset() is None:
-            raise typer.BadParameter(f"--now {now!r}: give a time zone")
+            raise fail(f"--now {now!r}: give a time zone")
+    url = store_url(store, config)
 
     async def work() -> dict[str, Any]:
-        async with open_store(store_url(store, config)) as opened:
+        async with opened_store(url) as opened:
             billing = cast(BillingStore, opened)
             queue = _Queue(opened)
             service = SmsSelfService(
@@ -156,8 +153,7 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
     try:
         result = trio.run(work)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc), EXIT_FAILED) from None
     if result["reply"]:
         typer.echo(result["reply"])
         typer.echo(f"({result['encoding']}, {result['parts']} part(s))")
@@ -168,9 +164,9 @@ def _amount(text: str) -> Decimal:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise typer.BadParameter(f"AMOUNT {text!r}: not a number") from None
+        raise fail(f"AMOUNT {text!r}: not a number") from None
     if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise typer.BadParameter(f"AMOUNT {text!r}: a positive sum with at most 2 decimals")
+        raise fail(f"AMOUNT {text!r}: a positive sum with at most 2 decimals")
     return amount
 
 
@@ -181,7 +177,7 @@ def _period(text: str | None) -> Period | None:
     try:
         return Period.checked(int(year), int(month))
     except ValueError:
-        raise typer.BadParameter(f"--period {text!r}: expected YYYY-MM") from None
+        raise fail(f"--period {text!r}: expected YYYY-MM") from None
 
 
 @billing_app.command("payment")
@@ -213,8 +209,10 @@ def billing_payment(  # noqa: PLR0917 - one parameter per command-line option
         period=named,
     )
 
+    url = store_url(store, config)
+
     async def work() -> dict[str, Any]:
-        async with open_store(store_url(store, config)) as opened:
+        async with opened_store(url) as opened:
             posted = await post_and_confirm(
                 cast(BillingStore, opened), _Queue(opened), payment, route=route, now=now
             )
@@ -233,11 +231,9 @@ def billing_payment(  # noqa: PLR0917 - one parameter per command-line option
     try:
         result = trio.run(work)
     except LookupError as exc:  # UnknownAccountError
-        typer.echo(f"error: account {account!r}: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(f"account {account!r}: {exc}") from None
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc), EXIT_FAILED) from None
     for text in result.get("confirmations", []):
         typer.echo(text)
     typer.echo(json.dumps(result, ensure_ascii=False))

@@ -25,8 +25,10 @@ from .campaigns import (
     CampaignKind,
     IllegalTransitionError,
     QuietHours,
+    RecipientsRefusedError,
     RecipientTimeZones,
     normalise_msisdn,
+    parse_window,
     read_recipients,
 )
 from .campaigns.service import (
@@ -39,8 +41,9 @@ from .campaigns.service import (
     follow_campaign,
 )
 from .campaigns.state import CampaignAction
-from .cli_store import ConfigOpt, StoreOpt, store_url
-from .store import StoreError, open_store
+from .cli_errors import EXIT_FAILED, fail
+from .cli_store import ConfigOpt, StoreOpt, opened_store, store_url
+from .store import StoreError
 from .store.campaign_model import GroupMember, GroupView
 
 campaign_app = typer.Typer(
@@ -63,18 +66,50 @@ def _run(store_url: str, work: Callable[[CampaignBackend], Awaitable[T]]) -> T:
     logs.configure("warning")
 
     async def main() -> T:
-        async with open_store(store_url) as store:
+        async with opened_store(store_url) as store:
             # Both backends keep campaigns; open_store is typed by the message interface.
             return await work(cast(CampaignBackend, store))
 
     try:
         return trio.run(main)
-    except (CampaignError, IllegalTransitionError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except CampaignError as exc:
+        raise fail(_campaign_problem(exc)) from None
+    except IllegalTransitionError as exc:
+        raise fail(str(exc)) from None
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc), EXIT_FAILED) from None
+
+
+#: The option of each campaign field a command-line value ends up in.
+_OPTION_OF_FIELD = {
+    "sender": "--sender",
+    "template": "--template",
+    "rate": "--rate",
+    "start_at": "--start",
+    "time_zone": "--time-zone",
+    "quiet_hours.weekday": "--quiet-weekday",
+    "quiet_hours.weekend": "--quiet-weekend",
+    "default_country_code": "--country-code",
+    "country_code": "--country-code",
+    "on_error": "--on-error",
+    "smsc": "--route",
+}
+
+
+def _campaign_problem(exc: CampaignError, csv: Path | None = None) -> str:
+    """One line: the option (or CSV file) at fault, the value, the reason."""
+    if isinstance(exc, RecipientsRefusedError):
+        rows = exc.report.bad_lines
+        shown = "; ".join(str(error) for error in exc.errors[:3])
+        more = len(exc.errors) - 3
+        where = f"--csv {csv}" if csv is not None else "the recipients file"
+        return f"{where}: refused, {len(rows)} bad row{'s' if len(rows) != 1 else ''}: {shown}" + (
+            f"; and {more} more" if more > 0 else ""
+        )
+    option = _OPTION_OF_FIELD.get(exc.field)
+    if option is None:
+        return str(exc)
+    return f"{option} {exc.value!r}: {exc.reason}"
 
 
 def _start(text: str | None) -> datetime | None:
@@ -83,10 +118,31 @@ def _start(text: str | None) -> datetime | None:
     try:
         start = datetime.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"--start {text!r}: expected ISO 8601") from None
+        raise fail(f"--start {text!r}: expected ISO 8601") from None
     if start.utcoffset() is None:
-        raise typer.BadParameter(f"--start {text!r}: give a time zone (e.g. +02:00 or Z)")
+        raise fail(f"--start {text!r}: give a time zone (e.g. +02:00 or Z)")
     return start
+
+
+def _quiet(option: str, text: str) -> str | None:
+    """A quiet window "HH:MM-HH:MM", or None for "off"."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        parse_window(text)
+    except CampaignError:
+        raise fail(f'{option} {text!r}: expected "HH:MM-HH:MM" or off') from None
+    return text
+
+
+def _readable(csv: Path) -> Path:
+    """``csv``, once it is known to be a file that can be read (one line if not)."""
+    try:
+        with csv.open("rb"):
+            pass
+    except OSError as exc:
+        raise fail(f"--csv {csv}: cannot be read: {exc.strerror or exc}") from None
+    return csv
 
 
 @campaign_app.command("create")
@@ -105,16 +161,28 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
         str | None, Opt(help="Country code for national numbers (leading 0).")
     ] = None,
     time_zone: Annotated[str, Opt(help="Recipients' time zone when the number says none.")] = "UTC",
-    quiet_weekday: Annotated[str, Opt(help="Quiet hours on working days.")] = "22:00-08:00",
-    quiet_weekend: Annotated[str, Opt(help="Quiet hours at weekends.")] = "20:00-09:00",
+    quiet_weekday: Annotated[
+        str, Opt(help='Quiet hours on working days, "HH:MM-HH:MM" or off.')
+    ] = "22:00-08:00",
+    quiet_weekend: Annotated[
+        str, Opt(help='Quiet hours at weekends, "HH:MM-HH:MM" or off.')
+    ] = "20:00-09:00",
     dry_run: Annotated[bool, Opt(help="Plan and report, queue nothing.")] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Plan a campaign (encoding, parts, bad rows, opt-outs) and queue its messages."""
+    """Plan a campaign (encoding, parts, bad rows, opt-outs) and queue its messages.
+
+    Quiet hours "off" sends at any hour. Mistakes in the options, a CSV file
+    that cannot be read and bad rows under --on-error refuse are one line each,
+    exit status 2.
+    """
     if on_error not in ("skip", "refuse"):
-        raise typer.BadParameter(f"--on-error {on_error!r}: expected skip or refuse")
+        raise fail(f"--on-error {on_error!r}: expected skip or refuse")
+    kinds = [k.value for k in CampaignKind]
+    if kind not in kinds:
+        raise fail(f"--kind {kind!r}: expected {' or '.join(kinds)}")
     try:
         request = CampaignRequest(
             name=name,
@@ -124,16 +192,19 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
             rate=rate,
             kind=CampaignKind(kind),
             start_at=_start(start),
-            quiet_hours=QuietHours.parse(quiet_weekday, quiet_weekend),
+            quiet_hours=QuietHours.parse(
+                _quiet("--quiet-weekday", quiet_weekday), _quiet("--quiet-weekend", quiet_weekend)
+            ),
             time_zones=RecipientTimeZones(default=time_zone),
-            csv_path=csv,
+            csv_path=_readable(csv) if csv is not None else None,
             group=group,
             on_error=on_error,  # type: ignore[arg-type]
             default_country_code=country_code,
         )
-    except ValueError as exc:  # CampaignError is a ValueError too
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except CampaignError as exc:
+        raise fail(_campaign_problem(exc, csv)) from None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     report: CampaignReport = _run(
         store_url(store, config),
         lambda s: create_campaign(s, request, now=_now(), dry_run=dry_run),
@@ -309,8 +380,26 @@ campaign_app.add_typer(optout_app, name="optout")
 
 
 def _members(csv: Path, country_code: str | None) -> list[GroupMember]:
-    imported = read_recipients(csv, on_error="refuse", default_country_code=country_code)
+    """The members in ``csv``; a file that cannot be read or has a bad row is one line."""
+    try:
+        imported = read_recipients(
+            _readable(csv), on_error="refuse", default_country_code=country_code
+        )
+    except RecipientsRefusedError as exc:
+        raise fail(_campaign_problem(exc, csv)) from None
+    except CampaignError as exc:
+        option = _OPTION_OF_FIELD.get(exc.field)
+        where = f"{option} {exc.value!r}" if option else f"--csv {csv}"
+        raise fail(f"{where}: {exc.reason}") from None
     return [GroupMember(r.msisdn, dict(r.fields)) for r in imported.recipients]
+
+
+def _numbers(msisdns: list[str]) -> list[str]:
+    """The numbers normalised; one that is not a number is one line naming it."""
+    try:
+        return [normalise_msisdn(m) for m in msisdns]
+    except CampaignError as exc:
+        raise fail(f"{exc.value!r}: {exc.reason}") from None
 
 
 @group_app.command("create")
@@ -362,7 +451,7 @@ def group_remove(
     config: ConfigOpt = None,
 ) -> None:
     """Remove members by number."""
-    numbers = [normalise_msisdn(m) for m in msisdns]
+    numbers = _numbers(msisdns)
 
     async def work(s: CampaignBackend) -> dict[str, Any]:
         group = await _group(s, name)
@@ -397,7 +486,7 @@ def optout_add(
     config: ConfigOpt = None,
 ) -> None:
     """Put numbers on the opt-out list (legal notices still reach them)."""
-    numbers = [normalise_msisdn(m) for m in msisdns]
+    numbers = _numbers(msisdns)
 
     async def work(s: CampaignBackend) -> dict[str, Any]:
         return {"added": await s.add_opt_outs(numbers, source=source, now=_now().timestamp())}
@@ -413,7 +502,7 @@ def optout_remove(
     config: ConfigOpt = None,
 ) -> None:
     """Take numbers off the opt-out list."""
-    numbers = [normalise_msisdn(m) for m in msisdns]
+    numbers = _numbers(msisdns)
 
     async def work(s: CampaignBackend) -> dict[str, Any]:
         return {"removed": await s.remove_opt_outs(numbers)}

@@ -9,7 +9,6 @@ the key path and what was expected.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,16 +17,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .settings import (
-    EMBEDDED_SOURCE,
-    Settings,
-    SettingsError,
-    hash_api_key,
-    load_settings,
-    settings_data,
-    to_toml,
-)
+from .cli_errors import fail
+from .cli_store import settings_or_exit
 from .redaction import mask_url
+from .settings import EMBEDDED_SOURCE, Settings, hash_api_key, settings_data, to_toml
 
 config_app = typer.Typer(
     help="Settings: check a file, show the effective settings, hash an API key.",
@@ -40,11 +33,8 @@ EXIT_INVALID = 2
 
 
 def _load(file: Path | None) -> Settings:
-    try:
-        return load_settings(file, os.environ)
-    except SettingsError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(EXIT_INVALID) from None
+    # Invalid settings raise SettingsError: the command line lists its problems, exit 2.
+    return settings_or_exit(file)
 
 
 def _summary(settings: Settings) -> Table:
@@ -132,6 +122,5 @@ def config_hash_key(
     try:
         digest = hash_api_key(plain)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_INVALID) from None
+        raise fail(str(exc), EXIT_INVALID) from None
     typer.echo(f'{{ name = {json.dumps(name)}, sha256 = "{digest}" }}')

@@ -13,8 +13,12 @@ from rich.table import Table
 
 from . import logs
 from .app import Started
+from .cli_errors import EXIT_FAILED, fail
+from .cli_ports import Listener, listen_failure
+from .cli_store import store_failure
 from .demo import DemoOptions, DemoReport, run_demo
 from .demo.run import DemoProgress
+from .redaction import remember_url
 from .store import StoreError
 
 Opt = typer.Option
@@ -40,6 +44,7 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
     example replies and the SMS round-trip latency. Ends with one JSON line.
     """
     logs.configure("warning")
+    remember_url(store)
     try:
         options = DemoOptions(
             consumers=consumers,
@@ -50,14 +55,25 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
             store_url=store,
         )
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     console = Console(stderr=as_json, quiet=as_json)
+    running: list[Started] = []
     try:
-        report = _run_with_view(options, console)
+        report = _run_with_view(options, console, running)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        if running or store is None:
+            raise fail(str(exc), EXIT_FAILED) from None
+        raise fail(store_failure(store, exc)) from None
+    except OSError as exc:
+        # Every port of the demo is picked free (0); none can be in use but by a race.
+        where = [
+            Listener("the simulator's SMPP port", "a free port", "127.0.0.1", 0, http=False),
+            Listener("the HTTP API", "a free port", "127.0.0.1", 0, http=True),
+        ]
+        message = listen_failure(exc, where)
+        if message is None:
+            raise
+        raise fail(message) from None
     if not as_json:
         _print_report(console, report)
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -65,7 +81,7 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
         raise typer.Exit(1)
 
 
-def _run_with_view(options: DemoOptions, console: Console) -> DemoReport:
+def _run_with_view(options: DemoOptions, console: Console, running: list[Started]) -> DemoReport:
     progress = Progress(
         TextColumn("{task.description:<28}"),
         BarColumn(),
@@ -78,10 +94,11 @@ def _run_with_view(options: DemoOptions, console: Console) -> DemoReport:
     texted = progress.add_task("consumer SMS sent", total=None)
     answered = progress.add_task("replies received", total=None)
 
-    def started(running: Started) -> None:
-        where = f"gateway running on {running.store}, simulator on port {running.simulator_port}"
-        if running.http_port is not None:
-            where += f"; HTTP API and /metrics on http://127.0.0.1:{running.http_port}"
+    def started(now: Started) -> None:
+        running.append(now)
+        where = f"gateway running on {now.store}, simulator on port {now.simulator_port}"
+        if now.http_port is not None:
+            where += f"; HTTP API and /metrics on http://127.0.0.1:{now.http_port}"
         console.print(where)
 
     def update(now: DemoProgress) -> None:

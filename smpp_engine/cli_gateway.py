@@ -3,22 +3,45 @@
 It sends what is queued in the store (campaigns, messages) until interrupted.
 The configured service (``smpp-engine run``, with a config file and several
 SMSCs) grows from this.
+
+The SMPP password (here and for ``send``) comes from ``$SMPP_ENGINE_PASSWORD``
+or a hidden prompt; ``--password`` works too, but a command line is visible to
+every user of the machine.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
 from . import logs
-from .app import Gateway, Started, serve_until_signalled
+from .app import Gateway, Started
+from .cli_errors import fail
+from .cli_run import serve_or_fail
+from .redaction import remember, remember_url
 from .settings import Settings
-from .store import StoreError
+from .settings.errors import hidden_key, shown_value
+
+__all__ = ["PASSWORD_VARIABLE", "gateway", "password_or_prompt"]
 
 Opt = typer.Option
+
+#: Where ``gateway`` and ``send`` read the SMPP password from when --password is not given.
+PASSWORD_VARIABLE = "SMPP_ENGINE_PASSWORD"
+
+
+def password_or_prompt(password: str | None) -> str:
+    """``password``, else asked for without echo on a terminal; remembered as a secret."""
+    if password is None:
+        if not sys.stdin.isatty():
+            raise fail(f"no SMPP password: set ${PASSWORD_VARIABLE} (or give --password)")
+        password = str(typer.prompt("SMPP password", hide_input=True, err=True))
+    remember(password)
+    return password
 
 
 def gateway(  # noqa: PLR0917 - one parameter per command-line option
@@ -27,8 +50,14 @@ def gateway(  # noqa: PLR0917 - one parameter per command-line option
     port: Annotated[int, Opt(help="SMSC port.")],
     system_id: Annotated[str, Opt(help="SMPP system_id of the account.")],
     password: Annotated[
-        str, Opt(envvar="SMPP_ENGINE_PASSWORD", help="SMPP password (or $SMPP_ENGINE_PASSWORD).")
-    ],
+        str | None,
+        Opt(
+            envvar=PASSWORD_VARIABLE,
+            show_envvar=False,
+            help=f"SMPP password; default ${PASSWORD_VARIABLE}, else asked for (hidden). "
+            "On the command line it is visible to other users of the machine.",
+        ),
+    ] = None,
     route: Annotated[str, Opt(help="The route name messages are queued under.")] = "default",
     binds: Annotated[int, Opt(min=1, help="Binds to open to the account.")] = 1,
     window: Annotated[int, Opt(min=1, help="Requests in flight per bind.")] = 64,
@@ -41,18 +70,20 @@ def gateway(  # noqa: PLR0917 - one parameter per command-line option
     One SMSC and no file: ``smpp-engine run --config`` does the same for many.
     Ctrl-C stops gracefully (the answers in flight are waited for, then unbind).
     """
+    remember_url(store)
+    password = password_or_prompt(password)
     logs.configure()
+    smsc = {
+        "name": route,
+        "host": host,
+        "port": port,
+        "system_id": system_id,
+        "password": password,
+        "binds": binds,
+        "window": window,
+        "throughput": rate,
+    }
     try:
-        smsc = {
-            "name": route,
-            "host": host,
-            "port": port,
-            "system_id": system_id,
-            "password": password,
-            "binds": binds,
-            "window": window,
-            "throughput": rate,
-        }
         settings = Settings.model_validate(
             {
                 "store": {"url": store},
@@ -62,31 +93,37 @@ def gateway(  # noqa: PLR0917 - one parameter per command-line option
             }
         )
     except ValidationError as exc:
-        typer.echo(f"error: {_problems(exc)}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(_problems(exc, secrets=(password,))) from None
     gateway = Gateway(settings)
 
     def started(running: Started) -> None:
         print(json.dumps({"event": "running", "route": route, "store": running.store}), flush=True)
 
-    try:
-        serve_until_signalled(gateway, started)
-    except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    serve_or_fail(gateway, started)
 
 
 # The settings' names for this command's options, where they differ.
 _OPTION_OF_KEY = {"url": "store", "name": "route", "throughput": "rate"}
 
 
-def _problems(error: ValidationError) -> str:
-    """``--option VALUE: what was expected`` for each refused option (never the password)."""
+def _problems(error: ValidationError, secrets: tuple[str, ...]) -> str:
+    """``--option VALUE: what was expected`` for each refused option (never a secret)."""
     problems = []
     for problem in error.errors(include_url=False):
-        key = str(problem["loc"][-1]) if problem["loc"] else "settings"
+        keys = [part for part in problem["loc"] if isinstance(part, str)]
+        key = keys[-1] if keys else "settings"
         option = "--" + _OPTION_OF_KEY.get(key, key).replace("_", "-")
-        value = "" if key == "password" else f" {problem.get('input')!s}"
+        value = problem.get("input")
+        shown = "" if hidden_key(key) or isinstance(value, dict) else " " + _plain(key, value)
         message = str(problem["msg"]).removeprefix("Value error, ")
-        problems.append(f"{option}{value}: {message}")
+        problems.append(f"{option}{shown}: {message}")
     return "; ".join(problems)
+
+
+def _plain(key: str, value: object) -> str:
+    """The value as typed on the command line (no quotes), credentials masked."""
+    shown = shown_value([key], value)
+    if isinstance(value, str) and shown[:1] in ("'", '"'):
+        quote, shown = shown[0], shown[1:]
+        shown = shown.removesuffix(quote)
+    return shown

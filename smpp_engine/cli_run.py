@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import trio
@@ -11,14 +12,18 @@ from rich.console import Console
 from rich.table import Table
 
 from . import logs
-from .app import Gateway, serve_until_signalled
-from .cli_store import ConfigOpt, StoreOpt, settings_or_exit, store_url
-from .store import StoreError, open_store
+from .app import Gateway, Started, serve_until_signalled
+from .cli_errors import EXIT_FAILED, fail
+from .cli_ports import Listener, ensure_free, listen_failure
+from .cli_store import ConfigOpt, StoreOpt, opened_store, settings_or_exit, store_failure, store_url
+from .redaction import mask_url
+from .settings import Settings
+from .store import StoreError
 from .views import message_view_json
 
-Opt = typer.Option
+__all__ = ["listeners", "run", "serve_or_fail", "status"]
 
-EXIT_FAILED = 1
+Opt = typer.Option
 
 
 def run(config: ConfigOpt = None) -> None:
@@ -32,14 +37,51 @@ def run(config: ConfigOpt = None) -> None:
     """
     settings = settings_or_exit(config)
     logs.configure(settings.log.level, format=settings.log.format)
-    gateway = Gateway(settings)
+    serve_or_fail(Gateway(settings), lambda started: _say(started.as_json()))
+    _say({"event": "stopped"})
+
+
+def serve_or_fail(gateway: Gateway, on_started: Callable[[Started], None]) -> None:
+    """Serve ``gateway`` until signalled; what stops it from starting is one line, exit 2.
+
+    A port in use is named by the setting that chose it; a store that cannot be
+    opened (or refuses to start, e.g. billing without a utility) by its URL.
+    A store failing after the start is exit status 1.
+    """
+    settings = gateway.settings
+    ensure_free(listeners(settings))
+    running = False
+
+    def started(now: Started) -> None:
+        nonlocal running
+        running = True
+        on_started(now)
 
     try:
-        serve_until_signalled(gateway, lambda started: _say(started.as_json()))
+        serve_until_signalled(gateway, started)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_FAILED) from None
-    _say({"event": "stopped"})
+        if running:
+            raise fail(str(exc), EXIT_FAILED) from None
+        raise fail(store_failure(settings.store.url, exc)) from None
+    except OSError as exc:
+        message = listen_failure(exc, listeners(settings))
+        if message is None:
+            raise
+        raise fail(message) from None
+
+
+def listeners(settings: Settings) -> list[Listener]:
+    """The addresses ``run`` listens on, by the settings that choose them."""
+    found = []
+    if settings.http.enabled:
+        http = settings.http
+        found.append(Listener("the HTTP API", "[http] port", http.host, http.port, http=True))
+    if settings.simulator.enabled:
+        sim = settings.simulator
+        found.append(
+            Listener("the simulator's SMPP port", "[simulator] port", sim.host, sim.port, False)
+        )
+    return found
 
 
 def _say(event: dict[str, Any]) -> None:
@@ -61,18 +103,16 @@ def status(
     url = store_url(store, config)
 
     async def look() -> dict[str, Any] | None:
-        async with open_store(url) as opened:
+        async with opened_store(url) as opened:
             view = await opened.get(message_id)
         return None if view is None else message_view_json(view)
 
     try:
         found = trio.run(look)
     except StoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_FAILED) from None
+        raise fail(str(exc), EXIT_FAILED) from None
     if found is None:
-        typer.echo(f"error: no message with id {message_id} in {url}", err=True)
-        raise typer.Exit(EXIT_FAILED)
+        raise fail(f"no message with id {message_id} in {mask_url(url)}", EXIT_FAILED)
     if as_json:
         typer.echo(json.dumps(found, ensure_ascii=False))
         return

@@ -1,23 +1,40 @@
-"""The ``--store`` and ``--config`` options the store-reading commands share.
+"""The ``--store`` and ``--config`` options the store-reading commands share, and opening the store.
 
 Without ``--store`` a command uses the settings' ``[store] url``: the file given
 with ``--config``, else the embedded default, either overridden from the
 environment (``SMPP_ENGINE__STORE__URL``), so they find what ``run`` writes.
+
+Every secret read here (the settings' passwords, the store URL's) is
+remembered, so no error or log line of the command shows it. A store that
+cannot be opened is :class:`StoreOpenError` (exit status 2, one line naming
+the URL with its password masked); a store failing later is a ``StoreError``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .settings import Settings, SettingsError, load_settings
+from .cli_errors import EXIT_BAD_INPUT, CommandError, single_error
+from .redaction import mask_url, remember, remember_url, secrets_in
+from .settings import Settings, load_settings
+from .store import Store, StoreError, open_store
 
-__all__ = ["EXIT_BAD_INPUT", "ConfigOpt", "StoreOpt", "settings_or_exit", "store_url"]
-
-EXIT_BAD_INPUT = 2
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "ConfigOpt",
+    "StoreOpenError",
+    "StoreOpt",
+    "opened_store",
+    "settings_or_exit",
+    "store_failure",
+    "store_url",
+]
 
 StoreOpt = Annotated[
     str | None,
@@ -32,15 +49,53 @@ ConfigOpt = Annotated[
 ]
 
 
+class StoreOpenError(CommandError):
+    """The store at a URL cannot be opened (database down, no such file, a bad URL)."""
+
+    def __init__(self, url: str, cause: StoreError) -> None:
+        super().__init__(store_failure(url, cause), EXIT_BAD_INPUT)
+        self.url = url
+        self.cause = cause
+
+
+def store_failure(url: str, error: StoreError) -> str:
+    """``store URL: what went wrong``, the URL's password masked."""
+    reason = str(error).removeprefix(f"{error.store} store: ")
+    if reason.startswith("store url "):
+        return reason  # names the URL already
+    if reason.startswith("open: "):
+        reason = "cannot be opened: " + reason.removeprefix("open: ")
+    return f"store {mask_url(url)}: {reason}"
+
+
 def settings_or_exit(path: Path | None) -> Settings:
-    """The settings from ``path`` (or the embedded default) with environment overrides."""
-    try:
-        return load_settings(path, os.environ)
-    except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    """The settings from ``path`` (or the embedded default) with environment overrides.
+
+    Invalid settings raise ``SettingsError``, which the command line reports
+    (exit status 2); the secrets of valid ones are remembered.
+    """
+    settings = load_settings(path, os.environ)
+    remember(*secrets_in(settings.model_dump(mode="json")))
+    return settings
 
 
 def store_url(store: str | None, config: Path | None) -> str:
-    """``--store`` when given, else the settings' store."""
-    return store if store is not None else settings_or_exit(config).store.url
+    """``--store`` when given, else the settings' store; its password is remembered."""
+    url = store if store is not None else settings_or_exit(config).store.url
+    remember_url(url)
+    return url
+
+
+@asynccontextmanager
+async def opened_store(url: str) -> AsyncIterator[Store]:
+    """:func:`~smpp_engine.store.open_store`, with a failure to open as :class:`StoreOpenError`."""
+    remember_url(url)
+    async with AsyncExitStack() as stack:
+        try:
+            store = await stack.enter_async_context(open_store(url))
+        except (StoreError, BaseExceptionGroup) as exc:
+            error = single_error(exc)
+            if not isinstance(error, StoreError):
+                raise
+            raise StoreOpenError(url, error) from None
+        yield store

@@ -48,7 +48,7 @@ _SECRET_KEY = re.compile(_SECRET_WORD, re.IGNORECASE)
 # or a message ("password = 'x'"); the key may carry a prefix (sslpassword, db_password).
 _ASSIGNED = re.compile(
     rf"(?P<key>[\w.-]*(?:{_SECRET_WORD})[\w.-]*\s*=\s*)"
-    r"(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,)]+)",
+    r"(?P<value>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[^\s&;,)'\"]+)",
     re.IGNORECASE,
 )
 # "key": "value" or 'key': 'value', as in JSON or a Python dict's repr.
@@ -240,8 +240,14 @@ def _mask_userinfo(url: str) -> str:
 
 def _mask_pairs(text: str) -> str:
     for pattern in (_ASSIGNED, _QUOTED_PAIR, _HEADER):
-        text = pattern.sub(lambda m: m["key"] + MASK, text)
+        text = pattern.sub(_masked_pair, text)
     return text
+
+
+def _masked_pair(match: re.Match[str]) -> str:
+    # Masked already (text masked twice): keep what follows the mask, e.g. ": reason".
+    value = match["value"]
+    return match.group() if value.startswith(MASK) else match["key"] + MASK
 
 
 def _mask_known(text: str, known: tuple[str, ...]) -> str:

@@ -12,14 +12,16 @@ import structlog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smpp_engine import logs
+from smpp_engine import logs, redaction
 
 
 @pytest.fixture(autouse=True)
 def _restore_structlog() -> Iterator[None]:
     # configure() sets process-wide state; the other tests expect the defaults.
+    redaction.forget_all()  # secrets remembered by tests run earlier in this process
     yield
     structlog.reset_defaults()
+    redaction.forget_all()
 
 
 def _emit(capsys: pytest.CaptureFixture[str], format: str, **fields: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from ..redaction import mask_url
 from .errors import StoreError
 from .interface import Store
 
@@ -17,19 +18,21 @@ async def open_store(url: str) -> AsyncIterator[Store]:
 
     ``sqlite:///relative/or/absolute/path.db`` (``sqlite:////abs`` also works),
     ``sqlite://:memory:``, or ``postgresql://user@host:port/database`` (also
-    ``postgres://``). Anything else raises :class:`StoreError` naming the URL.
+    ``postgres://``). Anything else raises :class:`StoreError` naming the URL,
+    its password masked.
     """
     scheme, separator, rest = url.partition("://")
+    shown = mask_url(url)
     if not separator:
         raise StoreError(
-            "config", f"store url {url!r}: expected sqlite:///PATH or postgresql://..."
+            "config", f"store url {shown!r}: expected sqlite:///PATH or postgresql://..."
         )
     if scheme == "sqlite":
         from .sqlite import open_sqlite_store  # noqa: PLC0415 - only the chosen backend loads
 
         path = rest[1:] if rest.startswith("/") else rest
         if not path:
-            raise StoreError("sqlite", f"store url {url!r}: no database path")
+            raise StoreError("sqlite", f"store url {shown!r}: no database path")
         async with open_sqlite_store(path) as sqlite_store:
             yield sqlite_store
         return
@@ -39,4 +42,4 @@ async def open_store(url: str) -> AsyncIterator[Store]:
         async with open_postgres_store(url) as postgres_store:
             yield postgres_store
         return
-    raise StoreError("config", f"store url {url!r}: unknown scheme {scheme!r}")
+    raise StoreError("config", f"store url {shown!r}: unknown scheme {scheme!r}")

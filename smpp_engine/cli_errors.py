@@ -1,0 +1,110 @@
+"""How a command fails: one line on stderr, every secret masked, an exit status that says why.
+
+Exit status 2 (:data:`EXIT_BAD_INPUT`) is an ordinary mistake the operator can
+fix: an option, a missing or unreadable file, invalid settings, a port in use,
+a store that cannot be opened. 1 (:data:`EXIT_FAILED`) is the work itself
+failing. Commands raise :class:`CommandError` (:func:`fail`); the root group,
+:class:`ReportingGroup`, prints it and the ordinary errors that escaped a
+command (a missing file, invalid settings) as one ``error: ...`` line, with
+URL credentials and every remembered secret masked (:mod:`smpp_engine.redaction`).
+Anything else is a bug: its traceback is printed, masked the same way, exit
+status 1.
+"""
+
+from __future__ import annotations
+
+import errno
+import traceback
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from .logs import LogSettingError
+from .redaction import mask_text
+from .settings import SettingsError
+from .store import StoreError
+
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILED",
+    "LISTEN_ERRNOS",
+    "CommandError",
+    "ReportingGroup",
+    "fail",
+    "say_error",
+    "single_error",
+]
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+#: Errors of listening on an address: in use, not allowed, not an address of this machine.
+LISTEN_ERRNOS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
+
+
+class CommandError(Exception):
+    """A command cannot go on; ``message`` says why in one line (``error: `` is added)."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def fail(message: str, exit_code: int = EXIT_BAD_INPUT) -> CommandError:
+    """The error to raise: ``raise fail(f"--csv {path}: cannot be read")``."""
+    return CommandError(message, exit_code)
+
+
+def say_error(message: str, *, lines: bool = False) -> None:
+    """``error: message`` on stderr, masked; one line unless ``lines`` (a list of problems)."""
+    text = mask_text(message)
+    if not lines:
+        text = "; ".join(part.strip() for part in text.splitlines() if part.strip())
+    typer.echo(f"error: {text}", err=True)
+
+
+class ReportingGroup(TyperGroup):
+    """The root command group: every failure leaves as :func:`say_error` says it."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # typer's own: usage errors, explicit exits
+        except Exception as exc:  # the one place every failure is reported
+            raise typer.Exit(_report(exc)) from None
+
+
+def _report(exc: BaseException) -> int:
+    """Print ``exc`` as the operator should see it; the exit status."""
+    error = single_error(exc)
+    if isinstance(error, CommandError):
+        say_error(error.message)
+        return error.exit_code
+    if isinstance(error, SettingsError):
+        say_error(str(error), lines=True)
+        return EXIT_BAD_INPUT
+    if isinstance(error, LogSettingError):
+        say_error(str(error))
+        return EXIT_BAD_INPUT
+    if isinstance(error, OSError) and error.filename is not None:
+        say_error(f"{error.filename}: {error.strerror or error}")
+        return EXIT_BAD_INPUT
+    if isinstance(error, OSError) and error.errno in LISTEN_ERRNOS:
+        say_error(str(error) if error.strerror is None else f"cannot listen: {error.strerror}")
+        return EXIT_BAD_INPUT
+    if isinstance(error, StoreError):
+        say_error(str(error))
+        return EXIT_FAILED
+    text = "".join(traceback.format_exception(exc))
+    typer.echo(mask_text(text).rstrip("\n"), err=True)
+    return EXIT_FAILED
+
+
+def single_error(exc: BaseException) -> BaseException:
+    """The one error inside nested exception groups (trio nurseries wrap), else ``exc``."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
