@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Sequence
 
 from ..protocol import CommandStatus
@@ -33,17 +34,23 @@ class Accounts:
     def get(self, system_id: str) -> Account | None:
         return self._by_system_id.get(system_id)
 
-    def check_bind(self, system_id: str, password: str, bind_type: BindType, bound: int) -> int:
+    def check_bind(
+        self, system_id: str, password: str, bind_type: BindType, bound: int, cap: int
+    ) -> int:
         """The bind_resp command_status for a bind; ``bound`` is how many binds of
-        this system_id are open now."""
+        this system_id are open now, ``cap`` the most any account may have.
+
+        The password is compared in constant time (a guess learns nothing from
+        how long the answer took to compute).
+        """
         if self.open:
-            return _S.ESME_ROK
+            return _S.ESME_RBINDFAIL if bound >= cap else _S.ESME_ROK
         account = self._by_system_id.get(system_id)
         if account is None:
             return _S.ESME_RINVSYSID
-        if password != account.password:
+        if not hmac.compare_digest(_octets(password), _octets(account.password)):
             return _S.ESME_RINVPASWD
-        if bind_type not in account.bind_types or bound >= account.max_binds:
+        if bind_type not in account.bind_types or bound >= min(account.max_binds, cap):
             return _S.ESME_RBINDFAIL
         return _S.ESME_ROK
 
@@ -63,3 +70,7 @@ class Accounts:
         if len(self._by_system_id) == 1:
             return next(iter(self._by_system_id))
         return None
+
+
+def _octets(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")

@@ -6,6 +6,12 @@ numbers and tracks our deliver_sm. The reader passes it each chunk of bytes and
 answers the requests it reports in one synchronous pass; the writer sends
 everything queued since its last write with one ``send_all``.
 
+A connection must bind within the scenario's ``smsc.bind_timeout`` (it is closed
+otherwise, and counted). A bind refused for its credentials is answered only
+after a delay that grows with the refusals to the peer's address
+(:mod:`.failed_binds`): the connection is held meanwhile, the others are not.
+No password is ever logged, not even one the codec refused as over-long.
+
 submit_sm and data_sm are answered on a lean path: the response octets are
 packed straight from the request's sequence number and the id, without building
 a response object; the Session has already checked that the request is allowed
@@ -70,7 +76,7 @@ from .receipts_scheduler import BEFORE_RESP
 from .records import MessageRecord
 from .routing import Outgoing
 from .scenario import BindType
-from .telemetry import IN, OUT, Tally
+from .telemetry import IN, OUT, UNKNOWN, Tally
 
 if TYPE_CHECKING:
     from .server import Simulator
@@ -101,6 +107,11 @@ _HEADER = struct.Struct(">IIII")
 _pack_header = _HEADER.pack
 _RESP_PACKERS: dict[int, struct.Struct] = {}
 _MESSAGE_ID_LIMIT = 64  # message_id C-octet string: 65 octets with the NUL
+#: Refusals that a password guess gets: answered late (see failed_binds).
+_CREDENTIAL_REFUSALS = frozenset({_S.ESME_RINVPASWD.value, _S.ESME_RINVSYSID.value})
+#: PDU fields whose value is never logged.
+_SECRET_FIELDS = frozenset({"password"})
+_LOGGED_VALUE = 80
 
 
 def _response_octets(command_id: int, status: int, sequence: int, message_id: bytes) -> bytes:
@@ -134,13 +145,17 @@ class Connection:
         self.out = bytearray()
         self.tally: Tally = {}
         self.system_id = ""
+        #: The account's label on metrics (bounded: see Telemetry.account_label).
+        self.metric_label = ""
         self.bind_type: BindType | None = None
         self.label = f"#{number}"
         self.bucket: TokenBucket | None = None
         self.connected_at = now
-        self.peer = _peer(stream)
+        self.host, self.peer = _peer(stream)
         #: Manual stall until this time (inf: until cleared).
         self.stalled_until = 0.0
+        #: A refused bind's answer (and everything after it) waits until this time.
+        self.held_until = 0.0
         self._gauge_state: str | None = None
         self._waiting: deque[Outgoing] = deque()
         self._wake = trio.Event()
@@ -149,6 +164,9 @@ class Connection:
         self._closing = False
         self._wall = 0.0
         self.scope = trio.CancelScope()
+        #: Closed if not bound by then (put off while a stall fault holds it).
+        self._bind_by = now + smsc.bind_timeout
+        self._stalled_seen = False
 
     # --- state ---------------------------------------------------------------------
 
@@ -163,8 +181,14 @@ class Connection:
         )
 
     @property
-    def frozen(self) -> bool:
+    def stalled(self) -> bool:
+        """A stall fault (the scenario's or a manual one) holds this connection."""
         return self.sim.behaviour.stall or self.stalled_until > trio.current_time()
+
+    @property
+    def frozen(self) -> bool:
+        """Neither reading nor writing now: stalled, or holding a refused bind's answer."""
+        return self.stalled or self.held_until > trio.current_time()
 
     def refresh(self) -> None:
         """Wake the tasks after a stall or a scenario change."""
@@ -179,7 +203,8 @@ class Connection:
             "system_id": self.system_id,
             "bind": self.bind_type.value if self.bind_type else None,
             "state": self.session.state.value,
-            "stalled": self.frozen,
+            "stalled": self.stalled,
+            "held": self.held_until > trio.current_time(),
             "deliver_in_flight": self.session.window.used,
             "deliver_waiting": len(self._waiting),
         }
@@ -261,9 +286,17 @@ class Connection:
                 return
             self._wake = trio.Event()
             deadline = math.inf if frozen else (session.next_timer() or math.inf)
-            with trio.move_on_at(deadline):
+            bind_by = self._bind_deadline()
+            held = self.held_until
+            with trio.move_on_at(min(deadline, bind_by, held if held > 0 else math.inf)):
                 await self._wake.wait()
             now = trio.current_time()
+            if now >= bind_by and self.bind_type is None:
+                self._bind_timeout()
+                continue
+            if held and now >= held:
+                self.held_until = 0.0
+                self.refresh()
             if now >= deadline:
                 session.poll(now)
                 self._handle(now)
@@ -324,7 +357,7 @@ class Connection:
         bucket = self.bucket
         if bucket is not None and bucket.take(1.0, now=now) > 0:
             status = behaviour.throttle_status
-            sim.telemetry.throttled(self.system_id, status)
+            sim.telemetry.throttled(self.metric_label, status)
             sim.throttled += 1
             return status
         if behaviour.status is not None:
@@ -429,7 +462,7 @@ class Connection:
             self._on_submit(pdu, now)
         elif cid in _BIND_TYPES:
             assert isinstance(pdu, BindTransmitter | BindReceiver | BindTransceiver)
-            self._on_bind(pdu, _BIND_TYPES[cid])
+            self._on_bind(pdu, _BIND_TYPES[cid], now)
         elif isinstance(pdu, SubmitMulti):
             self._on_submit_multi(pdu, now)
         elif isinstance(pdu, QuerySm):
@@ -442,7 +475,7 @@ class Connection:
             self._respond(pdu, now, _S.ESME_RINVCMDID)
 
     def _on_bind(
-        self, pdu: BindTransmitter | BindReceiver | BindTransceiver, bind_type: BindType
+        self, pdu: BindTransmitter | BindReceiver | BindTransceiver, bind_type: BindType, now: float
     ) -> None:
         sim = self.sim
         status = sim.check_bind(pdu.system_id, pdu.password, bind_type)
@@ -450,13 +483,26 @@ class Connection:
         self.tally[key] = self.tally.get(key, 0) + 1
         if status:
             self.session.respond(pdu, status)
-            sim.telemetry.bind_failed(pdu.system_id, status)
+            known = status != _S.ESME_RINVSYSID
+            sim.telemetry.bind_failed(
+                sim.telemetry.account_label(pdu.system_id) if known else UNKNOWN, status
+            )
+            delay = 0.0
+            if status in _CREDENTIAL_REFUSALS:
+                smsc = sim.scenario.smsc
+                delay = sim.failed_binds.record(
+                    self.host, now, smsc.failed_bind_delay, smsc.failed_bind_delay_max
+                )
+                if delay > 0:
+                    self.hold(now + delay)
             _log.info(
                 "bind refused",
                 connection=self.number,
-                system_id=pdu.system_id,
+                peer=self.peer,
+                system_id=_printable(pdu.system_id),
                 bind=bind_type.value,
                 status=status_name(status),
+                answer_after=delay,
             )
             return
         tlvs = {Tag.sc_interface_version: 0x34} if pdu.interface_version >= 0x34 else {}
@@ -619,6 +665,7 @@ class Connection:
         sim = self.sim
         if isinstance(event, Bound):
             self.system_id = event.system_id
+            self.metric_label = sim.telemetry.account_label(event.system_id)
             assert self.bind_type is not None
             self.label = f"{self.system_id}/{self.bind_type.short}#{self.number}"
             self._set_gauge(event.state.value)
@@ -627,7 +674,7 @@ class Connection:
             _log.info(
                 "bound",
                 connection=self.number,
-                system_id=self.system_id,
+                system_id=_printable(self.system_id),
                 bind=self.bind_type.value,
                 peer=self.peer,
             )
@@ -653,12 +700,12 @@ class Connection:
             _log.info(
                 "unbound",
                 connection=self.number,
-                system_id=self.system_id,
+                system_id=_printable(self.system_id),
                 by="peer" if isinstance(event, PeerUnbound) else "simulator",
             )
             self._finish()
         elif isinstance(event, ProtocolError):
-            _log.info("protocol error", connection=self.number, error=str(event.error))
+            _log.info("protocol error", connection=self.number, **_error_fields(event.error))
         elif isinstance(event, LinkDead):
             _log.info("link dead", connection=self.number, reason=event.reason)
         elif isinstance(event, ConnectionClosed):
@@ -666,9 +713,37 @@ class Connection:
             self._finish()
 
     def _set_gauge(self, state: str | None) -> None:
-        if self.system_id and state != self._gauge_state:
-            self.sim.telemetry.bind_state(self.system_id, self._gauge_state, state)
+        if self.metric_label and state != self._gauge_state:
+            self.sim.telemetry.bind_state(self.metric_label, self._gauge_state, state)
             self._gauge_state = state
+
+    # --- admission -----------------------------------------------------------------
+
+    def _bind_deadline(self) -> float:
+        """When an unbound connection is closed; inf once bound. A stall fault answers
+        nothing by design: while it lasts there is no deadline, and after it the
+        peer has a whole bind_timeout again."""
+        if self.bind_type is not None:
+            return math.inf
+        if self.stalled:
+            self._stalled_seen = True
+            return math.inf
+        if self._stalled_seen:
+            self._stalled_seen = False
+            now = trio.current_time()
+            self._bind_by = max(self._bind_by, now + self.sim.scenario.smsc.bind_timeout)
+        return self._bind_by
+
+    def _bind_timeout(self) -> None:
+        self.sim.bind_timeouts += 1
+        _log.info("bind timeout", connection=self.number, peer=self.peer)
+        self._finish()
+
+    def hold(self, until: float) -> None:
+        """Neither read nor write until ``until`` (a refused bind's delayed answer);
+        the writer lets go then."""
+        self.held_until = max(self.held_until, until)
+        self._wake.set()
 
     # --- faults --------------------------------------------------------------------
 
@@ -702,9 +777,33 @@ def _payload(pdu: ReplaceSm) -> bytes:
     return value if isinstance(value, bytes) else b""
 
 
-def _peer(stream: trio.SocketStream) -> str:
+def _peer(stream: trio.SocketStream) -> tuple[str, str]:
+    """The peer's host, and host:port."""
     try:
         host, port = stream.socket.getpeername()[:2]
     except (OSError, ValueError):
-        return "?"
-    return f"{host}:{port}"
+        return "?", "?"
+    return str(host), f"{host}:{port}"
+
+
+def _printable(text: str) -> str:
+    """``text`` for a log line: control characters (a terminal's escapes) escaped."""
+    return text if text.isprintable() else ascii(text)[1:-1]
+
+
+def _error_fields(error: PduError) -> dict[str, object]:
+    """A codec error for the log, with no secret field's value (an over-long
+    password is refused by the codec with the value in hand)."""
+    value: object = error.value
+    if error.field in _SECRET_FIELDS and value is not None:
+        value = "***"
+    elif value is not None:
+        text = repr(value)
+        value = text if len(text) <= _LOGGED_VALUE else text[: _LOGGED_VALUE - 3] + "..."
+    return {
+        "error": error.reason,
+        "status": status_name(error.status),
+        "field": error.field,
+        "value": value,
+        "command_id": None if error.command_id is None else f"0x{error.command_id:08X}",
+    }

@@ -1,41 +1,59 @@
 """The HTTP control API of the simulator (Starlette on Hypercorn's trio worker, loopback).
 
-- ``GET /stats``: scenario, connections, counters.
+- ``GET /stats``: scenario, connections, counters (``listener``: connections
+  refused at the cap, bind timeouts, binds refused for their credentials).
 - ``GET /messages?destination=&source=&system_id=&message_id=&limit=``: accepted messages.
 - ``GET /mo``: the MO injected lately.
-- ``POST /mo``: inject one MO (``{"source", "destination", "text", ...}``), or play a
-  CSV file (``{"csv": "path", "system_id": ..., "delay": ...}``).
-- ``POST /scenario``: switch by ``{"name": ...}``, ``{"file": ...}`` or an inline
-  ``{"scenario": {...}}``.
+- ``POST /mo``: inject one MO (``{"source", "destination", "text", ...}``), or play
+  MO CSV rows: ``{"csv_text": "source,destination,text[,delay]\\n..."}`` or
+  ``{"csv": "NAME.csv"}`` (a file in the scenario folder), with ``system_id`` and
+  ``delay``.
+- ``POST /scenario``: switch by ``{"name": ...}`` or ``{"file": ...}`` (a file in
+  the scenario folder) or an inline ``{"scenario": {...}}`` (whose ``mo.csv`` and
+  phases' ``use`` must name files in the scenario folder too).
 - ``POST /faults/{kind}``: ``drop``, ``stall``, ``unbind``, ``refuse_binds``,
   ``malformed``, ``clear``; body ``{"duration", "system_id", "variant"}``, all optional.
 - ``GET /metrics``: Prometheus exposition.
 
-A bad request is answered 400 with ``{"error": ..., "field": ...}``.
+No path a request names is opened unless it resolves to a file inside the
+scenario folder the simulator was started with (:mod:`.scenario_folder`); errors
+about a file never quote what it holds. Every request passes the checks of
+:mod:`.control_requests` first (Host, Origin, the optional bearer token on every
+route, JSON bodies of at most 1 MiB). A bad request is answered 400 with
+``{"error": ..., "field": ...}`` (413, 415, 421, 401 and 403 likewise).
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import structlog
 import trio
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..asgi_serving import serve_asgi
+from .control_requests import MIN_TOKEN_LENGTH, RequestError, RequestGuard, read_json, shorten
 from .faults import FaultError
 from .mo import MoError
-from .mo_csv import MoCsvError
+from .mo_csv import CsvMo, MoCsvError, parse_mo_csv, read_mo_csv
 from .scenario import ScenarioError, parse_scenario
+from .scenario_folder import FolderError
 
 if TYPE_CHECKING:
     from .server import Simulator
+
+__all__ = ["MIN_TOKEN_LENGTH", "create_control_app", "serve_control_api"]
+
+_log = structlog.get_logger("smpp_engine.simulator")
+_FIELD = 64  # characters of an unknown query parameter's name echoed
 
 
 class _Body(BaseModel):
@@ -49,9 +67,10 @@ class FaultRequest(_Body):
 
 
 class CsvRequest(_Body):
-    csv: str = Field(min_length=1)
-    system_id: str | None = None
-    delay: float = Field(default=0.0, ge=0)
+    csv: str | None = Field(default=None, min_length=1)
+    csv_text: str | None = None
+    system_id: str | None = Field(default=None, min_length=1, max_length=15)
+    delay: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
 
 class ScenarioRequest(_Body):
@@ -60,40 +79,32 @@ class ScenarioRequest(_Body):
     scenario: dict[str, Any] | None = None
 
 
-class BadRequestError(Exception):
-    def __init__(self, field: str, error: str) -> None:
-        self.field = field
-        self.error = error
-        super().__init__(f"{field}: {error}")
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
-def _bad(field: str, error: str) -> JSONResponse:
-    return JSONResponse({"error": error, "field": field}, status_code=400)
-
-
-def _validation(exc: ValidationError) -> BadRequestError:
-    error = exc.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in error["loc"]) or "body"
-    value = error.get("input")
-    detail = error["msg"]
-    if error["type"] != "missing":
-        detail = f"{detail} (got {value!r})"
-    return BadRequestError(field, detail)
-
-
-async def _json(request: Request, *, optional: bool = False) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        if optional:
-            return {}
-        raise BadRequestError("body", "a JSON object is required")
+def _validated(model: type[_Model], data: dict[str, Any]) -> _Model:
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequestError("body", f"invalid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise BadRequestError("body", "expected a JSON object")
-    return data
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        detail = error["msg"]
+        if error["type"] != "missing":
+            detail = f"{detail} (got {shorten(error.get('input'))})"
+        raise RequestError(field, detail) from None
+
+
+def _in_folder(find: Callable[[str], Path], field: str, name: str) -> Path:
+    try:
+        return find(name)
+    except FolderError as exc:
+        raise RequestError(field, f"{shorten(name)}: {exc.reason}") from None
+
+
+def _scenario_refused(exc: ScenarioError, field: str, given: str) -> RequestError:
+    if exc.quotes_files:  # the operator reads the whole story in the log
+        _log.warning("scenario refused", error=str(exc))
+    return RequestError(field, exc.shown(given))
 
 
 def create_control_app(sim: Simulator) -> Starlette:
@@ -106,7 +117,7 @@ def create_control_app(sim: Simulator) -> Starlette:
         params = request.query_params
         unknown = set(params) - {"destination", "source", "system_id", "message_id", "limit"}
         if unknown:
-            return _bad(sorted(unknown)[0], "unknown filter")
+            raise RequestError(sorted(unknown)[0][:_FIELD], "unknown filter")
         limit: int | None = None
         if "limit" in params:
             try:
@@ -114,7 +125,9 @@ def create_control_app(sim: Simulator) -> Starlette:
             except ValueError:
                 limit = 0
             if limit < 1:
-                return _bad("limit", f"must be a positive integer (got {params['limit']!r})")
+                raise RequestError(
+                    "limit", f"must be a positive integer (got {shorten(params['limit'])})"
+                )
         now = trio.current_time()
         found = sim.messages(
             destination=params.get("destination"),
@@ -141,59 +154,61 @@ def create_control_app(sim: Simulator) -> Starlette:
         )
 
     async def inject_mo(request: Request) -> Response:
-        data = await _json(request)
-        if "csv" in data:
-            try:
-                body = CsvRequest.model_validate(data)
-            except ValidationError as exc:
-                raise _validation(exc) from None
-            try:
-                rows = sim.play_csv(Path(body.csv), system_id=body.system_id, delay=body.delay)
-            except MoCsvError as exc:
-                raise BadRequestError("csv", str(exc)) from None
-            except OSError as exc:
-                raise BadRequestError("csv", f"{body.csv}: {exc.strerror or exc}") from None
-            return JSONResponse({"rows": rows})
+        data = await read_json(request)
+        if "csv" in data or "csv_text" in data:
+            return JSONResponse({"rows": play_csv(_validated(CsvRequest, data))})
         try:
             result = sim.inject_mo(data)
         except MoError as exc:
-            raise BadRequestError(exc.field, f"{exc.reason} (got {exc.value!r})") from None
+            raise RequestError(exc.field, f"{exc.reason} (got {shorten(exc.value)})") from None
         return JSONResponse(result.to_dict())
 
-    async def scenario(request: Request) -> Response:
-        data = await _json(request)
+    def play_csv(body: CsvRequest) -> int:
+        if (body.csv is None) == (body.csv_text is None):
+            raise RequestError(
+                "body", "give one of csv (a file in the scenario folder) or csv_text"
+            )
+        field = "csv" if body.csv is not None else "csv_text"
+        rows: list[CsvMo]
         try:
-            body = ScenarioRequest.model_validate(data)
-        except ValidationError as exc:
-            raise _validation(exc) from None
+            if body.csv is not None:
+                rows = read_mo_csv(_in_folder(sim.folder.file, "csv", body.csv))
+            else:
+                assert body.csv_text is not None
+                rows = parse_mo_csv(body.csv_text)
+        except MoCsvError as exc:
+            raise RequestError(field, exc.shown()) from None
+        except OSError as exc:
+            raise RequestError(field, f"cannot be read: {exc.strerror or 'error'}") from None
+        return sim.play_mo_rows(rows, system_id=body.system_id, delay=body.delay)
+
+    async def scenario(request: Request) -> Response:
+        body = _validated(ScenarioRequest, await read_json(request))
         given = [key for key in ("name", "file", "scenario") if getattr(body, key) is not None]
         if len(given) != 1:
-            raise BadRequestError("body", "give exactly one of name, file or scenario")
-        try:
-            if body.scenario is not None:
-                chosen = sim.set_scenario(parse_scenario(body.scenario, search=sim.search))
-            else:
-                target = body.name if body.name is not None else Path(str(body.file))
-                assert target is not None
-                if body.file is not None and not Path(body.file).is_file():
-                    raise BadRequestError("file", f"no such file: {body.file}")
-                chosen = sim.set_scenario(target)
-        except ScenarioError as exc:
-            key = exc.field
-            field = "name" if body.name is not None and key == "name" else key
-            if body.scenario is not None:
-                field = f"scenario.{key}"
-            raise BadRequestError(field, str(exc)) from None
+            raise RequestError("body", "give exactly one of name, file or scenario")
+        folder = sim.folder
+        if body.scenario is not None:
+            try:
+                parsed = parse_scenario(body.scenario, search=sim.search, within=folder)
+            except ScenarioError as exc:
+                raise _scenario_refused(exc, f"scenario.{exc.field}", "<inline>") from None
+            chosen = sim.set_scenario(parsed)
+        else:
+            field = given[0]
+            name = str(body.name if body.name is not None else body.file)
+            find = folder.scenario if body.name is not None else folder.file
+            path = _in_folder(find, field, name)
+            try:
+                chosen = sim.set_scenario(path)
+            except ScenarioError as exc:
+                raise _scenario_refused(exc, field, name) from None
         return JSONResponse(
             {"scenario": chosen.name, "phases": len(chosen.phases), "active": sim.scenario.name}
         )
 
     async def fault(request: Request) -> Response:
-        data = await _json(request, optional=True)
-        try:
-            body = FaultRequest.model_validate(data)
-        except ValidationError as exc:
-            raise _validation(exc) from None
+        body = _validated(FaultRequest, await read_json(request, optional=True))
         try:
             result = sim.fault(
                 request.path_params["kind"],
@@ -202,15 +217,18 @@ def create_control_app(sim: Simulator) -> Starlette:
                 variant=body.variant,
             )
         except FaultError as exc:
-            raise BadRequestError(exc.field, exc.reason) from None
+            raise RequestError(exc.field, exc.reason) from None
         return JSONResponse(result)
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    async def bad_request(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, BadRequestError)
-        return _bad(exc.field, exc.error)
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestError)
+        return exc.response()
+
+    def served() -> tuple[str, int | None]:
+        return sim.control_host, sim.control_port
 
     return Starlette(
         routes=[
@@ -222,7 +240,8 @@ def create_control_app(sim: Simulator) -> Starlette:
             Route("/faults/{kind}", fault, methods=["POST"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
-        exception_handlers={BadRequestError: bad_request},
+        exception_handlers={RequestError: refused},
+        middleware=[Middleware(RequestGuard, served=served, token=sim.control_token)],
     )
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,6 +31,7 @@ from pydantic import (
 from ..protocol import CommandStatus, MessageState, ReceiptError
 from .mo_csv import MoCsvError, read_mo_csv
 from .randomness import ZERO, Distribution, Fixed
+from .scenario_folder import FolderError, ScenarioFolder
 
 #: Environment variable: extra directories (os.pathsep-separated) searched for
 #: scenarios given by name.
@@ -146,6 +148,22 @@ class SmscSettings(_Model):
     #: Send enquire_link after this many idle seconds; unset: never.
     enquire_link_interval: float | None = Field(default=None, gt=0)
     max_command_length: int = Field(default=65536, ge=64, le=16 * 1024 * 1024)
+    #: Close a connection that has not bound after this many seconds (not while stalled).
+    bind_timeout: float = Field(default=10.0, gt=0, allow_inf_nan=False)
+    #: Connections at once; one more is closed as soon as it is accepted.
+    max_connections: int = Field(default=1000, ge=1)
+    #: Binds at once per system_id (an account's max_binds may be lower); one more
+    #: is answered ESME_RBINDFAIL.
+    max_account_binds: int = Field(default=64, ge=1)
+    #: A bind refused for its credentials is answered after this many seconds,
+    #: doubled for each further refusal to the same address, up to the max.
+    failed_bind_delay: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    failed_bind_delay_max: float = Field(default=8.0, ge=0, allow_inf_nan=False)
+
+
+#: An SMPP address as the MO carries it: printable ASCII (a NUL would end the
+#: C-octet string early).
+Address = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[\x20-\x7e]+$")]
 
 
 class Account(_Model):
@@ -222,8 +240,8 @@ class ReceiptSettings(_Model):
 class MoMessageSpec(_Model):
     """One mobile-originated message."""
 
-    source: str = Field(min_length=1, max_length=20)
-    destination: str = Field(min_length=1, max_length=20)
+    source: Address
+    destination: Address
     text: str
     #: Deliver to this account's receivers; unset: route by destination.
     system_id: str | None = Field(default=None, min_length=1, max_length=15)
@@ -355,16 +373,31 @@ class Scenario(_Model):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with a scenario: the dotted key, the value found, why."""
+    """One thing wrong with a scenario: the dotted key, the value found, why.
+
+    ``file`` is the file the value and message were read from, None when they
+    came from the caller; ``public`` is then the message without anything
+    quoted from that file (see :meth:`shown`).
+    """
 
     key: str
     value: object
     message: str
+    file: str | None = None
+    public: str | None = None
 
     def __str__(self) -> str:
         if self.value is _MISSING:
             return f"{self.key}: {self.message}"
         return f"{self.key} = {_short(self.value)}: {self.message}"
+
+    def shown(self) -> str:
+        """This problem as the control API tells it: what is read from a file is not
+        quoted (the file's name, the key and, when known to be safe, why)."""
+        if self.file is None:
+            return str(self)
+        why = self.public or "invalid (the simulator's log has the details)"
+        return f"{self.key} (in {Path(self.file).name}): {why}"
 
 
 _MISSING: Any = object()
@@ -388,6 +421,17 @@ class ScenarioError(ValueError):
     def field(self) -> str:
         """The first offending key."""
         return self.problems[0].key if self.problems else ""
+
+    def shown(self, source: str | None = None) -> str:
+        """The message without anything quoted from a file (:meth:`Problem.shown`),
+        the scenario called ``source`` (default: as loaded)."""
+        detail = "\n".join(f"  {problem.shown()}" for problem in self.problems)
+        return f"invalid scenario {source or self.source}:\n{detail}"
+
+    @property
+    def quotes_files(self) -> bool:
+        """Some problem is about what a file holds."""
+        return any(problem.file is not None for problem in self.problems)
 
 
 def _location(loc: Iterable[int | str], prefix: str = "") -> str:
@@ -456,12 +500,15 @@ def parse_scenario(
     base_dir: Path | None = None,
     search: Sequence[Path] = (),
     default_name: str = "inline",
+    within: ScenarioFolder | None = None,
 ) -> Scenario:
     """Validate a scenario given as a mapping (as TOML parses it).
 
     Relative paths (``mo.csv``, phases' ``use``) are resolved against ``base_dir``.
+    With ``within`` (a scenario from a control request), every file it names must
+    be inside that folder: nothing else is opened.
     """
-    return _parse(data, source, base_dir, search, default_name, stack=())
+    return _parse(data, source, base_dir, search, default_name, stack=(), within=within)
 
 
 def _load(path: Path, search: Sequence[Path], stack: tuple[Path, ...]) -> Scenario:
@@ -473,10 +520,22 @@ def _load(path: Path, search: Sequence[Path], stack: tuple[Path, ...]) -> Scenar
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ScenarioError(source, [Problem("file", source, f"not UTF-8 ({exc})")]) from None
+        why = f"not UTF-8 (at byte {exc.start})"
+        raise ScenarioError(source, [Problem("file", source, why, source, why)]) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, [Problem("file", _MISSING, f"not valid TOML: {exc}")]) from None
-    return _parse(data, source, path.parent, search, path.stem, (*stack, path.resolve()))
+        where = _TOML_POSITION.search(str(exc))
+        public = f"not valid TOML{f' ({where.group(0)})' if where else ''}"
+        problem = Problem("file", _MISSING, f"not valid TOML: {exc}", source, public)
+        raise ScenarioError(source, [problem]) from None
+    try:
+        return _parse(data, source, path.parent, search, path.stem, (*stack, path.resolve()))
+    except ScenarioError as exc:
+        # Everything found wrong here was read from this file (or from one it uses).
+        problems = [p if p.file is not None else replace(p, file=source) for p in exc.problems]
+        raise ScenarioError(exc.source, problems) from None
+
+
+_TOML_POSITION = re.compile(r"at (line \d+, column \d+|end of document)")
 
 
 def _parse(  # noqa: PLR0917 - internal, mirrors parse_scenario
@@ -486,6 +545,7 @@ def _parse(  # noqa: PLR0917 - internal, mirrors parse_scenario
     search: Sequence[Path],
     default_name: str,
     stack: tuple[Path, ...],
+    within: ScenarioFolder | None = None,
 ) -> Scenario:
     if not isinstance(data, Mapping):
         raise ScenarioError(source, [Problem("(top level)", data, "expected a table")])
@@ -496,7 +556,7 @@ def _parse(  # noqa: PLR0917 - internal, mirrors parse_scenario
     except ValidationError as exc:
         raise ScenarioError(source, _problems(exc)) from None
     dirs = [base_dir, *search] if base_dir is not None else list(search)
-    return _resolve(scenario, source, base_dir, dirs, stack)
+    return _resolve(scenario, source, base_dir, dirs, stack, within=within)
 
 
 def _resolve(  # noqa: PLR0917 - internal recursion
@@ -506,33 +566,44 @@ def _resolve(  # noqa: PLR0917 - internal recursion
     search: Sequence[Path],
     stack: tuple[Path, ...],
     prefix: str = "",
+    within: ScenarioFolder | None = None,
 ) -> Scenario:
     """Resolve relative paths: the MO CSV (checked row by row now) and phases' ``use``."""
     problems: list[Problem] = []
     mo = scenario.mo
     if mo.csv is not None:
-        csv_path = mo.csv if mo.csv.is_absolute() or base_dir is None else base_dir / mo.csv
-        try:
-            read_mo_csv(csv_path)
-        except OSError as exc:
-            problems.append(Problem(f"{prefix}mo.csv", str(mo.csv), exc.strerror or str(exc)))
-        except MoCsvError as exc:
-            problems.append(
-                Problem(
-                    f"{prefix}mo.csv",
-                    str(mo.csv),
-                    f"line {exc.line}: {exc.column} = {exc.value!r}: {exc.reason}",
-                )
-            )
+        csv_path: Path | None = None
+        if within is None:
+            csv_path = mo.csv if mo.csv.is_absolute() or base_dir is None else base_dir / mo.csv
         else:
-            mo = mo.model_copy(update={"csv": csv_path})
+            try:
+                csv_path = within.file(str(mo.csv))
+            except FolderError as exc:
+                problems.append(Problem(f"{prefix}mo.csv", str(mo.csv), exc.reason))
+        if csv_path is not None:
+            try:
+                read_mo_csv(csv_path)
+            except OSError as exc:
+                problems.append(Problem(f"{prefix}mo.csv", str(mo.csv), exc.strerror or str(exc)))
+            except MoCsvError as exc:
+                problems.append(
+                    Problem(
+                        f"{prefix}mo.csv",
+                        str(mo.csv),
+                        f"line {exc.line}: {exc.column} = {exc.value!r}: {exc.reason}",
+                        str(csv_path),
+                        exc.shown(),
+                    )
+                )
+            else:
+                mo = mo.model_copy(update={"csv": csv_path})
     phases: list[Phase] = []
     for index, phase in enumerate(scenario.phases):
         key = f"{prefix}phases[{index}]"
         if phase.scenario is not None:
             try:
                 inner = _resolve(
-                    phase.scenario, source, base_dir, search, stack, f"{key}.scenario."
+                    phase.scenario, source, base_dir, search, stack, f"{key}.scenario.", within
                 )
             except ScenarioError as exc:
                 problems.extend(exc.problems)
@@ -541,9 +612,15 @@ def _resolve(  # noqa: PLR0917 - internal recursion
             continue
         assert phase.use is not None
         try:
-            path = _find_relative(phase.use, search)
+            if within is None:
+                path = _find_relative(phase.use, search)
+            else:
+                path = within.scenario(phase.use)
         except ScenarioError as exc:
             problems.append(Problem(f"{key}.use", phase.use, exc.problems[0].message))
+            continue
+        except FolderError as exc:
+            problems.append(Problem(f"{key}.use", phase.use, exc.reason))
             continue
         if path.resolve() in stack:
             problems.append(Problem(f"{key}.use", phase.use, "a scenario cannot use itself"))

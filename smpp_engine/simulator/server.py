@@ -19,15 +19,17 @@ import trio
 from pydantic import ValidationError
 
 from ..protocol import CommandStatus
+from ..redaction import remember
 from .accounts import Accounts
 from .behaviour import Behaviour
 from .clock import SimClock
 from .connection import Connection
-from .control_api import serve_control_api
+from .control_api import MIN_TOKEN_LENGTH, serve_control_api
+from .failed_binds import FailedBinds
 from .faults import FaultError, FaultKind, Malformed, malformed_pdu
 from .message_ids import MessageIds
 from .mo import MoBuilder, MoError, MoLog, MoLogEntry, MoResult
-from .mo_csv import CsvMo, read_mo_csv
+from .mo_csv import CsvMo, parse_mo_csv, read_mo_csv
 from .receipts_scheduler import ReceiptPlanner
 from .records import MessageRecord, MessageStore
 from .routing import Outgoing, Router
@@ -40,6 +42,7 @@ from .scenario import (
     find_scenario,
     load_scenario,
 )
+from .scenario_folder import ScenarioFolder
 from .scheduler import Scheduler
 from .telemetry import Telemetry
 
@@ -47,6 +50,8 @@ _log = structlog.get_logger("smpp_engine.simulator")
 
 #: CSV rows sent in one go when their delays are 0, before yielding.
 CSV_BATCH = 500
+#: At most one log line a second about connections closed at the connection cap.
+_REFUSED_LOG_INTERVAL = 1.0
 
 
 @dataclass(slots=True)
@@ -67,6 +72,13 @@ class Simulator:
     (open accounts, immediate ESME_ROK, immediate DELIVRD receipts) named healthy.
     ``port`` 0 picks a free port; ``control_port`` (0 too) serves the HTTP control
     API, None serves none.
+
+    The control API opens only files inside ``scenario_dir`` (by default the folder
+    of the scenario file started with; a :class:`Scenario` object brings none, and
+    then no file is opened for a request). With ``control_token`` (at least
+    ``MIN_TOKEN_LENGTH`` characters) every control request needs
+    ``Authorization: Bearer TOKEN``. Raises :class:`ScenarioError`, or ValueError
+    for a short token (without quoting it).
     """
 
     def __init__(
@@ -78,15 +90,27 @@ class Simulator:
         control_host: str = "127.0.0.1",
         control_port: int | None = None,
         search: Sequence[Path] = (),
+        scenario_dir: Path | None = None,
+        control_token: str | None = None,
     ) -> None:
+        if control_token is not None and len(control_token) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"the control token needs at least {MIN_TOKEN_LENGTH} characters")
         self.search = list(search)
-        self.timeline = self.load(scenario if scenario is not None else _healthy(self.search))
+        source = scenario if scenario is not None else _healthy(self.search)
+        self.timeline = self.load(source)
         first = self.timeline.phases[0].scenario if self.timeline.phases else self.timeline
         assert first is not None
+        if scenario_dir is None and not isinstance(source, Scenario):
+            scenario_dir = self._path(source).parent
+        #: The only folder a control request may name files in.
+        self.folder = ScenarioFolder(scenario_dir)
         self.host = host
         self.port = port
         self.control_host = control_host
         self.control_port = control_port
+        #: Kept out of repr and /stats, and masked in logs should it ever reach one.
+        self._control_token = control_token
+        remember(control_token)
         self.rng = random.Random(first.seed)
         self.clock = SimClock()
         self.scheduler = Scheduler()
@@ -101,6 +125,12 @@ class Simulator:
         #: Counters for /stats (the hot path counts accepted messages in the records).
         self.rejected = 0
         self.throttled = 0
+        #: Connections closed at accept (over smsc.max_connections), and closed for
+        #: not binding within smsc.bind_timeout.
+        self.refused_connections = 0
+        self.bind_timeouts = 0
+        self.failed_binds = FailedBinds()
+        self._refused_logged_at = -math.inf
         self.phase_index: int | None = None
         self.started_at = 0.0
         self._bound: dict[str, int] = {}
@@ -117,10 +147,18 @@ class Simulator:
         """A scenario object, file or name as a validated :class:`Scenario`."""
         if isinstance(scenario, Scenario):
             return scenario
+        return load_scenario(self._path(scenario), search=self.search)
+
+    def _path(self, scenario: Path | str) -> Path:
         path = Path(scenario)
         if path.suffix == ".toml" or path.is_file():
-            return load_scenario(path, search=self.search)
-        return load_scenario(find_scenario(str(scenario), self.search), search=self.search)
+            return path
+        return find_scenario(str(scenario), self.search)
+
+    @property
+    def control_token(self) -> str | None:
+        """The bearer token the control API asks for (None: none)."""
+        return self._control_token
 
     def set_scenario(self, scenario: Scenario | Path | str) -> Scenario:
         """Switch to ``scenario`` now (a timeline starts at its first phase)."""
@@ -196,7 +234,11 @@ class Simulator:
         if self._refuse_until > trio.current_time():
             return CommandStatus.ESME_RBINDFAIL
         return self.accounts.check_bind(
-            system_id, password, bind_type, self._bound.get(system_id, 0)
+            system_id,
+            password,
+            bind_type,
+            self._bound.get(system_id, 0),
+            self.scenario.smsc.max_account_binds,
         )
 
     def connection_bound(self, connection: Connection, now: float) -> None:
@@ -255,6 +297,19 @@ class Simulator:
             self.telemetry.close()
 
     async def _serve_connection(self, stream: trio.SocketStream) -> None:
+        cap = self.scenario.smsc.max_connections
+        if len(self.connections) >= cap:
+            self.refused_connections += 1
+            now = trio.current_time()
+            if now - self._refused_logged_at >= _REFUSED_LOG_INTERVAL:
+                self._refused_logged_at = now
+                _log.warning(
+                    "connections refused at the cap",
+                    max_connections=cap,
+                    refused=self.refused_connections,
+                )
+            await trio.aclose_forcefully(stream)
+            return
         self._connection_counter += 1
         connection = Connection(self, stream, self._connection_counter)
         self.connections[connection.number] = connection
@@ -332,7 +387,18 @@ class Simulator:
     ) -> int:
         """Play an MO CSV file from now on (after ``delay`` seconds); returns its row count.
         Raises :class:`~.mo_csv.MoCsvError` or OSError."""
-        rows = read_mo_csv(Path(path))
+        return self.play_mo_rows(read_mo_csv(Path(path)), system_id=system_id, delay=delay)
+
+    def play_csv_text(self, text: str, *, system_id: str | None = None, delay: float = 0.0) -> int:
+        """Like :meth:`play_csv`, the rows given as CSV text. Raises MoCsvError."""
+        return self.play_mo_rows(parse_mo_csv(text), system_id=system_id, delay=delay)
+
+    def play_mo_rows(
+        self, rows: list[CsvMo], *, system_id: str | None = None, delay: float = 0.0
+    ) -> int:
+        """Play parsed MO CSV rows from now on (after ``delay`` seconds); returns their count."""
+        if not math.isfinite(delay) or delay < 0:
+            raise ValueError("delay must be a finite number of seconds >= 0")
         if rows:
             now = trio.current_time()
             playback = _CsvPlayback(rows, 0, now + delay + rows[0].delay, -1, system_id)
@@ -494,6 +560,11 @@ class Simulator:
             "mo": {"injected": self.mo_log.injected},
             "scheduled": len(self.scheduler),
             "refusing_binds": self.behaviour.refuse_binds or self._refuse_until > now,
+            "listener": {
+                "refused_connections": self.refused_connections,
+                "bind_timeouts": self.bind_timeouts,
+                "refused_credentials": self.failed_binds.refused,
+            },
         }
 
 
@@ -510,14 +581,23 @@ async def run_simulator(
     scenario: Path | None,
     control_port: int | None,
     *,
+    scenario_dir: Path | None = None,
+    control_token: str | None = None,
     task_status: trio.TaskStatus[Simulator] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run the simulator until cancelled (the ``smpp-engine sim`` command).
+    """Run the simulator until cancelled.
 
     ``scenario`` None runs ``healthy.toml`` (see :class:`Simulator`). Raises
     :class:`ScenarioError` before listening when the scenario is invalid.
     """
-    simulator = Simulator(scenario, host=host, port=port, control_port=control_port)
+    simulator = Simulator(
+        scenario,
+        host=host,
+        port=port,
+        control_port=control_port,
+        scenario_dir=scenario_dir,
+        control_token=control_token,
+    )
     await simulator.run(task_status=task_status)
 
 

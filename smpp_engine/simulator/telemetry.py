@@ -28,6 +28,12 @@ from ..protocol import CommandId, MessageState, status_name
 SIDE = "simulator"
 IN = RECEIVED
 OUT = SENT
+#: Distinct system_id labels at most: with open accounts any peer names its own,
+#: and each label is a metric child kept for good. Further ones count as OTHER.
+MAX_ACCOUNT_LABELS = 1000
+OTHER = "(other)"
+#: The label of a bind refused for naming no configured account.
+UNKNOWN = "(unknown)"
 
 #: (direction, command_id, command_status) -> count, for one batch.
 Tally = dict[tuple[str, int, int], int]
@@ -44,6 +50,7 @@ class Telemetry:
     """Cached metric children for the simulator."""
 
     __slots__ = (
+        "_labels",
         "_pdu_adders",
         "_receipt_adders",
         "_receipts",
@@ -58,7 +65,19 @@ class Telemetry:
         self._receipt_adders: dict[MessageState, Callable[[float], None]] = {}
         self._receipts: dict[MessageState, int] = {}
         self._scenario: str | None = None
+        self._labels: set[str] = set()
         self.mo = counter_adder(MO_MESSAGES, SIDE)
+
+    def account_label(self, system_id: str) -> str:
+        """The ``system_id`` label for this account (OTHER past the first
+        MAX_ACCOUNT_LABELS accounts)."""
+        labels = self._labels
+        if system_id in labels:
+            return system_id
+        if len(labels) >= MAX_ACCOUNT_LABELS:
+            return OTHER
+        labels.add(system_id)
+        return system_id
 
     def flush(self, tally: Tally) -> None:
         """Add a batch's PDU counts and empty ``tally``."""
@@ -92,8 +111,8 @@ class Telemetry:
             )
         adder(n)
 
-    def bind_failed(self, system_id: str, status: int) -> None:
-        child(BIND_FAILURES, SIDE, system_id, status_name(status)).inc()
+    def bind_failed(self, label: str, status: int) -> None:
+        child(BIND_FAILURES, SIDE, label, status_name(status)).inc()
 
     def receipt(self, state: MessageState) -> None:
         """Count a receipt sent; added to the metric at the next :meth:`flush`."""

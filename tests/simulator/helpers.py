@@ -217,20 +217,46 @@ async def bound(
 
 
 async def http(
-    port: int, method: str, path: str, body: Any = None, *, raw: bytes | None = None
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
-    """One HTTP/1.1 request over trio; returns (status, JSON body or text)."""
+    """One HTTP/1.1 request over trio; returns (status, JSON body or text).
+
+    Sends ``Host: 127.0.0.1:PORT`` and ``Content-Type: application/json``, and
+    ``Authorization: Bearer TOKEN`` with ``token``; ``headers`` add to them or
+    replace them (an empty value leaves the header out).
+    """
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     payload = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-    head = (
-        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    fields = {
+        "Host": f"127.0.0.1:{port}",
+        "Connection": "close",
+        "Content-Type": "application/json",
+        "Content-Length": str(len(payload)),
+    }
+    if token is not None:
+        fields["Authorization"] = f"Bearer {token}"
+    fields.update(headers or {})
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in fields.items() if value
     )
     async with stream:
-        await stream.send_all(head.encode() + payload)
+        try:
+            await stream.send_all(head.encode("latin-1") + b"\r\n" + payload)
+        except trio.BrokenResourceError:  # answered and closed before the body was read
+            pass
         chunks = []
-        while chunk := await stream.receive_some(65536):
-            chunks.append(chunk)
+        try:
+            while chunk := await stream.receive_some(65536):
+                chunks.append(chunk)
+        except trio.BrokenResourceError:  # reset after the answer
+            pass
     response = b"".join(chunks)
     header, _, content = response.partition(b"\r\n\r\n")
     status = int(header.split(b" ", 2)[1])

@@ -119,7 +119,8 @@ async def test_refuse_binds_scenario_and_fault() -> None:
 
 
 async def test_refuse_binds_for_a_while(autojump_clock: trio.testing.MockClock) -> None:
-    async with running() as sim:
+    # Longer than the fault, so that the connection may still bind when it ends.
+    async with running(parse_scenario({"smsc": {"bind_timeout": 60}})) as sim:
         sim.fault("refuse_binds", duration=10)
         async with connect(sim.port) as esme:
             assert isinstance(await esme.bind(), BindFailed)

@@ -100,24 +100,30 @@ async def test_post_mo_bad_json() -> None:
         assert "invalid JSON" in answer["error"]
 
 
-async def test_post_mo_csv(tmp_path: Path) -> None:
-    path = tmp_path / "mo.csv"
-    path.write_text("1,5566,first\n2,5566,second\n")
-    async with running(control=True) as sim, bound(sim.port) as esme:
-        status, body = await http(sim.control_port, "POST", "/mo", {"csv": str(path)})
+async def test_post_mo_csv_from_the_scenario_folder(tmp_path: Path) -> None:
+    (tmp_path / "mo.csv").write_text("1,5566,first\n2,5566,second\n")
+    async with running(control=True, scenario_dir=tmp_path) as sim, bound(sim.port) as esme:
+        status, body = await http(sim.control_port, "POST", "/mo", {"csv": "mo.csv"})
         assert (status, body) == (200, {"rows": 2})
         delivered = await esme.wait_delivered(2)
         assert [d.short_message for d in delivered] == [b"first", b"second"]
 
 
+async def test_post_mo_csv_text() -> None:
+    async with running(control=True) as sim, bound(sim.port) as esme:
+        text = "source,destination,text\n1,5566,first\n2,5566,\"second, with a comma\"\n"
+        status, body = await http(sim.control_port, "POST", "/mo", {"csv_text": text})
+        assert (status, body) == (200, {"rows": 2})
+        delivered = await esme.wait_delivered(2)
+        assert [d.short_message for d in delivered] == [b"first", b"second, with a comma"]
+
+
 async def test_switch_scenario_by_name_file_and_inline() -> None:
-    async with running(control=True, search=[SCENARIOS]) as sim, raw(sim.port) as client:
+    async with running(control=True, scenario_dir=SCENARIOS) as sim, raw(sim.port) as client:
         status, body = await http(sim.control_port, "POST", "/scenario", {"name": "flaky"})
         assert (status, body["scenario"]) == (200, "flaky")
         assert sim.scenario.name == "flaky"
-        status, body = await http(
-            sim.control_port, "POST", "/scenario", {"file": str(SCENARIOS / "phased.toml")}
-        )
+        status, body = await http(sim.control_port, "POST", "/scenario", {"file": "phased.toml"})
         assert (status, body["scenario"], body["phases"], body["active"]) == (
             200,
             "phased",
@@ -149,7 +155,7 @@ async def test_switch_scenario_by_name_file_and_inline() -> None:
     ],
 )
 async def test_switch_scenario_bad_requests(body: object, field: str) -> None:
-    async with running(control=True, search=[SCENARIOS]) as sim:
+    async with running(control=True, scenario_dir=SCENARIOS) as sim:
         status, answer = await http(sim.control_port, "POST", "/scenario", body)
         assert status == 400
         assert answer["field"] == field
