@@ -17,9 +17,9 @@ from billing_core import QuietHours as NoticeQuietHours
 from throttling import Priority
 
 from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, parse_window
-from ..protocol import PduError, sender_address
 from .api_keys import DIGEST_PATTERN
 from .sections import Section
+from .senders import SenderId
 from .smsc import Seconds, SmscSettings
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class BillingSettings(Section):
     #: The [[smsc]] name replies and notices go out on.
     route: str = "default"
     #: Sender of replies; empty: the utility's own sender_id.
-    source_addr: str = ""
+    source_addr: SenderId = ""
     #: Seconds a reply may wait to go out before it expires.
     reply_validity: Seconds = 3600.0
     #: Seconds within which the same balance or help request is one question.
@@ -179,20 +179,6 @@ class BillingSettings(Section):
     utility: str = ""
     workers: int = Field(default=8, ge=1)
     backlog: int = Field(default=10_000, ge=1)
-
-    @field_validator("source_addr")
-    @classmethod
-    def _sender(cls, value: str) -> str:
-        if not value:
-            return value
-        try:
-            sender_address(value)
-        except PduError:
-            raise ValueError(
-                "expected a sender id: 1 to 11 GSM letters and digits, or 1 to 16 digits "
-                "(+ or 00 for international)"
-            ) from None
-        return value
 
     def apply_to(self, utility: UtilitySettings) -> UtilitySettings:
         """``utility`` with this sender id, when one is configured."""
