@@ -236,6 +236,8 @@ async def steer_campaign(context: ApiContext, request: Request) -> Response:
 
 async def create_group(context: ApiContext, request: Request) -> Response:
     body = parse_body(GroupBody, await read_json(request))
+    if not body.name.strip():
+        raise invalid("name", body.name, "a name needs more than spaces")
     members = _members(body.members, body.country_code, "members")
     store = _backend(context)
     try:
