@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -19,7 +19,7 @@ from rich.table import Table
 
 from .cli_errors import fail
 from .cli_store import settings_or_exit
-from .redaction import mask_url
+from .redaction import mask_text, mask_url
 from .settings import EMBEDDED_SOURCE, Settings, hash_api_key, settings_data, to_toml
 
 config_app = typer.Typer(
@@ -38,7 +38,7 @@ def _load(file: Path | None) -> Settings:
 
 
 def _summary(settings: Settings) -> Table:
-    table = Table(title="settings", show_header=True)
+    table = _MaskedTable(title="settings", show_header=True)
     table.add_column("table")
     table.add_column("what")
     http = settings.http
@@ -74,6 +74,13 @@ def _summary(settings: Settings) -> Table:
         f"quiet {notices.quiet_weekday} (weekend {notices.quiet_weekend}), {notices.time_zone}",
     )
     return table
+
+
+class _MaskedTable(Table):
+    """A table whose cells mask every remembered secret (a password used as a system_id)."""
+
+    def add_row(self, *cells: Any, **options: Any) -> None:
+        super().add_row(*(mask_text(c) if isinstance(c, str) else c for c in cells), **options)
 
 
 @config_app.command("check")

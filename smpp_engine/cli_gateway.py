@@ -34,10 +34,14 @@ Opt = typer.Option
 PASSWORD_VARIABLE = "SMPP_ENGINE_PASSWORD"
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def password_or_prompt(password: str | None) -> str:
     """``password``, else asked for without echo on a terminal; remembered as a secret."""
     if password is None:
-        if not sys.stdin.isatty():
+        if not _interactive():
             raise fail(f"no SMPP password: set ${PASSWORD_VARIABLE} (or give --password)")
         password = str(typer.prompt("SMPP password", hide_input=True, err=True))
     remember(password)

@@ -191,8 +191,9 @@ def secrets_in(data: Any) -> set[str]:
 
     def walk(node: Any, secret: bool) -> None:
         if isinstance(node, Mapping):
+            # A table under a secret-named key ("api_keys") is judged by its own keys.
             for key, value in node.items():
-                walk(value, secret or is_secret_key(key))
+                walk(value, is_secret_key(key))
         elif isinstance(node, list | tuple):
             for item in node:
                 walk(item, secret)
