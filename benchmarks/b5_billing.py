@@ -238,7 +238,8 @@ async def _in_process(
                 await gateway(port)
                 while not (await client.get("/stats")).json()["binds"]:
                     await trio.sleep(0.01)
-                played = await client.post("/mo", json={"csv": str(readings)})
+                # A file in the scenario folder (the simulator opens no other).
+                played = await client.post("/mo", json={"csv": readings.name})
                 played.raise_for_status()
                 deadline = trio.current_time() + messages / rate + 60
                 while trio.current_time() < deadline:

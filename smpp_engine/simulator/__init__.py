@@ -7,7 +7,7 @@ the command line through :func:`run_simulator`.
 from .control_api import create_control_app, serve_control_api
 from .faults import FaultError, FaultKind, Malformed
 from .mo import MoError, MoLogEntry, MoResult
-from .mo_csv import CsvMo, MoCsvError, read_mo_csv
+from .mo_csv import CsvMo, MoCsvError, parse_mo_csv, read_mo_csv
 from .records import MessageRecord, MessageStore
 from .scenario import (
     Account,
@@ -21,6 +21,7 @@ from .scenario import (
     load_scenario,
     parse_scenario,
 )
+from .scenario_folder import FolderError, ScenarioFolder
 from .server import Simulator, run_simulator
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "CsvMo",
     "FaultError",
     "FaultKind",
+    "FolderError",
     "Malformed",
     "MessageRecord",
     "MessageStore",
@@ -40,11 +42,13 @@ __all__ = [
     "Problem",
     "Scenario",
     "ScenarioError",
+    "ScenarioFolder",
     "Simulator",
     "create_control_app",
     "default_search_path",
     "find_scenario",
     "load_scenario",
+    "parse_mo_csv",
     "parse_scenario",
     "read_mo_csv",
     "run_simulator",

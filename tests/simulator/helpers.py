@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import trio
@@ -247,10 +247,9 @@ async def http(
         f"{name}: {value}\r\n" for name, value in fields.items() if value
     )
     async with stream:
-        try:
+        # Answered and closed before the whole body was read: the answer still counts.
+        with suppress(trio.BrokenResourceError):
             await stream.send_all(head.encode("latin-1") + b"\r\n" + payload)
-        except trio.BrokenResourceError:  # answered and closed before the body was read
-            pass
         chunks = []
         try:
             while chunk := await stream.receive_some(65536):
