@@ -92,6 +92,27 @@ PIPELINE_POSSIBLE_DUPLICATES = Counter(
     "(a lease that ran out in a crash, or a submit with no answer).",
     ["smsc"],
 )
+PIPELINE_POISON_MESSAGES = Counter(
+    "smpp_pipeline_poison_messages",
+    "Messages the gateway could not build, encode or submit (an unexpected fault on that "
+    "message alone): each ended failed with its reason, and the route went on.",
+    ["smsc", "stage"],
+)
+PIPELINE_QUARANTINED = Counter(
+    "smpp_pipeline_quarantined_messages",
+    "Messages kept aside instead of resent: in flight at too many unclean stops in a row.",
+)
+PIPELINE_ROUTE_RESTARTS = Counter(
+    "smpp_pipeline_route_restarts",
+    "Restarts of a route's task after an unexpected fault (the process went on).",
+    ["smsc"],
+)
+STORE_POISON_UPDATES = Counter(
+    "smpp_store_poison_updates",
+    "Updates the store refused on their own (not for being unavailable): set aside and "
+    "logged so the rest of their batch is written.",
+    ["store"],
+)
 RATE_LIMIT = Gauge(
     "smpp_rate_limit_segments_per_second",
     "The rate the route's controller allows now (the adaptive controller cuts it on "

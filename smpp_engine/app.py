@@ -120,6 +120,9 @@ class Gateway:
                 writer_batch=settings.pipeline.writer_batch,
                 writer_delay=settings.pipeline.writer_delay,
                 housekeeping=settings.pipeline.housekeeping,
+                quarantine_after=settings.pipeline.quarantine_after,
+                restart_delay=settings.pipeline.route_restart_delay,
+                restart_max_delay=settings.pipeline.route_restart_max_delay,
             )
             self.pipeline = pipeline
             billing = None
@@ -249,9 +252,14 @@ class Gateway:
 
         async def readiness() -> Readiness:
             with trio.move_on_after(_READINESS_TIMEOUT):
-                return await probe_readiness(store, binds_up)
+                return await probe_readiness(store, binds_up, pipeline.route_status)
             why = f"the store did not answer within {_READINESS_TIMEOUT:g} s"
-            return Readiness(binds_up(), store_reachable=False, store_error=why)
+            return Readiness(
+                binds_up(),
+                store_reachable=False,
+                store_error=why,
+                route_status=pipeline.route_status(),
+            )
 
         context = ApiContext(
             store=store,

@@ -382,9 +382,18 @@ def _schemas(routes: Sequence[str]) -> dict[str, Schema]:
                 "ready": BOOLEAN,
                 "routes": {
                     "type": "object",
-                    "additionalProperties": _object(["binds_up"], {"binds_up": INTEGER}),
+                    "additionalProperties": _object(
+                        ["binds_up"],
+                        {
+                            "binds_up": INTEGER,
+                            "restarts": INTEGER,
+                            "restarting": BOOLEAN,
+                            "last_error": _nullable(STRING),
+                        },
+                    ),
                 },
                 "routes_without_binds": {"type": "array", "items": STRING},
+                "routes_restarting": {"type": "array", "items": STRING},
                 "store": _object(["reachable"], {"reachable": BOOLEAN, "error": _nullable(STRING)}),
             },
         ),

@@ -10,7 +10,7 @@
 from .dispatcher import RouteDispatcher, UpdateSink
 from .mo import MoAssembler, MoMessage, mo_message_id
 from .parts import PartCountError, concatenation_reference, submit_parts
-from .pipeline import Pipeline, default_owner
+from .pipeline import Pipeline, RouteStatus, default_owner
 from .receipts import PART_STATE, receipt_update
 from .retry import RetryPolicy
 from .route import SmscRoute
@@ -25,6 +25,7 @@ __all__ = [
     "Pipeline",
     "RetryPolicy",
     "RouteDispatcher",
+    "RouteStatus",
     "SmscRoute",
     "StatusClassifier",
     "UpdateSink",

@@ -5,6 +5,18 @@ after a batch of bulk notices still goes out next; a new interactive message
 wakes the dispatcher, which claims again (the store hands out the highest
 priority first). Outcomes and receipts become store updates through the
 batching writer, so a message costs a fraction of a database round trip.
+
+Before a message is sent it is marked dispatched (:class:`Dispatching`), and the
+mark is durable first: a crash then flags as possible duplicates only the
+messages that may have reached the SMSC, not every claim. The marks go a few
+messages ahead of sending (about what is sent while one is written), so they
+cost one store update per handful of messages and no wait.
+
+Faults stay with their message: one that cannot be built, encoded or submitted
+ends failed with its reason (counted in smpp_pipeline_poison_messages_total) and
+the route goes on. A message that was in flight when a gateway stopped uncleanly
+is a suspect and goes out alone, so that if it stops the gateway again it takes
+no other message's unclean stop with it.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import trio
 
 from metrics import (
     PIPELINE_MESSAGES,
+    PIPELINE_POISON_MESSAGES,
     PIPELINE_POSSIBLE_DUPLICATES,
     RATE_LIMIT,
     RATE_STATE,
@@ -33,6 +46,7 @@ from ..esme import BindPool, Inbound, NotBoundError, SubmitOutcome, open_pool
 from ..protocol import CommandStatus, MessageIdError, PduError, response_id_key
 from ..store import (
     ClaimedMessage,
+    Dispatching,
     PartSubmitted,
     Store,
     StoreError,
@@ -55,6 +69,12 @@ _CONTROLLER_STATES = ("steady", "backing_off", "recovering")
 _WAKE_CLAIM = 32
 # Shutdown gives untried claims back within this many seconds, or leaves them to the lease.
 _RELEASE_TIMEOUT = 5.0
+# Messages marked dispatched ahead of sending: the first guess, before the rate and
+# the store's write latency have been seen.
+_FIRST_LOOKAHEAD = 8
+# A reason kept in a message's history is cut to this many characters.
+_REASON_LENGTH = 200
+_POISON_STAGES = ("build", "encode", "submit", "outcome", "receipt", "mo")
 
 
 class UpdateSink(Protocol):
@@ -68,6 +88,9 @@ class UpdateSink(Protocol):
 
     @property
     def submitted(self) -> int: ...
+
+    @property
+    def written(self) -> int: ...
 
     async def wait_durable(self, count: int) -> None: ...
 
@@ -125,6 +148,14 @@ class RouteDispatcher:
         # Claimed messages with parts sent, put back in a lane when no bind was up:
         # on shutdown they stay leased (recovery resends only their missing parts).
         self._partly_sent: set[int] = set()
+        # Taken from the lanes and marked dispatched: durably (ready to send), or
+        # with the mark still on its way to the store (marking, until the writer
+        # has written update number _marking_until).
+        self._ready: deque[ClaimedMessage] = deque()
+        self._marking: list[ClaimedMessage] = []
+        self._marking_until = 0
+        self._sent_while_marking = 0
+        self._lookahead = _FIRST_LOOKAHEAD
         self._log = structlog.get_logger("smpp_engine.pipeline").bind(smsc=route.name)
         self._counted = {
             name: counter_adder(PIPELINE_MESSAGES, route.name, name)
@@ -133,6 +164,10 @@ class RouteDispatcher:
         self._rate_gauge = child(RATE_LIMIT, route.name)
         self._rate_state: str | None = None
         self._duplicates = counter_adder(PIPELINE_POSSIBLE_DUPLICATES, route.name)
+        self._poisoned = {
+            stage: counter_adder(PIPELINE_POISON_MESSAGES, route.name, stage)
+            for stage in _POISON_STAGES
+        }
 
     @staticmethod
     def _controller(route: SmscRoute) -> RateController:
@@ -173,7 +208,12 @@ class RouteDispatcher:
         self._wake.set()
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Bind, then submit and record until :meth:`stop` (or cancellation)."""
+        """Bind, then submit and record until :meth:`stop` (or cancellation).
+
+        May be called again after it raised (the pipeline restarts a route that
+        failed): each run starts from the store, with nothing of the last in memory.
+        """
+        self._start_afresh()
         given = self._given_controller
         self.controller = given if given is not None else self._controller(self.route)
         send_inbound, receive_inbound = trio.open_memory_channel[Inbound](1024)
@@ -203,18 +243,28 @@ class RouteDispatcher:
                 with trio.CancelScope(shield=True), trio.move_on_after(_RELEASE_TIMEOUT):
                     await self._release_untried()
 
-    async def _release_untried(self) -> None:
-        """Give the messages still waiting in the lanes back to the store, unflagged.
+    def _start_afresh(self) -> None:
+        self._unsettled = 0
+        self._answered = 0
+        self._unacked.clear()
+        self._lanes_closed = False
+        self._pool = None
+        self._partly_sent.clear()
+        self._ready.clear()
+        self._marking = []
+        self._woken = True  # claim at once
 
-        They were claimed but never sent, so they are no possible duplicates; left
-        to their lease they would be, and would wait for it to run out.
+    async def _release_untried(self) -> None:
+        """Give the claimed messages not sent back to the store, unflagged.
+
+        They are no possible duplicates (marked dispatched or not, nothing of them
+        was sent); left to their lease they would wait for it to run out.
         """
         self._lanes_closed = True  # what is handed over from now on is released by its owner
-        untried = [
-            m.message_id
-            for m in self.lanes.pop_batch(len(self.lanes))
-            if m.message_id not in self._partly_sent
-        ]
+        waiting = [*self._ready, *self._marking, *self.lanes.pop_batch(len(self.lanes))]
+        self._ready.clear()
+        self._marking = []
+        untried = [m.message_id for m in waiting if m.message_id not in self._partly_sent]
         if not untried:
             return
         try:
@@ -227,10 +277,9 @@ class RouteDispatcher:
     # --- sending -------------------------------------------------------------------
 
     async def _submit_forever(self, pool: Any) -> None:
-        route = self.route
         lanes = self.lanes
         while not self._stopping:
-            if not lanes or self._woken:
+            if self._woken or not (lanes or self._ready or self._marking):
                 if self._woken or trio.current_time() - self._drained_at >= self.idle_poll:
                     await self._refill()
                 else:
@@ -238,59 +287,157 @@ class RouteDispatcher:
                     # since: no claim until the next wake or poll. A handed-over
                     # reply would otherwise cost a useless claim after it.
                     self._wake = trio.Event()
-                if not lanes:
+                if not (lanes or self._ready or self._marking):
                     with trio.move_on_at(self._drained_at + self.idle_poll):
                         await self._wake.wait()
                     continue
-            message = lanes.pop()
-            assert message is not None
-            now = self.clock()
-            if message.expires_at is not None and now >= message.expires_at:
-                self._record(SubmitFailed(message.message_id, 0, 0, now, expired=True))
-                continue
-            if message.possible_duplicate:
-                self._duplicates(1)
-            try:
-                parts = submit_parts(
-                    message, profile=route.text_profile, method=route.concatenation
-                )
-            except (PduError, PartCountError) as exc:
-                status = exc.status if isinstance(exc, PduError) else CommandStatus.ESME_RINVMSGLEN
-                self._log.error(
-                    "message cannot be sent; recorded as rejected",
-                    message_id=message.message_id,
-                    error=str(exc),
-                )
-                self._record(SubmitFailed(message.message_id, 0, int(status), now))
-                continue
-            for index, (part, pdu) in enumerate(parts):
-                if self._unsettled >= self.max_unsettled:
-                    await self._settle()
-                self._unsettled += 1  # before: its outcome may be counted before send returns
-                try:
-                    await pool.send(pdu, (message, part, self.clock()))
-                except NotBoundError as exc:
-                    self._unsettled -= 1
-                    # No bind came up in time. The parts not sent go back to the
-                    # front of their lane; the claim's lease still covers them.
-                    self._log.warning("no bind to submit on", error=str(exc))
-                    remaining = tuple(p for p, _ in parts[index:])
-                    if index:
-                        self._partly_sent.add(message.message_id)
-                    lanes.requeue(replace(message, pending_parts=remaining), message.priority)
-                    await trio.sleep(self.idle_poll)
-                    break
-            else:
-                if self._partly_sent:
-                    self._partly_sent.discard(message.message_id)
+            message = await self._next_dispatched()
+            if message is not None:
+                await self._send(pool, message)
 
-    async def _settle(self) -> None:
-        """Wait until fewer than ``max_unsettled`` parts are sent without a durable outcome.
+    async def _next_dispatched(self) -> ClaimedMessage | None:
+        """The next message to send, its Dispatching mark durable; None to look around again.
 
-        This bounds what a crash can duplicate: a part whose outcome was durable
-        is never sent again, so at most ``max_unsettled`` parts per crash are.
+        Marks go out a batch ahead: while one batch is sent, the next one's mark is
+        written. The batch is sized to what is sent while a mark is written, so a
+        crash catches few messages marked and not sent (flagged for nothing) and the
+        send loop seldom waits for the store.
         """
-        while self._unsettled >= self.max_unsettled:
+        ready = self._ready
+        if self._marking and self.updates.written >= self._marking_until:
+            # Written while the messages ahead of it were sent: the batches need
+            # only cover what goes out during one write.
+            self._lookahead = max(1, min(self._sent_while_marking + 1, self._most_ahead()))
+            self._promote()
+        if not ready:
+            if self._marking:
+                # Sending ran ahead of the store: look further ahead from now on.
+                self._lookahead = min(self._lookahead * 2, self._most_ahead())
+            else:
+                self._mark_next()
+                if not self._marking:
+                    return None
+            # Nothing goes out until the mark is written: have it written now
+            # rather than with the next batch.
+            await self.updates.flush()
+            self._promote()
+        # The next batch is marked once half a batch is left to send: the messages
+        # marked and not sent are what a crash flags for nothing, so they are kept
+        # near what one write takes, and the send loop seldom waits for the store.
+        if not self._marking and 2 * len(ready) <= self._lookahead:
+            self._mark_next()
+        return ready.popleft() if ready else None
+
+    def _most_ahead(self) -> int:
+        return max(1, self.max_unsettled // 2)
+
+    def _mark_next(self) -> None:
+        """Take the next lookahead's worth from the lanes and mark it dispatched."""
+        lanes = self.lanes
+        if not lanes:
+            return
+        batch = lanes.pop_batch(self._lookahead)
+        self.updates.submit_nowait(Dispatching(tuple(m.message_id for m in batch)))
+        self._marking = batch
+        self._marking_until = self.updates.submitted
+        self._sent_while_marking = 0
+
+    def _promote(self) -> None:
+        self._ready.extend(self._marking)
+        self._marking = []
+
+    async def _send(self, pool: Any, message: ClaimedMessage) -> None:
+        """Submit ``message``'s pending parts; any fault ends this message alone."""
+        route = self.route
+        self._sent_while_marking += 1
+        now = self.clock()
+        if message.expires_at is not None and now >= message.expires_at:
+            self._record(SubmitFailed(message.message_id, 0, 0, now, expired=True))
+            return
+        if message.possible_duplicate:
+            self._duplicates(1)
+        suspect = message.unclean_stops > 0
+        if suspect:
+            # Alone: every other outcome durable before it goes, and its own after.
+            self._log.warning(
+                "sending a message that was in flight at an unclean stop, on its own",
+                message_id=message.message_id,
+                unclean_stops=message.unclean_stops,
+            )
+            await self._settle(1)
+        try:
+            parts = submit_parts(message, profile=route.text_profile, method=route.concatenation)
+        except PduError as exc:
+            self._poison(message, "build", exc, status=exc.status)
+            return
+        except PartCountError as exc:
+            self._poison(message, "build", exc, status=CommandStatus.ESME_RINVMSGLEN)
+            return
+        except Exception as exc:
+            self._poison(message, "build", exc)
+            return
+        for index, (part, pdu) in enumerate(parts):
+            if self._unsettled >= self.max_unsettled:
+                await self._settle(self.max_unsettled)
+            self._unsettled += 1  # before: its outcome may be counted before send returns
+            try:
+                await pool.send(pdu, (message, part, self.clock()))
+            except NotBoundError as exc:
+                self._unsettled -= 1
+                # No bind came up in time. The parts not sent go back to the
+                # front of their lane; the claim's lease still covers them.
+                self._log.warning("no bind to submit on", error=str(exc))
+                remaining = tuple(p for p, _ in parts[index:])
+                if index:
+                    self._partly_sent.add(message.message_id)
+                self._ready.appendleft(replace(message, pending_parts=remaining))
+                await trio.sleep(self.idle_poll)
+                return
+            except PduError as exc:
+                self._unsettled -= 1
+                self._poison(message, "encode", exc, part=part, status=exc.status)
+                return
+            except Exception as exc:
+                self._unsettled -= 1
+                self._poison(message, "submit", exc, part=part)
+                return
+        if self._partly_sent:
+            self._partly_sent.discard(message.message_id)
+        if suspect:
+            await self._settle(1)
+
+    def _poison(
+        self,
+        message: ClaimedMessage,
+        stage: str,
+        exc: Exception,
+        *,
+        part: int = 0,
+        status: int = CommandStatus.ESME_RSYSERR,
+    ) -> None:
+        """End ``message`` failed with ``exc`` as its reason; the route goes on."""
+        reason = f"{type(exc).__name__}: {exc}"[:_REASON_LENGTH]
+        expected = isinstance(exc, PduError | PartCountError)
+        self._log.error(
+            "message cannot be sent; it failed alone",
+            message_id=message.message_id,
+            stage=stage,
+            error=reason,
+            exc_info=not expected,
+        )
+        self._record(
+            SubmitFailed(message.message_id, part, int(status), self.clock(), reason=reason)
+        )
+        self._poisoned[stage](1)
+
+    async def _settle(self, limit: int) -> None:
+        """Wait until fewer than ``limit`` parts are sent without a durable outcome.
+
+        With ``max_unsettled`` this bounds what a crash can duplicate: a part whose
+        outcome was durable is never sent again, so at most ``max_unsettled`` parts
+        per crash are. With 1 it waits until nothing sent is unsettled.
+        """
+        while self._unsettled >= limit:
             answered = self._answered
             if answered:
                 await self.updates.flush()
@@ -302,7 +449,7 @@ class RouteDispatcher:
     async def _refill(self) -> None:
         self._woken = False
         self._wake = trio.Event()
-        room = self.route.claim_size() - len(self.lanes)
+        room = self.route.claim_size() - len(self.lanes) - len(self._ready) - len(self._marking)
         limit = max(room, _WAKE_CLAIM if self.lanes else 1)
         try:
             claimed = await self.store.claim(
@@ -328,49 +475,13 @@ class RouteDispatcher:
         self.updates.submit_nowait(update)
 
     def _on_outcomes(self, batch: list[SubmitOutcome]) -> None:
-        route = self.route
         now = self.clock()
-        counted = self._counted
         for outcome in batch:
-            message, part, sent_at = outcome.context
-            message_id = message.message_id
-            if outcome.accepted:
-                smsc_id = outcome.message_id or ""
-                try:
-                    key = response_id_key(smsc_id, route.id_policy)
-                except MessageIdError as exc:
-                    # Stored as given: its receipt will not match and the message ends
-                    # UNKNOWN at the receipt timeout, which is the truth.
-                    self._log.warning("message id does not fit the policy", error=str(exc))
-                    key = smsc_id
-                self._record(PartSubmitted(message_id, part, outcome.bind, key, sent_at, now))
-                counted["submitted"](1)
-            elif outcome.rejected:
-                status = outcome.command_status or 0
-                verdict = route.statuses.verdict(status)
-                retry_at = None
-                if verdict is not Verdict.PERMANENT:
-                    retry_at = route.retry.retry_at(
-                        message.attempts + 1,  # the store counts earlier claims
-                        now,
-                        throttled=status in _THROTTLING,
-                        expires_at=message.expires_at,
-                    )
-                expired = (
-                    retry_at is None
-                    and verdict is not Verdict.PERMANENT
-                    and message.expires_at is not None
-                    and message.attempts + 1 < route.retry.max_attempts
-                )
-                self._record(SubmitFailed(message_id, part, status, now, retry_at, expired))
-                counted["retried" if retry_at is not None else "failed"](1)
-            else:
-                retry_at = route.retry.retry_at(
-                    message.attempts + 1, now, expires_at=message.expires_at
-                )
-                reason = outcome.reason.value if outcome.reason is not None else "unknown"
-                self._record(SubmitUnknown(message_id, part, now, reason, retry_at))
-                counted["retried" if retry_at is not None else "unknown"](1)
+            try:
+                self._take_outcome(outcome, now)
+            except Exception as exc:
+                # Called from the bind's reader: a fault here must not end the link.
+                self._outcome_fault(outcome, now, exc)
         self._answered += len(batch)
         if self._answers:
             self._answers.unpark_all()
@@ -379,8 +490,68 @@ class RouteDispatcher:
         state = getattr(self.controller, "state", None)
         if state is not None and state != self._rate_state:
             for name in _CONTROLLER_STATES:
-                child(RATE_STATE, route.name, name).set(1 if name == state else 0)
+                child(RATE_STATE, self.route.name, name).set(1 if name == state else 0)
             self._rate_state = state
+
+    def _outcome_fault(self, outcome: SubmitOutcome, now: float, exc: Exception) -> None:
+        """The answer to a submit could not be taken: its message's fate is UNKNOWN."""
+        self._poisoned["outcome"](1)
+        context = outcome.context
+        if not (isinstance(context, tuple) and len(context) == 3):
+            self._log.error("submit answer without its message", error=repr(exc), exc_info=exc)
+            return
+        message, part, _ = context
+        reason = f"{type(exc).__name__}: {exc}"[:_REASON_LENGTH]
+        self._log.error(
+            "submit answer could not be taken; the message is unknown",
+            message_id=message.message_id,
+            error=reason,
+            exc_info=exc,
+        )
+        self._record(SubmitUnknown(message.message_id, part, now, f"gateway fault: {reason}"))
+
+    def _take_outcome(self, outcome: SubmitOutcome, now: float) -> None:
+        route = self.route
+        counted = self._counted
+        message, part, sent_at = outcome.context
+        message_id = message.message_id
+        if outcome.accepted:
+            smsc_id = outcome.message_id or ""
+            try:
+                key = response_id_key(smsc_id, route.id_policy)
+            except MessageIdError as exc:
+                # Stored as given: its receipt will not match and the message ends
+                # UNKNOWN at the receipt timeout, which is the truth.
+                self._log.warning("message id does not fit the policy", error=str(exc))
+                key = smsc_id
+            self._record(PartSubmitted(message_id, part, outcome.bind, key, sent_at, now))
+            counted["submitted"](1)
+        elif outcome.rejected:
+            status = outcome.command_status or 0
+            verdict = route.statuses.verdict(status)
+            retry_at = None
+            if verdict is not Verdict.PERMANENT:
+                retry_at = route.retry.retry_at(
+                    message.attempts + 1,  # the store counts earlier claims
+                    now,
+                    throttled=status in _THROTTLING,
+                    expires_at=message.expires_at,
+                )
+            expired = (
+                retry_at is None
+                and verdict is not Verdict.PERMANENT
+                and message.expires_at is not None
+                and message.attempts + 1 < route.retry.max_attempts
+            )
+            self._record(SubmitFailed(message_id, part, status, now, retry_at, expired))
+            counted["retried" if retry_at is not None else "failed"](1)
+        else:
+            retry_at = route.retry.retry_at(
+                message.attempts + 1, now, expires_at=message.expires_at
+            )
+            reason = outcome.reason.value if outcome.reason is not None else "unknown"
+            self._record(SubmitUnknown(message_id, part, now, reason, retry_at))
+            counted["retried" if retry_at is not None else "unknown"](1)
 
     async def _take_inbound(self, receive: trio.MemoryReceiveChannel[Inbound]) -> None:
         """Record receipts; the SMSC gets its deliver_sm_resp once they are durable.
@@ -403,10 +574,10 @@ class RouteDispatcher:
             receipts = []
             for item in batch:
                 if item.is_receipt:
-                    recorded += await self._take_receipt(item)
+                    recorded += await self._take_receipt_safely(item)
                     receipts.append(item)
                 else:
-                    self._take_mo(item)
+                    self._take_mo_safely(item)
             self._counted["receipts"](recorded)
             if receipts:
                 unacked.append((self.updates.submitted, receipts))
@@ -422,6 +593,41 @@ class RouteDispatcher:
             await self.updates.wait_durable(mark)
             for item in batch:
                 item.ack()
+
+    async def _take_receipt_safely(self, item: Inbound) -> int:
+        """:meth:`_take_receipt`, with a fault kept to this receipt.
+
+        A receipt that cannot be taken is logged and answered like the others: the
+        SMSC would otherwise offer it again for ever, and it would fail again. Its
+        message ends UNKNOWN at the receipt timeout.
+        """
+        try:
+            return await self._take_receipt(item)
+        except Exception as exc:
+            self._poisoned["receipt"](1)
+            self._log.error(
+                "receipt could not be taken; answered and left aside",
+                bind=item.bind,
+                pdu=repr(item.pdu)[:500],
+                error=f"{type(exc).__name__}: {exc}"[:_REASON_LENGTH],
+                exc_info=exc,
+            )
+            return 0
+
+    def _take_mo_safely(self, item: Inbound) -> None:
+        """:meth:`_take_mo`, with a fault kept to this message: refused for now, logged."""
+        try:
+            self._take_mo(item)
+        except Exception as exc:
+            self._poisoned["mo"](1)
+            self._log.error(
+                "mobile-originated message could not be taken; refused for now",
+                bind=item.bind,
+                source=item.pdu.source_addr,
+                error=f"{type(exc).__name__}: {exc}"[:_REASON_LENGTH],
+                exc_info=exc,
+            )
+            item.ack(ok=False)
 
     async def _take_receipt(self, item: Inbound) -> int:
         """Hand one receipt to the writer; 1 when it became a store update."""

@@ -1,9 +1,14 @@
 """The delivery pipeline: the store, the batching writer and one dispatcher per SMSC route.
 
 At start it requeues what a crashed run left mid-submission (at-least-once:
-the duplicates are bounded by what was in flight, and counted). While it runs
-it keeps doing so for other processes sharing the store, and turns submitted
-messages whose receipt never came into UNKNOWN.
+the duplicates are bounded by what was in flight, and counted; a message in
+flight at ``quarantine_after`` unclean stops in a row is quarantined instead).
+While it runs it keeps doing so for other processes sharing the store, and turns
+submitted messages whose receipt never came into UNKNOWN.
+
+A route whose task fails unexpectedly is started again after a back-off, its
+claims given back first; the other routes and the process go on. What each
+route is doing is in :meth:`Pipeline.route_status` (``/readyz`` shows it).
 """
 
 from __future__ import annotations
@@ -12,21 +17,53 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 import trio
 
-from ..store import Accepted, NewMessage, Store, StoreUnavailableError
+from metrics import PIPELINE_QUARANTINED, PIPELINE_ROUTE_RESTARTS, child
+
+from ..esme import Backoff
+from ..store import Accepted, NewMessage, Store, StoreError
 from ..store.writer import BatchWriter
 from .accepting import GroupCommit
 from .dispatcher import RouteDispatcher
 from .mo import MoMessage
 from .route import SmscRoute
 
-__all__ = ["Pipeline", "default_owner"]
+__all__ = ["Pipeline", "RouteStatus", "default_owner"]
 
 _log = structlog.get_logger("smpp_engine.pipeline")
+
+# A route that ran this long since its last restart starts its back-off afresh.
+_STABLE_AFTER = 300.0
+# Cut to this length in logs and /readyz.
+_ERROR_LENGTH = 300
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStatus:
+    """What a route is doing: binds up, and its restarts after unexpected faults.
+
+    ``restarting`` is true while it waits to be started again; ``last_error``
+    says what ended its last run, when one failed.
+    """
+
+    binds_up: int
+    restarts: int = 0
+    restarting: bool = False
+    last_error: str | None = None
+
+
+class _RouteHealth:
+    __slots__ = ("last_error", "restarting", "restarts")
+
+    def __init__(self) -> None:
+        self.restarts = 0
+        self.restarting = False
+        self.last_error: str | None = None
 
 
 def default_owner() -> str:
@@ -38,7 +75,10 @@ class Pipeline:
     """Accepts messages durably and delivers them over the routes' binds.
 
     ``housekeeping`` is how often (seconds) expired leases of other processes
-    are recovered and overdue receipts are given up on.
+    are recovered and overdue receipts are given up on. ``quarantine_after``:
+    unclean stops in a row that quarantine a message in flight at each.
+    ``restart_delay`` and ``restart_max_delay``: the back-off before a failed
+    route is started again.
     """
 
     def __init__(
@@ -52,6 +92,9 @@ class Pipeline:
         writer_batch: int = 2000,
         writer_delay: float = 0.005,
         housekeeping: float = 30.0,
+        quarantine_after: int = 3,
+        restart_delay: float = 1.0,
+        restart_max_delay: float = 60.0,
     ) -> None:
         names = [route.name for route in routes]
         if not routes or len(set(names)) != len(names):
@@ -65,6 +108,10 @@ class Pipeline:
             store, max_batch=writer_batch, max_delay=writer_delay, max_backlog=1_000_000
         )
         self.housekeeping = housekeeping
+        self.quarantine_after = quarantine_after
+        self._restart_backoff = (restart_delay, restart_max_delay)
+        self._health = {route.name: _RouteHealth() for route in routes}
+        self._stopping = trio.Event()
         self._group_commit = GroupCommit(store, clock)
         self._housekeeping_scope = trio.CancelScope()
         self.dispatchers = {
@@ -93,7 +140,20 @@ class Pipeline:
         """
         for dispatcher in self.dispatchers.values():
             dispatcher.stop()
+        self._stopping.set()
         self._housekeeping_scope.cancel()
+
+    def route_status(self) -> dict[str, RouteStatus]:
+        """Each route's binds up and restarts, by name."""
+        return {
+            name: RouteStatus(
+                binds_up=dispatcher.binds_up,
+                restarts=(health := self._health[name]).restarts,
+                restarting=health.restarting,
+                last_error=health.last_error,
+            )
+            for name, dispatcher in self.dispatchers.items()
+        }
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Recover, start the writer and every route; run until :meth:`stop` or cancelled.
@@ -108,7 +168,7 @@ class Pipeline:
                 await nursery.start(self.writer.run)
                 async with trio.open_nursery() as routes:
                     for dispatcher in self.dispatchers.values():
-                        await routes.start(dispatcher.run)
+                        await routes.start(self._supervise, dispatcher)
                     routes.start_soon(self._housekeep)
                     task_status.started()
                 # Every route has stopped: only the writer is left to finish.
@@ -117,13 +177,73 @@ class Pipeline:
             with trio.CancelScope(shield=True), trio.move_on_after(30):
                 await self.writer.aclose()
 
+    async def _supervise(
+        self, dispatcher: RouteDispatcher, *, task_status: Any = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run ``dispatcher`` until it stops; start it again after an unexpected fault.
+
+        Started (for ``task_status``) once its first run has bound its pool, or
+        has failed: a route that cannot start does not hold the others back.
+        """
+        name = dispatcher.route.name
+        health = self._health[name]
+        first, longest = self._restart_backoff
+        backoff = Backoff(first, longest, jitter=0.2)
+        restarts = child(PIPELINE_ROUTE_RESTARTS, name)
+        started = False
+        while True:
+            fault: BaseException | None = None
+            began = trio.current_time()
+            try:
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(dispatcher.run)
+                    health.restarting = False
+                    if not started:
+                        started = True
+                        task_status.started()
+                return  # stopped gracefully
+            except* Exception as group:
+                fault = group
+            if not started:
+                started = True
+                task_status.started()
+            if trio.current_time() - began >= _STABLE_AFTER:
+                backoff.reset()
+            delay = backoff.next()
+            health.restarts += 1
+            health.restarting = True
+            health.last_error = _describe(fault)[:_ERROR_LENGTH]
+            restarts.inc()
+            _log.error(
+                "route failed; it starts again after a pause, the others go on",
+                smsc=name,
+                error=health.last_error,
+                restart_in_s=round(delay, 3),
+                restarts=health.restarts,
+                exc_info=fault,
+            )
+            with trio.move_on_after(delay):
+                await self._stopping.wait()
+            if self._stopping.is_set():
+                health.restarting = False
+                return
+
     async def _recover(self) -> None:
-        report = await self.store.recover(now=self.clock())
+        report = await self.store.recover(now=self.clock(), quarantine_after=self.quarantine_after)
         if report.requeued:
             _log.warning(
                 # counted in smpp_pipeline_possible_duplicates_total when resent
-                "messages caught mid-submission are queued again; the SMSC may have some",
+                "messages caught mid-submission are queued again",
                 requeued=report.requeued,
+                possible_duplicates=report.possible_duplicates,
+            )
+        if report.quarantined:
+            PIPELINE_QUARANTINED.inc(len(report.quarantined))
+            _log.error(
+                "messages in flight at repeated unclean stops are quarantined, not resent",
+                quarantine_after=self.quarantine_after,
+                message_ids=list(report.quarantined[:100]),
+                quarantined=len(report.quarantined),
             )
 
     async def _housekeep(self) -> None:
@@ -140,8 +260,8 @@ class Pipeline:
                             older_than=now - route.receipt_timeout, now=now, smsc=route.name
                         )
                     purged = await self.store.purge_held_receipts(older_than=now - longest)
-                except StoreUnavailableError as exc:
-                    _log.warning("housekeeping skipped: the store is unavailable", error=str(exc))
+                except StoreError as exc:
+                    _log.warning("housekeeping skipped: the store failed", error=str(exc))
                     continue
                 if given_up:
                     _log.info("no receipt in time: messages are UNKNOWN", messages=given_up)
@@ -153,3 +273,12 @@ class Pipeline:
 
     def _routes(self) -> list[SmscRoute]:
         return [d.route for d in self.dispatchers.values()]
+
+
+def _describe(fault: BaseException | None) -> str:
+    """The first real error inside ``fault`` (trio wraps task errors in groups)."""
+    while isinstance(fault, BaseExceptionGroup) and fault.exceptions:
+        fault = fault.exceptions[0]
+    if fault is None:
+        return "unknown"
+    return f"{type(fault).__name__}: {fault}"

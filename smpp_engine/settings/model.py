@@ -161,6 +161,11 @@ class PipelineSettings(Section):
     housekeeping: Seconds = 30.0
     #: Seconds to let the windows settle on shutdown before the binds are cut.
     drain_timeout: Seconds = 10.0
+    #: A message in flight at this many unclean stops in a row is quarantined.
+    quarantine_after: int = Field(default=3, ge=1)
+    #: First and longest wait before a route whose task failed is started again.
+    route_restart_delay: Seconds = 1.0
+    route_restart_max_delay: Seconds = 60.0
 
 
 class BillingSettings(Section):

@@ -7,10 +7,14 @@ has waited ``max_delay`` seconds; under load, whatever piled up while the previo
 write ran goes out at once, so batches grow with the load.
 
 Nothing is dropped: when the store is unavailable the same batch is retried with
-back-off while new updates queue behind it, in order. The queue is bounded by
-``max_backlog``: past it :meth:`submit_nowait` raises :class:`trio.WouldBlock`
-and :meth:`submit` waits for room, which is how back-pressure reaches the
-pipeline.
+back-off while new updates queue behind it, in order. A batch the store refuses
+for another reason (a constraint, a fault in applying one update) is split until
+the updates it refuses stand alone: those are set aside, logged and counted
+(smpp_store_poison_updates_total), and every other update is written, in order.
+
+The queue is bounded by ``max_backlog``: past it :meth:`submit_nowait` raises
+:class:`trio.WouldBlock` and :meth:`submit` waits for room, which is how
+back-pressure reaches the pipeline.
 
 If :meth:`run` is cancelled while a write is in flight, that batch may or may
 not have been committed; a writer started again retries it, so an update can be
@@ -27,7 +31,7 @@ from typing import Protocol
 import structlog
 import trio
 
-from metrics import STORE_WRITER_BACKLOG, child
+from metrics import STORE_POISON_UPDATES, STORE_WRITER_BACKLOG, child
 
 from .errors import StoreUnavailableError
 from .model import Update
@@ -82,6 +86,8 @@ class BatchWriter:
         self.batches = 0  # record() calls that succeeded
         self._backlog_gauge = child(STORE_WRITER_BACKLOG, store.name)
         self.failures = 0  # record() calls that raised StoreUnavailableError
+        self.refused = 0  # updates the store refused on their own, set aside
+        self._poison = child(STORE_POISON_UPDATES, store.name).inc
 
     @property
     def backlog(self) -> int:
@@ -108,6 +114,11 @@ class BatchWriter:
             else:
                 await trio.lowlevel.checkpoint()
                 return
+
+    @property
+    def written(self) -> int:
+        """How many updates were ever made durable (or set aside as refused)."""
+        return self._written
 
     @property
     def submitted(self) -> int:
@@ -186,6 +197,36 @@ class BatchWriter:
 
     async def _write(self, batch: Sequence[Update]) -> None:
         self._backlog_gauge.set(len(self._pending))
+        await self._write_isolating(batch)
+        for _ in range(len(batch)):
+            self._pending.popleft()
+        self._written += len(batch)
+        self.batches += 1
+        self._backlog_gauge.set(len(self._pending))
+        self._notify()
+
+    async def _write_isolating(self, batch: Sequence[Update]) -> None:
+        """Write ``batch``; if the store refuses it, write its halves, down to one update."""
+        try:
+            await self._write_retrying(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                self.refused += 1
+                self._poison()
+                _log.error(
+                    "store_refused_update",
+                    store=self.store.name,
+                    update=repr(batch[0])[:500],
+                    error=str(exc)[:500],
+                    exc_info=exc,
+                )
+                return
+            middle = len(batch) // 2
+            await self._write_isolating(batch[:middle])
+            await self._write_isolating(batch[middle:])
+
+    async def _write_retrying(self, batch: Sequence[Update]) -> None:
+        """Write ``batch`` in one call, waiting out an unavailable store."""
         delay = self.retry_initial
         failed = False
         while True:
@@ -208,12 +249,6 @@ class BatchWriter:
             break
         if failed:
             _log.info("store_write_recovered", store=self.store.name, backlog=len(self._pending))
-        for _ in range(len(batch)):
-            self._pending.popleft()
-        self._written += len(batch)
-        self.batches += 1
-        self._backlog_gauge.set(len(self._pending))
-        self._notify()
 
     def _notify(self) -> None:
         self._progress.set()

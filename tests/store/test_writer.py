@@ -207,17 +207,46 @@ async def test_retries_back_off_up_to_retry_max(autojump_clock: trio.testing.Moc
         await writer.aclose()
 
 
-async def test_an_error_that_waiting_cannot_heal_stops_the_writer_and_keeps_the_updates(
-    autojump_clock: trio.testing.MockClock,
+class RefusingStore(FakeStore):
+    """Refuses (StoreError, or a plain fault) every batch holding one of ``poison``."""
+
+    def __init__(self, poison: set[int], error: Exception) -> None:
+        super().__init__()
+        self.poison = poison
+        self.refusal = error
+
+    async def record(self, updates: Sequence[Update]) -> None:
+        if any(isinstance(u, SubmitUnknown) and u.message_id in self.poison for u in updates):
+            self.calls += 1
+            raise self.refusal
+        await super().record(updates)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [StoreError("fake", "record: constraint failed"), KeyError("a fault in applying one")],
+)
+async def test_updates_the_store_refuses_are_set_aside_and_the_rest_written_in_order(
+    autojump_clock: trio.testing.MockClock, error: Exception
 ) -> None:
-    store = FakeStore(fail=1, error=StoreError("fake", "record: constraint failed"))
-    writer = BatchWriter(store, max_batch=10, max_delay=0.0)
-    with pytest.RaisesGroup(pytest.RaisesExc(StoreError, match="constraint")):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(writer.run)
-            writer.submit_nowait(updates(1)[0])
-    assert writer.backlog == 1  # still there, for whoever handles the error
-    assert store.batches == []
+    store = RefusingStore({3, 11}, error)
+    writer = BatchWriter(store, max_batch=16, max_delay=0.0)
+    refused = REGISTRY.get_sample_value("smpp_store_poison_updates_total", {"store": "fake"}) or 0
+    sent = updates(16)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for update in sent:
+            writer.submit_nowait(update)
+        await writer.flush()
+        assert store.written == [u for u in sent if u.message_id not in {3, 11}]  # type: ignore[union-attr]
+        assert writer.refused == 2 and writer.backlog == 0
+        # The writer goes on.
+        writer.submit_nowait(updates(1, first=20)[0])
+        await writer.flush()
+        assert store.written[-1] == updates(1, first=20)[0]
+        await writer.aclose()
+    after = REGISTRY.get_sample_value("smpp_store_poison_updates_total", {"store": "fake"})
+    assert after == refused + 2
 
 
 async def test_the_backlog_gauge_shows_what_waits_while_the_store_is_away(
