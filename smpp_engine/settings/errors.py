@@ -37,7 +37,9 @@ class Problem:
     origin: str | None = None
 
     def __str__(self) -> str:
-        text = f"{self.source}: {self.key}: {self.message}"
+        # One line per problem, even when a nested check reported several lines.
+        message = " ".join(part.strip() for part in self.message.splitlines() if part.strip())
+        text = f"{self.source}: {self.key}: {message}"
         if self.value is not None:
             text += f" (got {self.value})"
         if self.origin is not None:
