@@ -230,9 +230,20 @@ async def test_other_refusals_are_answered_at_once() -> None:
 
 def test_the_delay_doubles_per_source_up_to_the_cap_and_is_forgotten() -> None:
     table = FailedBinds()
-    assert [table.record("10.0.0.1", 0.0, 1.0, 8.0) for _ in range(6)] == [1, 2, 4, 8, 8, 8]
-    assert table.record("10.0.0.2", 1.0, 1.0, 8.0) == 1  # another source starts afresh
-    assert table.record("10.0.0.1", 2.0 + FORGET_AFTER, 1.0, 8.0) == 1  # quiet long enough
+    # One after another, each asked once the previous answer went.
+    now, waits = 0.0, []
+    for _ in range(6):
+        waits.append(table.record("10.0.0.1", now, 1.0, 8.0))
+        now += waits[-1]
+    assert waits == [1, 2, 4, 8, 8, 8]
+    assert table.record("10.0.0.2", now, 1.0, 8.0) == 1  # another source starts afresh
+    assert table.record("10.0.0.1", now + FORGET_AFTER + 1, 1.0, 8.0) == 1  # quiet long enough
+
+
+def test_parallel_guesses_are_answered_one_after_another() -> None:
+    table = FailedBinds()
+    waits = [table.record("10.0.0.1", 0.0, 1.0, 8.0) for _ in range(6)]
+    assert waits == [1, 3, 7, 15, 23, 31]
     assert table.record("10.0.0.3", 0.0, 0.0, 8.0) == 0
     for n in range(MAX_SOURCES + 50):
         table.record(f"spray-{n}", 3.0 + FORGET_AFTER, 1.0, 8.0)
