@@ -93,7 +93,11 @@ def _report(exc: BaseException) -> int:
         say_error(f"{error.filename}: {error.strerror or error}")
         return EXIT_BAD_INPUT
     if isinstance(error, OSError) and error.errno in LISTEN_ERRNOS:
-        say_error(str(error) if error.strerror is None else f"cannot listen: {error.strerror}")
+        # A command that listens names the setting (cli_ports); this is the last resort.
+        from .asgi_serving import ListenError  # noqa: PLC0415 - Hypercorn loads with it
+
+        named = isinstance(error, ListenError) or error.strerror is None
+        say_error(str(error) if named else f"cannot listen: {error.strerror}")
         return EXIT_BAD_INPUT
     if isinstance(error, StoreError):
         say_error(str(error))

@@ -12,7 +12,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -278,3 +278,39 @@ def test_an_unknown_log_level_is_one_line(tmp_path: Path) -> None:
 def test_a_number_that_is_not_one_is_named(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path}/o.db"
     one_line(invoke("campaign", "optout", "add", "call-me", "--store", store), "'call-me'")
+
+
+def test_the_root_group_reports_what_escaped_a_command_in_one_line() -> None:
+    import typer  # noqa: PLC0415
+
+    from smpp_engine.asgi_serving import ListenError  # noqa: PLC0415
+    from smpp_engine.cli_errors import ReportingGroup  # noqa: PLC0415
+    from smpp_engine.store import StoreError  # noqa: PLC0415
+
+    failures: dict[str, BaseException] = {
+        "listen": ListenError("127.0.0.1", 8080, OSError(98, "Address already in use")),
+        "smpp": OSError(98, "Address already in use"),
+        "file": FileNotFoundError(2, "No such file or directory", "/data/members.csv"),
+        "grouped": BaseExceptionGroup("nursery", [FileNotFoundError(2, "Nope", "/x.csv")]),
+        "store": StoreError("sqlite", "disk I/O error"),
+    }
+    toy = typer.Typer(cls=ReportingGroup)
+
+    def raising(error: BaseException) -> Callable[[], None]:
+        def command() -> None:
+            raise error
+
+        return command
+
+    for name, error in failures.items():
+        toy.command(name)(raising(error))
+    expected = {
+        "listen": (2, "error: cannot listen on 127.0.0.1:8080: Address already in use"),
+        "smpp": (2, "error: cannot listen: Address already in use"),
+        "file": (2, "error: /data/members.csv: No such file or directory"),
+        "grouped": (2, "error: /x.csv: Nope"),
+        "store": (1, "error: sqlite store: disk I/O error"),
+    }
+    for name, (code, line) in expected.items():
+        result = CliRunner().invoke(toy, [name])
+        assert (result.exit_code, result.stderr) == (code, line + "\n"), name
