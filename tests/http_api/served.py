@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,11 +21,11 @@ import httpx
 import trio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from smpp_engine.http_api import ApiContext, create_app
+from smpp_engine.http_api import ApiContext, RouteText, create_app
 from smpp_engine.store import BillingStore, Store, import_billing_data, load_billing_json
 from smpp_engine.store.sqlite import open_sqlite_store
 
-from .conftest import AUTH, context_for
+from .conftest import AUTH, ROUTE_TEXTS, ROUTES, context_for
 
 T = TypeVar("T")
 
@@ -65,7 +65,13 @@ class _Witness:
 
 
 @contextmanager
-def served_api(path: Path, *, billing: bool = True) -> Iterator[Served]:
+def served_api(
+    path: Path,
+    *,
+    billing: bool = True,
+    routes: Sequence[str] = ROUTES,
+    route_texts: Mapping[str, RouteText] = ROUTE_TEXTS,
+) -> Iterator[Served]:
     """The API on a SQLite store at ``path`` (with the example billing data)."""
     served: list[Served] = []
     failed: list[BaseException] = []
@@ -80,7 +86,7 @@ def served_api(path: Path, *, billing: bool = True) -> Iterator[Served]:
                         cast(BillingStore, store), load_billing_json(str(EXAMPLE))
                     )
                     assert not report.problems
-                context, _ = context_for(store)
+                context, _ = context_for(store, routes=routes, route_texts=route_texts)
                 escaped: list[str] = []
                 app = _Witness(create_app(context), escaped)
                 transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
