@@ -163,10 +163,12 @@ def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
 
     ``secrets`` are masked by value in addition to the remembered ones.
     """
-    masked = _TOKEN.sub(
-        lambda m: _mask_userinfo(m.group()) if "@" in m.group() else m.group(), text
-    )
-    masked = _mask_pairs(masked)
+    masked = text
+    # The checks before each pass keep a log line without credentials cheap.
+    if "@" in masked:
+        masked = _TOKEN.sub(_mask_token, masked)
+    if _SECRET_KEY.search(masked):
+        masked = _mask_pairs(masked)
     extra = {form for secret in secrets for form in _forms(secret)}
     known = _remembered.ordered
     if extra:
@@ -237,6 +239,11 @@ def _mask_userinfo(url: str) -> str:
     if not colon:
         return url
     return f"{prefix}{user}:{MASK}@{host}"
+
+
+def _mask_token(match: re.Match[str]) -> str:
+    token = match.group()
+    return _mask_userinfo(token) if "@" in token else token
 
 
 def _mask_pairs(text: str) -> str:
