@@ -110,8 +110,12 @@ def _now(context: ApiContext) -> datetime:
     return datetime.fromtimestamp(context.clock(), UTC)
 
 
-def _campaign_error(exc: CampaignError) -> ApiError:
-    return invalid(exc.field, exc.value, exc.reason)
+def _campaign_error(exc: CampaignError, body: BaseModel | None = None) -> ApiError:
+    """A 422 naming the field; a field of ``body`` is shown as the client wrote it."""
+    value = exc.value
+    if body is not None and exc.field in type(body).model_fields:
+        value = getattr(body, exc.field)
+    return invalid(exc.field, value, exc.reason)
 
 
 def _members(members: list[MemberBody], country_code: str | None, key: str) -> list[GroupMember]:
@@ -175,7 +179,7 @@ def _request(context: ApiContext, body: CampaignBody) -> CampaignRequest:
             method=text.method,
         )
     except CampaignError as exc:
-        raise _campaign_error(exc) from None
+        raise _campaign_error(exc, body) from None
 
 
 async def post_campaign(context: ApiContext, request: Request) -> Response:
@@ -186,7 +190,7 @@ async def post_campaign(context: ApiContext, request: Request) -> Response:
     except DuplicateNameError as exc:
         raise ApiError(409, "conflict", str(exc), field="name", value=exc.name) from None
     except CampaignError as exc:
-        raise _campaign_error(exc) from None
+        raise _campaign_error(exc, body) from None
     answer = report.to_dict()
     assert report.campaign is not None  # not a dry run
     answer["campaign"] = campaign_view_json(report.campaign)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smpp_engine.campaigns import CampaignSettingError, QuietHours, Recipient
-from smpp_engine.campaigns.pacing import pace
+from smpp_engine.campaigns.pacing import MAX_RATE, MIN_RATE, pace
 from smpp_engine.campaigns.plan import PlannedMessage
 
 MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -45,9 +46,27 @@ def test_quiet_hours_are_read_on_each_recipients_clock() -> None:
     assert sofia == datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 08:00 in Sofia
 
 
-def test_a_bad_rate_is_refused_by_name() -> None:
-    with pytest.raises(CampaignSettingError, match="rate"):
-        pace([planned(MONDAY_NOON)], 0.0, QuietHours())
+@pytest.mark.parametrize(
+    "rate", [0.0, -1.0, 5e-324, 1e-300, 0.000999, 100_000.0001, math.inf, math.nan, True]
+)
+def test_a_rate_that_cannot_be_paced_is_refused_by_name(rate: float) -> None:
+    # 1/5e-324 is infinite and 1/1e-300 overflows any interval: both were crashes.
+    with pytest.raises(CampaignSettingError) as info:
+        pace([planned(MONDAY_NOON)], rate, QuietHours())
+    assert info.value.field == "rate"
+
+
+def test_the_slowest_and_fastest_rates_are_paced() -> None:
+    slots = pace([planned(MONDAY_NOON, n=i) for i in range(3)], MIN_RATE, QuietHours(None, None))
+    assert slots[2] - slots[0] == timedelta(seconds=2 / MIN_RATE)
+    assert len(pace([planned(MONDAY_NOON)] * 3, MAX_RATE, QuietHours())) == 3
+
+
+def test_a_campaign_running_past_the_calendar_is_refused_not_a_crash() -> None:
+    near_the_end = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    with pytest.raises(CampaignSettingError) as info:
+        pace([planned(near_the_end, n=i) for i in range(5)], MIN_RATE, QuietHours(None, None))
+    assert info.value.field == "start_at"
 
 
 @settings(max_examples=50, deadline=None)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smpp_engine.campaigns import (
+    MAX_START_AHEAD,
     CampaignKind,
     CampaignPlan,
     CampaignSettingError,
@@ -184,6 +185,14 @@ def test_now_must_be_aware() -> None:
         ({"rate": True}, "rate"),
         ({"rate": "10"}, "rate"),
         ({"start_at": datetime(2025, 1, 1)}, "start_at"),
+        ({"start_at": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))}, "start_at"),
+        ({"start_at": datetime(1999, 12, 31, 23, 59, tzinfo=UTC)}, "start_at"),
+        (
+            {"start_at": datetime(9999, 12, 31, 23, 59, tzinfo=timezone(-timedelta(hours=14)))},
+            "start_at",
+        ),
+        ({"rate": 1e-300}, "rate"),
+        ({"rate": 5e-324}, "rate"),
         ({"sender": "A sender name too long"}, "sender"),
         ({"sender": ""}, "sender"),
         ({"priority": ""}, "priority"),
@@ -235,3 +244,15 @@ def test_every_recipient_is_planned_or_skipped_and_never_sent_in_quiet_hours(
         assert not hours.is_quiet(message.send_at, zones.zone_for(message.recipient.msisdn))
         assert kind is CampaignKind.LEGAL_NOTICE or message.recipient.msisdn not in opted
     assert len({m.recipient.msisdn for m in batch.messages}) == len(batch.messages)
+
+
+def test_a_start_more_than_a_year_ahead_is_refused() -> None:
+    far = plan(start_at=NOON_FRIDAY + MAX_START_AHEAD + timedelta(seconds=1))
+    with pytest.raises(CampaignSettingError) as info:
+        plan_messages(far, [person("447700900123", 2)], OptOutList(), NOON_FRIDAY)
+    assert info.value.field == "start_at"
+    near = plan(start_at=NOON_FRIDAY + MAX_START_AHEAD)
+    assert plan_messages(near, [person("447700900123", 2)], OptOutList(), NOON_FRIDAY).messages
+    year_end = plan(start_at=datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    with pytest.raises(CampaignSettingError):
+        plan_messages(year_end, [], OptOutList(), NOON_FRIDAY)

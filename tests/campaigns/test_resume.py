@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, time
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smpp_engine.campaigns import CampaignKind, QuietHours, Recipient, RecipientTimeZones
+from smpp_engine.campaigns import (
+    CampaignKind,
+    CampaignSettingError,
+    QuietHours,
+    Recipient,
+    RecipientTimeZones,
+)
 from smpp_engine.campaigns.service import CampaignRequest, change_campaign, create_campaign
 from smpp_engine.campaigns.state import CampaignAction
 from smpp_engine.store.sqlite import open_sqlite_store
@@ -77,3 +85,23 @@ def test_quiet_hours_survive_their_json_form(
     if weekday is not None:
         assert hours.to_json()["weekday"] == weekday
         assert isinstance(hours.weekday, tuple) and isinstance(hours.weekday[0], time)
+
+
+async def test_a_campaign_stored_with_a_rate_no_pacing_takes_stays_paused(
+    tmp_path: Path,
+) -> None:
+    """A rate an older version let in (1e-300 per second) cannot be paced: resuming
+    is refused naming the rate, and the campaign stays paused."""
+    path = tmp_path / "s.db"
+    start = datetime(2026, 1, 14, 9, 0, tzinfo=UTC)
+    async with open_sqlite_store(path) as store:
+        report = await create_campaign(store, request(3), now=start)
+        assert report.campaign is not None
+        await change_campaign(store, "water-outage", CampaignAction.PAUSE, now=start)
+        with sqlite3.connect(path) as raw:
+            raw.execute("UPDATE campaigns SET rate = 1e-300")
+        with pytest.raises(CampaignSettingError) as info:
+            await change_campaign(store, "water-outage", CampaignAction.RESUME, now=start)
+        assert info.value.field == "rate"
+        found = await store.find_campaign("water-outage")
+    assert found is not None and found.state == "paused"

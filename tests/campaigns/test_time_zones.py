@@ -6,7 +6,12 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
-from smpp_engine.campaigns import COUNTRY_TIME_ZONES, CampaignSettingError, RecipientTimeZones
+from smpp_engine.campaigns import (
+    COUNTRY_TIME_ZONES,
+    CampaignSettingError,
+    RecipientTimeZones,
+    zone_of,
+)
 
 
 def test_single_zone_countries_are_known() -> None:
@@ -58,3 +63,29 @@ def test_bad_configuration_is_refused(kwargs: dict[str, object], field: str, val
 
 def test_every_built_in_zone_exists() -> None:
     assert set(COUNTRY_TIME_ZONES.values()) <= available_timezones()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Europe",  # a folder of the database
+        "Etc",
+        "America/",
+        "Europe/Sofia/",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "zone.tab",  # a file of the database that is no zone
+        "a\x00b",
+        "\ud800",
+        "Europe/\u202eSofia",
+        "x" * 300,  # too long for a file name
+        "",
+        " UTC",
+    ],
+)
+def test_anything_zoneinfo_cannot_load_as_a_zone_is_refused_by_name(name: str) -> None:
+    with pytest.raises(CampaignSettingError) as info:
+        zone_of(name)
+    assert (info.value.field, info.value.value) == ("time_zone", name)
+    with pytest.raises(CampaignSettingError):
+        RecipientTimeZones(default=name)

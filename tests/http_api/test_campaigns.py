@@ -110,3 +110,37 @@ async def test_campaign_input_errors_name_the_field(sqlite_api: Api) -> None:
         assert answer.status_code == 422, (body, answer.text)
         assert answer.json()["field"] == field, (body, answer.json())
     assert (await sqlite_api.client.get("/v1/campaigns")).json()["campaigns"] == []
+
+
+async def test_the_inputs_that_were_500s_are_422s_naming_field_and_value(api: Api) -> None:
+    """A folder for a time zone, a rate whose interval overflows, a start at either end
+    of the calendar: each is refused before anything is stored, and the list is still
+    answered."""
+    base = {"name": "c", "template": TEMPLATE, "sender": "WATERCO", "recipients": []}
+    cases = [
+        ("time_zone", "Europe"),
+        ("time_zone", "Etc"),
+        ("time_zone", "../../etc/passwd"),
+        ("time_zone", "Europe/\u202eSofia"),
+        ("rate", 5e-324),
+        ("rate", 1e-300),
+        ("rate", 0.0001),
+        ("start_at", "0001-01-01T00:00:00+14:00"),
+        ("start_at", "9999-12-31T23:59:59+00:00"),
+        ("start_at", "9999-12-31T23:59:59-14:00"),
+        ("start_at", "1970-01-01T00:00:00Z"),
+    ]
+    for field, value in cases:
+        answer = await api.client.post("/v1/campaigns", json={**base, field: value})
+        assert answer.status_code == 422, (field, value, answer.text)
+        error = answer.json()
+        assert (error["field"], error["value"]) == (field, value), error
+        assert field in error["detail"]
+    listed = await api.client.get("/v1/campaigns")
+    assert (listed.status_code, listed.json()["campaigns"]) == (200, [])
+
+
+async def test_a_group_name_of_spaces_is_refused(sqlite_api: Api) -> None:
+    answer = await sqlite_api.client.post("/v1/groups", json={"name": " \t"})
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "name"
