@@ -41,9 +41,9 @@ from .time_zones import RecipientTimeZones
 #: The earliest start a campaign is given; an earlier one is a mistake (an epoch
 #: of 0, a two-digit year), not a wish to start at once.
 EARLIEST_START: Final = datetime(2000, 1, 1, tzinfo=UTC)
-#: How far ahead a campaign may be scheduled. Later is a typo, and it keeps every
-#: slot far from the end of the calendar, so whatever is stored can be shown.
-MAX_START_AHEAD: Final = timedelta(days=366)
+#: How far ahead a campaign may be scheduled: a century. It keeps every slot far
+#: from the end of the calendar (year 9999), so whatever is stored can be shown.
+MAX_START_AHEAD: Final = timedelta(days=36_525)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +175,7 @@ def plan_messages(
         raise CampaignSettingError("now must be time zone-aware", field="now", value=now)
     if plan.start_at is not None and plan.start_at > now + MAX_START_AHEAD:
         raise CampaignSettingError(
-            f"at most {MAX_START_AHEAD.days} days ahead",
+            f"at most {MAX_START_AHEAD.days // 365} years ahead",
             field="start_at",
             value=plan.start_at.isoformat(),
         )

@@ -250,7 +250,7 @@ def _schemas(routes: Sequence[str]) -> dict[str, Schema]:
                 "start_at": {
                     **TIME,
                     "maxLength": 64,
-                    "description": "With an offset; from 2000-01-01, at most 366 days ahead.",
+                    "description": "With an offset; from 2000-01-01, at most 100 years ahead.",
                 },
                 "quiet_hours": _object(
                     [],
