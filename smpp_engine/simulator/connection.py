@@ -188,7 +188,8 @@ class Connection:
     @property
     def frozen(self) -> bool:
         """Neither reading nor writing now: stalled, or holding a refused bind's answer."""
-        return self.stalled or self.held_until > trio.current_time()
+        held = self.held_until  # 0.0 but for a refused bind: no clock read on the hot path
+        return self.stalled or (held > 0.0 and held > trio.current_time())
 
     def refresh(self) -> None:
         """Wake the tasks after a stall or a scenario change."""
