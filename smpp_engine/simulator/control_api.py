@@ -192,7 +192,9 @@ def create_control_app(sim: Simulator) -> Starlette:
             try:
                 parsed = parse_scenario(body.scenario, search=sim.search, within=folder)
             except ScenarioError as exc:
-                raise _scenario_refused(exc, f"scenario.{exc.field}", "<inline>") from None
+                key = exc.problems[0].caller_key if exc.problems else ""
+                field = f"scenario.{key}" if key else "scenario"
+                raise _scenario_refused(exc, field, "<inline>") from None
             chosen = sim.set_scenario(parsed)
         else:
             field = given[0]

@@ -375,9 +375,10 @@ class Scenario(_Model):
 class Problem:
     """One thing wrong with a scenario: the dotted key, the value found, why.
 
-    ``file`` is the file the value and message were read from, None when they
-    came from the caller; ``public`` is then the message without anything
-    quoted from that file (see :meth:`shown`).
+    ``file`` is the file the key, value and message were read from, None when
+    they came from the caller. Then ``public`` is the message with nothing quoted
+    from that file, when there is one, and ``at`` the caller's key that led to the
+    file (``phases[0].use``; None: the file itself). See :meth:`shown`.
     """
 
     key: str
@@ -385,19 +386,26 @@ class Problem:
     message: str
     file: str | None = None
     public: str | None = None
+    at: str | None = None
 
     def __str__(self) -> str:
         if self.value is _MISSING:
             return f"{self.key}: {self.message}"
         return f"{self.key} = {_short(self.value)}: {self.message}"
 
+    @property
+    def caller_key(self) -> str:
+        """The key in the caller's own data (empty: the file the caller named)."""
+        return self.key if self.file is None else self.at or ""
+
     def shown(self) -> str:
-        """This problem as the control API tells it: what is read from a file is not
-        quoted (the file's name, the key and, when known to be safe, why)."""
+        """This problem as the control API tells it: of a file, only its name and,
+        when known to quote nothing from it, why (keys are the file's text too)."""
         if self.file is None:
             return str(self)
         why = self.public or "invalid (the simulator's log has the details)"
-        return f"{self.key} (in {Path(self.file).name}): {why}"
+        where = f"{self.at}: " if self.at else ""
+        return f"{where}{Path(self.file).name}: {why}"
 
 
 _MISSING: Any = object()
@@ -593,6 +601,7 @@ def _resolve(  # noqa: PLR0917 - internal recursion
                         f"line {exc.line}: {exc.column} = {exc.value!r}: {exc.reason}",
                         str(csv_path),
                         exc.shown(),
+                        f"{prefix}mo.csv",
                     )
                 )
             else:
@@ -629,7 +638,14 @@ def _resolve(  # noqa: PLR0917 - internal recursion
             inner = _load(path, search, stack)
         except ScenarioError as exc:
             problems.extend(
-                Problem(f"{key}.use ({path.name}): {p.key}", p.value, p.message)
+                Problem(
+                    f"{key}.use ({path.name}): {p.key}",
+                    p.value,
+                    p.message,
+                    p.file or str(path),
+                    p.public,
+                    f"{key}.use",
+                )
                 for p in exc.problems
             )
             continue

@@ -111,7 +111,7 @@ async def test_post_mo_csv_from_the_scenario_folder(tmp_path: Path) -> None:
 
 async def test_post_mo_csv_text() -> None:
     async with running(control=True) as sim, bound(sim.port) as esme:
-        text = "source,destination,text\n1,5566,first\n2,5566,\"second, with a comma\"\n"
+        text = 'source,destination,text\n1,5566,first\n2,5566,"second, with a comma"\n'
         status, body = await http(sim.control_port, "POST", "/mo", {"csv_text": text})
         assert (status, body) == (200, {"rows": 2})
         delivered = await esme.wait_delivered(2)
