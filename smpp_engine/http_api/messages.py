@@ -194,22 +194,22 @@ def _scoped(request: Request, key: str | None) -> str | None:
     return None if key is None else scoped_key(api_key_name(request), key)
 
 
-async def _same_as_stored(
-    context: ApiContext, message_id: int, message: NewMessage, *, field: str
-) -> None:
-    """A 409 naming ``field`` unless the stored message ``message_id`` is ``message``."""
+async def _differences(context: ApiContext, message_id: int, message: NewMessage) -> list[str]:
     stored = await context.store.get(message_id)
-    differ = ["message"] if stored is None else stored_differences(stored, message)
-    if differ:
-        key = client_key(message.idempotency_key)
-        raise ApiError(
-            409,
-            "conflict",
-            f"{field}: the key {key!r} was used for another message (id {message_id}; "
-            f"this one differs in {', '.join(differ)}); send a new message with a new key",
-            field=field,
-            value=key,
-        )
+    return ["message"] if stored is None else stored_differences(stored, message)
+
+
+def _conflict(message_id: int, message: NewMessage, differ: Sequence[str], field: str) -> ApiError:
+    """The 409 for a key the store holds for another message: it names ``field``."""
+    key = client_key(message.idempotency_key)
+    return ApiError(
+        409,
+        "conflict",
+        f"{field}: the key {key!r} was used for another message (id {message_id}; "
+        f"this one differs in {', '.join(differ)}); send a new message with a new key",
+        field=field,
+        value=key,
+    )
 
 
 async def post_message(context: ApiContext, request: Request) -> Response:
@@ -219,7 +219,9 @@ async def post_message(context: ApiContext, request: Request) -> Response:
     (accepted,) = await context.accept([message])
     if accepted.duplicate:
         # The store kept nothing of this request: a 409 leaves nothing behind.
-        await _same_as_stored(context, accepted.message_id, message, field="idempotency_key")
+        differ = await _differences(context, accepted.message_id, message)
+        if differ:
+            raise _conflict(accepted.message_id, message, differ, "idempotency_key")
     return JSONResponse(
         _accepted_json(accepted, plan), status_code=200 if accepted.duplicate else 201
     )
@@ -258,20 +260,34 @@ def _first_of_keys(messages: Sequence[NewMessage]) -> dict[str, int]:
     return first_of
 
 
-async def _known_keys(context: ApiContext, keys: Sequence[str]) -> dict[str, int]:
-    """The stored message id of each of ``keys`` that is stored."""
+async def _known_keys(
+    context: ApiContext, messages: Sequence[NewMessage], first_of: dict[str, int]
+) -> dict[str, int]:
+    """The stored message id of each key of the batch that is stored; a 409 naming the
+    first item whose key the store holds for another message."""
     known: dict[str, int] = {}
+    conflicts: dict[int, list[str]] = {}
     limiter = trio.CapacityLimiter(_LOOKUPS)
 
     async def look_up(key: str) -> None:
         async with limiter:
             found = await context.store.find_by_idempotency_key(key)
-        if found is not None:
+            if found is None:
+                return
             known[key] = found
+            differ = await _differences(context, found, messages[first_of[key]])
+        if differ:
+            conflicts[first_of[key]] = differ
 
     async with trio.open_nursery() as nursery:
-        for key in keys:
+        for key in first_of:
             nursery.start_soon(look_up, key)
+    if conflicts:
+        index = min(conflicts)
+        message = messages[index]
+        assert message.idempotency_key is not None
+        field = f"messages[{index}].idempotency_key"
+        raise _conflict(known[message.idempotency_key], message, conflicts[index], field)
     return known
 
 
@@ -298,11 +314,7 @@ async def post_messages(context: ApiContext, request: Request) -> Response:
     messages = [message for message, _ in planned]
     first_of = _first_of_keys(messages)
     # Checked before the accept, so that a 409 leaves the whole batch unwritten.
-    known = await _known_keys(context, list(first_of))
-    for key, message_id in sorted(known.items(), key=lambda item: first_of[item[0]]):
-        index = first_of[key]
-        field = f"messages[{index}].idempotency_key"
-        await _same_as_stored(context, message_id, messages[index], field=field)
+    known = await _known_keys(context, messages, first_of)
     accepted = await context.accept(messages)
     for index, answer in enumerate(accepted):
         stored_key = messages[index].idempotency_key
@@ -313,8 +325,10 @@ async def post_messages(context: ApiContext, request: Request) -> Response:
             and first_of[stored_key] == index
         ):
             # Stored by a concurrent request since the check above.
-            field = f"messages[{index}].idempotency_key"
-            await _same_as_stored(context, answer.message_id, messages[index], field=field)
+            differ = await _differences(context, answer.message_id, messages[index])
+            if differ:
+                field = f"messages[{index}].idempotency_key"
+                raise _conflict(answer.message_id, messages[index], differ, field)
     answers = [_accepted_json(a, plan) for a, (_, plan) in zip(accepted, planned, strict=True)]
     fresh = any(not a.duplicate for a in accepted)
     return JSONResponse({"messages": answers}, status_code=201 if fresh else 200)
