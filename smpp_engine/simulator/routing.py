@@ -159,13 +159,13 @@ class Router:
     def hold(self, items: Sequence[Outgoing]) -> None:
         """Keep ``items`` until a receiver of their account binds (bounded)."""
         kind = items[0].kind
+        if self._pending_count[kind] + len(items) > self.max_pending[kind]:
+            self.dropped[kind] += len(items)
+            return  # and no queue made for the account: a flood of names makes none
         key = (kind, items[0].system_id)
         waiting = self._pending.get(key)
         if waiting is None:
             waiting = self._pending[key] = deque()
-        if self._pending_count[kind] + len(items) > self.max_pending[kind]:
-            self.dropped[kind] += len(items)
-            return
         waiting.append(list(items))
         self._pending_count[kind] += len(items)
 

@@ -19,12 +19,15 @@ from smpp_engine.protocol import (
     BindTransmitter,
     Bound,
     CommandStatus,
+    DeliverSm,
     EnquireLink,
 )
 from smpp_engine.simulator import parse_scenario
 from smpp_engine.simulator.accounts import Accounts
 from smpp_engine.simulator.failed_binds import FORGET_AFTER, MAX_SOURCES, FailedBinds
+from smpp_engine.simulator.routing import Outgoing, Router
 from smpp_engine.simulator.scenario import Account, BindType
+from smpp_engine.simulator.scheduler import Scheduler
 from smpp_engine.simulator.telemetry import MAX_ACCOUNT_LABELS, OTHER, Telemetry
 
 from .helpers import bound, connect, raw, running
@@ -340,3 +343,15 @@ async def test_open_binds_past_the_label_cap_count_as_other(
             assert child(BIND_STATE, "simulator", "first-label", "BOUND_TRX")._value.get() == 1
         labels = {s.labels.get("system_id") for m in BIND_STATE.collect() for s in m.samples}
         assert "second" not in labels
+
+
+def test_deliveries_dropped_for_a_full_queue_leave_nothing_behind() -> None:
+    """With open accounts every peer names its own account: the held receipts are
+    bounded in all, and one dropped for a new name leaves no empty queue behind."""
+    router = Router(Scheduler())
+    router.max_pending["receipt"] = 2
+    for n in range(1000):
+        router.hold([Outgoing(DeliverSm(), "receipt", f"name-{n}")])
+    assert router.pending()["receipt"] == 2
+    assert router.dropped["receipt"] == 998
+    assert len(router._pending) == 2
