@@ -276,6 +276,15 @@ async def _find(store: CampaignBackend, name: str) -> CampaignView:
     return view
 
 
+def _state(view: CampaignView) -> CampaignState:
+    try:
+        return CampaignState(view.state)
+    except ValueError:  # kept by a newer version, or by hand
+        raise CampaignSettingError(
+            "not a campaign state this version knows", field="state", value=view.state
+        ) from None
+
+
 async def change_campaign(
     store: CampaignBackend, name: str, action: CampaignAction, *, now: datetime
 ) -> CampaignView:
@@ -285,7 +294,7 @@ async def change_campaign(
     outside each recipient's quiet hours as the campaign was created with.
     """
     view = await _find(store, name)
-    state = transition(CampaignState(view.state), action)
+    state = transition(_state(view), action)
     if action is CampaignAction.RESUME:
         # Checked before the state changes: a campaign stored with a rate that
         # cannot be paced (kept by an older version) stays paused.
@@ -350,7 +359,7 @@ async def follow_campaign(
     view = await _find(store, name)
     stats: CampaignStats = await store.campaign_stats(view.campaign_id)
     if (
-        CampaignState(view.state) is CampaignState.RUNNING
+        view.state == CampaignState.RUNNING.value
         and stats.queued == 0
         and stats.receipts_pending == 0
     ):

@@ -140,3 +140,14 @@ async def test_a_message_with_odd_times_is_shown(raw: Raw) -> None:
     view = shown.json()
     assert (view["created_at"], view["updated_at"]) == (None, None)
     assert [event["at"] for event in view["events"]] == [None]
+
+
+async def test_a_campaign_in_a_state_this_version_does_not_know_is_shown(raw: Raw) -> None:
+    odd = await _campaign(raw, "odd")
+    await raw.execute(f"UPDATE campaigns SET state = 'archived' WHERE id = {odd}")
+    assert (await raw.client.get("/v1/campaigns")).status_code == 200
+    shown = await raw.client.get(f"/v1/campaigns/{odd}")
+    assert (shown.status_code, shown.json()["state"]) == (200, "archived")
+    paused = await raw.client.post(f"/v1/campaigns/{odd}/pause")
+    assert paused.status_code == 409, paused.text
+    assert (paused.json()["field"], paused.json()["value"]) == ("state", "archived")
