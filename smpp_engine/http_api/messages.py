@@ -33,7 +33,7 @@ from ..protocol import (
     plan_text,
     sender_address,
 )
-from ..store import Accepted, NewMessage
+from ..store import Accepted, NewMessage, StoreError
 from ..views import message_view_json
 from .bodies import parse_body, read_json
 from .context import ApiContext
@@ -267,21 +267,31 @@ async def _known_keys(
     first item whose key the store holds for another message."""
     known: dict[str, int] = {}
     conflicts: dict[int, list[str]] = {}
+    failed: list[StoreError] = []
     limiter = trio.CapacityLimiter(_LOOKUPS)
 
     async def look_up(key: str) -> None:
         async with limiter:
-            found = await context.store.find_by_idempotency_key(key)
-            if found is None:
+            if failed:
                 return
-            known[key] = found
-            differ = await _differences(context, found, messages[first_of[key]])
+            try:
+                found = await context.store.find_by_idempotency_key(key)
+                if found is None:
+                    return
+                known[key] = found
+                differ = await _differences(context, found, messages[first_of[key]])
+            except StoreError as exc:
+                # Raised after the nursery, as itself: the app answers it with a 503.
+                failed.append(exc)
+                return
         if differ:
             conflicts[first_of[key]] = differ
 
     async with trio.open_nursery() as nursery:
         for key in first_of:
             nursery.start_soon(look_up, key)
+    if failed:
+        raise failed[0]
     if conflicts:
         index = min(conflicts)
         message = messages[index]

@@ -20,6 +20,10 @@ async def test_a_closed_store_answers_503_on_every_kind(api: Api) -> None:
     assert posted.json()["error"] == "store unavailable"
     assert (await api.client.get("/v1/messages/1")).status_code == 503
     assert (await api.client.get("/v1/campaigns")).status_code == 503
+    # A batch with keys looks them up concurrently: the failure is still a 503.
+    keyed = [{**body, "idempotency_key": f"k{n}"} for n in range(20)]
+    batch = await api.client.post("/v1/messages/batch", json={"messages": keyed})
+    assert batch.status_code == 503, batch.text
     readiness = await probe_readiness(api.store, lambda: {"main": 1, "backup": 1})
     assert readiness.store_reachable is False and readiness.store_error
 
