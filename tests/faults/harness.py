@@ -295,3 +295,67 @@ async def _pump(source: trio.SocketStream, sink: trio.SocketStream, both: trio.C
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
     both.cancel()  # one side closed: close the other too
+
+
+class Acceptor:
+    """Posts one message every ``every`` seconds to ``POST /v1/messages`` while it runs.
+
+    ``accepted`` holds the destinations answered 201 (durable: they must all be
+    delivered), ``statuses`` counts every answer, ``refusals`` keeps when each 503
+    came (trio time), and ``failures`` anything else: another status (a 500), a
+    503 that does not name the store, a request with no answer in ``timeout``.
+    """
+
+    def __init__(
+        self,
+        gateway: GatewayProcess,
+        *,
+        first: int = 447800000000,
+        every: float = 0.1,
+        timeout: float = 15.0,
+    ) -> None:
+        self.gateway = gateway
+        self.first = first
+        self.every = every
+        self.timeout = timeout
+        self.accepted: list[str] = []
+        self.accepted_at: list[float] = []
+        self.refusals: list[float] = []
+        self.statuses: dict[int | str, int] = {}
+        self.failures: list[str] = []
+        self.slowest = 0.0
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with self.gateway.client(timeout=self.timeout) as client:
+            task_status.started()
+            for n in range(10**6):
+                destination = str(self.first + n)
+                started = trio.current_time()
+                status: int | str
+                try:
+                    answer = await client.post(
+                        "/v1/messages",
+                        json={"to": f"+{destination}", "from": "ACME", "text": f"Probe {n}"},
+                    )
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
+                    self.failures.append(f"no answer: {exc!r}")
+                else:
+                    status = answer.status_code
+                    if status == 201:
+                        self.accepted.append(destination)
+                        self.accepted_at.append(trio.current_time())
+                    elif status == 503 and answer.json().get("error") == "store unavailable":
+                        self.refusals.append(trio.current_time())
+                    else:
+                        self.failures.append(f"{status}: {answer.text[:500]}")
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+                self.slowest = max(self.slowest, trio.current_time() - started)
+                await trio.sleep(self.every)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "accepted": len(self.accepted),
+            "statuses": dict(self.statuses),
+            "slowest_answer_s": round(self.slowest, 2),
+        }
