@@ -242,6 +242,7 @@ class Gateway:
         from .http_api import (  # noqa: PLC0415
             ApiContext,
             Readiness,
+            RouteText,
             create_app,
             probe_readiness,
             serve_api,
@@ -265,6 +266,11 @@ class Gateway:
             store=store,
             accept=pipeline.accept,
             routes=[smsc.name for smsc in self.settings.smsc],
+            # As the routes' dispatchers will split them: accepted is sendable.
+            route_texts={
+                name: RouteText(d.route.text_profile, d.route.concatenation)
+                for name, d in pipeline.dispatchers.items()
+            },
             api_key_digests=config.api_key_digests(),
             metrics_public=config.metrics_public,
             readiness=readiness,

@@ -42,7 +42,8 @@ from .campaigns.service import (
 )
 from .campaigns.state import CampaignAction
 from .cli_errors import EXIT_FAILED, fail
-from .cli_store import ConfigOpt, StoreOpt, opened_store, store_url
+from .cli_store import ConfigOpt, StoreOpt, opened_store, settings_or_exit, store_url
+from .protocol import DEFAULT_PROFILE, Concatenation, TextProfile
 from .store import StoreError
 from .store.campaign_model import GroupMember, GroupView
 
@@ -59,6 +60,15 @@ _console = Console()
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _route_text(route: str, config: Path | None) -> tuple[TextProfile, Concatenation]:
+    """How the settings' ``route`` writes text, so the plan splits as its dispatcher will;
+    the defaults (GSM 7-bit, 8-bit UDH references) for a route the settings do not name."""
+    for smsc in settings_or_exit(config).smsc:
+        if smsc.name == route:
+            return smsc.text_profile(), Concatenation(smsc.concatenation)
+    return DEFAULT_PROFILE, Concatenation.UDH8
 
 
 def _run(store_url: str, work: Callable[[CampaignBackend], Awaitable[T]]) -> T:
@@ -183,10 +193,13 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     kinds = [k.value for k in CampaignKind]
     if kind not in kinds:
         raise fail(f"--kind {kind!r}: expected {' or '.join(kinds)}")
+    profile, method = _route_text(route, config)
     try:
         request = CampaignRequest(
             name=name,
             smsc=route,
+            profile=profile,
+            method=method,
             sender=sender,
             template=template,
             rate=rate,

@@ -16,7 +16,7 @@ from throttling import Priority
 
 from ..protocol import plan_text, sender_address
 from ..store import BillingStore, MessageState, NewMessage, Store, StoredNotice, delivery_state
-from .service import ReplyQueue
+from .service import ReplyQueue, route_text
 
 __all__ = [
     "MessageFate",
@@ -120,6 +120,7 @@ async def queue_notices(
         return []
     settings = await billing.load_settings()
     ton, npi, source = sender_address(settings.sender_id or _DEFAULT_SENDER)
+    profile, method = route_text(queue, route)
     messages = []
     for notice in notices:
         if notice.id is None:
@@ -132,7 +133,7 @@ async def queue_notices(
                 source_npi=npi,
                 destination=notice.msisdn,
                 text=notice.text,
-                parts=plan_text(notice.text).parts,
+                parts=plan_text(notice.text, profile, method).parts,
                 priority=int(priority),
                 not_before=0.0 if notice.send_at is None else notice.send_at.timestamp(),
                 idempotency_key=f"notice:{notice.id}",

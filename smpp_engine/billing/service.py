@@ -34,7 +34,7 @@ from metrics import BILLING_REQUESTS, BILLING_ROUND_TRIP, counter_adder
 from throttling import Priority
 
 from ..pipeline import MoMessage, Pipeline, RouteDispatcher
-from ..protocol import sender_address
+from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile, plan_text, sender_address
 from ..store import Accepted, BillingStore, NewMessage, ReplyLease, StoreError
 
 __all__ = ["ReplyQueue", "SmsSelfService"]
@@ -236,6 +236,14 @@ class SmsSelfService:
         window = int(message.received_at // self.ask_again_after)
         return f"{message.mo_id}:{window}"
 
+    def _parts(self, text: str, planned: int) -> int:
+        """``text``'s parts as the route will split it (the billing core plans with GSM 7-bit
+        and 8-bit UDH references; a route that splits otherwise would refuse the reply)."""
+        profile, method = route_text(self.replies, self.route)
+        if profile == DEFAULT_PROFILE and method is Concatenation.UDH8:
+            return planned
+        return plan_text(text, profile, method).parts
+
     def _reply_message(self, message: MoMessage, mo_id: str, text: str, parts: int) -> NewMessage:
         if self._sender is not None:
             ton, npi, source = self._sender
@@ -248,8 +256,17 @@ class SmsSelfService:
             source_npi=npi,
             destination=message.source,
             text=text,
-            parts=parts,
+            parts=self._parts(text, parts),
             priority=int(Priority.INTERACTIVE),
             idempotency_key=f"reply:{mo_id}",
             expires_at=message.received_at + self.reply_validity,
         )
+
+
+def route_text(queue: object, route: str) -> tuple[TextProfile, Concatenation]:
+    """How ``route`` writes text, when ``queue`` is the pipeline that knows; else the defaults."""
+    if isinstance(queue, Pipeline):
+        dispatcher = queue.dispatchers.get(route)
+        if dispatcher is not None:
+            return dispatcher.route.text_profile, dispatcher.route.concatenation
+    return DEFAULT_PROFILE, Concatenation.UDH8
