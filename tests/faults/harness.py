@@ -230,13 +230,14 @@ async def all_final(
         return await count_states(store_url)
 
     try:
-        return await wait_for(
+        counts: dict[str, int] = await wait_for(
             probe, lambda counts: counts.get(state, 0) >= expected, timeout=timeout, every=0.5
         )
     except trio.TooSlowError:
         raise AssertionError(
             f"not all {expected} messages {state} in {timeout} s: {await probe()}"
         ) from None
+    return counts
 
 
 class LinkCut:
@@ -359,3 +360,15 @@ class Acceptor:
             "statuses": dict(self.statuses),
             "slowest_answer_s": round(self.slowest, 2),
         }
+
+
+async def possible_duplicates(gateway: GatewayProcess) -> int:
+    """smpp_pipeline_possible_duplicates_total summed over routes, from /metrics."""
+    async with gateway.client() as client:
+        answer = await client.get("/metrics")
+    assert answer.status_code == 200, answer.text
+    total = 0.0
+    for line in answer.text.splitlines():
+        if line.startswith("smpp_pipeline_possible_duplicates_total{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return int(total)

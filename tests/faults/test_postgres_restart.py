@@ -44,7 +44,7 @@ async def _accepts_again(acceptor: harness.Acceptor, since: float) -> float:
         await trio.lowlevel.checkpoint()
         return [t for t in acceptor.accepted_at if t > since]
 
-    after = await harness.wait_for(probe, bool, timeout=30)
+    after: list[float] = await harness.wait_for(probe, bool, timeout=30)
     return after[0] - since
 
 
@@ -119,6 +119,7 @@ async def test_postgres_restart_and_outage_lose_nothing(
                     messages=len(everyone),
                     submits=submits,
                     duplicates=submits - len(everyone),
+                    flagged=await harness.possible_duplicates(gateway),
                     acceptor=acceptor.summary(),
                 )
             finally:

@@ -71,7 +71,7 @@ async def test_sqlite_full_at_accept_and_while_sending(tmp_path: Path, when: str
     the 4 MB WAL, now past the limit, fail."""
     figures: dict[str, Any] = {"when": when}
     store_url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    popen = {"preexec_fn": _low_file_size_limit} if when == "wal_fills" else {}
+    popen: dict[str, Any] = {"preexec_fn": _low_file_size_limit} if when == "wal_fills" else {}
     with trio.fail_after(150):
         async with running(parse_scenario(SCENARIO)) as sim:
             # A lease longer than the outage, as in production (120 s): the claims
@@ -158,6 +158,7 @@ async def test_sqlite_full_at_accept_and_while_sending(tmp_path: Path, when: str
                     messages=len(everyone),
                     submits=submits,
                     duplicates=submits - len(everyone),
+                    flagged=await harness.possible_duplicates(gateway),
                     acceptor=acceptor.summary(),
                 )
             finally:
