@@ -190,7 +190,11 @@ class RouteDispatcher:
         """
         if self._lanes_closed:
             return False
-        self.lanes.push(message, min(max(message.priority, 0), 2))
+        if message.dispatched:
+            # Marked as it was stored: it goes next, with no mark to wait for.
+            self._ready.appendleft(message)
+        else:
+            self.lanes.push(message, min(max(message.priority, 0), 2))
         self._wake.set()
         return True
 

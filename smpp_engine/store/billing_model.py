@@ -73,7 +73,11 @@ class StoredNotice:
 
 
 def claimed(message: NewMessage, message_id: int) -> ClaimedMessage:
-    """``message`` as its first claim would return it."""
+    """``message`` as its first claim would return it, marked dispatched as it was stored.
+
+    A reply stored claimed is handed to its route and sent at once; marked in the
+    transaction that stored it, it costs no write of its own before it goes out.
+    """
     return ClaimedMessage(
         message_id=message_id,
         smsc=message.smsc,
@@ -92,4 +96,5 @@ def claimed(message: NewMessage, message_id: int) -> ClaimedMessage:
         source_npi=message.source_npi,
         dest_ton=message.dest_ton,
         dest_npi=message.dest_npi,
+        dispatched=True,
     )

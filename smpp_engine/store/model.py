@@ -146,6 +146,7 @@ class ClaimedMessage:
     dest_ton: int
     dest_npi: int
     unclean_stops: int = 0
+    dispatched: bool = False  # marked dispatched when stored (a reply handed over at once)
 
 
 # --- updates: what the pipeline records, in batches, through the batching writer ---

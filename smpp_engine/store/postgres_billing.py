@@ -461,12 +461,8 @@ class PostgresBilling:
     ) -> SavedAnswer:
         if not outcome.persists:
             raise ValueError("an ALREADY_PROCESSED outcome is not saved")
-        found = await self._run(
-            "save_answer",
-            self._fetchrow,
-            _SAVE_ANSWER,
-            *(_outcome_args(outcome) + _reply_args(reply, now, lease)),
-        )
+        args = _outcome_args(outcome) + _reply_args(reply, now, lease)
+        found = await self._run("save_answer", self._fetchrow, _SAVE_ANSWER, *args)
         if not found["saved"]:
             return SavedAnswer(saved=False)
         reply_id = found["message_id"]

@@ -558,6 +558,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('queued', 'held',
         'submitting', 'submitted', 'delivered', 'undeliverable', 'expired', 'rejected',
         'deleted', 'unknown', 'cancelled', 'quarantined'));
+
+    -- A message stored already leased (a billing reply, saved by billing_save_answer
+    -- and handed to its route at once) is stored dispatched, in the same statement.
+    CREATE FUNCTION messages_stored_leased() RETURNS trigger LANGUAGE plpgsql AS $function$
+    BEGIN
+        NEW.dispatched := true;
+        RETURN NEW;
+    END
+    $function$;
+    CREATE TRIGGER messages_stored_leased BEFORE INSERT ON messages
+        FOR EACH ROW WHEN (NEW.lease_owner IS NOT NULL)
+        EXECUTE FUNCTION messages_stored_leased();
     """,
 )
 

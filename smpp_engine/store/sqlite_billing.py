@@ -290,7 +290,8 @@ def _save_answer(
     if lease is None or accepted.duplicate:
         return SavedAnswer(saved=True, reply_id=reply_id)
     c.execute(
-        "UPDATE messages SET lease_owner = ?, lease_until = ?, attempts = 1 WHERE id = ?",
+        "UPDATE messages SET lease_owner = ?, lease_until = ?, attempts = 1, dispatched = 1 "
+        "WHERE id = ?",
         (lease.owner, lease.until, reply_id),
     )
     return SavedAnswer(saved=True, reply_id=reply_id, claimed=claimed(reply, reply_id))

@@ -470,6 +470,7 @@ async def test_an_answer_is_saved_with_its_reply_claimed_in_one_step(
     assert saved.saved and saved.reply_id is not None and saved.claimed is not None
     assert saved.claimed.message_id == saved.reply_id
     assert saved.claimed.pending_parts == (0,) and saved.claimed.attempts == 0
+    assert saved.claimed.dispatched  # marked as stored: sent at once, no mark of its own
     assert await repo.reply_message_id("mo-a") == saved.reply_id
     view = await store.get(saved.reply_id)
     assert view is not None and view.state is MessageState.SUBMITTING and view.attempts == 1
@@ -479,7 +480,8 @@ async def test_an_answer_is_saved_with_its_reply_claimed_in_one_step(
     again = await repo.save_answer(outcome, reply, now=at, lease=ReplyLease("me", at + 60))
     assert again == SavedAnswer(saved=False)
     # The lease runs out (the process died): the reply is queued again, not lost.
-    assert (await store.recover(now=at + 61)).requeued == 1
+    recovered = await store.recover(now=at + 61)
+    assert (recovered.requeued, recovered.possible_duplicates) == (1, 1)
     (resent,) = await store.claim("sim", 10, owner="other", now=at + 61, lease=60)
     assert resent.message_id == saved.reply_id
 
