@@ -191,11 +191,15 @@ class SmsSelfService:
         if not saved.saved:
             _log.info("MO already processed by a concurrent delivery", mo_id=message.mo_id)
             return outcome
-        if lane is not None:
-            if saved.claimed is not None and not lane.hand_over(saved.claimed):
-                # The route has stopped: the reply waits, unflagged, for the next start.
+        if lane is not None and lease is not None:
+            handed = saved.claimed is not None and lane.hand_over(
+                saved.claimed, owner=lease.owner, lease_until=lease.until
+            )
+            if saved.claimed is not None and not handed:
+                # The route has stopped (or leases under another name since the reply was
+                # stored): the reply waits, unflagged, for the next claim.
                 await lane.store.release(
-                    [saved.claimed.message_id], owner=lane.owner, now=lane.clock()
+                    [saved.claimed.message_id], owner=lease.owner, now=lane.clock()
                 )
             elif saved.reply_id is not None:
                 lane.wake()  # stored before, unclaimed: the dispatcher claims it

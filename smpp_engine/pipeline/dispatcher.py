@@ -12,6 +12,13 @@ messages that may have reached the SMSC, not every claim. The marks go a few
 messages ahead of sending (about what is sent while one is written), so they
 cost one store update per handful of messages and no wait.
 
+Claims are leases. The dispatcher renews the leases it holds four times a lease,
+and sends nothing once it could not renew them in time (the store was away): the
+claims held are then left to recovery, which may already have given them to
+another process, and the dispatcher claims afresh under a new name. Each run
+and each such loss gets a new lease owner (``owner`` ends in ``#n``), so what an
+earlier run left in the store is never renewed by a later one.
+
 Faults stay with their message: one that cannot be built, encoded or submitted
 ends failed with its reason (counted in smpp_pipeline_poison_messages_total) and
 the route goes on. A message that was in flight when a gateway stopped uncleanly
@@ -43,7 +50,7 @@ from metrics import (
 from throttling import GCRA, AdaptiveController, PriorityLanes, RateController, Unlimited
 
 from ..esme import BindPool, Inbound, NotBoundError, SubmitOutcome, open_pool
-from ..protocol import CommandStatus, MessageIdError, PduError, response_id_key
+from ..protocol import CommandStatus, MessageIdError, PduError, SubmitSm, response_id_key
 from ..store import (
     ClaimedMessage,
     Dispatching,
@@ -98,7 +105,8 @@ class UpdateSink(Protocol):
 class RouteDispatcher:
     """Moves ``route``'s messages from the store to the SMSC and their fate back.
 
-    ``owner`` names this gateway process in leases. ``clock`` is wall time (the
+    ``owner`` names this gateway process in leases (the route and a generation are
+    added to it: :attr:`owner`). ``clock`` is wall time (the
     store's times); the binds' rate control runs on trio's clock. ``on_mo`` gets
     whole mobile-originated messages (billing's entry point) and must call
     :meth:`MoMessage.ack` when done; without it they are refused for now (the
@@ -122,7 +130,13 @@ class RouteDispatcher:
         self.route = route
         self.store = store
         self.updates = updates
-        self.owner = owner
+        self._process_owner = owner
+        self._generation = 0
+        self.owner = self._owner_name()
+        # Wall time until which every claim held and not sent is certainly leased to
+        # self.owner (infinite while none is held); the send waiting on it.
+        self._lease_until = math.inf
+        self._fence_scope: trio.CancelScope | None = None
         self.clock = clock
         self.on_mo = on_mo
         self._mo = MoAssembler(route.name, profile=route.text_profile, clock=clock)
@@ -181,15 +195,20 @@ class RouteDispatcher:
         self._woken = True
         self._wake.set()
 
-    def hand_over(self, message: ClaimedMessage) -> bool:
+    def hand_over(
+        self, message: ClaimedMessage, *, owner: str | None = None, lease_until: float | None = None
+    ) -> bool:
         """Send ``message``, which the store already holds leased to this dispatcher's
         owner (it was stored claimed): it joins its lane without a claim round trip.
 
-        False once the dispatcher has stopped and given its claims back: the
-        caller then releases the message itself (:meth:`Store.release`).
+        False once the dispatcher has stopped and given its claims back, or when
+        ``owner`` (the lease the message was stored under) is no longer this
+        dispatcher's: the caller then releases the message itself
+        (:meth:`Store.release`). ``lease_until``: when that lease runs out.
         """
-        if self._lanes_closed:
+        if self._lanes_closed or (owner is not None and owner != self.owner):
             return False
+        self._leased(self.clock() + self.route.lease if lease_until is None else lease_until)
         if message.dispatched:
             # Marked as it was stored: it goes next, with no mark to wait for.
             self._ready.appendleft(message)
@@ -234,6 +253,7 @@ class RouteDispatcher:
         ):
             nursery.start_soon(self._take_inbound, receive_inbound)
             nursery.start_soon(self._ack_when_durable)
+            nursery.start_soon(self._renew_leases)
             self._pool = pool
             task_status.started()
             try:
@@ -247,7 +267,24 @@ class RouteDispatcher:
                 with trio.CancelScope(shield=True), trio.move_on_after(_RELEASE_TIMEOUT):
                     await self._release_untried()
 
+    def _leased(self, until: float) -> None:
+        """Claims leased until ``until`` join those held."""
+        if not (self.lanes or self._ready or self._marking):
+            self._lease_until = until  # the only claims not sent now
+        else:
+            self._lease_until = min(self._lease_until, until)
+
+    def _owner_name(self) -> str:
+        return f"{self._process_owner}/{self.route.name}#{self._generation}"
+
+    def _new_owner(self) -> None:
+        """Lease under a new name: what the old one holds is left to recovery."""
+        self._generation += 1
+        self.owner = self._owner_name()
+        self._lease_until = math.inf
+
     def _start_afresh(self) -> None:
+        self._new_owner()
         self._unsettled = 0
         self._answered = 0
         self._unacked.clear()
@@ -257,6 +294,68 @@ class RouteDispatcher:
         self._ready.clear()
         self._marking = []
         self._woken = True  # claim at once
+
+    async def _renew_leases(self) -> None:
+        """Keep the claims held leased: renewed four times a lease, while the store answers."""
+        every = self.route.lease / 4
+        while True:
+            await trio.sleep(every)
+            owner = self.owner
+            until = self.clock() + self.route.lease
+            try:
+                await self.store.renew(self.route.name, owner=owner, until=until)
+            except StoreError as exc:
+                self._log.warning(
+                    "leases not renewed", error=str(exc), lease_until=self._lease_until
+                )
+                continue
+            if owner == self.owner:
+                self._lease_until = until
+                if self._fence_scope is not None:
+                    self._fence_scope.deadline = self._fence()
+
+    def _fence(self) -> float:
+        """The trio time after which nothing held may be sent: the lease less a quarter."""
+        if self._lease_until == math.inf:
+            return math.inf
+        left = self._lease_until - self.route.lease / 4 - self.clock()
+        return trio.current_time() + left
+
+    def _lease_ran_out(self) -> bool:
+        """Whether the claims held may have run out of lease (a quarter of a lease is kept
+        in hand for the clocks of other processes): then they are dropped, not sent."""
+        return self.clock() >= self._lease_until - self.route.lease / 4
+
+    async def _drop_claims(self, current: ClaimedMessage) -> None:
+        """Forget every claim held, ``current`` included, and lease under a new name.
+
+        The claims not sent are given back when the store takes it (they are no
+        possible duplicates, and must not count as unclean stops); otherwise
+        recovery takes them once their lease has run out.
+        """
+        old_owner = self.owner
+        held = [current, *self._ready, *self._marking, *self.lanes.pop_batch(len(self.lanes))]
+        untried = [m.message_id for m in held if m.message_id not in self._partly_sent]
+        self._ready.clear()
+        self._marking = []
+        self._partly_sent.clear()
+        self._new_owner()
+        self._log.warning(
+            "leases could not be renewed in time; the claims held are dropped",
+            owner=old_owner,
+            claims=len(held),
+        )
+        await self._give_back(untried, old_owner)
+
+    async def _give_back(self, message_ids: list[int], owner: str) -> None:
+        """Release claims of ``owner`` not sent, if the store takes it; else recovery will."""
+        if not message_ids:
+            return
+        with trio.move_on_after(_RELEASE_TIMEOUT):
+            try:
+                await self.store.release(message_ids, owner=owner, now=self.clock())
+            except StoreError as exc:
+                self._log.warning("claims dropped are left to recovery", error=str(exc))
 
     async def _release_untried(self) -> None:
         """Give the claimed messages not sent back to the store, unflagged.
@@ -353,6 +452,9 @@ class RouteDispatcher:
     async def _send(self, pool: Any, message: ClaimedMessage) -> None:
         """Submit ``message``'s pending parts; any fault ends this message alone."""
         route = self.route
+        if self._lease_ran_out():
+            await self._drop_claims(message)
+            return
         self._sent_while_marking += 1
         now = self.clock()
         if message.expires_at is not None and now >= message.expires_at:
@@ -380,35 +482,60 @@ class RouteDispatcher:
         except Exception as exc:
             self._poison(message, "build", exc)
             return
-        for index, (part, pdu) in enumerate(parts):
+        for index in range(len(parts)):
             if self._unsettled >= self.max_unsettled:
                 await self._settle(self.max_unsettled)
-            self._unsettled += 1  # before: its outcome may be counted before send returns
-            try:
-                await pool.send(pdu, (message, part, self.clock()))
-            except NotBoundError as exc:
-                self._unsettled -= 1
-                # No bind came up in time. The parts not sent go back to the
-                # front of their lane; the claim's lease still covers them.
-                self._log.warning("no bind to submit on", error=str(exc))
-                remaining = tuple(p for p, _ in parts[index:])
-                if index:
-                    self._partly_sent.add(message.message_id)
-                self._ready.appendleft(replace(message, pending_parts=remaining))
-                await trio.sleep(self.idle_poll)
-                return
-            except PduError as exc:
-                self._unsettled -= 1
-                self._poison(message, "encode", exc, part=part, status=exc.status)
-                return
-            except Exception as exc:
-                self._unsettled -= 1
-                self._poison(message, "submit", exc, part=part)
+            if not await self._submit_part(pool, message, parts, index):
                 return
         if self._partly_sent:
             self._partly_sent.discard(message.message_id)
         if suspect:
             await self._settle(1)
+
+    async def _submit_part(
+        self, pool: Any, message: ClaimedMessage, parts: list[tuple[int, SubmitSm]], index: int
+    ) -> bool:
+        """Put part ``index`` in a window; False when the message goes no further now."""
+        part, pdu = parts[index]
+        self._unsettled += 1  # before: its outcome may be counted before send returns
+        try:
+            # Waiting for a bind or the rate may outlast the lease: never past it
+            # (a renewal moves the deadline on).
+            with trio.CancelScope(deadline=self._fence()) as fence:
+                self._fence_scope = fence
+                if trio.current_time() < fence.deadline:
+                    await pool.send(pdu, (message, part, self.clock()))
+                    return True
+        except NotBoundError as exc:
+            self._unsettled -= 1
+            # No bind came up in time. The parts not sent go back to the front of
+            # the queue; the claim's lease still covers them.
+            self._log.warning("no bind to submit on", error=str(exc))
+            self._ready.appendleft(self._rest(message, parts, index))
+            await trio.sleep(self.idle_poll)
+            return False
+        except PduError as exc:
+            self._unsettled -= 1
+            self._poison(message, "encode", exc, part=part, status=exc.status)
+            return False
+        except Exception as exc:
+            self._unsettled -= 1
+            self._poison(message, "submit", exc, part=part)
+            return False
+        finally:
+            self._fence_scope = None
+        # The lease may run out before this part could go: drop every claim held.
+        self._unsettled -= 1
+        await self._drop_claims(self._rest(message, parts, index))
+        return False
+
+    def _rest(
+        self, message: ClaimedMessage, parts: list[tuple[int, SubmitSm]], index: int
+    ) -> ClaimedMessage:
+        """``message`` with its parts from ``index`` on pending (the others were sent)."""
+        if index:
+            self._partly_sent.add(message.message_id)
+        return replace(message, pending_parts=tuple(p for p, _ in parts[index:]))
 
     def _poison(
         self,
@@ -455,19 +582,23 @@ class RouteDispatcher:
         self._wake = trio.Event()
         room = self.route.claim_size() - len(self.lanes) - len(self._ready) - len(self._marking)
         limit = max(room, _WAKE_CLAIM if self.lanes else 1)
+        owner = self.owner
+        now = self.clock()
         try:
             claimed = await self.store.claim(
-                self.route.name,
-                limit,
-                owner=self.owner,
-                now=self.clock(),
-                lease=self.route.lease,
+                self.route.name, limit, owner=owner, now=now, lease=self.route.lease
             )
         except StoreUnavailableError as exc:
             # What is in the lanes still goes out; claiming resumes when the store is back.
             self._log.warning("cannot claim messages", error=str(exc))
             await trio.sleep(self.idle_poll)
             return
+        if owner != self.owner:
+            # The leases were lost while claiming: these are leased to the old name.
+            await self._give_back([m.message_id for m in claimed], owner)
+            return
+        if claimed:
+            self._leased(now + self.route.lease)
         if len(claimed) < limit:
             self._drained_at = trio.current_time()
         for message in claimed:

@@ -93,6 +93,15 @@ class Store(Protocol):
         """
         ...
 
+    async def renew(self, smsc: str, *, owner: str, until: float) -> int:
+        """Extend to ``until`` the lease of every SUBMITTING message of ``smsc`` held by ``owner``.
+
+        A gateway renews what it holds well before the lease runs out, so a live
+        process's claims are never recovered by another (or by its own
+        housekeeping). Returns how many leases were renewed.
+        """
+        ...
+
     async def release(self, message_ids: Sequence[int], *, owner: str, now: float) -> int:
         """Give back claims ``owner`` took and did not try (a gateway shutting down).
 

@@ -176,7 +176,16 @@ WITH moved AS (
 SELECT count(*) FROM moved
 """
 
-# The same destinations as _RECOVER, but for claims given back untried: not a
+_RENEW = """
+WITH renewed AS (
+    UPDATE messages SET lease_until = $3
+    WHERE state = 'submitting' AND lease_owner = $2 AND smsc = $1
+    RETURNING 1
+)
+SELECT count(*) FROM renewed
+"""
+
+# The same destinations as recovery (see .recovery), but for claims given back untried: not a
 # possible duplicate, and the claim's attempt does not count.
 _RELEASE = """
 WITH old AS MATERIALIZED (
@@ -411,6 +420,10 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
                 [m.detail for m in moves],
             )
         return plan.report()
+
+    async def renew(self, smsc: str, *, owner: str, until: float) -> int:
+        renewed: int = await self._run("renew", self._fetch_value, _RENEW, smsc, owner, until)
+        return renewed
 
     async def release(self, message_ids: Sequence[int], *, owner: str, now: float) -> int:
         if not message_ids:

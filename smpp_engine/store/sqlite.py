@@ -244,6 +244,21 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
             )
         return plan.report()
 
+    async def renew(self, smsc: str, *, owner: str, until: float) -> int:
+        def work(c: sqlite3.Connection) -> int:
+            return in_transaction(
+                c,
+                lambda: (
+                    c.execute(
+                        "UPDATE messages SET lease_until = ? "
+                        "WHERE state = 'submitting' AND lease_owner = ? AND smsc = ?",
+                        (until, owner, smsc),
+                    ).rowcount
+                ),
+            )
+
+        return await self._worker.run("renew", work)
+
     async def release(self, message_ids: Sequence[int], *, owner: str, now: float) -> int:
         if not message_ids:
             await trio.lowlevel.checkpoint()

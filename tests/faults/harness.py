@@ -325,11 +325,15 @@ class Acceptor:
         self.statuses: dict[int | str, int] = {}
         self.failures: list[str] = []
         self.slowest = 0.0
+        self._finishing = False
+        self._finished = trio.Event()
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with self.gateway.client(timeout=self.timeout) as client:
             task_status.started()
             for n in range(10**6):
+                if self._finishing:
+                    break
                 destination = str(self.first + n)
                 started = trio.current_time()
                 status: int | str
@@ -353,6 +357,13 @@ class Acceptor:
                 self.statuses[status] = self.statuses.get(status, 0) + 1
                 self.slowest = max(self.slowest, trio.current_time() - started)
                 await trio.sleep(self.every)
+        self._finished.set()
+
+    async def finish(self) -> None:
+        """Stop after the request in flight: a 201 cancelled on its way would leave a
+        stored message the test does not know of."""
+        self._finishing = True
+        await self._finished.wait()
 
     def summary(self) -> dict[str, Any]:
         return {

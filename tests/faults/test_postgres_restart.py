@@ -102,6 +102,7 @@ async def test_postgres_restart_and_outage_lose_nothing(
                     figures["refused_in_outage"] = len(acceptor.refusals) - refused_in_restart
                     figures["refused_in_restart"] = refused_in_restart
                     await trio.sleep(1.0)
+                    await acceptor.finish()
                     nursery.cancel_scope.cancel()
                 assert acceptor.failures == [], acceptor.failures
                 assert liveness.failures == [], liveness.failures

@@ -137,6 +137,7 @@ async def test_sqlite_full_at_accept_and_while_sending(tmp_path: Path, when: str
                             acceptor.accepted_at[before] - roomy_at, 1
                         )
                         await trio.sleep(0.5)
+                        await acceptor.finish()
                     nursery.cancel_scope.cancel()
                 assert acceptor.failures == [], acceptor.failures
                 assert liveness.failures == [], liveness.failures

@@ -414,6 +414,25 @@ async def test_a_refusal_by_the_gateway_keeps_its_reason(store: Store) -> None:
     )
 
 
+async def test_renew_extends_the_leases_one_owner_holds_on_one_smsc(store: Store) -> None:
+    mine = await accept_one(store)
+    other_smsc = await accept_one(store, smsc=OTHER)
+    others = await accept_one(store)
+    answered = await accept_one(store)
+    await store.claim(SMSC, 1, owner="gw-1", now=2.0, lease=LEASE)
+    await store.claim(OTHER, 1, owner="gw-1", now=2.0, lease=LEASE)
+    await store.claim(SMSC, 1, owner="gw-2", now=2.0, lease=LEASE)
+    await store.claim(SMSC, 1, owner="gw-1", now=2.0, lease=LEASE)
+    await store.record([submitted(answered)])
+    assert await store.renew(SMSC, owner="gw-1", until=100.0) == 1
+    report = await store.recover(now=2.0 + LEASE + 1)
+    assert set(report.message_ids) == {other_smsc, others}
+    assert await state(store, mine) is MessageState.SUBMITTING
+    assert await state(store, answered) is MessageState.SUBMITTED
+    assert (await store.recover(now=101.0)).message_ids == (mine,)
+    assert await store.renew(SMSC, owner="nobody", until=500.0) == 0
+
+
 async def test_recover_keeps_the_parts_already_submitted(store: Store) -> None:
     message_id = await accept_one(store, parts=3)
     await claim_ids(store, now=2.0)
