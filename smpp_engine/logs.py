@@ -1,6 +1,9 @@
 """Log set-up for the command line: structlog to stderr, console in a terminal, JSON otherwise.
 
 stdout stays for the commands' results (JSON lines a script or CI reads).
+Libraries that log through the standard library (asyncpg, Hypercorn, trio's
+helpers) come out the same way: one rendered line each, masked, with their
+traceback inside it, never as bare text between the JSON lines.
 Secrets never reach the output: :func:`redact_secrets` replaces the value of
 every key named like a password, secret, API key, authorization or token, in
 nested dicts and lists too, and masks URL credentials and remembered secrets
@@ -53,20 +56,53 @@ def configure(level: str | None = None, format: str = "auto") -> None:
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
     )
+    stamped: list[structlog.typing.Processor] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    # Last before rendering: a formatted traceback is text to mask too.
+    rendered: list[structlog.typing.Processor] = [
+        structlog.processors.format_exc_info,
+        redact_secrets,
+        renderer,
+    ]
+    _route_standard_logging(numeric, stamped, rendered)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            # Last before rendering: a formatted traceback is text to mask too.
-            redact_secrets,
-            renderer,
-        ],
+        processors=[structlog.contextvars.merge_contextvars, *stamped, *rendered],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to ``sys.stderr`` as it is when a record comes (runners and tests swap it)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass  # always the current sys.stderr
+
+
+def _route_standard_logging(
+    level: int,
+    stamped: list[structlog.typing.Processor],
+    rendered: list[structlog.typing.Processor],
+) -> None:
+    """Render the standard library's log records as structlog renders its own."""
+    handler = _StderrHandler()
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *stamped],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendered],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
 
 
 def redact_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import string
 from collections.abc import Iterator
 from typing import Any
@@ -151,3 +152,27 @@ def test_redaction_keeps_the_other_fields() -> None:
         "smsc": {"host": "10.0.0.1", "password": "***"},
         "binds": [{"system_id": "acme", "password": "***"}],
     }
+
+
+def test_standard_library_records_come_out_as_the_same_masked_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """asyncpg, Hypercorn and friends log through ``logging``: one JSON line each, with
+    the traceback inside it and its secrets masked, never bare text between the lines."""
+    logs.configure("info", "json")
+    capsys.readouterr()
+    try:
+        raise ValueError("lost postgresql://gateway:hunter2-secret@db/engine")
+    except ValueError:
+        logging.getLogger("asyncpg.pool").warning("pool floor not restored", exc_info=True)
+    logging.getLogger("noisy").debug("below the level")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert (record["event"], record["logger"], record["level"]) == (
+        "pool floor not restored",
+        "asyncpg.pool",
+        "warning",
+    )
+    assert "ValueError" in record["exception"]
+    assert "hunter2-secret" not in lines[0]
