@@ -18,6 +18,7 @@ from .cli_config import config_app
 from .cli_demo import demo
 from .cli_errors import EXIT_BAD_INPUT, ReportingGroup, say_error
 from .cli_gateway import PASSWORD_VARIABLE, gateway, password_or_prompt
+from .cli_ports import Listener, ensure_free
 from .cli_run import run, status
 from .esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
 from .interrupts import run_until_interrupted
@@ -130,6 +131,12 @@ def sim(  # noqa: PLR0917 - one parameter per command-line option
     from .simulator import ScenarioError, Simulator  # noqa: PLC0415
 
     logs.configure()
+    listeners = [Listener("the SMPP port", "--port", host, port, http=False)]
+    if control_port is not None:
+        listeners.append(
+            Listener("the control API", "--control-port", "127.0.0.1", control_port, http=True)
+        )
+    ensure_free(listeners)
     if scenario_dir is not None and not scenario_dir.is_dir():
         raise _fail(f"error: --scenario-dir {scenario_dir}: not a folder")
     try:  # a broken scenario is refused before anything listens

@@ -97,6 +97,17 @@ def test_run_names_the_http_port_in_use(tmp_path: Path, taken_port: int) -> None
     assert f"127.0.0.1:{taken_port}" in line and "in use" in line
 
 
+def test_sim_names_its_ports_in_use(taken_port: int) -> None:
+    line = one_line(process("sim", "--port", str(taken_port)), "SMPP port", "--port")
+    assert f"127.0.0.1:{taken_port}" in line and "in use" in line
+    line = one_line(
+        process("sim", "--port", "0", "--control-port", str(taken_port)),
+        "control API",
+        "--control-port",
+    )
+    assert f"127.0.0.1:{taken_port}" in line
+
+
 def test_run_names_the_simulator_port_in_use(tmp_path: Path, taken_port: int) -> None:
     text = f"[http]\nenabled = false\n[simulator]\nenabled = true\nport = {taken_port}\n" + SMSC
     line = one_line(process("run", "--config", str(settings(tmp_path, text))), "[simulator] port")
