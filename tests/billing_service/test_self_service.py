@@ -24,7 +24,7 @@ from smpp_engine.simulator import Simulator, parse_scenario
 from smpp_engine.store import BillingStore, import_billing_data, load_billing_json, open_store
 
 from ..simulator.helpers import running
-from ..store.conftest import drop_database, fresh_database
+from ..store.conftest import store_url_of
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "billing-example.json"
 NOW = datetime(2024, 3, 20, 9, 0, tzinfo=UTC)  # inside the example utility's reading window
@@ -51,14 +51,8 @@ async def replies_to(sim: Simulator, msisdn: str, count: int) -> list[str]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/billing.db"
-        return
-    dsn = await fresh_database()
-    try:
-        yield dsn
-    finally:
-        await drop_database(dsn)
+    async with store_url_of(request.param, tmp_path, "billing.db") as url:
+        yield url
 
 
 async def test_a_reading_by_sms_is_billed_and_answered_once_even_if_redelivered(

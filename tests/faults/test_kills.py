@@ -15,8 +15,6 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,7 @@ from smpp_engine.simulator import Simulator, parse_scenario
 from smpp_engine.store import MessageState, NewMessage, Store, open_store
 
 from ..simulator.helpers import running
-from ..store.conftest import drop_database, fresh_database
+from ..store.conftest import store_url_of
 from .harness import ROUTE, SMSC_PASSWORD, GatewayProcess, wait_for, write_config
 
 RECIPIENTS = 1500
@@ -35,18 +33,6 @@ KILLS = 6
 WINDOW = 16
 
 pytestmark = pytest.mark.slow
-
-
-@asynccontextmanager
-async def store_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'gateway.db'}"
-        return
-    dsn = await fresh_database()
-    try:
-        yield dsn
-    finally:
-        await drop_database(dsn)
 
 
 async def plant_poison(store: Store) -> list[int]:
@@ -100,7 +86,7 @@ async def test_sigkills_during_a_campaign_lose_nothing_and_flag_honestly(
             "receipts": {"delay": {"distribution": "uniform", "low": 0.01, "high": 0.2}},
         }
     )
-    async with store_url(kind, tmp_path) as url, running(scenario) as sim:
+    async with store_url_of(kind, tmp_path) as url, running(scenario) as sim:
         async with open_store(url) as store:
             poison = await plant_poison(store)
         config = write_config(tmp_path, url, sim.port, window=WINDOW)

@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -69,6 +70,20 @@ async def fresh_database() -> str:
 async def drop_database(dsn: str) -> None:
     name = dsn.rsplit("/", 1)[1]
     await trio.to_thread.run_sync(_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def store_url_of(kind: str, tmp_path: Path, file: str = "store.db") -> AsyncIterator[str]:
+    """A URL of an empty store of ``kind`` (sqlite: a file in ``tmp_path``; postgresql: a
+    database of its own, dropped afterwards), for code that opens the store itself."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / file}"
+        return
+    dsn = await fresh_database()
+    try:
+        yield dsn
+    finally:
+        await drop_database(dsn)
 
 
 @pytest.fixture
