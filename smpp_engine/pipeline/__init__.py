@@ -7,13 +7,14 @@
 - :class:`RetryPolicy`: back-off and limits for retries.
 """
 
-from .dispatcher import RouteDispatcher, UpdateSink
+from .dispatcher import RouteDispatcher
 from .mo import MoAssembler, MoMessage, mo_message_id
 from .parts import PartCountError, concatenation_reference, submit_parts
 from .pipeline import Pipeline, RouteStatus, default_owner
 from .receipts import PART_STATE, receipt_update
 from .retry import RetryPolicy
 from .route import SmscRoute
+from .sink import UpdateSink
 from .statuses import DEFAULT_VERDICTS, StatusClassifier, Verdict
 
 __all__ = [

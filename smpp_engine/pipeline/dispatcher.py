@@ -6,18 +6,10 @@ wakes the dispatcher, which claims again (the store hands out the highest
 priority first). Outcomes and receipts become store updates through the
 batching writer, so a message costs a fraction of a database round trip.
 
-Before a message is sent it is marked dispatched (:class:`Dispatching`), and the
-mark is durable first: a crash then flags as possible duplicates only the
-messages that may have reached the SMSC, not every claim. The marks go a few
-messages ahead of sending (about what is sent while one is written), so they
-cost one store update per handful of messages and no wait.
-
-Claims are leases. The dispatcher renews the leases it holds four times a lease,
-and sends nothing once it could not renew them in time (the store was away): the
-claims held are then left to recovery, which may already have given them to
-another process, and the dispatcher claims afresh under a new name. Each run
-and each such loss gets a new lease owner (``owner`` ends in ``#n``), so what an
-earlier run left in the store is never renewed by a later one.
+Before a message is sent it is marked dispatched, durably (:mod:`.marks`): a
+crash then flags as possible duplicates only what may have reached the SMSC.
+Claims are leases, kept renewed, and nothing is sent once they may have run out
+(:mod:`.leases`): the claims held are then dropped and given back.
 
 Faults stay with their message: one that cannot be built, encoded or submitted
 ends failed with its reason (counted in smpp_pipeline_poison_messages_total) and
@@ -33,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 import trio
@@ -53,7 +45,6 @@ from ..esme import BindPool, Inbound, NotBoundError, SubmitOutcome, open_pool
 from ..protocol import CommandStatus, MessageIdError, PduError, SubmitSm, response_id_key
 from ..store import (
     ClaimedMessage,
-    Dispatching,
     PartSubmitted,
     Store,
     StoreError,
@@ -62,13 +53,16 @@ from ..store import (
     SubmitUnknown,
     Update,
 )
+from .leases import RouteLease
+from .marks import DispatchMarks
 from .mo import MoAssembler, MoMessage
 from .parts import PartCountError, submit_parts
 from .receipts import receipt_update
 from .route import SmscRoute
+from .sink import UpdateSink
 from .statuses import Verdict
 
-__all__ = ["RouteDispatcher", "UpdateSink"]
+__all__ = ["RouteDispatcher"]
 
 _THROTTLING = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
 _CONTROLLER_STATES = ("steady", "backing_off", "recovering")
@@ -76,30 +70,9 @@ _CONTROLLER_STATES = ("steady", "backing_off", "recovering")
 _WAKE_CLAIM = 32
 # Shutdown gives untried claims back within this many seconds, or leaves them to the lease.
 _RELEASE_TIMEOUT = 5.0
-# Messages marked dispatched ahead of sending: the first guess, before the rate and
-# the store's write latency have been seen.
-_FIRST_LOOKAHEAD = 8
 # A reason kept in a message's history is cut to this many characters.
 _REASON_LENGTH = 200
 _POISON_STAGES = ("build", "encode", "submit", "outcome", "receipt", "mo")
-
-
-class UpdateSink(Protocol):
-    """Where the dispatcher puts store updates: the batching writer."""
-
-    def submit_nowait(self, update: Update) -> None: ...
-
-    async def submit(self, update: Update) -> None: ...
-
-    async def flush(self) -> None: ...
-
-    @property
-    def submitted(self) -> int: ...
-
-    @property
-    def written(self) -> int: ...
-
-    async def wait_durable(self, count: int) -> None: ...
 
 
 class RouteDispatcher:
@@ -130,13 +103,7 @@ class RouteDispatcher:
         self.route = route
         self.store = store
         self.updates = updates
-        self._process_owner = owner
-        self._generation = 0
-        self.owner = self._owner_name()
-        # Wall time until which every claim held and not sent is certainly leased to
-        # self.owner (infinite while none is held); the send waiting on it.
-        self._lease_until = math.inf
-        self._fence_scope: trio.CancelScope | None = None
+        self.lease = RouteLease(owner, route.name, route.lease, clock)
         self.clock = clock
         self.on_mo = on_mo
         self._mo = MoAssembler(route.name, profile=route.text_profile, clock=clock)
@@ -162,14 +129,8 @@ class RouteDispatcher:
         # Claimed messages with parts sent, put back in a lane when no bind was up:
         # on shutdown they stay leased (recovery resends only their missing parts).
         self._partly_sent: set[int] = set()
-        # Taken from the lanes and marked dispatched: durably (ready to send), or
-        # with the mark still on its way to the store (marking, until the writer
-        # has written update number _marking_until).
-        self._ready: deque[ClaimedMessage] = deque()
-        self._marking: list[ClaimedMessage] = []
-        self._marking_until = 0
-        self._sent_while_marking = 0
-        self._lookahead = _FIRST_LOOKAHEAD
+        # Taken from the lanes and marked dispatched, waiting to be sent.
+        self.marks = DispatchMarks(self.lanes, updates, self.max_unsettled // 2)
         self._log = structlog.get_logger("smpp_engine.pipeline").bind(smsc=route.name)
         self._counted = {
             name: counter_adder(PIPELINE_MESSAGES, route.name, name)
@@ -206,12 +167,13 @@ class RouteDispatcher:
         dispatcher's: the caller then releases the message itself
         (:meth:`Store.release`). ``lease_until``: when that lease runs out.
         """
-        if self._lanes_closed or (owner is not None and owner != self.owner):
+        if self._lanes_closed or (owner is not None and owner != self.lease.owner):
             return False
-        self._leased(self.clock() + self.route.lease if lease_until is None else lease_until)
+        until = self.clock() + self.route.lease if lease_until is None else lease_until
+        self.lease.leased(until, holding=self._holding())
         if message.dispatched:
             # Marked as it was stored: it goes next, with no mark to wait for.
-            self._ready.appendleft(message)
+            self.marks.send_next(message)
         else:
             self.lanes.push(message, min(max(message.priority, 0), 2))
         self._wake.set()
@@ -253,7 +215,7 @@ class RouteDispatcher:
         ):
             nursery.start_soon(self._take_inbound, receive_inbound)
             nursery.start_soon(self._ack_when_durable)
-            nursery.start_soon(self._renew_leases)
+            nursery.start_soon(self.lease.keep_renewed, self.store)
             self._pool = pool
             task_status.started()
             try:
@@ -267,64 +229,25 @@ class RouteDispatcher:
                 with trio.CancelScope(shield=True), trio.move_on_after(_RELEASE_TIMEOUT):
                     await self._release_untried()
 
-    def _leased(self, until: float) -> None:
-        """Claims leased until ``until`` join those held."""
-        if not (self.lanes or self._ready or self._marking):
-            self._lease_until = until  # the only claims not sent now
-        else:
-            self._lease_until = min(self._lease_until, until)
+    @property
+    def owner(self) -> str:
+        """The name this dispatcher claims under now (see :mod:`.leases`)."""
+        return self.lease.owner
 
-    def _owner_name(self) -> str:
-        return f"{self._process_owner}/{self.route.name}#{self._generation}"
-
-    def _new_owner(self) -> None:
-        """Lease under a new name: what the old one holds is left to recovery."""
-        self._generation += 1
-        self.owner = self._owner_name()
-        self._lease_until = math.inf
+    def _holding(self) -> bool:
+        """Whether claims are held and not sent yet."""
+        return bool(self.lanes or self.marks)
 
     def _start_afresh(self) -> None:
-        self._new_owner()
+        self.lease.rename()
         self._unsettled = 0
         self._answered = 0
         self._unacked.clear()
         self._lanes_closed = False
         self._pool = None
         self._partly_sent.clear()
-        self._ready.clear()
-        self._marking = []
+        self.marks.clear()
         self._woken = True  # claim at once
-
-    async def _renew_leases(self) -> None:
-        """Keep the claims held leased: renewed four times a lease, while the store answers."""
-        every = self.route.lease / 4
-        while True:
-            await trio.sleep(every)
-            owner = self.owner
-            until = self.clock() + self.route.lease
-            try:
-                await self.store.renew(self.route.name, owner=owner, until=until)
-            except StoreError as exc:
-                self._log.warning(
-                    "leases not renewed", error=str(exc), lease_until=self._lease_until
-                )
-                continue
-            if owner == self.owner:
-                self._lease_until = until
-                if self._fence_scope is not None:
-                    self._fence_scope.deadline = self._fence()
-
-    def _fence(self) -> float:
-        """The trio time after which nothing held may be sent: the lease less a quarter."""
-        if self._lease_until == math.inf:
-            return math.inf
-        left = self._lease_until - self.route.lease / 4 - self.clock()
-        return trio.current_time() + left
-
-    def _lease_ran_out(self) -> bool:
-        """Whether the claims held may have run out of lease (a quarter of a lease is kept
-        in hand for the clocks of other processes): then they are dropped, not sent."""
-        return self.clock() >= self._lease_until - self.route.lease / 4
 
     async def _drop_claims(self, current: ClaimedMessage) -> None:
         """Forget every claim held, ``current`` included, and lease under a new name.
@@ -333,13 +256,11 @@ class RouteDispatcher:
         possible duplicates, and must not count as unclean stops); otherwise
         recovery takes them once their lease has run out.
         """
-        old_owner = self.owner
-        held = [current, *self._ready, *self._marking, *self.lanes.pop_batch(len(self.lanes))]
+        held = [current, *self.marks, *self.lanes.pop_batch(len(self.lanes))]
         untried = [m.message_id for m in held if m.message_id not in self._partly_sent]
-        self._ready.clear()
-        self._marking = []
+        self.marks.clear()
         self._partly_sent.clear()
-        self._new_owner()
+        old_owner = self.lease.rename()
         self._log.warning(
             "leases could not be renewed in time; the claims held are dropped",
             owner=old_owner,
@@ -364,9 +285,8 @@ class RouteDispatcher:
         was sent); left to their lease they would wait for it to run out.
         """
         self._lanes_closed = True  # what is handed over from now on is released by its owner
-        waiting = [*self._ready, *self._marking, *self.lanes.pop_batch(len(self.lanes))]
-        self._ready.clear()
-        self._marking = []
+        waiting = [*self.marks, *self.lanes.pop_batch(len(self.lanes))]
+        self.marks.clear()
         untried = [m.message_id for m in waiting if m.message_id not in self._partly_sent]
         if not untried:
             return
@@ -380,9 +300,8 @@ class RouteDispatcher:
     # --- sending -------------------------------------------------------------------
 
     async def _submit_forever(self, pool: Any) -> None:
-        lanes = self.lanes
         while not self._stopping:
-            if self._woken or not (lanes or self._ready or self._marking):
+            if self._woken or not self._holding():
                 if self._woken or trio.current_time() - self._drained_at >= self.idle_poll:
                     await self._refill()
                 else:
@@ -390,72 +309,21 @@ class RouteDispatcher:
                     # since: no claim until the next wake or poll. A handed-over
                     # reply would otherwise cost a useless claim after it.
                     self._wake = trio.Event()
-                if not (lanes or self._ready or self._marking):
+                if not self._holding():
                     with trio.move_on_at(self._drained_at + self.idle_poll):
                         await self._wake.wait()
                     continue
-            message = await self._next_dispatched()
+            message = await self.marks.next()
             if message is not None:
                 await self._send(pool, message)
-
-    async def _next_dispatched(self) -> ClaimedMessage | None:
-        """The next message to send, its Dispatching mark durable; None to look around again.
-
-        Marks go out a batch ahead: while one batch is sent, the next one's mark is
-        written. The batch is sized to what is sent while a mark is written, so a
-        crash catches few messages marked and not sent (flagged for nothing) and the
-        send loop seldom waits for the store.
-        """
-        ready = self._ready
-        if self._marking and self.updates.written >= self._marking_until:
-            # Written while the messages ahead of it were sent: the batches need
-            # only cover what goes out during one write.
-            self._lookahead = max(1, min(self._sent_while_marking + 1, self._most_ahead()))
-            self._promote()
-        if not ready:
-            if self._marking:
-                # Sending ran ahead of the store: look further ahead from now on.
-                self._lookahead = min(self._lookahead * 2, self._most_ahead())
-            else:
-                self._mark_next()
-                if not self._marking:
-                    return None
-            # Nothing goes out until the mark is written: have it written now
-            # rather than with the next batch.
-            await self.updates.flush()
-            self._promote()
-        # The next batch is marked once half a batch is left to send: the messages
-        # marked and not sent are what a crash flags for nothing, so they are kept
-        # near what one write takes, and the send loop seldom waits for the store.
-        if not self._marking and 2 * len(ready) <= self._lookahead:
-            self._mark_next()
-        return ready.popleft() if ready else None
-
-    def _most_ahead(self) -> int:
-        return max(1, self.max_unsettled // 2)
-
-    def _mark_next(self) -> None:
-        """Take the next lookahead's worth from the lanes and mark it dispatched."""
-        lanes = self.lanes
-        if not lanes:
-            return
-        batch = lanes.pop_batch(self._lookahead)
-        self.updates.submit_nowait(Dispatching(tuple(m.message_id for m in batch)))
-        self._marking = batch
-        self._marking_until = self.updates.submitted
-        self._sent_while_marking = 0
-
-    def _promote(self) -> None:
-        self._ready.extend(self._marking)
-        self._marking = []
 
     async def _send(self, pool: Any, message: ClaimedMessage) -> None:
         """Submit ``message``'s pending parts; any fault ends this message alone."""
         route = self.route
-        if self._lease_ran_out():
+        if self.lease.ran_out():
             await self._drop_claims(message)
             return
-        self._sent_while_marking += 1
+        self.marks.sent()
         now = self.clock()
         if message.expires_at is not None and now >= message.expires_at:
             self._record(SubmitFailed(message.message_id, 0, 0, now, expired=True))
@@ -501,8 +369,8 @@ class RouteDispatcher:
         try:
             # Waiting for a bind or the rate may outlast the lease: never past it
             # (a renewal moves the deadline on).
-            with trio.CancelScope(deadline=self._fence()) as fence:
-                self._fence_scope = fence
+            with trio.CancelScope(deadline=self.lease.fence()) as fence:
+                self.lease.fence_scope = fence
                 if trio.current_time() < fence.deadline:
                     await pool.send(pdu, (message, part, self.clock()))
                     return True
@@ -511,7 +379,7 @@ class RouteDispatcher:
             # No bind came up in time. The parts not sent go back to the front of
             # the queue; the claim's lease still covers them.
             self._log.warning("no bind to submit on", error=str(exc))
-            self._ready.appendleft(self._rest(message, parts, index))
+            self.marks.send_next(self._rest(message, parts, index))
             await trio.sleep(self.idle_poll)
             return False
         except PduError as exc:
@@ -523,7 +391,7 @@ class RouteDispatcher:
             self._poison(message, "submit", exc, part=part)
             return False
         finally:
-            self._fence_scope = None
+            self.lease.fence_scope = None
         # The lease may run out before this part could go: drop every claim held.
         self._unsettled -= 1
         await self._drop_claims(self._rest(message, parts, index))
@@ -580,7 +448,7 @@ class RouteDispatcher:
     async def _refill(self) -> None:
         self._woken = False
         self._wake = trio.Event()
-        room = self.route.claim_size() - len(self.lanes) - len(self._ready) - len(self._marking)
+        room = self.route.claim_size() - len(self.lanes) - len(self.marks)
         limit = max(room, _WAKE_CLAIM if self.lanes else 1)
         owner = self.owner
         now = self.clock()
@@ -593,12 +461,12 @@ class RouteDispatcher:
             self._log.warning("cannot claim messages", error=str(exc))
             await trio.sleep(self.idle_poll)
             return
-        if owner != self.owner:
+        if owner != self.lease.owner:
             # The leases were lost while claiming: these are leased to the old name.
             await self._give_back([m.message_id for m in claimed], owner)
             return
         if claimed:
-            self._leased(now + self.route.lease)
+            self.lease.leased(now + self.route.lease, holding=self._holding())
         if len(claimed) < limit:
             self._drained_at = trio.current_time()
         for message in claimed:
