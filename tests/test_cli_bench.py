@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from smpp_engine.cli_bench import BENCHMARKS
+from smpp_engine.cli.bench import BENCHMARKS
 
 from .test_cli import run
 

@@ -116,7 +116,7 @@ def test_run_names_the_simulator_port_in_use(tmp_path: Path, taken_port: int) ->
 
 def test_a_port_taken_after_the_check_is_named_all_the_same() -> None:
     from smpp_engine.asgi_serving import ListenError  # noqa: PLC0415
-    from smpp_engine.cli_ports import Listener, listen_failure  # noqa: PLC0415
+    from smpp_engine.cli.ports import Listener, listen_failure  # noqa: PLC0415
 
     http = Listener("the HTTP API", "[http] port", "127.0.0.1", 8080, http=True)
     smpp = Listener("the simulator's SMPP port", "[simulator] port", "127.0.0.1", 2775, False)
@@ -295,7 +295,7 @@ def test_the_root_group_reports_what_escaped_a_command_in_one_line() -> None:
     import typer  # noqa: PLC0415
 
     from smpp_engine.asgi_serving import ListenError  # noqa: PLC0415
-    from smpp_engine.cli_errors import ReportingGroup  # noqa: PLC0415
+    from smpp_engine.cli.errors import ReportingGroup  # noqa: PLC0415
     from smpp_engine.store import StoreError  # noqa: PLC0415
 
     failures: dict[str, BaseException] = {

@@ -24,9 +24,10 @@ import trio
 import typer
 from typer.testing import CliRunner, Result
 
-from smpp_engine import cli_gateway, redaction
+from smpp_engine import redaction
 from smpp_engine.cli import app
-from smpp_engine.cli_errors import ReportingGroup
+from smpp_engine.cli import gateway as cli_gateway
+from smpp_engine.cli.errors import ReportingGroup
 from smpp_engine.settings import hash_api_key
 
 from .store.conftest import drop_database, fresh_database, require_postgres

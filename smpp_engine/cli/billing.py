@@ -20,12 +20,12 @@ import typer
 
 from billing_core import Payment, Period
 
-from . import logs
-from .billing import SmsSelfService, post_and_confirm
-from .cli_errors import EXIT_FAILED, fail
-from .cli_store import ConfigOpt, StoreOpt, opened_store, store_url
-from .pipeline import MoMessage
-from .store import BillingStore, StoreError, import_billing_data, load_billing_json
+from .. import logs
+from ..billing import SmsSelfService, post_and_confirm
+from ..pipeline import MoMessage
+from ..store import BillingStore, StoreError, import_billing_data, load_billing_json
+from .errors import EXIT_FAILED, fail
+from .store import ConfigOpt, StoreOpt, opened_store, store_url
 
 billing_app = typer.Typer(
     help="Utility billing by SMS: load data, try a consumer's SMS.", no_args_is_help=True

@@ -11,15 +11,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import logs
-from .app import Gateway, Started, serve_until_signalled
-from .cli_errors import EXIT_FAILED, fail
-from .cli_ports import Listener, ensure_free, listen_failure
-from .cli_store import ConfigOpt, StoreOpt, opened_store, settings_or_exit, store_failure, store_url
-from .redaction import mask_url
-from .settings import Settings
-from .store import StoreError
-from .views import message_view_json
+from .. import logs
+from ..app import Gateway, Started, serve_until_signalled
+from ..redaction import mask_url
+from ..settings import Settings
+from ..store import StoreError
+from ..views import message_view_json
+from .errors import EXIT_FAILED, fail
+from .ports import Listener, ensure_free, listen_failure
+from .store import ConfigOpt, StoreOpt, opened_store, settings_or_exit, store_failure, store_url
 
 __all__ = ["listeners", "run", "serve_or_fail", "status"]
 

@@ -18,13 +18,13 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from . import logs
-from .app import Gateway, Started
-from .cli_errors import fail
-from .cli_run import serve_or_fail
-from .redaction import remember, remember_url
-from .settings import Settings
-from .settings.errors import hidden_key, shown_value
+from .. import logs
+from ..app import Gateway, Started
+from ..redaction import remember, remember_url
+from ..settings import Settings
+from ..settings.errors import hidden_key, shown_value
+from .errors import fail
+from .run import serve_or_fail
 
 __all__ = ["PASSWORD_VARIABLE", "gateway", "password_or_prompt"]
 

@@ -10,20 +10,15 @@ from typing import Annotated
 import trio
 import typer
 
-from . import logs
-from .cli_bench import bench
-from .cli_billing import billing_app
-from .cli_campaign import campaign_app
-from .cli_config import config_app
-from .cli_demo import demo
-from .cli_errors import EXIT_BAD_INPUT, ReportingGroup, say_error
-from .cli_gateway import PASSWORD_VARIABLE, gateway, password_or_prompt
-from .cli_ports import Listener, ensure_free
-from .cli_run import run, status
-from .esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
-from .interrupts import run_until_interrupted
-from .protocol import PduError, decode_pdu, encode_pdu
-from .protocol.pdu_json import pdu_from_dict, pdu_to_dict
+from .. import logs
+from ..esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
+from ..interrupts import run_until_interrupted
+from ..protocol import PduError, decode_pdu, encode_pdu
+from ..protocol.pdu_json import pdu_from_dict, pdu_to_dict
+from . import bench, billing, campaign, config, demo, gateway, run
+from .errors import EXIT_BAD_INPUT, ReportingGroup, say_error
+from .gateway import PASSWORD_VARIABLE, password_or_prompt
+from .ports import Listener, ensure_free
 
 app = typer.Typer(
     help="SMPP gateway engine: send, receive and track SMS over SMPP.",
@@ -128,7 +123,7 @@ def sim(  # noqa: PLR0917 - one parameter per command-line option
     "control_port"}; logs go to stderr.
     """
     # Imported here: the control API's web stack costs 0.4 s, which `pdu` should not pay.
-    from .simulator import ScenarioError, Simulator  # noqa: PLC0415
+    from ..simulator import ScenarioError, Simulator  # noqa: PLC0415
 
     logs.configure()
     listeners = [Listener("the SMPP port", "--port", host, port, http=False)]
@@ -237,14 +232,14 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
         raise typer.Exit(1)
 
 
-app.command("run")(run)
-app.command("demo")(demo)
-app.command("status")(status)
-app.command("bench")(bench)
-app.command("gateway")(gateway)
-app.add_typer(campaign_app, name="campaign")
-app.add_typer(billing_app, name="billing")
-app.add_typer(config_app, name="config")
+app.command("run")(run.run)
+app.command("demo")(demo.demo)
+app.command("status")(run.status)
+app.command("bench")(bench.bench)
+app.command("gateway")(gateway.gateway)
+app.add_typer(campaign.campaign_app, name="campaign")
+app.add_typer(billing.billing_app, name="billing")
+app.add_typer(config.config_app, name="config")
 
 
 def main() -> None:

@@ -68,7 +68,7 @@ BENCHMARKS: dict[str, Benchmark] = {
 
 def _project_root() -> Path | None:
     """The checkout holding ``benchmarks/`` (they are not part of the installed package)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parent.parent.parent
     return root if (root / "benchmarks" / "report.py").is_file() else None
 
 

@@ -17,10 +17,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .cli_errors import fail
-from .cli_store import settings_or_exit
-from .redaction import mask_text, mask_url
-from .settings import EMBEDDED_SOURCE, Settings, hash_api_key, settings_data, to_toml
+from ..redaction import mask_text, mask_url
+from ..settings import EMBEDDED_SOURCE, Settings, hash_api_key, settings_data, to_toml
+from .errors import fail
+from .store import settings_or_exit
 
 config_app = typer.Typer(
     help="Settings: check a file, show the effective settings, hash an API key.",

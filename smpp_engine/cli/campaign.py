@@ -19,8 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from . import logs
-from .campaigns import (
+from .. import logs
+from ..campaigns import (
     CampaignError,
     CampaignKind,
     IllegalTransitionError,
@@ -31,7 +31,7 @@ from .campaigns import (
     parse_window,
     read_recipients,
 )
-from .campaigns.service import (
+from ..campaigns.service import (
     CampaignBackend,
     CampaignReport,
     CampaignRequest,
@@ -40,12 +40,12 @@ from .campaigns.service import (
     create_campaign,
     follow_campaign,
 )
-from .campaigns.state import CampaignAction
-from .cli_errors import EXIT_FAILED, fail
-from .cli_store import ConfigOpt, StoreOpt, opened_store, settings_or_exit, store_url
-from .protocol import DEFAULT_PROFILE, Concatenation, TextProfile
-from .store import StoreError
-from .store.campaign_model import GroupMember, GroupView
+from ..campaigns.state import CampaignAction
+from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile
+from ..store import StoreError
+from ..store.campaign_model import GroupMember, GroupView
+from .errors import EXIT_FAILED, fail
+from .store import ConfigOpt, StoreOpt, opened_store, settings_or_exit, store_url
 
 campaign_app = typer.Typer(
     help="Bulk campaigns: create from a CSV file, follow, pause, resume, cancel.",

@@ -20,10 +20,10 @@ from typing import Annotated
 
 import typer
 
-from .cli_errors import EXIT_BAD_INPUT, CommandError, single_error
-from .redaction import mask_url, remember, remember_url, secrets_in
-from .settings import Settings, load_settings
-from .store import Store, StoreError, open_store
+from ..redaction import mask_url, remember, remember_url, secrets_in
+from ..settings import Settings, load_settings
+from ..store import Store, StoreError, open_store
+from .errors import EXIT_BAD_INPUT, CommandError, single_error
 
 __all__ = [
     "EXIT_BAD_INPUT",

@@ -11,15 +11,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import logs
-from .app import Started
-from .cli_errors import EXIT_FAILED, fail
-from .cli_ports import Listener, listen_failure
-from .cli_store import store_failure
-from .demo import DemoOptions, DemoReport, run_demo
-from .demo.run import DemoProgress
-from .redaction import remember_url
-from .store import StoreError
+from .. import logs
+from ..app import Started
+from ..demo import DemoOptions, DemoReport, run_demo
+from ..demo.run import DemoProgress
+from ..redaction import remember_url
+from ..store import StoreError
+from .errors import EXIT_FAILED, fail
+from .ports import Listener, listen_failure
+from .store import store_failure
 
 Opt = typer.Option
 

@@ -20,10 +20,10 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from .logs import LogSettingError
-from .redaction import mask_text
-from .settings import SettingsError
-from .store import StoreError
+from ..logs import LogSettingError
+from ..redaction import mask_text
+from ..settings import SettingsError
+from ..store import StoreError
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -93,8 +93,8 @@ def _report(exc: BaseException) -> int:
         say_error(f"{error.filename}: {error.strerror or error}")
         return EXIT_BAD_INPUT
     if isinstance(error, OSError) and error.errno in LISTEN_ERRNOS:
-        # A command that listens names the setting (cli_ports); this is the last resort.
-        from .asgi_serving import ListenError  # noqa: PLC0415 - Hypercorn loads with it
+        # A command that listens names the setting (cli.ports); this is the last resort.
+        from ..asgi_serving import ListenError  # noqa: PLC0415 - Hypercorn loads with it
 
         named = isinstance(error, ListenError) or error.strerror is None
         say_error(str(error) if named else f"cannot listen: {error.strerror}")
