@@ -28,6 +28,7 @@ from metrics import STORE_ERRORS, child
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
 from .campaign_model import HOLDING_STATES
 from .errors import StoreError, StoreUnavailableError
+from .message_rules import ANSWERED_PART_STATES, check_updates
 from .model import (
     Accepted,
     ClaimedMessage,
@@ -37,14 +38,13 @@ from .model import (
     NewMessage,
     PartState,
     PartView,
-    ReceiptArrived,
     RecoveryReport,
     Update,
 )
 from .postgres_accept import accept_messages
 from .postgres_billing import PostgresBilling
 from .postgres_campaigns import PostgresCampaigns
-from .postgres_record import ANSWERED_PART_STATES, RECEIPT_PART_STATES, record_batch
+from .postgres_record import record_batch
 from .postgres_schema import migrate
 from .recovery import plan_recovery, unlease_moves
 
@@ -72,7 +72,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     BridgeCancelledError,
 )
 
-_ANSWERED = [state.value for state in ANSWERED_PART_STATES]
+_ANSWERED = sorted(ANSWERED_PART_STATES)
 _HOLDING = sorted(HOLDING_STATES)
 
 _CLAIM = """
@@ -384,11 +384,7 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
         ]
 
     async def record(self, updates: Sequence[Update]) -> None:
-        for update in updates:
-            if isinstance(update, ReceiptArrived) and update.state not in RECEIPT_PART_STATES:
-                raise ValueError(
-                    f"ReceiptArrived.state must be a final part state, got {update.state!r}"
-                )
+        check_updates(updates)
         if not updates:
             await trio.lowlevel.checkpoint()
             return

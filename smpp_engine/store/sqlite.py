@@ -30,6 +30,7 @@ from typing import Any, Literal
 import trio
 
 from .campaign_model import waiting_state
+from .message_rules import ANSWERED_PART_STATES, check_updates
 from .model import (
     Accepted,
     ClaimedMessage,
@@ -39,7 +40,6 @@ from .model import (
     NewMessage,
     PartState,
     PartView,
-    ReceiptArrived,
     RecoveryReport,
     Update,
 )
@@ -48,12 +48,7 @@ from .sqlite_accept import accept_messages
 from .sqlite_billing import SqliteBilling
 from .sqlite_campaigns import SqliteCampaigns
 from .sqlite_schema import migrate
-from .sqlite_updates import (
-    ANSWERED_PART_STATES,
-    RECEIPT_PART_STATES,
-    StateCounts,
-    apply_updates,
-)
+from .sqlite_updates import StateCounts, apply_updates
 from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
 
 __all__ = ["SqliteStore", "Synchronous", "open_sqlite_store"]
@@ -190,11 +185,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
         return claimed
 
     async def record(self, updates: Sequence[Update]) -> None:
-        for update in updates:
-            if isinstance(update, ReceiptArrived) and update.state not in RECEIPT_PART_STATES:
-                raise ValueError(
-                    f"ReceiptArrived.state must be a final part state, got {update.state!r}"
-                )
+        check_updates(updates)
         if not updates:
             await trio.lowlevel.checkpoint()
             return
