@@ -17,22 +17,39 @@ T = TypeVar("T")
 
 
 class Priority(enum.IntEnum):
-    """Higher values go first."""
+    """Higher values go first.
+
+    The one type of a message's priority from the HTTP body to the lane: the
+    settings and the API write it by :attr:`label` (``"bulk"``) and read it with
+    :meth:`named`; the stores keep its value.
+    """
 
     BULK = 0  # mass notices, scheduled reminders
     TRANSACTIONAL = 1  # payment confirmations, disconnection warnings
     INTERACTIVE = 2  # replies to a consumer's SMS (billing answers)
 
+    @property
+    def label(self) -> str:
+        """Its name in settings and the HTTP API: ``"interactive"``, ``"bulk"``, ..."""
+        return self.name.lower()
+
+    @classmethod
+    def named(cls, label: str) -> Priority:
+        """The priority whose :attr:`label` is ``label``; ValueError naming the choices."""
+        try:
+            return _BY_LABEL[label]
+        except (KeyError, TypeError):  # TypeError: an unhashable value from untyped input
+            choices = ", ".join(_BY_LABEL)
+            raise ValueError(f"expected one of {choices}, got {label!r}") from None
+
 
 _HIGHEST_FIRST = tuple(sorted(Priority, reverse=True))
+_BY_LABEL = {p.label: p for p in _HIGHEST_FIRST}
 
 
-def _priority(priority: int) -> Priority:
-    try:
-        return Priority(priority)
-    except ValueError:
-        names = ", ".join(f"{p.name}={p.value}" for p in _HIGHEST_FIRST)
-        raise ValueError(f"priority must be one of {names}, got {priority!r}") from None
+def _unknown(priority: object) -> ValueError:
+    names = ", ".join(f"{p.name}={p.value}" for p in _HIGHEST_FIRST)
+    return ValueError(f"priority must be one of {names}, got {priority!r}")
 
 
 class PriorityLanes(Generic[T]):
@@ -46,11 +63,11 @@ class PriorityLanes(Generic[T]):
     def __init__(self) -> None:
         self._lanes: dict[Priority, deque[T]] = {p: deque() for p in _HIGHEST_FIRST}
 
-    def push(self, item: T, priority: int) -> None:
+    def push(self, item: T, priority: Priority) -> None:
         """Queue ``item`` at the back of its lane."""
         self._lane(item, priority).append(item)
 
-    def requeue(self, item: T, priority: int) -> None:
+    def requeue(self, item: T, priority: Priority) -> None:
         """Put ``item`` back at the front of its lane (a send that never left keeps its turn)."""
         self._lane(item, priority).appendleft(item)
 
@@ -73,9 +90,12 @@ class PriorityLanes(Generic[T]):
                 break
         return batch
 
-    def count(self, priority: int) -> int:
+    def count(self, priority: Priority) -> int:
         """Items waiting in one lane."""
-        return len(self._lanes[_priority(priority)])
+        try:
+            return len(self._lanes[priority])
+        except KeyError:
+            raise _unknown(priority) from None
 
     def counts(self) -> dict[Priority, int]:
         """Items waiting per lane, highest first (for a queue-depth gauge)."""
@@ -87,10 +107,13 @@ class PriorityLanes(Generic[T]):
     def __bool__(self) -> bool:
         return any(self._lanes.values())
 
-    def _lane(self, item: T, priority: int) -> deque[T]:
+    def _lane(self, item: T, priority: Priority) -> deque[T]:
         if item is None:
             raise ValueError("item must not be None: pop() answers None for an empty queue")
-        return self._lanes[_priority(priority)]
+        try:
+            return self._lanes[priority]
+        except KeyError:  # only from untyped callers: a Priority always has its lane
+            raise _unknown(priority) from None
 
     def __repr__(self) -> str:
         inside = ", ".join(f"{p.name}={n}" for p, n in self.counts().items())

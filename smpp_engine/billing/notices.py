@@ -134,7 +134,7 @@ async def queue_notices(
                 destination=notice.msisdn,
                 text=notice.text,
                 parts=plan_text(notice.text, profile, method).parts,
-                priority=int(priority),
+                priority=priority,
                 not_before=0.0 if notice.send_at is None else notice.send_at.timestamp(),
                 idempotency_key=f"notice:{notice.id}",
             )

@@ -261,7 +261,7 @@ class SmsSelfService:
             destination=message.source,
             text=text,
             parts=self._parts(text, parts),
-            priority=int(Priority.INTERACTIVE),
+            priority=Priority.INTERACTIVE,
             idempotency_key=f"reply:{mo_id}",
             expires_at=message.received_at + self.reply_validity,
         )

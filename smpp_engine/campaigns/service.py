@@ -251,7 +251,7 @@ async def _store_campaign(  # noqa: PLR0917 - private, called once
             destination=planned.recipient.msisdn,
             text=planned.text,
             parts=planned.parts,
-            priority=int(priority),
+            priority=priority,
             not_before=slot.timestamp(),
             # A campaign queues each number once, even if this call is retried.
             idempotency_key=f"campaign:{view.campaign_id}:{planned.recipient.msisdn}",

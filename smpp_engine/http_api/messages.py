@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import trio
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-
-from throttling import Priority
 
 from ..campaigns import MsisdnError, normalise_msisdn
 from ..protocol import (
@@ -33,6 +31,7 @@ from ..protocol import (
     plan_text,
     sender_address,
 )
+from ..settings import NamedPriority
 from ..store import Accepted, NewMessage, StoreError
 from ..views import message_view_json
 from .bodies import parse_body, read_json
@@ -57,12 +56,6 @@ MAX_VALIDITY = 14 * 24 * 3600.0  # SMSCs keep a message for days, not months
 # One batch is one store transaction; larger ones would hold the writer too long.
 MAX_BATCH = 1000
 
-_PRIORITIES = {
-    "interactive": Priority.INTERACTIVE,
-    "transactional": Priority.TRANSACTIONAL,
-    "bulk": Priority.BULK,
-}
-
 
 class MessageRequest(BaseModel):
     """The body of ``POST /v1/messages``."""
@@ -73,7 +66,7 @@ class MessageRequest(BaseModel):
     sender: Annotated[str, Field(alias="from", min_length=1, max_length=64)]
     text: Annotated[str, Field(min_length=1, max_length=40_000)]
     #: None: the configured default ([http] default_priority).
-    priority: Literal["interactive", "transactional", "bulk"] | None = None
+    priority: NamedPriority | None = None
     validity: Annotated[float, Field(gt=0, le=MAX_VALIDITY)] | None = None
     expires_at: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     route: Annotated[str, Field(min_length=1, max_length=64)] | None = None
@@ -171,9 +164,7 @@ def _new_message(
         destination=destination,
         text=body.text,
         parts=plan.parts,
-        priority=int(
-            context.default_priority if body.priority is None else _PRIORITIES[body.priority]
-        ),
+        priority=context.default_priority if body.priority is None else body.priority,
         registered_delivery=body.registered_delivery,
         expires_at=_expiry(body, now, at),
         idempotency_key=key,

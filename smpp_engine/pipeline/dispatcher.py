@@ -175,7 +175,7 @@ class RouteDispatcher:
             # Marked as it was stored: it goes next, with no mark to wait for.
             self.marks.send_next(message)
         else:
-            self.lanes.push(message, min(max(message.priority, 0), 2))
+            self.lanes.push(message, message.priority)
         self._wake.set()
         return True
 
@@ -470,7 +470,7 @@ class RouteDispatcher:
         if len(claimed) < limit:
             self._drained_at = trio.current_time()
         for message in claimed:
-            self.lanes.push(message, min(max(message.priority, 0), 2))
+            self.lanes.push(message, message.priority)
 
     # --- outcomes and receipts -------------------------------------------------------
 

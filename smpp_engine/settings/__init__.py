@@ -24,6 +24,7 @@ from .model import (
     SimulatorSettings,
     StoreSettings,
 )
+from .priority import NamedPriority
 from .rendering import MASK, settings_data, to_toml
 from .smsc import RetrySettings, SmscSettings, TlsSettings
 
@@ -36,6 +37,7 @@ __all__ = [
     "CapSettings",
     "HttpSettings",
     "LogSettings",
+    "NamedPriority",
     "NoticeSettings",
     "Override",
     "PipelineSettings",

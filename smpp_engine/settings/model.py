@@ -18,6 +18,7 @@ from throttling import Priority
 
 from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, parse_window
 from .api_keys import DIGEST_PATTERN
+from .priority import NamedPriority
 from .sections import Section
 from .senders import SenderId
 from .smsc import Seconds, SmscSettings
@@ -38,7 +39,6 @@ __all__ = [
     "StoreSettings",
 ]
 
-PriorityName = Literal["interactive", "transactional", "bulk"]
 #: A quiet window "HH:MM-HH:MM", or "off" for none.
 _OFF = "off"
 
@@ -91,14 +91,14 @@ class HttpSettings(Section):
     #: /metrics answers without a key.
     metrics_public: bool = False
     #: The priority of a message submitted without one.
-    default_priority: PriorityName = "transactional"
+    default_priority: NamedPriority = Priority.TRANSACTIONAL
 
     def api_key_digests(self) -> dict[str, str]:
         """Key name -> digest, as the HTTP API takes them."""
         return {key.name: key.sha256 for key in self.api_keys}
 
     def priority(self) -> Priority:
-        return Priority[self.default_priority.upper()]
+        return self.default_priority
 
 
 class SimulatorSettings(Section):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from throttling import Priority
+
 __all__ = [
     "FINAL_STATES",
     "Accepted",
@@ -85,8 +87,8 @@ class NewMessage:
     ``idempotency_key``: a second accept with the same key returns the first
     message's id and stores nothing. ``not_before``: not submitted earlier (a
     campaign's start or the end of quiet hours). ``expires_at``: not submitted
-    after; becomes EXPIRED. ``priority``: higher goes first, as
-    :class:`throttling.Priority` (2 interactive, 1 transactional, 0 bulk).
+    after; becomes EXPIRED. ``priority``: higher goes first (the stores keep
+    its value: 2 interactive, 1 transactional, 0 bulk).
     """
 
     smsc: str
@@ -94,7 +96,7 @@ class NewMessage:
     destination: str
     text: str
     parts: int = 1
-    priority: int = 0
+    priority: Priority = Priority.BULK
     registered_delivery: bool = True
     not_before: float = 0.0
     expires_at: float | None = None
@@ -134,7 +136,7 @@ class ClaimedMessage:
     destination: str
     text: str
     parts: int
-    priority: int
+    priority: Priority
     registered_delivery: bool
     expires_at: float | None
     attempts: int

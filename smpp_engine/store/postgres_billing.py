@@ -573,7 +573,7 @@ def _reply_args(m: NewMessage | None, now: float, lease: ReplyLease | None) -> t
         m.dest_npi,
         m.text,
         m.parts,
-        m.priority,
+        int(m.priority),
         m.registered_delivery,
         m.not_before,
         m.expires_at,

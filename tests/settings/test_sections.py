@@ -14,8 +14,10 @@ from smpp_engine.settings import (
     ApiKey,
     BillingSettings,
     NoticeSettings,
+    SettingsError,
     hash_api_key,
     load_settings,
+    settings_data,
 )
 from throttling import Priority
 
@@ -67,6 +69,29 @@ def test_the_http_default_priority_is_a_throttling_priority(tmp_path: Path) -> N
     settings = load_text(tmp_path, '[http]\ndefault_priority = "bulk"\n' + MINIMAL)
     assert settings.http.priority() is Priority.BULK
     assert load_settings(None, {}).http.priority() is Priority.TRANSACTIONAL
+
+
+@pytest.mark.parametrize("priority", list(Priority))
+def test_the_default_priority_is_parsed_once_from_its_label_and_written_back_as_it(
+    tmp_path: Path, priority: Priority
+) -> None:
+    settings = load_text(tmp_path, f'[http]\ndefault_priority = "{priority.label}"\n' + MINIMAL)
+    assert settings.http.default_priority is priority
+    assert settings_data(settings)["http"]["default_priority"] == priority.label
+    from_environment = load_text(
+        tmp_path, MINIMAL, {"SMPP_ENGINE__HTTP__DEFAULT_PRIORITY": priority.label}
+    )
+    assert from_environment.http.default_priority is priority
+
+
+@pytest.mark.parametrize("written", ['"urgent"', '"BULK"', "2", "true"])
+def test_a_default_priority_that_is_no_label_names_the_key_and_the_choices(
+    tmp_path: Path, written: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_text(tmp_path, f"[http]\ndefault_priority = {written}\n" + MINIMAL)
+    assert caught.value.keys == ["http.default_priority"]
+    assert "'interactive', 'transactional' or 'bulk'" in str(caught.value)
 
 
 @given(st.text(min_size=1, max_size=40))

@@ -73,19 +73,22 @@ def test_requeue_puts_an_item_back_at_the_front_of_its_lane() -> None:
     assert lanes.pop_batch(2) == ["payment-1", "payment-2"]
 
 
-def test_plain_ints_name_a_lane() -> None:
-    lanes: PriorityLanes[str] = PriorityLanes()
-    lanes.push("reply", 2)
-    assert lanes.count(INTERACTIVE) == 1
-    assert lanes.count(0) == 0
+def test_a_priority_is_named_by_its_lower_case_label_and_by_nothing_else() -> None:
+    assert [p.label for p in Priority] == ["bulk", "transactional", "interactive"]
+    for priority in Priority:
+        assert Priority.named(priority.label) is priority
+    for wrong in ["BULK", "Bulk", "urgent", "", " bulk", "0", 2, None, ["bulk"]]:
+        with pytest.raises(ValueError, match="expected one of interactive, transactional, bulk"):
+            Priority.named(wrong)  # type: ignore[arg-type]
 
 
 def test_invalid_arguments_are_refused() -> None:
     lanes: PriorityLanes[str | None] = PriorityLanes()
+    # Only untyped code can pass a number that is no Priority.
     with pytest.raises(ValueError, match=r"priority .*got 7"):
-        lanes.push("x", 7)
+        lanes.push("x", 7)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"priority .*got -1"):
-        lanes.count(-1)
+        lanes.count(-1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="item must not be None"):
         lanes.push(None, BULK)
     with pytest.raises(ValueError, match=r"n must be .*-1"):
