@@ -26,7 +26,6 @@ import trio
 from metrics import STORE_ERRORS, child
 
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
-from .campaign_model import HOLDING_STATES
 from .errors import StoreError, StoreUnavailableError
 from .message_rules import ANSWERED_PART_STATES, check_updates
 from .model import (
@@ -46,7 +45,7 @@ from .postgres_billing import PostgresBilling
 from .postgres_campaigns import PostgresCampaigns
 from .postgres_record import record_batch
 from .postgres_schema import migrate
-from .recovery import plan_recovery, unlease_moves
+from .recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
 
 __all__ = ["PostgresStore", "open_postgres_store"]
 
@@ -73,7 +72,6 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 _ANSWERED = sorted(ANSWERED_PART_STATES)
-_HOLDING = sorted(HOLDING_STATES)
 
 _CLAIM = """
 WITH expired AS (
@@ -185,11 +183,10 @@ WITH renewed AS (
 SELECT count(*) FROM renewed
 """
 
-# The same destinations as recovery (see .recovery), but for claims given back untried: not a
-# possible duplicate, and the claim's attempt does not count.
-_RELEASE = """
+# The leases of ``owner`` among the ids, with what decides their fate (see .recovery).
+_LEASED_BY = """
 WITH old AS MATERIALIZED (
-    SELECT id, campaign_id FROM messages
+    SELECT id, smsc, lease_owner, campaign_id, dispatched, unclean_stops FROM messages
     WHERE id = ANY($1::bigint[]) AND state = 'submitting' AND lease_owner = $2
     ORDER BY id
     FOR UPDATE
@@ -198,26 +195,11 @@ WITH old AS MATERIALIZED (
     WHERE id IN (SELECT campaign_id FROM old)
     ORDER BY id
     FOR SHARE
-), released AS (
-    UPDATE messages AS m
-    SET state = CASE WHEN c.state = ANY($4::text[]) THEN 'held'
-                     WHEN c.state = 'cancelled' THEN 'cancelled'
-                     ELSE 'queued' END,
-        attempts = greatest(m.attempts - 1, 0),
-        lease_owner = NULL, lease_until = NULL, updated_at = $3
-    FROM old LEFT JOIN campaign AS c ON c.id = old.campaign_id
-    WHERE m.id = old.id
-    RETURNING m.id, m.smsc, m.state
-), events_written AS (
-    INSERT INTO message_events (message_id, at, event, detail)
-    SELECT id, $3, 'released', format('owner=%s -> %s', $2::text, state) FROM released
-), states_counted AS (
-    INSERT INTO state_count_changes (smsc, state, delta)
-    SELECT smsc, 'submitting', -count(*) FROM released GROUP BY smsc
-    UNION ALL
-    SELECT smsc, state, count(*) FROM released GROUP BY smsc, state
 )
-SELECT count(*) FROM released
+SELECT old.id, old.smsc, old.lease_owner, c.state AS campaign_state, old.dispatched,
+       old.unclean_stops
+FROM old LEFT JOIN campaign AS c ON c.id = old.campaign_id
+ORDER BY old.id
 """
 
 _PURGE_HELD_RECEIPTS = """
@@ -405,16 +387,7 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
             if not rows:
                 return RecoveryReport()
             plan = plan_recovery((tuple(r) for r in rows), quarantine_after)
-            moves = unlease_moves(plan)
-            await connection.execute(
-                _UNLEASE,
-                now,
-                [m.message_id for m in moves],
-                [m.state for m in moves],
-                [m.unclean_stop for m in moves],
-                [m.event for m in moves],
-                [m.detail for m in moves],
-            )
+            await _unlease(connection, unlease_moves(plan), now)
         return plan.report()
 
     async def renew(self, smsc: str, *, owner: str, until: float) -> int:
@@ -425,10 +398,15 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
         if not message_ids:
             await trio.lowlevel.checkpoint()
             return 0
-        released: int = await self._run(
-            "release", self._fetch_value, _RELEASE, list(message_ids), owner, now, _HOLDING
-        )
-        return released
+        return await self._run("release", self._release, list(message_ids), owner, now)
+
+    async def _release(self, message_ids: list[int], owner: str, now: float) -> int:
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(_LEASED_BY, message_ids, owner)
+            moves = release_moves((tuple(r) for r in rows), owner)
+            if moves:
+                await _unlease(connection, moves, now)
+        return len(moves)
 
     async def expire_receipts(
         self, *, older_than: float, now: float, smsc: str | None = None
@@ -555,6 +533,19 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
         # already stopped took the connections with it.
         with trio.CancelScope(shield=True), suppress(BridgeClosedError, BridgeCancelledError):
             await self._bridge.call(_close_pool, self._pool)
+
+
+async def _unlease(connection: Any, moves: Sequence[UnleaseMove], now: float) -> None:
+    """Write ``moves`` (SUBMITTING messages leaving their lease) with their events."""
+    await connection.execute(
+        _UNLEASE,
+        now,
+        [m.message_id for m in moves],
+        [m.state for m in moves],
+        [m.unclean_stop for m in moves],
+        [m.event for m in moves],
+        [m.detail for m in moves],
+    )
 
 
 def _store_error(operation: str, exc: BaseException) -> StoreError:

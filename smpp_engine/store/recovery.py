@@ -11,9 +11,12 @@ with the message decides the message's fate:
   the likely reason the gateway keeps stopping, so it is QUARANTINED (final)
   instead of being sent again.
 
+A claim a live gateway gives back untried (:func:`release_moves`) goes back to
+its queue the same way, unflagged, its attempt taken back.
+
 "Its queue" is where a waiting message of its campaign waits (see
 :func:`~.campaign_model.waiting_state`). The backends read the rows and write the
-plan; the decision is made here.
+moves; the decision is made here.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from dataclasses import dataclass, field
 from .campaign_model import waiting_state
 from .model import MessageState, RecoveryReport
 
-__all__ = ["LeaseRow", "RecoveryPlan", "UnleaseMove", "plan_recovery", "unlease_moves"]
+__all__ = [
+    "LeaseRow",
+    "RecoveryPlan",
+    "UnleaseMove",
+    "plan_recovery",
+    "release_moves",
+    "unlease_moves",
+]
 
 #: (message id, smsc, lease owner, campaign state or None, dispatched, unclean stops so far)
 LeaseRow = tuple[int, str, str | None, str | None, int | bool, int]
@@ -92,4 +102,15 @@ def unlease_moves(plan: RecoveryPlan) -> list[UnleaseMove]:
         state = MessageState.QUARANTINED.value
         detail = f"owner={row[2]} -> {state} in flight at {row[5] + 1} unclean stops in a row"
         moves.append(UnleaseMove(row[0], row[1], state, True, "quarantined", detail))
+    return moves
+
+
+def release_moves(rows: Iterable[LeaseRow], owner: str) -> list[UnleaseMove]:
+    """The writes that give ``owner``'s claims ``rows`` back untried (a gateway stopping)."""
+    moves = []
+    for row in rows:
+        state = waiting_state(row[3]).value
+        moves.append(
+            UnleaseMove(row[0], row[1], state, False, "released", f"owner={owner} -> {state}")
+        )
     return moves

@@ -29,7 +29,6 @@ from typing import Any, Literal
 
 import trio
 
-from .campaign_model import waiting_state
 from .message_rules import ANSWERED_PART_STATES, check_updates
 from .model import (
     Accepted,
@@ -43,7 +42,7 @@ from .model import (
     RecoveryReport,
     Update,
 )
-from .recovery import plan_recovery, unlease_moves
+from .recovery import plan_recovery, release_moves, unlease_moves
 from .sqlite_accept import accept_messages
 from .sqlite_billing import SqliteBilling
 from .sqlite_campaigns import SqliteCampaigns
@@ -262,24 +261,22 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
 
     @staticmethod
     def _release(c: sqlite3.Connection, message_ids: Sequence[int], owner: str, now: float) -> int:
-        rows = [
-            (message_id, smsc, waiting_state(campaign_state).value)
-            for message_id, smsc, campaign_state in c.execute(
-                "SELECT m.id, m.smsc, c.state FROM messages AS m "
-                "LEFT JOIN campaigns AS c ON c.id = m.campaign_id "
-                "WHERE m.id IN (SELECT value FROM json_each(?)) "
-                "AND m.state = 'submitting' AND m.lease_owner = ?",
-                (_json(list(message_ids)), owner),
-            )
-        ]
+        rows = c.execute(
+            "SELECT m.id, m.smsc, m.lease_owner, c.state, m.dispatched, m.unclean_stops "
+            "FROM messages AS m LEFT JOIN campaigns AS c ON c.id = m.campaign_id "
+            "WHERE m.id IN (SELECT value FROM json_each(?)) "
+            "AND m.state = 'submitting' AND m.lease_owner = ?",
+            (_json(list(message_ids)), owner),
+        ).fetchall()
+        moves = release_moves(rows, owner)
         _unlease(
             c,
-            rows,
+            [(m.message_id, m.smsc, m.state) for m in moves],
             now,
             update=_UNLEASE_UNTRIED,
-            events=[("released", f"owner={owner} -> {r[2]}") for r in rows],
+            events=[(m.event, m.detail) for m in moves],
         )
-        return len(rows)
+        return len(moves)
 
     async def expire_receipts(
         self, *, older_than: float, now: float, smsc: str | None = None
