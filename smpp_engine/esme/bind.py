@@ -27,7 +27,7 @@ import structlog
 import trio
 
 from metrics.catalogue import RECEIVED, SENT
-from throttling import CongestionAware, RateController, Unlimited
+from throttling import RateController, Unlimited
 
 from ..protocol import (
     BindFailed,
@@ -36,24 +36,21 @@ from ..protocol import (
     BindTransmitter,
     Bound,
     CommandId,
-    CommandStatus,
     ConnectionClosed,
     DataSm,
     DeliverSm,
+    Event,
     LinkDead,
     Pdu,
     PeerUnbound,
     ProtocolError,
-    RequestAbandoned,
     RequestReceived,
     RequestRejected,
-    RequestTimedOut,
     ResponseReceived,
     Role,
     Session,
     SessionState,
     SubmitSm,
-    Tag,
     Unbind,
     Unbound,
     UnexpectedResponse,
@@ -64,8 +61,9 @@ from .bind_metrics import BindMetrics
 from .config import BindType, EsmeConfig
 from .errors import BindRejectedError, EsmeError, LinkLostError, NotBoundError
 from .inbound import Inbound, read_inbound
-from .outcomes import Outcome, OutcomeSink, SubmitOutcome, UnknownReason
+from .outcomes import OutcomeSink, SubmitOutcome
 from .transport import open_stream
+from .triage import Pause, Triage
 
 __all__ = ["Bind", "open_bind"]
 
@@ -76,21 +74,9 @@ _RECEIVE_SIZE: Final = 256 * 1024
 #: SMSC's window normally bounds them far lower; this holds against one that ignores it.
 MAX_QUEUED_INBOUND = 4096
 _RESPONSE_BIT: Final = 0x80000000
-_GENERIC_NACK: Final = CommandId.generic_nack.value
-_SUBMIT_SM_RESP: Final = CommandId.submit_sm_resp.value
-_CONGESTION_STATE: Final = Tag.congestion_state.value
 _UNBIND: Final = CommandId.unbind.value
-_THROTTLING: Final = frozenset(
-    {CommandStatus.ESME_RTHROTTLED.value, CommandStatus.ESME_RMSGQFUL.value}
-)
 _CLOSED: Final = SessionState.CLOSED
 _UNBOUND: Final = SessionState.UNBOUND
-_ACCEPTED: Final = Outcome.ACCEPTED
-_REJECTED: Final = Outcome.REJECTED
-_UNKNOWN: Final = Outcome.UNKNOWN
-_TIMEOUT: Final = UnknownReason.TIMEOUT
-_LINK_LOST: Final = UnknownReason.LINK_LOST
-_UNDECODABLE: Final = UnknownReason.UNDECODABLE_RESPONSE
 _BIND_PDUS: Final[dict[BindType, type[BindTransmitter | BindReceiver | BindTransceiver]]] = {
     BindType.TRANSMITTER: BindTransmitter,
     BindType.RECEIVER: BindReceiver,
@@ -161,12 +147,12 @@ class Bind:
         self.name = config.name
         self._stream = stream
         self._controller: RateController = controller if controller is not None else Unlimited()
-        self._congestion_aware = isinstance(self._controller, CongestionAware)
         self._sink = on_outcomes
         self._inbound = inbound
         self._room_signal = room_signal
         self._metrics = BindMetrics(config.name)
         self._log = _log.bind(bind=config.name)
+        self._triage = Triage(config.name, self._controller, _Waiter)
         self._session = session = Session(
             Role.ESME,
             window_size=config.window_size,
@@ -563,95 +549,27 @@ class Bind:
     # --- events ----------------------------------------------------------------------
 
     def _dispatch(self, now: float) -> None:
-        """Turn the session's pending events into outcomes, inbound work and state."""
+        """Apply what the session's pending events come to (:meth:`Triage.sort`)."""
         events = self._session.events()
         if not events:
             return
-        name = self.name
+        triage = self._triage
+        batch = triage.sort(events, now, self._paused_until)
         metrics = self._metrics
-        observe = metrics.latency
-        accepted_now = self._controller.accepted
-        batch: list[SubmitOutcome] = []
-        ok = ok_submit_resps = rejected = unknown = 0
-        for event in events:
-            cls = event.__class__
-            if cls is ResponseReceived:
-                assert isinstance(event, ResponseReceived)
-                inflight = event.request
-                response = event.response
-                status = response.command_status
-                context = inflight.context
-                command_id = response.command_id
-                if status == 0 and command_id != _GENERIC_NACK:
-                    ok += 1
-                    if command_id == _SUBMIT_SM_RESP:
-                        ok_submit_resps += 1
-                        if response.tlvs and self._congestion_aware:
-                            self._congestion(response.tlvs.get(_CONGESTION_STATE), now)
-                    else:
-                        metrics.pdu(RECEIVED, command_id, 0)
-                    observe(now - inflight.sent_at)
-                    accepted_now(now)
-                    outcome = SubmitOutcome(
-                        _ACCEPTED,
-                        context,
-                        inflight.pdu,
-                        name,
-                        getattr(response, "message_id", None),
-                        0,
-                    )
-                else:
-                    rejected += 1
-                    metrics.pdu(RECEIVED, command_id, status)
-                    if status in _THROTTLING:
-                        self._throttled(status, now)
-                    outcome = SubmitOutcome(_REJECTED, context, inflight.pdu, name, None, status)
-            elif cls is RequestTimedOut or cls is RequestAbandoned:
-                assert isinstance(event, RequestTimedOut | RequestAbandoned)
-                inflight = event.request
-                if not inflight.takes_slot:
-                    continue  # bind / unbind: the session ends the link itself
-                unknown += 1
-                context = inflight.context
-                reason = _TIMEOUT if cls is RequestTimedOut else _LINK_LOST
-                outcome = SubmitOutcome(_UNKNOWN, context, inflight.pdu, name, None, None, reason)
-            elif cls is ProtocolError:
-                assert isinstance(event, ProtocolError)
-                request = event.request
-                if request is None:
-                    self._on_event(event, now)
-                    continue
-                inflight = request
-                self._log.warning(
-                    "undecodable response: outcome unknown",
-                    command=inflight.pdu.command_name,
-                    sequence=inflight.sequence_number,
-                    error=str(event.error),
-                )
-                if not inflight.takes_slot:
-                    continue
-                unknown += 1
-                context = inflight.context
-                outcome = SubmitOutcome(
-                    _UNKNOWN, context, inflight.pdu, name, None, None, _UNDECODABLE
-                )
-            else:
-                self._on_event(event, now)
-                continue
-            if context.__class__ is _Waiter:
-                outcome.context = None
-                context.outcome = outcome
-                context.event.set()
-            else:
-                batch.append(outcome)
+        ok = triage.ok
         if ok:
             metrics.accepted(ok)
-            if ok_submit_resps:
-                metrics.submit_resps_ok(ok_submit_resps)
-        if rejected:
-            metrics.rejected(rejected)
-        if unknown:
-            metrics.unknown(unknown)
+            if triage.ok_submit_resps:
+                metrics.submit_resps_ok(triage.ok_submit_resps)
+            observe = metrics.latency
+            for seconds in triage.latencies:
+                observe(seconds)
+        if triage.rejected:
+            metrics.rejected(triage.rejected)
+        if triage.unknown:
+            metrics.unknown(triage.unknown)
+        if triage.eventful:
+            self._apply_eventful(triage, now)
         window = self._window
         used = window.used
         metrics.in_flight(used)
@@ -662,10 +580,27 @@ class Bind:
         if not used and self._drained_lot:
             self._drained_lot.unpark_all()
 
-    def _on_event(self, event: object, now: float) -> None:
-        """Everything but the outcome of a slot-taking request."""
+    def _apply_eventful(self, triage: Triage, now: float) -> None:
+        """What is rare on the read path: pauses, noted events, outcomes for waiters."""
+        if triage.pauses:
+            self._paused_until = triage.paused_until
+        if triage.throttles or triage.pauses:
+            self._note_pauses(triage.throttles, triage.pauses)
+        for event in triage.noted:
+            self._on_event(event, now)
+        for outcome in triage.answered:
+            waiter = outcome.context
+            outcome.context = None
+            waiter.outcome = outcome
+            waiter.event.set()
+
+    def _on_event(self, event: Event, now: float) -> None:
+        """What the bind does itself about an event :class:`Triage` noted."""
         log = self._log
-        if isinstance(event, RequestReceived):
+        if isinstance(event, ResponseReceived):
+            response = event.response
+            self._metrics.pdu(RECEIVED, response.command_id, response.command_status)
+        elif isinstance(event, RequestReceived):
             pdu = event.pdu
             if isinstance(pdu, DeliverSm | DataSm):
                 if len(self._inbound_queue) >= MAX_QUEUED_INBOUND:
@@ -729,7 +664,16 @@ class Bind:
             self._closed.set()
             self._inbound_queue.clear()
         elif isinstance(event, ProtocolError):
-            log.warning("undecodable PDU from the SMSC", error=str(event.error))
+            request = event.request
+            if request is None:
+                log.warning("undecodable PDU from the SMSC", error=str(event.error))
+            else:
+                log.warning(
+                    "undecodable response: outcome unknown",
+                    command=request.pdu.command_name,
+                    sequence=request.sequence_number,
+                    error=str(event.error),
+                )
         elif isinstance(event, RequestRejected):
             log.warning(
                 "SMSC request refused in this state",
@@ -759,28 +703,23 @@ class Bind:
                 # reads them soon; a peer that stopped reading must not hold us.
                 scope.deadline = min(scope.deadline, now + self.config.unbind_timeout)
 
-    def _congestion(self, state: object, now: float) -> None:
-        """SMPP 5.0 congestion_state on a submit_sm_resp: the controller may pause the bind."""
-        if not isinstance(state, int):
-            return
-        try:
-            pause = self._controller.congestion(state, now)  # type: ignore[attr-defined]
-        except ValueError:  # 101-255 are reserved: an SMSC sending them tells us nothing
-            return
-        if pause > 0 and now + pause > self._paused_until:
-            self._paused_until = now + pause
-            self._log.warning("SMSC congested: bind paused", congestion_state=state, pause_s=pause)
-
-    def _throttled(self, status: int, now: float) -> None:
-        self._metrics.throttled(status)
-        if now >= self._paused_until:
-            # Answers to requests sent before the pause began belong to the same
-            # episode: they must not stretch the pause again.
-            pause = self._controller.throttled(status, now)
-            self._paused_until = now + pause
-            self._log.warning(
-                "SMSC throttling: bind paused", status=status_name(status), pause_s=pause
-            )
+    def _note_pauses(self, throttles: list[int], pauses: list[Pause]) -> None:
+        metrics = self._metrics
+        for status in throttles:
+            metrics.throttled(status)
+        for pause in pauses:
+            if pause.cause == "throttled":
+                self._log.warning(
+                    "SMSC throttling: bind paused",
+                    status=status_name(pause.value),
+                    pause_s=pause.seconds,
+                )
+            else:
+                self._log.warning(
+                    "SMSC congested: bind paused",
+                    congestion_state=pause.value,
+                    pause_s=pause.seconds,
+                )
 
     def _note_taken(self, taken: bool, patience: float) -> None:
         """Log refusals per episode, not per message: an overloaded app would flood the log."""
