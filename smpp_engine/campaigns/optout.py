@@ -9,22 +9,12 @@ the consumer was told) does not, because the law requires it to be sent.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator
 
+from ..store.campaign_model import CampaignKind
 from .msisdn import MsisdnError, check_country_code, normalise_msisdn
 
-
-class CampaignKind(enum.Enum):
-    """What a campaign is for; decides whether the opt-out list applies."""
-
-    BULK = "bulk"
-    LEGAL_NOTICE = "legal_notice"
-
-    @property
-    def respects_opt_out(self) -> bool:
-        """False only for legal notices, which the consumer cannot opt out of."""
-        return self is not CampaignKind.LEGAL_NOTICE
+__all__ = ["CampaignKind", "OptOutList"]
 
 
 class OptOutList:

@@ -20,23 +20,10 @@ import enum
 from types import MappingProxyType
 from typing import Final
 
+from ..store.campaign_model import CampaignState
 from .errors import CampaignError
 
-
-class CampaignState(enum.Enum):
-    """Where a campaign is in its life."""
-
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    RUNNING = "running"
-    PAUSED = "paused"
-    CANCELLED = "cancelled"
-    COMPLETED = "completed"
-
-    @property
-    def is_final(self) -> bool:
-        """Whether no action can leave this state."""
-        return not TRANSITIONS[self]
+__all__ = ["TRANSITIONS", "CampaignAction", "CampaignState"]
 
 
 class CampaignAction(enum.Enum):

@@ -1,13 +1,14 @@
 """What the store keeps about bulk campaigns, recipient groups and the opt-out list.
 
 The campaign domain (:mod:`smpp_engine.campaigns`) decides; the store persists.
-A campaign's ``state`` is the value of :class:`~smpp_engine.campaigns.CampaignState`
-and its ``kind`` of :class:`~smpp_engine.campaigns.CampaignKind`, kept as plain
-text. Times are float epoch seconds, as in :mod:`.model`.
+A campaign's ``state`` is a :class:`CampaignState` and its ``kind`` a
+:class:`CampaignKind`, both defined here, below the domain that uses them, and
+kept as their text. Times are float epoch seconds, as in :mod:`.model`.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,43 @@ from dataclasses import dataclass, field
 
 from .model import FINAL_STATES, MessageState
 
-__all__ = ["CampaignStats", "CampaignView", "GroupMember", "GroupView", "NewCampaign"]
+__all__ = [
+    "CampaignKind",
+    "CampaignState",
+    "CampaignStats",
+    "CampaignView",
+    "GroupMember",
+    "GroupView",
+    "NewCampaign",
+]
+
+
+class CampaignState(enum.StrEnum):
+    """Where a campaign is in its life (the moves between them: campaigns/state.py)."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+    @property
+    def is_final(self) -> bool:
+        """Whether no action can leave this state."""
+        return self in CLOSED_STATES
+
+
+class CampaignKind(enum.StrEnum):
+    """What a campaign is for; decides whether the opt-out list applies."""
+
+    BULK = "bulk"
+    LEGAL_NOTICE = "legal_notice"
+
+    @property
+    def respects_opt_out(self) -> bool:
+        """False only for legal notices, which the consumer cannot opt out of."""
+        return self is not CampaignKind.LEGAL_NOTICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +73,9 @@ class NewCampaign:
     settings: str
 
     def __post_init__(self) -> None:
-        # Imported here: the campaign package imports the store, so a module-level
-        # import would make the two packages' first imports depend on their order.
-        from ..campaigns.optout import CampaignKind  # noqa: PLC0415
-
         if not self.name.strip():
             raise ValueError("a campaign needs a name")
-        if self.kind not in {kind.value for kind in CampaignKind}:
+        if self.kind not in _KINDS:
             raise ValueError(f"campaign kind must be bulk or legal_notice, got {self.kind!r}")
         check_rate(self.rate)
         if self.start_at is not None and not math.isfinite(self.start_at):
@@ -132,20 +165,22 @@ def check_rate(rate: float) -> None:
 
 # --- how a campaign's state decides where its waiting messages wait ---
 
-HOLDING_STATES = frozenset({"draft", "paused"})
+_KINDS = frozenset(CampaignKind)
+HOLDING_STATES = frozenset({CampaignState.DRAFT, CampaignState.PAUSED})
 """Campaign states whose waiting messages are HELD: a draft has not been let go yet."""
-RELEASING_STATES = frozenset({"scheduled", "running"})
+RELEASING_STATES = frozenset({CampaignState.SCHEDULED, CampaignState.RUNNING})
 """Campaign states whose HELD messages go back to QUEUED."""
-CLOSED_STATES = frozenset({"cancelled", "completed"})
+CLOSED_STATES = frozenset({CampaignState.CANCELLED, CampaignState.COMPLETED})
 """Campaign states that take no more messages."""
 
 
 def check_campaign_state(state: str) -> None:
     """Raise ValueError unless ``state`` is a CampaignState value."""
-    from ..campaigns.state import CampaignState  # noqa: PLC0415 - see NewCampaign
-
-    if state not in {s.value for s in CampaignState}:
+    if state not in _STATES:
         raise ValueError(f"unknown campaign state {state!r}")
+
+
+_STATES = frozenset(CampaignState)
 
 
 def waiting_state(campaign_state: str | None) -> MessageState:
@@ -156,7 +191,7 @@ def waiting_state(campaign_state: str | None) -> MessageState:
     """
     if campaign_state in HOLDING_STATES:
         return MessageState.HELD
-    if campaign_state == "cancelled":
+    if campaign_state == CampaignState.CANCELLED:
         return MessageState.CANCELLED
     return MessageState.QUEUED
 
