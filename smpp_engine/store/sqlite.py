@@ -46,6 +46,7 @@ from .recovery import plan_recovery, release_moves, unlease_moves
 from .sqlite_accept import accept_messages
 from .sqlite_billing import SqliteBilling
 from .sqlite_campaigns import SqliteCampaigns
+from .sqlite_rows import named, named_one
 from .sqlite_schema import migrate
 from .sqlite_updates import StateCounts, apply_updates
 from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
@@ -122,21 +123,22 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
         # Expired messages met on the way are settled and skipped, then the query
         # runs again for the places they would have taken.
         while len(taken) < limit:
-            rows = c.execute(
+            rows = named(
+                c,
                 f"SELECT {_CLAIM_COLUMNS} FROM messages "
                 "WHERE smsc = ? AND state = 'queued' AND not_before <= ? "
                 "ORDER BY priority DESC, not_before, id LIMIT ?",
                 (smsc, now, limit - len(taken)),
-            ).fetchall()
+            )
             if not rows:
                 break
-            live = [r for r in rows if r[8] is None or r[8] >= now]
-            expired = [r for r in rows if r[8] is not None and r[8] < now]
+            live = [r for r in rows if r.expires_at is None or r.expires_at >= now]
+            expired = [r for r in rows if r.expires_at is not None and r.expires_at < now]
             if live:
                 c.executemany(
                     "UPDATE messages SET state = 'submitting', lease_owner = ?, lease_until = ?, "
                     "attempts = attempts + 1, dispatched = 0, updated_at = ? WHERE id = ?",
-                    [(owner, now + lease, now, r[0]) for r in live],
+                    [(owner, now + lease, now, r.id) for r in live],
                 )
                 counts.move(
                     smsc, MessageState.QUEUED.value, MessageState.SUBMITTING.value, len(live)
@@ -146,12 +148,12 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
                 break
             c.executemany(
                 "UPDATE messages SET state = 'expired', updated_at = ? WHERE id = ?",
-                [(now, r[0]) for r in expired],
+                [(now, r.id) for r in expired],
             )
             c.executemany(
                 "INSERT INTO message_events (message_id, at, event, detail) "
                 "VALUES (?, ?, 'expired', ?)",
-                [(r[0], now, f"expires_at={r[8]} before submission") for r in expired],
+                [(r.id, now, f"expires_at={r.expires_at} before submission") for r in expired],
             )
             counts.move(smsc, MessageState.QUEUED.value, MessageState.EXPIRED.value, len(expired))
         counts.write(c)
@@ -162,25 +164,40 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
             for message_id, part, state in c.execute(
                 "SELECT message_id, part, state FROM message_parts "
                 "WHERE message_id IN (SELECT value FROM json_each(?))",
-                (_json([r[0] for r in taken]),),
+                (_json([r.id for r in taken]),),
             ):
                 if state in ANSWERED_PART_STATES:
                     answered.setdefault(message_id, set()).add(part)
         claimed = []
         for r in taken:
-            parts = r[5]
-            done = answered.get(r[0])
+            parts = r.parts
+            done = answered.get(r.id)
             if done is None:
                 pending = _ALL_PARTS[parts] if parts < len(_ALL_PARTS) else tuple(range(parts))
             else:
                 pending = tuple(p for p in range(parts) if p not in done)
-            # Positional, in the field order of ClaimedMessage: this runs per message.
             claimed.append(
                 ClaimedMessage(
-                    r[0], r[1], r[2], r[3], r[4], parts, r[6], bool(r[7]), r[8], r[9],
-                    bool(r[10]), r[11], pending, r[12], r[13], r[14], r[15], r[16],
+                    message_id=r.id,
+                    smsc=r.smsc,
+                    source=r.source,
+                    destination=r.destination,
+                    text=r.text,
+                    parts=parts,
+                    priority=r.priority,
+                    registered_delivery=bool(r.registered_delivery),
+                    expires_at=r.expires_at,
+                    attempts=r.attempts,
+                    possible_duplicate=bool(r.possible_duplicate),
+                    campaign_id=r.campaign_id,
+                    pending_parts=pending,
+                    source_ton=r.source_ton,
+                    source_npi=r.source_npi,
+                    dest_ton=r.dest_ton,
+                    dest_npi=r.dest_npi,
+                    unclean_stops=r.unclean_stops,
                 )
-            )  # fmt: skip
+            )
         return claimed
 
     async def record(self, updates: Sequence[Update]) -> None:
@@ -416,28 +433,30 @@ def _settle(
 
 
 def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
-    row = c.execute(
+    row = named_one(
+        c,
         "SELECT id, smsc, source, destination, text, state, priority, parts, created_at, "
         "updated_at, attempts, possible_duplicate, campaign_id, idempotency_key, error_code "
         "FROM messages WHERE id = ?",
         (message_id,),
-    ).fetchone()
+    )
     if row is None:
         return None
     stored = {
-        r[0]: PartView(
-            part=r[0],
-            state=PartState(r[1]),
-            bind=r[2],
-            smsc_message_id=r[3],
-            submitted_at=r[4],
-            responded_at=r[5],
-            command_status=r[6],
-            receipt_at=r[7],
-            receipt_error=r[8],
-            done_at=r[9],
+        r.part: PartView(
+            part=r.part,
+            state=PartState(r.state),
+            bind=r.bind,
+            smsc_message_id=r.smsc_message_id,
+            submitted_at=r.submitted_at,
+            responded_at=r.responded_at,
+            command_status=r.command_status,
+            receipt_at=r.receipt_at,
+            receipt_error=r.receipt_error,
+            done_at=r.done_at,
         )
-        for r in c.execute(
+        for r in named(
+            c,
             "SELECT part, state, bind, smsc_message_id, submitted_at, responded_at, "
             "command_status, receipt_at, receipt_error, done_at FROM message_parts "
             "WHERE message_id = ? ORDER BY part",
@@ -445,10 +464,12 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         )
     }
     parts = tuple(
-        stored.get(i) or PartView(i, PartState.PENDING, *(None,) * 8) for i in range(row[7])
+        stored.get(i) or PartView(i, PartState.PENDING, *(None,) * 8) for i in range(row.parts)
     )
     # The "accepted" event is the message row itself (created_at): not stored twice.
-    accepted = MessageEvent(row[8], "accepted", f"parts={row[7]} priority={row[6]}")
+    accepted = MessageEvent(
+        row.created_at, "accepted", f"parts={row.parts} priority={row.priority}"
+    )
     events = (
         accepted,
         *(
@@ -460,21 +481,21 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         ),
     )
     return MessageView(
-        message_id=row[0],
-        smsc=row[1],
-        source=row[2],
-        destination=row[3],
-        text=row[4],
-        state=MessageState(row[5]),
-        priority=row[6],
-        parts=row[7],
-        created_at=row[8],
-        updated_at=row[9],
-        attempts=row[10],
-        possible_duplicate=bool(row[11]),
-        campaign_id=row[12],
-        idempotency_key=row[13],
-        error_code=row[14],
+        message_id=row.id,
+        smsc=row.smsc,
+        source=row.source,
+        destination=row.destination,
+        text=row.text,
+        state=MessageState(row.state),
+        priority=row.priority,
+        parts=row.parts,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        attempts=row.attempts,
+        possible_duplicate=bool(row.possible_duplicate),
+        campaign_id=row.campaign_id,
+        idempotency_key=row.idempotency_key,
+        error_code=row.error_code,
         part_views=parts,
         events=events,
     )
