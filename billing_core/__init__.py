@@ -63,7 +63,6 @@ from .notices import (
     NoticeKind,
     NoticeRecord,
     NoticeRules,
-    QuietHours,
     ServiceDebt,
     debt_notice_due,
     disconnection_stage,
@@ -99,6 +98,7 @@ from .penalties import (
     PenaltyStretch,
     accrue_penalty,
 )
+from .quiet_hours import QuietHours
 from .readings import (
     RegisterCheck,
     Submitted,

@@ -1,13 +1,13 @@
 """Notice rules: when a debt notice, a disconnection warning, a payment confirmation
 or a reading reminder is due, and when it may go out.
 
-Quiet hours are read off the consumer's clock: by default 22:00-08:00 on working
-days and 20:00-09:00 at weekends; a window belongs to the day it starts on and
-is half-open (at 08:00 sharp sending is allowed). A notice that falls in quiet
-hours waits for their end. Debt notices are also capped (by default 2 in any
-24 hours, 4 in any 7 days, 16 in any 30 days, rolling: the strictest reading of
-a per-day/week/month cap). STOP silences everything but the legally required
-notices: the disconnection warning and the restriction notice.
+Quiet hours are read off the consumer's clock (:mod:`.quiet_hours`, the rule
+campaigns follow too): by default 22:00-08:00 on working days and 20:00-09:00
+at weekends. A notice that falls in quiet hours waits for their end. Debt
+notices are also capped (by default 2 in any 24 hours, 4 in any 7 days, 16 in
+any 30 days, rolling: the strictest reading of a per-day/week/month cap). STOP
+silences everything but the legally required notices: the disconnection warning
+and the restriction notice.
 
 A disconnection warning gives the consumer ``days_to_pay`` days (20 by
 default) counted from the day after its *delivery*, so the deadline exists only
@@ -26,6 +26,7 @@ from typing import Final
 from .errors import SettingsError
 from .model import FastEnum, Period, Service
 from .money import ZERO
+from .quiet_hours import QuietHours
 
 
 class NoticeKind(FastEnum):
@@ -41,7 +42,6 @@ LEGALLY_REQUIRED: Final = frozenset({NoticeKind.DISCONNECTION_WARNING, NoticeKin
 #: Notices the frequency caps count and hold.
 CAPPED: Final = frozenset({NoticeKind.DEBT})
 
-Window = tuple[time, time]
 _DAY: Final = timedelta(days=1)
 
 
@@ -49,61 +49,6 @@ def _aware(instant: datetime, name: str) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got {instant!r}")
     return instant
-
-
-@dataclass(frozen=True, slots=True)
-class QuietHours:
-    """Quiet windows (local start, local end) for working days and weekends; None: none."""
-
-    weekday: Window | None = (time(22), time(8))
-    weekend: Window | None = (time(20), time(9))
-    weekend_days: AbstractSet[int] = frozenset({5, 6})
-
-    def __post_init__(self) -> None:
-        for name in ("weekday", "weekend"):
-            window = getattr(self, name)
-            if window is not None and (len(window) != 2 or window[0] == window[1]):
-                raise SettingsError(
-                    "a quiet window is two different times",
-                    field=f"quiet_hours.{name}",
-                    value=window,
-                )
-        if not all(0 <= day <= 6 for day in self.weekend_days):
-            raise SettingsError(
-                "weekend days are 0 (Monday) to 6 (Sunday)",
-                field="quiet_hours.weekend_days",
-                value=sorted(self.weekend_days),
-            )
-
-    def _window(self, day: date) -> Window | None:
-        return self.weekend if day.weekday() in self.weekend_days else self.weekday
-
-    def quiet_until(self, wall: datetime) -> datetime | None:
-        """The local wall time the quiet window covering ``wall`` (naive) ends, or None."""
-        end_found: datetime | None = None
-        for start_day in (wall.date() - _DAY, wall.date()):
-            window = self._window(start_day)
-            if window is None:
-                continue
-            start = datetime.combine(start_day, window[0])
-            end_day = start_day if window[1] > window[0] else start_day + _DAY
-            end = datetime.combine(end_day, window[1])
-            if start <= wall < end and (end_found is None or end > end_found):
-                end_found = end
-        return end_found
-
-    def next_allowed(self, now: datetime, tz: tzinfo) -> datetime:
-        """The first instant at or after ``now`` (aware) outside quiet hours, in UTC."""
-        instant = _aware(now, "now").astimezone(UTC)
-        for _ in range(8):  # a chain of windows is a few days long at most
-            wall = instant.astimezone(tz).replace(tzinfo=None)
-            end = self.quiet_until(wall)
-            if end is None:
-                return instant
-            # A wall time in a spring-forward gap maps past the gap (fold=0).
-            following = end.replace(tzinfo=tz).astimezone(UTC)
-            instant = following if following > instant else instant + timedelta(minutes=1)
-        return instant
 
 
 @dataclass(frozen=True, slots=True)
