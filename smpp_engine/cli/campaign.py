@@ -19,6 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from billing_core.quiet_hours import WEEKDAY_DEFAULT, WEEKEND_DEFAULT, window_text
+
 from .. import logs
 from ..campaigns import (
     CampaignError,
@@ -173,10 +175,10 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     time_zone: Annotated[str, Opt(help="Recipients' time zone when the number says none.")] = "UTC",
     quiet_weekday: Annotated[
         str, Opt(help='Quiet hours on working days, "HH:MM-HH:MM" or off.')
-    ] = "22:00-08:00",
+    ] = window_text(WEEKDAY_DEFAULT),
     quiet_weekend: Annotated[
         str, Opt(help='Quiet hours at weekends, "HH:MM-HH:MM" or off.')
-    ] = "20:00-09:00",
+    ] = window_text(WEEKEND_DEFAULT),
     dry_run: Annotated[bool, Opt(help="Plan and report, queue nothing.")] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,

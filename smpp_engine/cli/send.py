@@ -12,6 +12,7 @@ import typer
 from .. import logs
 from ..esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
 from ..protocol import PduError
+from ..settings.defaults import field_default
 from .errors import EXIT_FAILED, fail
 from .gateway import PASSWORD_VARIABLE, password_or_prompt
 
@@ -28,7 +29,9 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
     dest: Annotated[str, Opt(help="Destination number (+ or 00 for international).")],
     text: Annotated[str, Opt(help="The text; long texts are split automatically.")],
     count: Annotated[int, Opt(min=0, help="How many times to send it.")] = 1,
-    window: Annotated[int, Opt(min=1, help="Requests in flight at once.")] = 10,
+    window: Annotated[int, Opt(min=1, help="Requests in flight at once.")] = field_default(
+        EsmeConfig, "window_size"
+    ),
     bind: Annotated[str, Opt(help="transceiver or transmitter.")] = "transceiver",
     wait_receipts: Annotated[
         float | None, Opt(help="Ask for receipts and wait up to this many seconds for them.")

@@ -14,10 +14,20 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from billing_core import FrequencyCaps, UtilitySettings
 from billing_core import QuietHours as NoticeQuietHours
+from billing_core.quiet_hours import (
+    WEEKDAY_DEFAULT,
+    WEEKEND_DAYS_DEFAULT,
+    WEEKEND_DEFAULT,
+    window_text,
+)
 from throttling import Priority
 
+from ..billing import SmsSelfService
+from ..billing.service import DEFAULT_ASK_AGAIN_AFTER, DEFAULT_REPLY_VALIDITY
 from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, parse_window
+from ..pipeline import Pipeline
 from .api_keys import DIGEST_PATTERN
+from .defaults import field_default, parameter_default
 from .priority import NamedPriority
 from .sections import Section
 from .senders import SenderId
@@ -156,16 +166,18 @@ class SimulatorSettings(Section):
 class PipelineSettings(Section):
     """``[pipeline]``: the write-behind batching, housekeeping and shutdown."""
 
-    writer_batch: int = Field(default=2000, ge=1)
-    writer_delay: float = Field(default=0.005, gt=0, allow_inf_nan=False)
-    housekeeping: Seconds = 30.0
+    writer_batch: int = Field(default=parameter_default(Pipeline, "writer_batch"), ge=1)
+    writer_delay: float = Field(
+        default=parameter_default(Pipeline, "writer_delay"), gt=0, allow_inf_nan=False
+    )
+    housekeeping: Seconds = parameter_default(Pipeline, "housekeeping")
     #: Seconds to let the windows settle on shutdown before the binds are cut.
     drain_timeout: Seconds = 10.0
     #: A message in flight at this many unclean stops in a row is quarantined.
-    quarantine_after: int = Field(default=3, ge=1)
+    quarantine_after: int = Field(default=parameter_default(Pipeline, "quarantine_after"), ge=1)
     #: First and longest wait before a route whose task failed is started again.
-    route_restart_delay: Seconds = 1.0
-    route_restart_max_delay: Seconds = 60.0
+    route_restart_delay: Seconds = parameter_default(Pipeline, "restart_delay")
+    route_restart_max_delay: Seconds = parameter_default(Pipeline, "restart_max_delay")
 
 
 class BillingSettings(Section):
@@ -177,13 +189,13 @@ class BillingSettings(Section):
     #: Sender of replies; empty: the utility's own sender_id.
     source_addr: SenderId = ""
     #: Seconds a reply may wait to go out before it expires.
-    reply_validity: Seconds = 3600.0
+    reply_validity: Seconds = DEFAULT_REPLY_VALIDITY
     #: Seconds within which the same balance or help request is one question.
-    ask_again_after: Seconds = 600.0
+    ask_again_after: Seconds = DEFAULT_ASK_AGAIN_AFTER
     #: The utility answering numbers bound to no account; empty: the default one.
     utility: str = ""
-    workers: int = Field(default=8, ge=1)
-    backlog: int = Field(default=10_000, ge=1)
+    workers: int = Field(default=parameter_default(SmsSelfService, "workers"), ge=1)
+    backlog: int = Field(default=parameter_default(SmsSelfService, "backlog"), ge=1)
 
     def apply_to(self, utility: UtilitySettings) -> UtilitySettings:
         """``utility`` with this sender id, when one is configured."""
@@ -195,20 +207,20 @@ class BillingSettings(Section):
 class CapSettings(Section):
     """``[notices.caps]``: debt notices in any rolling day, week and 30 days."""
 
-    per_day: int = Field(default=2, ge=1)
-    per_week: int = Field(default=4, ge=1)
-    per_month: int = Field(default=16, ge=1)
+    per_day: int = Field(default=field_default(FrequencyCaps, "per_day"), ge=1)
+    per_week: int = Field(default=field_default(FrequencyCaps, "per_week"), ge=1)
+    per_month: int = Field(default=field_default(FrequencyCaps, "per_month"), ge=1)
 
 
 class NoticeSettings(Section):
     """``[notices]``: quiet hours and frequency caps for campaigns and billing notices."""
 
-    quiet_weekday: str = "22:00-08:00"
-    quiet_weekend: str = "20:00-09:00"
+    quiet_weekday: str = window_text(WEEKDAY_DEFAULT)
+    quiet_weekend: str = window_text(WEEKEND_DEFAULT)
     #: 0 = Monday ... 6 = Sunday.
-    weekend_days: list[Annotated[int, Field(ge=0, le=6)]] = [5, 6]
+    weekend_days: list[Annotated[int, Field(ge=0, le=6)]] = sorted(WEEKEND_DAYS_DEFAULT)
     #: Recipients' zone when their number's country code says none.
-    time_zone: str = "UTC"
+    time_zone: str = parameter_default(RecipientTimeZones, "default")
     #: Longer number prefixes with their own zone, e.g. {"1212" = "America/New_York"}.
     time_zone_prefixes: dict[str, str] = {}
     caps: CapSettings = CapSettings()

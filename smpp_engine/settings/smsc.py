@@ -14,6 +14,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from ..esme import BindType, ConfigError, EsmeConfig, ReconnectPolicy, TlsConfig
 from ..pipeline import RetryPolicy, SmscRoute
 from ..protocol import Alphabet, Concatenation, MessageIdPolicy, TextProfile
+from .defaults import field_default
 from .sections import Section
 
 __all__ = ["RetrySettings", "SmscSettings", "TlsSettings"]
@@ -39,11 +40,11 @@ def _existing_file(value: str | None, info: ValidationInfo) -> str | None:
 class TlsSettings(Section):
     """``[smsc.tls]``: present means the SMSC is reached over TLS."""
 
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    verify: bool = True
-    server_hostname: str | None = None
+    ca_file: str | None = field_default(TlsConfig, "ca_file")
+    cert_file: str | None = field_default(TlsConfig, "cert_file")
+    key_file: str | None = field_default(TlsConfig, "key_file")
+    verify: bool = field_default(TlsConfig, "verify")
+    server_hostname: str | None = field_default(TlsConfig, "server_hostname")
 
     _files = field_validator("ca_file", "cert_file", "key_file")(_existing_file)
 
@@ -60,11 +61,11 @@ class TlsSettings(Section):
 class RetrySettings(Section):
     """``[smsc.retry]``: back-off for refused or unanswered submits."""
 
-    first_delay: Seconds = 5.0
-    factor: float = Field(default=2.0, ge=1, allow_inf_nan=False)
-    max_delay: Seconds = 600.0
-    max_attempts: int = Field(default=10, ge=1)
-    throttled_delay: Seconds = 1.0
+    first_delay: Seconds = field_default(RetryPolicy, "first_delay")
+    factor: float = Field(default=field_default(RetryPolicy, "factor"), ge=1, allow_inf_nan=False)
+    max_delay: Seconds = field_default(RetryPolicy, "max_delay")
+    max_attempts: int = Field(default=field_default(RetryPolicy, "max_attempts"), ge=1)
+    throttled_delay: Seconds = field_default(RetryPolicy, "throttled_delay")
 
     def to_policy(self) -> RetryPolicy:
         return RetryPolicy(
@@ -77,35 +78,50 @@ class RetrySettings(Section):
 
 
 class SmscSettings(Section):
-    """One SMSC account: where, who, how many binds, how fast, and its habits."""
+    """One SMSC account: where, who, how many binds, how fast, and its habits.
+
+    Defaults are those of the route and the bind it becomes (:mod:`.defaults`).
+    """
 
     name: RouteName
     host: str = Field(min_length=1)
     port: int = Field(ge=1, le=65535)
     system_id: str = Field(min_length=1, max_length=15)
     password: str = Field(max_length=8)
-    system_type: str = Field(default="", max_length=12)
-    bind_type: Literal["transceiver", "transmitter", "receiver"] = "transceiver"
-    binds: int = Field(default=1, ge=1, le=64)
-    window: int = Field(default=10, ge=1, le=65535)
-    throughput: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    burst: float | None = Field(default=None, ge=1, allow_inf_nan=False)
+    system_type: str = Field(default=field_default(EsmeConfig, "system_type"), max_length=12)
+    bind_type: Literal["transceiver", "transmitter", "receiver"] = field_default(
+        EsmeConfig, "bind_type"
+    )
+    binds: int = Field(default=field_default(SmscRoute, "binds"), ge=1, le=64)
+    window: int = Field(default=field_default(EsmeConfig, "window_size"), ge=1, le=65535)
+    throughput: float | None = Field(
+        default=field_default(SmscRoute, "rate"), gt=0, allow_inf_nan=False
+    )
+    burst: float | None = Field(
+        default=field_default(SmscRoute, "burst"), ge=1, allow_inf_nan=False
+    )
     #: 0: never send enquire_link.
-    enquire_link_interval: float = Field(default=30.0, ge=0, allow_inf_nan=False)
-    reconnect_delay: Seconds = 1.0
-    reconnect_max_delay: Seconds = 60.0
-    response_timeout: Seconds = 30.0
-    connect_timeout: Seconds = 10.0
+    enquire_link_interval: float = Field(
+        default=field_default(EsmeConfig, "enquire_link_interval"), ge=0, allow_inf_nan=False
+    )
+    reconnect_delay: Seconds = field_default(ReconnectPolicy, "min_delay")
+    reconnect_max_delay: Seconds = field_default(ReconnectPolicy, "max_delay")
+    response_timeout: Seconds = field_default(EsmeConfig, "response_timeout")
+    connect_timeout: Seconds = field_default(EsmeConfig, "connect_timeout")
     msg_id_type: Literal[
         "as_is", "hex_to_dec", "dec_to_hex", "strip_leading_zeros", "case_insensitive"
-    ] = "as_is"
-    default_alphabet: Literal["gsm7", "latin1", "ia5"] = "gsm7"
-    allow_latin1: bool = False
-    concatenation: Literal["udh8", "udh16", "sar", "payload"] = "udh8"
-    receipt_timeout: Seconds = 48 * 3600.0
-    lease: Seconds = 120.0
-    claim_batch: int = Field(default=512, ge=1)
-    max_unsettled: int | None = Field(default=None, ge=1)
+    ] = field_default(SmscRoute, "id_policy")
+    default_alphabet: Literal["gsm7", "latin1", "ia5"] = field_default(
+        TextProfile, "default_alphabet"
+    )
+    allow_latin1: bool = field_default(TextProfile, "allow_latin1")
+    concatenation: Literal["udh8", "udh16", "sar", "payload"] = field_default(
+        SmscRoute, "concatenation"
+    )
+    receipt_timeout: Seconds = field_default(SmscRoute, "receipt_timeout")
+    lease: Seconds = field_default(SmscRoute, "lease")
+    claim_batch: int = Field(default=field_default(SmscRoute, "claim_batch"), ge=1)
+    max_unsettled: int | None = Field(default=field_default(SmscRoute, "max_unsettled"), ge=1)
     tls: TlsSettings | None = None
     retry: RetrySettings = RetrySettings()
 
