@@ -105,6 +105,8 @@ async def test_bad_input_is_a_422_naming_the_field_and_the_value(sqlite_api: Api
         ({**good, "to": "call me"}, "to", "call me"),
         ({**good, "from": "A-VERY-LONG-SENDER"}, "from", "A-VERY-LONG-SENDER"),
         ({**good, "priority": "urgent"}, "priority", "urgent"),
+        ({**good, "priority": "BULK"}, "priority", "BULK"),  # labels only, as the settings
+        ({**good, "priority": 2}, "priority", 2),  # not the value the stores keep
         ({**good, "route": "nowhere"}, "route", "nowhere"),
         ({**good, "validity": -5}, "validity", -5),
         ({**good, "validity": 60, "expires_at": "2099-01-01T00:00:00Z"}, "validity", 60),
