@@ -24,6 +24,7 @@ import asyncpg  # type: ignore[import-untyped]
 import trio
 
 from metrics import STORE_ERRORS, child
+from throttling import Priority
 
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
 from .errors import StoreError, StoreUnavailableError
@@ -349,7 +350,7 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
                 destination=r["destination"],
                 text=r["text"],
                 parts=r["parts"],
-                priority=r["priority"],
+                priority=Priority(r["priority"]),
                 registered_delivery=r["registered_delivery"],
                 expires_at=r["expires_at"],
                 attempts=r["attempts"],

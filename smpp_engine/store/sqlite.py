@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 import trio
 
+from throttling import Priority
+
 from .message_rules import ANSWERED_PART_STATES, check_updates
 from .model import (
     Accepted,
@@ -184,7 +186,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
                     destination=r.destination,
                     text=r.text,
                     parts=parts,
-                    priority=r.priority,
+                    priority=Priority(r.priority),
                     registered_delivery=bool(r.registered_delivery),
                     expires_at=r.expires_at,
                     attempts=r.attempts,

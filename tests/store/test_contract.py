@@ -27,6 +27,7 @@ from smpp_engine.store import (
     SubmitFailed,
     SubmitUnknown,
 )
+from throttling import Priority
 
 SMSC = "smsc-a"
 OTHER = "smsc-b"
@@ -235,6 +236,13 @@ async def test_claim_order_is_priority_then_not_before_then_id(store: Store) -> 
     ]
     a, b, c, d, e, f = ids
     assert await claim_ids(store, now=10.0) == [a, e, c, f, b, d]
+
+
+async def test_a_claim_carries_the_priority_accepted_as_the_enum(store: Store) -> None:
+    await store.accept([message(n, priority=p) for n, p in enumerate(Priority)], now=0.0)
+    claimed = await store.claim(SMSC, 10, owner="test", now=1.0, lease=LEASE)
+    assert [c.priority for c in claimed] == sorted(Priority, reverse=True)
+    assert all(type(c.priority) is Priority for c in claimed)
 
 
 async def test_claim_takes_at_most_limit_in_order(store: Store) -> None:
