@@ -87,6 +87,7 @@ from .payments import (
     Ledger,
     PaymentPosting,
     allocate_payment,
+    charge_ledgers,
     post_payment,
 )
 from .penalties import (
@@ -221,6 +222,7 @@ __all__ = [
     "accrue_penalty",
     "allocate_payment",
     "average_daily",
+    "charge_ledgers",
     "check_register",
     "debt_notice_due",
     "disconnection_stage",

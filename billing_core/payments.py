@@ -9,13 +9,13 @@ advance, which the next charges consume.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
 
 from .errors import MoneyError
-from .model import Balance, FastEnum, OpenItem, Payment, Period
+from .model import Balance, Charge, FastEnum, OpenItem, Payment, Period
 from .money import CALC, ZERO, money_sum
 
 
@@ -189,3 +189,14 @@ def post_payment(ledger: Ledger, payment: Payment) -> PaymentPosting:
     """Post ``payment`` to ``ledger`` (see :meth:`Ledger.pay`)."""
     after, allocation = ledger.pay(payment)
     return PaymentPosting(payment, allocation, after)
+
+
+def charge_ledgers(ledgers: Mapping[str, Ledger], charges: Iterable[Charge]) -> dict[str, Ledger]:
+    """The ledgers of the accounts ``charges`` name, after them, in order (see
+    :meth:`Ledger.charge`). ``ledgers`` must hold every account charged (KeyError)."""
+    after: dict[str, Ledger] = {}
+    for charge in charges:
+        number = charge.account_number
+        ledger = after[number] if number in after else ledgers[number]
+        after[number] = ledger.charge(charge.period, charge.amount, charge.due_date)
+    return after

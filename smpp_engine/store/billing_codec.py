@@ -52,6 +52,7 @@ __all__ = [
     "pricing_to_json",
     "settings_from_json",
     "settings_to_json",
+    "stored_text",
 ]
 
 
@@ -60,6 +61,18 @@ def iso_time(instant: datetime) -> str:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"a stored time must be timezone-aware, got {instant!r}")
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def stored_text(value: object) -> object:
+    """``value`` as SQLite stores it: money and meter values as decimal text, times as
+    :func:`iso_time`, dates ISO; anything else as it is."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return iso_time(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def parse_time(text: str) -> datetime:

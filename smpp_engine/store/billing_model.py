@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 from billing_core import DeliveryState, NoticeRecord
 
-from .model import ClaimedMessage, MessageState, NewMessage
+from .accept_rules import Lease
+from .model import ClaimedMessage, MessageState
 
 __all__ = [
     "FAILED_STATES",
     "ReplyLease",
     "SavedAnswer",
     "StoredNotice",
-    "claimed",
     "delivery_state",
 ]
 
@@ -41,12 +41,9 @@ def delivery_state(state: MessageState | None) -> DeliveryState:
     return DeliveryState.PENDING
 
 
-@dataclass(frozen=True, slots=True)
-class ReplyLease:
-    """Store the reply already claimed by ``owner`` until ``until`` (wall seconds)."""
-
-    owner: str
-    until: float
+#: Store the reply already claimed by ``owner`` until ``until`` (wall seconds): it is
+#: accepted leased (see :mod:`.accept_rules`).
+ReplyLease = Lease
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,31 +67,3 @@ class StoredNotice:
 
     notice: NoticeRecord
     message_id: int | None
-
-
-def claimed(message: NewMessage, message_id: int) -> ClaimedMessage:
-    """``message`` as its first claim would return it, marked dispatched as it was stored.
-
-    A reply stored claimed is handed to its route and sent at once; marked in the
-    transaction that stored it, it costs no write of its own before it goes out.
-    """
-    return ClaimedMessage(
-        message_id=message_id,
-        smsc=message.smsc,
-        source=message.source,
-        destination=message.destination,
-        text=message.text,
-        parts=message.parts,
-        priority=message.priority,
-        registered_delivery=message.registered_delivery,
-        expires_at=message.expires_at,
-        attempts=0,
-        possible_duplicate=False,
-        campaign_id=message.campaign_id,
-        pending_parts=tuple(range(message.parts)),
-        source_ton=message.source_ton,
-        source_npi=message.source_npi,
-        dest_ton=message.dest_ton,
-        dest_npi=message.dest_npi,
-        dispatched=True,
-    )

@@ -1,6 +1,10 @@
-"""Accepting messages into PostgreSQL: one statement per batch, idempotency keys honoured.
+"""Accepting messages into PostgreSQL (rules: :mod:`.accept_rules`): one statement per
+batch, idempotency keys honoured.
 
-Shared by :meth:`PostgresStore.accept` and the campaigns' ``add_campaign_messages``.
+Shared by :meth:`PostgresStore.accept`, the campaigns' ``add_campaign_messages``
+and the billing reply's save. The rows arrive as one array of the table's own
+row type (asyncpg fills each record from a dict by column name), whose length
+the planner sees.
 """
 
 from __future__ import annotations
@@ -8,6 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .accept_rules import (
+    ACCEPTED_EVENT,
+    AcceptBatch,
+    Lease,
+    accepted,
+    accepted_detail,
+    message_rows,
+)
 from .errors import StoreError
 from .model import Accepted, MessageState, NewMessage
 
@@ -15,45 +27,41 @@ __all__ = ["accept_messages"]
 
 _ACCEPT = """
 WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::text[],
-                         $6::integer[], $7::integer[], $8::text[], $9::integer[], $10::integer[],
-                         $11::boolean[], $12::float8[], $13::float8[], $14::text[], $15::bigint[])
-        WITH ORDINALITY
-        AS t (smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi, text,
-              parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
-              campaign_id, ord)
+    SELECT * FROM unnest($1::messages[]) WITH ORDINALITY AS t
 ), fresh AS MATERIALIZED (
     -- Ids drawn only for keys not stored yet (no gaps but for a race on a key), in
     -- input order: nextval runs after the sort.
-    SELECT nextval('messages_id_seq') AS id, input.*
+    SELECT nextval('messages_id_seq') AS new_id, input.*
     FROM input
     WHERE input.idempotency_key IS NULL OR NOT EXISTS (
         SELECT 1 FROM messages AS m WHERE m.idempotency_key = input.idempotency_key)
-    ORDER BY input.ord
+    ORDER BY input.ordinality
 ), inserted AS (
     INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton,
         dest_npi, text, parts, priority, registered_delivery, not_before, expires_at,
-        idempotency_key, campaign_id, state, created_at, updated_at)
-    SELECT id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi, text,
+        idempotency_key, campaign_id, state, attempts, lease_owner, lease_until, dispatched,
+        created_at, updated_at)
+    SELECT new_id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi, text,
         parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
-        campaign_id, $17::text, $16, $16
-    FROM fresh ORDER BY id
+        campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at,
+        updated_at
+    FROM fresh ORDER BY new_id
     -- A concurrent accept of the same key, committed after the check above.
     ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id, smsc, parts, priority
+    RETURNING id, smsc, state
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
-    SELECT id, $16, 'accepted', format('parts=%s priority=%s', parts, priority)
-    FROM inserted ORDER BY id
+    SELECT fresh.new_id, fresh.created_at, $2, ($3::text[])[fresh.ordinality]
+    FROM fresh JOIN inserted ON inserted.id = fresh.new_id ORDER BY fresh.new_id
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
-    SELECT smsc, $17::text, count(*) FROM inserted GROUP BY smsc
+    SELECT smsc, state, count(*) FROM inserted GROUP BY smsc, state
 )
 SELECT inserted.id
 FROM input
-LEFT JOIN fresh USING (ord)
-LEFT JOIN inserted ON inserted.id = fresh.id
-ORDER BY input.ord
+LEFT JOIN fresh USING (ordinality)
+LEFT JOIN inserted ON inserted.id = fresh.new_id
+ORDER BY input.ordinality
 """
 
 _FIND_KEYS = "SELECT idempotency_key, id FROM messages WHERE idempotency_key = ANY($1::text[])"
@@ -66,64 +74,32 @@ async def accept_messages(
     *,
     state: MessageState = MessageState.QUEUED,
     campaign_id: int | None = None,
+    lease: Lease | None = None,
 ) -> list[Accepted]:
-    """Store ``messages`` in ``state`` on ``connection`` (see :meth:`Store.accept`).
+    """Store ``messages`` on ``connection`` (see :func:`.accept_rules.message_rows`).
 
-    ``campaign_id`` set: every message gets it, whatever it carries. Outside a
-    transaction the insert is still atomic: it is one statement.
+    Outside a transaction the insert is still atomic: it is one statement.
     """
-    # Only the first message of a key goes to the database; later ones in the
-    # batch are its duplicates.
-    rows: list[NewMessage] = []
-    row_of: list[tuple[int, bool]] = []  # per message: its row, and whether a repeat
-    first_of_key: dict[str, int] = {}
-    for message in messages:
-        key = message.idempotency_key
-        if key is not None and key in first_of_key:
-            row_of.append((first_of_key[key], True))
-            continue
-        if key is not None:
-            first_of_key[key] = len(rows)
-        row_of.append((len(rows), False))
-        rows.append(message)
-    records = await connection.fetch(_ACCEPT, *_accept_columns(rows, campaign_id), now, state.value)
-    ids: list[int | None] = [record["id"] for record in records]
+    batch = AcceptBatch.of(messages)
+    rows = message_rows(batch.distinct, now, state=state, campaign_id=campaign_id, lease=lease)
+    details = [accepted_detail(m.parts, m.priority) for m in batch.distinct]
+    records = await connection.fetch(_ACCEPT, rows, ACCEPTED_EVENT, details)
+    new_ids: list[int | None] = [record["id"] for record in records]
     known: dict[str, int] = {}
-    stood_down = [row.idempotency_key for row, id_ in zip(rows, ids, strict=True) if id_ is None]
+    stood_down = [
+        m.idempotency_key for m, id_ in zip(batch.distinct, new_ids, strict=True) if id_ is None
+    ]
     if stood_down:
         # Their keys were stored already, or by a concurrent accept since:
         # a statement of its own sees that one committed.
         for record in await connection.fetch(_FIND_KEYS, stood_down):
             known[record["idempotency_key"]] = record["id"]
-    stored: list[Accepted] = []
-    for row, id_ in zip(rows, ids, strict=True):
+    ids: list[tuple[int, bool]] = []
+    for message, id_ in zip(batch.distinct, new_ids, strict=True):
         if id_ is not None:
-            stored.append(Accepted(id_))
-        elif row.idempotency_key in known:
-            stored.append(Accepted(known[row.idempotency_key], duplicate=True))
+            ids.append((id_, False))
+        elif message.idempotency_key in known:
+            ids.append((known[message.idempotency_key], True))
         else:
-            raise StoreError("postgresql", f"accept: key {row.idempotency_key!r} vanished")
-    return [
-        Accepted(stored[row].message_id, duplicate=True) if repeat else stored[row]
-        for row, repeat in row_of
-    ]
-
-
-def _accept_columns(rows: list[NewMessage], campaign_id: int | None) -> list[list[Any]]:
-    return [
-        [m.smsc for m in rows],
-        [m.source for m in rows],
-        [m.source_ton for m in rows],
-        [m.source_npi for m in rows],
-        [m.destination for m in rows],
-        [m.dest_ton for m in rows],
-        [m.dest_npi for m in rows],
-        [m.text for m in rows],
-        [m.parts for m in rows],
-        [m.priority for m in rows],
-        [m.registered_delivery for m in rows],
-        [m.not_before for m in rows],
-        [m.expires_at for m in rows],
-        [m.idempotency_key for m in rows],
-        [m.campaign_id for m in rows] if campaign_id is None else [campaign_id] * len(rows),
-    ]
+            raise StoreError("postgresql", f"accept: key {message.idempotency_key!r} vanished")
+    return accepted(batch, ids)

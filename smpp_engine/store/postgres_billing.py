@@ -2,13 +2,15 @@
 
 Reads are one statement each, outside any transaction: scalar subqueries
 build a JSON document (money as numeric text, times as ISO text) that the
-shared decoder in :mod:`.billing_rows` reads. The two calls of every SMS,
-``load_context`` and ``save_answer`` (the outcome and its reply message), are
-functions of the schema (migrations 3 and 4) so that their plans are made once
-per connection: planning them per call would cost more than running them. Each
-is one statement, so one transaction; a payment is one transaction of a few
-statements, its ledger posted again in Python on the ledger as locked. Runs on
-the bridge's loop.
+shared decoder in :mod:`.billing_rows` reads. ``load_context``, the first call
+of every SMS, is a function of the schema (migration 3) so that its plan is
+made once per connection: planning it per call would cost more than running it.
+
+Writes follow :mod:`.billing_rules`: a save locks the ledgers it changes
+(``FOR UPDATE``), reads them, lets the billing core change them in Python and
+writes the rows it gets back, each table's as one JSON array read by
+``jsonb_populate_recordset``, all in one transaction. An SMS's reply is
+accepted by :mod:`.postgres_accept`, as any message. Runs on the bridge's loop.
 """
 
 from __future__ import annotations
@@ -29,15 +31,16 @@ from billing_core import (
     PaymentPosting,
     ReadingContext,
     UtilitySettings,
-    post_payment,
 )
 
 from . import billing_rows as rows
+from . import billing_rules as rules
 from .billing_codec import parse_date, parse_time
 from .billing_import import ImportBatch, ImportProblem
-from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice, claimed
+from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 from .errors import StoreError
 from .model import NewMessage
+from .postgres_accept import accept_messages
 
 __all__ = ["PostgresBilling"]
 
@@ -76,51 +79,132 @@ SELECT {_ACCOUNT_JSON}::text, {_ITEMS_JSON}::text
 FROM billing_accounts AS a WHERE a.number = ANY($1::text[]) ORDER BY a.number
 """
 
-# The function (migration 3) saves one outcome in one statement, so one
-# transaction; the statement's plan is generic, made once per connection.
-_SAVE_OUTCOME = f"SELECT billing_save_outcome({', '.join(f'${n}' for n in range(1, 32))})"
-# The outcome and its reply message (migration 4): one statement, one transaction.
-_SAVE_ANSWER = f"SELECT * FROM billing_save_answer({', '.join(f'${n}' for n in range(1, 49))})"
+# The ledgers of the accounts $1 (text[]), locked in one order (no deadlock between
+# saves) and read in the same statement: each as its account's JSON array, its open
+# items, and whether those are fresh. The locked row is the newest, but the items
+# are read in the statement's snapshot: when the row changed since that snapshot
+# (the lock was waited for), they are read again (see _locked_ledgers).
+_LOCKED = f"""
+locked AS (
+    SELECT a.*, a.xmin AS version FROM billing_accounts AS a
+    WHERE a.number = ANY ($1::text[]) ORDER BY a.number FOR UPDATE
+), ledgers AS (
+    SELECT json_agg(json_build_array(
+               {_ACCOUNT_JSON}, {_ITEMS_JSON},
+               a.version = (SELECT b.xmin FROM billing_accounts AS b WHERE b.number = a.number))
+           ORDER BY a.number)::text AS ledgers
+    FROM locked AS a
+)"""
 
-# One account's ledger, written back: the totals, and the open items (periods
-# gone are deleted, the others upserted: disjoint rows, so one statement).
-_WRITE_LEDGER = """
-WITH totals AS (
-    UPDATE billing_accounts
-    SET opening = $2, charges = $3, penalties = $4, payments = $5, advance = $6
-    WHERE number = $1
-), gone AS (
-    DELETE FROM billing_open_items
-    WHERE account_number = $1 AND NOT (period = ANY($7::text[]))
-)
-INSERT INTO billing_open_items (account_number, period, principal, penalty, due_date)
-SELECT $1, t.period, t.principal, t.penalty, t.due_date
-FROM unnest($7::text[], $8::numeric[], $9::numeric[], $10::date[])
-     AS t (period, principal, penalty, due_date)
-ON CONFLICT (account_number, period) DO UPDATE
-SET principal = EXCLUDED.principal, penalty = EXCLUDED.penalty, due_date = EXCLUDED.due_date
+# An SMS's MO row ($2, see billing_rules.mo_row) is the gate: stored already, the save
+# writes nothing more. The ledgers its charges change are locked and read with it.
+_SAVE_MO = f"""
+WITH mo AS (
+    INSERT INTO billing_mo (mo_message_id, msisdn, text, received_at, status, intent,
+                            account_number, reply, rejection, balance_after)
+    SELECT mo_message_id, msisdn, text, received_at, status, intent, account_number, reply,
+           rejection, balance_after
+    FROM (SELECT ($2::billing_mo).*) AS t
+    ON CONFLICT (mo_message_id) DO NOTHING
+    RETURNING 1
+), {_LOCKED}
+SELECT EXISTS (SELECT 1 FROM mo) AS saved, (SELECT ledgers FROM ledgers) AS ledgers
 """
 
-_INSERT_PAYMENT = """
+# A payment's reference ($2) stored already, and its account's ledger ($1), locked.
+_PAYMENT_LOCK = f"""
+WITH {_LOCKED}
+SELECT EXISTS (SELECT 1 FROM billing_payments WHERE reference = $2) AS stored,
+       (SELECT ledgers FROM ledgers) AS ledgers
+"""
+
+
+def _ledger_writes(accounts: str, items: str, guard: str) -> str:
+    """Common table expressions writing a save's ledgers (see billing_rules.LedgerRows:
+    ``accounts`` and ``items`` name the parameters) when ``guard`` holds: the totals,
+    the open items upserted, those of periods no longer owed deleted (disjoint rows)."""
+    return f"""
+totals AS (
+    UPDATE billing_accounts AS a
+    SET opening = t.opening, charges = t.charges, penalties = t.penalties,
+        payments = t.payments, advance = t.advance
+    FROM unnest({accounts}::billing_accounts[]) AS t
+    WHERE a.number = t.number AND {guard}
+), items_gone AS (
+    DELETE FROM billing_open_items AS o
+    USING unnest({accounts}::billing_accounts[]) AS t
+    WHERE o.account_number = t.number AND {guard} AND NOT EXISTS (
+        SELECT 1 FROM unnest({items}::billing_open_items[]) AS n
+        WHERE n.account_number = o.account_number AND n.period = o.period)
+), items_kept AS (
+    INSERT INTO billing_open_items (account_number, period, principal, penalty, due_date)
+    SELECT account_number, period, principal, penalty, due_date
+    FROM unnest({items}::billing_open_items[])
+    WHERE {guard}
+    ON CONFLICT (account_number, period) DO UPDATE
+    SET principal = EXCLUDED.principal, penalty = EXCLUDED.penalty, due_date = EXCLUDED.due_date
+)"""
+
+
+# The rest of an SMS's changes (see billing_rules.AnswerRows: $1 readings, $2 status
+# changes, $3 bindings, $4 charges, $5 and $6 the ledgers) and its reply's id ($8)
+# kept on its MO ($7): one statement.
+_SAVE_CHANGES = f"""
+WITH readings AS (
+    INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, status,
+                                  period, mo_message_id)
+    SELECT register_id, value, taken_at, received_at, source, status, period, mo_message_id
+    FROM unnest($1::billing_readings[])
+), statuses AS (
+    UPDATE billing_readings AS r SET status = t.status, status_reason = t.status_reason
+    FROM unnest($2::billing_readings[]) AS t
+    WHERE r.id = t.id
+), bindings AS (
+    UPDATE billing_bindings AS b SET opted_out = t.opted_out
+    FROM unnest($3::billing_bindings[]) AS t
+    WHERE b.msisdn = t.msisdn AND b.account_number = t.account_number
+), charges AS (
+    INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
+                                 due_date, amount, lines, mo_message_id)
+    SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
+           lines, mo_message_id
+    FROM unnest($4::billing_charges[])
+), {_ledger_writes("$5", "$6", "true")}, reply AS (
+    UPDATE billing_mo SET reply_message_id = $8
+    WHERE mo_message_id = $7 AND $8::bigint IS NOT NULL
+)
+SELECT 1
+"""
+
+_NOTICE_INSERT = """
+INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
+                             state, delivered_at, amount, payment_reference)
+SELECT kind, account_number, msisdn, text, created_at, send_at, service, state, delivered_at,
+       amount, payment_reference
+FROM unnest({rows}::billing_notices[]) WITH ORDINALITY AS t
+{where} ORDER BY t.ordinality
+"""
+_INSERT_NOTICES = _NOTICE_INSERT.format(rows="$1", where="") + "RETURNING id"
+
+_IF_PAID = "EXISTS (SELECT 1 FROM payment)"
+# A payment (see billing_rules.PaymentRows: $1 the payment, $2 its allocations, $3 and
+# $4 the ledger) and its notices ($5). The reference is unique: a payment of that
+# reference saved since the lock was taken stops every write.
+_SAVE_PAYMENT = f"""
 WITH payment AS (
     INSERT INTO billing_payments (reference, account_number, amount, paid_on, period, advance)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    SELECT reference, account_number, amount, paid_on, period, advance
+    FROM (SELECT ($1::billing_payments).*) AS t
     ON CONFLICT (reference) DO NOTHING
     RETURNING id
-), lines AS (
+), allocations AS (
     INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount)
-    SELECT (SELECT id FROM payment), t.n - 1, t.period, t.part, t.amount
-    FROM unnest($7::text[], $8::text[], $9::numeric[]) WITH ORDINALITY
-         AS t (period, part, amount, n)
-    WHERE EXISTS (SELECT 1 FROM payment)
+    SELECT payment.id, t.line, t.period, t.part, t.amount
+    FROM payment, unnest($2::billing_payment_allocations[]) AS t
+), {_ledger_writes("$3", "$4", _IF_PAID)}, notices AS (
+    {_NOTICE_INSERT.format(rows="$5", where="WHERE " + _IF_PAID)}
 )
 SELECT EXISTS (SELECT 1 FROM payment)
-"""
-
-_PAYMENT_LEDGER = f"""
-SELECT EXISTS (SELECT 1 FROM billing_payments WHERE reference = $2) AS stored,
-       (SELECT ({_ACCOUNT_JSON}::jsonb || jsonb_build_array({_ITEMS_JSON}))::text
-        FROM billing_accounts AS a WHERE a.number = $1 FOR UPDATE) AS ledger
 """
 
 _NOTICE_COLUMNS = """
@@ -145,19 +229,6 @@ _NOT_FAILED = (
     "NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = billing_notices.message_id "
     f"AND m.state IN ({', '.join(repr(s.value) for s in sorted(FAILED_STATES))}))"
 )
-_INSERT_NOTICES = """
-INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
-                             state, delivered_at, amount, payment_reference)
-SELECT t.kind, t.account_number, t.msisdn, t.text, t.created_at, t.send_at, t.service,
-       'pending', t.delivered_at, t.amount, $10
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-            $6::timestamptz[], $7::text[], $8::timestamptz[], $9::numeric[]) WITH ORDINALITY
-     AS t (kind, account_number, msisdn, text, created_at, send_at, service, delivered_at,
-           amount, n)
-ORDER BY t.n
-RETURNING id
-"""
-
 _NOTICE_CONTEXT = f"""
 WITH a AS (SELECT * FROM billing_accounts WHERE number = $1),
 regs AS (
@@ -202,23 +273,6 @@ def _loads(text: str | None) -> Any:
 def _ledger_of(document: Sequence[Any]) -> tuple[str, Ledger]:
     """(number, ledger) from an account JSON array followed by its open items."""
     return document[0], rows.ledger(document[4:9], document[9])
-
-
-def _ledger_args(number: str, ledger: Ledger) -> tuple[Any, ...]:
-    b = ledger.balance
-    items = ledger.open_items
-    return (
-        number,
-        b.opening,
-        b.charges,
-        b.penalties,
-        b.payments,
-        ledger.advance,
-        [str(i.period) for i in items],
-        [i.principal for i in items],
-        [i.penalty for i in items],
-        [i.due_date for i in items],
-    )
 
 
 class PostgresBilling:
@@ -299,9 +353,8 @@ class PostgresBilling:
         return await self._run("save_outcome", self._save_outcome, outcome)
 
     async def _save_outcome(self, o: Outcome) -> bool:
-        async with self._pool.acquire() as connection:
-            saved: bool = await connection.fetchval(_SAVE_OUTCOME, *_outcome_args(o))
-        return saved
+        async with self._pool.acquire() as connection, connection.transaction():
+            return (await _save_answer(connection, o, None, 0.0, None)).saved
 
     async def load_ledger(self, account_number: str) -> Ledger:
         found = await self._run("load_ledger", self._fetchrow, _LEDGERS, [account_number])
@@ -321,40 +374,26 @@ class PostgresBilling:
         confirmations: Callable[[PaymentPosting], Sequence[NoticeRecord]] | None,
     ) -> bool | None:
         payment = posting.payment
+        number = payment.account_number
         async with self._pool.acquire() as connection, connection.transaction():
-            found = await connection.fetchrow(
-                _PAYMENT_LEDGER, payment.account_number, payment.reference
-            )
+            found = await connection.fetchrow(_PAYMENT_LOCK, [number], payment.reference)
             if found["stored"]:
                 return False
-            if found["ledger"] is None:
+            stored = await _locked_ledgers(connection, [number], found["ledgers"])
+            if number not in stored:
                 return None
-            stored = _ledger_of(json.loads(found["ledger"]))[1]
-            # Posted again on the ledger as stored now: a charge saved since the
-            # caller loaded its ledger is not lost.
-            if stored != posting.ledger:
-                posting = post_payment(stored, payment)
-            lines = posting.allocation.lines
-            inserted = await connection.fetchval(
-                _INSERT_PAYMENT,
-                payment.reference,
-                payment.account_number,
-                payment.amount,
-                payment.paid_on,
-                rows.period_text(payment.period),
-                posting.allocation.advance,
-                [str(line.period) for line in lines],
-                [line.part.value for line in lines],
-                [line.amount for line in lines],
+            posting = rules.payment_as_stored(posting, stored[number])
+            write = rules.payment_rows(posting)
+            notices = [] if confirmations is None else confirmations(posting)
+            saved: bool = await connection.fetchval(
+                _SAVE_PAYMENT,
+                write.payment,
+                write.allocations,
+                write.ledgers.accounts,
+                write.ledgers.open_items,
+                rules.notice_rows(notices, payment.reference),
             )
-            if not inserted:
-                return False
-            await connection.execute(
-                _WRITE_LEDGER, *_ledger_args(payment.account_number, posting.ledger)
-            )
-            if confirmations is not None:
-                await _insert_notices(connection, list(confirmations(posting)), payment.reference)
-        return True
+        return saved
 
     async def find_payment(self, reference: str) -> Payment | None:
         found = await self._run(
@@ -461,15 +500,13 @@ class PostgresBilling:
     ) -> SavedAnswer:
         if not outcome.persists:
             raise ValueError("an ALREADY_PROCESSED outcome is not saved")
-        args = _outcome_args(outcome) + _reply_args(reply, now, lease)
-        found = await self._run("save_answer", self._fetchrow, _SAVE_ANSWER, *args)
-        if not found["saved"]:
-            return SavedAnswer(saved=False)
-        reply_id = found["message_id"]
-        if reply is None or reply_id is None:
-            return SavedAnswer(saved=True)
-        ready = claimed(reply, reply_id) if found["claimed"] else None
-        return SavedAnswer(saved=True, reply_id=reply_id, claimed=ready)
+        return await self._run("save_answer", self._save_answer, outcome, reply, now, lease)
+
+    async def _save_answer(
+        self, outcome: Outcome, reply: NewMessage | None, now: float, lease: ReplyLease | None
+    ) -> SavedAnswer:
+        async with self._pool.acquire() as connection, connection.transaction():
+            return await _save_answer(connection, outcome, reply, now, lease)
 
     async def copy_billing_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -500,88 +537,50 @@ async def _insert_notices(
 ) -> list[int]:
     if not notices:
         return []
-    records = await connection.fetch(
-        _INSERT_NOTICES,
-        [n.kind.value for n in notices],
-        [n.account_number for n in notices],
-        [n.msisdn for n in notices],
-        [n.text for n in notices],
-        [n.created_at for n in notices],
-        [n.send_at for n in notices],
-        [None if n.service is None else n.service.value for n in notices],
-        [n.delivered_at for n in notices],
-        [n.amount for n in notices],
-        payment_reference,
-    )
-    return [r["id"] for r in records]
+    found = await connection.fetch(_INSERT_NOTICES, rules.notice_rows(notices, payment_reference))
+    return [r["id"] for r in found]
 
 
-def _outcome_args(o: Outcome) -> tuple[Any, ...]:
-    """``billing_save_outcome``'s arguments, in order (see migration 3)."""
-    readings = o.readings
-    changes = o.status_changes
-    opt = o.opt_out
-    charges = o.charges
-    return (
+async def _locked_ledgers(
+    connection: Any, numbers: list[str], locked: str | None
+) -> dict[str, Ledger]:
+    """The stored ledgers of ``numbers`` (those stored) from ``locked`` (see _LOCKED),
+    read again when one changed while its lock was waited for."""
+    documents = [] if locked is None else json.loads(locked)
+    if not all(fresh for _account, _items, fresh in documents):
+        found = await connection.fetch(_LEDGERS, numbers)
+        documents = [(json.loads(r[0]), json.loads(r[1]), True) for r in found]
+    return dict(_ledger_of([*account, items]) for account, items, _fresh in documents)
+
+
+async def _save_answer(
+    connection: Any,
+    o: Outcome,
+    reply: NewMessage | None,
+    now: float,
+    lease: ReplyLease | None,
+) -> SavedAnswer:
+    """Save an SMS's outcome and accept its reply, in the caller's transaction."""
+    numbers = rules.charged_accounts(o)
+    gate = await connection.fetchrow(_SAVE_MO, numbers, rules.mo_row(o))
+    if not gate["saved"]:
+        return SavedAnswer(saved=False)
+    write = rules.answer_rows(o, await _locked_ledgers(connection, numbers, gate["ledgers"]))
+    accepted = None
+    if reply is not None:
+        (accepted,) = await accept_messages(connection, [reply], now, lease=lease)
+    await connection.execute(
+        _SAVE_CHANGES,
+        write.readings,
+        write.status_changes,
+        write.bindings,
+        write.charges,
+        write.ledgers.accounts,
+        write.ledgers.open_items,
         o.mo_message_id,
-        o.msisdn,
-        o.text,
-        o.received_at,
-        o.status.value,
-        None if o.intent is None else o.intent.value,
-        o.account_number,
-        None if o.reply is None else o.reply.text,
-        None if o.rejection is None else o.rejection.reason.value,
-        o.balance_after,
-        [r.register_id for r in readings],
-        [r.value for r in readings],
-        [r.taken_at for r in readings],
-        [r.received_at for r in readings],
-        [r.source.value for r in readings],
-        [r.status.value for r in readings],
-        [str(r.period) for r in readings],
-        [c.reading_id for c in changes],
-        [c.status.value for c in changes],
-        [c.reason for c in changes],
-        list(opt.account_numbers) if opt else [],
-        bool(opt and opt.opted_out),
-        [c.account_number for c in charges],
-        [str(c.period) for c in charges],
-        [c.service.value for c in charges],
-        [c.meter_id for c in charges],
-        [c.start for c in charges],
-        [c.end for c in charges],
-        [c.due_date for c in charges],
-        [c.amount for c in charges],
-        [rows.charge_lines_json(c.lines) for c in charges],
+        None if accepted is None else accepted.message_id,
     )
-
-
-def _reply_args(m: NewMessage | None, now: float, lease: ReplyLease | None) -> tuple[Any, ...]:
-    """``billing_save_answer``'s reply arguments (migration 4); all None: no reply."""
-    owner = None if lease is None else lease.owner
-    until = None if lease is None else lease.until
-    if m is None:
-        return (None,) * 14 + (now, owner, until)
-    return (
-        m.smsc,
-        m.source,
-        m.source_ton,
-        m.source_npi,
-        m.destination,
-        m.dest_ton,
-        m.dest_npi,
-        m.text,
-        m.parts,
-        int(m.priority),
-        m.registered_delivery,
-        m.not_before,
-        m.expires_at,
-        m.idempotency_key,
-        now,
-        owner,
-        until,
-    )
+    return rules.saved_answer(reply, accepted, lease)
 
 
 async def _exists(c: Any, query: str, *args: Any) -> bool:

@@ -571,6 +571,16 @@ MIGRATIONS: tuple[str, ...] = (
         FOR EACH ROW WHEN (NEW.lease_owner IS NOT NULL)
         EXECUTE FUNCTION messages_stored_leased();
     """,
+    # 6: no rule in SQL. A save's ledger changes are billing_core's, computed in Python
+    # on the ledgers read under lock and written as rows (postgres_billing.py, after
+    # billing_rules.py); a billing reply is accepted as any message (postgres_accept.py,
+    # after accept_rules.py), which stores a leased message dispatched itself.
+    """
+    DROP FUNCTION billing_save_answer;
+    DROP FUNCTION billing_save_outcome;
+    DROP TRIGGER messages_stored_leased ON messages;
+    DROP FUNCTION messages_stored_leased;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

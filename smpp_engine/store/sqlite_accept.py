@@ -1,6 +1,9 @@
-"""Accepting messages into SQLite: ids assigned in the batch, rows written with ``executemany``.
+"""Accepting messages into SQLite (rules: :mod:`.accept_rules`): ids drawn here, rows
+written with ``executemany``, inside the caller's transaction.
 
-Shared by :meth:`SqliteStore.accept` and the campaigns' ``add_campaign_messages``.
+Shared by :meth:`SqliteStore.accept`, the campaigns' ``add_campaign_messages``
+and the billing reply's save. The "accepted" event is the message row itself
+(its ``created_at``), not a row of ``message_events``.
 """
 
 from __future__ import annotations
@@ -9,10 +12,21 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
+from .accept_rules import AcceptBatch, Lease, accepted, message_rows
 from .model import Accepted, MessageState, NewMessage
 from .sqlite_updates import StateCounts
 
 __all__ = ["accept_messages"]
+
+_INSERT = """
+INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi,
+    text, parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
+    campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at, updated_at)
+VALUES (:id, :smsc, :source, :source_ton, :source_npi, :destination, :dest_ton, :dest_npi,
+    :text, :parts, :priority, :registered_delivery, :not_before, :expires_at, :idempotency_key,
+    :campaign_id, :state, :attempts, :lease_owner, :lease_until, :dispatched, :created_at,
+    :updated_at)
+"""
 
 
 def accept_messages(
@@ -22,71 +36,45 @@ def accept_messages(
     *,
     state: MessageState = MessageState.QUEUED,
     campaign_id: int | None = None,
+    lease: Lease | None = None,
 ) -> list[Accepted]:
-    """Store ``messages`` in ``state`` inside the caller's transaction (see :meth:`Store.accept`).
-
-    ``campaign_id`` set: every message gets it, whatever it carries.
-    """
-    keys = {m.idempotency_key for m in messages if m.idempotency_key is not None}
+    """Store ``messages`` in the caller's transaction (see :func:`.accept_rules.message_rows`)."""
+    batch = AcceptBatch.of(messages)
+    keys = batch.keys()
     known: dict[str, int] = {}
     if keys:
         known = dict(
             c.execute(
                 "SELECT idempotency_key, id FROM messages "
                 "WHERE idempotency_key IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(keys)),),
+                (json.dumps(keys),),
             ).fetchall()
         )
     row = c.execute("SELECT value FROM counters WHERE name = 'last_message_id'").fetchone()
     last_id = int(row[0]) if row else 0
-    result: list[Accepted] = []
-    rows: list[tuple[object, ...]] = []
+    ids: list[tuple[int, bool]] = []
+    fresh = []
     counts = StateCounts()
-    for m in messages:
-        key = m.idempotency_key
+    for message, values in zip(
+        batch.distinct,
+        message_rows(batch.distinct, now, state=state, campaign_id=campaign_id, lease=lease),
+        strict=True,
+    ):
+        key = message.idempotency_key
         if key is not None and key in known:
-            result.append(Accepted(known[key], duplicate=True))
+            ids.append((known[key], True))
             continue
         last_id += 1
-        if key is not None:
-            known[key] = last_id
-        result.append(Accepted(last_id))
-        rows.append(
-            (
-                last_id,
-                m.smsc,
-                m.source,
-                m.source_ton,
-                m.source_npi,
-                m.destination,
-                m.dest_ton,
-                m.dest_npi,
-                m.text,
-                m.parts,
-                m.priority,
-                int(m.registered_delivery),
-                m.not_before,
-                m.expires_at,
-                key,
-                m.campaign_id if campaign_id is None else campaign_id,
-                state.value,
-                now,
-                now,
-            )
-        )
-        counts.add(m.smsc, state.value)
-    if rows:
-        c.executemany(
-            "INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, "
-            "dest_ton, dest_npi, text, parts, priority, registered_delivery, not_before, "
-            "expires_at, idempotency_key, campaign_id, state, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        ids.append((last_id, False))
+        values["id"] = last_id
+        fresh.append(values)
+        counts.add(message.smsc, values["state"])
+    if fresh:
+        c.executemany(_INSERT, fresh)
         c.execute(
             "INSERT INTO counters (name, value) VALUES ('last_message_id', ?) "
             "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
             (last_id,),
         )
         counts.write(c)
-    return result
+    return accepted(batch, ids)

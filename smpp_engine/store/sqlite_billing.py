@@ -10,7 +10,7 @@ default one (see :attr:`SqliteBilling.billing_utility`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,15 +24,15 @@ from billing_core import (
     PaymentPosting,
     ReadingContext,
     UtilitySettings,
-    post_payment,
 )
 
 from . import billing_rows as rows
-from .billing_codec import iso_time
+from . import billing_rules as rules
+from .billing_codec import iso_time, stored_text
 from .billing_import import ImportBatch, ImportProblem
-from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice, claimed
+from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 from .errors import StoreError
-from .model import MessageState, NewMessage
+from .model import NewMessage
 from .sqlite_accept import accept_messages
 from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
 
@@ -122,96 +122,86 @@ def _ledger(c: sqlite3.Connection, number: str) -> Ledger | None:
     return rows.ledger(totals, items)
 
 
-def _write_ledger(c: sqlite3.Connection, number: str, ledger: Ledger) -> None:
-    c.execute(
-        "UPDATE billing_accounts SET opening = ?, charges = ?, penalties = ?, payments = ?, "
-        "advance = ? WHERE number = ?",
-        (*rows.ledger_totals(ledger), number),
-    )
-    c.execute("DELETE FROM billing_open_items WHERE account_number = ?", (number,))
-    c.executemany(
-        "INSERT INTO billing_open_items (account_number, period, principal, penalty, due_date) "
-        "VALUES (?, ?, ?, ?, ?)",
-        rows.ledger_items(number, ledger),
-    )
+_INSERT_MO = """
+INSERT INTO billing_mo (mo_message_id, msisdn, text, received_at, status, intent, account_number,
+                        reply, rejection, balance_after)
+VALUES (:mo_message_id, :msisdn, :text, :received_at, :status, :intent, :account_number, :reply,
+        :rejection, :balance_after)
+ON CONFLICT (mo_message_id) DO NOTHING
+"""
+_INSERT_READING = """
+INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, status, period,
+                              mo_message_id)
+VALUES (:register_id, :value, :taken_at, :received_at, :source, :status, :period, :mo_message_id)
+"""
+_UPDATE_READING = (
+    "UPDATE billing_readings SET status = :status, status_reason = :status_reason WHERE id = :id"
+)
+_UPDATE_BINDING = """
+UPDATE billing_bindings SET opted_out = :opted_out
+WHERE msisdn = :msisdn AND account_number = :account_number
+"""
+_INSERT_CHARGE = """
+INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on, due_date,
+                             amount, lines, mo_message_id)
+VALUES (:account_number, :period, :service, :meter_id, :start_on, :end_on, :due_date, :amount,
+        :lines, :mo_message_id)
+"""
+_UPDATE_TOTALS = """
+UPDATE billing_accounts SET opening = :opening, charges = :charges, penalties = :penalties,
+                            payments = :payments, advance = :advance
+WHERE number = :number
+"""
+_INSERT_ITEM = """
+INSERT INTO billing_open_items (account_number, period, principal, penalty, due_date)
+VALUES (:account_number, :period, :principal, :penalty, :due_date)
+"""
+_INSERT_PAYMENT = """
+INSERT INTO billing_payments (reference, account_number, amount, paid_on, period, advance)
+VALUES (:reference, :account_number, :amount, :paid_on, :period, :advance)
+"""
+_INSERT_ALLOCATION = """
+INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount)
+VALUES (:payment_id, :line, :period, :part, :amount)
+"""
+_INSERT_NOTICE = """
+INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
+                             state, delivered_at, amount, payment_reference)
+VALUES (:kind, :account_number, :msisdn, :text, :created_at, :send_at, :service, :state,
+        :delivered_at, :amount, :payment_reference)
+"""
+
+
+def _text(rows: Iterable[rules.Row]) -> list[rules.Row]:
+    """Rows with their values as SQLite keeps them (see :func:`.billing_codec.stored_text`)."""
+    return [{column: stored_text(value) for column, value in row.items()} for row in rows]
+
+
+def _ledgers(c: sqlite3.Connection, numbers: Sequence[str]) -> dict[str, Ledger]:
+    """The stored ledgers of ``numbers`` (those stored), read in the write transaction."""
+    found = {number: _ledger(c, number) for number in numbers}
+    return {number: ledger for number, ledger in found.items() if ledger is not None}
+
+
+def _write_ledgers(c: sqlite3.Connection, ledgers: rules.LedgerRows) -> None:
+    accounts = _text(ledgers.accounts)
+    c.executemany(_UPDATE_TOTALS, accounts)
+    c.executemany("DELETE FROM billing_open_items WHERE account_number = :number", accounts)
+    c.executemany(_INSERT_ITEM, _text(ledgers.open_items))
 
 
 def _save_outcome(c: sqlite3.Connection, o: Outcome) -> bool:
-    rejection = None
-    if o.rejection is not None:
-        rejection = o.rejection.reason.value
-    inserted = c.execute(
-        "INSERT INTO billing_mo (mo_message_id, msisdn, text, received_at, status, intent, "
-        "account_number, reply, rejection, balance_after) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mo_message_id) DO NOTHING",
-        (
-            o.mo_message_id,
-            o.msisdn,
-            o.text,
-            iso_time(o.received_at),
-            o.status.value,
-            None if o.intent is None else o.intent.value,
-            o.account_number,
-            None if o.reply is None else o.reply.text,
-            rejection,
-            None if o.balance_after is None else str(o.balance_after),
-        ),
-    ).rowcount
-    if not inserted:
+    if not c.execute(_INSERT_MO, _text([rules.mo_row(o)])[0]).rowcount:
         return False
-    c.executemany(
-        "INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, "
-        "status, period, mo_message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                r.register_id,
-                str(r.value),
-                iso_time(r.taken_at),
-                iso_time(r.received_at),
-                r.source.value,
-                r.status.value,
-                str(r.period),
-                r.mo_message_id,
-            )
-            for r in o.readings
-        ],
-    )
-    c.executemany(
-        "UPDATE billing_readings SET status = ?, status_reason = ? WHERE id = ?",
-        [(s.status.value, s.reason, s.reading_id) for s in o.status_changes],
-    )
-    if o.charges:
-        by_account: dict[str, Ledger] = {}
-        for charge in o.charges:
-            number = charge.account_number
-            ledger = by_account.get(number) or _ledger(c, number)
-            if ledger is None:
-                raise StoreError(_NAME, f"save_outcome: unknown account {number!r}")
-            by_account[number] = ledger.charge(charge.period, charge.amount, charge.due_date)
-            c.execute(
-                "INSERT INTO billing_charges (account_number, period, service, meter_id, "
-                "start_on, end_on, due_date, amount, lines, mo_message_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    number,
-                    str(charge.period),
-                    charge.service.value,
-                    charge.meter_id,
-                    charge.start.isoformat(),
-                    charge.end.isoformat(),
-                    None if charge.due_date is None else charge.due_date.isoformat(),
-                    str(charge.amount),
-                    rows.charge_lines_json(charge.lines),
-                    o.mo_message_id,
-                ),
-            )
-        for number, ledger in by_account.items():
-            _write_ledger(c, number, ledger)
-    if o.opt_out is not None:
-        c.executemany(
-            "UPDATE billing_bindings SET opted_out = ? WHERE msisdn = ? AND account_number = ?",
-            [(int(o.opt_out.opted_out), o.opt_out.msisdn, n) for n in o.opt_out.account_numbers],
-        )
+    try:
+        write = rules.answer_rows(o, _ledgers(c, rules.charged_accounts(o)))
+    except rows.UnknownAccountError as exc:
+        raise StoreError(_NAME, f"save_outcome: {exc}") from exc
+    c.executemany(_INSERT_READING, _text(write.readings))
+    c.executemany(_UPDATE_READING, write.status_changes)
+    c.executemany(_UPDATE_BINDING, write.bindings)
+    c.executemany(_INSERT_CHARGE, _text(write.charges))
+    _write_ledgers(c, write.ledgers)
     return True
 
 
@@ -225,32 +215,13 @@ def _save_payment(c: sqlite3.Connection, posting: PaymentPosting) -> PaymentPost
     stored = _ledger(c, payment.account_number)
     if stored is None:
         raise rows.UnknownAccountError(payment.account_number)
-    # Posted again on the ledger as stored now: a charge saved since the caller
-    # loaded its ledger is not lost.
-    if stored != posting.ledger:
-        posting = post_payment(stored, payment)
-    cursor = c.execute(
-        "INSERT INTO billing_payments (reference, account_number, amount, paid_on, period, "
-        "advance) VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            payment.reference,
-            payment.account_number,
-            str(payment.amount),
-            payment.paid_on.isoformat(),
-            rows.period_text(payment.period),
-            str(posting.allocation.advance),
-        ),
-    )
-    payment_id = cursor.lastrowid
+    posting = rules.payment_as_stored(posting, stored)
+    write = rules.payment_rows(posting)
+    payment_id = c.execute(_INSERT_PAYMENT, _text([write.payment])[0]).lastrowid
     c.executemany(
-        "INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [
-            (payment_id, i, str(line.period), line.part.value, str(line.amount))
-            for i, line in enumerate(posting.allocation.lines)
-        ],
+        _INSERT_ALLOCATION, _text({**a, "payment_id": payment_id} for a in write.allocations)
     )
-    _write_ledger(c, payment.account_number, posting.ledger)
+    _write_ledgers(c, write.ledgers)
     return posting
 
 
@@ -258,12 +229,8 @@ def _insert_notices(
     c: sqlite3.Connection, notices: Sequence[NoticeRecord], payment_reference: str | None
 ) -> list[int]:
     ids = []
-    for n in notices:
-        cursor = c.execute(
-            f"INSERT INTO billing_notices ({_NOTICE_COLUMNS.partition(', ')[2]}, "
-            "payment_reference) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
-            (*rows.notice_row(n)[:7], *rows.notice_row(n)[8:], payment_reference),
-        )
+    for row in _text(rules.notice_rows(notices, payment_reference)):
+        cursor = c.execute(_INSERT_NOTICE, row)
         assert cursor.lastrowid is not None
         ids.append(cursor.lastrowid)
     return ids
@@ -279,22 +246,13 @@ def _save_answer(
     if not _save_outcome(c, outcome):
         return SavedAnswer(saved=False)
     if reply is None:
-        return SavedAnswer(saved=True)
-    state = MessageState.QUEUED if lease is None else MessageState.SUBMITTING
-    (accepted,) = accept_messages(c, [reply], now, state=state)
-    reply_id = accepted.message_id
+        return rules.saved_answer(None, None, lease)
+    (accepted,) = accept_messages(c, [reply], now, lease=lease)
     c.execute(
         "UPDATE billing_mo SET reply_message_id = ? WHERE mo_message_id = ?",
-        (reply_id, outcome.mo_message_id),
+        (accepted.message_id, outcome.mo_message_id),
     )
-    if lease is None or accepted.duplicate:
-        return SavedAnswer(saved=True, reply_id=reply_id)
-    c.execute(
-        "UPDATE messages SET lease_owner = ?, lease_until = ?, attempts = 1, dispatched = 1 "
-        "WHERE id = ?",
-        (lease.owner, lease.until, reply_id),
-    )
-    return SavedAnswer(saved=True, reply_id=reply_id, claimed=claimed(reply, reply_id))
+    return rules.saved_answer(reply, accepted, lease)
 
 
 class SqliteBilling:

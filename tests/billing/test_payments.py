@@ -11,13 +11,17 @@ from hypothesis import strategies as st
 
 from billing_core import (
     Balance,
+    Charge,
+    ChargeLine,
     DebtPart,
     Ledger,
     MoneyError,
     OpenItem,
     Payment,
     Period,
+    Service,
     allocate_payment,
+    charge_ledgers,
     post_payment,
 )
 
@@ -85,6 +89,25 @@ def test_the_ledger_uses_an_advance_for_the_next_charge() -> None:
     assert ledger.advance == 0
     assert ledger.open_items == (OpenItem(FEB, D("30.00"), D(0), date(2024, 3, 15)),)
     assert ledger.balance.amount == D("30.00")
+
+
+def _charge(account: str, period: Period, amount: str) -> Charge:
+    line = ChargeLine(Service.ELECTRICITY, "T0", D(1), D(amount), D(amount), 1, 30)
+    return Charge(account, period, Service.ELECTRICITY, (line,), date(2024, 1, 1), date(2024, 2, 1))
+
+
+def test_charges_land_on_each_account_ledger_in_order() -> None:
+    ledgers = {"a": Ledger.opening(D("-50.00"), JAN), "b": Ledger.opening(D(0), JAN)}
+    charges = [_charge("a", FEB, "30.00"), _charge("b", FEB, "10.00"), _charge("a", MAR, "40.00")]
+    after = charge_ledgers(ledgers, charges)
+    assert after == {
+        "a": ledgers["a"].charge(FEB, D("30.00")).charge(MAR, D("40.00")),
+        "b": ledgers["b"].charge(FEB, D("10.00")),
+    }
+    assert after["a"].advance == 0 and after["a"].balance.amount == D("20.00")
+    assert charge_ledgers(ledgers, []) == {}
+    with pytest.raises(KeyError):
+        charge_ledgers(ledgers, [_charge("c", FEB, "1.00")])
 
 
 def test_posting_a_payment_gives_the_new_balance() -> None:

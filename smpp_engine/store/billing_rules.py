@@ -1,0 +1,250 @@
+"""What saving an SMS's answer, a payment or notices writes: the same on both stores.
+
+The money rules are billing_core's (:func:`~billing_core.charge_ledgers`,
+:func:`~billing_core.post_payment`). A store reads the ledgers a save changes
+under a lock (PostgreSQL: ``FOR UPDATE`` in the save's transaction; SQLite: its
+write transaction), these functions apply the core to them, and the store
+writes the rows they give back in that same transaction: no rule is written in
+SQL, nor once per store.
+
+A row is a dict named by column with Python values (Decimal money, aware
+datetimes, dates, ``YYYY-MM`` period text), so that both stores write the same
+rows: SQLite with ``executemany`` and named parameters, its values in the text
+forms of :func:`.billing_codec.stored_text`; PostgreSQL as arrays of the
+tables' own row types (asyncpg fills a record from a dict by column name),
+whose lengths the planner sees.
+
+Idempotency: an SMS's MO row is written first and is the gate (stored already:
+nothing else is written); a payment whose reference is stored changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from billing_core import (
+    DeliveryState,
+    Ledger,
+    NoticeRecord,
+    Outcome,
+    PaymentPosting,
+    charge_ledgers,
+    post_payment,
+)
+
+from .accept_rules import Lease, claimed_on_accept
+from .billing_model import SavedAnswer
+from .billing_rows import UnknownAccountError, charge_lines_json, period_text
+from .model import Accepted, NewMessage
+
+__all__ = [
+    "AnswerRows",
+    "LedgerRows",
+    "PaymentRows",
+    "Row",
+    "answer_rows",
+    "charged_accounts",
+    "ledger_rows",
+    "mo_row",
+    "notice_rows",
+    "payment_as_stored",
+    "payment_rows",
+    "saved_answer",
+]
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRows:
+    """Ledgers as they stand after a save: each account's totals (``billing_accounts``),
+    and every open item of those accounts (the others are gone)."""
+
+    accounts: list[Row]
+    open_items: list[Row]
+
+
+def ledger_rows(ledgers: Mapping[str, Ledger]) -> LedgerRows:
+    accounts: list[Row] = []
+    items: list[Row] = []
+    for number, ledger in sorted(ledgers.items()):
+        b = ledger.balance
+        accounts.append(
+            {
+                "number": number,
+                "opening": b.opening,
+                "charges": b.charges,
+                "penalties": b.penalties,
+                "payments": b.payments,
+                "advance": ledger.advance,
+            }
+        )
+        items.extend(
+            {
+                "account_number": number,
+                "period": str(i.period),
+                "principal": i.principal,
+                "penalty": i.penalty,
+                "due_date": i.due_date,
+            }
+            for i in ledger.open_items
+        )
+    return LedgerRows(accounts, items)
+
+
+def mo_row(o: Outcome) -> Row:
+    """The MO's ``billing_mo`` row: its id is the unique key that stops redeliveries."""
+    return {
+        "mo_message_id": o.mo_message_id,
+        "msisdn": o.msisdn,
+        "text": o.text,
+        "received_at": o.received_at,
+        "status": o.status.value,
+        "intent": None if o.intent is None else o.intent.value,
+        "account_number": o.account_number,
+        "reply": None if o.reply is None else o.reply.text,
+        "rejection": None if o.rejection is None else o.rejection.reason.value,
+        "balance_after": o.balance_after,
+    }
+
+
+def charged_accounts(o: Outcome) -> list[str]:
+    """The accounts whose ledgers ``o`` changes, in the order they are locked."""
+    return sorted({c.account_number for c in o.charges})
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRows:
+    """An SMS's changes beyond its MO row: new readings, stored readings whose status
+    changes (by ``id``), bindings opted out or in, charges, and the ledgers after."""
+
+    readings: list[Row]
+    status_changes: list[Row]
+    bindings: list[Row]
+    charges: list[Row]
+    ledgers: LedgerRows
+
+
+def answer_rows(o: Outcome, stored: Mapping[str, Ledger]) -> AnswerRows:
+    """What ``o`` writes, its charges put on the ``stored`` ledgers (read under a lock)."""
+    for number in charged_accounts(o):
+        if number not in stored:
+            raise UnknownAccountError(number)
+    opt = o.opt_out
+    return AnswerRows(
+        readings=[
+            {
+                "register_id": r.register_id,
+                "value": r.value,
+                "taken_at": r.taken_at,
+                "received_at": r.received_at,
+                "source": r.source.value,
+                "status": r.status.value,
+                "period": str(r.period),
+                "mo_message_id": r.mo_message_id,
+            }
+            for r in o.readings
+        ],
+        status_changes=[
+            {"id": s.reading_id, "status": s.status.value, "status_reason": s.reason}
+            for s in o.status_changes
+        ],
+        bindings=[]
+        if opt is None
+        else [
+            {"msisdn": opt.msisdn, "account_number": n, "opted_out": opt.opted_out}
+            for n in opt.account_numbers
+        ],
+        charges=[
+            {
+                "account_number": c.account_number,
+                "period": str(c.period),
+                "service": c.service.value,
+                "meter_id": c.meter_id,
+                "start_on": c.start,
+                "end_on": c.end,
+                "due_date": c.due_date,
+                "amount": c.amount,
+                "lines": charge_lines_json(c.lines),
+                "mo_message_id": o.mo_message_id,
+            }
+            for c in o.charges
+        ],
+        ledgers=ledger_rows(charge_ledgers(stored, o.charges)),
+    )
+
+
+def saved_answer(
+    reply: NewMessage | None, accepted: Accepted | None, lease: Lease | None
+) -> SavedAnswer:
+    """A saved SMS's answer: its reply as accepted (None: no reply), and the reply ready
+    to submit when it was stored under ``lease`` (not when its key was stored before)."""
+    if reply is None or accepted is None:
+        return SavedAnswer(saved=True)
+    reply_id = accepted.message_id
+    if lease is None or accepted.duplicate:
+        return SavedAnswer(saved=True, reply_id=reply_id)
+    return SavedAnswer(saved=True, reply_id=reply_id, claimed=claimed_on_accept(reply, reply_id))
+
+
+def payment_as_stored(posting: PaymentPosting, stored: Ledger) -> PaymentPosting:
+    """The payment posted again on the ledger as stored now (read under a lock): a
+    charge saved since the caller loaded its ledger is not lost."""
+    return post_payment(stored, posting.payment)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRows:
+    """A payment (``billing_payments``), where it went (``billing_payment_allocations``,
+    without the payment's id) and its account's ledger after it."""
+
+    payment: Row
+    allocations: list[Row]
+    ledgers: LedgerRows
+
+
+def payment_rows(posting: PaymentPosting) -> PaymentRows:
+    payment = posting.payment
+    return PaymentRows(
+        payment={
+            "reference": payment.reference,
+            "account_number": payment.account_number,
+            "amount": payment.amount,
+            "paid_on": payment.paid_on,
+            "period": period_text(payment.period),
+            "advance": posting.allocation.advance,
+        },
+        allocations=[
+            {
+                "line": i,
+                "period": str(line.period),
+                "part": line.part.value,
+                "amount": line.amount,
+            }
+            for i, line in enumerate(posting.allocation.lines)
+        ],
+        ledgers=ledger_rows({payment.account_number: posting.ledger}),
+    )
+
+
+def notice_rows(notices: Iterable[NoticeRecord], payment_reference: str | None) -> list[Row]:
+    """Notices as stored, in order. A notice is stored pending: its fate is read from
+    the gateway message that carries it (see :func:`.billing_model.delivery_state`)."""
+    return [
+        {
+            "kind": n.kind.value,
+            "account_number": n.account_number,
+            "msisdn": n.msisdn,
+            "text": n.text,
+            "created_at": n.created_at,
+            "send_at": n.send_at,
+            "service": None if n.service is None else n.service.value,
+            "state": DeliveryState.PENDING.value,
+            "delivered_at": n.delivered_at,
+            "amount": n.amount,
+            "payment_reference": payment_reference,
+        }
+        for n in notices
+    ]
