@@ -1,0 +1,187 @@
+"""Billing saves: the rules both stores share, and the ledger read under lock.
+
+:mod:`smpp_engine.store.accept_rules` and :mod:`smpp_engine.store.billing_rules`
+are tested as functions; the stores then show the reply accepted as any message
+is, and (PostgreSQL, where saves run side by side) a save that waited for a
+ledger's lock charging the ledger as the other transaction left it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import cast
+
+import pytest
+import trio
+
+from billing_core import (
+    Ledger,
+    NoticeKind,
+    NoticeRecord,
+    Payment,
+    Period,
+    post_payment,
+    process_sms,
+)
+from smpp_engine.store import (
+    BillingStore,
+    MessageState,
+    NewMessage,
+    ReplyLease,
+    Store,
+    UnknownAccountError,
+    import_billing_data,
+)
+from smpp_engine.store import billing_rules as rules
+from smpp_engine.store.accept_rules import AcceptBatch, Lease, accepted, message_rows
+from smpp_engine.store.model import Accepted
+from smpp_engine.store.postgres import open_postgres_store
+
+from .test_billing_repository import NOW, PHONE, example, load
+from .test_postgres import admin_connection
+
+D = Decimal
+
+
+def _message(key: str | None, text: str = "t") -> NewMessage:
+    return NewMessage(smsc="sim", source="5566", destination=PHONE, text=text, idempotency_key=key)
+
+
+def test_a_batch_stores_the_first_message_of_each_key() -> None:
+    batch = AcceptBatch.of([_message("a"), _message(None), _message("a", "again"), _message("b")])
+    assert [m.idempotency_key for m in batch.distinct] == ["a", None, "b"]
+    assert batch.slots == [(0, False), (1, False), (0, True), (2, False)]
+    assert batch.keys() == ["a", "b"]
+    # ids per distinct message, "b" stored before this batch
+    assert accepted(batch, [(7, False), (8, False), (3, True)]) == [
+        Accepted(7),
+        Accepted(8),
+        Accepted(7, duplicate=True),
+        Accepted(3, duplicate=True),
+    ]
+
+
+def test_a_message_accepted_leased_is_submitting_attempted_and_dispatched() -> None:
+    (queued,) = message_rows([_message("q")], 5.0)
+    assert (queued["state"], queued["attempts"], queued["dispatched"]) == ("queued", 0, False)
+    assert (queued["lease_owner"], queued["lease_until"], queued["created_at"]) == (None, None, 5.0)
+    (leased,) = message_rows([_message("l")], 5.0, lease=Lease("me", 65.0))
+    assert (leased["state"], leased["attempts"], leased["dispatched"]) == ("submitting", 1, True)
+    assert (leased["lease_owner"], leased["lease_until"]) == ("me", 65.0)
+    (held,) = message_rows([_message("h")], 5.0, state=MessageState.HELD, campaign_id=4)
+    assert (held["state"], held["campaign_id"]) == ("held", 4)
+    with pytest.raises(ValueError, match="SUBMITTING"):
+        message_rows([_message("x")], 5.0, state=MessageState.HELD, lease=Lease("me", 65.0))
+
+
+async def test_an_answer_charging_an_unknown_account_is_refused(store: Store) -> None:
+    repo = cast(BillingStore, store)
+    assert (await import_billing_data(repo, example())).ok
+    context = await load(repo, PHONE, None, "mo-u")
+    outcome = process_sms(context, "12150 5080", mo_message_id="mo-u", now=NOW)
+    (charge,) = outcome.charges
+    with pytest.raises(UnknownAccountError):
+        rules.answer_rows(outcome, {})
+    stray = outcome._replace(charges=(charge._replace(account_number="000"),))
+    with pytest.raises(Exception, match="unknown account '000'"):
+        await repo.save_answer(stray, None, now=NOW.timestamp(), lease=None)
+    # Nothing of it was kept: the same MO saves afterwards.
+    assert await repo.reply_message_id("mo-u") is None
+    assert (await repo.save_answer(outcome, None, now=NOW.timestamp(), lease=None)).saved
+
+
+def test_a_payment_is_posted_again_on_the_ledger_as_stored() -> None:
+    march = Period(2024, 3)
+    stale = Ledger.opening(D(0), march)
+    stored = stale.charge(march, D("100.00"))
+    payment = Payment("1", D("30.00"), date(2024, 3, 25), "r")
+    posting = rules.payment_as_stored(post_payment(stale, payment), stored)
+    assert posting.balance_after == D("70.00")
+    write = rules.payment_rows(posting)
+    assert write.allocations == [
+        {"line": 0, "period": "2024-03", "part": "principal", "amount": D("30.00")}
+    ]
+    assert write.ledgers.open_items[0]["principal"] == D("70.00")
+
+
+def test_a_notice_is_stored_pending_whatever_it_says() -> None:
+    at = datetime(2024, 3, 20, tzinfo=UTC)
+    notice = NoticeRecord(NoticeKind.DEBT, "1", PHONE, "долг", at, None, amount=D("5.00"))
+    (row,) = rules.notice_rows([notice], "ref")
+    assert (row["state"], row["payment_reference"], row["amount"]) == ("pending", "ref", D("5.00"))
+
+
+async def test_a_reply_is_accepted_as_any_message(store: Store) -> None:
+    repo = cast(BillingStore, store)
+    assert (await import_billing_data(repo, example())).ok
+    outcome = process_sms(
+        await load(repo, PHONE, None, "mo-e"), "БАЛ", mo_message_id="mo-e", now=NOW
+    )
+    assert outcome.reply is not None
+    reply = NewMessage(
+        smsc="sim", source="5566", destination=PHONE, text="ok", priority=2, idempotency_key="r:e"
+    )
+    at = NOW.timestamp()
+    saved = await repo.save_answer(outcome, reply, now=at, lease=ReplyLease("me", at + 60))
+    assert saved.reply_id is not None
+    (sent,) = await store.accept([reply], now=at)  # the pipeline's accept knows it
+    assert sent == Accepted(saved.reply_id, duplicate=True)
+    view = await store.get(saved.reply_id)
+    assert view is not None and view.state is MessageState.SUBMITTING
+    assert [(e.at, e.event, e.detail) for e in view.events][:1] == [
+        (at, "accepted", "parts=1 priority=2")
+    ]
+
+
+async def test_a_save_that_waited_for_the_ledger_charges_it_as_left(pg_dsn: str) -> None:
+    """A charge of another period lands while the SMS's save waits for the account's
+    lock: both stay, the totals and the open items alike."""
+    async with open_postgres_store(pg_dsn) as store, admin_connection(pg_dsn) as admin:
+        repo = cast(BillingStore, store)
+        assert (await import_billing_data(repo, example())).ok
+        context = await load(repo, PHONE, None, "mo-w")
+        outcome = process_sms(context, "12150 5080", mo_message_id="mo-w", now=NOW)
+        await admin.execute("BEGIN")
+        await admin.execute(
+            "UPDATE billing_accounts SET charges = charges + 100 WHERE number = '1234567890'"
+        )
+        await admin.execute(
+            "INSERT INTO billing_open_items (account_number, period, principal, penalty) "
+            "VALUES ('1234567890', '2024-01', 100, 0)"
+        )
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(repo.save_outcome, outcome)
+            await admin.wait_until(
+                "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted"
+            )
+            await admin.execute("COMMIT")
+        ledger = await repo.load_ledger("1234567890")
+        assert ledger.balance.charges == D("1127.20")
+        assert [(i.period, i.principal) for i in ledger.open_items] == [
+            (Period(2024, 1), D(100)),
+            (Period(2024, 3), D("1027.20")),
+        ]
+        # A payment that waited too.
+        await admin.execute("BEGIN")
+        await admin.execute(
+            "UPDATE billing_accounts SET charges = charges + 50 WHERE number = '1234567890'"
+        )
+        await admin.execute(
+            "INSERT INTO billing_open_items (account_number, period, principal, penalty) "
+            "VALUES ('1234567890', '2023-12', 50, 0)"
+        )
+        payment = Payment("1234567890", D("60.00"), date(2024, 3, 25), "bank-w")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(repo.save_payment, post_payment(ledger, payment))
+            await admin.wait_until(
+                "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted"
+            )
+            await admin.execute("COMMIT")
+        paid = await repo.load_ledger("1234567890")
+        # The oldest debt first: December's 50, then 10 of January.
+        assert [(i.period, i.principal) for i in paid.open_items] == [
+            (Period(2024, 1), D(90)),
+            (Period(2024, 3), D("1027.20")),
+        ]
+        assert paid.balance.amount == D("1117.20")
