@@ -110,7 +110,7 @@ from .readings import (
     resolve,
     zones_agree,
 )
-from .replies import Reply, ReplyKind, render
+from .replies import Reply, ReplyKind, SizedText, TextSizer, render
 from .repository import BillingRepository
 from .roundtrip import account_hint, process_command, process_sms
 from .settings import Plausibility, ReadingWindow, UtilitySettings, WindowPolicy
@@ -207,11 +207,13 @@ __all__ = [
     "ServiceDebt",
     "ServicePoint",
     "SettingsError",
+    "SizedText",
     "SmsParseError",
     "SocialNorm",
     "Submitted",
     "TariffError",
     "TariffVersion",
+    "TextSizer",
     "UtilitySettings",
     "ValueEntry",
     "Verdict",

@@ -24,7 +24,15 @@ from .notices import (
     services_to_warn,
 )
 from .payments import PaymentPosting
-from .replies import SERVICE_NAMES, ReplyKind, balance_text, day_text, example_text, render
+from .replies import (
+    SERVICE_NAMES,
+    ReplyKind,
+    TextSizer,
+    balance_text,
+    day_text,
+    example_text,
+    render,
+)
 from .settings import UtilitySettings
 
 
@@ -100,11 +108,14 @@ def _records(
     return records
 
 
-def plan_notices(context: NoticeContext, now: datetime) -> tuple[NoticeRecord, ...]:
+def plan_notices(
+    context: NoticeContext, now: datetime, *, sizer: TextSizer
+) -> tuple[NoticeRecord, ...]:
     """The debt notice, disconnection warnings and reading reminder due now, one per phone.
 
     Each carries its ``send_at`` (quiet hours and caps applied); phones that
-    said STOP get only the legally required disconnection warnings.
+    said STOP get only the legally required disconnection warnings. ``sizer``
+    says how many SMS a text takes (each is the longest variant that fits one).
     """
     settings = context.settings
     rules = settings.notices
@@ -127,6 +138,7 @@ def plan_notices(context: NoticeContext, now: datetime) -> tuple[NoticeRecord, .
                 "money": money(context.balance, settings.rounding),
                 "due": day_text(due, language),
             },
+            sizer,
         ).text
         planned += _records(context, NoticeKind.DEBT, text, now, amount=context.balance)
     for service in services_to_warn(context.service_debts, rules.disconnection):
@@ -142,6 +154,7 @@ def plan_notices(context: NoticeContext, now: datetime) -> tuple[NoticeRecord, .
                 "days": str(rules.disconnection.days_to_pay),
                 "service": SERVICE_NAMES[language][service],
             },
+            sizer,
         ).text
         planned += _records(
             context, NoticeKind.DISCONNECTION_WARNING, text, now, service=service, amount=debt
@@ -156,13 +169,14 @@ def plan_notices(context: NoticeContext, now: datetime) -> tuple[NoticeRecord, .
                 "last": str(settings.reading_window.last_day),
                 "example": example_text(language, (), None),
             },
+            sizer,
         ).text
         planned += _records(context, NoticeKind.READING_REMINDER, text, now)
     return tuple(planned)
 
 
 def payment_confirmations(
-    context: NoticeContext, posting: PaymentPosting, now: datetime
+    context: NoticeContext, posting: PaymentPosting, now: datetime, *, sizer: TextSizer
 ) -> tuple[NoticeRecord, ...]:
     """The payment confirmation, with the new balance, for each phone of the account."""
     settings = context.settings
@@ -182,6 +196,7 @@ def payment_confirmations(
                 settings.rounding,
             ),
         },
+        sizer,
     ).text
     return tuple(
         _records(

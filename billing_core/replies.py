@@ -2,8 +2,9 @@
 """Reply and notice texts per language, sized to one SMS.
 
 Every kind of text has variants from the most to the least informative; the
-first that fits one SMS (70 UCS-2 or 160 GSM-7 units, as the protocol core's
-:func:`~smpp_engine.protocol.segmentation.plan_text` counts them) is sent. The
+first that fits one SMS (70 UCS-2 or 160 GSM-7 units, as the caller's
+:data:`TextSizer` counts them: the gateway passes its protocol core's planner,
+with the route's text profile) is sent. The
 last variant of each kind fits with the longest realistic values (a 12-digit
 account, a 7-digit debt, a 4-character currency symbol, a 24-character
 registration hint), which the tests hold every kind to. Cyrillic forces UCS-2,
@@ -13,22 +14,18 @@ so Russian and Bulgarian texts are written for 70; Spanish avoids á í ó ú
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import enum
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from string import Formatter
-from typing import Final, NamedTuple
-
-from smpp_engine.protocol.coding import DEFAULT_PROFILE, Alphabet, TextProfile
-from smpp_engine.protocol.gsm import is_gsm
-from smpp_engine.protocol.segmentation import plan_text
+from typing import Final, NamedTuple, Protocol
 
 from .model import FastEnum, Language, Meter, Service, Zone
 from .money import MoneyFormat, Rounding
 
-# No one-part SMS is longer than 160 characters; beyond 70 only GSM-7 text fits.
+# No one-part SMS is longer than 160 characters (GSM-7; UCS-2 holds 70).
 _GSM_SINGLE: Final = 160
-_UCS2_SINGLE: Final = 70
 
 
 class ReplyKind(FastEnum):
@@ -456,30 +453,37 @@ _FIELDS: Final = {
 }
 
 
+class SizedText(Protocol):
+    """How a text would go out: what a :data:`TextSizer` answers."""
+
+    @property
+    def parts(self) -> int: ...
+
+    @property
+    def alphabet(self) -> enum.Enum: ...
+
+    @property
+    def data_coding(self) -> int: ...
+
+
+#: How many SMS a text takes, and in which alphabet: the SMS layer's knowledge,
+#: passed in (the gateway gives its protocol core's planner, set to the route).
+TextSizer = Callable[[str], SizedText]
+
+
 class Reply(NamedTuple):
-    """A text to send, with how the protocol core would send it."""
+    """A text to send, with how the sizer said it would go out."""
 
     kind: ReplyKind
     language: Language
     text: str
     parts: int
-    alphabet: Alphabet
+    alphabet: enum.Enum
     data_coding: int
 
 
-def _surely_long(text: str, profile: TextProfile) -> bool:
-    """Whether ``text`` cannot be one SMS, known without the (dearer) part count."""
-    size = len(text)
-    if size <= _UCS2_SINGLE:
-        return False
-    return size > _GSM_SINGLE or (not profile.allow_latin1 and not is_gsm(text))
-
-
 def render(
-    kind: ReplyKind,
-    language: Language,
-    fields: Mapping[str, str],
-    profile: TextProfile = DEFAULT_PROFILE,
+    kind: ReplyKind, language: Language, fields: Mapping[str, str], sizer: TextSizer
 ) -> Reply:
     """The first variant of ``kind`` that fits one SMS (else the last, in several parts).
 
@@ -493,13 +497,9 @@ def render(
         text = template.format_map(fields)
         if ".." in text:  # a symbol ending in a point ("лв.") before a full stop
             text = text.replace("..", ".")
-        if (
-            index < last
-            and len(text) > _UCS2_SINGLE
-            and (len(text) > _GSM_SINGLE or not is_gsm(text))
-        ):
-            continue  # cannot be one SMS: spare the part count
-        plan = plan_text(text, profile)
+        if index < last and len(text) > _GSM_SINGLE:
+            continue  # cannot be one SMS in any alphabet: spare the part count
+        plan = sizer(text)
         if plan.parts == 1 or index == last:
             return Reply(kind, language, text, plan.parts, plan.alphabet, plan.data_coding)
     raise AssertionError("unreachable: every kind has a variant")  # pragma: no cover

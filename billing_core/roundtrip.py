@@ -39,6 +39,7 @@ from .replies import (
     MARKER_TEXT,
     Reply,
     ReplyKind,
+    TextSizer,
     balance_text,
     example_text,
     number_text,
@@ -63,14 +64,16 @@ def account_hint(text: str, settings: UtilitySettings) -> str | None:
 
 
 def process_sms(
-    context: ReadingContext, text: str, *, mo_message_id: str, now: datetime
+    context: ReadingContext, text: str, *, mo_message_id: str, now: datetime, sizer: TextSizer
 ) -> Outcome:
     """Parse ``text`` and process it (see :func:`process_command`)."""
     try:
         parsed: Command | SmsParseError = context.settings.grammar.parse(text)
     except SmsParseError as error:
         parsed = error
-    return process_command(context, parsed, text=text, mo_message_id=mo_message_id, now=now)
+    return process_command(
+        context, parsed, text=text, mo_message_id=mo_message_id, now=now, sizer=sizer
+    )
 
 
 def process_command(
@@ -80,17 +83,19 @@ def process_command(
     text: str,
     mo_message_id: str,
     now: datetime,
+    sizer: TextSizer,
 ) -> Outcome:
     """The outcome of one MO: its reply and the changes to persist. Pure; never raises
     for anything a consumer can send (configuration problems give a FAILED outcome).
 
-    ``now`` is aware: it is the reading's taken and received time.
+    ``now`` is aware: it is the reading's taken and received time. ``sizer`` says
+    how many SMS a reply takes (the reply is the longest variant that fits one).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     if context.mo_already_processed:
         return Outcome(mo_message_id, context.msisdn, text, now, OutcomeStatus.ALREADY_PROCESSED)
-    turn = _Turn(context, text, mo_message_id, now)
+    turn = _Turn(context, text, mo_message_id, now, sizer)
     # One fixed context for all the arithmetic below, whatever the caller's.
     with localcontext(CALC):
         try:
@@ -102,11 +107,26 @@ def process_command(
 class _Turn:
     """One MO being processed: the context, and the helpers that build its outcome."""
 
-    __slots__ = ("context", "intent", "language", "mo_message_id", "now", "settings", "text")
+    __slots__ = (
+        "context",
+        "intent",
+        "language",
+        "mo_message_id",
+        "now",
+        "settings",
+        "sizer",
+        "text",
+    )
 
     def __init__(
-        self, context: ReadingContext, text: str, mo_message_id: str, now: datetime
+        self,
+        context: ReadingContext,
+        text: str,
+        mo_message_id: str,
+        now: datetime,
+        sizer: TextSizer,
     ) -> None:
+        self.sizer = sizer
         self.context = context
         self.settings = context.settings
         self.text = text
@@ -118,7 +138,7 @@ class _Turn:
     # -- building outcomes ---------------------------------------------------
 
     def reply(self, kind: ReplyKind, **fields: str) -> Reply:
-        return render(kind, self.language, fields)
+        return render(kind, self.language, fields, self.sizer)
 
     def outcome(
         self,

@@ -17,7 +17,7 @@ from billing_core import NoticeRecord, Payment, PaymentPosting, payment_confirma
 
 from ..store import BillingStore
 from .notices import queue_notices
-from .service import ReplyQueue
+from .service import ReplyQueue, route_sizer
 
 __all__ = ["PaymentResult", "post_and_confirm"]
 
@@ -52,13 +52,14 @@ async def post_and_confirm(
     Raises the store's ``UnknownAccountError`` (a ``LookupError``) for an
     account it does not know, and ``StoreError`` when the store fails.
     """
+    sizer = route_sizer(queue, route)
     context = await billing.load_notice_context(payment.account_number, now=now)
     posting = post_payment(await billing.load_ledger(payment.account_number), payment)
     kept: list[PaymentPosting] = []
 
     def confirmations(stored: PaymentPosting) -> list[NoticeRecord]:
         kept.append(stored)
-        return list(payment_confirmations(context, stored, now))
+        return list(payment_confirmations(context, stored, now, sizer=sizer))
 
     saved = await billing.save_payment_with_notices(posting, confirmations)
     pending = await billing.unqueued_notices(payment.reference)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 import structlog
@@ -26,6 +27,7 @@ from billing_core import (
     Outcome,
     OutcomeStatus,
     SmsParseError,
+    TextSizer,
     UtilitySettings,
     account_hint,
     process_sms,
@@ -131,6 +133,8 @@ class SmsSelfService:
             if self._lane is None:
                 raise ValueError(f"route: the pipeline has no route named {route!r}")
         self._round_trip = BILLING_ROUND_TRIP.observe
+        # Replies are sized as the route will split them.
+        self._sizer = route_sizer(replies, route)
 
     def take(self, message: MoMessage) -> None:
         """Queue an MO message for a worker, or refuse it for now when the queue is full."""
@@ -220,7 +224,7 @@ class SmsSelfService:
             mo_message_id=mo_id,
             now=now,
         )
-        return process_sms(context, message.text, mo_message_id=mo_id, now=now)
+        return process_sms(context, message.text, mo_message_id=mo_id, now=now, sizer=self._sizer)
 
     def _question_id(self, message: MoMessage) -> str | None:
         """For a question that changes nothing (balance, help), the MO id narrowed to the
@@ -240,14 +244,6 @@ class SmsSelfService:
         window = int(message.received_at // self.ask_again_after)
         return f"{message.mo_id}:{window}"
 
-    def _parts(self, text: str, planned: int) -> int:
-        """``text``'s parts as the route will split it (the billing core plans with GSM 7-bit
-        and 8-bit UDH references; a route that splits otherwise would refuse the reply)."""
-        profile, method = route_text(self.replies, self.route)
-        if profile == DEFAULT_PROFILE and method is Concatenation.UDH8:
-            return planned
-        return plan_text(text, profile, method).parts
-
     def _reply_message(self, message: MoMessage, mo_id: str, text: str, parts: int) -> NewMessage:
         if self._sender is not None:
             ton, npi, source = self._sender
@@ -260,11 +256,17 @@ class SmsSelfService:
             source_npi=npi,
             destination=message.source,
             text=text,
-            parts=self._parts(text, parts),
+            parts=parts,
             priority=Priority.INTERACTIVE,
             idempotency_key=f"reply:{mo_id}",
             expires_at=message.received_at + self.reply_validity,
         )
+
+
+def route_sizer(queue: object, route: str) -> TextSizer:
+    """How many SMS a text takes on ``route``: the billing core's sizer for that route."""
+    profile, method = route_text(queue, route)
+    return partial(plan_text, profile=profile, method=method)
 
 
 def route_text(queue: object, route: str) -> tuple[TextProfile, Concatenation]:

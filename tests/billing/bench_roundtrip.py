@@ -28,7 +28,7 @@ from billing_core import (
     resolve,
 )
 
-from .builders import ACCOUNT, NOW, two_zone_context
+from .builders import ACCOUNT, NOW, SIZER, two_zone_context
 
 ROUNDS = 7
 CALLS = 2000
@@ -51,7 +51,7 @@ def main() -> None:
     snapshot = context.account
     grammar = context.settings.grammar
     text = "1234567890 12150 5080"
-    outcome = process_sms(context, text, mo_message_id="m", now=NOW)
+    outcome = process_sms(context, text, mo_message_id="m", now=NOW, sizer=SIZER)
     assert outcome.reply is not None
     print(f"reply: {outcome.reply.text!r} ({outcome.reply.parts} part)")
 
@@ -80,21 +80,24 @@ def main() -> None:
         ),
         (
             "render the reply (plan_text)",
-            lambda: render(ReplyKind.READING_ACCEPTED, Language.RU, fields),
+            lambda: render(ReplyKind.READING_ACCEPTED, Language.RU, fields, SIZER),
         ),
         (
             "round trip: two-zone reading",
-            lambda: process_sms(context, text, mo_message_id="m", now=NOW),
+            lambda: process_sms(context, text, mo_message_id="m", now=NOW, sizer=SIZER),
         ),
-        ("round trip: balance", lambda: process_sms(context, "БАЛ", mo_message_id="m", now=NOW)),
+        (
+            "round trip: balance",
+            lambda: process_sms(context, "БАЛ", mo_message_id="m", now=NOW, sizer=SIZER),
+        ),
         (
             "round trip: confirmation asked",
-            lambda: process_sms(context, "19000 5080", mo_message_id="m", now=NOW),
+            lambda: process_sms(context, "19000 5080", mo_message_id="m", now=NOW, sizer=SIZER),
         ),
         (
             "round trip: next month",
             lambda: process_sms(
-                context, "12300 5150", mo_message_id="m", now=NOW + timedelta(days=30)
+                context, "12300 5150", mo_message_id="m", now=NOW + timedelta(days=30), sizer=SIZER
             ),
         ),
     ]

@@ -25,16 +25,20 @@ from billing_core import (
     RegisterHistory,
     Service,
     TariffVersion,
+    TextSizer,
     UtilitySettings,
     Zone,
     Zoned,
 )
+from smpp_engine.protocol import plan_text
 
 D = Decimal
 MSISDN = "79161234567"
 ACCOUNT = "1234567890"
 # 2024-03-20 12:00 in Moscow: inside the default window (15-25), due 15.04.
 NOW = datetime(2024, 3, 20, 9, 0, tzinfo=UTC)
+#: The billing core sizes texts with the caller's planner: the protocol core's defaults.
+SIZER: TextSizer = plan_text
 
 
 def settings(**overrides: object) -> UtilitySettings:

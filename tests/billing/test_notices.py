@@ -38,6 +38,7 @@ from billing_core import (
 )
 from smpp_engine.protocol.segmentation import plan_text
 
+from .builders import SIZER
 from .builders import settings as utility
 
 D = Decimal
@@ -265,7 +266,7 @@ def notice_context(**overrides: object) -> NoticeContext:
 
 def test_plan_notices_for_a_debtor() -> None:
     now = moscow(WEDNESDAY, 12).astimezone(UTC)
-    planned = plan_notices(notice_context(), now)
+    planned = plan_notices(notice_context(), now, sizer=SIZER)
     kinds = sorted((n.kind.value, n.msisdn) for n in planned)
     assert kinds == [
         ("debt", "79160000001"),
@@ -289,7 +290,9 @@ def test_plan_notices_for_a_debtor() -> None:
 
 def test_a_warned_service_is_not_warned_again_and_notices_wait_for_morning() -> None:
     night = moscow(WEDNESDAY, 23).astimezone(UTC)
-    planned = plan_notices(notice_context(warned_services=frozenset({Service.ELECTRICITY})), night)
+    planned = plan_notices(
+        notice_context(warned_services=frozenset({Service.ELECTRICITY})), night, sizer=SIZER
+    )
     assert {n.kind for n in planned} == {NoticeKind.DEBT, NoticeKind.READING_REMINDER}
     assert {n.send_at for n in planned} == {
         moscow(WEDNESDAY + timedelta(days=1), 8).astimezone(UTC)
@@ -300,7 +303,7 @@ def test_payment_confirmation_carries_the_new_balance() -> None:
     ledger = Ledger.opening(D("2500.00"), Period(2024, 2), date(2024, 3, 15))
     posting = post_payment(ledger, Payment("1234567890", D("1000.00"), date(2024, 3, 20), "bank-7"))
     notices = payment_confirmations(
-        notice_context(), posting, moscow(WEDNESDAY, 12).astimezone(UTC)
+        notice_context(), posting, moscow(WEDNESDAY, 12).astimezone(UTC), sizer=SIZER
     )
     assert [n.msisdn for n in notices] == ["79160000001"]  # the other phone said STOP
     assert notices[0].text == "ЛС1234567890: оплата 1000,00 р получена. Долг 1500,00 р до 15.03"
@@ -310,13 +313,15 @@ def test_payment_confirmation_carries_the_new_balance() -> None:
 def test_quiet_hours_are_read_on_the_account_clock() -> None:
     # 16:00 in Moscow is 23:00 in Vladivostok, where this consumer lives.
     far_east = notice_context(account=Account("1234567890", time_zone="Asia/Vladivostok"))
-    planned = plan_notices(far_east, moscow(WEDNESDAY, 16).astimezone(UTC))
+    planned = plan_notices(far_east, moscow(WEDNESDAY, 16).astimezone(UTC), sizer=SIZER)
     vladivostok = ZoneInfo("Asia/Vladivostok")
     expected = datetime.combine(WEDNESDAY + timedelta(days=1), time(8), tzinfo=vladivostok)
     assert {n.send_at for n in planned} == {expected.astimezone(UTC)}
 
 
 def test_a_debt_without_a_due_date_is_due_with_this_months_bills() -> None:
-    planned = plan_notices(notice_context(due_date=None), moscow(WEDNESDAY, 12).astimezone(UTC))
+    planned = plan_notices(
+        notice_context(due_date=None), moscow(WEDNESDAY, 12).astimezone(UTC), sizer=SIZER
+    )
     debt = next(n for n in planned if n.kind is NoticeKind.DEBT)
     assert debt.text.endswith("Оплатите до 15.04")

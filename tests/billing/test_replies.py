@@ -38,7 +38,7 @@ from billing_core.settings import MAX_REGISTRATION_HINT
 from smpp_engine.protocol.coding import Alphabet
 from smpp_engine.protocol.segmentation import plan_text
 
-from .builders import D, single_meter, two_zone_meter
+from .builders import SIZER, D, single_meter, two_zone_meter
 
 LONGEST_ACCOUNT = "9" * 12  # the grammar's longest account number
 # Four characters, the most a money format allows.
@@ -100,7 +100,7 @@ CASES = [(language, kind) for language in Language for kind in ReplyKind]
 def test_every_reply_fits_one_sms_with_the_longest_values(
     language: Language, kind: ReplyKind
 ) -> None:
-    reply = render(kind, language, worst_fields(language))
+    reply = render(kind, language, worst_fields(language), SIZER)
     plan = plan_text(reply.text)
     assert plan.parts == 1, (len(reply.text), reply.text)
     assert reply.parts == 1
@@ -132,6 +132,7 @@ def test_the_spec_example_is_62_ucs2_units() -> None:
                 Language.RU, D("1027.20"), date(2024, 4, 15), MoneyFormat(), ROUNDING
             ),
         },
+        SIZER,
     )
     assert reply.text == "ЛС1234567890 приняты Т1 12150 Т2 5080. Долг 1027,20 р до 15.04"
     assert reply.alphabet is Alphabet.UCS2
@@ -145,7 +146,7 @@ def test_a_reply_falls_back_to_a_shorter_variant_only_when_needed() -> None:
         "usage": "150 кВт·ч",
         "balance": "Долга нет",
     }
-    assert render(ReplyKind.READING_ACCEPTED, Language.RU, fields).text == (
+    assert render(ReplyKind.READING_ACCEPTED, Language.RU, fields, SIZER).text == (
         "ЛС123456 приняты 12150, расход 150 кВт·ч. Долга нет"
     )
 
@@ -194,7 +195,7 @@ def test_examples_parse_back_to_the_meters_they_describe(
 
 @pytest.mark.parametrize("language", list(Language))
 def test_help_names_commands_the_grammar_knows(language: Language) -> None:
-    text = render(ReplyKind.HELP, language, {}).text
+    text = render(ReplyKind.HELP, language, {}, SIZER).text
     for word in ("БАЛ", "СТОП", "BAL", "SALDO", "STOP", "BAJA", "START", "ALTA", "HELP", "AYUDA"):
         if word in text:
             assert parse_sms(word).intent is not None

@@ -24,7 +24,7 @@ from billing_core import (
     process_sms,
 )
 
-from .builders import ACCOUNT, MSISDN, NOW, D, two_zone_context
+from .builders import ACCOUNT, MSISDN, NOW, SIZER, D, two_zone_context
 
 
 class MemoryRepository:
@@ -107,7 +107,7 @@ async def handle(
     context = await repo.load_context(
         msisdn=msisdn, account_number=hint, mo_message_id=mo_id, now=now
     )
-    outcome = process_sms(context, text, mo_message_id=mo_id, now=now)
+    outcome = process_sms(context, text, mo_message_id=mo_id, now=now, sizer=SIZER)
     if not outcome.persists or not await repo.save_outcome(outcome):
         return None
     return outcome.reply.text if outcome.reply else None
@@ -147,7 +147,7 @@ async def test_racing_redeliveries_send_one_reply() -> None:
     context = await repo.load_context(
         msisdn=MSISDN, account_number=None, mo_message_id="mo-9", now=NOW
     )
-    first = process_sms(context, "12150 5080", mo_message_id="mo-9", now=NOW)
-    second = process_sms(context, "12150 5080", mo_message_id="mo-9", now=NOW)
+    first = process_sms(context, "12150 5080", mo_message_id="mo-9", now=NOW, sizer=SIZER)
+    second = process_sms(context, "12150 5080", mo_message_id="mo-9", now=NOW, sizer=SIZER)
     assert await repo.save_outcome(first) is True
     assert await repo.save_outcome(second) is False  # the unique MO id stops the second

@@ -47,6 +47,7 @@ from .builders import (
     ELECTRICITY_ZONED,
     MSISDN,
     NOW,
+    SIZER,
     D,
     context,
     monthly,
@@ -64,7 +65,7 @@ LAST_MONTH = NOW - timedelta(days=30)
 
 
 def run(ctx: ReadingContext, text: str, now: datetime = NOW, mo: str = "mo-1") -> Outcome:
-    return process_sms(ctx, text, mo_message_id=mo, now=now)
+    return process_sms(ctx, text, mo_message_id=mo, now=now, sizer=SIZER)
 
 
 def reply(outcome: Outcome) -> Reply:

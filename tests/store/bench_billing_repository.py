@@ -27,6 +27,7 @@ from smpp_engine.store import BillingStore, import_billing_data, load_billing_js
 from smpp_engine.store.postgres import open_postgres_store
 from smpp_engine.store.sqlite import open_sqlite_store
 
+from ..billing.builders import SIZER
 from .conftest import drop_database, fresh_database
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "billing-example.json"
@@ -51,7 +52,7 @@ async def run(store: BillingStore) -> tuple[list[float], list[float]]:
             msisdn=PHONE, account_number=account_hint(text, settings), mo_message_id=mo, now=now
         )
         t1 = time.perf_counter()
-        outcome = process_sms(context, text, mo_message_id=mo, now=now)
+        outcome = process_sms(context, text, mo_message_id=mo, now=now, sizer=SIZER)
         t2 = time.perf_counter()
         assert await store.save_outcome(outcome), outcome.status
         t3 = time.perf_counter()

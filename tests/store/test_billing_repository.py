@@ -41,6 +41,8 @@ from smpp_engine.store import (
     load_billing_json,
 )
 
+from ..billing.builders import SIZER
+
 D = Decimal
 EXAMPLE = Path(__file__).parents[2] / "config" / "billing-example.json"
 NOW = datetime(2024, 3, 20, 9, 0, tzinfo=UTC)  # inside the window; due 15.04
@@ -72,7 +74,7 @@ async def sms(repo: BillingStore, msisdn: str, text: str, mo: str, now: datetime
     context = await repo.load_context(
         msisdn=msisdn, account_number=account_hint(text, settings), mo_message_id=mo, now=now
     )
-    outcome = process_sms(context, text, mo_message_id=mo, now=now)
+    outcome = process_sms(context, text, mo_message_id=mo, now=now, sizer=SIZER)
     saved = outcome.persists and await repo.save_outcome(outcome)
     return outcome, saved
 
@@ -204,10 +206,14 @@ async def test_an_accepted_reading_is_saved_once_and_seen_by_the_next_load(
         date(2024, 4, 15),
     )
     # The SMSC redelivers: the core says so, and a racing save writes nothing.
-    again = process_sms(context, "12150 5080", mo_message_id="mo-1", now=NOW)
+    again = process_sms(context, "12150 5080", mo_message_id="mo-1", now=NOW, sizer=SIZER)
     assert again.status is OutcomeStatus.ALREADY_PROCESSED
     first = process_sms(
-        await load(repo, PHONE, None, "mo-2"), "12160 5090", mo_message_id="mo-2", now=NOW
+        await load(repo, PHONE, None, "mo-2"),
+        "12160 5090",
+        mo_message_id="mo-2",
+        now=NOW,
+        sizer=SIZER,
     )
     assert await repo.save_outcome(first) is True
     assert await repo.save_outcome(first) is False
@@ -455,7 +461,7 @@ async def test_an_answer_is_saved_with_its_reply_claimed_in_one_step(
     repo: BillingStore, store: Store
 ) -> None:
     context = await load(repo, PHONE, None, "mo-a")
-    outcome = process_sms(context, "12150 5080", mo_message_id="mo-a", now=NOW)
+    outcome = process_sms(context, "12150 5080", mo_message_id="mo-a", now=NOW, sizer=SIZER)
     assert outcome.reply is not None
     reply = NewMessage(
         smsc="sim",
@@ -490,14 +496,14 @@ async def test_an_answer_without_a_lease_is_queued_and_one_without_reply_is_save
     repo: BillingStore, store: Store
 ) -> None:
     context = await load(repo, PHONE, None, "mo-q")
-    outcome = process_sms(context, "12150 5080", mo_message_id="mo-q", now=NOW)
+    outcome = process_sms(context, "12150 5080", mo_message_id="mo-q", now=NOW, sizer=SIZER)
     reply = NewMessage(smsc="sim", source="5566", destination=PHONE, text="ok", priority=2)
     saved = await repo.save_answer(outcome, reply, now=NOW.timestamp(), lease=None)
     assert saved.saved and saved.claimed is None and saved.reply_id is not None
     (claimed,) = await store.claim("sim", 10, owner="t", now=NOW.timestamp(), lease=60)
     assert claimed.message_id == saved.reply_id
     silent = process_sms(
-        await load(repo, PHONE, None, "mo-s"), "БАЛ", mo_message_id="mo-s", now=NOW
+        await load(repo, PHONE, None, "mo-s"), "БАЛ", mo_message_id="mo-s", now=NOW, sizer=SIZER
     )
     assert await repo.save_answer(silent, None, now=NOW.timestamp(), lease=None) == SavedAnswer(
         saved=True

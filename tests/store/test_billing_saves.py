@@ -38,6 +38,7 @@ from smpp_engine.store.accept_rules import AcceptBatch, Lease, accepted, message
 from smpp_engine.store.model import Accepted
 from smpp_engine.store.postgres import open_postgres_store
 
+from ..billing.builders import SIZER
 from .test_billing_repository import NOW, PHONE, example, load
 from .test_postgres import admin_connection
 
@@ -79,7 +80,7 @@ async def test_an_answer_charging_an_unknown_account_is_refused(store: Store) ->
     repo = cast(BillingStore, store)
     assert (await import_billing_data(repo, example())).ok
     context = await load(repo, PHONE, None, "mo-u")
-    outcome = process_sms(context, "12150 5080", mo_message_id="mo-u", now=NOW)
+    outcome = process_sms(context, "12150 5080", mo_message_id="mo-u", now=NOW, sizer=SIZER)
     (charge,) = outcome.charges
     with pytest.raises(UnknownAccountError):
         rules.answer_rows(outcome, {})
@@ -116,7 +117,7 @@ async def test_a_reply_is_accepted_as_any_message(store: Store) -> None:
     repo = cast(BillingStore, store)
     assert (await import_billing_data(repo, example())).ok
     outcome = process_sms(
-        await load(repo, PHONE, None, "mo-e"), "БАЛ", mo_message_id="mo-e", now=NOW
+        await load(repo, PHONE, None, "mo-e"), "БАЛ", mo_message_id="mo-e", now=NOW, sizer=SIZER
     )
     assert outcome.reply is not None
     reply = NewMessage(
@@ -141,7 +142,7 @@ async def test_a_save_that_waited_for_the_ledger_charges_it_as_left(pg_dsn: str)
         repo = cast(BillingStore, store)
         assert (await import_billing_data(repo, example())).ok
         context = await load(repo, PHONE, None, "mo-w")
-        outcome = process_sms(context, "12150 5080", mo_message_id="mo-w", now=NOW)
+        outcome = process_sms(context, "12150 5080", mo_message_id="mo-w", now=NOW, sizer=SIZER)
         await admin.execute("BEGIN")
         await admin.execute(
             "UPDATE billing_accounts SET charges = charges + 100 WHERE number = '1234567890'"
