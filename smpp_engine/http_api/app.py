@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from ..store import StoreError
 from . import billing, campaigns, messages
+from .answers import Alive, Readiness, StoreReadiness, StoreUnavailable, respond
 from .auth import KeyRing
 from .context import ApiContext
 from .errors import ApiError, api_error_response, http_exception_response
@@ -37,11 +38,8 @@ Handler = Callable[[ApiContext, Request], Awaitable[Response]]
 async def _store_unavailable(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StoreError)
     _log.warning("HTTP request failed: store unavailable", path=request.url.path, error=str(exc))
-    return JSONResponse(
-        {"error": "store unavailable", "detail": str(exc)},
-        status_code=503,
-        headers={"Retry-After": "5"},
-    )
+    answer = StoreUnavailable(error="store unavailable", detail=str(exc))
+    return respond(answer, 503, {"Retry-After": "5"})
 
 
 def create_app(context: ApiContext) -> Starlette:
@@ -52,18 +50,16 @@ def create_app(context: ApiContext) -> Starlette:
         return partial(handler, context)
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "alive"})
+        return respond(Alive(status="alive"))
 
     async def readyz(request: Request) -> Response:
         try:
             readiness = await context.readiness()
         except StoreError as exc:
-            return JSONResponse(
-                {"ready": False, "store": {"reachable": False, "error": str(exc)}},
-                status_code=503,
-            )
-        answer = readiness.to_json(context.routes)
-        return JSONResponse(answer, status_code=200 if answer["ready"] else 503)
+            unready = Readiness(ready=False, store=StoreReadiness(reachable=False, error=str(exc)))
+            return respond(unready, 503)
+        answer = Readiness.model_validate(readiness.to_json(context.routes))
+        return respond(answer, 200 if answer.ready else 503)
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -12,17 +12,18 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from billing_core import AccountSnapshot, BillingError, Payment, Period
 
 from ..billing import post_and_confirm, recent_notices
 from ..store import Accepted, BillingStore, NewMessage, UnknownAccountError
 from ..views import billing_account_json
+from .answers import Account, PaymentKnown, PaymentPosted, respond
 from .bodies import parse_body, path_text, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
@@ -38,9 +39,28 @@ class PaymentBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    amount: Annotated[str, Field(min_length=1, max_length=32)]
+    amount: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=32,
+            description="A decimal string above 0 with at most 2 decimals, never a JSON number.",
+            json_schema_extra={"pattern": _AMOUNT.pattern},
+        ),
+    ]
     reference: Annotated[str, Field(min_length=1, max_length=128)]
-    period: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+    period: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=16,
+                description="The billing month paid for (YYYY-MM).",
+                json_schema_extra={"pattern": _PERIOD.pattern},
+            ),
+        ]
+        | None
+    ) = None
 
 
 class _Queue:
@@ -106,7 +126,7 @@ async def get_account(context: ApiContext, request: Request) -> Response:
         )
         snapshot = loaded.account
     sent = await recent_notices(billing, context.store, account)
-    return JSONResponse(billing_account_json(ledger, notices, snapshot, sent))
+    return respond(Account.model_validate(billing_account_json(ledger, notices, snapshot, sent)))
 
 
 async def post_payment(context: ApiContext, request: Request) -> Response:
@@ -128,15 +148,23 @@ async def post_payment(context: ApiContext, request: Request) -> Response:
         raise ApiError(404, "not found", f"no account {account!r}") from None
     except BillingError as exc:
         raise invalid(exc.field or "payment", exc.value, exc.reason) from None
-    answer: dict[str, Any] = {
-        "account": account,
-        "reference": payment.reference,
-        "duplicate": posted.duplicate,
-        # A duplicate names the confirmations an earlier attempt left unqueued.
-        "confirmations": list(posted.confirmations),
-        "message_ids": list(posted.message_ids),
-    }
     if posted.duplicate:
-        return JSONResponse(answer, status_code=200)
-    answer.update(paid=str(posted.paid), balance_after=str(posted.balance_after))
-    return JSONResponse(answer, status_code=201)
+        # It names the confirmations an earlier attempt left unqueued.
+        known = PaymentKnown(
+            account=account,
+            reference=payment.reference,
+            duplicate=True,
+            confirmations=list(posted.confirmations),
+            message_ids=list(posted.message_ids),
+        )
+        return respond(known, 200)
+    answer = PaymentPosted(
+        account=account,
+        reference=payment.reference,
+        duplicate=False,
+        confirmations=list(posted.confirmations),
+        message_ids=list(posted.message_ids),
+        paid=str(posted.paid),
+        balance_after=str(posted.balance_after),
+    )
+    return respond(answer, 201)

@@ -9,16 +9,55 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 
 from .errors import ApiError, invalid, short
 
-__all__ = ["MAX_BODY", "parse_body", "path_text", "read_json"]
+__all__ = [
+    "MAX_BODY",
+    "ROUTE_MARK",
+    "IsoTime",
+    "PhoneNumber",
+    "RouteName",
+    "SenderId",
+    "parse_body",
+    "path_text",
+    "read_json",
+]
 
 MAX_BODY = 8 * 1024 * 1024  # an inline recipient list of some 100,000 rows fits
+
+#: Marks a route name in a body's JSON Schema; the document lists the configured routes there.
+ROUTE_MARK = "x-smpp-route"
+
+# Fields the handlers check themselves, naming the field in a 422: the document
+# shows the plain form a client should send (pattern, format); the checks take
+# the variants their descriptions name.
+RouteName = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={ROUTE_MARK: True})]
+PhoneNumber = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="A phone number, international; spaces, dashes and 00 are also accepted.",
+        json_schema_extra={"pattern": r"^\+?[1-9][0-9]{7,14}$"},
+    ),
+]
+SenderId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="Alphanumeric (at most 11) or a number (at most 16 digits).",
+        json_schema_extra={"pattern": r"^([A-Za-z0-9]{1,11}|\+[1-9][0-9]{0,15})$"},
+    ),
+]
+IsoTime = Annotated[
+    str, Field(min_length=1, max_length=64, json_schema_extra={"format": "date-time"})
+]
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -10,11 +10,11 @@ its state does not allow is a 409.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ..campaigns import (
     MAX_RATE,
@@ -39,7 +39,18 @@ from ..campaigns.service import (
 )
 from ..store import CampaignView, DuplicateNameError, GroupMember, GroupView
 from ..views import campaign_stats_json, campaign_view_json, group_view_json
-from .bodies import parse_body, path_text, read_json
+from .answers import (
+    Campaign,
+    CampaignCreated,
+    Campaigns,
+    CampaignWithStats,
+    Group,
+    GroupMemberRemoved,
+    GroupMembersUpserted,
+    Groups,
+    respond,
+)
+from .bodies import IsoTime, PhoneNumber, RouteName, SenderId, parse_body, path_text, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
 from .messages import MAX_ID, sender_fields
@@ -64,11 +75,18 @@ class _Body(BaseModel):
 
 
 class MemberBody(_Body):
-    msisdn: Annotated[str, Field(min_length=1, max_length=64)]
+    """A recipient: a number and the fields its template may use."""
+
+    msisdn: Annotated[
+        PhoneNumber,
+        Field(description="A phone number; spaces, dashes, 00 and a national 0 also go."),
+    ]
     fields: dict[str, FieldValue] = Field(default_factory=dict)
 
 
 class QuietHoursBody(_Body):
+    """Hours (``22:00-08:00``) in the recipient's time zone when nothing is sent; null: none."""
+
     weekday: Annotated[str, Field(max_length=32)] | None = "22:00-08:00"
     weekend: Annotated[str, Field(max_length=32)] | None = "20:00-09:00"
 
@@ -78,25 +96,46 @@ class CampaignBody(_Body):
 
     name: Name
     template: Annotated[str, Field(min_length=1, max_length=10_000)]
-    sender: Annotated[str, Field(min_length=1, max_length=64)]
+    sender: SenderId
     recipients: list[MemberBody] | None = None
     group: Name | None = None
-    route: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    rate: Annotated[float, Field(ge=MIN_RATE, le=MAX_RATE)] = 50.0
+    route: RouteName | None = None
+    rate: Annotated[
+        float,
+        Field(ge=MIN_RATE, le=MAX_RATE, description="Messages per second for this campaign."),
+    ] = 50.0
     legal_notice: bool = False
-    start_at: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    start_at: (
+        Annotated[
+            IsoTime,
+            Field(description="With an offset; from 2000-01-01, at most 100 years ahead."),
+        ]
+        | None
+    ) = None
     quiet_hours: QuietHoursBody = Field(default_factory=QuietHoursBody)
-    time_zone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    time_zone: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="An IANA time zone (Europe/Sofia) for recipients whose number names "
+            "none; anything else is a 422.",
+        ),
+    ] = "UTC"
     country_code: Annotated[str, Field(min_length=1, max_length=3)] | None = None
 
 
 class GroupBody(_Body):
+    """The body of ``POST /v1/groups``."""
+
     name: Name
     members: list[MemberBody] = Field(default_factory=list)
     country_code: Annotated[str, Field(min_length=1, max_length=3)] | None = None
 
 
 class MembersBody(_Body):
+    """The body of ``POST /v1/groups/{name}/members``."""
+
     members: list[MemberBody]
     country_code: Annotated[str, Field(min_length=1, max_length=3)] | None = None
 
@@ -191,15 +230,15 @@ async def post_campaign(context: ApiContext, request: Request) -> Response:
         raise ApiError(409, "conflict", str(exc), field="name", value=exc.name) from None
     except CampaignError as exc:
         raise _campaign_error(exc, body) from None
-    answer = report.to_dict()
     assert report.campaign is not None  # not a dry run
-    answer["campaign"] = campaign_view_json(report.campaign)
-    return JSONResponse(answer, status_code=201)
+    answer = {**report.to_dict(), "campaign": campaign_view_json(report.campaign)}
+    return respond(CampaignCreated.model_validate(answer), 201)
 
 
 async def list_campaigns(context: ApiContext, request: Request) -> Response:
     views = await _backend(context).list_campaigns()
-    return JSONResponse({"campaigns": [campaign_view_json(view) for view in views]})
+    answer = {"campaigns": [campaign_view_json(view) for view in views]}
+    return respond(Campaigns.model_validate(answer))
 
 
 async def _campaign(context: ApiContext, request: Request) -> CampaignView:
@@ -216,7 +255,8 @@ async def get_campaign(context: ApiContext, request: Request) -> Response:
     """The campaign and its figures; a running one with nothing left becomes completed."""
     found = await _campaign(context, request)
     view, stats = await follow_campaign(_backend(context), found.name, now=_now(context))
-    return JSONResponse({**campaign_view_json(view), "stats": campaign_stats_json(stats)})
+    answer = {**campaign_view_json(view), "stats": campaign_stats_json(stats)}
+    return respond(CampaignWithStats.model_validate(answer))
 
 
 async def steer_campaign(context: ApiContext, request: Request) -> Response:
@@ -235,7 +275,7 @@ async def steer_campaign(context: ApiContext, request: Request) -> Response:
             field=exc.field,
             value=exc.value,
         ) from None
-    return JSONResponse(campaign_view_json(view))
+    return respond(Campaign.model_validate(campaign_view_json(view)))
 
 
 async def create_group(context: ApiContext, request: Request) -> Response:
@@ -251,12 +291,12 @@ async def create_group(context: ApiContext, request: Request) -> Response:
     if members:
         await store.upsert_group_members(group.group_id, members)
         group = await _group(context, body.name)
-    return JSONResponse(group_view_json(group), status_code=201)
+    return respond(Group.model_validate(group_view_json(group)), 201)
 
 
 async def list_groups(context: ApiContext, request: Request) -> Response:
     groups = await _backend(context).list_groups()
-    return JSONResponse({"groups": [group_view_json(group) for group in groups]})
+    return respond(Groups.model_validate({"groups": [group_view_json(g) for g in groups]}))
 
 
 async def _group(context: ApiContext, name: str) -> GroupView:
@@ -272,7 +312,8 @@ async def upsert_group_members(context: ApiContext, request: Request) -> Respons
     body = parse_body(MembersBody, await read_json(request))
     members = _members(body.members, body.country_code, "members")
     changed = await _backend(context).upsert_group_members(group.group_id, members)
-    return JSONResponse({**group_view_json(await _group(context, group.name)), "upserted": changed})
+    answer = {**group_view_json(await _group(context, group.name)), "upserted": changed}
+    return respond(GroupMembersUpserted.model_validate(answer))
 
 
 async def remove_group_member(context: ApiContext, request: Request) -> Response:
@@ -283,6 +324,5 @@ async def remove_group_member(context: ApiContext, request: Request) -> Response
     except MsisdnError as exc:
         raise invalid("msisdn", text, exc.reason) from None
     removed = await _backend(context).remove_group_members(group.group_id, [msisdn])
-    answer: dict[str, Any] = {**group_view_json(await _group(context, group.name))}
-    answer["removed"] = removed
-    return JSONResponse(answer)
+    answer = {**group_view_json(await _group(context, group.name)), "removed": removed}
+    return respond(GroupMemberRemoved.model_validate(answer))

@@ -1,4 +1,4 @@
-"""The API's error answers: one JSON shape, ``{"error", "detail"}``, plus the field at fault.
+"""The API's error answers: ``{"error", "detail"}``, plus the field at fault (:mod:`.answers`).
 
 Handlers raise :class:`ApiError`; the app turns it, and Starlette's own 404 and
 405, into that shape so every answer a client gets is JSON.
@@ -11,7 +11,9 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+
+from .answers import Error, FieldError, respond
 
 __all__ = ["ApiError", "api_error_response", "http_exception_response", "invalid", "short"]
 
@@ -41,12 +43,13 @@ class ApiError(Exception):
         self.value = value
         self.headers = headers
 
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.error, "detail": self.detail}
-        if self.field is not None:
-            body["field"] = self.field
-            body["value"] = _json_safe(self.value)
-        return body
+    def answer(self) -> Error:
+        """The answer's body: a :class:`FieldError` when a field is named."""
+        if self.field is None:
+            return Error(error=self.error, detail=self.detail)
+        return FieldError(
+            error=self.error, detail=self.detail, field=self.field, value=_json_safe(self.value)
+        )
 
 
 def invalid(field: str, value: Any, reason: str) -> ApiError:
@@ -58,17 +61,13 @@ def invalid(field: str, value: Any, reason: str) -> ApiError:
 
 async def api_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+    return respond(exc.answer(), exc.status, exc.headers)
 
 
 async def http_exception_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error = {404: "not found", 405: "method not allowed"}.get(exc.status_code, "http error")
-    return JSONResponse(
-        {"error": error, "detail": str(exc.detail)},
-        status_code=exc.status_code,
-        headers=exc.headers,
-    )
+    return respond(Error(error=error, detail=str(exc.detail)), exc.status_code, exc.headers)
 
 
 def short(value: Any) -> str:

@@ -7,7 +7,6 @@ refused key is logged with the reason and the client's address, never the key.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Collection, Sequence
 
@@ -17,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metrics import HTTP_AUTH_FAILURES, HTTP_REQUEST_DURATION, HTTP_REQUESTS, child
 
+from .answers import Error
 from .auth import KeyRing
 
 __all__ = ["Gate"]
@@ -102,7 +102,7 @@ class Gate:
             if reason == "missing"
             else "the API key is not one of the configured keys"
         )
-        body = json.dumps({"error": "unauthorized", "detail": detail}).encode()
+        body = Error(error="unauthorized", detail=detail).model_dump_json().encode()
         headers: list[tuple[bytes, bytes]] = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

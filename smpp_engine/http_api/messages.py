@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import trio
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ..campaigns import MsisdnError, normalise_msisdn
 from ..protocol import (
@@ -34,7 +34,8 @@ from ..protocol import (
 from ..settings import NamedPriority
 from ..store import Accepted, NewMessage, StoreError
 from ..views import message_view_json
-from .bodies import parse_body, read_json
+from .answers import BatchAccepted, Message, MessageAccepted, respond
+from .bodies import IsoTime, PhoneNumber, RouteName, SenderId, parse_body, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
 from .idempotency import client_key, differences, scoped_key, stored_differences
@@ -58,20 +59,47 @@ MAX_BATCH = 1000
 
 
 class MessageRequest(BaseModel):
-    """The body of ``POST /v1/messages``."""
+    """The body of ``POST /v1/messages``; without a priority, the configured
+    ``[http] default_priority``."""
 
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
 
-    to: Annotated[str, Field(min_length=1, max_length=64)]
-    sender: Annotated[str, Field(alias="from", min_length=1, max_length=64)]
-    text: Annotated[str, Field(min_length=1, max_length=40_000)]
+    to: PhoneNumber
+    sender: Annotated[SenderId, Field(alias="from")]
+    text: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=40_000,
+            description="Planned with the route's text profile and concatenation method; "
+            "a text the route cannot send (over 255 parts) is a 422.",
+        ),
+    ]
     #: None: the configured default ([http] default_priority).
     priority: NamedPriority | None = None
-    validity: Annotated[float, Field(gt=0, le=MAX_VALIDITY)] | None = None
-    expires_at: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    route: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    validity: (
+        Annotated[
+            float,
+            Field(gt=0, le=MAX_VALIDITY, description="Seconds from now; or expires_at, not both."),
+        ]
+        | None
+    ) = None
+    expires_at: IsoTime | None = None
+    route: RouteName | None = None
     registered_delivery: bool = True
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    idempotency_key: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=128,
+                description="Each API key's own. Sent again with the same message (route, "
+                "from, to, text, priority): the first answer, 200, duplicate true. With "
+                "another message: 409. Or the Idempotency-Key header.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 def sender_fields(sender: str, *, field: str = "from") -> tuple[int, int, str]:
@@ -172,7 +200,9 @@ def _new_message(
     return message, plan
 
 
-def _accepted_json(accepted: Accepted, plan: TextPlan) -> dict[str, Any]:
+def _accepted(accepted: Accepted, plan: TextPlan) -> dict[str, Any]:
+    """A :class:`MessageAccepted`'s fields; validated into the answer all at once, which
+    costs a batch of 1,000 less than building 1,000 models."""
     return {
         "id": accepted.message_id,
         "parts": plan.parts,
@@ -213,9 +243,8 @@ async def post_message(context: ApiContext, request: Request) -> Response:
         differ = await _differences(context, accepted.message_id, message)
         if differ:
             raise _conflict(accepted.message_id, message, differ, "idempotency_key")
-    return JSONResponse(
-        _accepted_json(accepted, plan), status_code=200 if accepted.duplicate else 201
-    )
+    answer = MessageAccepted.model_validate(_accepted(accepted, plan))
+    return respond(answer, 200 if accepted.duplicate else 201)
 
 
 class BatchRequest(BaseModel):
@@ -330,9 +359,11 @@ async def post_messages(context: ApiContext, request: Request) -> Response:
             if differ:
                 field = f"messages[{index}].idempotency_key"
                 raise _conflict(answer.message_id, messages[index], differ, field)
-    answers = [_accepted_json(a, plan) for a, (_, plan) in zip(accepted, planned, strict=True)]
+    batch = BatchAccepted.model_validate(
+        {"messages": [_accepted(a, plan) for a, (_, plan) in zip(accepted, planned, strict=True)]}
+    )
     fresh = any(not a.duplicate for a in accepted)
-    return JSONResponse({"messages": answers}, status_code=201 if fresh else 200)
+    return respond(batch, 201 if fresh else 200)
 
 
 def path_id(request: Request, name: str, what: str) -> int:
@@ -350,4 +381,4 @@ async def get_message(context: ApiContext, request: Request) -> Response:
         raise ApiError(404, "not found", f"no message has id {message_id}")
     answer = message_view_json(view)
     answer["idempotency_key"] = client_key(view.idempotency_key)
-    return JSONResponse(answer)
+    return respond(Message.model_validate(answer))

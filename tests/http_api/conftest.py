@@ -9,6 +9,7 @@ as two operators' SMSCs do: ``main`` GSM 7-bit with 8-bit UDH references,
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from smpp_engine.settings import hash_api_key
 from smpp_engine.store import Accepted, NewMessage, Store
 
 from ..store.conftest import open_test_store
+from .document import DocumentCheck, checked
 
 KEY = "k-7f3a9c2e51d04b8f"
 OTHER_KEY = "k-second-ops-key"
@@ -71,9 +73,21 @@ def context_for(
     return context, readiness
 
 
+@functools.cache
+def document_check(routes: tuple[str, ...]) -> DocumentCheck:
+    """One check per set of routes: the document and its validators are made once."""
+    return DocumentCheck(routes)
+
+
 def client_for(context: ApiContext) -> httpx.AsyncClient:
+    """A client of the API that checks every answer against the document."""
     transport = httpx.ASGITransport(app=create_app(context))
-    return httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=AUTH)
+    return httpx.AsyncClient(
+        transport=transport,
+        base_url="http://api.test",
+        headers=AUTH,
+        event_hooks=checked(document_check(tuple(context.routes))),
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

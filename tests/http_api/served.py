@@ -25,7 +25,8 @@ from smpp_engine.http_api import ApiContext, RouteText, create_app
 from smpp_engine.store import BillingStore, Store, import_billing_data, load_billing_json
 from smpp_engine.store.sqlite import open_sqlite_store
 
-from .conftest import AUTH, ROUTE_TEXTS, ROUTES, context_for
+from .conftest import AUTH, ROUTE_TEXTS, ROUTES, context_for, document_check
+from .document import checked
 
 T = TypeVar("T")
 
@@ -91,7 +92,10 @@ def served_api(
                 app = _Witness(create_app(context), escaped)
                 transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
                 async with httpx.AsyncClient(
-                    transport=transport, base_url="http://api.test", headers=AUTH
+                    transport=transport,
+                    base_url="http://api.test",
+                    headers=AUTH,
+                    event_hooks=checked(document_check(tuple(routes))),
                 ) as client:
                     token = trio.lowlevel.current_trio_token()
                     served.append(Served(store, context, token, client, escaped))
