@@ -49,7 +49,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from billing_core import (
     BillingError,
@@ -73,7 +73,6 @@ from billing_core import (
 from .billing_codec import (
     decimal_from,
     dumps,
-    iso_time,
     parse_time,
     period_from,
     pricing_from_json,
@@ -82,7 +81,6 @@ from .billing_codec import (
     settings_to_json,
 )
 from .billing_model import ReplyLease, SavedAnswer, StoredNotice
-from .billing_rows import ledger_items, ledger_totals
 from .model import NewMessage
 
 __all__ = [
@@ -123,20 +121,78 @@ class ImportReport:
         return not self.problems
 
 
+class UtilityRow(NamedTuple):
+    at: int  # its index in its section of the document
+    id: str
+    settings: str  # JSON (billing_codec.settings_to_json)
+    default: bool
+
+
+class AccountRow(NamedTuple):
+    at: int
+    number: str
+    utility: str
+    language: str | None
+    time_zone: str | None
+    closed: bool
+    ledger: Ledger  # its opening balance, for an account not stored yet
+
+
+class BindingRow(NamedTuple):
+    at: int
+    msisdn: str
+    account: str
+    opted_out: bool
+
+
+class MeterRow(NamedTuple):
+    at: int
+    id: int | None
+    account: str
+    service: str
+    serial: str
+    digits: int
+    decimals: int
+    multiplier: Decimal
+    status: str
+    registers: tuple[tuple[int | None, str], ...]  # (id, zone) in order
+
+
+class TariffRow(NamedTuple):
+    at: int
+    id: int | None
+    utility: str
+    service: str
+    zone: str | None
+    valid_from: date
+    valid_to: date | None
+    pricing: str  # JSON (billing_codec.pricing_to_json)
+    kind: str  # the pricing's kind
+
+
+class ReadingRow(NamedTuple):
+    at: int
+    meter: str  # its serial
+    zone: str
+    value: Decimal
+    taken_at: datetime
+    received_at: datetime
+    source: str
+    status: str
+    period: str
+
+
 @dataclass(slots=True)
 class ImportBatch:
-    """Checked rows, in the tuple shapes the stores write (see each backend)."""
+    """Checked rows, each with its position in the document (see
+    :mod:`.billing_import_rules` for what a store refuses of them)."""
 
-    utilities: list[tuple[int, str, str, bool]] = field(default_factory=list)
-    # index, number, utility, language, time zone, closed, ledger totals, open items
-    accounts: list[tuple[Any, ...]] = field(default_factory=list)
-    bindings: list[tuple[int, str, str, bool]] = field(default_factory=list)
-    # index, id, account, service, serial, digits, decimals, multiplier, status, registers
-    meters: list[tuple[Any, ...]] = field(default_factory=list)
-    # index, id, utility, service, zone, valid_from, valid_to, pricing JSON
-    tariffs: list[tuple[Any, ...]] = field(default_factory=list)
-    # index, serial, zone, value, taken_at, received_at, source, status, period
-    readings: list[tuple[Any, ...]] = field(default_factory=list)
+    utilities: list[UtilityRow] = field(default_factory=list)
+    accounts: list[AccountRow] = field(default_factory=list)
+    bindings: list[BindingRow] = field(default_factory=list)
+    meters: list[MeterRow] = field(default_factory=list)
+    tariffs: list[TariffRow] = field(default_factory=list)
+    readings: list[ReadingRow] = field(default_factory=list)
 
 
 class BillingStore(BillingRepository, Protocol):
@@ -308,15 +364,7 @@ def _account(row: Mapping[str, Any]) -> tuple[Any, ...]:
     if opening != 0 and period is None:
         raise _RowError("opening_period", "is required with a non-zero opening balance")
     ledger = Ledger.opening(opening, period or Period(2000, 1), due)
-    return (
-        number,
-        utility,
-        language,
-        time_zone,
-        bool(row.get("closed", False)),
-        ledger_totals(ledger),
-        ledger_items(number, ledger),
-    )
+    return (number, utility, language, time_zone, bool(row.get("closed", False)), ledger)
 
 
 def _binding(row: Mapping[str, Any]) -> tuple[str, str, bool]:
@@ -355,9 +403,9 @@ def _meter(row: Mapping[str, Any]) -> tuple[Any, ...]:
         serial,
         digits,
         decimals,
-        str(multiplier),
+        multiplier,
         status.value,
-        zones,
+        tuple(zones),
     )
 
 
@@ -377,14 +425,16 @@ def _tariff(row: Mapping[str, Any]) -> tuple[Any, ...]:
         parsed = pricing_from_json(pricing)
     except BillingError as exc:
         raise _RowError(f"pricing.{getattr(exc, 'field', '') or 'kind'}", str(exc)) from None
+    document = pricing_to_json(parsed)
     return (
         _int(row, "id", None),
         utility,
         service.value,
         zone,
-        valid_from.isoformat(),
-        None if valid_to is None else valid_to.isoformat(),
-        dumps(pricing_to_json(parsed)),
+        valid_from,
+        valid_to,
+        dumps(document),
+        document["kind"],
     )
 
 
@@ -399,16 +449,7 @@ def _reading(row: Mapping[str, Any]) -> tuple[Any, ...]:
     source = _enum(ReadingSource, row, "source", "inspector").value
     status = _enum(ReadingStatus, row, "status", "accepted").value
     period = _period(row, "period") or Period.of(taken_at.date())
-    return (
-        serial,
-        zone,
-        str(value),
-        iso_time(taken_at),
-        iso_time(received_at),
-        source,
-        status,
-        str(period),
-    )
+    return (serial, zone, value, taken_at, received_at, source, status, str(period))
 
 
 def _payment(row: Mapping[str, Any]) -> Payment:
@@ -454,20 +495,20 @@ async def import_billing_data(store: BillingStore, data: Mapping[str, Any]) -> I
     batch = ImportBatch()
     payments: list[tuple[int, Payment]] = []
     checkers: dict[str, Any] = {
-        "utilities": (_utility, batch.utilities),
-        "accounts": (_account, batch.accounts),
-        "bindings": (_binding, batch.bindings),
-        "meters": (_meter, batch.meters),
-        "tariffs": (_tariff, batch.tariffs),
-        "readings": (_reading, batch.readings),
-        "payments": (_payment, payments),
+        "utilities": (_utility, batch.utilities, UtilityRow),
+        "accounts": (_account, batch.accounts, AccountRow),
+        "bindings": (_binding, batch.bindings, BindingRow),
+        "meters": (_meter, batch.meters, MeterRow),
+        "tariffs": (_tariff, batch.tariffs, TariffRow),
+        "readings": (_reading, batch.readings, ReadingRow),
+        "payments": (_payment, payments, None),
     }
     for section in SECTIONS:
         rows = data.get(section, [])
         if not isinstance(rows, Sequence) or isinstance(rows, str):
             problems.append(ImportProblem(section, -1, section, section, "must be a list"))
             continue
-        check, target = checkers[section]
+        check, target, kind = checkers[section]
         for index, row in enumerate(rows):
             name = item_name(section, row)
             if not isinstance(row, Mapping):
@@ -478,7 +519,7 @@ async def import_billing_data(store: BillingStore, data: Mapping[str, Any]) -> I
             except _RowError as exc:
                 problems.append(ImportProblem(section, index, name, exc.field, exc.message))
                 continue
-            target.append((index, checked) if section == "payments" else (index, *checked))
+            target.append((index, checked) if kind is None else kind(index, *checked))
     written, refused = await store.write_billing_import(batch)
     for problem in refused:  # named as the document names the row
         row = data[problem.section][problem.index]

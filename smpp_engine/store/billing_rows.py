@@ -44,7 +44,6 @@ from billing_core import (
 
 from .billing_codec import (
     dumps,
-    iso_time,
     parse_date,
     parse_time,
     period_from,
@@ -96,24 +95,6 @@ def ledger(totals: Row, items: Iterable[Row]) -> Ledger:
         ),
         _D(totals[4]),
     )
-
-
-def ledger_totals(value: Ledger) -> tuple[str, str, str, str, str]:
-    b = value.balance
-    return (str(b.opening), str(b.charges), str(b.penalties), str(b.payments), str(value.advance))
-
-
-def ledger_items(number: str, value: Ledger) -> list[tuple[str, str, str, str, str | None]]:
-    return [
-        (
-            number,
-            str(i.period),
-            str(i.principal),
-            str(i.penalty),
-            None if i.due_date is None else i.due_date.isoformat(),
-        )
-        for i in value.open_items
-    ]
 
 
 def meters(rows: Iterable[Row]) -> tuple[Meter, ...]:
@@ -234,21 +215,6 @@ def notice(r: Row) -> NoticeRecord:
         parse_time(r[9]) if r[9] else None,
         _D(r[10]),
         r[0],
-    )
-
-
-def notice_row(n: NoticeRecord) -> tuple[Any, ...]:
-    return (
-        n.kind.value,
-        n.account_number,
-        n.msisdn,
-        n.text,
-        iso_time(n.created_at),
-        None if n.send_at is None else iso_time(n.send_at),
-        None if n.service is None else n.service.value,
-        n.state.value,
-        None if n.delivered_at is None else iso_time(n.delivered_at),
-        str(n.amount),
     )
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from billing_core import (
@@ -33,9 +32,10 @@ from billing_core import (
     UtilitySettings,
 )
 
+from . import billing_import_rules as imports
 from . import billing_rows as rows
 from . import billing_rules as rules
-from .billing_codec import parse_date, parse_time
+from .billing_codec import parse_time
 from .billing_import import ImportBatch, ImportProblem
 from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 from .errors import StoreError
@@ -583,245 +583,149 @@ async def _save_answer(
     return rules.saved_answer(reply, accepted, lease)
 
 
-async def _exists(c: Any, query: str, *args: Any) -> bool:
-    return await c.fetchval(query, *args) is not None
+# What the import rules ask about (billing_import_rules.ImportLookups), by table.
+_IMPORT_METERS = """
+SELECT m.id, m.serial, p.account_number FROM billing_meters AS m
+JOIN billing_service_points AS p ON p.id = m.service_point_id
+WHERE m.serial = ANY ($1::text[]) OR m.id = ANY ($2::bigint[])
+   OR p.account_number = ANY ($3::text[])
+"""
+_IMPORT_TARIFFS = """
+SELECT id, utility_id, service, zone, valid_from, pricing ->> 'kind' FROM billing_tariffs
+WHERE utility_id = ANY ($1::text[]) OR id = ANY ($2::bigint[])
+"""
+_IMPORT_READINGS = """
+SELECT r.register_id, r.taken_at, r.value FROM billing_readings AS r
+JOIN billing_registers AS g ON g.id = r.register_id
+JOIN billing_meters AS m ON m.id = g.meter_id
+WHERE m.serial = ANY ($1::text[]) AND r.taken_at = ANY ($2::timestamptz[])
+"""
+
+
+async def _load_import(c: Any, ask: imports.ImportLookups) -> imports.StoredImport:
+    """What the import rules ask about, read in the import's transaction."""
+    meters = {
+        r[0]: (r[1], r[2])
+        for r in await c.fetch(_IMPORT_METERS, ask.serials, ask.meter_ids, ask.meter_accounts)
+    }
+    registers = await c.fetch(
+        "SELECT id, meter_id, zone FROM billing_registers "
+        "WHERE meter_id = ANY ($1::bigint[]) OR id = ANY ($2::bigint[])",
+        list(meters),
+        ask.register_ids,
+    )
+    tariffs = await c.fetch(_IMPORT_TARIFFS, ask.tariff_utilities, ask.tariff_ids)
+    readings = await c.fetch(_IMPORT_READINGS, ask.reading_serials, ask.reading_times)
+    points = await c.fetch(
+        "SELECT id, account_number, service FROM billing_service_points "
+        "WHERE account_number = ANY ($1::text[])",
+        ask.meter_accounts,
+    )
+    accounts = await c.fetch(
+        "SELECT number FROM billing_accounts WHERE number = ANY ($1::text[])", ask.accounts
+    )
+    return imports.StoredImport(
+        utilities=dict(await c.fetch("SELECT id, is_default FROM billing_utilities")),
+        accounts={r[0] for r in accounts},
+        points={(r[1], r[2]): r[0] for r in points},
+        meters=meters,
+        registers={r[0]: (r[1], r[2]) for r in registers},
+        tariffs={r[0]: (r[1], r[2], r[3], r[4], r[5] == "fixed") for r in tariffs},
+        readings={(r[0], r[1], r[2]) for r in readings},
+        last_ids={
+            table: await c.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}")
+            for table in imports.NUMBERED
+        },
+    )
+
+
+def _insert(table: str, columns: str) -> str:
+    """Insert the rows $1 (an array of ``table``'s row type) into ``columns``."""
+    return f"INSERT INTO {table} ({columns}) SELECT {columns} FROM unnest($1::{table}[])"
+
+
+# The import plan's rows (see billing_import_rules.ImportPlan), in the order their
+# references need.
+_IMPORT_WRITES = (
+    (
+        "utilities",
+        _insert("billing_utilities", "id, settings, is_default")
+        + " ON CONFLICT (id) DO UPDATE SET settings = EXCLUDED.settings, "
+        "is_default = EXCLUDED.is_default",
+    ),
+    (
+        "utility_defaults",
+        "UPDATE billing_utilities AS u SET is_default = t.is_default "
+        "FROM unnest($1::billing_utilities[]) AS t WHERE u.id = t.id",
+    ),
+    (
+        "accounts",
+        _insert(
+            "billing_accounts",
+            "number, utility_id, language, time_zone, closed, opening, charges, penalties, "
+            "payments, advance",
+        ),
+    ),
+    (
+        "open_items",
+        _insert("billing_open_items", "account_number, period, principal, penalty, due_date"),
+    ),
+    (
+        "account_changes",
+        "UPDATE billing_accounts AS a SET utility_id = t.utility_id, language = t.language, "
+        "time_zone = t.time_zone, closed = t.closed "
+        "FROM unnest($1::billing_accounts[]) AS t WHERE a.number = t.number",
+    ),
+    (
+        "bindings",
+        _insert("billing_bindings", "msisdn, account_number, opted_out")
+        + " ON CONFLICT (msisdn, account_number) DO UPDATE SET opted_out = EXCLUDED.opted_out",
+    ),
+    ("service_points", _insert("billing_service_points", "id, account_number, service")),
+    (
+        "meters",
+        _insert(
+            "billing_meters",
+            "id, service_point_id, serial, digits, decimals, multiplier, status, position",
+        ),
+    ),
+    (
+        "meter_changes",
+        "UPDATE billing_meters AS m SET service_point_id = t.service_point_id, "
+        "digits = t.digits, decimals = t.decimals, multiplier = t.multiplier, status = t.status "
+        "FROM unnest($1::billing_meters[]) AS t WHERE m.id = t.id",
+    ),
+    ("registers", _insert("billing_registers", "id, meter_id, zone, position")),
+    (
+        "register_changes",
+        "UPDATE billing_registers AS g SET position = t.position "
+        "FROM unnest($1::billing_registers[]) AS t WHERE g.id = t.id",
+    ),
+    (
+        "tariffs",
+        _insert("billing_tariffs", "id, utility_id, service, zone, valid_from, valid_to, pricing"),
+    ),
+    (
+        "readings",
+        _insert(
+            "billing_readings",
+            "register_id, value, taken_at, received_at, source, status, period, mo_message_id",
+        ),
+    ),
+)
 
 
 async def _write_import(c: Any, batch: ImportBatch) -> tuple[dict[str, int], list[ImportProblem]]:
-    problems: list[ImportProblem] = []
-    written = dict.fromkeys(
-        ("utilities", "accounts", "bindings", "meters", "tariffs", "readings"), 0
-    )
-
-    def refuse(section: str, index: int, item: str, field: str, message: str) -> None:
-        problems.append(ImportProblem(section, index, item, field, message))
-
-    for _index, utility_id, settings, default in batch.utilities:
-        if default:
-            await c.execute("UPDATE billing_utilities SET is_default = false")
-        await c.execute(
-            "INSERT INTO billing_utilities (id, settings, is_default) VALUES ($1, $2, $3) "
-            "ON CONFLICT (id) DO UPDATE SET settings = EXCLUDED.settings, "
-            "is_default = billing_utilities.is_default OR EXCLUDED.is_default",
-            utility_id,
-            settings,
-            default,
-        )
-        written["utilities"] += 1
-    for index, number, utility, language, zone, closed, totals, items in batch.accounts:
-        if not await _exists(c, "SELECT 1 FROM billing_utilities WHERE id = $1", utility):
-            refuse("accounts", index, number, "utility", f"unknown utility {utility!r}")
-            continue
-        if await _exists(c, "SELECT 1 FROM billing_accounts WHERE number = $1", number):
-            await c.execute(
-                "UPDATE billing_accounts SET utility_id = $2, language = $3, time_zone = $4, "
-                "closed = $5 WHERE number = $1",
-                number,
-                utility,
-                language,
-                zone,
-                closed,
-            )
-        else:
-            await c.execute(
-                "INSERT INTO billing_accounts (number, utility_id, language, time_zone, closed, "
-                "opening, charges, penalties, payments, advance) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                number,
-                utility,
-                language,
-                zone,
-                closed,
-                *(Decimal(t) for t in totals),
-            )
-            for _, period, principal, penalty, due in items:
-                await c.execute(
-                    "INSERT INTO billing_open_items (account_number, period, principal, "
-                    "penalty, due_date) VALUES ($1, $2, $3, $4, $5)",
-                    number,
-                    period,
-                    Decimal(principal),
-                    Decimal(penalty),
-                    None if due is None else parse_date(due),
-                )
-        written["accounts"] += 1
-    for index, msisdn, number, opted_out in batch.bindings:
-        if not await _exists(c, "SELECT 1 FROM billing_accounts WHERE number = $1", number):
-            refuse(
-                "bindings", index, f"{msisdn}/{number}", "account", f"unknown account {number!r}"
-            )
-            continue
-        await c.execute(
-            "INSERT INTO billing_bindings (msisdn, account_number, opted_out) "
-            "VALUES ($1, $2, $3) ON CONFLICT (msisdn, account_number) "
-            "DO UPDATE SET opted_out = EXCLUDED.opted_out",
-            msisdn,
-            number,
-            opted_out,
-        )
-        written["bindings"] += 1
-    for (
-        index,
-        given_id,
-        number,
-        service,
-        serial,
-        digits,
-        decimals,
-        mult,
-        status,
-        regs,
-    ) in batch.meters:
-        if not await _exists(c, "SELECT 1 FROM billing_accounts WHERE number = $1", number):
-            refuse("meters", index, serial, "account", f"unknown account {number!r}")
-            continue
-        point = await c.fetchval(
-            "WITH new AS (INSERT INTO billing_service_points (account_number, service) "
-            "VALUES ($1, $2) ON CONFLICT (account_number, service) DO NOTHING RETURNING id) "
-            "SELECT id FROM new UNION ALL SELECT id FROM billing_service_points "
-            "WHERE account_number = $1 AND service = $2",
-            number,
-            service,
-        )
-        old = await c.fetchval("SELECT id FROM billing_meters WHERE serial = $1", serial)
-        meter_id = given_id
-        if old is not None and meter_id is not None and old != meter_id:
-            refuse("meters", index, serial, "id", f"the serial is stored with id {old}")
-            continue
-        if (
-            old is None
-            and meter_id is not None
-            and await _exists(c, "SELECT 1 FROM billing_meters WHERE id = $1", meter_id)
-        ):
-            refuse("meters", index, serial, "id", f"id {meter_id} belongs to another meter")
-            continue
-        clash = None
-        for register_id, zone in regs:
-            if register_id is not None:
-                owner = await c.fetchrow(
-                    "SELECT meter_id, zone FROM billing_registers WHERE id = $1", register_id
-                )
-                if owner is not None and (owner[0], owner[1]) != (old or meter_id, zone):
-                    clash = register_id
-        if clash is not None:
-            refuse("meters", index, serial, "registers", f"register id {clash} is taken")
-            continue
-        position = await c.fetchval(
-            "SELECT count(*) FROM billing_meters WHERE service_point_id IN "
-            "(SELECT id FROM billing_service_points WHERE account_number = $1)",
-            number,
-        )
-        if old is None:
-            meter_id = await c.fetchval(
-                "INSERT INTO billing_meters (id, service_point_id, serial, digits, decimals, "
-                "multiplier, status, position) "
-                "VALUES (coalesce($1, nextval(pg_get_serial_sequence('billing_meters', 'id'))), "
-                "$2, $3, $4, $5, $6, $7, $8) RETURNING id",
-                meter_id,
-                point,
-                serial,
-                digits,
-                decimals,
-                Decimal(mult),
-                status,
-                position,
-            )
-        else:
-            meter_id = old
-            await c.execute(
-                "UPDATE billing_meters SET service_point_id = $2, digits = $3, decimals = $4, "
-                "multiplier = $5, status = $6 WHERE id = $1",
-                meter_id,
-                point,
-                digits,
-                decimals,
-                Decimal(mult),
-                status,
-            )
-        for register_position, (register_id, zone) in enumerate(regs):
-            await c.execute(
-                "INSERT INTO billing_registers (id, meter_id, zone, position) "
-                "VALUES (coalesce($1, nextval(pg_get_serial_sequence('billing_registers', "
-                "'id'))), $2, $3, $4) "
-                "ON CONFLICT (meter_id, zone) DO UPDATE SET position = EXCLUDED.position",
-                register_id,
-                meter_id,
-                zone,
-                register_position,
-            )
-        written["meters"] += 1
-    for index, tariff_id, utility, service, zone, valid_from, valid_to, pricing in batch.tariffs:
-        item = f"{utility}/{service}/{zone or '-'}/{valid_from}"
-        if not await _exists(c, "SELECT 1 FROM billing_utilities WHERE id = $1", utility):
-            refuse("tariffs", index, item, "utility", f"unknown utility {utility!r}")
-            continue
-        if await _exists(
-            c,
-            "SELECT 1 FROM billing_tariffs WHERE utility_id = $1 AND service = $2 "
-            "AND zone IS NOT DISTINCT FROM $3 AND valid_from = $4 "
-            "AND (pricing ->> 'kind' = 'fixed') = $5",
-            utility,
-            service,
-            zone,
-            parse_date(valid_from),
-            pricing.startswith('{"kind":"fixed"'),
-        ):
-            continue
-        if tariff_id is not None and await _exists(
-            c, "SELECT 1 FROM billing_tariffs WHERE id = $1", tariff_id
-        ):
-            refuse("tariffs", index, item, "id", f"id {tariff_id} belongs to another tariff")
-            continue
-        await c.execute(
-            "INSERT INTO billing_tariffs (id, utility_id, service, zone, valid_from, valid_to, "
-            "pricing) VALUES (coalesce($1, nextval(pg_get_serial_sequence('billing_tariffs', "
-            "'id'))), $2, $3, $4, $5, $6, $7::jsonb)",
-            tariff_id,
-            utility,
-            service,
-            zone,
-            parse_date(valid_from),
-            None if valid_to is None else parse_date(valid_to),
-            pricing,
-        )
-        written["tariffs"] += 1
-    for index, serial, zone, value, taken, received, source, status, period in batch.readings:
-        item = f"{serial}/{zone}/{taken}"
-        register = await c.fetchval(
-            "SELECT g.id FROM billing_registers AS g JOIN billing_meters AS m "
-            "ON m.id = g.meter_id WHERE m.serial = $1 AND g.zone = $2",
-            serial,
-            zone,
-        )
-        if register is None:
-            refuse("readings", index, item, "meter", f"no meter {serial!r} with register {zone}")
-            continue
-        taken_at = datetime.fromisoformat(taken)
-        if await _exists(
-            c,
-            "SELECT 1 FROM billing_readings WHERE register_id = $1 AND taken_at = $2 "
-            "AND value = $3",
-            register,
-            taken_at,
-            Decimal(value),
-        ):
-            continue
-        await c.execute(
-            "INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, "
-            "status, period) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            register,
-            Decimal(value),
-            taken_at,
-            datetime.fromisoformat(received),
-            source,
-            status,
-            period,
-        )
-        written["readings"] += 1
-    # Rows given their own ids: the sequences must not hand those out again.
-    for table in ("billing_meters", "billing_registers", "billing_tariffs"):
+    # Imports take turns: the rules number new rows after the highest stored ids.
+    await c.execute(f"LOCK TABLE {', '.join(imports.NUMBERED)} IN SHARE ROW EXCLUSIVE MODE")
+    plan = imports.decide(batch, await _load_import(c, imports.lookups(batch)))
+    for name, statement in _IMPORT_WRITES:
+        if written := getattr(plan, name):
+            await c.execute(statement, written)
+    # The sequences must not hand out the ids the rules gave.
+    for table in imports.NUMBERED:
         await c.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
         )
-    return written, problems
+    return plan.written, plan.problems

@@ -9,9 +9,11 @@ default one (see :attr:`SqliteBilling.billing_utility`).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from billing_core import (
@@ -26,9 +28,10 @@ from billing_core import (
     UtilitySettings,
 )
 
+from . import billing_import_rules as imports
 from . import billing_rows as rows
 from . import billing_rules as rules
-from .billing_codec import iso_time, stored_text
+from .billing_codec import iso_time, parse_date, parse_time, stored_text
 from .billing_import import ImportBatch, ImportProblem
 from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 from .errors import StoreError
@@ -545,187 +548,150 @@ class SqliteBilling:
         )
 
 
-def _exists(c: sqlite3.Connection, query: str, *args: Any) -> bool:
-    return c.execute(query, args).fetchone() is not None
+def _each(values: Sequence[object]) -> str:
+    """``values`` for ``IN (SELECT value FROM json_each(?))``."""
+    return json.dumps(list(values))
+
+
+_IN = "IN (SELECT value FROM json_each(?))"
+
+
+def _load_import(c: sqlite3.Connection, ask: imports.ImportLookups) -> imports.StoredImport:
+    """What the import rules ask about, read in the import's write transaction."""
+    meters: dict[int, tuple[str, str]] = {}
+    for column, values in (
+        ("m.serial", ask.serials),
+        ("m.id", ask.meter_ids),
+        ("p.account_number", ask.meter_accounts),
+    ):
+        meters.update(
+            (r[0], (r[1], r[2]))
+            for r in c.execute(
+                "SELECT m.id, m.serial, p.account_number FROM billing_meters AS m "
+                "JOIN billing_service_points AS p ON p.id = m.service_point_id "
+                f"WHERE {column} {_IN}",
+                (_each(values),),
+            )
+        )
+    registers: dict[int, tuple[int, str]] = {}
+    for column, ids in (("meter_id", list(meters)), ("id", ask.register_ids)):
+        registers.update(
+            (r[0], (r[1], r[2]))
+            for r in c.execute(
+                f"SELECT id, meter_id, zone FROM billing_registers WHERE {column} {_IN}",
+                (_each(ids),),
+            )
+        )
+    tariffs = {
+        r[0]: (r[1], r[2], r[3], parse_date(r[4]), r[5] == "fixed")
+        for r in c.execute(
+            "SELECT id, utility_id, service, zone, valid_from, json_extract(pricing, '$.kind') "
+            f"FROM billing_tariffs WHERE utility_id {_IN} OR id {_IN}",
+            (_each(ask.tariff_utilities), _each(ask.tariff_ids)),
+        )
+    }
+    readings = {
+        (r[0], parse_time(r[1]), Decimal(r[2]))
+        for r in c.execute(
+            "SELECT r.register_id, r.taken_at, r.value FROM billing_readings AS r "
+            "JOIN billing_registers AS g ON g.id = r.register_id "
+            "JOIN billing_meters AS m ON m.id = g.meter_id "
+            f"WHERE m.serial {_IN} AND r.taken_at {_IN}",
+            (_each(ask.reading_serials), _each([iso_time(t) for t in ask.reading_times])),
+        )
+    }
+    return imports.StoredImport(
+        utilities={
+            r[0]: bool(r[1]) for r in c.execute("SELECT id, is_default FROM billing_utilities")
+        },
+        accounts={
+            r[0]
+            for r in c.execute(
+                f"SELECT number FROM billing_accounts WHERE number {_IN}", (_each(ask.accounts),)
+            )
+        },
+        points={
+            (r[1], r[2]): r[0]
+            for r in c.execute(
+                "SELECT id, account_number, service FROM billing_service_points "
+                f"WHERE account_number {_IN}",
+                (_each(ask.meter_accounts),),
+            )
+        },
+        meters=meters,
+        registers=registers,
+        tariffs=tariffs,
+        readings=readings,
+        last_ids={
+            table: c.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+            for table in imports.NUMBERED
+        },
+    )
+
+
+# The import plan's rows (see billing_import_rules.ImportPlan), in the order their
+# references need.
+_IMPORT_WRITES = (
+    (
+        "utilities",
+        "INSERT INTO billing_utilities (id, settings, is_default) "
+        "VALUES (:id, :settings, :is_default) ON CONFLICT (id) DO UPDATE "
+        "SET settings = excluded.settings, is_default = excluded.is_default",
+    ),
+    ("utility_defaults", "UPDATE billing_utilities SET is_default = :is_default WHERE id = :id"),
+    (
+        "accounts",
+        "INSERT INTO billing_accounts (number, utility_id, language, time_zone, closed, opening, "
+        "charges, penalties, payments, advance) VALUES (:number, :utility_id, :language, "
+        ":time_zone, :closed, :opening, :charges, :penalties, :payments, :advance)",
+    ),
+    ("open_items", _INSERT_ITEM),
+    (
+        "account_changes",
+        "UPDATE billing_accounts SET utility_id = :utility_id, language = :language, "
+        "time_zone = :time_zone, closed = :closed WHERE number = :number",
+    ),
+    (
+        "bindings",
+        "INSERT INTO billing_bindings (msisdn, account_number, opted_out) "
+        "VALUES (:msisdn, :account_number, :opted_out) ON CONFLICT (msisdn, account_number) "
+        "DO UPDATE SET opted_out = excluded.opted_out",
+    ),
+    (
+        "service_points",
+        "INSERT INTO billing_service_points (id, account_number, service) "
+        "VALUES (:id, :account_number, :service)",
+    ),
+    (
+        "meters",
+        "INSERT INTO billing_meters (id, service_point_id, serial, digits, decimals, "
+        "multiplier, status, position) VALUES (:id, :service_point_id, :serial, :digits, "
+        ":decimals, :multiplier, :status, :position)",
+    ),
+    (
+        "meter_changes",
+        "UPDATE billing_meters SET service_point_id = :service_point_id, digits = :digits, "
+        "decimals = :decimals, multiplier = :multiplier, status = :status WHERE id = :id",
+    ),
+    (
+        "registers",
+        "INSERT INTO billing_registers (id, meter_id, zone, position) "
+        "VALUES (:id, :meter_id, :zone, :position)",
+    ),
+    ("register_changes", "UPDATE billing_registers SET position = :position WHERE id = :id"),
+    (
+        "tariffs",
+        "INSERT INTO billing_tariffs (id, utility_id, service, zone, valid_from, valid_to, "
+        "pricing) VALUES (:id, :utility_id, :service, :zone, :valid_from, :valid_to, :pricing)",
+    ),
+    ("readings", _INSERT_READING),
+)
 
 
 def _write_import(
     c: sqlite3.Connection, batch: ImportBatch
 ) -> tuple[dict[str, int], list[ImportProblem]]:
-    problems: list[ImportProblem] = []
-    written = dict.fromkeys(
-        ("utilities", "accounts", "bindings", "meters", "tariffs", "readings"), 0
-    )
-
-    def refuse(section: str, index: int, item: str, field: str, message: str) -> None:
-        problems.append(ImportProblem(section, index, item, field, message))
-
-    for _index, utility_id, settings, default in batch.utilities:
-        if default:
-            c.execute("UPDATE billing_utilities SET is_default = 0")
-        c.execute(
-            "INSERT INTO billing_utilities (id, settings, is_default) VALUES (?, ?, ?) "
-            "ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, "
-            "is_default = max(is_default, excluded.is_default)",
-            (utility_id, settings, int(default)),
-        )
-        written["utilities"] += 1
-    for index, number, utility, language, zone, closed, totals, items in batch.accounts:
-        if not _exists(c, "SELECT 1 FROM billing_utilities WHERE id = ?", utility):
-            refuse("accounts", index, number, "utility", f"unknown utility {utility!r}")
-            continue
-        if _exists(c, "SELECT 1 FROM billing_accounts WHERE number = ?", number):
-            c.execute(
-                "UPDATE billing_accounts SET utility_id = ?, language = ?, time_zone = ?, "
-                "closed = ? WHERE number = ?",
-                (utility, language, zone, int(closed), number),
-            )
-        else:
-            c.execute(
-                "INSERT INTO billing_accounts (number, utility_id, language, time_zone, closed, "
-                "opening, charges, penalties, payments, advance) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (number, utility, language, zone, int(closed), *totals),
-            )
-            c.executemany(
-                "INSERT INTO billing_open_items (account_number, period, principal, penalty, "
-                "due_date) VALUES (?, ?, ?, ?, ?)",
-                items,
-            )
-        written["accounts"] += 1
-    for index, msisdn, number, opted_out in batch.bindings:
-        if not _exists(c, "SELECT 1 FROM billing_accounts WHERE number = ?", number):
-            refuse(
-                "bindings", index, f"{msisdn}/{number}", "account", f"unknown account {number!r}"
-            )
-            continue
-        c.execute(
-            "INSERT INTO billing_bindings (msisdn, account_number, opted_out) VALUES (?, ?, ?) "
-            "ON CONFLICT (msisdn, account_number) DO UPDATE SET opted_out = excluded.opted_out",
-            (msisdn, number, int(opted_out)),
-        )
-        written["bindings"] += 1
-    for (
-        index,
-        given_id,
-        number,
-        service,
-        serial,
-        digits,
-        decimals,
-        mult,
-        status,
-        regs,
-    ) in batch.meters:
-        if not _exists(c, "SELECT 1 FROM billing_accounts WHERE number = ?", number):
-            refuse("meters", index, serial, "account", f"unknown account {number!r}")
-            continue
-        c.execute(
-            "INSERT INTO billing_service_points (account_number, service) VALUES (?, ?) "
-            "ON CONFLICT (account_number, service) DO NOTHING",
-            (number, service),
-        )
-        point = c.execute(
-            "SELECT id FROM billing_service_points WHERE account_number = ? AND service = ?",
-            (number, service),
-        ).fetchone()[0]
-        old = c.execute("SELECT id FROM billing_meters WHERE serial = ?", (serial,)).fetchone()
-        meter_id = given_id
-        if old is not None and meter_id is not None and old[0] != meter_id:
-            refuse("meters", index, serial, "id", f"the serial is stored with id {old[0]}")
-            continue
-        if (
-            old is None
-            and meter_id is not None
-            and _exists(c, "SELECT 1 FROM billing_meters WHERE id = ?", meter_id)
-        ):
-            refuse("meters", index, serial, "id", f"id {meter_id} belongs to another meter")
-            continue
-        clash = None
-        for register_id, zone in regs:
-            if register_id is not None:
-                owner = c.execute(
-                    "SELECT meter_id, zone FROM billing_registers WHERE id = ?", (register_id,)
-                ).fetchone()
-                if owner is not None and tuple(owner) != (old[0] if old else meter_id, zone):
-                    clash = register_id
-        if clash is not None:
-            refuse("meters", index, serial, "registers", f"register id {clash} is taken")
-            continue
-        position = c.execute(
-            "SELECT count(*) FROM billing_meters WHERE service_point_id IN "
-            "(SELECT id FROM billing_service_points WHERE account_number = ?)",
-            (number,),
-        ).fetchone()[0]
-        if old is None:
-            meter_id = c.execute(
-                "INSERT INTO billing_meters (id, service_point_id, serial, digits, decimals, "
-                "multiplier, status, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (meter_id, point, serial, digits, decimals, mult, status, position),
-            ).lastrowid
-        else:
-            meter_id = old[0]
-            c.execute(
-                "UPDATE billing_meters SET service_point_id = ?, digits = ?, decimals = ?, "
-                "multiplier = ?, status = ? WHERE id = ?",
-                (point, digits, decimals, mult, status, meter_id),
-            )
-        for position, (register_id, zone) in enumerate(regs):
-            c.execute(
-                "INSERT INTO billing_registers (id, meter_id, zone, position) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (meter_id, zone) DO UPDATE SET position = excluded.position",
-                (register_id, meter_id, zone, position),
-            )
-        written["meters"] += 1
-    for index, tariff_id, utility, service, zone, valid_from, valid_to, pricing in batch.tariffs:
-        item = f"{utility}/{service}/{zone or '-'}/{valid_from}"
-        if not _exists(c, "SELECT 1 FROM billing_utilities WHERE id = ?", utility):
-            refuse("tariffs", index, item, "utility", f"unknown utility {utility!r}")
-            continue
-        if _exists(
-            c,
-            "SELECT 1 FROM billing_tariffs WHERE utility_id = ? AND service = ? "
-            'AND zone IS ? AND valid_from = ? AND (pricing LIKE \'{"kind":"fixed"%\') = ?',
-            utility,
-            service,
-            zone,
-            valid_from,
-            pricing.startswith('{"kind":"fixed"'),
-        ):
-            continue
-        if tariff_id is not None and _exists(
-            c, "SELECT 1 FROM billing_tariffs WHERE id = ?", tariff_id
-        ):
-            refuse("tariffs", index, item, "id", f"id {tariff_id} belongs to another tariff")
-            continue
-        c.execute(
-            "INSERT INTO billing_tariffs (id, utility_id, service, zone, valid_from, valid_to, "
-            "pricing) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (tariff_id, utility, service, zone, valid_from, valid_to, pricing),
-        )
-        written["tariffs"] += 1
-    for index, serial, zone, value, taken, received, source, status, period in batch.readings:
-        item = f"{serial}/{zone}/{taken}"
-        register = c.execute(
-            "SELECT g.id FROM billing_registers AS g JOIN billing_meters AS m "
-            "ON m.id = g.meter_id WHERE m.serial = ? AND g.zone = ?",
-            (serial, zone),
-        ).fetchone()
-        if register is None:
-            refuse("readings", index, item, "meter", f"no meter {serial!r} with register {zone}")
-            continue
-        if _exists(
-            c,
-            "SELECT 1 FROM billing_readings WHERE register_id = ? AND taken_at = ? AND value = ?",
-            register[0],
-            taken,
-            value,
-        ):
-            continue
-        c.execute(
-            "INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, "
-            "status, period) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (register[0], value, taken, received, source, status, period),
-        )
-        written["readings"] += 1
-    return written, problems
+    plan = imports.decide(batch, _load_import(c, imports.lookups(batch)))
+    for name, statement in _IMPORT_WRITES:
+        c.executemany(statement, _text(getattr(plan, name)))
+    return plan.written, plan.problems
