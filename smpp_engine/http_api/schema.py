@@ -24,7 +24,7 @@ from .bodies import ROUTE_MARK
 from .campaigns import CampaignBody, GroupBody, MembersBody
 from .messages import BatchRequest, MessageRequest
 
-__all__ = ["OPERATIONS", "Operation", "openapi_document"]
+__all__ = ["ERRORS", "OPERATIONS", "Operation", "Reply", "openapi_document"]
 
 Schema = dict[str, Any]
 
