@@ -76,6 +76,22 @@ class SettingsCache:
         return settings
 
 
+class UtilitySettingsCache:
+    """The settings part of both billing stores.
+
+    ``billing_utility`` names the utility whose settings answer an MSISDN bound
+    to no account; None: the one imported as default, else the first by id.
+    """
+
+    billing_utility: str | None = None
+    _billing_settings: SettingsCache | None = None
+
+    def _settings_cache(self) -> SettingsCache:
+        if self._billing_settings is None:
+            self._billing_settings = SettingsCache()
+        return self._billing_settings
+
+
 def binding(row: Row) -> PhoneBinding:
     return PhoneBinding(row[0], row[1], bool(row[2]))
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from billing_core import (
@@ -30,6 +31,7 @@ from billing_core import (
     NoticeRecord,
     Outcome,
     PaymentPosting,
+    UtilitySettings,
     charge_ledgers,
     post_payment,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "PaymentRows",
     "Row",
     "answer_rows",
+    "capped_since",
     "charged_accounts",
     "ledger_rows",
     "mo_row",
@@ -52,6 +55,7 @@ __all__ = [
     "payment_as_stored",
     "payment_rows",
     "saved_answer",
+    "warned_since",
 ]
 
 Row = dict[str, Any]
@@ -248,3 +252,16 @@ def notice_rows(notices: Iterable[NoticeRecord], payment_reference: str | None) 
         }
         for n in notices
     ]
+
+
+def warned_since(settings: UtilitySettings, now: datetime) -> datetime:
+    """Disconnection warnings sent since then are under way (the notice context says
+    so): a warning lasts as long as the procedure it starts may run."""
+    cut = settings.notices.disconnection
+    return now - timedelta(days=cut.days_to_pay + cut.days_to_suspension + 30)
+
+
+def capped_since(now: datetime) -> datetime:
+    """Debt reminders sent since then count against the frequency caps (the widest is
+    a month's)."""
+    return now - timedelta(days=30)

@@ -275,16 +275,10 @@ def _ledger_of(document: Sequence[Any]) -> tuple[str, Ledger]:
     return document[0], rows.ledger(document[4:9], document[9])
 
 
-class PostgresBilling:
-    """The :class:`BillingRepository` part of :class:`~.postgres.PostgresStore`.
-
-    ``billing_utility`` names the utility whose settings answer an MSISDN bound
-    to no account; None: the one imported as default, else the first by id.
-    """
+class PostgresBilling(rows.UtilitySettingsCache):
+    """The :class:`BillingRepository` part of :class:`~.postgres.PostgresStore`."""
 
     _pool: Any
-    billing_utility: str | None = None
-    _billing_settings: rows.SettingsCache | None = None
 
     if TYPE_CHECKING:
 
@@ -292,14 +286,10 @@ class PostgresBilling:
             self, operation: str, coro_fn: Callable[[*Ts], Coroutine[Any, Any, T]], *args: *Ts
         ) -> T: ...
 
-    def _settings_cache(self) -> rows.SettingsCache:
-        if self._billing_settings is None:
-            self._billing_settings = rows.SettingsCache()
-        return self._billing_settings
-
     async def load_settings(self, utility_id: str | None = None) -> UtilitySettings:
         """A utility's settings (the default one when ``utility_id`` is None)."""
-        text = await self._run("load_settings", self._fetchval, _SETTINGS, utility_id)
+        utility = utility_id or self.billing_utility
+        text = await self._run("load_settings", self._fetchval, _SETTINGS, utility)
         if text is None:
             raise StoreError(_NAME, f"load_settings: no billing utility {utility_id or ''!r}")
         return self._settings_cache().get(text)
@@ -415,14 +405,12 @@ class PostgresBilling:
             NoticeKind.DISCONNECTION_WARNING.value,
             now - timedelta(days=_WARNINGS_LOOKED_AT),
             NoticeKind.DEBT.value,
-            now - timedelta(days=30),
+            rules.capped_since(now),
         )
         if r["account"] is None:
             raise rows.UnknownAccountError(account_number)
         settings = self._settings_cache().get(r["settings"])
-        cut = settings.notices.disconnection
-        # A warning is under way for as long as the procedure it starts may run.
-        since = now - timedelta(days=cut.days_to_pay + cut.days_to_suspension + 30)
+        since = rules.warned_since(settings, now)
         warned = {service for service, at in json.loads(r["warned"]) if parse_time(at) >= since}
         head, items = json.loads(r["account"])
         return rows.notice_context(

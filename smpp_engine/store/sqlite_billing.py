@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -258,21 +258,10 @@ def _save_answer(
     return rules.saved_answer(reply, accepted, lease)
 
 
-class SqliteBilling:
-    """The :class:`BillingRepository` part of :class:`~.sqlite.SqliteStore`.
-
-    ``billing_utility`` names the utility whose settings answer an MSISDN bound
-    to no account; None: the one imported as default, else the first by id.
-    """
+class SqliteBilling(rows.UtilitySettingsCache):
+    """The :class:`BillingRepository` part of :class:`~.sqlite.SqliteStore`."""
 
     _worker: SqliteWorker
-    billing_utility: str | None = None
-    _billing_settings: rows.SettingsCache | None = None
-
-    def _settings_cache(self) -> rows.SettingsCache:
-        if self._billing_settings is None:
-            self._billing_settings = rows.SettingsCache()
-        return self._billing_settings
 
     async def load_settings(self, utility_id: str | None = None) -> UtilitySettings:
         """A utility's settings (the default one when ``utility_id`` is None)."""
@@ -381,17 +370,14 @@ class SqliteBilling:
 
     async def load_notice_context(self, account_number: str, *, now: datetime) -> NoticeContext:
         cache = self._settings_cache()
-        month_ago = iso_time(now - timedelta(days=30))
+        month_ago = iso_time(rules.capped_since(now))
 
         def read(c: sqlite3.Connection) -> NoticeContext | None:
             account = c.execute(_ACCOUNT, (account_number,)).fetchone()
             if account is None:
                 return None
             settings = cache.get(account[9])
-            rules = settings.notices.disconnection
-            warned_since = iso_time(
-                now - timedelta(days=rules.days_to_pay + rules.days_to_suspension + 30)
-            )
+            warned_since = iso_time(rules.warned_since(settings, now))
             bindings = c.execute(
                 "SELECT msisdn, account_number, opted_out FROM billing_bindings "
                 "WHERE account_number = ? ORDER BY msisdn",

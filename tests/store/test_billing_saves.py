@@ -186,3 +186,15 @@ async def test_a_save_that_waited_for_the_ledger_charges_it_as_left(pg_dsn: str)
             (Period(2024, 3), D("1027.20")),
         ]
         assert paid.balance.amount == D("1117.20")
+
+
+async def test_the_store_s_billing_utility_answers_for_the_default(store: Store) -> None:
+    repo = cast(BillingStore, store)
+    data = example()
+    second = {**data["utilities"][0], "id": "beta", "default": False}
+    data["utilities"].append(second)
+    assert (await import_billing_data(repo, data)).ok
+    assert (await repo.load_settings()).utility_id == "acme"  # imported as the default
+    store.billing_utility = "beta"  # type: ignore[attr-defined]
+    assert (await repo.load_settings()).utility_id == "beta"
+    assert (await repo.load_settings("acme")).utility_id == "acme"
