@@ -16,7 +16,8 @@ accepted by :mod:`.postgres_accept`, as any message. Runs on the bridge's loop.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
@@ -343,7 +344,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
         return await self._run("save_outcome", self._save_outcome, outcome)
 
     async def _save_outcome(self, o: Outcome) -> bool:
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with self._pool.acquire() as connection, _saving(connection):
             return (await _save_answer(connection, o, None, 0.0, None)).saved
 
     async def load_ledger(self, account_number: str) -> Ledger:
@@ -365,7 +366,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
     ) -> bool | None:
         payment = posting.payment
         number = payment.account_number
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with self._pool.acquire() as connection, _saving(connection):
             found = await connection.fetchrow(_PAYMENT_LOCK, [number], payment.reference)
             if found["stored"]:
                 return False
@@ -493,7 +494,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
     async def _save_answer(
         self, outcome: Outcome, reply: NewMessage | None, now: float, lease: ReplyLease | None
     ) -> SavedAnswer:
-        async with self._pool.acquire() as connection, connection.transaction():
+        async with self._pool.acquire() as connection, _saving(connection):
             return await _save_answer(connection, outcome, reply, now, lease)
 
     async def copy_billing_rows(
@@ -518,6 +519,30 @@ class PostgresBilling(rows.UtilitySettingsCache):
     async def _write_import(self, batch: ImportBatch) -> tuple[dict[str, int], list[ImportProblem]]:
         async with self._pool.acquire() as connection, connection.transaction():
             return await _write_import(connection, batch)
+
+
+# A save's statements (the ledgers locked and read, the reply accepted, the rows
+# written) run with plans made once per connection, as the stored procedures of
+# migrations 3 and 4 did: planning them for each SMS costs more than running them.
+# They are keyed lookups and inserts, so with sequential scans ruled out no plan
+# made while a table was small scans it whole once it has grown (the pool's reason
+# for planning every statement afresh). Opened in one round trip.
+_SAVING = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off"
+
+
+@asynccontextmanager
+async def _saving(connection: Any) -> AsyncIterator[None]:
+    """A save's transaction (see _SAVING); an error rolls it back."""
+    await connection.execute(_SAVING)
+    try:
+        yield
+    except BaseException:
+        if not connection.is_closed():
+            # A connection lost here is closed by the pool; the error stays the first one.
+            with suppress(Exception):
+                await connection.execute("ROLLBACK")
+        raise
+    await connection.execute("COMMIT")
 
 
 async def _insert_notices(
