@@ -29,8 +29,8 @@ A utility's other keys are its settings (see
 ``key_rate``, ``penalty_schedule``, ``plausibility``, ``notices``, ...).
 Money and meter values are decimal strings (or integers), never floats; times
 ISO 8601 with an offset; dates ``YYYY-MM-DD``; periods ``YYYY-MM``. Optional
-keys: ``id`` of meters, registers and tariffs (the store numbers them
-otherwise), ``period`` of a reading (the month it was taken in), a
+keys: ``id`` of meters, registers and tariffs (otherwise the next free one:
+the highest stored, plus one), ``period`` of a reading (the month it was taken in), a
 reading's ``status`` (``accepted``) and ``received_at`` (``taken_at``).
 
 Importing again updates utilities, account details, bindings and meters,
@@ -39,7 +39,9 @@ payments already stored (tariffs by utility, service, zone, start and
 whether they are a fixed charge;
 readings by register, time and value; payments by reference). Rows that are
 wrong are not written and are reported, each naming its section, position,
-item and field; the good rows are written.
+item and field; the good rows are written. This module checks each row by
+itself; what a store refuses of the rows it holds (an unknown account, a
+meter id or register that is another's, ...) is :mod:`.billing_import_rules`.
 """
 
 from __future__ import annotations
