@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from billing_core import DeliveryState, NoticeRecord
 
 from .accept_rules import Lease
-from .model import ClaimedMessage, MessageState
+from .model import FINAL_STATES, ClaimedMessage, MessageState
 
 __all__ = [
     "FAILED_STATES",
@@ -19,17 +19,9 @@ __all__ = [
     "delivery_state",
 ]
 
-#: Message states that mean the text did not reach the phone, as far as anyone knows.
-FAILED_STATES = frozenset(
-    {
-        MessageState.UNDELIVERABLE,
-        MessageState.EXPIRED,
-        MessageState.REJECTED,
-        MessageState.DELETED,
-        MessageState.UNKNOWN,
-        MessageState.CANCELLED,
-    }
-)
+#: Message states that mean the text did not reach the phone, as far as anyone knows:
+#: the final ones but DELIVERED, and QUARANTINED (kept aside after it may have been sent).
+FAILED_STATES = FINAL_STATES - {MessageState.DELIVERED, MessageState.QUARANTINED}
 
 
 def delivery_state(state: MessageState | None) -> DeliveryState:
