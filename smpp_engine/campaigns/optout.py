@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from ..store.campaign_model import CampaignKind
+from ..store.campaigns.model import CampaignKind
 from .msisdn import MsisdnError, check_country_code, normalise_msisdn
 
 __all__ = ["CampaignKind", "OptOutList"]

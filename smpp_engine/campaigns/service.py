@@ -22,8 +22,8 @@ from throttling import Priority
 
 from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile, sender_address
 from ..store import NewMessage, Store
-from ..store.campaign_interface import CampaignStore
-from ..store.campaign_model import CampaignStats, CampaignView, NewCampaign
+from ..store.campaigns.interface import CampaignStore
+from ..store.campaigns.model import CampaignStats, CampaignView, NewCampaign
 from .errors import CampaignError, CampaignSettingError
 from .optout import CampaignKind
 from .pacing import check_rate, pace

@@ -20,7 +20,7 @@ import enum
 from types import MappingProxyType
 from typing import Final
 
-from ..store.campaign_model import CampaignState
+from ..store.campaigns.model import CampaignState
 from .errors import CampaignError
 
 __all__ = ["TRANSITIONS", "CampaignAction", "CampaignState"]

@@ -45,7 +45,7 @@ from ..campaigns.service import (
 from ..campaigns.state import CampaignAction
 from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile
 from ..store import StoreError
-from ..store.campaign_model import GroupMember, GroupView
+from ..store.campaigns.model import GroupMember, GroupView
 from .errors import EXIT_FAILED, fail
 from .store import ConfigOpt, StoreOpt, opened_store, settings_or_exit, store_url
 

@@ -1,7 +1,7 @@
 """The demo utility: an electricity supplier with two-zone meters, some consumers in debt.
 
 The document is in the ``billing import`` format (see
-``smpp_engine/store/billing_import.py``), so the demo loads it exactly as an
+``smpp_engine/store/billing/importing.py``), so the demo loads it exactly as an
 operator loads real data. Everything derives from the consumer's index: the
 demo is the same on every run.
 """

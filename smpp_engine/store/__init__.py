@@ -9,17 +9,17 @@ and the opt-out list; and :class:`BillingStore`, the billing core's repository
 migrations before it returns. :class:`BatchWriter` batches the pipeline's updates.
 """
 
-from .billing_import import (
+from .billing.importing import (
     BillingStore,
     ImportProblem,
     ImportReport,
     import_billing_data,
     load_billing_json,
 )
-from .billing_model import ReplyLease, SavedAnswer, StoredNotice, delivery_state
-from .billing_rows import UnknownAccountError
-from .campaign_interface import CampaignStore
-from .campaign_model import (
+from .billing.model import ReplyLease, SavedAnswer, StoredNotice, delivery_state
+from .billing.rows import UnknownAccountError
+from .campaigns.interface import CampaignStore
+from .campaigns.model import (
     CampaignStats,
     CampaignView,
     GroupMember,
@@ -36,8 +36,8 @@ from .errors import (
     UnknownCampaignError,
     UnknownGroupError,
 )
-from .interface import Store
-from .model import (
+from .messages.interface import Store
+from .messages.model import (
     FINAL_STATES,
     Accepted,
     ClaimedMessage,

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from ..redaction import mask_url
 from .errors import StoreError
-from .interface import Store
+from .messages.interface import Store
 
 __all__ = ["open_store"]
 

@@ -26,10 +26,11 @@ import trio
 from metrics import STORE_ERRORS, child
 from throttling import Priority
 
+from .billing.postgres import PostgresBilling
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
+from .campaigns.postgres import PostgresCampaigns
 from .errors import StoreError, StoreUnavailableError
-from .message_rules import ANSWERED_PART_STATES, check_updates
-from .model import (
+from .messages.model import (
     Accepted,
     ClaimedMessage,
     MessageEvent,
@@ -41,12 +42,11 @@ from .model import (
     RecoveryReport,
     Update,
 )
-from .postgres_accept import accept_messages
-from .postgres_billing import PostgresBilling
-from .postgres_campaigns import PostgresCampaigns
-from .postgres_record import record_batch
-from .postgres_schema import migrate
-from .recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
+from .messages.postgres_accept import accept_messages
+from .messages.postgres_record import record_batch
+from .messages.recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
+from .messages.rules import ANSWERED_PART_STATES, check_updates
+from .schema.postgres import migrate
 
 __all__ = ["PostgresStore", "open_postgres_store"]
 
@@ -129,7 +129,7 @@ ORDER BY c.priority DESC, c.not_before, c.id
 # short even behind a large expired backlog; the next claims take the rest.
 _EXPIRE_PER_CLAIM = 1000
 
-# The expired leases with what decides their fate (see .recovery); the campaigns
+# The expired leases with what decides their fate (see messages/recovery.py); the campaigns
 # are locked shared so a state change in progress is waited for.
 _EXPIRED_LEASES = """
 WITH old AS MATERIALIZED (
@@ -184,7 +184,7 @@ WITH renewed AS (
 SELECT count(*) FROM renewed
 """
 
-# The leases of ``owner`` among the ids, with what decides their fate (see .recovery).
+# The leases of ``owner`` among the ids, with what decides their fate (see messages/recovery.py).
 _LEASED_BY = """
 WITH old AS MATERIALIZED (
     SELECT id, smsc, lease_owner, campaign_id, dispatched, unclean_stops FROM messages
@@ -284,9 +284,9 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
     """The store on a PostgreSQL database; open it with :func:`open_postgres_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from
-    :class:`~.postgres_campaigns.PostgresCampaigns`, the billing repository
+    :class:`~.campaigns.postgres.PostgresCampaigns`, the billing repository
     (:class:`billing_core.BillingRepository`) from
-    :class:`~.postgres_billing.PostgresBilling`.
+    :class:`~.billing.postgres.PostgresBilling`.
     """
 
     name: str = _NAME

@@ -31,8 +31,9 @@ import trio
 
 from throttling import Priority
 
-from .message_rules import ANSWERED_PART_STATES, check_updates
-from .model import (
+from .billing.sqlite import SqliteBilling
+from .campaigns.sqlite import SqliteCampaigns
+from .messages.model import (
     Accepted,
     ClaimedMessage,
     MessageEvent,
@@ -44,13 +45,12 @@ from .model import (
     RecoveryReport,
     Update,
 )
-from .recovery import plan_recovery, release_moves, unlease_moves
-from .sqlite_accept import accept_messages
-from .sqlite_billing import SqliteBilling
-from .sqlite_campaigns import SqliteCampaigns
+from .messages.recovery import plan_recovery, release_moves, unlease_moves
+from .messages.rules import ANSWERED_PART_STATES, check_updates
+from .messages.sqlite_accept import accept_messages
+from .messages.sqlite_record import StateCounts, apply_updates
+from .schema.sqlite import migrate
 from .sqlite_rows import named, named_one
-from .sqlite_schema import migrate
-from .sqlite_updates import StateCounts, apply_updates
 from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
 
 __all__ = ["SqliteStore", "Synchronous", "open_sqlite_store"]
@@ -77,8 +77,8 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
     """The store on a SQLite file; open it with :func:`open_sqlite_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from
-    :class:`~.sqlite_campaigns.SqliteCampaigns`, the billing repository
-    (:class:`billing_core.BillingRepository`) from :class:`~.sqlite_billing.SqliteBilling`.
+    :class:`~.campaigns.sqlite.SqliteCampaigns`, the billing repository
+    (:class:`billing_core.BillingRepository`) from :class:`~.billing.sqlite.SqliteBilling`.
     """
 
     name: str = _NAME

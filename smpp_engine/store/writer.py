@@ -34,7 +34,7 @@ import trio
 from metrics import STORE_POISON_UPDATES, STORE_WRITER_BACKLOG, child
 
 from .errors import StoreUnavailableError
-from .model import Update
+from .messages.model import Update
 
 __all__ = ["BatchWriter", "UpdateRecorder"]
 

@@ -8,7 +8,8 @@ from typing import cast
 
 from billing_core import Ledger, Period
 from smpp_engine.store import BillingStore, Store, import_billing_data
-from smpp_engine.store.billing_import import (
+from smpp_engine.store.billing.import_rules import StoredImport, decide, lookups
+from smpp_engine.store.billing.importing import (
     AccountRow,
     BindingRow,
     ImportBatch,
@@ -17,7 +18,6 @@ from smpp_engine.store.billing_import import (
     TariffRow,
     UtilityRow,
 )
-from smpp_engine.store.billing_import_rules import StoredImport, decide, lookups
 
 from .test_billing_repository import example, load
 

@@ -1,6 +1,6 @@
 """Billing saves: the rules both stores share, and the ledger read under lock.
 
-:mod:`smpp_engine.store.accept_rules` and :mod:`smpp_engine.store.billing_rules`
+:mod:`smpp_engine.store.messages.accept` and :mod:`smpp_engine.store.billing.rules`
 are tested as functions; the stores then show the reply accepted as any message
 is, and (PostgreSQL, where saves run side by side) a save that waited for a
 ledger's lock charging the ledger as the other transaction left it.
@@ -33,9 +33,9 @@ from smpp_engine.store import (
     UnknownAccountError,
     import_billing_data,
 )
-from smpp_engine.store import billing_rules as rules
-from smpp_engine.store.accept_rules import AcceptBatch, Lease, accepted, message_rows
-from smpp_engine.store.model import Accepted
+from smpp_engine.store.billing import rules
+from smpp_engine.store.messages.accept import AcceptBatch, Lease, accepted, message_rows
+from smpp_engine.store.messages.model import Accepted
 from smpp_engine.store.postgres import open_postgres_store
 
 from ..billing.builders import SIZER

@@ -40,10 +40,10 @@ from smpp_engine.store import (
     SavedAnswer,
     Store,
     open_store,
-    postgres_schema,
-    sqlite_schema,
 )
-from smpp_engine.store.billing_codec import dumps, settings_from_json, settings_to_json
+from smpp_engine.store.billing.codec import dumps, settings_from_json, settings_to_json
+from smpp_engine.store.schema import postgres as postgres_schema
+from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from ..billing.builders import SIZER
 from .conftest import store_url_of

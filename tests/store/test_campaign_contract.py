@@ -39,7 +39,7 @@ from smpp_engine.store import (
     UnknownCampaignError,
     UnknownGroupError,
 )
-from smpp_engine.store.campaign_model import CLOSED_STATES, HOLDING_STATES, RELEASING_STATES
+from smpp_engine.store.campaigns.model import CLOSED_STATES, HOLDING_STATES, RELEASING_STATES
 
 SMSC = "smsc-a"
 LEASE = 30.0

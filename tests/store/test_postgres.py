@@ -29,7 +29,7 @@ from smpp_engine.store import (
 )
 from smpp_engine.store.bridge import AsyncioBridge, open_bridge
 from smpp_engine.store.postgres import PostgresStore, open_postgres_store
-from smpp_engine.store.postgres_schema import SCHEMA_VERSION
+from smpp_engine.store.schema.postgres import SCHEMA_VERSION
 
 from .conftest import PG_HOST, PG_PORT, PG_USER, require_postgres
 
@@ -129,7 +129,7 @@ async def test_stores_opening_together_take_turns_on_the_migration_lock(pg_dsn: 
 
 
 def _migration_lock() -> int:
-    from smpp_engine.store.postgres_schema import _MIGRATION_LOCK  # noqa: PLC0415
+    from smpp_engine.store.schema.postgres import _MIGRATION_LOCK  # noqa: PLC0415
 
     return _MIGRATION_LOCK
 
@@ -231,7 +231,7 @@ async def test_a_part_submitted_beside_its_receipt_being_held_elsewhere_takes_it
 
 
 def _hold_lock() -> int:
-    from smpp_engine.store.postgres_record import _HOLD_LOCK  # noqa: PLC0415
+    from smpp_engine.store.messages.postgres_record import _HOLD_LOCK  # noqa: PLC0415
 
     return _HOLD_LOCK
 

@@ -18,8 +18,8 @@ from smpp_engine.store import (
     NewMessage,
     SubmitFailed,
 )
+from smpp_engine.store.campaigns.postgres import _COUNT_BY_STATE
 from smpp_engine.store.postgres import PostgresStore, open_postgres_store
-from smpp_engine.store.postgres_campaigns import _COUNT_BY_STATE
 
 from .test_postgres import Admin, admin_connection
 

@@ -28,8 +28,8 @@ from smpp_engine.store import (
     ReceiptArrived,
     StoreError,
     StoreUnavailableError,
-    sqlite_schema,
 )
+from smpp_engine.store.schema import sqlite as sqlite_schema
 from smpp_engine.store.sqlite import SqliteStore, open_sqlite_store
 from smpp_engine.store.sqlite_worker import map_error
 

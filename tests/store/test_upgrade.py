@@ -25,9 +25,9 @@ from smpp_engine.store import (
     PartState,
     ReceiptArrived,
     open_store,
-    postgres_schema,
-    sqlite_schema,
 )
+from smpp_engine.store.schema import postgres as postgres_schema
+from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from .conftest import store_url_of
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .campaign_model import waiting_state
+from ..campaigns.model import waiting_state
 from .model import (
     FINAL_STATES,
     Dispatching,

@@ -3,7 +3,7 @@
 Money and meter values are decimal text (``"1027.20"``), never floats; times are
 ISO 8601 in UTC with microseconds (so they sort as text in SQLite); dates
 ``YYYY-MM-DD``; periods ``YYYY-MM``. Settings and tariff pricings are JSON
-documents with the same conventions (see :mod:`.billing_import`).
+documents with the same conventions (see :mod:`.importing`).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ The document is one object; every section is optional and is a list of objects::
     }
 
 A utility's other keys are its settings (see
-:func:`~.billing_codec.settings_from_json`: ``money_format``, ``rounding``,
+:func:`~.codec.settings_from_json`: ``money_format``, ``rounding``,
 ``key_rate``, ``penalty_schedule``, ``plausibility``, ``notices``, ...).
 Money and meter values are decimal strings (or integers), never floats; times
 ISO 8601 with an offset; dates ``YYYY-MM-DD``; periods ``YYYY-MM``. Optional
@@ -41,7 +41,7 @@ readings by register, time and value; payments by reference). Rows that are
 wrong are not written and are reported, each naming its section, position,
 item and field; the good rows are written. This module checks each row by
 itself; what a store refuses of the rows it holds (an unknown account, a
-meter id or register that is another's, ...) is :mod:`.billing_import_rules`.
+meter id or register that is another's, ...) is :mod:`.import_rules`.
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ from billing_core import (
     post_payment,
 )
 
-from .billing_codec import (
+from ..messages.model import NewMessage
+from .codec import (
     decimal_from,
     dumps,
     parse_time,
@@ -82,8 +83,7 @@ from .billing_codec import (
     settings_from_json,
     settings_to_json,
 )
-from .billing_model import ReplyLease, SavedAnswer, StoredNotice
-from .model import NewMessage
+from .model import ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = [
     "BillingStore",
@@ -126,7 +126,7 @@ class ImportReport:
 class UtilityRow(NamedTuple):
     at: int  # its index in its section of the document
     id: str
-    settings: str  # JSON (billing_codec.settings_to_json)
+    settings: str  # JSON (codec.settings_to_json)
     default: bool
 
 
@@ -168,7 +168,7 @@ class TariffRow(NamedTuple):
     zone: str | None
     valid_from: date
     valid_to: date | None
-    pricing: str  # JSON (billing_codec.pricing_to_json)
+    pricing: str  # JSON (codec.pricing_to_json)
     kind: str  # the pricing's kind
 
 
@@ -187,7 +187,7 @@ class ReadingRow(NamedTuple):
 @dataclass(slots=True)
 class ImportBatch:
     """Checked rows, each with its position in the document (see
-    :mod:`.billing_import_rules` for what a store refuses of them)."""
+    :mod:`.import_rules` for what a store refuses of them)."""
 
     utilities: list[UtilityRow] = field(default_factory=list)
     accounts: list[AccountRow] = field(default_factory=list)

@@ -10,7 +10,7 @@ SQL, nor once per store.
 A row is a dict named by column with Python values (Decimal money, aware
 datetimes, dates, ``YYYY-MM`` period text), so that both stores write the same
 rows: SQLite with ``executemany`` and named parameters, its values in the text
-forms of :func:`.billing_codec.stored_text`; PostgreSQL as arrays of the
+forms of :func:`.codec.stored_text`; PostgreSQL as arrays of the
 tables' own row types (asyncpg fills a record from a dict by column name),
 whose lengths the planner sees.
 
@@ -36,10 +36,10 @@ from billing_core import (
     post_payment,
 )
 
-from .accept_rules import Lease, claimed_on_accept
-from .billing_model import SavedAnswer
-from .billing_rows import UnknownAccountError, charge_lines_json, period_text
-from .model import Accepted, NewMessage
+from ..messages.accept import Lease, claimed_on_accept
+from ..messages.model import Accepted, NewMessage
+from .model import SavedAnswer
+from .rows import UnknownAccountError, charge_lines_json, period_text
 
 __all__ = [
     "AnswerRows",

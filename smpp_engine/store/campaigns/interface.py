@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from .campaign_model import (
+from ..messages.model import Accepted, NewMessage
+from .model import (
     CampaignStats,
     CampaignView,
     GroupMember,
@@ -28,7 +29,6 @@ from .campaign_model import (
     NewCampaign,
     QueuedCampaignMessage,
 )
-from .model import Accepted, NewMessage
 
 __all__ = ["CampaignStore"]
 

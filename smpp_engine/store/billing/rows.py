@@ -1,7 +1,7 @@
 """Building billing values from stored rows, the same for both stores.
 
 Both backends hand over the same positional rows (text for money, times,
-dates and periods; see :mod:`.billing_codec`): SQLite from a few statements in
+dates and periods; see :mod:`.codec`): SQLite from a few statements in
 one worker job, PostgreSQL from one statement's JSON document.
 """
 
@@ -42,7 +42,7 @@ from billing_core import (
     Zone,
 )
 
-from .billing_codec import (
+from .codec import (
     dumps,
     parse_date,
     parse_time,

@@ -15,7 +15,7 @@ A claim a live gateway gives back untried (:func:`release_moves`) goes back to
 its queue the same way, unflagged, its attempt taken back.
 
 "Its queue" is where a waiting message of its campaign waits (see
-:func:`~.campaign_model.waiting_state`). The backends read the rows and write the
+:func:`~..campaigns.model.waiting_state`). The backends read the rows and write the
 moves; the decision is made here.
 """
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .campaign_model import waiting_state
+from ..campaigns.model import waiting_state
 from .model import MessageState, RecoveryReport
 
 __all__ = [

@@ -1,6 +1,6 @@
 """``record()`` on PostgreSQL: load what a batch touches, apply the rules, write back what changed.
 
-The rules are :mod:`.message_rules`'s; this module only reads and writes. The
+The rules are :mod:`.rules`'s; this module only reads and writes. The
 batch's messages are locked and read in a few set-based queries, and everything
 changed is written back in one statement of array parameters: a batch costs the
 same handful of round trips whatever its size.
@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .message_rules import (
+from .model import PartSubmitted, ReceiptArrived, SubmitFailed, SubmitUnknown, Update
+from .rules import (
     AppliedUpdate,
     HeldReceipt,
     MessageRow,
@@ -28,7 +29,6 @@ from .message_rules import (
     RecordBatch,
     split_dispatching,
 )
-from .model import PartSubmitted, ReceiptArrived, SubmitFailed, SubmitUnknown, Update
 
 __all__ = ["record_batch"]
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from .errors import MigrationError, StoreUnavailableError
-from .sqlite_worker import map_error
+from ..errors import MigrationError, StoreUnavailableError
+from ..sqlite_worker import map_error
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
 
@@ -175,7 +175,7 @@ _V2 = (
     """,
 )
 
-# Migration 3: the billing repository (:mod:`.sqlite_billing`). Money and meter
+# Migration 3: the billing repository (:mod:`..billing.sqlite`). Money and meter
 # values are decimal TEXT (exact, never REAL); times ISO TEXT in UTC; periods
 # TEXT ``YYYY-MM``. An account row carries its ledger's totals and advance, its
 # open items are rows of ``billing_open_items``.

@@ -1,4 +1,4 @@
-"""Accepting messages into PostgreSQL (rules: :mod:`.accept_rules`): one statement per
+"""Accepting messages into PostgreSQL (rules: :mod:`.accept`): one statement per
 batch, idempotency keys honoured.
 
 Shared by :meth:`PostgresStore.accept`, the campaigns' ``add_campaign_messages``
@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .accept_rules import (
+from ..errors import StoreError
+from .accept import (
     ACCEPTED_EVENT,
     AcceptBatch,
     Lease,
@@ -20,7 +21,6 @@ from .accept_rules import (
     accepted_detail,
     message_rows,
 )
-from .errors import StoreError
 from .model import Accepted, MessageState, NewMessage
 
 __all__ = ["accept_messages"]
@@ -76,7 +76,7 @@ async def accept_messages(
     campaign_id: int | None = None,
     lease: Lease | None = None,
 ) -> list[Accepted]:
-    """Store ``messages`` on ``connection`` (see :func:`.accept_rules.message_rows`).
+    """Store ``messages`` on ``connection`` (see :func:`.accept.message_rows`).
 
     Outside a transaction the insert is still atomic: it is one statement.
     """

@@ -1,6 +1,6 @@
 """``record()`` on SQLite: load what a batch touches, apply the rules, write back what changed.
 
-The rules are :mod:`.message_rules`'s; this module only reads and writes. One
+The rules are :mod:`.rules`'s; this module only reads and writes. One
 batch costs a fixed number of statements whatever its size: the messages,
 parts and held receipts it names are read with one query each, and the changes
 go back with ``executemany``, each UPDATE assigning only the columns that
@@ -15,7 +15,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 
-from .message_rules import (
+from .model import Update
+from .rules import (
     MESSAGE_COLUMNS,
     PART_COLUMNS,
     AppliedUpdate,
@@ -25,7 +26,6 @@ from .message_rules import (
     RecordBatch,
     split_dispatching,
 )
-from .model import Update
 
 __all__ = ["StateCounts", "apply_updates", "write_state_changes"]
 

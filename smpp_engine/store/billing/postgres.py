@@ -2,15 +2,15 @@
 
 Reads are one statement each, outside any transaction: scalar subqueries
 build a JSON document (money as numeric text, times as ISO text) that the
-shared decoder in :mod:`.billing_rows` reads. ``load_context``, the first call
+shared decoder in :mod:`.rows` reads. ``load_context``, the first call
 of every SMS, is a function of the schema (migration 3) so that its plan is
 made once per connection: planning it per call would cost more than running it.
 
-Writes follow :mod:`.billing_rules`: a save locks the ledgers it changes
+Writes follow :mod:`.rules`: a save locks the ledgers it changes
 (``FOR UPDATE``), reads them, lets the billing core change them in Python and
 writes the rows it gets back, each table's as one JSON array read by
 ``jsonb_populate_recordset``, all in one transaction. An SMS's reply is
-accepted by :mod:`.postgres_accept`, as any message. Runs on the bridge's loop.
+accepted by :mod:`..messages.postgres_accept`, as any message. Runs on the bridge's loop.
 """
 
 from __future__ import annotations
@@ -33,15 +33,14 @@ from billing_core import (
     UtilitySettings,
 )
 
-from . import billing_import_rules as imports
-from . import billing_rows as rows
-from . import billing_rules as rules
-from .billing_codec import parse_time
-from .billing_import import ImportBatch, ImportProblem
-from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
-from .errors import StoreError
-from .model import NewMessage
-from .postgres_accept import accept_messages
+from ..errors import StoreError
+from ..messages.model import NewMessage
+from ..messages.postgres_accept import accept_messages
+from . import import_rules as imports
+from . import rows, rules
+from .codec import parse_time
+from .importing import ImportBatch, ImportProblem
+from .model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = ["PostgresBilling"]
 
@@ -97,7 +96,7 @@ locked AS (
     FROM locked AS a
 )"""
 
-# An SMS's MO row ($2, see billing_rules.mo_row) is the gate: stored already, the save
+# An SMS's MO row ($2, see rules.mo_row) is the gate: stored already, the save
 # writes nothing more. The ledgers its charges change are locked and read with it.
 _SAVE_MO = f"""
 WITH mo AS (
@@ -121,7 +120,7 @@ SELECT EXISTS (SELECT 1 FROM billing_payments WHERE reference = $2) AS stored,
 
 
 def _ledger_writes(accounts: str, items: str, guard: str) -> str:
-    """Common table expressions writing a save's ledgers (see billing_rules.LedgerRows:
+    """Common table expressions writing a save's ledgers (see rules.LedgerRows:
     ``accounts`` and ``items`` name the parameters) when ``guard`` holds: the totals,
     the open items upserted, those of periods no longer owed deleted (disjoint rows)."""
     return f"""
@@ -147,7 +146,7 @@ totals AS (
 )"""
 
 
-# The rest of an SMS's changes (see billing_rules.AnswerRows: $1 readings, $2 status
+# The rest of an SMS's changes (see rules.AnswerRows: $1 readings, $2 status
 # changes, $3 bindings, $4 charges, $5 and $6 the ledgers) and its reply's id ($8)
 # kept on its MO ($7): one statement.
 _SAVE_CHANGES = f"""
@@ -188,7 +187,7 @@ FROM unnest({rows}::billing_notices[]) WITH ORDINALITY AS t
 _INSERT_NOTICES = _NOTICE_INSERT.format(rows="$1", where="") + "RETURNING id"
 
 _IF_PAID = "EXISTS (SELECT 1 FROM payment)"
-# A payment (see billing_rules.PaymentRows: $1 the payment, $2 its allocations, $3 and
+# A payment (see rules.PaymentRows: $1 the payment, $2 its allocations, $3 and
 # $4 the ledger) and its notices ($5). The reference is unique: a payment of that
 # reference saved since the lock was taken stops every write.
 _SAVE_PAYMENT = f"""
@@ -513,7 +512,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
     async def write_billing_import(
         self, batch: ImportBatch
     ) -> tuple[dict[str, int], list[ImportProblem]]:
-        """Write checked import rows in one transaction (see :mod:`.billing_import`)."""
+        """Write checked import rows in one transaction (see :mod:`.importing`)."""
         return await self._run("billing_import", self._write_import, batch)
 
     async def _write_import(self, batch: ImportBatch) -> tuple[dict[str, int], list[ImportProblem]]:

@@ -30,7 +30,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from .billing_import import (
+from .importing import (
     AccountRow,
     BindingRow,
     ImportBatch,
@@ -40,7 +40,7 @@ from .billing_import import (
     TariffRow,
     UtilityRow,
 )
-from .billing_rules import Row, ledger_rows
+from .rules import Row, ledger_rows
 
 __all__ = ["ImportLookups", "ImportPlan", "StoredImport", "decide", "lookups"]
 

@@ -3,7 +3,7 @@
 The campaign domain (:mod:`smpp_engine.campaigns`) decides; the store persists.
 A campaign's ``state`` is a :class:`CampaignState` and its ``kind`` a
 :class:`CampaignKind`, both defined here, below the domain that uses them, and
-kept as their text. Times are float epoch seconds, as in :mod:`.model`.
+kept as their text. Times are float epoch seconds, as in :mod:`..messages.model`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .model import FINAL_STATES, MessageState
+from ..messages.model import FINAL_STATES, MessageState
 
 __all__ = [
     "CampaignKind",

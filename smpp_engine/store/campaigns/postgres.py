@@ -23,7 +23,15 @@ from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 import trio
 
-from .campaign_model import (
+from ..errors import (
+    CampaignClosedError,
+    DuplicateNameError,
+    UnknownCampaignError,
+    UnknownGroupError,
+)
+from ..messages.model import Accepted, MessageState, NewMessage
+from ..messages.postgres_accept import accept_messages
+from .model import (
     CLOSED_STATES,
     FAILED_STATE_VALUES,
     HOLDING_STATES,
@@ -40,14 +48,6 @@ from .campaign_model import (
     fields_json,
     msisdn_list,
 )
-from .errors import (
-    CampaignClosedError,
-    DuplicateNameError,
-    UnknownCampaignError,
-    UnknownGroupError,
-)
-from .model import Accepted, MessageState, NewMessage
-from .postgres_accept import accept_messages
 
 __all__ = ["PostgresCampaigns"]
 

@@ -15,7 +15,17 @@ from collections.abc import Sequence
 
 import trio
 
-from .campaign_model import (
+from ..errors import (
+    CampaignClosedError,
+    DuplicateNameError,
+    UnknownCampaignError,
+    UnknownGroupError,
+)
+from ..messages.model import Accepted, MessageState, NewMessage
+from ..messages.sqlite_accept import accept_messages
+from ..messages.sqlite_record import StateCounts
+from ..sqlite_worker import SqliteWorker, in_snapshot, in_transaction
+from .model import (
     CLOSED_STATES,
     FAILED_STATE_VALUES,
     HOLDING_STATES,
@@ -32,11 +42,6 @@ from .campaign_model import (
     fields_json,
     msisdn_list,
 )
-from .errors import CampaignClosedError, DuplicateNameError, UnknownCampaignError, UnknownGroupError
-from .model import Accepted, MessageState, NewMessage
-from .sqlite_accept import accept_messages
-from .sqlite_updates import StateCounts
-from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
 
 __all__ = ["SqliteCampaigns"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import MigrationError
+from ..errors import MigrationError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate"]
 
@@ -170,7 +170,7 @@ MIGRATIONS: tuple[str, ...] = (
         created_at double precision NOT NULL
     );
     """,
-    # 3: the billing repository (postgres_billing.py). Money and meter values are
+    # 3: the billing repository (billing/postgres.py). Money and meter values are
     # numeric (exact), times timestamptz, periods text YYYY-MM. An account row
     # carries its ledger's totals and advance; its open items are rows apart.
     """
@@ -360,7 +360,7 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT last.* FROM regs, LATERAL (
             SELECT * FROM billing_readings AS r
             WHERE r.register_id = regs.id AND r.status = 'accepted'
-            ORDER BY r.taken_at DESC, r.id DESC LIMIT 13  -- billing_rows.HISTORY_LIMIT
+            ORDER BY r.taken_at DESC, r.id DESC LIMIT 13  -- billing/rows.py HISTORY_LIMIT
         ) AS last
         UNION ALL
         SELECT r.* FROM billing_readings AS r
@@ -572,9 +572,9 @@ MIGRATIONS: tuple[str, ...] = (
         EXECUTE FUNCTION messages_stored_leased();
     """,
     # 6: no rule in SQL. A save's ledger changes are billing_core's, computed in Python
-    # on the ledgers read under lock and written as rows (postgres_billing.py, after
-    # billing_rules.py); a billing reply is accepted as any message (postgres_accept.py,
-    # after accept_rules.py), which stores a leased message dispatched itself.
+    # on the ledgers read under lock and written as rows (billing/postgres.py, after
+    # billing/rules.py); a billing reply is accepted as any message (messages/postgres_accept.py,
+    # after messages/accept.py), which stores a leased message dispatched itself.
     """
     DROP FUNCTION billing_save_answer;
     DROP FUNCTION billing_save_outcome;

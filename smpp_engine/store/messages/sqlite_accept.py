@@ -1,4 +1,4 @@
-"""Accepting messages into SQLite (rules: :mod:`.accept_rules`): ids drawn here, rows
+"""Accepting messages into SQLite (rules: :mod:`.accept`): ids drawn here, rows
 written with ``executemany``, inside the caller's transaction.
 
 Shared by :meth:`SqliteStore.accept`, the campaigns' ``add_campaign_messages``
@@ -12,9 +12,9 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from .accept_rules import AcceptBatch, Lease, accepted, message_rows
+from .accept import AcceptBatch, Lease, accepted, message_rows
 from .model import Accepted, MessageState, NewMessage
-from .sqlite_updates import StateCounts
+from .sqlite_record import StateCounts
 
 __all__ = ["accept_messages"]
 
@@ -38,7 +38,7 @@ def accept_messages(
     campaign_id: int | None = None,
     lease: Lease | None = None,
 ) -> list[Accepted]:
-    """Store ``messages`` in the caller's transaction (see :func:`.accept_rules.message_rows`)."""
+    """Store ``messages`` in the caller's transaction (see :func:`.accept.message_rows`)."""
     batch = AcceptBatch.of(messages)
     keys = batch.keys()
     known: dict[str, int] = {}

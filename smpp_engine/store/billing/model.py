@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from billing_core import DeliveryState, NoticeRecord
 
-from .accept_rules import Lease
-from .model import FINAL_STATES, ClaimedMessage, MessageState
+from ..messages.accept import Lease
+from ..messages.model import FINAL_STATES, ClaimedMessage, MessageState
 
 __all__ = [
     "FAILED_STATES",
@@ -34,7 +34,7 @@ def delivery_state(state: MessageState | None) -> DeliveryState:
 
 
 #: Store the reply already claimed by ``owner`` until ``until`` (wall seconds): it is
-#: accepted leased (see :mod:`.accept_rules`).
+#: accepted leased (see :mod:`..messages.accept`).
 ReplyLease = Lease
 
 

@@ -28,16 +28,15 @@ from billing_core import (
     UtilitySettings,
 )
 
-from . import billing_import_rules as imports
-from . import billing_rows as rows
-from . import billing_rules as rules
-from .billing_codec import iso_time, parse_date, parse_time, stored_text
-from .billing_import import ImportBatch, ImportProblem
-from .billing_model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
-from .errors import StoreError
-from .model import NewMessage
-from .sqlite_accept import accept_messages
-from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
+from ..errors import StoreError
+from ..messages.model import NewMessage
+from ..messages.sqlite_accept import accept_messages
+from ..sqlite_worker import SqliteWorker, in_snapshot, in_transaction
+from . import import_rules as imports
+from . import rows, rules
+from .codec import iso_time, parse_date, parse_time, stored_text
+from .importing import ImportBatch, ImportProblem
+from .model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = ["SqliteBilling"]
 
@@ -176,7 +175,7 @@ VALUES (:kind, :account_number, :msisdn, :text, :created_at, :send_at, :service,
 
 
 def _text(rows: Iterable[rules.Row]) -> list[rules.Row]:
-    """Rows with their values as SQLite keeps them (see :func:`.billing_codec.stored_text`)."""
+    """Rows with their values as SQLite keeps them (see :func:`.codec.stored_text`)."""
     return [{column: stored_text(value) for column, value in row.items()} for row in rows]
 
 
@@ -528,7 +527,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
     async def write_billing_import(
         self, batch: ImportBatch
     ) -> tuple[dict[str, int], list[ImportProblem]]:
-        """Write checked import rows in one transaction (see :mod:`.billing_import`)."""
+        """Write checked import rows in one transaction (see :mod:`.importing`)."""
         return await self._worker.run(
             "billing_import", lambda c: in_transaction(c, lambda: _write_import(c, batch))
         )

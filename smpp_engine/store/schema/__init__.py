@@ -1,0 +1,1 @@
+"""The two stores' schemas, as numbered migrations (:mod:`.sqlite`, :mod:`.postgres`)."""
