@@ -30,6 +30,7 @@ from .billing.postgres import PostgresBilling
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
 from .campaigns.postgres import PostgresCampaigns
 from .errors import StoreError, StoreUnavailableError
+from .messages.accept import check_new
 from .messages.model import (
     Accepted,
     ClaimedMessage,
@@ -314,9 +315,7 @@ class PostgresStore(PostgresCampaigns, PostgresBilling):
     # --- writes ---
 
     async def accept(self, messages: Sequence[NewMessage], *, now: float) -> list[Accepted]:
-        for message in messages:
-            if message.parts < 1:
-                raise ValueError(f"NewMessage.parts must be at least 1, got {message.parts}")
+        check_new(messages)
         if not messages:
             await trio.lowlevel.checkpoint()
             return []

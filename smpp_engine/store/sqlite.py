@@ -33,6 +33,7 @@ from throttling import Priority
 
 from .billing.sqlite import SqliteBilling
 from .campaigns.sqlite import SqliteCampaigns
+from .messages.accept import ACCEPTED_EVENT, accepted_detail, check_new
 from .messages.model import (
     Accepted,
     ClaimedMessage,
@@ -90,9 +91,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling):
     # --- writes ---
 
     async def accept(self, messages: Sequence[NewMessage], *, now: float) -> list[Accepted]:
-        for message in messages:
-            if message.parts < 1:
-                raise ValueError(f"NewMessage.parts must be at least 1, got {message.parts}")
+        check_new(messages)
         if not messages:
             await trio.lowlevel.checkpoint()
             return []
@@ -470,7 +469,7 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
     )
     # The "accepted" event is the message row itself (created_at): not stored twice.
     accepted = MessageEvent(
-        row.created_at, "accepted", f"parts={row.parts} priority={row.priority}"
+        row.created_at, ACCEPTED_EVENT, accepted_detail(row.parts, row.priority)
     )
     events = (
         accepted,

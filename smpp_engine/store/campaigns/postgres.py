@@ -29,6 +29,7 @@ from ..errors import (
     UnknownCampaignError,
     UnknownGroupError,
 )
+from ..messages.accept import check_new
 from ..messages.model import Accepted, MessageState, NewMessage
 from ..messages.postgres_accept import accept_messages
 from .model import (
@@ -222,9 +223,7 @@ class PostgresCampaigns:
     async def add_campaign_messages(
         self, campaign_id: int, messages: Sequence[NewMessage], *, now: float
     ) -> list[Accepted]:
-        for message in messages:
-            if message.parts < 1:
-                raise ValueError(f"NewMessage.parts must be at least 1, got {message.parts}")
+        check_new(messages)
         return await self._run(
             "add_campaign_messages", self._add_campaign_messages, campaign_id, list(messages), now
         )

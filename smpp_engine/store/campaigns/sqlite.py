@@ -21,6 +21,7 @@ from ..errors import (
     UnknownCampaignError,
     UnknownGroupError,
 )
+from ..messages.accept import check_new
 from ..messages.model import Accepted, MessageState, NewMessage
 from ..messages.sqlite_accept import accept_messages
 from ..messages.sqlite_record import StateCounts
@@ -100,9 +101,7 @@ class SqliteCampaigns:
     async def add_campaign_messages(
         self, campaign_id: int, messages: Sequence[NewMessage], *, now: float
     ) -> list[Accepted]:
-        for message in messages:
-            if message.parts < 1:
-                raise ValueError(f"NewMessage.parts must be at least 1, got {message.parts}")
+        check_new(messages)
 
         def work(c: sqlite3.Connection) -> list[Accepted]:
             def add() -> list[Accepted]:

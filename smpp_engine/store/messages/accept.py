@@ -26,11 +26,19 @@ __all__ = [
     "Lease",
     "accepted",
     "accepted_detail",
+    "check_new",
     "claimed_on_accept",
     "message_rows",
 ]
 
 ACCEPTED_EVENT = "accepted"
+
+
+def check_new(messages: Sequence[NewMessage]) -> None:
+    """Refuse (ValueError) a message no store may accept, before anything is written."""
+    for message in messages:
+        if message.parts < 1:
+            raise ValueError(f"NewMessage.parts must be at least 1, got {message.parts}")
 
 
 def accepted_detail(parts: int, priority: int) -> str:
