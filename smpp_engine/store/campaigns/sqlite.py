@@ -25,6 +25,7 @@ from ..messages.accept import check_new
 from ..messages.model import Accepted, MessageState, NewMessage
 from ..messages.sqlite_accept import accept_messages
 from ..messages.sqlite_record import StateCounts
+from ..sqlite_rows import named, named_one
 from ..sqlite_worker import SqliteWorker, in_snapshot, in_transaction
 from .model import (
     CLOSED_STATES,
@@ -52,12 +53,14 @@ _NAME = "sqlite"
 _MSISDN_CHUNK = 100_000
 
 # In the field order of CampaignView.
+# Named as the fields of CampaignView and GroupView, which are built from them by name.
 _CAMPAIGN_COLUMNS = (
-    "id, name, smsc, sender, template, kind, rate, start_at, settings, state, created_at, "
-    "updated_at"
+    "id AS campaign_id, name, smsc, sender, template, kind, rate, start_at, settings, state, "
+    "created_at, updated_at"
 )
 _GROUP_COLUMNS = (
-    "g.id, g.name, (SELECT count(*) FROM group_members AS m WHERE m.group_id = g.id), g.created_at"
+    "g.id AS group_id, g.name, "
+    "(SELECT count(*) FROM group_members AS m WHERE m.group_id = g.id) AS members, g.created_at"
 )
 _FAILED_JSON = json.dumps(FAILED_STATE_VALUES)
 
@@ -117,28 +120,27 @@ class SqliteCampaigns:
 
     async def get_campaign(self, campaign_id: int) -> CampaignView | None:
         def work(c: sqlite3.Connection) -> CampaignView | None:
-            row = c.execute(
-                f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)
-            ).fetchone()
-            return None if row is None else CampaignView(*row)
+            row = named_one(
+                c, f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)
+            )
+            return None if row is None else CampaignView(**row._asdict())
 
         return await self._worker.run("get_campaign", work)
 
     async def find_campaign(self, name: str) -> CampaignView | None:
         def work(c: sqlite3.Connection) -> CampaignView | None:
-            row = c.execute(
-                f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE name = ?", (name,)
-            ).fetchone()
-            return None if row is None else CampaignView(*row)
+            row = named_one(c, f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE name = ?", (name,))
+            return None if row is None else CampaignView(**row._asdict())
 
         return await self._worker.run("find_campaign", work)
 
     async def list_campaigns(self) -> list[CampaignView]:
         def work(c: sqlite3.Connection) -> list[CampaignView]:
             return [
-                CampaignView(*row)
-                for row in c.execute(
-                    f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns ORDER BY created_at DESC, id DESC"
+                CampaignView(**row._asdict())
+                for row in named(
+                    c,
+                    f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns ORDER BY created_at DESC, id DESC",
                 )
             ]
 
@@ -272,19 +274,19 @@ class SqliteCampaigns:
 
     async def find_group(self, name: str) -> GroupView | None:
         def work(c: sqlite3.Connection) -> GroupView | None:
-            row = c.execute(
-                f"SELECT {_GROUP_COLUMNS} FROM recipient_groups AS g WHERE g.name = ?", (name,)
-            ).fetchone()
-            return None if row is None else GroupView(*row)
+            row = named_one(
+                c, f"SELECT {_GROUP_COLUMNS} FROM recipient_groups AS g WHERE g.name = ?", (name,)
+            )
+            return None if row is None else GroupView(**row._asdict())
 
         return await self._worker.run("find_group", work)
 
     async def list_groups(self) -> list[GroupView]:
         def work(c: sqlite3.Connection) -> list[GroupView]:
             return [
-                GroupView(*row)
-                for row in c.execute(
-                    f"SELECT {_GROUP_COLUMNS} FROM recipient_groups AS g ORDER BY g.name"
+                GroupView(**row._asdict())
+                for row in named(
+                    c, f"SELECT {_GROUP_COLUMNS} FROM recipient_groups AS g ORDER BY g.name"
                 )
             ]
 
@@ -436,12 +438,10 @@ class SqliteCampaigns:
 
 
 def _campaign(c: sqlite3.Connection, campaign_id: int) -> CampaignView:
-    row = c.execute(
-        f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)
-    ).fetchone()
+    row = named_one(c, f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,))
     if row is None:
         raise UnknownCampaignError(_NAME, campaign_id)
-    return CampaignView(*row)
+    return CampaignView(**row._asdict())
 
 
 def _check_group(c: sqlite3.Connection, group_id: int) -> None:
