@@ -3,9 +3,12 @@
 
 Matching is case-insensitive and blind to the Latin/Cyrillic look-alikes
 (А/A, В/B, Е/E, К/K, М/M, Н/H, О/O, Р/P, С/C, Т/T, Х/X, У/Y) and to accents
-(``SÍ`` is ``SI``). Pieces are separated by spaces, ``#``, ``*`` or any other
-punctuation; ``,`` and ``.`` inside a number are its decimal point, ``/``
-joins the values of one meter's zones (``1250/1730``).
+(``SÍ`` is ``SI``). Phones without Cyrillic may write the Cyrillic words and
+meter labels in Latin letters (``POKAZ``, ``DOLG``, ``GV``, ``G``): where a
+letter may stand for two labels, the account's meters decide. Pieces are
+separated by spaces, ``#``, ``*`` or any other punctuation; ``,`` and ``.``
+inside a number are its decimal point, ``/`` joins the values of one meter's
+zones (``1250/1730``).
 
 Readings::
 
@@ -99,6 +102,18 @@ KEYWORDS: Final[Mapping[Intent, tuple[str, ...]]] = {
     Intent.CONFIRM: ("ДА", "YES", "DA", "SÍ", "SI"),
 }  # fmt: skip
 
+#: The Cyrillic command words as phones without Cyrillic write them, in Latin
+#: letters (the look-alikes need no entry: ``BAL``, ``CTOП`` fold already).
+TRANSLITERATED_KEYWORDS: Final[Mapping[Intent, tuple[str, ...]]] = {
+    Intent.READING: (
+        "POK", "POKAZ", "POKAZANIYA", "POKAZANIJA", "POKAZANIA", "POKAZANIE",
+        "ZHKH", "ZHKKH", "JKH", "OTCHITANE",
+    ),
+    Intent.BALANCE: ("BALANS", "DOLG", "ZADALZHENIE", "ZADULZHENIE", "ZADLAZHENIE"),
+    Intent.HELP: ("POMOSHCH", "POMOSCH", "POMOSH", "POMOSHT", "SPRAVKA"),
+    Intent.STOP: ("OTPISKA",),
+}  # fmt: skip
+
 #: Meter markers and the services each can mean.
 MARKERS: Final[Mapping[str, frozenset[Service]]] = {
     **dict.fromkeys(
@@ -107,8 +122,22 @@ MARKERS: Final[Mapping[str, frozenset[Service]]] = {
     **dict.fromkeys(("Х", "ХВ", "ХВС", "СВ", "CW", "W", "AF"), frozenset({Service.COLD_WATER})),
     **dict.fromkeys(("ГВ", "ГВС", "ТВ", "HW", "AC"), frozenset({Service.HOT_WATER})),
     "Г": frozenset({Service.HOT_WATER, Service.GAS}),
-    **dict.fromkeys(("ГАЗ", "G", "GAS"), frozenset({Service.GAS})),
+    **dict.fromkeys(("ГАЗ", "GAS"), frozenset({Service.GAS})),
     **dict.fromkeys(("ОТ", "ОТОПЛ", "HEAT", "CAL"), frozenset({Service.HEATING})),
+}
+
+#: The Cyrillic meter labels as written in Latin letters. A letter that may stand
+#: for two labels means either (``G`` is Г, hot water, or gas): the account's
+#: meters decide, and an account that has both is asked which.
+TRANSLITERATED_MARKERS: Final[Mapping[str, frozenset[Service]]] = {
+    **dict.fromkeys(("ELEKTRO", "ELECTRO"), frozenset({Service.ELECTRICITY})),
+    **dict.fromkeys(
+        ("H", "KH", "HV", "XV", "KHV", "HVS", "XVS", "KHVS", "SV"), frozenset({Service.COLD_WATER})
+    ),
+    **dict.fromkeys(("GV", "GVS", "TV"), frozenset({Service.HOT_WATER})),
+    "G": frozenset({Service.HOT_WATER, Service.GAS}),
+    "GAZ": frozenset({Service.GAS}),
+    "OTOPL": frozenset({Service.HEATING}),
 }
 
 #: Words written before an account number: ``ЛС1234567890``, ``№123456``.
@@ -178,12 +207,17 @@ class Grammar:
                 value=account_digits,
             )
         self.account_digits = account_digits
-        self._markers = {fold(word): services for word, services in MARKERS.items()}
+        self._markers = {
+            fold(word): services
+            for table in (MARKERS, TRANSLITERATED_MARKERS)
+            for word, services in table.items()
+        }
         self._prefixes = frozenset(fold(word) for word in ACCOUNT_PREFIXES)
         self._keywords: dict[str, Intent] = {}
-        for intent, words in KEYWORDS.items():
-            for word in words:
-                self._add(word, intent)
+        for table in (KEYWORDS, TRANSLITERATED_KEYWORDS):
+            for intent, words in table.items():
+                for word in words:
+                    self._add(word, intent)
         pairs = aliases.items() if isinstance(aliases, Mapping) else aliases
         for word, intent in pairs:
             self._add(word, intent)

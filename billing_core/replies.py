@@ -444,9 +444,14 @@ _COMMA: Final = frozenset({Language.RU, Language.BG, Language.ES})
 _ONE: Final = Decimal(1)
 
 
-#: The fields each template uses.
-_FIELDS: Final = {
-    template: frozenset(name for _, name, _, _ in Formatter().parse(template) if name)
+#: Fields a variant may show empty: a lower reading's label (meter and zone) is
+#: empty when the SMS gave one meter with one register ("650 меньше прежних 700"),
+#: and the value and the previous one are still worth showing.
+_MAY_BE_EMPTY: Final = frozenset({"label"})
+
+#: The fields each template needs filled to be chosen.
+_REQUIRED: Final = {
+    template: {name for _, name, _, _ in Formatter().parse(template) if name} - _MAY_BE_EMPTY
     for kinds in TEMPLATES.values()
     for variants in kinds.values()
     for template in variants
@@ -487,12 +492,13 @@ def render(
 ) -> Reply:
     """The first variant of ``kind`` that fits one SMS (else the last, in several parts).
 
-    A variant that would show an empty field is passed over (the last never is).
+    A variant that would show an empty field is passed over (the last never is),
+    but for a field that may be empty (:data:`_MAY_BE_EMPTY`).
     """
     variants = TEMPLATES[language][kind]
     last = len(variants) - 1
     for index, template in enumerate(variants):
-        if index < last and any(not fields[name] for name in _FIELDS[template]):
+        if index < last and any(not fields[name] for name in _REQUIRED[template]):
             continue  # a variant that would show an empty field ("Показания ")
         text = template.format_map(fields)
         if ".." in text:  # a symbol ending in a point ("лв.") before a full stop

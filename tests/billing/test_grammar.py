@@ -237,3 +237,82 @@ def test_latin_and_cyrillic_look_alikes_parse_the_same(text: str) -> None:
 
     assert outcome(text.upper().translate(LOOKALIKES)) == outcome(text.upper())
     assert outcome(text.lower()) == outcome(text.upper())
+
+
+# -- phones without Cyrillic ------------------------------------------------------------
+
+# Each Cyrillic command word and the ways a phone without Cyrillic spells it.
+TRANSLITERATED = {
+    "ПОК": ("POK",),
+    "ПОКАЗАНИЯ": ("POKAZANIYA", "POKAZANIJA", "POKAZANIA"),
+    "ПОКАЗАНИЕ": ("POKAZANIE",),
+    "ЖКХ": ("ZHKH", "ZhKKh", "JKH"),
+    "ОТЧИТАНЕ": ("OTCHITANE",),
+    "БАЛАНС": ("BALANS", "balans"),
+    "ДОЛГ": ("DOLG",),
+    "ЗАДЪЛЖЕНИЕ": ("ZADALZHENIE", "ZADULZHENIE"),
+    "ПОМОЩЬ": ("POMOSHCH", "POMOSCH", "POMOSH"),
+    "ПОМОЩ": ("POMOSHT",),
+    "СПРАВКА": ("SPRAVKA",),
+    "ОТПИСКА": ("OTPISKA",),
+}
+
+
+@pytest.mark.parametrize(
+    ("cyrillic", "latin"),
+    [(word, latin) for word, spellings in TRANSLITERATED.items() for latin in spellings],
+)
+def test_a_command_word_spelled_in_latin_letters_means_the_same(cyrillic: str, latin: str) -> None:
+    meant = parse_sms(f"{cyrillic} 123456")
+    assert parse_sms(f"{latin} 123456") == meant
+    if meant.intent is Intent.READING:
+        assert parse_sms(f"{latin} 123456 1234") == parse_sms(f"{cyrillic} 123456 1234")
+
+
+# Each Cyrillic meter label and its Latin spellings, with what they can mean.
+LATIN_MARKERS = {
+    "Э": (("E", "ELEKTRO", "ELECTRO"), POWER),
+    "Х": (("H", "KH"), COLD),
+    "ХВ": (("HV", "XV", "KHV"), COLD),
+    "ХВС": (("HVS", "XVS", "KHVS"), COLD),
+    "СВ": (("SV",), COLD),
+    "ГВ": (("GV",), frozenset({Service.HOT_WATER})),
+    "ГВС": (("GVS",), frozenset({Service.HOT_WATER})),
+    "ТВ": (("TV",), frozenset({Service.HOT_WATER})),
+    "Г": (("G",), HOT_OR_GAS),
+    "ГАЗ": (("GAZ",), frozenset({Service.GAS})),
+    "ОТОПЛ": (("OTOPL",), frozenset({Service.HEATING})),
+}
+
+
+@pytest.mark.parametrize(
+    ("cyrillic", "latin", "services"),
+    [
+        (label, latin, services)
+        for label, (spellings, services) in LATIN_MARKERS.items()
+        for latin in spellings
+    ],
+)
+def test_a_meter_label_spelled_in_latin_letters_can_mean_what_the_cyrillic_one_does(
+    cyrillic: str, latin: str, services: frozenset[Service]
+) -> None:
+    (written,) = parse_sms(f"123456 {latin} 56.8").meters
+    (meant,) = parse_sms(f"123456 {cyrillic} 56.8").meters
+    assert written.services == meant.services == services
+    assert written.values == meant.values == values("56.8")
+
+
+def test_a_field_example_typed_without_cyrillic_reads_as_the_cyrillic_one() -> None:
+    latin = parse_sms("ZHKH 123456 H 56.8 G 47.3")
+    assert latin.account_number == "123456"
+    assert [(m.services, m.values) for m in latin.meters] == [
+        (COLD, values("56.8")),
+        (HOT_OR_GAS, values("47.3")),
+    ]
+    assert [m.ordinal for m in parse_sms("102055 1E12345 1G321").meters] == [1, 1]
+
+
+def test_a_utility_word_cannot_take_a_transliterated_label() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Grammar({"GV": Intent.BALANCE})
+    assert caught.value.field == "command_aliases"

@@ -509,6 +509,64 @@ def test_several_meters_in_one_sms() -> None:
     assert reply(outcome).text == "ЛС123456 приняты ХВ 56,8 ГВ 47,3. Долг 640,00 р до 15.04"
 
 
+def water_and(second: Service) -> ReadingContext:
+    """An account with a cold-water meter and a ``second`` one, both billed flat."""
+    cold, other = single_meter(3, Service.COLD_WATER), single_meter(4, second)
+    histories = [
+        RegisterHistory(30, monthly(30, ["50.8"], LAST_MONTH)),
+        RegisterHistory(40, monthly(40, ["45.3"], LAST_MONTH)),
+    ]
+    tariffs = [
+        TariffVersion(7, Service.COLD_WATER, Flat(D("40.00")), date(2024, 1, 1)),
+        TariffVersion(8, second, Flat(D("200.00")), date(2024, 1, 1)),
+    ]
+    return context(snapshot([cold, other], histories, tariffs=tariffs, number="123456"))
+
+
+@pytest.mark.parametrize("second", [Service.HOT_WATER, Service.GAS])
+def test_a_latin_g_is_the_meter_the_account_has_hot_water_or_gas(second: Service) -> None:
+    outcome = run(water_and(second), "ZHKH 123456 H 56.8 G 47.3")
+    assert outcome.status is OutcomeStatus.ACCEPTED
+    assert [(c.service, c.amount) for c in outcome.charges] == [
+        (Service.COLD_WATER, D("240.00")),
+        (second, D("400.00")),
+    ]
+
+
+def test_a_latin_g_on_an_account_with_hot_water_and_gas_is_asked_about() -> None:
+    hot, gas = single_meter(4, Service.HOT_WATER), single_meter(5, Service.GAS)
+    ctx = context(snapshot([hot, gas], tariffs=[], number="123456"))
+    outcome = run(ctx, "123456 G 47.3")
+    assert rejection(outcome).reason is RejectionReason.AMBIGUOUS_METER
+    assert not outcome.charges
+    # Spelled out, the label is not ambiguous.
+    assert run(ctx, "123456 GV 47.3").status is OutcomeStatus.ACCEPTED
+    assert run(ctx, "123456 GAZ 47.3").status is OutcomeStatus.ACCEPTED
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (Language.RU, "ЛС123456: 45 меньше прежних 45,3. Проверьте"),
+        (Language.EN, "Acc 123456: 45 is below the previous 45.3. Please check it"),
+        (Language.BG, "Аб.123456: 45 е под предишното 45,3. Проверете"),
+        (Language.ES, "Cta 123456: 45 es menor que la anterior 45,3. Revise la lectura"),
+    ],
+)
+def test_a_lower_reading_of_a_single_register_meter_says_the_value_and_the_previous(
+    language: Language, text: str
+) -> None:
+    meter = single_meter(4, Service.HOT_WATER)
+    history = RegisterHistory(40, monthly(40, ["45.3"], LAST_MONTH))
+    tariff = TariffVersion(8, Service.HOT_WATER, Flat(D("200.00")), date(2024, 1, 1))
+    ctx = context(
+        snapshot([meter], [history], tariffs=[tariff], number="123456", language=language)
+    )
+    outcome = run(ctx, "123456 45")
+    assert rejection(outcome).reason is RejectionReason.LOWER_THAN_PREVIOUS
+    assert reply(outcome).text == text
+
+
 def test_the_first_reading_of_a_meter_is_accepted_without_a_charge() -> None:
     ctx = context(snapshot([two_zone_meter()]))
     outcome = run(ctx, "12150 5080")
