@@ -210,3 +210,29 @@ def test_without_store_the_commands_use_the_settings_store(tmp_path: Path) -> No
     assert (tmp_path / "from-file.db").exists()
     broken = run("campaign", "group", "list", "--config", str(tmp_path / "missing.toml"))
     assert broken.returncode == 2 and "missing.toml" in broken.stderr
+
+
+def test_watching_a_campaign_that_is_over_shows_its_figures_and_ends(
+    tmp_path: Path, recipients: Path
+) -> None:
+    store = f"sqlite:///{tmp_path}/watch.db"
+    _create(store, recipients, "later", "--start", "2099-01-01T09:00:00+00:00")
+    assert run("campaign", "cancel", "later", "--store", store).returncode == 0
+    watched = run("campaign", "status", "later", "--watch", "--store", store)
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stderr == ""
+    assert "cancelled" in watched.stdout
+    as_json = run("campaign", "status", "later", "--watch", "--json", "--store", store)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["state"] == "cancelled"
+
+
+def test_watching_a_running_campaign_follows_it_until_it_is_completed(
+    gateway: str, recipients: Path
+) -> None:
+    _create(gateway, recipients, "watched")
+    watched = run("campaign", "status", "watched", "--watch", "--store", gateway)
+    assert watched.returncode == 0, watched.stderr
+    assert "Traceback" not in watched.stderr
+    assert "completed" in watched.stdout
+    assert "3/3" in watched.stdout  # the progress bar: every message settled

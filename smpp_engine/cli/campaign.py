@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar, cast
 import trio
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from billing_core.quiet_hours import WEEKDAY_DEFAULT, WEEKEND_DEFAULT, window_text
@@ -42,7 +42,7 @@ from ..campaigns.service import (
     create_campaign,
     follow_campaign,
 )
-from ..campaigns.state import CampaignAction
+from ..campaigns.state import CampaignAction, CampaignState
 from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile
 from ..store import StoreError
 from ..store.campaigns.model import GroupMember, GroupView
@@ -55,6 +55,8 @@ campaign_app = typer.Typer(
 )
 Opt = typer.Option
 Arg = typer.Argument
+#: Seconds between two readings of ``campaign status --watch``.
+_WATCH_INTERVAL = 1.0
 JsonOpt = Annotated[bool, Opt("--json", help="Print one JSON line instead of tables.")]
 T = TypeVar("T")
 _console = Console()
@@ -270,7 +272,9 @@ def _stats_dict(view: Any, stats: Any) -> dict[str, Any]:
 @campaign_app.command("status")
 def status(
     name: Annotated[str, Arg(help="The campaign.")],
-    watch: Annotated[bool, Opt(help="Follow with a progress bar until it ends.")] = False,
+    watch: Annotated[
+        bool, Opt("--watch", help="Follow with a progress bar until it is completed or cancelled.")
+    ] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
@@ -289,8 +293,11 @@ def status(
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,} settled"),
-            TextColumn("{task.fields[detail]}"),
+            # The total is unknown ("?") until the first reading.
+            MofNCompleteColumn(),
+            TextColumn("settled"),
+            # The detail holds the state in brackets: plain text, not Rich markup.
+            TextColumn("{task.fields[detail]}", markup=False),
             console=_console,
             disable=as_json,
         ) as progress:
@@ -309,15 +316,24 @@ def status(
                         f"[{view.state}]"
                     ),
                 )
-                if view.state in ("completed", "cancelled"):
+                if _is_final(view.state):
                     return figures
-                await trio.sleep(1.0)
+                await trio.sleep(_WATCH_INTERVAL)
 
     figures = _run(store_url(store, config), follow)
     if as_json:
         typer.echo(json.dumps(figures))
     else:
         _print_stats(figures)
+
+
+def _is_final(state: str) -> bool:
+    """Whether a campaign in ``state`` can change no more (a state this version does not
+    know is not followed for ever either)."""
+    try:
+        return CampaignState(state).is_final
+    except ValueError:
+        return True
 
 
 def _print_stats(figures: dict[str, Any]) -> None:
