@@ -181,7 +181,7 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     quiet_weekend: Annotated[
         str, Opt(help='Quiet hours at weekends, "HH:MM-HH:MM" or off.')
     ] = window_text(WEEKEND_DEFAULT),
-    dry_run: Annotated[bool, Opt(help="Plan and report, queue nothing.")] = False,
+    dry_run: Annotated[bool, Opt("--dry-run", help="Plan and report, queue nothing.")] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
