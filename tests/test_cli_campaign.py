@@ -7,6 +7,7 @@ queued, sent by a gateway process to the simulator, and followed to the end.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -236,3 +237,47 @@ def test_watching_a_running_campaign_follows_it_until_it_is_completed(
     assert "Traceback" not in watched.stderr
     assert "completed" in watched.stdout
     assert "3/3" in watched.stdout  # the progress bar: every message settled
+
+
+def test_a_cancelled_campaign_counts_its_unsent_messages_as_cancelled_not_sent(
+    tmp_path: Path, recipients: Path
+) -> None:
+    store = f"sqlite:///{tmp_path}/cancelled.db"
+    _create(store, recipients, "withdrawn", "--start", "2099-01-01T09:00:00+00:00")
+    assert run("campaign", "cancel", "withdrawn", "--store", store).returncode == 0
+    figures = json.loads(run("campaign", "status", "withdrawn", "--store", store, "--json").stdout)
+    assert figures["state"] == "cancelled"
+    assert (figures["sent"], figures["failed"], figures["cancelled"]) == (0, 0, 3)
+    table = run("campaign", "status", "withdrawn", "--store", store)
+    assert table.returncode == 0, table.stderr
+    assert "campaign withdrawn: cancelled" in table.stdout  # the state, not eaten as markup
+    assert "cancelled (not sent) │        3" in table.stdout
+
+
+def test_a_dry_run_says_it_queued_nothing(tmp_path: Path, recipients: Path) -> None:
+    done = run(
+        "campaign", "create", "rehearsal", "--store", f"sqlite:///{tmp_path}/dry.db",
+        "--csv", str(recipients), "--template", TEMPLATE, "--sender", "WATERCO", "--dry-run",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "dry run, nothing stored or queued" in done.stdout
+    assert "messages it would queue" in done.stdout
+    assert "messages queued" not in done.stdout
+
+
+def test_lists_are_tables_with_whole_timestamps_at_80_columns(
+    tmp_path: Path, recipients: Path
+) -> None:
+    store = f"sqlite:///{tmp_path}/lists.db"
+    _create(store, recipients, "a-campaign-with-a-long-name", "--route", "operator-a")
+    members = tmp_path / "members.csv"
+    members.write_text("msisdn\n+447700900011\n+447700900012\n", encoding="utf-8")
+    assert run("campaign", "group", "create", "tenants", "--csv", str(members), "--store", store)
+    groups = run("campaign", "group", "list", "--store", store)
+    assert groups.returncode == 0, groups.stderr
+    assert "{" not in groups.stdout and "[" not in groups.stdout  # no Python repr
+    assert re.search(r"│ tenants +│ +2 │ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d │", groups.stdout)
+    campaigns = run("campaign", "list", "--store", store)  # not a terminal: 80 columns
+    assert campaigns.returncode == 0, campaigns.stderr
+    assert "…" not in campaigns.stdout
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", campaigns.stdout)

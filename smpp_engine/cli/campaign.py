@@ -59,7 +59,8 @@ Arg = typer.Argument
 _WATCH_INTERVAL = 1.0
 JsonOpt = Annotated[bool, Opt("--json", help="Print one JSON line instead of tables.")]
 T = TypeVar("T")
-_console = Console()
+# Names, states and CSV values are shown as given: "[cancelled]" is text, not Rich markup.
+_console = Console(markup=False)
 
 
 def _now() -> datetime:
@@ -229,15 +230,18 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
         return
-    _print_report(report)
+    _print_report(name, report)
 
 
-def _print_report(report: CampaignReport) -> None:
-    table = Table(title=f"campaign {report.campaign.name if report.campaign else '(dry run)'}")
+def _print_report(name: str, report: CampaignReport) -> None:
+    dry_run = report.campaign is None
+    title = f"campaign {name}" + (": dry run, nothing stored or queued" if dry_run else "")
+    table = Table(title=title)
     table.add_column("what")
-    table.add_column("value", justify="right")
+    # Timestamps are kept on one line, whatever the terminal's width.
+    table.add_column("value", justify="right", no_wrap=True)
     table.add_row("recipients read", f"{report.recipients:,}")
-    table.add_row("messages queued", f"{report.queued:,}")
+    table.add_row("messages it would queue" if dry_run else "messages queued", f"{report.queued:,}")
     table.add_row("SMS parts", f"{report.total_parts:,} (at most {report.max_parts} per message)")
     table.add_row("UCS-2 messages", f"{report.ucs2_messages:,}")
     for reason, count in report.skipped.items():
@@ -260,9 +264,10 @@ def _stats_dict(view: Any, stats: Any) -> dict[str, Any]:
         "state": view.state,
         "total": stats.total,
         "queued": stats.queued,
-        "sent": stats.total - stats.queued,
+        "sent": stats.sent,
         "delivered": stats.delivered,
         "failed": stats.failed,
+        "cancelled": stats.cancelled,
         "pending_receipts": stats.receipts_pending,
         "by_state": {str(k): v for k, v in stats.by_state.items()},
         "errors": {f"0x{k:08X}": v for k, v in stats.errors.items()},
@@ -279,7 +284,8 @@ def status(
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Queued, sent, delivered, failed and pending, with errors by status."""
+    """The campaign's state, and its messages: queued, sent, delivered, failed,
+    cancelled before they were sent, awaiting receipts; failures by status."""
     if not watch:
         view, stats = _run(store_url(store, config), lambda s: follow_campaign(s, name, now=_now()))
         figures = _stats_dict(view, stats)
@@ -292,11 +298,11 @@ def status(
     async def follow(opened: CampaignBackend) -> dict[str, Any]:
         with Progress(
             TextColumn("{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=20),
             # The total is unknown ("?") until the first reading.
             MofNCompleteColumn(),
             TextColumn("settled"),
-            # The detail holds the state in brackets: plain text, not Rich markup.
+            # Names and states are plain text, not Rich markup.
             TextColumn("{task.fields[detail]}", markup=False),
             console=_console,
             disable=as_json,
@@ -305,17 +311,13 @@ def status(
             while True:
                 view, stats = await follow_campaign(opened, name, now=_now())
                 figures = _stats_dict(view, stats)
-                settled = figures["delivered"] + figures["failed"]
-                progress.update(
-                    task,
-                    total=figures["total"],
-                    completed=settled,
-                    detail=(
-                        f"queued {figures['queued']:,}  delivered {figures['delivered']:,}  "
-                        f"failed {figures['failed']:,}  pending {figures['pending_receipts']:,}  "
-                        f"[{view.state}]"
-                    ),
+                settled = figures["delivered"] + figures["failed"] + figures["cancelled"]
+                # The state first: on a narrow terminal the end of the line is cut.
+                detail = (
+                    f"{view.state}: delivered {figures['delivered']:,}, "
+                    f"failed {figures['failed']:,}, pending {figures['pending_receipts']:,}"
                 )
+                progress.update(task, total=figures["total"], completed=settled, detail=detail)
                 if _is_final(view.state):
                     return figures
                 await trio.sleep(_WATCH_INTERVAL)
@@ -336,12 +338,24 @@ def _is_final(state: str) -> bool:
         return True
 
 
+#: The status table's rows: the figure and how it is labelled.
+_STATUS_ROWS = {
+    "total": "total",
+    "queued": "queued (to be sent)",
+    "sent": "sent",
+    "delivered": "delivered",
+    "failed": "failed",
+    "cancelled": "cancelled (not sent)",
+    "pending_receipts": "pending receipts",
+}
+
+
 def _print_stats(figures: dict[str, Any]) -> None:
-    table = Table(title=f"campaign {figures['campaign']} [{figures['state']}]")
+    table = Table(title=f"campaign {figures['campaign']}: {figures['state']}")
     table.add_column("what")
     table.add_column("messages", justify="right")
-    for key in ("total", "queued", "sent", "delivered", "failed", "pending_receipts"):
-        table.add_row(key.replace("_", " "), f"{figures[key]:,}")
+    for key, label in _STATUS_ROWS.items():
+        table.add_row(label, f"{figures[key]:,}")
     for code, count in figures["errors"].items():
         table.add_row(f"error {code}", f"{count:,}")
     _console.print(table)
@@ -368,11 +382,24 @@ def list_campaigns(
         typer.echo(json.dumps(rows))
         return
     table = Table(title="campaigns")
-    for column in ("campaign_id", "name", "state", "route", "rate", "created_at"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in row))
+    table.add_column("id", justify="right")
+    # A long name or route wraps rather than losing its end to an ellipsis.
+    table.add_column("name", overflow="fold")
+    table.add_column("state")
+    table.add_column("route", overflow="fold")
+    table.add_column("rate/s", justify="right")
+    table.add_column("created (UTC)", no_wrap=True)
+    for view, row in zip(views, rows, strict=True):
+        table.add_row(
+            *(str(row[c]) for c in ("campaign_id", "name", "state", "route", "rate")),
+            _table_time(view.created_at),
+        )
     _console.print(table)
+
+
+def _table_time(at: float) -> str:
+    """A time for a table: to the second, in UTC, as short as stays unambiguous."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _steer(action: CampaignAction) -> Callable[..., None]:
@@ -495,10 +522,22 @@ def group_remove(
 def group_list(as_json: JsonOpt = False, store: StoreOpt = None, config: ConfigOpt = None) -> None:
     """Every group with its member count."""
 
-    async def work(s: CampaignBackend) -> dict[str, Any]:
-        return {"groups": [{"group": g.name, "members": g.members} for g in await s.list_groups()]}
+    async def work(s: CampaignBackend) -> list[GroupView]:
+        return await s.list_groups()
 
-    _echo(_run(store_url(store, config), work), as_json)
+    groups = _run(store_url(store, config), work)
+    if as_json:
+        typer.echo(
+            json.dumps({"groups": [{"group": g.name, "members": g.members} for g in groups]})
+        )
+        return
+    table = Table(title="recipient groups")
+    table.add_column("group")
+    table.add_column("members", justify="right")
+    table.add_column("created (UTC)", no_wrap=True)
+    for group in groups:
+        table.add_row(group.name, f"{group.members:,}", _table_time(group.created_at))
+    _console.print(table)
 
 
 async def _group(store: CampaignBackend, name: str) -> GroupView:
