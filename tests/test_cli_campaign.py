@@ -281,3 +281,27 @@ def test_lists_are_tables_with_whole_timestamps_at_80_columns(
     assert campaigns.returncode == 0, campaigns.stderr
     assert "…" not in campaigns.stdout
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", campaigns.stdout)
+
+
+def test_no_quiet_hours_sends_at_any_hour(tmp_path: Path, recipients: Path) -> None:
+    store = f"sqlite:///{tmp_path}/night.db"
+    night = "2099-01-01T23:30:00+00:00"  # a Thursday, inside the default 22:00-08:00
+
+    def first_send(*options: str) -> object:
+        done = run(
+            "campaign", "create", "night", "--store", store, "--csv", str(recipients),
+            "--template", TEMPLATE, "--sender", "WATERCO", "--start", night, "--dry-run",
+            "--json", *options,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["first_send_at"]
+
+    assert first_send() == "2099-01-02T08:00:00+00:00"  # the default waits for the morning
+    assert first_send("--no-quiet-hours") == night
+    both = run(
+        "campaign", "create", "night", "--store", store, "--csv", str(recipients),
+        "--template", TEMPLATE, "--sender", "WATERCO", "--no-quiet-hours",
+        "--quiet-weekday", "21:00-07:00",
+    )  # fmt: skip
+    assert both.returncode == 2
+    assert both.stderr == "error: --no-quiet-hours and --quiet-weekday: give one or the other\n"

@@ -150,6 +150,21 @@ def _quiet(option: str, text: str) -> str | None:
     return text
 
 
+def _quiet_hours(weekday: str | None, weekend: str | None, *, off: bool) -> QuietHours:
+    """The campaign's quiet hours from its options: none with ``off``, else each kind of
+    day's window as given or its default."""
+    if off:
+        options = (("--quiet-weekday", weekday), ("--quiet-weekend", weekend))
+        given = [o for o, v in options if v is not None and v.strip().lower() != "off"]
+        if given:
+            raise fail(f"--no-quiet-hours and {given[0]}: give one or the other")
+        return QuietHours(weekday=None, weekend=None)
+    return QuietHours.parse(
+        _quiet("--quiet-weekday", weekday or window_text(WEEKDAY_DEFAULT)),
+        _quiet("--quiet-weekend", weekend or window_text(WEEKEND_DEFAULT)),
+    )
+
+
 def _readable(csv: Path) -> Path:
     """``csv``, once it is known to be a file that can be read (one line if not)."""
     try:
@@ -177,11 +192,23 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     ] = None,
     time_zone: Annotated[str, Opt(help="Recipients' time zone when the number says none.")] = "UTC",
     quiet_weekday: Annotated[
-        str, Opt(help='Quiet hours on working days, "HH:MM-HH:MM" or off.')
-    ] = window_text(WEEKDAY_DEFAULT),
+        str | None,
+        Opt(
+            help='Quiet hours on working days, "HH:MM-HH:MM" or off; '
+            f"default {window_text(WEEKDAY_DEFAULT)}."
+        ),
+    ] = None,
     quiet_weekend: Annotated[
-        str, Opt(help='Quiet hours at weekends, "HH:MM-HH:MM" or off.')
-    ] = window_text(WEEKEND_DEFAULT),
+        str | None,
+        Opt(
+            help='Quiet hours at weekends, "HH:MM-HH:MM" or off; '
+            f"default {window_text(WEEKEND_DEFAULT)}."
+        ),
+    ] = None,
+    no_quiet_hours: Annotated[
+        bool,
+        Opt("--no-quiet-hours", help="Send at any hour, every day (no quiet hours at all)."),
+    ] = False,
     dry_run: Annotated[bool, Opt("--dry-run", help="Plan and report, queue nothing.")] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
@@ -189,9 +216,10 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
 ) -> None:
     """Plan a campaign (encoding, parts, bad rows, opt-outs) and queue its messages.
 
-    Quiet hours "off" sends at any hour. Mistakes in the options, a CSV file
-    that cannot be read and bad rows under --on-error refuse are one line each,
-    exit status 2.
+    Quiet hours are kept in each recipient's time zone; --no-quiet-hours (or
+    "off" for a kind of day) sends at any hour. Mistakes in the options, a CSV
+    file that cannot be read and bad rows under --on-error refuse are one line
+    each, exit status 2.
     """
     if on_error not in ("skip", "refuse"):
         raise fail(f"--on-error {on_error!r}: expected skip or refuse")
@@ -210,9 +238,7 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
             rate=rate,
             kind=CampaignKind(kind),
             start_at=_start(start),
-            quiet_hours=QuietHours.parse(
-                _quiet("--quiet-weekday", quiet_weekday), _quiet("--quiet-weekend", quiet_weekend)
-            ),
+            quiet_hours=_quiet_hours(quiet_weekday, quiet_weekend, off=no_quiet_hours),
             time_zones=RecipientTimeZones(default=time_zone),
             csv_path=_readable(csv) if csv is not None else None,
             group=group,
