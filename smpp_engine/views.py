@@ -138,9 +138,10 @@ def campaign_stats_json(stats: CampaignStats) -> dict[str, Any]:
     return {
         "total": stats.total,
         "queued": stats.queued,
-        "sent": stats.total - stats.queued,
+        "sent": stats.sent,
         "delivered": stats.delivered,
         "failed": stats.failed,
+        "cancelled": stats.cancelled,
         "pending_receipts": stats.receipts_pending,
         "by_state": {state.value: count for state, count in stats.by_state.items()},
         "errors": [

@@ -88,3 +88,23 @@ def test_a_payment_to_an_unknown_account_or_of_a_bad_sum_is_refused_by_name(
     assert unknown.returncode == 2 and "999" in unknown.stderr
     bad = run("billing", "payment", "1234567890", "5.001", "--store", store)
     assert bad.returncode == 2 and "5.001" in bad.stderr
+
+
+def test_a_sender_that_is_no_phone_number_is_named_and_nothing_is_queued(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path}/billing.db"
+    assert run("billing", "import", str(EXAMPLE), "--store", store).returncode == 0
+    done = run("billing", "sms", "--store", store, "--from", "hello", "--text", "BAL")
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: --from 'hello': ")
+    assert len(done.stderr.splitlines()) == 1
+    assert done.stdout == ""
+
+
+def test_sms_on_a_store_without_billing_data_says_to_import_first(tmp_path: Path) -> None:
+    done = run(
+        "billing", "sms", "--store", f"sqlite:///{tmp_path}/empty.db",
+        "--from", "+79161234567", "--text", "BAL",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "billing import" in done.stderr
+    assert len(done.stderr.splitlines()) == 1

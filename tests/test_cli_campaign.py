@@ -7,6 +7,7 @@ queued, sent by a gateway process to the simulator, and followed to the end.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -210,3 +211,97 @@ def test_without_store_the_commands_use_the_settings_store(tmp_path: Path) -> No
     assert (tmp_path / "from-file.db").exists()
     broken = run("campaign", "group", "list", "--config", str(tmp_path / "missing.toml"))
     assert broken.returncode == 2 and "missing.toml" in broken.stderr
+
+
+def test_watching_a_campaign_that_is_over_shows_its_figures_and_ends(
+    tmp_path: Path, recipients: Path
+) -> None:
+    store = f"sqlite:///{tmp_path}/watch.db"
+    _create(store, recipients, "later", "--start", "2099-01-01T09:00:00+00:00")
+    assert run("campaign", "cancel", "later", "--store", store).returncode == 0
+    watched = run("campaign", "status", "later", "--watch", "--store", store)
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stderr == ""
+    assert "cancelled" in watched.stdout
+    as_json = run("campaign", "status", "later", "--watch", "--json", "--store", store)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["state"] == "cancelled"
+
+
+def test_watching_a_running_campaign_follows_it_until_it_is_completed(
+    gateway: str, recipients: Path
+) -> None:
+    _create(gateway, recipients, "watched")
+    watched = run("campaign", "status", "watched", "--watch", "--store", gateway)
+    assert watched.returncode == 0, watched.stderr
+    assert "Traceback" not in watched.stderr
+    assert "completed" in watched.stdout
+    assert "3/3" in watched.stdout  # the progress bar: every message settled
+
+
+def test_a_cancelled_campaign_counts_its_unsent_messages_as_cancelled_not_sent(
+    tmp_path: Path, recipients: Path
+) -> None:
+    store = f"sqlite:///{tmp_path}/cancelled.db"
+    _create(store, recipients, "withdrawn", "--start", "2099-01-01T09:00:00+00:00")
+    assert run("campaign", "cancel", "withdrawn", "--store", store).returncode == 0
+    figures = json.loads(run("campaign", "status", "withdrawn", "--store", store, "--json").stdout)
+    assert figures["state"] == "cancelled"
+    assert (figures["sent"], figures["failed"], figures["cancelled"]) == (0, 0, 3)
+    table = run("campaign", "status", "withdrawn", "--store", store)
+    assert table.returncode == 0, table.stderr
+    assert "campaign withdrawn: cancelled" in table.stdout  # the state, not eaten as markup
+    assert "cancelled (not sent) │        3" in table.stdout
+
+
+def test_a_dry_run_says_it_queued_nothing(tmp_path: Path, recipients: Path) -> None:
+    done = run(
+        "campaign", "create", "rehearsal", "--store", f"sqlite:///{tmp_path}/dry.db",
+        "--csv", str(recipients), "--template", TEMPLATE, "--sender", "WATERCO", "--dry-run",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "dry run, nothing stored or queued" in done.stdout
+    assert "messages it would queue" in done.stdout
+    assert "messages queued" not in done.stdout
+
+
+def test_lists_are_tables_with_whole_timestamps_at_80_columns(
+    tmp_path: Path, recipients: Path
+) -> None:
+    store = f"sqlite:///{tmp_path}/lists.db"
+    _create(store, recipients, "a-campaign-with-a-long-name", "--route", "operator-a")
+    members = tmp_path / "members.csv"
+    members.write_text("msisdn\n+447700900011\n+447700900012\n", encoding="utf-8")
+    assert run("campaign", "group", "create", "tenants", "--csv", str(members), "--store", store)
+    groups = run("campaign", "group", "list", "--store", store)
+    assert groups.returncode == 0, groups.stderr
+    assert "{" not in groups.stdout and "[" not in groups.stdout  # no Python repr
+    assert re.search(r"│ tenants +│ +2 │ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d │", groups.stdout)
+    campaigns = run("campaign", "list", "--store", store)  # not a terminal: 80 columns
+    assert campaigns.returncode == 0, campaigns.stderr
+    assert "…" not in campaigns.stdout
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", campaigns.stdout)
+
+
+def test_no_quiet_hours_sends_at_any_hour(tmp_path: Path, recipients: Path) -> None:
+    store = f"sqlite:///{tmp_path}/night.db"
+    night = "2099-01-01T23:30:00+00:00"  # a Thursday, inside the default 22:00-08:00
+
+    def first_send(*options: str) -> object:
+        done = run(
+            "campaign", "create", "night", "--store", store, "--csv", str(recipients),
+            "--template", TEMPLATE, "--sender", "WATERCO", "--start", night, "--dry-run",
+            "--json", *options,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["first_send_at"]
+
+    assert first_send() == "2099-01-02T08:00:00+00:00"  # the default waits for the morning
+    assert first_send("--no-quiet-hours") == night
+    both = run(
+        "campaign", "create", "night", "--store", store, "--csv", str(recipients),
+        "--template", TEMPLATE, "--sender", "WATERCO", "--no-quiet-hours",
+        "--quiet-weekday", "21:00-07:00",
+    )  # fmt: skip
+    assert both.returncode == 2
+    assert both.stderr == "error: --no-quiet-hours and --quiet-weekday: give one or the other\n"

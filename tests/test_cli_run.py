@@ -170,3 +170,36 @@ def test_demo_runs_the_whole_product_and_reports(tmp_path: Path) -> None:
     assert any("accepted" in reply and "EUR" in reply for reply in replies.values())
     assert replies.get("BAL", "").startswith("Acc ")
     assert set(report["round_trip_ms"]) == {"p50", "p99", "max"}
+
+
+def test_demo_keep_running_serves_metrics_after_the_report_until_ctrl_c() -> None:
+    process = subprocess.Popen(
+        [*COMMAND, "demo", "--consumers", "30", "--readings", "3", "--balances", "2",
+         "--json", "--keep-running"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        report = json.loads(process.stdout.readline())
+        assert report["notices"] == 10
+        url = report["http_url"]
+        assert url.startswith("http://127.0.0.1:")
+        metrics = httpx.get(f"{url}/metrics", timeout=30)
+        assert metrics.status_code == 200
+        assert "smpp_pdus_total" in metrics.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "keeps running" in stderr and "Ctrl-C" in stderr
+    assert "Traceback" not in stderr
+    with_view = subprocess.run(
+        [*COMMAND, "demo", "--consumers", "30", "--readings", "3", "--balances", "2"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert with_view.returncode == 0, with_view.stderr
+    assert "http://" not in with_view.stdout  # without --keep-running no address is offered
+    assert "--keep-running" in with_view.stdout
+    assert "deliver_sm" in with_view.stdout  # what the round trip measures is said

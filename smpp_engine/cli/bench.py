@@ -28,7 +28,8 @@ class Benchmark:
     quick: tuple[str, ...]
 
 
-#: By the names of BENCHMARKS.md; ``quick`` arguments finish in about a minute each.
+#: The benchmarks of the README's Benchmarks section; ``quick`` arguments finish in about a
+#: minute each.
 BENCHMARKS: dict[str, Benchmark] = {
     "b1": Benchmark("b1_codec", "PDU encode+decode, against smpplib", ("--ops", "20000")),
     "b2": Benchmark(
@@ -85,14 +86,17 @@ def bench(
         list[str] | None,
         typer.Argument(help=f"Benchmarks to run: {', '.join(BENCHMARKS)}; all when none."),
     ] = None,
-    quick: Annotated[bool, typer.Option(help="Small sizes: about a minute each.")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small sizes: about a minute each.")
+    ] = False,
     list_only: Annotated[bool, typer.Option("--list", help="List the benchmarks.")] = False,
 ) -> None:
     """Run benchmarks (each in its own process) and print a table of their figures.
 
-    Full sizes are those of BENCHMARKS.md and take minutes each; --quick is for
-    a first look. Results are kept in benchmarks/results/ with the machine's
-    description. Exit status 1 when one failed.
+    Full sizes are those of the README's Benchmarks section (python -m
+    benchmarks.NAME) and take minutes each; --quick is for a first look.
+    Results are kept in benchmarks/results/ with the machine's description.
+    Exit status 1 when one failed.
     """
     console = Console()
     if list_only:

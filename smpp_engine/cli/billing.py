@@ -22,8 +22,15 @@ from billing_core import Payment, Period
 
 from .. import logs
 from ..billing import SmsSelfService, post_and_confirm
+from ..campaigns import CampaignError, normalise_msisdn
 from ..pipeline import MoMessage
-from ..store import BillingStore, StoreError, import_billing_data, load_billing_json
+from ..store import (
+    BillingStore,
+    NoBillingUtilityError,
+    StoreError,
+    import_billing_data,
+    load_billing_json,
+)
 from .errors import EXIT_FAILED, fail
 from .store import ConfigOpt, StoreOpt, opened_store, store_url
 
@@ -104,8 +111,16 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Process one SMS as the gateway would; print the reply; end with one JSON line."""
+    """Process one SMS as the gateway would; print the reply; end with one JSON line.
+
+    The store needs billing data first (billing import).
+    """
     logs.configure("warning")
+    try:
+        # The reply goes back to this number: it must be one, not a word.
+        consumer = normalise_msisdn(sender)
+    except CampaignError as exc:
+        raise fail(f"--from {sender!r}: not a phone number ({exc.reason})") from None
     at = datetime.now(UTC)
     if now is not None:
         try:
@@ -125,7 +140,7 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
             )
             message = MoMessage(
                 smsc=route,
-                source=sender.lstrip("+"),
+                source=consumer,
                 destination=to,
                 text=text,
                 data_coding=0,
@@ -152,6 +167,11 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
 
     try:
         result = trio.run(work)
+    except NoBillingUtilityError:
+        raise fail(
+            "the store holds no billing data: run smpp-engine billing import FILE first "
+            "(e.g. config/billing-example.json)"
+        ) from None
     except StoreError as exc:
         raise fail(str(exc), EXIT_FAILED) from None
     if result["reply"]:

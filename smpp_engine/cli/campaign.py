@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar, cast
 import trio
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from billing_core.quiet_hours import WEEKDAY_DEFAULT, WEEKEND_DEFAULT, window_text
@@ -42,7 +42,7 @@ from ..campaigns.service import (
     create_campaign,
     follow_campaign,
 )
-from ..campaigns.state import CampaignAction
+from ..campaigns.state import CampaignAction, CampaignState
 from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile
 from ..store import StoreError
 from ..store.campaigns.model import GroupMember, GroupView
@@ -55,9 +55,12 @@ campaign_app = typer.Typer(
 )
 Opt = typer.Option
 Arg = typer.Argument
+#: Seconds between two readings of ``campaign status --watch``.
+_WATCH_INTERVAL = 1.0
 JsonOpt = Annotated[bool, Opt("--json", help="Print one JSON line instead of tables.")]
 T = TypeVar("T")
-_console = Console()
+# Names, states and CSV values are shown as given: "[cancelled]" is text, not Rich markup.
+_console = Console(markup=False)
 
 
 def _now() -> datetime:
@@ -147,6 +150,21 @@ def _quiet(option: str, text: str) -> str | None:
     return text
 
 
+def _quiet_hours(weekday: str | None, weekend: str | None, *, off: bool) -> QuietHours:
+    """The campaign's quiet hours from its options: none with ``off``, else each kind of
+    day's window as given or its default."""
+    if off:
+        options = (("--quiet-weekday", weekday), ("--quiet-weekend", weekend))
+        given = [o for o, v in options if v is not None and v.strip().lower() != "off"]
+        if given:
+            raise fail(f"--no-quiet-hours and {given[0]}: give one or the other")
+        return QuietHours(weekday=None, weekend=None)
+    return QuietHours.parse(
+        _quiet("--quiet-weekday", weekday or window_text(WEEKDAY_DEFAULT)),
+        _quiet("--quiet-weekend", weekend or window_text(WEEKEND_DEFAULT)),
+    )
+
+
 def _readable(csv: Path) -> Path:
     """``csv``, once it is known to be a file that can be read (one line if not)."""
     try:
@@ -174,21 +192,34 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     ] = None,
     time_zone: Annotated[str, Opt(help="Recipients' time zone when the number says none.")] = "UTC",
     quiet_weekday: Annotated[
-        str, Opt(help='Quiet hours on working days, "HH:MM-HH:MM" or off.')
-    ] = window_text(WEEKDAY_DEFAULT),
+        str | None,
+        Opt(
+            help='Quiet hours on working days, "HH:MM-HH:MM" or off; '
+            f"default {window_text(WEEKDAY_DEFAULT)}."
+        ),
+    ] = None,
     quiet_weekend: Annotated[
-        str, Opt(help='Quiet hours at weekends, "HH:MM-HH:MM" or off.')
-    ] = window_text(WEEKEND_DEFAULT),
-    dry_run: Annotated[bool, Opt(help="Plan and report, queue nothing.")] = False,
+        str | None,
+        Opt(
+            help='Quiet hours at weekends, "HH:MM-HH:MM" or off; '
+            f"default {window_text(WEEKEND_DEFAULT)}."
+        ),
+    ] = None,
+    no_quiet_hours: Annotated[
+        bool,
+        Opt("--no-quiet-hours", help="Send at any hour, every day (no quiet hours at all)."),
+    ] = False,
+    dry_run: Annotated[bool, Opt("--dry-run", help="Plan and report, queue nothing.")] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Plan a campaign (encoding, parts, bad rows, opt-outs) and queue its messages.
 
-    Quiet hours "off" sends at any hour. Mistakes in the options, a CSV file
-    that cannot be read and bad rows under --on-error refuse are one line each,
-    exit status 2.
+    Quiet hours are kept in each recipient's time zone; --no-quiet-hours (or
+    "off" for a kind of day) sends at any hour. Mistakes in the options, a CSV
+    file that cannot be read and bad rows under --on-error refuse are one line
+    each, exit status 2.
     """
     if on_error not in ("skip", "refuse"):
         raise fail(f"--on-error {on_error!r}: expected skip or refuse")
@@ -207,9 +238,7 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
             rate=rate,
             kind=CampaignKind(kind),
             start_at=_start(start),
-            quiet_hours=QuietHours.parse(
-                _quiet("--quiet-weekday", quiet_weekday), _quiet("--quiet-weekend", quiet_weekend)
-            ),
+            quiet_hours=_quiet_hours(quiet_weekday, quiet_weekend, off=no_quiet_hours),
             time_zones=RecipientTimeZones(default=time_zone),
             csv_path=_readable(csv) if csv is not None else None,
             group=group,
@@ -227,15 +256,18 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     if as_json:
         typer.echo(json.dumps(report.to_dict()))
         return
-    _print_report(report)
+    _print_report(name, report)
 
 
-def _print_report(report: CampaignReport) -> None:
-    table = Table(title=f"campaign {report.campaign.name if report.campaign else '(dry run)'}")
+def _print_report(name: str, report: CampaignReport) -> None:
+    dry_run = report.campaign is None
+    title = f"campaign {name}" + (": dry run, nothing stored or queued" if dry_run else "")
+    table = Table(title=title)
     table.add_column("what")
-    table.add_column("value", justify="right")
+    # Timestamps are kept on one line, whatever the terminal's width.
+    table.add_column("value", justify="right", no_wrap=True)
     table.add_row("recipients read", f"{report.recipients:,}")
-    table.add_row("messages queued", f"{report.queued:,}")
+    table.add_row("messages it would queue" if dry_run else "messages queued", f"{report.queued:,}")
     table.add_row("SMS parts", f"{report.total_parts:,} (at most {report.max_parts} per message)")
     table.add_row("UCS-2 messages", f"{report.ucs2_messages:,}")
     for reason, count in report.skipped.items():
@@ -258,9 +290,10 @@ def _stats_dict(view: Any, stats: Any) -> dict[str, Any]:
         "state": view.state,
         "total": stats.total,
         "queued": stats.queued,
-        "sent": stats.total - stats.queued,
+        "sent": stats.sent,
         "delivered": stats.delivered,
         "failed": stats.failed,
+        "cancelled": stats.cancelled,
         "pending_receipts": stats.receipts_pending,
         "by_state": {str(k): v for k, v in stats.by_state.items()},
         "errors": {f"0x{k:08X}": v for k, v in stats.errors.items()},
@@ -270,12 +303,15 @@ def _stats_dict(view: Any, stats: Any) -> dict[str, Any]:
 @campaign_app.command("status")
 def status(
     name: Annotated[str, Arg(help="The campaign.")],
-    watch: Annotated[bool, Opt(help="Follow with a progress bar until it ends.")] = False,
+    watch: Annotated[
+        bool, Opt("--watch", help="Follow with a progress bar until it is completed or cancelled.")
+    ] = False,
     as_json: JsonOpt = False,
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Queued, sent, delivered, failed and pending, with errors by status."""
+    """The campaign's state, and its messages: queued, sent, delivered, failed,
+    cancelled before they were sent, awaiting receipts; failures by status."""
     if not watch:
         view, stats = _run(store_url(store, config), lambda s: follow_campaign(s, name, now=_now()))
         figures = _stats_dict(view, stats)
@@ -288,9 +324,12 @@ def status(
     async def follow(opened: CampaignBackend) -> dict[str, Any]:
         with Progress(
             TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed:,}/{task.total:,} settled"),
-            TextColumn("{task.fields[detail]}"),
+            BarColumn(bar_width=20),
+            # The total is unknown ("?") until the first reading.
+            MofNCompleteColumn(),
+            TextColumn("settled"),
+            # Names and states are plain text, not Rich markup.
+            TextColumn("{task.fields[detail]}", markup=False),
             console=_console,
             disable=as_json,
         ) as progress:
@@ -298,20 +337,16 @@ def status(
             while True:
                 view, stats = await follow_campaign(opened, name, now=_now())
                 figures = _stats_dict(view, stats)
-                settled = figures["delivered"] + figures["failed"]
-                progress.update(
-                    task,
-                    total=figures["total"],
-                    completed=settled,
-                    detail=(
-                        f"queued {figures['queued']:,}  delivered {figures['delivered']:,}  "
-                        f"failed {figures['failed']:,}  pending {figures['pending_receipts']:,}  "
-                        f"[{view.state}]"
-                    ),
+                settled = figures["delivered"] + figures["failed"] + figures["cancelled"]
+                # The state first: on a narrow terminal the end of the line is cut.
+                detail = (
+                    f"{view.state}: delivered {figures['delivered']:,}, "
+                    f"failed {figures['failed']:,}, pending {figures['pending_receipts']:,}"
                 )
-                if view.state in ("completed", "cancelled"):
+                progress.update(task, total=figures["total"], completed=settled, detail=detail)
+                if _is_final(view.state):
                     return figures
-                await trio.sleep(1.0)
+                await trio.sleep(_WATCH_INTERVAL)
 
     figures = _run(store_url(store, config), follow)
     if as_json:
@@ -320,12 +355,33 @@ def status(
         _print_stats(figures)
 
 
+def _is_final(state: str) -> bool:
+    """Whether a campaign in ``state`` can change no more (a state this version does not
+    know is not followed for ever either)."""
+    try:
+        return CampaignState(state).is_final
+    except ValueError:
+        return True
+
+
+#: The status table's rows: the figure and how it is labelled.
+_STATUS_ROWS = {
+    "total": "total",
+    "queued": "queued (to be sent)",
+    "sent": "sent",
+    "delivered": "delivered",
+    "failed": "failed",
+    "cancelled": "cancelled (not sent)",
+    "pending_receipts": "pending receipts",
+}
+
+
 def _print_stats(figures: dict[str, Any]) -> None:
-    table = Table(title=f"campaign {figures['campaign']} [{figures['state']}]")
+    table = Table(title=f"campaign {figures['campaign']}: {figures['state']}")
     table.add_column("what")
     table.add_column("messages", justify="right")
-    for key in ("total", "queued", "sent", "delivered", "failed", "pending_receipts"):
-        table.add_row(key.replace("_", " "), f"{figures[key]:,}")
+    for key, label in _STATUS_ROWS.items():
+        table.add_row(label, f"{figures[key]:,}")
     for code, count in figures["errors"].items():
         table.add_row(f"error {code}", f"{count:,}")
     _console.print(table)
@@ -352,11 +408,24 @@ def list_campaigns(
         typer.echo(json.dumps(rows))
         return
     table = Table(title="campaigns")
-    for column in ("campaign_id", "name", "state", "route", "rate", "created_at"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in row))
+    table.add_column("id", justify="right")
+    # A long name or route wraps rather than losing its end to an ellipsis.
+    table.add_column("name", overflow="fold")
+    table.add_column("state")
+    table.add_column("route", overflow="fold")
+    table.add_column("rate/s", justify="right")
+    table.add_column("created (UTC)", no_wrap=True)
+    for view, row in zip(views, rows, strict=True):
+        table.add_row(
+            *(str(row[c]) for c in ("campaign_id", "name", "state", "route", "rate")),
+            _table_time(view.created_at),
+        )
     _console.print(table)
+
+
+def _table_time(at: float) -> str:
+    """A time for a table: to the second, in UTC, as short as stays unambiguous."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _steer(action: CampaignAction) -> Callable[..., None]:
@@ -479,10 +548,22 @@ def group_remove(
 def group_list(as_json: JsonOpt = False, store: StoreOpt = None, config: ConfigOpt = None) -> None:
     """Every group with its member count."""
 
-    async def work(s: CampaignBackend) -> dict[str, Any]:
-        return {"groups": [{"group": g.name, "members": g.members} for g in await s.list_groups()]}
+    async def work(s: CampaignBackend) -> list[GroupView]:
+        return await s.list_groups()
 
-    _echo(_run(store_url(store, config), work), as_json)
+    groups = _run(store_url(store, config), work)
+    if as_json:
+        typer.echo(
+            json.dumps({"groups": [{"group": g.name, "members": g.members} for g in groups]})
+        )
+        return
+    table = Table(title="recipient groups")
+    table.add_column("group")
+    table.add_column("members", justify="right")
+    table.add_column("created (UTC)", no_wrap=True)
+    for group in groups:
+        table.add_row(group.name, f"{group.members:,}", _table_time(group.created_at))
+    _console.print(table)
 
 
 async def _group(store: CampaignBackend, name: str) -> GroupView:

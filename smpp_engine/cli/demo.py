@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated
 
 import trio
@@ -34,14 +35,25 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
         str | None, Opt(help="Store URL; default: a SQLite file in a temporary folder.")
     ] = None,
     as_json: Annotated[bool, Opt("--json", help="No live view; print the report as JSON.")] = False,
+    keep_running: Annotated[
+        bool,
+        Opt(
+            "--keep-running",
+            help="After the report, keep the gateway, its HTTP API and /metrics up until Ctrl-C.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole gateway on SQLite with the built-in SMSC simulator.
 
     A demo utility (accounts, two-zone meters, a tariff, debts) is loaded; a
     debt-notice campaign goes to every consumer in debt; meanwhile consumers
     text meter readings and balance requests and get their replies. A live
-    view shows the progress; the report gives throughput, receipts by state,
-    example replies and the SMS round-trip latency. Ends with one JSON line.
+    view shows the progress; the report gives the notices' submit rate against
+    the campaign's rate, receipts by state (the demo SMSC fails a few on
+    purpose), example replies and the SMS round trip: from the simulator
+    sending a consumer's SMS (deliver_sm) to it receiving the reply
+    (submit_sm). Then the gateway stops, unless --keep-running. The report's
+    JSON line is printed last (with --keep-running, before waiting for Ctrl-C).
     """
     logs.configure("warning")
     remember_url(store)
@@ -53,13 +65,32 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
             mo_rate=mo_rate,
             notice_rate=notice_rate,
             store_url=store,
+            keep_running=keep_running,
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
     console = Console(stderr=as_json, quiet=as_json)
     running: list[Started] = []
+
+    def reported(report: DemoReport) -> None:
+        if not as_json:
+            _print_report(console, report)
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        if report.http_url is not None:
+            # Said on stderr with --json, so stdout stays the one JSON line.
+            typer.echo(
+                f"The gateway keeps running: HTTP API on {report.http_url}, "
+                f"metrics on {report.http_url}/metrics. Ctrl-C stops it.",
+                err=as_json,
+            )
+        elif not as_json:
+            console.print(
+                "The gateway has stopped. smpp-engine demo --keep-running keeps it, "
+                "its HTTP API and /metrics up after the report until Ctrl-C."
+            )
+
     try:
-        report = _run_with_view(options, console, running)
+        report = _run_with_view(options, console, running, reported)
     except StoreError as exc:
         if running or store is None:
             raise fail(str(exc), EXIT_FAILED) from None
@@ -74,14 +105,16 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
         if message is None:
             raise
         raise fail(message) from None
-    if not as_json:
-        _print_report(console, report)
-    typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     if report.lost:
         raise typer.Exit(1)
 
 
-def _run_with_view(options: DemoOptions, console: Console, running: list[Started]) -> DemoReport:
+def _run_with_view(
+    options: DemoOptions,
+    console: Console,
+    running: list[Started],
+    on_report: Callable[[DemoReport], None],
+) -> DemoReport:
     progress = Progress(
         TextColumn("{task.description:<28}"),
         BarColumn(),
@@ -97,7 +130,8 @@ def _run_with_view(options: DemoOptions, console: Console, running: list[Started
     def started(now: Started) -> None:
         running.append(now)
         where = f"gateway running on {now.store}, simulator on port {now.simulator_port}"
-        if now.http_port is not None:
+        if now.http_port is not None and options.keep_running:
+            # Only then does the address outlive the report.
             where += f"; HTTP API and /metrics on http://127.0.0.1:{now.http_port}"
         console.print(where)
 
@@ -106,26 +140,38 @@ def _run_with_view(options: DemoOptions, console: Console, running: list[Started
         progress.update(texted, completed=now.mo_sent, total=now.mo_total)
         progress.update(answered, completed=now.replies, total=now.mo_total)
 
+    def report(measured: DemoReport) -> None:
+        progress.stop()  # the report is printed below the live view, not inside it
+        on_report(measured)
+
     with progress:
-        return trio.run(lambda: run_demo(options, on_progress=update, on_started=started))
+        return trio.run(
+            lambda: run_demo(options, on_progress=update, on_started=started, on_report=report)
+        )
 
 
 def _print_report(console: Console, report: DemoReport) -> None:
     summary = Table(title="Demo report", show_header=False)
-    summary.add_row("consumers", str(report.consumers))
-    rate = report.notices / report.notice_seconds if report.notice_seconds else 0.0
+    summary.add_row("consumers", f"{report.consumers:,}")
     summary.add_row(
         "debt notices",
-        f"{report.notices} in {report.notice_seconds:.1f} s ({rate:.0f}/s, receipts included)",
+        f"{report.notices:,}, the last receipt {report.notice_seconds:.1f} s after the start",
     )
+    summary.add_row("  submitted", _submit_rate(report))
+    summary.add_row("", "receipts follow after the demo SMSC's own delay (its scenario)")
     for state, count in sorted(report.notices_by_state.items()):
-        summary.add_row(f"  receipts: {state}", str(count))
-    summary.add_row("consumer SMS", f"{report.mo_sent} sent, {report.replies} answered")
+        summary.add_row(f"  receipts: {state}", f"{count:,}")
+    if set(report.notices_by_state) - {"delivered"}:
+        summary.add_row("", "the failed ones are simulated: the demo SMSC scenario fails a few")
+    summary.add_row("consumer SMS", f"{report.mo_sent:,} sent, {report.replies:,} answered")
     trips = report.round_trip_ms
     if trips:
         summary.add_row(
             "SMS round trip",
             f"p50 {trips['p50']} ms, p99 {trips['p99']} ms, max {trips['max']} ms",
+        )
+        summary.add_row(
+            "", "simulator sends the SMS (deliver_sm) -> receives the reply (submit_sm)"
         )
     summary.add_row("elapsed", f"{report.elapsed_seconds:.1f} s")
     console.print(summary)
@@ -133,3 +179,12 @@ def _print_report(console: Console, report: DemoReport) -> None:
     for sms, reply in report.examples:
         examples.add_row(sms, reply)
     console.print(examples)
+
+
+def _submit_rate(report: DemoReport) -> str:
+    """The notices' submit rate, measured at the simulator, next to the campaign's setting."""
+    setting = f"the campaign's rate setting {report.notice_rate_setting:,.0f}/s"
+    rate = report.notice_submit_rate
+    if rate is None:
+        return f"{report.notices_submitted:,} ({setting})"
+    return f"{rate:,.0f}/s over {report.notice_submit_seconds:.1f} s ({setting})"

@@ -71,7 +71,7 @@ def gateway(  # noqa: PLR0917 - one parameter per command-line option
 ) -> None:
     """Send what is queued for ROUTE over BINDS binds until Ctrl-C; record every fate.
 
-    One SMSC and no file: ``smpp-engine run --config`` does the same for many.
+    One SMSC and no file: smpp-engine run --config does the same for many.
     Ctrl-C stops gracefully (the answers in flight are waited for, then unbind).
     """
     remember_url(store)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import trio
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from .. import logs
 from ..app import Gateway, Started, serve_until_signalled
@@ -129,7 +129,16 @@ def _print_message(found: dict[str, Any]) -> None:
         f" {found['parts']} part(s), {found['priority']}, attempts {found['attempts']}"
         + (", possible duplicate" if found["possible_duplicate"] else "")
     )
-    parts = Table("part", "state", "SMSC id", "bind", "submitted", "receipt", title="Parts")
+    # Timestamps stay on one line, whatever the terminal's width.
+    parts = Table(
+        "part",
+        "state",
+        "SMSC id",
+        "bind",
+        Column("submitted", no_wrap=True),
+        Column("receipt", no_wrap=True),
+        title="Parts",
+    )
     for part in found["part_details"]:
         receipt = part["receipt"]
         parts.add_row(
@@ -144,7 +153,7 @@ def _print_message(found: dict[str, Any]) -> None:
             + (f" error {receipt['error']}" if receipt["error"] else ""),
         )
     console.print(parts)
-    events = Table("at", "event", "detail", title="History")
+    events = Table(Column("at", no_wrap=True), "event", "detail", title="History")
     for event in found["events"]:
         events.add_row(event["at"], event["event"], event["detail"])
     console.print(events)

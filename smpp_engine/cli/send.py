@@ -37,10 +37,10 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
         float | None, Opt(help="Ask for receipts and wait up to this many seconds for them.")
     ] = None,
     system_type: Annotated[str, Opt(help="SMPP system_type.")] = "",
-    tls: Annotated[bool, Opt(help="Connect over TLS.")] = False,
+    tls: Annotated[bool, Opt("--tls", help="Connect over TLS.")] = False,
     ca_file: Annotated[Path | None, Opt(help="CA certificates (PEM) for --tls.")] = None,
     insecure: Annotated[
-        bool, Opt(help="With --tls: do not verify the certificate (test SMSCs only).")
+        bool, Opt("--insecure", help="With --tls: do not verify the certificate (test SMSCs only).")
     ] = False,
     password: Annotated[
         str | None,

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import trio
 
-from ..app import Gateway, Started
+from ..app import Gateway, Started, stop_on_signals
 from ..campaigns import CampaignKind, QuietHours, Recipient
 from ..campaigns.service import CampaignBackend, CampaignRequest, create_campaign
 from ..protocol import decode_text
@@ -48,6 +48,8 @@ class DemoOptions:
     store_url: str | None = None
     http: bool = True
     timeout: float = 300.0
+    #: After the report, keep the gateway (HTTP API, /metrics) up until SIGINT or SIGTERM.
+    keep_running: bool = False
 
     def __post_init__(self) -> None:
         if self.consumers < 1:
@@ -88,12 +90,27 @@ class DemoReport:
     examples: list[tuple[str, str]] = field(default_factory=list)
     http_port: int | None = None
     elapsed_seconds: float = 0.0
+    #: The campaign's rate setting, notices per second.
+    notice_rate_setting: float = 0.0
+    #: From the first debt notice's submit_sm to the last one's, at the simulator.
+    notice_submit_seconds: float | None = None
+    notices_submitted: int = 0
+    #: Where the gateway's HTTP API and /metrics answer, while it is kept running.
+    http_url: str | None = None
+
+    @property
+    def notice_submit_rate(self) -> float | None:
+        """Notices submitted per second, between the first submit and the last."""
+        if not self.notice_submit_seconds or self.notices_submitted < 2:
+            return None
+        return (self.notices_submitted - 1) / self.notice_submit_seconds
 
     @property
     def lost(self) -> int:
         return self.mo_sent - self.replies
 
     def to_dict(self) -> dict[str, Any]:
+        rate = self.notice_submit_rate
         return {
             "store": self.store,
             "consumers": self.consumers,
@@ -102,12 +119,15 @@ class DemoReport:
             "notices_per_second": round(self.notices / self.notice_seconds, 1)
             if self.notice_seconds
             else None,
+            "notice_rate_setting": self.notice_rate_setting,
+            "notices_submitted_per_second": round(rate, 1) if rate is not None else None,
             "mo_sent": self.mo_sent,
             "replies": self.replies,
             "unanswered": self.lost,
             "round_trip_ms": self.round_trip_ms,
             "examples": [{"sms": sms, "reply": reply} for sms, reply in self.examples],
             "elapsed_seconds": round(self.elapsed_seconds, 1),
+            "http_url": self.http_url,
         }
 
 
@@ -142,11 +162,17 @@ async def run_demo(
     *,
     on_progress: Callable[[DemoProgress], None] | None = None,
     on_started: Callable[[Started], None] | None = None,
+    on_report: Callable[[DemoReport], None] | None = None,
 ) -> DemoReport:
-    """Load the demo utility, start the gateway, run the campaign and the consumers; report."""
+    """Load the demo utility, start the gateway, run the campaign and the consumers; report.
+
+    ``on_report`` is told the report once it is measured: after the gateway
+    stopped, or, with ``options.keep_running``, while it keeps running until
+    SIGINT or SIGTERM stops it.
+    """
     with tempfile.TemporaryDirectory(prefix="smpp-engine-demo-") as folder:
         url = options.store_url or f"sqlite:///{Path(folder) / 'demo.db'}"
-        return await _run(options, url, on_progress, on_started)
+        return await _run(options, url, on_progress, on_started, on_report)
 
 
 async def _run(
@@ -154,16 +180,17 @@ async def _run(
     url: str,
     on_progress: Callable[[DemoProgress], None] | None,
     on_started: Callable[[Started], None] | None,
+    on_report: Callable[[DemoReport], None] | None,
 ) -> DemoReport:
     started_at = time.monotonic()
     today = datetime.now(UTC).date()
     consumers = [consumer(index) for index in range(options.consumers)]
     async with open_store(url) as store:
-        report = await import_billing_data(
+        loaded = await import_billing_data(
             cast(BillingStore, store), utility_document(options.consumers, today=today)
         )
-        if not report.ok:
-            raise ValueError(f"the demo utility did not load: {report.problems[:3]}")
+        if not loaded.ok:
+            raise ValueError(f"the demo utility did not load: {loaded.problems[:3]}")
 
     gateway = Gateway(demo_settings(options, url))
     async with trio.open_nursery() as nursery:
@@ -187,7 +214,7 @@ async def _run(
         while trio.current_time() < deadline:
             stats = await store.campaign_stats(campaign_id)
             replies = _count_replies(simulator)
-            final = stats.delivered + stats.failed
+            final = stats.delivered + stats.failed + stats.cancelled
             if on_progress is not None:
                 on_progress(
                     DemoProgress(
@@ -206,22 +233,40 @@ async def _run(
             await trio.sleep(0.25)
         stats = await store.campaign_stats(campaign_id)
         trips, examples = _round_trips(simulator)
-        gateway.stop()
-        await gateway.wait_stopped()
-    end = notice_done_at if notice_done_at is not None else trio.current_time()
-    return DemoReport(
-        store=started.store,
-        consumers=options.consumers,
-        notices=stats.total,
-        notices_by_state={s.value: n for s, n in stats.by_state.items() if s in FINAL_STATES},
-        notice_seconds=end - notice_started,
-        mo_sent=len(texts),
-        replies=len(trips),
-        round_trip_ms=_percentiles(trips),
-        examples=examples,
-        http_port=started.http_port,
-        elapsed_seconds=time.monotonic() - started_at,
-    )
+        submits = _notice_submits(simulator)
+        end = notice_done_at if notice_done_at is not None else trio.current_time()
+        report = DemoReport(
+            store=started.store,
+            consumers=options.consumers,
+            notices=stats.total,
+            notices_by_state={s.value: n for s, n in stats.by_state.items() if s in FINAL_STATES},
+            notice_seconds=end - notice_started,
+            mo_sent=len(texts),
+            replies=len(trips),
+            round_trip_ms=_percentiles(trips),
+            examples=examples,
+            http_port=started.http_port,
+            elapsed_seconds=time.monotonic() - started_at,
+            notice_rate_setting=options.notice_rate,
+            notice_submit_seconds=submits[-1] - submits[0] if submits else None,
+            notices_submitted=len(submits),
+        )
+        if options.keep_running and started.http_port is not None:
+            report.http_url = f"http://127.0.0.1:{started.http_port}"
+            # Up until Ctrl-C (or SIGTERM), which stops it as it stops `run`; listened
+            # for before the report says so.
+            async with trio.open_nursery() as waiting:
+                await waiting.start(stop_on_signals, gateway)
+                if on_report is not None:
+                    on_report(report)
+                await gateway.wait_stopped()
+                waiting.cancel_scope.cancel()
+        else:
+            gateway.stop()
+            await gateway.wait_stopped()
+            if on_report is not None:
+                on_report(report)
+    return report
 
 
 def _campaign_request(debtors: list[Consumer], options: DemoOptions) -> CampaignRequest:
@@ -274,6 +319,15 @@ def _reply_texts(simulator: Any) -> dict[str, list[tuple[float, str]]]:
             continue
         found.setdefault(record.destination, []).append((record.submitted_at, text))
     return found
+
+
+def _notice_submits(simulator: Any) -> list[float]:
+    """When each debt notice's submit_sm reached the simulator, in order."""
+    return sorted(
+        record.submitted_at
+        for record in simulator.messages()
+        if decode_text(record.pdu.short_message, record.pdu.data_coding).startswith(_NOTICE_START)
+    )
 
 
 def _count_replies(simulator: Any) -> int:

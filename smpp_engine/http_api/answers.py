@@ -252,6 +252,7 @@ class CampaignStats(Answer):
     sent: int
     delivered: int
     failed: int
+    cancelled: Annotated[int, Field(description="Withdrawn before they were sent.")]
     pending_receipts: int
     by_state: dict[MessageState, int]
     errors: list[SubmitErrors]

@@ -6,6 +6,7 @@ __all__ = [
     "CampaignClosedError",
     "DuplicateNameError",
     "MigrationError",
+    "NoBillingUtilityError",
     "StoreError",
     "StoreUnavailableError",
     "UnknownCampaignError",
@@ -64,3 +65,12 @@ class CampaignClosedError(StoreError):
         self.campaign_id = campaign_id
         self.state = state
         super().__init__(store, f"campaign {campaign_id} is {state}: it takes no more messages")
+
+
+class NoBillingUtilityError(StoreError):
+    """No billing utility is stored (none imported yet), or none named ``utility_id``."""
+
+    def __init__(self, store: str, operation: str, utility_id: str | None = None) -> None:
+        self.utility_id = utility_id
+        which = f"named {utility_id!r}" if utility_id else "is stored"
+        super().__init__(store, f"{operation}: no billing utility {which}")

@@ -662,15 +662,17 @@ async def test_campaign_stats_count_every_state(store: Stores) -> None:
         errors={0x45: 2, 0x62: 1},
         receipts_pending=1,
         delivered=2,
-        failed=5,  # rejected, expired, undeliverable, cancelled
+        failed=4,  # rejected, expired, undeliverable
         queued=4,  # queued and submitting
+        cancelled=1,  # withdrawn before it was sent: not a failure
     )
+    assert stats.sent == 7  # 12, less the 4 to be sent and the 1 never sent
     await store.set_campaign_state(campaign_id, "paused", now=5.0)
     paused = await store.campaign_stats(campaign_id)
     assert paused.by_state[MessageState.HELD] == 3
     assert MessageState.QUEUED not in paused.by_state
     assert paused.queued == 4  # held messages are still to be sent
-    assert (paused.total, paused.failed, paused.delivered) == (12, 5, 2)
+    assert (paused.total, paused.failed, paused.delivered) == (12, 4, 2)
 
 
 async def test_stats_of_an_empty_campaign_are_zero(store: Stores) -> None:

@@ -33,7 +33,7 @@ from billing_core import (
     UtilitySettings,
 )
 
-from ..errors import StoreError
+from ..errors import NoBillingUtilityError
 from ..messages.model import NewMessage
 from ..messages.postgres_accept import accept_messages
 from . import import_rules as imports
@@ -291,7 +291,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
         utility = utility_id or self.billing_utility
         text = await self._run("load_settings", self._fetchval, _SETTINGS, utility)
         if text is None:
-            raise StoreError(_NAME, f"load_settings: no billing utility {utility_id or ''!r}")
+            raise NoBillingUtilityError(_NAME, "load_settings", utility)
         return self._settings_cache().get(text)
 
     async def _fetchval(self, query: str, *args: Any) -> Any:
@@ -316,7 +316,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             now,
         )
         if r["settings"] is None:
-            raise StoreError(_NAME, "load_context: no billing utility is stored")
+            raise NoBillingUtilityError(_NAME, "load_context")
         settings = self._settings_cache().get(r["settings"])
         account = _loads(r["account"])
         if account is None:

@@ -28,7 +28,7 @@ from billing_core import (
     UtilitySettings,
 )
 
-from ..errors import StoreError
+from ..errors import NoBillingUtilityError, StoreError
 from ..messages.model import NewMessage
 from ..messages.sqlite_accept import accept_messages
 from ..sqlite_worker import SqliteWorker, in_snapshot, in_transaction
@@ -271,7 +271,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
 
         text = await self._worker.run("load_settings", work)
         if text is None:
-            raise StoreError(_NAME, f"load_settings: no billing utility {utility_id or ''!r}")
+            raise NoBillingUtilityError(_NAME, "load_settings", utility_id or self.billing_utility)
         return self._settings_cache().get(text)
 
     async def load_context(
@@ -297,7 +297,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
             if account is None:
                 row = c.execute(_DEFAULT_UTILITY, (default,)).fetchone()
                 if row is None:
-                    raise StoreError(_NAME, "load_context: no billing utility is stored")
+                    raise NoBillingUtilityError(_NAME, "load_context")
                 settings = cache.get(row[0])
                 return rows.reading_context(
                     settings, msisdn, bindings, seen is not None, None, None, (), (), (), ()

@@ -115,7 +115,9 @@ class CampaignStats:
     ``by_state`` leaves out states with none. ``errors`` counts the failed
     messages by the submit error (``command_status``) that failed them.
     ``receipts_pending`` are SUBMITTED, ``failed`` the final states other than
-    DELIVERED (CANCELLED included), ``queued`` QUEUED, SUBMITTING and HELD.
+    DELIVERED and CANCELLED, ``queued`` QUEUED, SUBMITTING and HELD,
+    ``cancelled`` CANCELLED: withdrawn before they were sent, so neither sent
+    nor failed.
     """
 
     campaign_id: int
@@ -126,6 +128,12 @@ class CampaignStats:
     delivered: int
     failed: int
     queued: int
+    cancelled: int = 0
+
+    @property
+    def sent(self) -> int:
+        """Messages that left the queue for the SMSC: neither waiting nor cancelled."""
+        return self.total - self.queued - self.cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,10 +204,11 @@ def waiting_state(campaign_state: str | None) -> MessageState:
     return MessageState.QUEUED
 
 
-_FAILED = frozenset(FINAL_STATES - {MessageState.DELIVERED})
+_FAILED = frozenset(FINAL_STATES - {MessageState.DELIVERED, MessageState.CANCELLED})
 _IN_QUEUE = frozenset({MessageState.QUEUED, MessageState.SUBMITTING, MessageState.HELD})
 FAILED_STATE_VALUES: tuple[str, ...] = tuple(sorted(state.value for state in _FAILED))
-"""The final states other than DELIVERED, as stored: whose error codes the stats count."""
+"""The final states other than DELIVERED and CANCELLED, as stored: whose error codes the
+stats count."""
 
 
 def build_stats(
@@ -216,6 +225,7 @@ def build_stats(
         delivered=counts.get(MessageState.DELIVERED, 0),
         failed=sum(n for state, n in counts.items() if state in _FAILED),
         queued=sum(n for state, n in counts.items() if state in _IN_QUEUE),
+        cancelled=counts.get(MessageState.CANCELLED, 0),
     )
 
 
