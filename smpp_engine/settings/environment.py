@@ -26,7 +26,7 @@ from .errors import Problem, key_path
 from .model import Settings
 from .sections import table_model
 
-__all__ = ["PREFIX", "Override", "apply_environment"]
+__all__ = ["PREFIX", "Override", "apply_environment", "fold_entry_name"]
 
 PREFIX = "SMPP_ENGINE__"
 
@@ -124,14 +124,15 @@ def _apply(data: dict[str, Any], variable: str, raw: str) -> Override | Problem:
 
 def _entry_named(entries: list[Any], name: str) -> int | None:
     """The index of the entry called ``name`` (case and ``-``/``_`` aside)."""
-    wanted = _fold(name)
+    wanted = fold_entry_name(name)
     for index, entry in enumerate(entries):
-        if isinstance(entry, dict) and _fold(str(entry.get("name", ""))) == wanted:
+        if isinstance(entry, dict) and fold_entry_name(str(entry.get("name", ""))) == wanted:
             return index
     return None
 
 
-def _fold(name: str) -> str:
+def fold_entry_name(name: str) -> str:
+    """An entry's name as variables match it: case aside, ``_`` standing for ``-``."""
     return name.casefold().replace("-", "_")
 
 
