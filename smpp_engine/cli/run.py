@@ -39,13 +39,18 @@ def run(config: ConfigOpt = None) -> None:
     """
     settings = settings_or_exit(config)
     logs.configure(settings.log.level, format=settings.log.format)
-    if settings.http.enabled and not settings.http.api_keys:
-        # Not an error: /metrics and the health checks serve, and a first run should start.
-        _log.warning(
-            "the HTTP API has no API key: every /v1 request is refused with 401",
-            make_one="smpp-engine config add-key NAME --config FILE",
-        )
-    serve_or_fail(Gateway(settings), lambda started: _say(started.as_json()))
+
+    def started(now: Started) -> None:
+        _say(now.as_json())
+        if settings.http.enabled and not settings.http.api_keys:
+            # Said once it serves (a failed start stays one line), and not an error:
+            # /metrics and the health checks answer, and a first run should start.
+            _log.warning(
+                "the HTTP API has no API key: every /v1 request is refused with 401",
+                make_one="smpp-engine config add-key NAME --config FILE",
+            )
+
+    serve_or_fail(Gateway(settings), started)
     _say({"event": "stopped"})
 
 
