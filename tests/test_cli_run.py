@@ -99,6 +99,7 @@ def test_run_serves_until_ctrl_c_then_stops_gracefully_and_status_tells_the_fate
     logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     events = [entry["event"] for entry in logged]
     assert "stopping: draining the windows" in events and "gateway stopped" in events
+    assert not [event for event in events if "no API key" in event]
     assert "s3cret" not in err and "s3cret" not in out  # the password is never logged
 
     status = subprocess.run(
@@ -128,6 +129,32 @@ def test_run_serves_until_ctrl_c_then_stops_gracefully_and_status_tells_the_fate
         check=False,
     )
     assert missing.returncode == 1 and "no message with id 999999" in missing.stderr
+
+
+def test_run_warns_when_the_http_api_has_no_key(tmp_path: Path) -> None:
+    config = config_file(tmp_path)
+    config.write_text(config.read_text().replace("api_keys = [", "# api_keys = ["))
+    env = {**os.environ, "SMPP_ENGINE__SMSC__DEFAULT__PASSWORD": "s3cret"}
+    env["SMPP_ENGINE__SIMULATOR__PASSWORD"] = "s3cret"
+    process = subprocess.Popen(
+        [*COMMAND, "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert first_line(process)["event"] == "running"
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    (warning,) = [entry for entry in logged if "no API key" in entry["event"]]
+    assert warning["level"] == "warning"
+    assert "every /v1 request is refused with 401" in warning["event"]
+    assert warning["make_one"] == "smpp-engine config add-key NAME --config FILE"
 
 
 def test_run_refuses_a_broken_settings_file_naming_the_key(tmp_path: Path) -> None:

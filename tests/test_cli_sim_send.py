@@ -74,6 +74,20 @@ def test_send_without_waiting_for_receipts(simulator_port: int) -> None:
     assert (report["submitted"], report["accepted"], report["receipts"]) == (3, 3, {})
 
 
+@pytest.mark.parametrize("simulator_port", ["flaky"], indirect=True)
+def test_msg_id_type_matches_receipts_whose_ids_differ_in_format(simulator_port: int) -> None:
+    # flaky.toml answers submit_sm with hex ids and sends receipts with decimal ones.
+    # Read as-is the ids never match; the wait would run out with no receipt counted.
+    result = _send(
+        simulator_port, "--count", "20", "--wait-receipts", "120", "--msg-id-type", "hex_to_dec"
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["accepted"] > 0
+    assert sum(report["receipts"].values()) == report["accepted"]
+    # The scenario refuses some submits on purpose: then the exit status says so.
+    assert result.returncode == (0 if report["accepted"] == report["submitted"] else 1)
+
+
 @pytest.mark.parametrize("simulator_port", ["utility"], indirect=True)
 def test_a_wrong_password_fails_with_a_clear_error(simulator_port: int) -> None:
     result = run(
@@ -103,6 +117,7 @@ def test_a_wrong_password_fails_with_a_clear_error(simulator_port: int) -> None:
         (("--source", "TOO-LONG-SENDER-ID"), "source_addr"),
         (("--dest", "ACME"), "destination_addr"),
         (("--bind", "receiver"), "--bind"),
+        (("--msg-id-type", "hex"), "--msg-id-type must be one of as_is, hex_to_dec"),
     ],
 )
 def test_bad_input_is_refused_before_connecting(args: tuple[str, ...], message: str) -> None:

@@ -333,7 +333,9 @@ def status(
             console=_console,
             disable=as_json,
         ) as progress:
-            task = progress.add_task(name, total=None, detail="")
+            # A number from the start: the columns format it (`{task.total:,}`) on the
+            # first refresh, which may come before the first figures.
+            task = progress.add_task(name, total=0, detail="")
             while True:
                 view, stats = await follow_campaign(opened, name, now=_now())
                 figures = _stats_dict(view, stats)

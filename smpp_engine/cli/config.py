@@ -1,15 +1,18 @@
-"""``smpp-engine config ...``: check a settings file, show the effective settings, hash API keys.
+"""``smpp-engine config ...``: check a settings file, show the effective settings, API keys.
 
 ``check`` validates without starting anything; ``show`` prints what the engine
 would run with after the environment's overrides. Secrets are shown as ``***``.
 Exit status 2 when the settings are invalid; every problem names the file,
-the key path and what was expected.
+the key path and what was expected. ``add-key`` makes an API key and writes its
+digest into the file; ``hash-key`` gives the digest of a key made elsewhere.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,12 +21,24 @@ from rich.console import Console
 from rich.table import Table
 
 from ..redaction import mask_text, mask_url
-from ..settings import EMBEDDED_SOURCE, Settings, hash_api_key, settings_data, to_toml
+from ..settings import (
+    EMBEDDED_SOURCE,
+    ApiKey,
+    ApiKeyEntryError,
+    Settings,
+    api_key_entry,
+    hash_api_key,
+    new_api_key,
+    read_toml,
+    settings_data,
+    to_toml,
+    with_api_key,
+)
 from .errors import fail
 from .store import settings_or_exit
 
 config_app = typer.Typer(
-    help="Settings: check a file, show the effective settings, hash an API key.",
+    help="Settings: check a file, show the effective settings, make or hash an API key.",
     no_args_is_help=True,
 )
 Opt = typer.Option
@@ -130,4 +145,68 @@ def config_hash_key(
         digest = hash_api_key(plain)
     except ValueError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
-    typer.echo(f'{{ name = {json.dumps(name)}, sha256 = "{digest}" }}')
+    typer.echo(api_key_entry(name, digest))
+
+
+@config_app.command("add-key")
+def config_add_key(
+    name: Annotated[str, Arg(help="The key's name in [http] api_keys, e.g. ops.")],
+    file: Annotated[
+        Path | None,
+        Opt(
+            "--config",
+            "-c",
+            help="Settings file (TOML) to write the key's digest into; none: print the entry.",
+        ),
+    ] = None,
+) -> None:
+    """Make a new API key, print it once, and keep only its SHA-256 digest in the settings.
+
+    The key alone goes to stdout (KEY=$(smpp-engine config add-key ops -c my.toml));
+    without --config the api_keys entry to paste follows it. A NAME the file
+    already holds is refused.
+    """
+    plain = new_api_key()
+    digest = hash_api_key(plain)
+    try:
+        ApiKey(name=name, sha256=digest)
+    except ValueError:  # pydantic's ValidationError
+        raise fail(f"NAME must be 1 to 64 characters, not {len(name)}") from None
+    if file is None:
+        typer.echo(plain)
+        typer.echo(
+            f"The API key {name!r} above is shown once and not stored; "
+            "add this entry to [http] api_keys in the settings file:",
+            err=True,
+        )
+        typer.echo(api_key_entry(name, digest))
+        return
+    try:
+        text = file.read_text("utf-8")
+    except UnicodeDecodeError:
+        raise fail(f"{file}: not UTF-8 text") from None
+    read_toml(text, str(file))  # invalid TOML: one problem naming the line and column
+    try:
+        updated = with_api_key(text, name, digest)
+    except ApiKeyEntryError as exc:
+        raise fail(f"{file}: {exc}") from None
+    _replace(file, updated)
+    typer.echo(plain)
+    typer.echo(
+        f"The API key {name!r} above is shown once: {file} keeps only its SHA-256 digest.",
+        err=True,
+    )
+
+
+def _replace(file: Path, text: str) -> None:
+    """Write ``text`` over ``file`` at once (a crash leaves the old file), keeping its mode."""
+    mode = file.stat().st_mode
+    handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, file)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

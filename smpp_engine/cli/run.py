@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import structlog
 import trio
 import typer
 from rich.console import Console
@@ -24,6 +25,7 @@ from .store import ConfigOpt, StoreOpt, opened_store, settings_or_exit, store_fa
 __all__ = ["listeners", "run", "serve_or_fail", "status"]
 
 Opt = typer.Option
+_log = structlog.get_logger("smpp_engine.cli")
 
 
 def run(config: ConfigOpt = None) -> None:
@@ -37,7 +39,18 @@ def run(config: ConfigOpt = None) -> None:
     """
     settings = settings_or_exit(config)
     logs.configure(settings.log.level, format=settings.log.format)
-    serve_or_fail(Gateway(settings), lambda started: _say(started.as_json()))
+
+    def started(now: Started) -> None:
+        _say(now.as_json())
+        if settings.http.enabled and not settings.http.api_keys:
+            # Said once it serves (a failed start stays one line), and not an error:
+            # /metrics and the health checks answer, and a first run should start.
+            _log.warning(
+                "the HTTP API has no API key: every /v1 request is refused with 401",
+                make_one="smpp-engine config add-key NAME --config FILE",
+            )
+
+    serve_or_fail(Gateway(settings), started)
     _say({"event": "stopped"})
 
 

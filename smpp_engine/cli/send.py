@@ -11,7 +11,7 @@ import typer
 
 from .. import logs
 from ..esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
-from ..protocol import PduError
+from ..protocol import MessageIdPolicy, PduError
 from ..settings.defaults import field_default
 from .errors import EXIT_FAILED, fail
 from .gateway import PASSWORD_VARIABLE, password_or_prompt
@@ -19,6 +19,7 @@ from .gateway import PASSWORD_VARIABLE, password_or_prompt
 __all__ = ["send"]
 
 Opt = typer.Option
+_ID_POLICIES = tuple(policy.value for policy in MessageIdPolicy)
 
 
 def send(  # noqa: PLR0917 - one parameter per command-line option
@@ -36,6 +37,14 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
     wait_receipts: Annotated[
         float | None, Opt(help="Ask for receipts and wait up to this many seconds for them.")
     ] = None,
+    msg_id_type: Annotated[
+        str,
+        Opt(
+            help="How the SMSC's receipt ids relate to its submit_sm_resp ids, as the "
+            f"[[smsc]] msg_id_type setting: {', '.join(_ID_POLICIES)} (hex_to_dec: hex in "
+            "the response, decimal in receipts)."
+        ),
+    ] = MessageIdPolicy.AS_IS.value,
     system_type: Annotated[str, Opt(help="SMPP system_type.")] = "",
     tls: Annotated[bool, Opt("--tls", help="Connect over TLS.")] = False,
     ca_file: Annotated[Path | None, Opt(help="CA certificates (PEM) for --tls.")] = None,
@@ -57,6 +66,8 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
     The JSON counts SMPP submits (one per part of a long text). Exit status 0 only
     when every one was accepted.
     """
+    if msg_id_type not in _ID_POLICIES:
+        raise fail(f"--msg-id-type must be one of {', '.join(_ID_POLICIES)}, not {msg_id_type!r}")
     password = password_or_prompt(password)
     logs.configure()
     if bind not in ("transceiver", "transmitter"):
@@ -78,7 +89,15 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
         raise fail(str(exc)) from None
 
     async def run() -> SendReport:
-        return await send_texts(config, source, dest, text, count, wait_receipts=wait_receipts)
+        return await send_texts(
+            config,
+            source,
+            dest,
+            text,
+            count,
+            wait_receipts=wait_receipts,
+            id_policy=MessageIdPolicy(msg_id_type),
+        )
 
     try:
         report = trio.run(run)

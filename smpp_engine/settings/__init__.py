@@ -5,10 +5,12 @@
 - :class:`Settings` and its tables; :meth:`SmscSettings.to_route` gives the
   pipeline's :class:`~smpp_engine.pipeline.SmscRoute`.
 - :func:`settings_data` / :func:`to_toml`: the effective settings, secrets masked.
-- :func:`hash_api_key`: the digest an HTTP API key is configured by.
+- :func:`hash_api_key`: the digest an HTTP API key is configured by;
+  :func:`new_api_key` makes one, :func:`with_api_key` adds its entry to a file's text.
 """
 
-from .api_keys import hash_api_key
+from .api_key_entries import ApiKeyEntryError, api_key_entry, with_api_key
+from .api_keys import hash_api_key, new_api_key
 from .environment import PREFIX, Override, apply_environment
 from .errors import Problem, SettingsError
 from .loading import EMBEDDED_SOURCE, default_toml, load_settings, read_toml
@@ -33,6 +35,7 @@ __all__ = [
     "MASK",
     "PREFIX",
     "ApiKey",
+    "ApiKeyEntryError",
     "BillingSettings",
     "CapSettings",
     "HttpSettings",
@@ -49,11 +52,14 @@ __all__ = [
     "SmscSettings",
     "StoreSettings",
     "TlsSettings",
+    "api_key_entry",
     "apply_environment",
     "default_toml",
     "hash_api_key",
     "load_settings",
+    "new_api_key",
     "read_toml",
     "settings_data",
     "to_toml",
+    "with_api_key",
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 
-__all__ = ["DIGEST_PATTERN", "hash_api_key"]
+__all__ = ["DIGEST_PATTERN", "hash_api_key", "new_api_key"]
 
 #: A SHA-256 digest as :func:`hash_api_key` writes it: 64 lowercase hex digits.
 DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")
@@ -16,3 +17,8 @@ def hash_api_key(plain: str) -> str:
     if not plain:
         raise ValueError("an API key must not be empty")
     return hashlib.sha256(plain.encode("utf-8")).hexdigest()
+
+
+def new_api_key() -> str:
+    """A fresh random key: 256 bits, URL-safe, so it passes in a header as it is."""
+    return secrets.token_urlsafe(32)

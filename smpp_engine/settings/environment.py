@@ -2,7 +2,8 @@
 
 Levels are separated by a double underscore and matched without regard to
 case. Entries of an array of tables are addressed by their ``name``
-(``SMPP_ENGINE__SMSC__PRIMARY__PASSWORD``), so secrets need not be in the file.
+(``SMPP_ENGINE__SMSC__PRIMARY__PASSWORD``), so secrets need not be in the file;
+an API key not in the file is added by its variable.
 A value is taken as a TOML value (number, boolean, array, inline table) unless
 the key holds text, which is taken as it is. A variable that names no key is a
 problem, so a typo does not pass unnoticed.
@@ -25,9 +26,16 @@ from .errors import Problem, key_path
 from .model import Settings
 from .sections import table_model
 
-__all__ = ["PREFIX", "Override", "apply_environment"]
+__all__ = ["PREFIX", "Override", "apply_environment", "fold_entry_name"]
 
 PREFIX = "SMPP_ENGINE__"
+
+#: Lists a variable may add an entry to. An API key is whole with its name and
+#: digest, so ``SMPP_ENGINE__HTTP__API_KEYS__OPS__SHA256`` gives a file holding no
+#: key (or other keys) the key ``ops``. An ``[[smsc]]`` entry needs an address, an
+#: account and a password: a name that matches none there is far likelier a typo,
+#: and stays an error listing the names.
+_ADDED_BY_NAME = frozenset({("http", "api_keys")})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +91,16 @@ def _apply(data: dict[str, Any], variable: str, raw: str) -> Override | Problem:
             return Override(variable, (*path, key))
         item = _named_item_model(annotation)
         if item is not None:
+            addable = (*path, key) in _ADDED_BY_NAME
+            if addable:
+                container.setdefault(key, [])
             entries = container.get(key)
             entries = entries if isinstance(entries, list) else []
             index = _entry_named(entries, parts[i + 1])
+            if index is None and addable and entries is container[key]:
+                # Named as written, in lower case: a variable cannot spell "-".
+                entries.append({"name": parts[i + 1].lower()})
+                index = len(entries) - 1
             if index is None:
                 names = ", ".join(str(e.get("name")) for e in entries if isinstance(e, dict))
                 message = f"expected the name of one of its entries ({names or 'none'})"
@@ -109,14 +124,15 @@ def _apply(data: dict[str, Any], variable: str, raw: str) -> Override | Problem:
 
 def _entry_named(entries: list[Any], name: str) -> int | None:
     """The index of the entry called ``name`` (case and ``-``/``_`` aside)."""
-    wanted = _fold(name)
+    wanted = fold_entry_name(name)
     for index, entry in enumerate(entries):
-        if isinstance(entry, dict) and _fold(str(entry.get("name", ""))) == wanted:
+        if isinstance(entry, dict) and fold_entry_name(str(entry.get("name", ""))) == wanted:
             return index
     return None
 
 
-def _fold(name: str) -> str:
+def fold_entry_name(name: str) -> str:
+    """An entry's name as variables match it: case aside, ``_`` standing for ``-``."""
     return name.casefold().replace("-", "_")
 
 

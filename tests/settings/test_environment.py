@@ -164,3 +164,31 @@ def test_an_api_key_is_addressed_by_its_name(tmp_path: Path) -> None:
     digest = "cd" * 32
     settings = load_text(tmp_path, text, {"SMPP_ENGINE__HTTP__API_KEYS__OPS__SHA256": digest})
     assert settings.http.api_key_digests() == {"ops": digest}
+
+
+@pytest.mark.parametrize(
+    "http", ["", "[http]\n", "[http]\napi_keys = []\n"], ids=["no-http", "no-keys", "empty-list"]
+)
+def test_an_api_key_variable_adds_the_key_to_a_file_holding_none(tmp_path: Path, http: str) -> None:
+    digest = "ab" * 32
+    environ = {"SMPP_ENGINE__HTTP__API_KEYS__OPS__SHA256": digest}
+    settings = load_text(tmp_path, http + MINIMAL, environ)
+    assert settings.http.api_key_digests() == {"ops": digest}
+
+
+def test_an_api_key_variable_adds_a_key_beside_those_in_the_file(tmp_path: Path) -> None:
+    text = f'[http]\napi_keys = [{{ name = "ops", sha256 = "{"0" * 64}" }}]\n' + MINIMAL
+    environ = {"SMPP_ENGINE__HTTP__API_KEYS__CI__SHA256": "cd" * 32}
+    settings = load_text(tmp_path, text, environ)
+    assert settings.http.api_key_digests() == {"ops": "0" * 64, "ci": "cd" * 32}
+
+
+def test_an_added_api_key_without_a_valid_digest_is_an_error_naming_the_variable(
+    tmp_path: Path,
+) -> None:
+    environ = {"SMPP_ENGINE__HTTP__API_KEYS__OPS__SHA256": "not-a-digest"}
+    with pytest.raises(SettingsError) as caught:
+        load_text(tmp_path, MINIMAL, environ)
+    (problem,) = caught.value.problems
+    assert problem.key == "http.api_keys[ops].sha256"
+    assert problem.origin == "SMPP_ENGINE__HTTP__API_KEYS__OPS__SHA256"
