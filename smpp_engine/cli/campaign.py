@@ -325,7 +325,6 @@ def status(
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(bar_width=20),
-            # The total is unknown ("?") until the first reading.
             MofNCompleteColumn(),
             TextColumn("settled"),
             # Names and states are plain text, not Rich markup.
