@@ -325,3 +325,58 @@ def test_the_root_group_reports_what_escaped_a_command_in_one_line() -> None:
     for name, (code, line) in expected.items():
         result = CliRunner().invoke(toy, [name])
         assert (result.exit_code, result.stderr) == (code, line + "\n"), name
+
+
+# --- usage mistakes and a reader that leaves -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["send", "--port", "x"], ["'--port'", "send --help"]),
+        (["sendd"], ["'sendd'", "Did you mean 'send'"]),
+        (["send", "--bogus"], ["--bogus", "send --help"]),
+        (["campaign", "status"], ["'name'", "campaign status --help"]),
+    ],
+)
+def test_a_usage_mistake_is_one_line_naming_the_option(args: list[str], names: list[str]) -> None:
+    one_line(process(*args), *names)
+
+
+def test_nothing_given_shows_the_help() -> None:
+    shown = process("campaign")
+    assert shown.returncode == 2
+    assert "Usage:" in shown.stdout and "campaign" in shown.stdout
+    assert "error" not in shown.stderr and "Traceback" not in shown.stderr
+
+
+#: A command of the root group writing more than a pipe holds.
+_TALKATIVE = """
+import typer
+from smpp_engine.cli.errors import ReportingGroup
+app = typer.Typer(cls=ReportingGroup)
+@app.command()
+def talk() -> None:
+    for _ in range(20_000):
+        typer.echo("x" * 100)
+@app.command()
+def other() -> None: ...
+app()
+"""
+
+
+def test_output_read_only_in_part_leaves_no_traceback() -> None:
+    # `| head -c 5`: the reader closes the pipe after a few bytes.
+    with subprocess.Popen(
+        [sys.executable, "-c", _TALKATIVE, "talk"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    ) as running:
+        assert running.stdout is not None and running.stderr is not None
+        assert running.stdout.read(5) == b"xxxxx"
+        running.stdout.close()
+        stderr = running.stderr.read().decode()
+        running.wait(timeout=60)
+    assert stderr == ""
+    assert running.returncode == 1

@@ -310,8 +310,10 @@ def status(
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """The campaign's state, and its messages: queued, sent, delivered, failed,
-    cancelled before they were sent, awaiting receipts; failures by status."""
+    """The campaign's state and its messages' figures.
+
+    Queued, sent, delivered, failed, cancelled before they were sent, awaiting
+    receipts; failures by status."""
     if not watch:
         view, stats = _run(store_url(store, config), lambda s: follow_campaign(s, name, now=_now()))
         figures = _stats_dict(view, stats)

@@ -14,10 +14,17 @@ status 1.
 from __future__ import annotations
 
 import errno
+import os
+import sys
 import traceback
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import typer
+
+# typer carries its own copy of click: its usage errors are these, not click's.
+from typer._click import exceptions as usage
 from typer.core import TyperGroup
 
 from ..logs import LogSettingError
@@ -68,6 +75,46 @@ def say_error(message: str, *, lines: bool = False) -> None:
 class ReportingGroup(TyperGroup):
     """The root command group: every failure leaves as :func:`say_error` says it."""
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; a usage mistake (an unknown option, a value that is
+        not a number) is one line and exit 2, like every other mistake, not a box."""
+        run = partial(
+            super().main,
+            args,
+            prog_name,
+            complete_var,
+            standalone_mode=False,
+            windows_expand_args=windows_expand_args,
+            **extra,
+        )
+        if not standalone_mode:  # a caller that handles click's exceptions itself
+            return run()
+        try:
+            result = run()
+        except usage.NoArgsIsHelpError as exc:
+            exc.show()  # the help itself, as asked for by giving nothing
+            sys.exit(exc.exit_code)
+        except usage.UsageError as exc:
+            hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+            say_error(exc.format_message() + hint)
+            sys.exit(EXIT_BAD_INPUT)
+        except usage.ClickException as exc:
+            say_error(exc.format_message())
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            say_error("aborted")
+            sys.exit(EXIT_FAILED)
+        # An explicit exit's status, or what the command returned (None: success).
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
@@ -80,6 +127,11 @@ class ReportingGroup(TyperGroup):
 def _report(exc: BaseException) -> int:
     """Print ``exc`` as the operator should see it; the exit status."""
     error = single_error(exc)
+    if isinstance(error, BrokenPipeError):
+        # The reader left (``| head``): nothing to say, and nowhere to say it. Later
+        # writes and the flush at exit go nowhere instead of failing again.
+        _drop_standard_output()
+        return EXIT_FAILED
     if isinstance(error, CommandError):
         say_error(error.message)
         return error.exit_code
@@ -105,6 +157,12 @@ def _report(exc: BaseException) -> int:
     text = "".join(traceback.format_exception(exc))
     typer.echo(mask_text(text).rstrip("\n"), err=True)
     return EXIT_FAILED
+
+
+def _drop_standard_output() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def single_error(exc: BaseException) -> BaseException:
