@@ -15,8 +15,10 @@ simulator on loopback), and a line written as a pattern (``pause|resume|cancel``
 ``...``) is run as the commands it stands for. A block that cannot run here is
 in :data:`SKIPPED` with the reason. A block that is neither planned nor skipped
 fails the test, as does a plan or a skip that names no block: nothing is left
-out silently. Blocks in other languages (``python``, ``toml``) are not shell
-and not run here; a block with no language fails, since it could hide commands.
+out silently. Blocks in other languages are not shell and not run here (the
+README's ``python`` blocks run in :mod:`.test_readme_python`, the scenario
+README's ``toml`` in ``tests/simulator/test_scenario.py``); a block with no
+language fails, since it could hide commands.
 """
 
 from __future__ import annotations
