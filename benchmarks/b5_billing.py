@@ -267,6 +267,13 @@ def main() -> None:
         help="the simulator in its own process (as an SMSC is), or in the gateway's",
     )
     args = parser.parse_args()
+    if args.messages > args.accounts:
+        # Each consumer sends one reading: a second from the same phone would be a
+        # duplicate, answered differently, and its round trip taken for the first's.
+        parser.error(
+            f"--messages {args.messages} is more than --accounts {args.accounts}: "
+            "each consumer sends one reading"
+        )
     logs.configure("warning")
     result = trio.run(run, args.store, args.accounts, args.messages, args.rate, args.simulator)
     print(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from smpp_engine.cli.bench import BENCHMARKS
@@ -37,3 +39,18 @@ def test_bench_runs_one_quick_benchmark_and_shows_its_figures() -> None:
     finally:
         for path in set(RESULTS.glob("b1_codec-*.json")) - before:
             path.unlink()  # a test's run is no measurement to keep
+
+
+def test_b5_refuses_more_readings_than_consumers() -> None:
+    # A second reading from one phone is a duplicate: its round trip would be miscounted.
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.b5_billing", "--accounts", "20", "--messages", "30"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=RESULTS.parent.parent,
+    )
+    assert done.returncode == 2
+    assert "--messages 30 is more than --accounts 20" in done.stderr
+    assert "Traceback" not in done.stderr
