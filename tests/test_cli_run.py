@@ -230,3 +230,38 @@ def test_demo_keep_running_serves_metrics_after_the_report_until_ctrl_c() -> Non
     assert "http://" not in with_view.stdout  # without --keep-running no address is offered
     assert "--keep-running" in with_view.stdout
     assert "deliver_sm" in with_view.stdout  # what the round trip measures is said
+
+
+def test_status_shows_what_a_message_holds_as_written(capsys: Any) -> None:
+    from smpp_engine.cli.run import _print_message  # noqa: PLC0415
+
+    _print_message(
+        {
+            "id": 7,
+            "state": "failed",
+            "error": {"name": "ESME_RSUBMITFAIL"},
+            "route": "[primary]",
+            "from": "ACME",
+            "to": "447700900777",
+            "parts": 1,
+            "priority": "bulk",
+            "attempts": 2,
+            "possible_duplicate": False,
+            "part_details": [
+                {
+                    "part": 1,
+                    "state": "failed",
+                    "smsc_message_id": "[bold]ab12",
+                    "bind": "acme#1",
+                    "submitted_at": "2026-12-05T03:00:00Z",
+                    "receipt": None,
+                }
+            ],
+            "events": [
+                {"at": "2026-12-05T03:00:01Z", "event": "rejected", "detail": "text [red]x[/red]"}
+            ],
+        }
+    )
+    shown = capsys.readouterr().out
+    for written in ("[primary]", "[bold]ab12", "text [red]x[/red]"):
+        assert written in shown

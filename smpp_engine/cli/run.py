@@ -10,7 +10,9 @@ import structlog
 import trio
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
+from rich.text import Text
 
 from .. import logs
 from ..app import Gateway, Started, serve_until_signalled
@@ -135,12 +137,16 @@ def status(
 def _print_message(found: dict[str, Any]) -> None:
     console = Console()
     error = found["error"]
+    # What the message holds (addresses, SMSC ids, event details) is shown as
+    # written: a "[...]" in it is text, not Rich markup.
     console.print(
         f"[bold]Message {found['id']}[/bold]: [bold]{found['state']}[/bold]"
-        + (f" ({error['name']})" if error else "")
-        + f"  route {found['route']}, {found['from']} -> {found['to']},"
-        f" {found['parts']} part(s), {found['priority']}, attempts {found['attempts']}"
-        + (", possible duplicate" if found["possible_duplicate"] else "")
+        + escape(
+            (f" ({error['name']})" if error else "")
+            + f"  route {found['route']}, {found['from']} -> {found['to']},"
+            f" {found['parts']} part(s), {found['priority']}, attempts {found['attempts']}"
+            + (", possible duplicate" if found["possible_duplicate"] else "")
+        )
     )
     # Timestamps stay on one line, whatever the terminal's width.
     parts = Table(
@@ -155,18 +161,25 @@ def _print_message(found: dict[str, Any]) -> None:
     for part in found["part_details"]:
         receipt = part["receipt"]
         parts.add_row(
-            str(part["part"]),
-            part["state"],
-            part["smsc_message_id"] or "",
-            part["bind"] or "",
-            part["submitted_at"] or "",
-            ""
-            if receipt is None
-            else f"{receipt['done_at'] or receipt['received_at']}"
-            + (f" error {receipt['error']}" if receipt["error"] else ""),
+            *_plain(
+                str(part["part"]),
+                part["state"],
+                part["smsc_message_id"] or "",
+                part["bind"] or "",
+                part["submitted_at"] or "",
+                ""
+                if receipt is None
+                else f"{receipt['done_at'] or receipt['received_at']}"
+                + (f" error {receipt['error']}" if receipt["error"] else ""),
+            )
         )
     console.print(parts)
     events = Table(Column("at", no_wrap=True), "event", "detail", title="History")
     for event in found["events"]:
-        events.add_row(event["at"], event["event"], event["detail"])
+        events.add_row(*_plain(event["at"], event["event"], event["detail"]))
     console.print(events)
+
+
+def _plain(*cells: str) -> list[Text]:
+    """Table cells shown as written, not read as Rich markup."""
+    return [Text(cell) for cell in cells]
