@@ -61,7 +61,15 @@ def test_send_reports_accepted_messages_and_their_receipts(simulator_port: int) 
     result = _send(simulator_port, "--count", "4", "--wait-receipts", "10", text=long_text)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert set(report) == {"submitted", "accepted", "rejected", "unknown", "receipts", "elapsed_s"}
+    assert set(report) == {
+        "submitted",
+        "accepted",
+        "rejected",
+        "unknown",
+        "retried",
+        "receipts",
+        "elapsed_s",
+    }
     assert report["submitted"] == report["accepted"] == 12
     assert (report["rejected"], report["unknown"]) == (0, 0)
     assert report["receipts"] == {"DELIVRD": 12}
@@ -143,3 +151,29 @@ def test_sim_refuses_a_broken_scenario_file(tmp_path: Path) -> None:
     result = run("sim", "--port", "0", "--scenario", str(broken))
     assert result.returncode == 2
     assert "receipts.delay" in result.stderr
+
+
+def test_send_against_an_smsc_that_throttles_now_and_then_gets_every_submit_accepted(
+    tmp_path: Path,
+) -> None:
+    scenario = tmp_path / "throttles.toml"
+    scenario.write_text(
+        'name = "throttles"\nseed = 3\n[submit.statuses]\nESME_ROK = 98\nESME_RTHROTTLED = 2\n'
+    )
+    process = subprocess.Popen(
+        [*_command(), "sim", "--port", "0", "--scenario", str(scenario)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        port = int(json.loads(process.stdout.readline())["port"])
+        done = _send(port, "--count", "300")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert (report["submitted"], report["accepted"], report["rejected"]) == (300, 300, 0)
+    assert report["retried"] > 0  # the SMSC did throttle: they were sent again

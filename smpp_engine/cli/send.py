@@ -11,6 +11,7 @@ import typer
 
 from .. import logs
 from ..esme import BindType, ConfigError, EsmeConfig, EsmeError, SendReport, TlsConfig, send_texts
+from ..esme.sender import DEFAULT_THROTTLE_RETRIES
 from ..protocol import MessageIdPolicy, PduError
 from ..settings.defaults import field_default
 from .errors import EXIT_FAILED, fail
@@ -45,6 +46,14 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
             "the response, decimal in receipts)."
         ),
     ] = MessageIdPolicy.AS_IS.value,
+    throttle_retries: Annotated[
+        int,
+        Opt(
+            min=0,
+            help="Send a submit answered throttled or queue-full again, after the bind's "
+            "pause, up to this many times; then it counts as rejected.",
+        ),
+    ] = DEFAULT_THROTTLE_RETRIES,
     system_type: Annotated[str, Opt(help="SMPP system_type.")] = "",
     tls: Annotated[bool, Opt("--tls", help="Connect over TLS.")] = False,
     ca_file: Annotated[Path | None, Opt(help="CA certificates (PEM) for --tls.")] = None,
@@ -97,6 +106,7 @@ def send(  # noqa: PLR0917 - one parameter per command-line option
             count,
             wait_receipts=wait_receipts,
             id_policy=MessageIdPolicy(msg_id_type),
+            throttle_retries=throttle_retries,
         )
 
     try:

@@ -3,6 +3,12 @@
 The report counts SMPP submits, that is segments: a text of three parts sent
 twice is six submitted. Receipts are per segment too (each part has its own
 message id and receipt), so accepted and receipts compare one to one.
+
+A submit the SMSC answers "throttled" or "queue full" is not refused: it is sent
+again once the bind's pause is over (``retried`` counts those answers), up to a
+number of times, after which it counts as rejected. A load test against an SMSC
+that throttles now and then thus measures what it accepts, not how often it said
+"slow down".
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from ..protocol import (
     Concatenation,
     MessageIdError,
     MessageIdPolicy,
+    Pdu,
     Receipt,
     ReferenceAllocator,
     Segment,
@@ -46,11 +53,14 @@ __all__ = ["SendReport", "send_texts"]
 
 _log = structlog.get_logger("smpp_engine.esme")
 _UDHI = 0x40
+#: How many throttle answers one submit may get before it counts as rejected.
+DEFAULT_THROTTLE_RETRIES = 10
 
 
 @dataclass(slots=True)
 class SendReport:
-    """Counts of submits (segments) by outcome, final receipts by stat word, wall time."""
+    """Counts of submits (segments) by outcome, final receipts by stat word, wall time;
+    ``retried``: throttle answers whose submit was sent again."""
 
     submitted: int = 0
     accepted: int = 0
@@ -58,14 +68,17 @@ class SendReport:
     unknown: int = 0
     receipts: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    retried: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly the keys submitted, accepted, rejected, unknown, receipts, elapsed_s."""
+        """Exactly the keys submitted, accepted, rejected, unknown, retried, receipts,
+        elapsed_s."""
         return {
             "submitted": self.submitted,
             "accepted": self.accepted,
             "rejected": self.rejected,
             "unknown": self.unknown,
+            "retried": self.retried,
             "receipts": dict(sorted(self.receipts.items())),
             "elapsed_s": round(self.elapsed_s, 3),
         }
@@ -74,7 +87,9 @@ class SendReport:
 class _Tracker:
     """Counts outcomes and matches receipts to accepted submits by message id.
 
-    A receipt can beat its submit_sm_resp: it is held until the response lands.
+    A receipt can beat its submit_sm_resp: it is held until the response lands. A
+    throttled submit goes to ``resend`` with its count of throttle answers (the
+    request's context), its outcome not counted yet.
     """
 
     def __init__(
@@ -82,10 +97,14 @@ class _Tracker:
         report: SendReport,
         policy: MessageIdPolicy,
         on_progress: Callable[[SendReport], None] | None,
+        resend: trio.MemorySendChannel[tuple[Pdu, int]],
+        throttle_retries: int,
     ) -> None:
         self.report = report
         self.policy = policy
         self.on_progress = on_progress
+        self.resend = resend
+        self.throttle_retries = throttle_retries
         self.awaiting: set[str] = set()
         self.early: dict[str, str] = {}
         self.finished: set[str] = set()
@@ -96,15 +115,28 @@ class _Tracker:
 
     def on_outcomes(self, batch: list[SubmitOutcome]) -> None:
         report = self.report
+        settled = 0
         for outcome in batch:
             if outcome.outcome is Outcome.ACCEPTED:
                 report.accepted += 1
                 self._accepted(outcome.message_id or "")
+            elif outcome.throttled and outcome.context < self.throttle_retries:
+                report.retried += 1
+                self.resend.send_nowait((outcome.request, outcome.context + 1))
+                continue
             elif outcome.outcome is Outcome.REJECTED:
                 report.rejected += 1
             else:
                 report.unknown += 1
-        self.outcomes += len(batch)
+            settled += 1
+        self.outcomes += settled
+        self._check()
+
+    def resend_failed(self) -> None:
+        """A throttled submit could not go again (the link is gone): its last answer
+        was a refusal, and stands."""
+        self.report.rejected += 1
+        self.outcomes += 1
         self._check()
 
     def on_receipt(self, receipt: Receipt) -> None:
@@ -167,6 +199,7 @@ async def send_texts(
     id_policy: MessageIdPolicy = MessageIdPolicy.AS_IS,
     references: ReferenceAllocator | None = None,
     on_progress: Callable[[SendReport], None] | None = None,
+    throttle_retries: int = DEFAULT_THROTTLE_RETRIES,
 ) -> SendReport:
     """Bind, send ``text`` ``count`` times from ``source`` to ``destination``, unbind.
 
@@ -178,10 +211,14 @@ async def send_texts(
     the text are checked before connecting (:class:`~smpp_engine.protocol.PduError`,
     :class:`~smpp_engine.protocol.TextEncodeError`...); connect and bind failures
     raise the :mod:`smpp_engine.esme.errors` types. A link lost mid-way stops the
-    sending; the report then shows fewer submitted.
+    sending; the report then shows fewer submitted. A submit answered "throttled"
+    or "queue full" is sent again after the bind's pause, up to ``throttle_retries``
+    times.
     """
     if count < 0:
         raise ValueError(f"count must not be negative, not {count}")
+    if throttle_retries < 0:
+        raise ValueError(f"throttle_retries must not be negative, not {throttle_retries}")
     if wait_receipts is not None and not (math.isfinite(wait_receipts) and wait_receipts >= 0):
         raise ValueError(
             f"wait_receipts must be a finite number of seconds >= 0, not {wait_receipts}"
@@ -201,7 +238,9 @@ async def send_texts(
     registered_delivery = 1 if receipts_wanted else 0
 
     report = SendReport()
-    tracker = _Tracker(report, id_policy, on_progress)
+    # Unbounded: outcomes are taken on the bind's own task, which must never wait.
+    resend_send, resend_receive = trio.open_memory_channel[tuple[Pdu, int]](math.inf)
+    tracker = _Tracker(report, id_policy, on_progress, resend_send, throttle_retries)
     inbound_send: trio.MemorySendChannel[Inbound] | None = None
     inbound_receive: trio.MemoryReceiveChannel[Inbound] | None = None
     if receipts_wanted:
@@ -211,6 +250,14 @@ async def send_texts(
         async for item in channel:
             if item.receipt is not None:
                 tracker.on_receipt(item.receipt)
+
+    async def send_again(bind: Any) -> None:
+        # bind.send waits out the pause the throttle answer began.
+        async for pdu, throttled in resend_receive:
+            try:
+                await bind.send(pdu, throttled, segments=air_segments)
+            except NotBoundError:
+                tracker.resend_failed()
 
     started = trio.current_time()
     async with open_unwrapping_nursery() as nursery:
@@ -232,6 +279,7 @@ async def send_texts(
                     inbound=inbound_send if config.bind_type.receives else None,
                 )
             )
+            nursery.start_soon(send_again, bind)
             try:
                 for _ in range(count):
                     parts: list[Segment] = (
@@ -259,7 +307,7 @@ async def send_texts(
                             short_message=part.short_message,
                             tlvs=dict(part.tlvs),
                         )
-                        await bind.send(pdu, segments=air_segments)
+                        await bind.send(pdu, 0, segments=air_segments)
                         report.submitted += 1
             except NotBoundError as exc:
                 _log.error(

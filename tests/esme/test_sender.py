@@ -20,7 +20,7 @@ from smpp_engine.protocol import (
 from .conftest import FakeSmsc, make_config
 
 LONG = "Your electricity bill for May is 42.17 EUR. " * 5  # 220 GSM characters: 2 parts
-REPORT_KEYS = ["submitted", "accepted", "rejected", "unknown", "receipts", "elapsed_s"]
+REPORT_KEYS = ["submitted", "accepted", "rejected", "unknown", "retried", "receipts", "elapsed_s"]
 
 
 async def test_long_text_with_receipts(smsc: FakeSmsc, autojump_clock: Any) -> None:
@@ -35,6 +35,7 @@ async def test_long_text_with_receipts(smsc: FakeSmsc, autojump_clock: Any) -> N
         "accepted": 6,
         "rejected": 0,
         "unknown": 0,
+        "retried": 0,
         "receipts": {"DELIVRD": 6},
     }
     assert data["elapsed_s"] < 30.0  # every receipt came: no waiting out the time
@@ -91,6 +92,35 @@ async def test_rejections_and_unknowns_are_counted(smsc: FakeSmsc, autojump_cloc
     assert all(p.registered_delivery == 0 for p in smsc.bound_links[0].submits)
 
 
+async def test_a_throttled_submit_is_sent_again_after_the_pause(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    # The 2nd and 3rd submits are throttled once, the 4th says its queue is full.
+    throttled, full = CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL
+    answers = iter([0, throttled, throttled, full])
+    smsc.on_submit = lambda link, pdu: next(answers, 0)
+    report = await send_texts(make_config(smsc), "ACME", "447700900123", "hi", 5)
+    assert (report.submitted, report.accepted, report.rejected, report.retried) == (5, 5, 0, 3)
+    assert len(smsc.bound_links[0].submits) == 8  # 5 and the 3 sent again
+
+
+async def test_a_submit_throttled_past_its_retries_counts_as_rejected(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    smsc.on_submit = lambda link, pdu: CommandStatus.ESME_RTHROTTLED
+    report = await send_texts(
+        make_config(smsc), "ACME", "447700900123", "hi", 2, throttle_retries=3
+    )
+    assert (report.submitted, report.accepted, report.rejected, report.retried) == (2, 0, 2, 6)
+
+
+async def test_a_permanent_refusal_is_not_sent_again(smsc: FakeSmsc, autojump_clock: Any) -> None:
+    smsc.on_submit = lambda link, pdu: CommandStatus.ESME_RINVDSTADR
+    report = await send_texts(make_config(smsc), "ACME", "447700900123", "hi", 2)
+    assert (report.rejected, report.retried) == (2, 0)
+    assert len(smsc.bound_links[0].submits) == 2
+
+
 async def test_message_id_policy_matches_hex_responses_to_decimal_receipts(
     smsc: FakeSmsc, autojump_clock: Any
 ) -> None:
@@ -139,6 +169,7 @@ def test_report_serialises_exactly() -> None:
         "accepted": 4,
         "rejected": 1,
         "unknown": 0,
+        "retried": 0,
         "receipts": {"DELIVRD": 3, "UNDELIV": 1},
         "elapsed_s": 1.235,
     }
