@@ -10,7 +10,7 @@ One SMS round trip::
 See BILLING-SPEC.md for the domain; each module holds one concern.
 """
 
-from .context import AccountSnapshot, ReadingContext, RegisterHistory
+from .context import AccountSnapshot, ReadingContext, RegisterHistory, fixed_charges_since
 from .errors import (
     BillingError,
     MoneyError,
@@ -33,6 +33,7 @@ from .model import (
     Account,
     Balance,
     Charge,
+    ChargeKind,
     ChargeLine,
     Language,
     Meter,
@@ -124,6 +125,7 @@ from .tariffs import (
     SocialNorm,
     TariffVersion,
     Zoned,
+    fixed_charge,
     fixed_lines,
     period_lines,
     usage_lines,
@@ -147,6 +149,7 @@ __all__ = [
     "BillingRepository",
     "BlockVolume",
     "Charge",
+    "ChargeKind",
     "ChargeLine",
     "Command",
     "DebtChange",
@@ -228,6 +231,8 @@ __all__ = [
     "check_register",
     "debt_notice_due",
     "disconnection_stage",
+    "fixed_charge",
+    "fixed_charges_since",
     "fixed_lines",
     "fold",
     "high_band",

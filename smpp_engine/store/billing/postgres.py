@@ -31,6 +31,7 @@ from billing_core import (
     PaymentPosting,
     ReadingContext,
     UtilitySettings,
+    fixed_charges_since,
 )
 
 from ..errors import StoreError
@@ -64,9 +65,19 @@ _ITEMS_JSON = """
  FROM billing_open_items AS i WHERE i.account_number = a.number)
 """
 
-# The function (migration 3) runs the one statement that loads a reading's
-# context, with a generic plan: planned once per connection, not per SMS.
-_LOAD_CONTEXT = "SELECT * FROM billing_load_context($1, $2, $3, $4, $5)"
+# The function (migration 3, replaced by 7) runs the one statement that loads a
+# reading's context, with a generic plan: planned once per connection, not per SMS.
+_LOAD_CONTEXT = "SELECT * FROM billing_load_context($1, $2, $3, $4, $5, $6)"
+
+# Those of the keys (account, service, period) whose fixed charge is stored: read
+# under the ledgers' lock, in a statement of its own (so in a snapshot taken after
+# the lock was granted).
+_FIXED_STORED = """
+SELECT c.account_number, c.service, c.period FROM billing_charges AS c
+JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (account_number, service, period)
+  ON c.account_number = k.account_number AND c.service = k.service AND c.period = k.period
+WHERE c.kind = 'fixed'
+"""
 
 _SETTINGS = """
 SELECT settings FROM billing_utilities
@@ -165,9 +176,9 @@ WITH readings AS (
     WHERE b.msisdn = t.msisdn AND b.account_number = t.account_number
 ), charges AS (
     INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
-                                 due_date, amount, lines, mo_message_id)
+                                 due_date, amount, lines, mo_message_id, kind)
     SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
-           lines, mo_message_id
+           lines, mo_message_id, kind
     FROM unnest($4::billing_charges[])
 ), {_ledger_writes("$5", "$6", "true")}, reply AS (
     UPDATE billing_mo SET reply_message_id = $8
@@ -314,6 +325,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             mo_message_id,
             self.billing_utility,
             now,
+            str(fixed_charges_since(now)),
         )
         if r["settings"] is None:
             raise StoreError(_NAME, "load_context: no billing utility is stored")
@@ -335,6 +347,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             json.loads(r["meters"]),
             json.loads(r["readings"]),
             json.loads(r["tariffs"]),
+            json.loads(r["fixed"]),
         )
 
     async def save_outcome(self, outcome: Outcome) -> bool:
@@ -565,6 +578,16 @@ async def _locked_ledgers(
     return dict(_ledger_of([*account, items]) for account, items, _fresh in documents)
 
 
+async def _fixed_stored(connection: Any, keys: list[rules.FixedKey]) -> set[rules.FixedKey]:
+    """Those of ``keys`` whose fixed charge is stored (no query when there are none)."""
+    if not keys:
+        return set()
+    found = await connection.fetch(
+        _FIXED_STORED, *(list(column) for column in zip(*keys, strict=True))
+    )
+    return {(r[0], r[1], r[2]) for r in found}
+
+
 async def _save_answer(
     connection: Any,
     o: Outcome,
@@ -577,7 +600,8 @@ async def _save_answer(
     gate = await connection.fetchrow(_SAVE_MO, numbers, rules.mo_row(o))
     if not gate["saved"]:
         return SavedAnswer(saved=False)
-    write = rules.answer_rows(o, await _locked_ledgers(connection, numbers, gate["ledgers"]))
+    ledgers = await _locked_ledgers(connection, numbers, gate["ledgers"])
+    write = rules.answer_rows(o, ledgers, await _fixed_stored(connection, rules.fixed_keys(o)))
     accepted = None
     if reply is not None:
         (accepted,) = await accept_messages(connection, [reply], now, lease=lease)

@@ -40,6 +40,7 @@ from billing_core import (
     TariffVersion,
     UtilitySettings,
     Zone,
+    fixed_charges_since,
 )
 
 from .codec import (
@@ -195,7 +196,10 @@ def reading_context(  # noqa: PLR0917 - the rows of one load, in query order
     meter_rows: Iterable[Row],
     reading_rows: Iterable[Row],
     tariff_rows: Iterable[Row],
+    fixed_rows: Iterable[Row] = (),
 ) -> ReadingContext:
+    """``fixed_rows`` are the ``(service, period)`` of the fixed charges billed since
+    :func:`billing_core.fixed_charges_since`."""
     snapshot = None
     if account_row is not None and totals is not None:
         snapshot = AccountSnapshot(
@@ -204,14 +208,17 @@ def reading_context(  # noqa: PLR0917 - the rows of one load, in query order
             histories(reading_rows),
             tuple(tariff(r) for r in tariff_rows),
             ledger(totals, item_rows),
+            frozenset((Service(r[0]), period_from(r[1])) for r in fixed_rows),
         )
     return ReadingContext(settings, msisdn, tuple(binding(r) for r in binding_rows), snapshot, seen)
 
 
 def since_for_tariffs(reading_rows: Iterable[Row], now: datetime) -> str:
-    """The first day tariffs are needed from: the oldest loaded reading's, else today."""
+    """The first day tariffs are needed from: the oldest loaded reading's (else today's),
+    or the start of the first period whose fixed charge may be billed, if earlier."""
     oldest = min((parse_time(r[3]) for r in reading_rows), default=now)
-    return (oldest - timedelta(days=1)).date().isoformat()
+    since = min((oldest - timedelta(days=1)).date(), fixed_charges_since(now).start)
+    return since.isoformat()
 
 
 def notice(r: Row) -> NoticeRecord:

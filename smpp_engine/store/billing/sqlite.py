@@ -26,6 +26,7 @@ from billing_core import (
     PaymentPosting,
     ReadingContext,
     UtilitySettings,
+    fixed_charges_since,
 )
 
 from ..errors import StoreError
@@ -145,9 +146,14 @@ WHERE msisdn = :msisdn AND account_number = :account_number
 """
 _INSERT_CHARGE = """
 INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on, due_date,
-                             amount, lines, mo_message_id)
+                             amount, lines, mo_message_id, kind)
 VALUES (:account_number, :period, :service, :meter_id, :start_on, :end_on, :due_date, :amount,
-        :lines, :mo_message_id)
+        :lines, :mo_message_id, :kind)
+"""
+# The fixed charges billed to an account since a period (through the unique index).
+_FIXED_BILLED = """
+SELECT service, period FROM billing_charges
+WHERE account_number = ? AND kind = 'fixed' AND period >= ?
 """
 _UPDATE_TOTALS = """
 UPDATE billing_accounts SET opening = :opening, charges = :charges, penalties = :penalties,
@@ -185,6 +191,19 @@ def _ledgers(c: sqlite3.Connection, numbers: Sequence[str]) -> dict[str, Ledger]
     return {number: ledger for number, ledger in found.items() if ledger is not None}
 
 
+def _fixed_stored(c: sqlite3.Connection, keys: Sequence[rules.FixedKey]) -> set[rules.FixedKey]:
+    """Those of ``keys`` (account, service, period) whose fixed charge is stored."""
+    return {
+        key
+        for key in keys
+        if c.execute(
+            "SELECT 1 FROM billing_charges WHERE account_number = ? AND service = ? "
+            "AND period = ? AND kind = 'fixed'",
+            key,
+        ).fetchone()
+    }
+
+
 def _write_ledgers(c: sqlite3.Connection, ledgers: rules.LedgerRows) -> None:
     accounts = _text(ledgers.accounts)
     c.executemany(_UPDATE_TOTALS, accounts)
@@ -196,7 +215,9 @@ def _save_outcome(c: sqlite3.Connection, o: Outcome) -> bool:
     if not c.execute(_INSERT_MO, _text([rules.mo_row(o)])[0]).rowcount:
         return False
     try:
-        write = rules.answer_rows(o, _ledgers(c, rules.charged_accounts(o)))
+        write = rules.answer_rows(
+            o, _ledgers(c, rules.charged_accounts(o)), _fixed_stored(c, rules.fixed_keys(o))
+        )
     except rows.UnknownAccountError as exc:
         raise StoreError(_NAME, f"save_outcome: {exc}") from exc
     c.executemany(_INSERT_READING, _text(write.readings))
@@ -320,6 +341,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
             tariffs = c.execute(
                 _TARIFFS, (settings.utility_id, rows.since_for_tariffs(readings, now), number)
             ).fetchall()
+            fixed = c.execute(_FIXED_BILLED, (number, str(fixed_charges_since(now)))).fetchall()
             return rows.reading_context(
                 settings,
                 msisdn,
@@ -331,6 +353,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
                 meters,
                 readings,
                 tariffs,
+                fixed,
             )
 
         return await self._worker.run("load_context", lambda c: in_snapshot(c, lambda: read(c)))
