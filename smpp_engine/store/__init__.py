@@ -35,6 +35,7 @@ from .errors import (
     StoreUnavailableError,
     UnknownCampaignError,
     UnknownGroupError,
+    UnknownUtilityError,
 )
 from .messages.interface import Store
 from .messages.model import (
@@ -97,6 +98,7 @@ __all__ = [
     "UnknownAccountError",
     "UnknownCampaignError",
     "UnknownGroupError",
+    "UnknownUtilityError",
     "Update",
     "delivery_state",
     "import_billing_data",

@@ -10,6 +10,7 @@ __all__ = [
     "StoreUnavailableError",
     "UnknownCampaignError",
     "UnknownGroupError",
+    "UnknownUtilityError",
 ]
 
 
@@ -64,3 +65,12 @@ class CampaignClosedError(StoreError):
         self.campaign_id = campaign_id
         self.state = state
         super().__init__(store, f"campaign {campaign_id} is {state}: it takes no more messages")
+
+
+class UnknownUtilityError(StoreError):
+    """No billing utility has the id ``utility_id`` (None: no utility is stored at all)."""
+
+    def __init__(self, store: str, utility_id: str | None) -> None:
+        self.utility_id = utility_id
+        what = "is stored" if utility_id is None else f"has the id {utility_id!r}"
+        super().__init__(store, f"no billing utility {what}")

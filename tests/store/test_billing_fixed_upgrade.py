@@ -33,6 +33,9 @@ from .test_billing_repository import NOW, PHONE
 from .test_billing_upgrade import _ROWS, ACCOUNT
 
 D = Decimal
+#: The last schema before charges had a kind, per store.
+SQLITE_BEFORE = 5
+POSTGRES_BEFORE = 6
 
 _MORE: list[tuple[str, tuple[Any, ...]]] = [
     ("INSERT INTO billing_tariffs (id, utility_id, service, zone, valid_from, valid_to, pricing) "
@@ -50,7 +53,7 @@ def _sqlite_before(path: Path) -> None:
         connection.execute(
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
         )
-        for version in range(1, sqlite_schema.SCHEMA_VERSION):
+        for version in range(1, SQLITE_BEFORE + 1):
             for statement in sqlite_schema.MIGRATIONS[version - 1]:
                 connection.execute(statement)
             connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
@@ -72,7 +75,7 @@ def _postgres_before(dsn: str) -> None:
                 "CREATE TABLE schema_version (version integer PRIMARY KEY,"
                 " applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            for version in range(1, postgres_schema.SCHEMA_VERSION):
+            for version in range(1, POSTGRES_BEFORE + 1):
                 await connection.execute(postgres_schema.MIGRATIONS[version - 1])
                 await connection.execute(
                     "INSERT INTO schema_version (version) VALUES ($1)", version
@@ -137,3 +140,6 @@ async def test_a_database_before_charge_kinds_opens_and_bills_the_fixed_charge_o
     assert await repo.save_outcome(second)
     ledger = await repo.load_ledger(ACCOUNT)
     assert ledger.balance.amount == D("1177.20") + second.charges[0].amount
+    # The period closes on the upgraded schema: read, and its fixed charge billed.
+    closed = await repo.close_period(Period(2024, 3), now=later + timedelta(days=14))
+    assert (closed.accounts, closed.estimated_meters, closed.fixed_charges) == (1, 0, 0)

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from billing_core import (
+    AccountClosed,
     Charge,
     ChargeKind,
     DeliveryState,
@@ -33,6 +34,7 @@ from billing_core import (
     NoticeRecord,
     Outcome,
     PaymentPosting,
+    Reading,
     UtilitySettings,
     charge_ledgers,
     post_payment,
@@ -45,6 +47,7 @@ from .rows import UnknownAccountError, charge_lines_json, period_text
 
 __all__ = [
     "AnswerRows",
+    "CloseRows",
     "FixedKey",
     "LedgerRows",
     "PaymentRows",
@@ -52,6 +55,7 @@ __all__ = [
     "answer_rows",
     "capped_since",
     "charged_accounts",
+    "close_rows",
     "fixed_keys",
     "ledger_rows",
     "mo_row",
@@ -185,19 +189,7 @@ def answer_rows(
     ]
     opt = o.opt_out
     return AnswerRows(
-        readings=[
-            {
-                "register_id": r.register_id,
-                "value": r.value,
-                "taken_at": r.taken_at,
-                "received_at": r.received_at,
-                "source": r.source.value,
-                "status": r.status.value,
-                "period": str(r.period),
-                "mo_message_id": r.mo_message_id,
-            }
-            for r in o.readings
-        ],
+        readings=reading_rows(o.readings),
         status_changes=[
             {"id": s.reading_id, "status": s.status.value, "status_reason": s.reason}
             for s in o.status_changes
@@ -210,6 +202,55 @@ def answer_rows(
         ],
         charges=charge_rows(charges, o.mo_message_id),
         ledgers=ledger_rows(charge_ledgers(stored, charges)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRows:
+    """What closing a period writes for a batch of accounts: estimated readings,
+    charges, accrued penalties (``billing_penalties``) and the ledgers after."""
+
+    readings: list[Row]
+    charges: list[Row]
+    penalties: list[Row]
+    ledgers: LedgerRows
+
+
+def reading_rows(readings: Iterable[Reading]) -> list[Row]:
+    return [
+        {
+            "register_id": r.register_id,
+            "value": r.value,
+            "taken_at": r.taken_at,
+            "received_at": r.received_at,
+            "source": r.source.value,
+            "status": r.status.value,
+            "period": str(r.period),
+            "mo_message_id": r.mo_message_id,
+        }
+        for r in readings
+    ]
+
+
+def close_rows(closed: Iterable[AccountClosed]) -> CloseRows:
+    """The rows of the accounts :func:`billing_core.close_accounts` changed (those that
+    failed, or had nothing to change, write nothing)."""
+    changed = [c for c in closed if c.error is None and c.changes and c.ledger is not None]
+    return CloseRows(
+        readings=reading_rows(r for c in changed for r in c.readings),
+        charges=charge_rows((x for c in changed for x in c.charges), None),
+        penalties=[
+            {
+                "account_number": p.account_number,
+                "period": str(p.period),
+                "closed_period": str(p.closed),
+                "through": p.through,
+                "amount": p.amount,
+            }
+            for c in changed
+            for p in c.penalties
+        ],
+        ledgers=ledger_rows({c.account_number: c.ledger for c in changed if c.ledger}),
     )
 
 

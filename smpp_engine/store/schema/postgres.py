@@ -671,6 +671,22 @@ MIGRATIONS: tuple[str, ...] = (
     END
     $function$;
     """,
+    # 8: closing a period. Its estimate is billed once per meter and period; the
+    # penalties it accrues are kept per account, open item's period and closed
+    # period (the key that makes a second close of the period accrue nothing).
+    """
+    CREATE UNIQUE INDEX billing_charges_estimate ON billing_charges (meter_id, period)
+        WHERE kind = 'estimate';
+    CREATE TABLE billing_penalties (
+        account_number text COLLATE "C" NOT NULL REFERENCES billing_accounts (number),
+        period text NOT NULL,
+        closed_period text NOT NULL,
+        through date NOT NULL,
+        amount numeric NOT NULL,
+        PRIMARY KEY (account_number, period, closed_period)
+    );
+    CREATE INDEX billing_accounts_utility ON billing_accounts (utility_id, number);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
