@@ -48,6 +48,10 @@ def test_a_bad_period_or_an_unknown_utility_is_one_line_and_exit_2(tmp_path: Pat
         assert done.returncode == 2, done.stderr
         assert done.stderr.count("\n") == 1 and period in done.stderr
         assert "Traceback" not in done.stderr
+    early = run(
+        "billing", "close-period", "2024-03", "--store", store, "--now", "2024-03-31T12:00Z"
+    )
+    assert early.returncode == 2 and "not ended" in early.stderr
     unknown = run("billing", "close-period", "2024-03", "--utility", "nope", "--store", store)
     assert unknown.returncode == 2 and "nope" in unknown.stderr
     assert unknown.stderr.count("\n") == 1

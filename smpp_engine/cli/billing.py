@@ -300,6 +300,9 @@ def billing_close_period(  # noqa: PLR0917 - one parameter per command-line opti
             raise fail(f"--now {now!r}: expected ISO 8601") from None
         if at.utcoffset() is None:
             raise fail(f"--now {now!r}: give a time zone")
+    if at.date() < month.end:
+        # Its meters may still be read: an estimate now would bill a guess for them.
+        raise fail(f"PERIOD {period}: the month has not ended yet (it ends {month.end})")
     url = store_url(store, config)
 
     async def work() -> PeriodCloseSummary:
