@@ -10,7 +10,7 @@ One SMS round trip::
 See BILLING-SPEC.md for the domain; each module holds one concern.
 """
 
-from .context import AccountSnapshot, ReadingContext, RegisterHistory
+from .context import AccountSnapshot, ReadingContext, RegisterHistory, fixed_charges_since
 from .errors import (
     BillingError,
     MoneyError,
@@ -33,6 +33,7 @@ from .model import (
     Account,
     Balance,
     Charge,
+    ChargeKind,
     ChargeLine,
     Language,
     Meter,
@@ -99,6 +100,15 @@ from .penalties import (
     PenaltyStretch,
     accrue_penalty,
 )
+from .period_close import (
+    AccountClosed,
+    AccountToClose,
+    PenaltyAccrual,
+    PeriodCloseSummary,
+    PrincipalPaid,
+    close_accounts,
+    estimate_taken_at,
+)
 from .quiet_hours import QuietHours
 from .readings import (
     RegisterCheck,
@@ -124,6 +134,7 @@ from .tariffs import (
     SocialNorm,
     TariffVersion,
     Zoned,
+    fixed_charge,
     fixed_lines,
     period_lines,
     usage_lines,
@@ -138,7 +149,9 @@ __all__ = [
     "ROUNDING_MODES",
     "RUSSIAN_SCHEDULE",
     "Account",
+    "AccountClosed",
     "AccountSnapshot",
+    "AccountToClose",
     "Allocation",
     "AllocationLine",
     "Balance",
@@ -147,6 +160,7 @@ __all__ = [
     "BillingRepository",
     "BlockVolume",
     "Charge",
+    "ChargeKind",
     "ChargeLine",
     "Command",
     "DebtChange",
@@ -181,13 +195,16 @@ __all__ = [
     "Payment",
     "PaymentPosting",
     "Penalty",
+    "PenaltyAccrual",
     "PenaltyLine",
     "PenaltySchedule",
     "PenaltyStretch",
     "Period",
+    "PeriodCloseSummary",
     "PhoneBinding",
     "Plausibility",
     "Pricing",
+    "PrincipalPaid",
     "QuietHours",
     "Reading",
     "ReadingContext",
@@ -226,8 +243,12 @@ __all__ = [
     "average_daily",
     "charge_ledgers",
     "check_register",
+    "close_accounts",
     "debt_notice_due",
     "disconnection_stage",
+    "estimate_taken_at",
+    "fixed_charge",
+    "fixed_charges_since",
     "fixed_lines",
     "fold",
     "high_band",

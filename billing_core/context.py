@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import NamedTuple
 
-from .model import Account, Language, Meter, MeterStatus, PhoneBinding, Reading, ReadingSource
+from .model import (
+    Account,
+    Language,
+    Meter,
+    MeterStatus,
+    Period,
+    PhoneBinding,
+    Reading,
+    ReadingSource,
+    Service,
+)
 from .payments import Ledger
 from .settings import UtilitySettings
 from .tariffs import TariffVersion
@@ -36,6 +47,16 @@ class RegisterHistory(NamedTuple):
         return None
 
 
+def fixed_charges_since(now: datetime) -> Period:
+    """The first period whose billed fixed charges a reading's context must know.
+
+    A reading counts for the month it is sent in or the next; a confirmation for
+    the month its pending reading counted for, sent at most a day or so before.
+    The month before ``now``'s (UTC) covers both, whatever the utility's zone.
+    """
+    return Period.of(now.date()).previous()
+
+
 @dataclass(frozen=True, slots=True)
 class AccountSnapshot:
     """One account as the core needs it to take a reading or answer a balance.
@@ -43,6 +64,10 @@ class AccountSnapshot:
     ``tariffs`` are the versions of the account's services valid on any day
     since the oldest last reading of its registers. ``meters`` are in the order
     the consumer counts them (``1Э`` is the first electricity meter).
+    ``fixed_billed`` are the (service, period) pairs whose fixed charge the
+    account was billed already, for the recent periods (see
+    :func:`fixed_charges_since`): a period's fixed charge is billed once, with
+    its first accepted reading.
     """
 
     account: Account
@@ -50,6 +75,7 @@ class AccountSnapshot:
     history: Mapping[int, RegisterHistory]
     tariffs: tuple[TariffVersion, ...]
     ledger: Ledger
+    fixed_billed: frozenset[tuple[Service, Period]] = frozenset()
     active_meters: tuple[Meter, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

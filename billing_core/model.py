@@ -81,6 +81,15 @@ class ReadingStatus(FastEnum):
     REJECTED = "rejected"
 
 
+class ChargeKind(FastEnum):
+    """What a charge bills: the use between readings, a period's fixed charge, or an
+    estimate of a period's use (a period closed without a reading)."""
+
+    USAGE = "usage"
+    FIXED = "fixed"
+    ESTIMATE = "estimate"
+
+
 class Period(NamedTuple):
     """A calendar month of billing: ``Period(2024, 3)`` is March 2024 (ordered by time).
 
@@ -119,6 +128,11 @@ class Period(NamedTuple):
         if self.month == 12:
             return Period(self.year + 1, 1)
         return Period(self.year, self.month + 1)
+
+    def previous(self) -> Period:
+        if self.month == 1:
+            return Period(self.year - 1, 12)
+        return Period(self.year, self.month - 1)
 
     def due_date(self, due_day: int) -> date:
         """The payment due date: ``due_day`` of the following month (its last day if shorter)."""
@@ -263,6 +277,9 @@ class Charge(NamedTuple):
 
     ``start``..``end`` (exclusive) is the billed interval; ``due_date`` when it
     must be paid (the open item the store keeps for ``period`` takes it).
+    ``kind`` says what it bills: a FIXED charge is billed once per account,
+    service and period, an ESTIMATE once per meter and period (the stores keep
+    both unique).
     """
 
     account_number: str
@@ -274,6 +291,7 @@ class Charge(NamedTuple):
     meter_id: int | None = None
     id: int | None = None
     due_date: date | None = None
+    kind: ChargeKind = ChargeKind.USAGE
 
     @property
     def amount(self) -> Decimal:

@@ -50,7 +50,7 @@ from .replies import (
     zone_text,
 )
 from .settings import UtilitySettings
-from .tariffs import usage_lines
+from .tariffs import fixed_charge, usage_lines
 
 _PHONE_WIDE = frozenset({Intent.HELP, Intent.STOP, Intent.START})
 
@@ -627,7 +627,8 @@ class _Turn:
         period: Period,
         end: date,
     ) -> tuple[Charge, ...]:
-        """One charge per meter for the consumption since its previous readings."""
+        """One charge per meter for the consumption since its previous readings, and the
+        fixed charges of ``period`` for the services read, unless billed already."""
         zone = self.settings.zone
         meters: dict[int, tuple[Meter, dict[Zone, Decimal], list[datetime]]] = {}
         for c in checks:
@@ -666,4 +667,21 @@ class _Turn:
                         period.due_date(self.settings.due_day),
                     )
                 )
+        return tuple(charges) + self._fixed(snapshot, checks, period)
+
+    def _fixed(
+        self, snapshot: AccountSnapshot, checks: Sequence[RegisterCheck], period: Period
+    ) -> tuple[Charge, ...]:
+        """The period's fixed charge of each service read, billed with its first accepted
+        reading of the period: the whole period's, whatever the quantity."""
+        charges = []
+        services = dict.fromkeys(c.submitted.meter.service for c in checks)
+        for service in services:
+            if (service, period) in snapshot.fixed_billed:
+                continue
+            charge = fixed_charge(
+                snapshot.tariffs, snapshot.account.number, service, period, self.settings
+            )
+            if charge is not None:
+                charges.append(charge)
         return tuple(charges)

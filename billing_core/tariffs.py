@@ -24,11 +24,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import SettingsError, TariffError
-from .model import ChargeLine, Service, Zone
+from .model import Charge, ChargeKind, ChargeLine, Period, Service, Zone
 from .money import CALC, ZERO, Rounding
+
+if TYPE_CHECKING:
+    from .settings import UtilitySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,3 +354,29 @@ def fixed_lines(
     """The fixed charges of ``service`` for the billed period [start, end), split by days."""
     with localcontext(CALC):
         return _fixed_lines_exact(versions, service, start, end, rounding=rounding)
+
+
+def fixed_charge(
+    versions: Iterable[TariffVersion],
+    account_number: str,
+    service: Service,
+    period: Period,
+    settings: UtilitySettings,
+) -> Charge | None:
+    """The account's fixed charge of ``service`` for the whole of ``period`` (None: the
+    service has no fixed charge then), due on the utility's due day."""
+    lines = fixed_lines(versions, service, period.start, period.end, rounding=settings.rounding)
+    if not lines:
+        return None
+    return Charge(
+        account_number,
+        period,
+        service,
+        lines,
+        period.start,
+        period.end,
+        None,
+        None,
+        period.due_date(settings.due_day),
+        ChargeKind.FIXED,
+    )

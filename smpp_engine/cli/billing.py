@@ -1,4 +1,5 @@
-"""``smpp-engine billing ...``: load billing data, and run one consumer SMS through the service.
+"""``smpp-engine billing ...``: load billing data, run one consumer SMS through the service,
+post a payment, close a billing month.
 
 ``billing sms`` does what the gateway does with an MO message, against the
 configured store: the reply is queued (with interactive priority) for a running
@@ -18,7 +19,7 @@ from typing import Annotated, Any, cast
 import trio
 import typer
 
-from billing_core import Payment, Period
+from billing_core import Payment, Period, PeriodCloseSummary
 
 from .. import logs
 from ..billing import SmsSelfService, post_and_confirm
@@ -257,3 +258,88 @@ def billing_payment(  # noqa: PLR0917 - one parameter per command-line option
     for text in result.get("confirmations", []):
         typer.echo(text)
     typer.echo(json.dumps(result, ensure_ascii=False))
+
+
+def _closed_period(text: str) -> Period:
+    year, dash, month = text.partition("-")
+    if not (dash and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()):
+        raise fail(f"PERIOD {text!r}: expected YYYY-MM, e.g. 2024-03")
+    try:
+        return Period.checked(int(year), int(month))
+    except ValueError:
+        raise fail(f"PERIOD {text!r}: not a month") from None
+
+
+def _summary_json(summary: PeriodCloseSummary) -> dict[str, Any]:
+    return {
+        "period": str(summary.period),
+        "accounts": summary.accounts,
+        "estimated_accounts": summary.estimated_accounts,
+        "estimated_meters": summary.estimated_meters,
+        "fixed_charges": summary.fixed_charges,
+        "penalties": summary.penalties,
+        "penalty_amount": str(summary.penalty_amount),
+        "charged": str(summary.charged),
+        "no_basis": list(summary.no_basis),
+        "failed": [{"account": number, "why": why} for number, why in summary.failed],
+    }
+
+
+@billing_app.command("close-period")
+def billing_close_period(  # noqa: PLR0917 - one parameter per command-line option
+    period: Annotated[str, Arg(help="The month to close, YYYY-MM (e.g. 2024-03).")],
+    utility: Annotated[
+        str | None, Opt(help="The utility whose accounts are closed (default: the default one).")
+    ] = None,
+    now: Annotated[str | None, Opt(help="Close as of this ISO time (tests, demos).")] = None,
+    as_json: Annotated[bool, Opt("--json", help="End with one JSON line.")] = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Close a billing month for every open account of the utility.
+
+    A meter with no accepted reading in the month is billed an estimate (its
+    average daily use times the month's days, else the utility's expected daily
+    use); every service not yet billed the month's fixed charge gets it; overdue
+    debts accrue their penalties up to the month's last day. Running it again
+    bills nothing more. Exit status 1 when an account could not be priced.
+    """
+    logs.configure("warning")
+    month = _closed_period(period)
+    at = datetime.now(UTC)
+    if now is not None:
+        try:
+            at = datetime.fromisoformat(now)
+        except ValueError:
+            raise fail(f"--now {now!r}: expected ISO 8601") from None
+        if at.utcoffset() is None:
+            raise fail(f"--now {now!r}: give a time zone")
+    if at.date() < month.end:
+        # Its meters may still be read: an estimate now would bill a guess for them.
+        raise fail(f"PERIOD {period}: the month has not ended yet (it ends {month.end})")
+    url = store_url(store, config)
+
+    async def work() -> PeriodCloseSummary:
+        async with opened_store(url) as opened:
+            return await cast(BillingStore, opened).close_period(month, now=at, utility_id=utility)
+
+    try:
+        summary = trio.run(work)
+    except NoBillingUtilityError as exc:
+        raise fail(f"--utility {utility!r}: {exc}" if utility else str(exc)) from None
+    except StoreError as exc:
+        raise fail(str(exc), EXIT_FAILED) from None
+    typer.echo(
+        f"{summary.period} closed: {summary.accounts} account(s); "
+        f"{summary.estimated_accounts} estimated ({summary.estimated_meters} meter(s)); "
+        f"{summary.fixed_charges} fixed charge(s); {summary.penalties} penalty(ies) "
+        f"of {summary.penalty_amount}; {len(summary.no_basis)} with no basis for an estimate"
+    )
+    for number in summary.no_basis:
+        typer.echo(f"  {number}: no basis for an estimate (no history, no expected daily use)")
+    for number, why in summary.failed:
+        typer.echo(f"  {number}: not closed: {why}", err=True)
+    if as_json:
+        typer.echo(json.dumps(_summary_json(summary), ensure_ascii=False))
+    if summary.failed:
+        raise typer.Exit(EXIT_FAILED)

@@ -64,6 +64,7 @@ from billing_core import (
     Payment,
     PaymentPosting,
     Period,
+    PeriodCloseSummary,
     ReadingSource,
     ReadingStatus,
     Service,
@@ -83,7 +84,7 @@ from .codec import (
     settings_from_json,
     settings_to_json,
 )
-from .model import ReplyLease, SavedAnswer, StoredNotice
+from .model import CLOSE_BATCH, ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = [
     "BillingStore",
@@ -257,6 +258,24 @@ class BillingStore(BillingRepository, Protocol):
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         """The id of the message that carries the reply to an MO, if one was queued."""
+        ...
+
+    async def close_period(
+        self,
+        period: Period,
+        *,
+        now: datetime,
+        utility_id: str | None = None,
+        batch_size: int = CLOSE_BATCH,
+    ) -> PeriodCloseSummary:
+        """Close ``period`` for every open account of the utility (the default one when
+        ``utility_id`` is None), as :mod:`billing_core.period_close` says.
+
+        Accounts are taken ``batch_size`` at a time, in number order: each batch is
+        locked, loaded, computed and written in one transaction. Closing a period
+        again writes nothing (estimates, fixed charges and penalties are unique per
+        period). ``now`` is when the estimates are received.
+        """
         ...
 
 

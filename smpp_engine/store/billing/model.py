@@ -12,6 +12,7 @@ from ..messages.accept import Lease
 from ..messages.model import FINAL_STATES, ClaimedMessage, MessageState
 
 __all__ = [
+    "CLOSE_BATCH",
     "FAILED_STATES",
     "ReplyLease",
     "SavedAnswer",
@@ -31,6 +32,11 @@ def delivery_state(state: MessageState | None) -> DeliveryState:
     if state in FAILED_STATES:
         return DeliveryState.FAILED
     return DeliveryState.PENDING
+
+
+#: Accounts a period's close takes per transaction: each batch is locked, loaded,
+#: computed and written at once, so a long close holds no lock for long.
+CLOSE_BATCH = 500
 
 
 #: Store the reply already claimed by ``owner`` until ``until`` (wall seconds): it is

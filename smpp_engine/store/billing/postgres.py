@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from billing_core import (
+    AccountClosed,
     Ledger,
     NoticeContext,
     NoticeKind,
@@ -29,8 +30,12 @@ from billing_core import (
     Outcome,
     Payment,
     PaymentPosting,
+    Period,
+    PeriodCloseSummary,
     ReadingContext,
     UtilitySettings,
+    close_accounts,
+    fixed_charges_since,
 )
 
 from ..errors import NoBillingUtilityError
@@ -40,7 +45,7 @@ from . import import_rules as imports
 from . import rows, rules
 from .codec import parse_time
 from .importing import ImportBatch, ImportProblem
-from .model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
+from .model import CLOSE_BATCH, FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = ["PostgresBilling"]
 
@@ -64,9 +69,19 @@ _ITEMS_JSON = """
  FROM billing_open_items AS i WHERE i.account_number = a.number)
 """
 
-# The function (migration 3) runs the one statement that loads a reading's
-# context, with a generic plan: planned once per connection, not per SMS.
-_LOAD_CONTEXT = "SELECT * FROM billing_load_context($1, $2, $3, $4, $5)"
+# The function (migration 3, replaced by 7) runs the one statement that loads a
+# reading's context, with a generic plan: planned once per connection, not per SMS.
+_LOAD_CONTEXT = "SELECT * FROM billing_load_context($1, $2, $3, $4, $5, $6)"
+
+# Those of the keys (account, service, period) whose fixed charge is stored: read
+# under the ledgers' lock, in a statement of its own (so in a snapshot taken after
+# the lock was granted).
+_FIXED_STORED = """
+SELECT c.account_number, c.service, c.period FROM billing_charges AS c
+JOIN unnest($1::text[], $2::text[], $3::text[]) AS k (account_number, service, period)
+  ON c.account_number = k.account_number AND c.service = k.service AND c.period = k.period
+WHERE c.kind = 'fixed'
+"""
 
 _SETTINGS = """
 SELECT settings FROM billing_utilities
@@ -165,9 +180,9 @@ WITH readings AS (
     WHERE b.msisdn = t.msisdn AND b.account_number = t.account_number
 ), charges AS (
     INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
-                                 due_date, amount, lines, mo_message_id)
+                                 due_date, amount, lines, mo_message_id, kind)
     SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
-           lines, mo_message_id
+           lines, mo_message_id, kind
     FROM unnest($4::billing_charges[])
 ), {_ledger_writes("$5", "$6", "true")}, reply AS (
     UPDATE billing_mo SET reply_message_id = $8
@@ -261,6 +276,106 @@ SELECT
 """
 
 
+# A close's batch ($1 utility, after $2, $3 of them): the open accounts locked, in
+# number order. What they hold is then read in a statement of its own, so in a
+# snapshot taken once the locks are held.
+_CLOSE_LOCK = """
+SELECT number FROM billing_accounts
+WHERE utility_id = $1 AND number > $2 AND NOT closed ORDER BY number LIMIT $3 FOR UPDATE
+"""
+# What billing_core.close_accounts needs of the accounts $1 for the period $2 and
+# the utility $3, as the rows of rows.accounts_to_close (JSON: ISO times and dates,
+# numeric text).
+_CLOSE_LOAD = f"""
+WITH meters AS (
+    SELECT m.*, p.account_number, p.service FROM billing_meters AS m
+    JOIN billing_service_points AS p ON p.id = m.service_point_id
+    WHERE p.account_number = ANY ($1::text[])
+), regs AS (
+    SELECT g.* FROM billing_registers AS g WHERE g.meter_id IN (SELECT id FROM meters)
+), hist AS (
+    SELECT last.* FROM regs, LATERAL (
+        SELECT * FROM billing_readings AS r
+        WHERE r.register_id = regs.id AND r.status = 'accepted'
+        ORDER BY r.taken_at DESC, r.id DESC LIMIT {rows.HISTORY_LIMIT}
+    ) AS last
+)
+SELECT
+    (SELECT coalesce(json_agg(json_build_array(a.number, a.language, a.time_zone, a.closed,
+        a.opening::text, a.charges::text, a.penalties::text, a.payments::text, a.advance::text)
+        ORDER BY a.number), '[]')
+     FROM billing_accounts AS a WHERE a.number = ANY ($1::text[]))::text AS accounts,
+    (SELECT coalesce(json_agg(json_build_array(i.account_number, i.period, i.principal::text,
+                                               i.penalty::text, i.due_date)), '[]')
+     FROM billing_open_items AS i WHERE i.account_number = ANY ($1::text[]))::text AS items,
+    (SELECT coalesce(json_agg(json_build_array(p.account_number, p.service)), '[]')
+     FROM billing_service_points AS p WHERE p.account_number = ANY ($1::text[]))::text
+        AS services,
+    (SELECT coalesce(json_agg(json_build_array(m.account_number, m.id, m.serial,
+        m.service_point_id, m.service, m.digits, m.decimals, m.multiplier::text, m.status,
+        (SELECT json_agg(json_build_array(g.id, g.zone) ORDER BY g.position, g.id)
+         FROM regs AS g WHERE g.meter_id = m.id))
+        ORDER BY m.account_number, m.position, m.id), '[]') FROM meters AS m)::text AS meters,
+    (SELECT coalesce(json_agg({_READING_JSON}), '[]') FROM hist AS r)::text AS readings,
+    (SELECT coalesce(json_agg(json_build_array(t.id, t.service, t.zone, t.valid_from,
+                                               t.valid_to, t.pricing)
+                              ORDER BY t.service, t.valid_from, t.id), '[]')
+     FROM billing_tariffs AS t WHERE t.utility_id = $3)::text AS tariffs,
+    (SELECT coalesce(json_agg(DISTINCT jsonb_build_array(m.account_number, m.id)), '[]')
+     FROM billing_readings AS r JOIN regs AS g ON g.id = r.register_id
+     JOIN meters AS m ON m.id = g.meter_id
+     WHERE r.status = 'accepted' AND r.period = $2)::text AS read,
+    (SELECT coalesce(json_agg(json_build_array(c.account_number, c.service)), '[]')
+     FROM billing_charges AS c
+     WHERE c.account_number = ANY ($1::text[]) AND c.kind = 'fixed' AND c.period = $2)::text
+        AS fixed,
+    (SELECT coalesce(json_agg(json_build_array(t.account_number, t.period, t.amount::text)),
+                     '[]')
+     FROM (SELECT account_number, period, sum(amount) AS amount FROM billing_penalties
+           WHERE account_number = ANY ($1::text[]) GROUP BY account_number, period) AS t)::text
+        AS accrued,
+    (SELECT coalesce(json_agg(json_build_array(p.account_number, a.period, p.paid_on,
+                                               a.amount::text)), '[]')
+     FROM billing_payment_allocations AS a JOIN billing_payments AS p ON p.id = a.payment_id
+     WHERE p.account_number = ANY ($1::text[]) AND a.part = 'principal')::text AS paid
+"""
+# A close's rows (see rules.CloseRows: $1 readings, $2 charges, $3 penalties, $4 and $5
+# the ledgers), in one statement.
+_CLOSE_WRITE = f"""
+WITH readings AS (
+    INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, status,
+                                  period, mo_message_id)
+    SELECT register_id, value, taken_at, received_at, source, status, period, mo_message_id
+    FROM unnest($1::billing_readings[])
+), charges AS (
+    INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
+                                 due_date, amount, lines, mo_message_id, kind)
+    SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
+           lines, mo_message_id, kind
+    FROM unnest($2::billing_charges[])
+), penalties AS (
+    INSERT INTO billing_penalties (account_number, period, closed_period, through, amount)
+    SELECT account_number, period, closed_period, through, amount
+    FROM unnest($3::billing_penalties[])
+), {_ledger_writes("$4", "$5", "true")}
+SELECT 1
+"""
+
+
+#: _CLOSE_LOAD's columns, in the order of rows.accounts_to_close's parameters.
+_CLOSE_COLUMNS = (
+    "accounts",
+    "items",
+    "services",
+    "meters",
+    "readings",
+    "tariffs",
+    "read",
+    "fixed",
+    "accrued",
+    "paid",
+)
+
 # Disconnection warnings loaded for the notice context: the settings (known only
 # once loaded) then say which of them are still under way.
 _WARNINGS_LOOKED_AT = 400
@@ -314,6 +429,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             mo_message_id,
             self.billing_utility,
             now,
+            str(fixed_charges_since(now)),
         )
         if r["settings"] is None:
             raise NoBillingUtilityError(_NAME, "load_context")
@@ -335,6 +451,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             json.loads(r["meters"]),
             json.loads(r["readings"]),
             json.loads(r["tariffs"]),
+            json.loads(r["fixed"]),
         )
 
     async def save_outcome(self, outcome: Outcome) -> bool:
@@ -496,6 +613,46 @@ class PostgresBilling(rows.UtilitySettingsCache):
         async with self._pool.acquire() as connection, _saving(connection):
             return await _save_answer(connection, outcome, reply, now, lease)
 
+    async def close_period(
+        self,
+        period: Period,
+        *,
+        now: datetime,
+        utility_id: str | None = None,
+        batch_size: int = CLOSE_BATCH,
+    ) -> PeriodCloseSummary:
+        settings = await self.load_settings(utility_id)
+        summary = PeriodCloseSummary(period)
+        after: str | None = ""
+        while after is not None:
+            closed, after = await self._run(
+                "close_period", self._close_batch, settings, period, after, batch_size, now
+            )
+            summary = summary.add(closed)
+        return summary
+
+    async def _close_batch(
+        self, settings: UtilitySettings, period: Period, after: str, size: int, now: datetime
+    ) -> tuple[list[AccountClosed], str | None]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            locked = await connection.fetch(_CLOSE_LOCK, settings.utility_id, after, size)
+            if not locked:
+                return [], None
+            numbers = [r[0] for r in locked]
+            r = await connection.fetchrow(_CLOSE_LOAD, numbers, str(period), settings.utility_id)
+            accounts = rows.accounts_to_close(*(json.loads(r[column]) for column in _CLOSE_COLUMNS))
+            closed = close_accounts(accounts, period, settings, now=now)
+            write = rules.close_rows(closed)
+            await connection.execute(
+                _CLOSE_WRITE,
+                write.readings,
+                write.charges,
+                write.penalties,
+                write.ledgers.accounts,
+                write.ledgers.open_items,
+            )
+            return closed, numbers[-1]
+
     async def copy_billing_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
@@ -565,6 +722,16 @@ async def _locked_ledgers(
     return dict(_ledger_of([*account, items]) for account, items, _fresh in documents)
 
 
+async def _fixed_stored(connection: Any, keys: list[rules.FixedKey]) -> set[rules.FixedKey]:
+    """Those of ``keys`` whose fixed charge is stored (no query when there are none)."""
+    if not keys:
+        return set()
+    found = await connection.fetch(
+        _FIXED_STORED, *(list(column) for column in zip(*keys, strict=True))
+    )
+    return {(r[0], r[1], r[2]) for r in found}
+
+
 async def _save_answer(
     connection: Any,
     o: Outcome,
@@ -577,7 +744,8 @@ async def _save_answer(
     gate = await connection.fetchrow(_SAVE_MO, numbers, rules.mo_row(o))
     if not gate["saved"]:
         return SavedAnswer(saved=False)
-    write = rules.answer_rows(o, await _locked_ledgers(connection, numbers, gate["ledgers"]))
+    ledgers = await _locked_ledgers(connection, numbers, gate["ledgers"])
+    write = rules.answer_rows(o, ledgers, await _fixed_stored(connection, rules.fixed_keys(o)))
     accepted = None
     if reply is not None:
         (accepted,) = await accept_messages(connection, [reply], now, lease=lease)

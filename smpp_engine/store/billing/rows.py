@@ -16,6 +16,7 @@ from typing import Any
 from billing_core import (
     Account,
     AccountSnapshot,
+    AccountToClose,
     Balance,
     DeliveryState,
     Language,
@@ -29,6 +30,7 @@ from billing_core import (
     Payment,
     Period,
     PhoneBinding,
+    PrincipalPaid,
     Reading,
     ReadingContext,
     ReadingSource,
@@ -40,6 +42,7 @@ from billing_core import (
     TariffVersion,
     UtilitySettings,
     Zone,
+    fixed_charges_since,
 )
 
 from .codec import (
@@ -195,7 +198,10 @@ def reading_context(  # noqa: PLR0917 - the rows of one load, in query order
     meter_rows: Iterable[Row],
     reading_rows: Iterable[Row],
     tariff_rows: Iterable[Row],
+    fixed_rows: Iterable[Row] = (),
 ) -> ReadingContext:
+    """``fixed_rows`` are the ``(service, period)`` of the fixed charges billed since
+    :func:`billing_core.fixed_charges_since`."""
     snapshot = None
     if account_row is not None and totals is not None:
         snapshot = AccountSnapshot(
@@ -204,14 +210,87 @@ def reading_context(  # noqa: PLR0917 - the rows of one load, in query order
             histories(reading_rows),
             tuple(tariff(r) for r in tariff_rows),
             ledger(totals, item_rows),
+            frozenset((Service(r[0]), period_from(r[1])) for r in fixed_rows),
         )
     return ReadingContext(settings, msisdn, tuple(binding(r) for r in binding_rows), snapshot, seen)
 
 
+def accounts_to_close(  # noqa: PLR0917 - the rows of one load, in query order
+    account_rows: Iterable[Row],
+    item_rows: Iterable[Row],
+    service_rows: Iterable[Row],
+    meter_rows: Iterable[Row],
+    reading_rows: Iterable[Row],
+    tariff_rows: Iterable[Row],
+    read_rows: Iterable[Row],
+    fixed_rows: Iterable[Row],
+    accrued_rows: Iterable[Row],
+    paid_rows: Iterable[Row],
+) -> list[AccountToClose]:
+    """The accounts a close loads, in the order of ``account_rows``.
+
+    Rows lead with the account number (but readings and tariffs): ``account_rows``
+    as :func:`account` then :func:`ledger`'s totals; ``item_rows`` (number, open
+    item); ``service_rows`` (number, service); ``meter_rows`` (number, meter as
+    :func:`meters`); ``reading_rows`` as :func:`reading`, the accepted ones of those
+    meters' registers; ``tariff_rows`` as :func:`tariff`, the utility's; ``read_rows``
+    (number, meter id) read in the period; ``fixed_rows`` (number, service) billed
+    their fixed charge for it; ``accrued_rows`` (number, period, penalty accrued);
+    ``paid_rows`` (number, period, paid on, principal paid).
+    """
+    items: dict[str, list[Row]] = {}
+    for r in item_rows:
+        items.setdefault(r[0], []).append(r[1:])
+    services: dict[str, set[Service]] = {}
+    for number, service in service_rows:
+        services.setdefault(number, set()).add(Service(service))
+    meter_lists: dict[str, list[Row]] = {}
+    for r in meter_rows:
+        meter_lists.setdefault(r[0], []).append(r[1:])
+    history = histories(reading_rows)
+    tariffs = tuple(tariff(r) for r in tariff_rows)
+    read: dict[str, set[int]] = {}
+    for number, meter_id in read_rows:
+        read.setdefault(number, set()).add(int(meter_id))
+    fixed: dict[str, set[Service]] = {}
+    for number, service in fixed_rows:
+        fixed.setdefault(number, set()).add(Service(service))
+    accrued: dict[str, dict[Period, Decimal]] = {}
+    for number, period, amount in accrued_rows:
+        accrued.setdefault(number, {})[period_from(period)] = _D(amount)
+    paid: dict[str, dict[Period, list[PrincipalPaid]]] = {}
+    for number, period, paid_on, amount in paid_rows:
+        paid.setdefault(number, {}).setdefault(period_from(period), []).append(
+            PrincipalPaid(parse_date(paid_on), _D(amount))
+        )
+    result = []
+    for r in account_rows:
+        number = r[0]
+        account_meters = meters(meter_lists.get(number, ()))
+        registers = {g.id for m in account_meters for g in m.registers}
+        result.append(
+            AccountToClose(
+                account(r[:4]),
+                frozenset(services.get(number, ())),
+                account_meters,
+                {i: h for i, h in history.items() if i in registers},
+                tariffs,
+                ledger(r[4:9], items.get(number, ())),
+                frozenset(read.get(number, ())),
+                frozenset(fixed.get(number, ())),
+                accrued.get(number, {}),
+                {p: tuple(v) for p, v in paid.get(number, {}).items()},
+            )
+        )
+    return result
+
+
 def since_for_tariffs(reading_rows: Iterable[Row], now: datetime) -> str:
-    """The first day tariffs are needed from: the oldest loaded reading's, else today."""
+    """The first day tariffs are needed from: the oldest loaded reading's (else today's),
+    or the start of the first period whose fixed charge may be billed, if earlier."""
     oldest = min((parse_time(r[3]) for r in reading_rows), default=now)
-    return (oldest - timedelta(days=1)).date().isoformat()
+    since = min((oldest - timedelta(days=1)).date(), fixed_charges_since(now).start)
+    return since.isoformat()
 
 
 def notice(r: Row) -> NoticeRecord:

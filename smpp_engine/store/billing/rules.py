@@ -20,17 +20,21 @@ nothing else is written); a payment whose reference is stored changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from billing_core import (
+    AccountClosed,
+    Charge,
+    ChargeKind,
     DeliveryState,
     Ledger,
     NoticeRecord,
     Outcome,
     PaymentPosting,
+    Reading,
     UtilitySettings,
     charge_ledgers,
     post_payment,
@@ -43,12 +47,16 @@ from .rows import UnknownAccountError, charge_lines_json, period_text
 
 __all__ = [
     "AnswerRows",
+    "CloseRows",
+    "FixedKey",
     "LedgerRows",
     "PaymentRows",
     "Row",
     "answer_rows",
     "capped_since",
     "charged_accounts",
+    "close_rows",
+    "fixed_keys",
     "ledger_rows",
     "mo_row",
     "notice_rows",
@@ -119,6 +127,39 @@ def charged_accounts(o: Outcome) -> list[str]:
     return sorted({c.account_number for c in o.charges})
 
 
+#: A fixed charge's unique key, as stored: (account number, service, period).
+FixedKey = tuple[str, str, str]
+
+
+def _fixed_key(c: Charge) -> FixedKey:
+    return (c.account_number, c.service.value, str(c.period))
+
+
+def fixed_keys(o: Outcome) -> list[FixedKey]:
+    """The keys of ``o``'s fixed charges: the store reads which are stored already
+    under the ledgers' lock (see :func:`answer_rows`)."""
+    return [_fixed_key(c) for c in o.charges if c.kind is ChargeKind.FIXED]
+
+
+def charge_rows(charges: Iterable[Charge], mo_message_id: str | None) -> list[Row]:
+    return [
+        {
+            "account_number": c.account_number,
+            "period": str(c.period),
+            "service": c.service.value,
+            "meter_id": c.meter_id,
+            "start_on": c.start,
+            "end_on": c.end,
+            "due_date": c.due_date,
+            "amount": c.amount,
+            "lines": charge_lines_json(c.lines),
+            "mo_message_id": mo_message_id,
+            "kind": c.kind.value,
+        }
+        for c in charges
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class AnswerRows:
     """An SMS's changes beyond its MO row: new readings, stored readings whose status
@@ -131,26 +172,24 @@ class AnswerRows:
     ledgers: LedgerRows
 
 
-def answer_rows(o: Outcome, stored: Mapping[str, Ledger]) -> AnswerRows:
-    """What ``o`` writes, its charges put on the ``stored`` ledgers (read under a lock)."""
+def answer_rows(
+    o: Outcome, stored: Mapping[str, Ledger], fixed_stored: Collection[FixedKey] = ()
+) -> AnswerRows:
+    """What ``o`` writes, its charges put on the ``stored`` ledgers (read under a lock).
+
+    ``fixed_stored`` are those of :func:`fixed_keys` stored already, read under the
+    same lock: a reading saved meanwhile billed that fixed charge, so this one
+    does not (the reply computed before may then show it; the ledger does not).
+    """
     for number in charged_accounts(o):
         if number not in stored:
             raise UnknownAccountError(number)
+    charges = [
+        c for c in o.charges if c.kind is not ChargeKind.FIXED or _fixed_key(c) not in fixed_stored
+    ]
     opt = o.opt_out
     return AnswerRows(
-        readings=[
-            {
-                "register_id": r.register_id,
-                "value": r.value,
-                "taken_at": r.taken_at,
-                "received_at": r.received_at,
-                "source": r.source.value,
-                "status": r.status.value,
-                "period": str(r.period),
-                "mo_message_id": r.mo_message_id,
-            }
-            for r in o.readings
-        ],
+        readings=reading_rows(o.readings),
         status_changes=[
             {"id": s.reading_id, "status": s.status.value, "status_reason": s.reason}
             for s in o.status_changes
@@ -161,22 +200,57 @@ def answer_rows(o: Outcome, stored: Mapping[str, Ledger]) -> AnswerRows:
             {"msisdn": opt.msisdn, "account_number": n, "opted_out": opt.opted_out}
             for n in opt.account_numbers
         ],
-        charges=[
+        charges=charge_rows(charges, o.mo_message_id),
+        ledgers=ledger_rows(charge_ledgers(stored, charges)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRows:
+    """What closing a period writes for a batch of accounts: estimated readings,
+    charges, accrued penalties (``billing_penalties``) and the ledgers after."""
+
+    readings: list[Row]
+    charges: list[Row]
+    penalties: list[Row]
+    ledgers: LedgerRows
+
+
+def reading_rows(readings: Iterable[Reading]) -> list[Row]:
+    return [
+        {
+            "register_id": r.register_id,
+            "value": r.value,
+            "taken_at": r.taken_at,
+            "received_at": r.received_at,
+            "source": r.source.value,
+            "status": r.status.value,
+            "period": str(r.period),
+            "mo_message_id": r.mo_message_id,
+        }
+        for r in readings
+    ]
+
+
+def close_rows(closed: Iterable[AccountClosed]) -> CloseRows:
+    """The rows of the accounts :func:`billing_core.close_accounts` changed (those that
+    failed, or had nothing to change, write nothing)."""
+    changed = [c for c in closed if c.error is None and c.changes and c.ledger is not None]
+    return CloseRows(
+        readings=reading_rows(r for c in changed for r in c.readings),
+        charges=charge_rows((x for c in changed for x in c.charges), None),
+        penalties=[
             {
-                "account_number": c.account_number,
-                "period": str(c.period),
-                "service": c.service.value,
-                "meter_id": c.meter_id,
-                "start_on": c.start,
-                "end_on": c.end,
-                "due_date": c.due_date,
-                "amount": c.amount,
-                "lines": charge_lines_json(c.lines),
-                "mo_message_id": o.mo_message_id,
+                "account_number": p.account_number,
+                "period": str(p.period),
+                "closed_period": str(p.closed),
+                "through": p.through,
+                "amount": p.amount,
             }
-            for c in o.charges
+            for c in changed
+            for p in c.penalties
         ],
-        ledgers=ledger_rows(charge_ledgers(stored, o.charges)),
+        ledgers=ledger_rows({c.account_number: c.ledger for c in changed if c.ledger}),
     )
 
 

@@ -14,9 +14,11 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from billing_core import (
+    AccountClosed,
     Ledger,
     NoticeContext,
     NoticeKind,
@@ -24,8 +26,12 @@ from billing_core import (
     Outcome,
     Payment,
     PaymentPosting,
+    Period,
+    PeriodCloseSummary,
     ReadingContext,
     UtilitySettings,
+    close_accounts,
+    fixed_charges_since,
 )
 
 from ..errors import NoBillingUtilityError, StoreError
@@ -36,9 +42,11 @@ from . import import_rules as imports
 from . import rows, rules
 from .codec import iso_time, parse_date, parse_time, stored_text
 from .importing import ImportBatch, ImportProblem
-from .model import FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
+from .model import CLOSE_BATCH, FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = ["SqliteBilling"]
+
+T = TypeVar("T")
 
 _NAME = "sqlite"
 
@@ -145,9 +153,14 @@ WHERE msisdn = :msisdn AND account_number = :account_number
 """
 _INSERT_CHARGE = """
 INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on, due_date,
-                             amount, lines, mo_message_id)
+                             amount, lines, mo_message_id, kind)
 VALUES (:account_number, :period, :service, :meter_id, :start_on, :end_on, :due_date, :amount,
-        :lines, :mo_message_id)
+        :lines, :mo_message_id, :kind)
+"""
+# The fixed charges billed to an account since a period (through the unique index).
+_FIXED_BILLED = """
+SELECT service, period FROM billing_charges
+WHERE account_number = ? AND kind = 'fixed' AND period >= ?
 """
 _UPDATE_TOTALS = """
 UPDATE billing_accounts SET opening = :opening, charges = :charges, penalties = :penalties,
@@ -185,6 +198,19 @@ def _ledgers(c: sqlite3.Connection, numbers: Sequence[str]) -> dict[str, Ledger]
     return {number: ledger for number, ledger in found.items() if ledger is not None}
 
 
+def _fixed_stored(c: sqlite3.Connection, keys: Sequence[rules.FixedKey]) -> set[rules.FixedKey]:
+    """Those of ``keys`` (account, service, period) whose fixed charge is stored."""
+    return {
+        key
+        for key in keys
+        if c.execute(
+            "SELECT 1 FROM billing_charges WHERE account_number = ? AND service = ? "
+            "AND period = ? AND kind = 'fixed'",
+            key,
+        ).fetchone()
+    }
+
+
 def _write_ledgers(c: sqlite3.Connection, ledgers: rules.LedgerRows) -> None:
     accounts = _text(ledgers.accounts)
     c.executemany(_UPDATE_TOTALS, accounts)
@@ -196,7 +222,9 @@ def _save_outcome(c: sqlite3.Connection, o: Outcome) -> bool:
     if not c.execute(_INSERT_MO, _text([rules.mo_row(o)])[0]).rowcount:
         return False
     try:
-        write = rules.answer_rows(o, _ledgers(c, rules.charged_accounts(o)))
+        write = rules.answer_rows(
+            o, _ledgers(c, rules.charged_accounts(o)), _fixed_stored(c, rules.fixed_keys(o))
+        )
     except rows.UnknownAccountError as exc:
         raise StoreError(_NAME, f"save_outcome: {exc}") from exc
     c.executemany(_INSERT_READING, _text(write.readings))
@@ -320,6 +348,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
             tariffs = c.execute(
                 _TARIFFS, (settings.utility_id, rows.since_for_tariffs(readings, now), number)
             ).fetchall()
+            fixed = c.execute(_FIXED_BILLED, (number, str(fixed_charges_since(now)))).fetchall()
             return rows.reading_context(
                 settings,
                 msisdn,
@@ -331,6 +360,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
                 meters,
                 readings,
                 tariffs,
+                fixed,
             )
 
         return await self._worker.run("load_context", lambda c: in_snapshot(c, lambda: read(c)))
@@ -511,6 +541,30 @@ class SqliteBilling(rows.UtilitySettingsCache):
             lambda c: in_transaction(c, lambda: _save_answer(c, outcome, reply, now, lease)),
         )
 
+    async def close_period(
+        self,
+        period: Period,
+        *,
+        now: datetime,
+        utility_id: str | None = None,
+        batch_size: int = CLOSE_BATCH,
+    ) -> PeriodCloseSummary:
+        settings = await self.load_settings(utility_id)
+        summary = PeriodCloseSummary(period)
+        after: str | None = ""
+        while after is not None:
+            batch = partial(
+                _close_batch,
+                settings=settings,
+                period=period,
+                after=after,
+                size=batch_size,
+                now=now,
+            )
+            closed, after = await self._worker.run("close_period", partial(_in_transaction, batch))
+            summary = summary.add(closed)
+        return summary
+
     async def copy_billing_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
     ) -> None:
@@ -531,6 +585,127 @@ class SqliteBilling(rows.UtilitySettingsCache):
         return await self._worker.run(
             "billing_import", lambda c: in_transaction(c, lambda: _write_import(c, batch))
         )
+
+
+_INSERT_PENALTY = """
+INSERT INTO billing_penalties (account_number, period, closed_period, through, amount)
+VALUES (:account_number, :period, :closed_period, :through, :amount)
+"""
+# A close's batch: the utility's open accounts after a number, in order.
+_CLOSE_ACCOUNTS = """
+SELECT number, language, time_zone, closed, opening, charges, penalties, payments, advance
+FROM billing_accounts WHERE utility_id = ? AND number > ? AND NOT closed
+ORDER BY number LIMIT ?
+"""
+_CLOSE_METERS = """
+SELECT p.account_number, m.id, m.serial, m.service_point_id, p.service, m.digits, m.decimals,
+       m.multiplier, m.status, g.id, g.zone
+FROM billing_service_points AS p
+JOIN billing_meters AS m ON m.service_point_id = p.id
+JOIN billing_registers AS g ON g.meter_id = m.id
+WHERE p.account_number IN (SELECT value FROM json_each(?))
+ORDER BY p.account_number, m.position, m.id, g.position, g.id
+"""
+
+
+def _close_batch(
+    c: sqlite3.Connection,
+    *,
+    settings: UtilitySettings,
+    period: Period,
+    after: str,
+    size: int,
+    now: datetime,
+) -> tuple[list[AccountClosed], str | None]:
+    """Close ``period`` for the next ``size`` accounts after ``after``, in the caller's
+    write transaction; the accounts closed and the last number (None: none left)."""
+    accounts = c.execute(_CLOSE_ACCOUNTS, (settings.utility_id, after, size)).fetchall()
+    if not accounts:
+        return [], None
+    numbers = _each([a[0] for a in accounts])
+    month = str(period)
+    meters: dict[int, list[Any]] = {}
+    for r in c.execute(_CLOSE_METERS, (numbers,)):
+        meter = meters.get(r[1])
+        if meter is None:
+            meter = meters[r[1]] = [*r[:9], []]
+        meter[9].append((r[9], r[10]))
+    readings: list[Any] = []
+    for meter in meters.values():
+        for register_id, _zone in meter[9]:
+            readings += c.execute(_LAST_ACCEPTED, (register_id,)).fetchall()
+    read = c.execute(
+        "SELECT DISTINCT p.account_number, g.meter_id FROM billing_readings AS r "
+        "JOIN billing_registers AS g ON g.id = r.register_id "
+        "JOIN billing_meters AS m ON m.id = g.meter_id "
+        "JOIN billing_service_points AS p ON p.id = m.service_point_id "
+        f"WHERE p.account_number {_IN} AND r.status = 'accepted' AND r.period = ?",
+        (numbers, month),
+    ).fetchall()
+    closed = close_accounts(
+        rows.accounts_to_close(
+            accounts,
+            c.execute(
+                "SELECT account_number, period, principal, penalty, due_date "
+                f"FROM billing_open_items WHERE account_number {_IN}",
+                (numbers,),
+            ).fetchall(),
+            c.execute(
+                f"SELECT account_number, service FROM billing_service_points "
+                f"WHERE account_number {_IN}",
+                (numbers,),
+            ).fetchall(),
+            list(meters.values()),
+            readings,
+            c.execute(
+                "SELECT id, service, zone, valid_from, valid_to, pricing FROM billing_tariffs "
+                "WHERE utility_id = ? ORDER BY service, valid_from, id",
+                (settings.utility_id,),
+            ).fetchall(),
+            read,
+            c.execute(
+                "SELECT account_number, service FROM billing_charges "
+                f"WHERE account_number {_IN} AND kind = 'fixed' AND period = ?",
+                (numbers, month),
+            ).fetchall(),
+            _decimal_sums(
+                c.execute(
+                    "SELECT account_number, period, amount FROM billing_penalties "
+                    f"WHERE account_number {_IN}",
+                    (numbers,),
+                )
+            ),
+            c.execute(
+                "SELECT p.account_number, a.period, p.paid_on, a.amount "
+                "FROM billing_payment_allocations AS a "
+                "JOIN billing_payments AS p ON p.id = a.payment_id "
+                f"WHERE p.account_number {_IN} AND a.part = 'principal'",
+                (numbers,),
+            ).fetchall(),
+        ),
+        period,
+        settings,
+        now=now,
+    )
+    write = rules.close_rows(closed)
+    c.executemany(_INSERT_READING, _text(write.readings))
+    c.executemany(_INSERT_CHARGE, _text(write.charges))
+    c.executemany(_INSERT_PENALTY, _text(write.penalties))
+    _write_ledgers(c, write.ledgers)
+    return closed, accounts[-1][0]
+
+
+def _in_transaction(work: Callable[[sqlite3.Connection], T], c: sqlite3.Connection) -> T:
+    return in_transaction(c, lambda: work(c))
+
+
+def _decimal_sums(found: Iterable[Sequence[Any]]) -> list[tuple[str, str, str]]:
+    """(account, period, amount) rows summed per account and period, in Decimal
+    (SQLite would add the TEXT amounts as floats)."""
+    sums: dict[tuple[str, str], Decimal] = {}
+    for number, period, amount in found:
+        sums[number, period] = sums.get((number, period), Decimal(0)) + Decimal(amount)
+    return [(number, period, str(amount)) for (number, period), amount in sums.items()]
 
 
 def _each(values: Sequence[object]) -> str:

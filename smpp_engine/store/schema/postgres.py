@@ -581,6 +581,112 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TRIGGER messages_stored_leased ON messages;
     DROP FUNCTION messages_stored_leased;
     """,
+    # 7: a charge says what it bills (billing_core's ChargeKind); a period's fixed
+    # charge is billed once per account and service, which the unique index makes
+    # impossible to break (charges stored before were all usage: fixed charges were
+    # not billed). billing_load_context also returns the fixed charges billed since
+    # the period $6 (billing_core.fixed_charges_since), and the tariffs valid since
+    # that period's start, so that a whole period's fixed charge can be priced.
+    """
+    ALTER TABLE billing_charges ADD COLUMN kind text NOT NULL DEFAULT 'usage';
+    CREATE UNIQUE INDEX billing_charges_fixed ON billing_charges (account_number, service, period)
+        WHERE kind = 'fixed';
+
+    DROP FUNCTION billing_load_context(text, text, text, text, timestamptz);
+    CREATE FUNCTION billing_load_context(text, text, text, text, timestamptz, text)
+    RETURNS TABLE (settings text, bindings json, seen boolean, account json, meters json,
+                   readings json, tariffs json, fixed json)
+    LANGUAGE plpgsql STABLE SET plan_cache_mode = force_generic_plan AS $function$
+    #variable_conflict use_column
+    BEGIN
+    RETURN QUERY
+    WITH b AS (
+        SELECT msisdn, account_number, opted_out FROM billing_bindings WHERE msisdn = $1
+    ), chosen AS (
+        SELECT CASE WHEN $2::text IN (SELECT account_number FROM b) THEN $2::text
+                    WHEN (SELECT count(*) FROM b) = 1 THEN (SELECT account_number FROM b)
+               END AS number
+    ), acc AS (
+        SELECT a.* FROM billing_accounts AS a WHERE a.number = (SELECT number FROM chosen)
+    ), utility AS (
+        SELECT u.id, u.settings FROM billing_utilities AS u
+        WHERE u.id = coalesce(
+            (SELECT utility_id FROM acc),
+            (SELECT a.utility_id FROM billing_accounts AS a
+             WHERE a.number IN (SELECT account_number FROM b) ORDER BY a.number LIMIT 1),
+            $4::text,
+            (SELECT id FROM billing_utilities ORDER BY is_default DESC, id LIMIT 1))
+    ), meters AS (
+        SELECT m.*, p.service FROM billing_meters AS m
+        JOIN billing_service_points AS p ON p.id = m.service_point_id
+        WHERE p.account_number = (SELECT number FROM acc)
+    ), regs AS (
+        SELECT g.* FROM billing_registers AS g WHERE g.meter_id IN (SELECT id FROM meters)
+    ), hist AS (
+        SELECT last.* FROM regs, LATERAL (
+            SELECT * FROM billing_readings AS r
+            WHERE r.register_id = regs.id AND r.status = 'accepted'
+            ORDER BY r.taken_at DESC, r.id DESC LIMIT 13  -- billing/rows.py HISTORY_LIMIT
+        ) AS last
+        UNION ALL
+        SELECT r.* FROM billing_readings AS r
+        WHERE r.register_id IN (SELECT id FROM regs) AND r.status = 'awaiting_confirmation'
+    )
+    SELECT
+        (SELECT settings FROM utility) AS settings,
+        (SELECT coalesce(json_agg(json_build_array(msisdn, account_number, opted_out)
+                                  ORDER BY account_number), '[]') FROM b) AS bindings,
+        EXISTS (SELECT 1 FROM billing_mo WHERE mo_message_id = $3) AS seen,
+        (SELECT json_build_array(
+            json_build_array(a.number, a.language, a.time_zone, a.closed, a.opening::text,
+                             a.charges::text, a.penalties::text, a.payments::text,
+                             a.advance::text),
+            (SELECT coalesce(json_agg(json_build_array(i.period, i.principal::text,
+                                                       i.penalty::text, i.due_date)), '[]')
+             FROM billing_open_items AS i WHERE i.account_number = a.number))
+         FROM acc AS a) AS account,
+        (SELECT coalesce(json_agg(json_build_array(m.id, m.serial, m.service_point_id, m.service,
+            m.digits, m.decimals, m.multiplier::text, m.status,
+            (SELECT json_agg(json_build_array(g.id, g.zone) ORDER BY g.position, g.id)
+             FROM regs AS g WHERE g.meter_id = m.id))
+            ORDER BY m.position, m.id), '[]') FROM meters AS m) AS meters,
+        (SELECT coalesce(json_agg(json_build_array(r.id, r.register_id, r.value::text,
+                                                   r.taken_at, r.received_at, r.source,
+                                                   r.status, r.period, r.mo_message_id)), '[]')
+         FROM hist AS r) AS readings,
+        (SELECT coalesce(json_agg(json_build_array(t.id, t.service, t.zone, t.valid_from,
+                                                   t.valid_to, t.pricing)
+                                  ORDER BY t.service, t.valid_from, t.id), '[]')
+         FROM billing_tariffs AS t
+         WHERE t.utility_id = (SELECT utility_id FROM acc)
+           AND t.service IN (SELECT service FROM meters)
+           AND (t.valid_to IS NULL OR t.valid_to > least(
+                (coalesce((SELECT min(taken_at) FROM hist), $5) AT TIME ZONE 'UTC')::date - 1,
+                to_date($6, 'YYYY-MM')))
+        ) AS tariffs,
+        (SELECT coalesce(json_agg(json_build_array(c.service, c.period)), '[]')
+         FROM billing_charges AS c
+         WHERE c.account_number = (SELECT number FROM acc) AND c.kind = 'fixed'
+           AND c.period >= $6) AS fixed;
+    END
+    $function$;
+    """,
+    # 8: closing a period. Its estimate is billed once per meter and period; the
+    # penalties it accrues are kept per account, open item's period and closed
+    # period (the key that makes a second close of the period accrue nothing).
+    """
+    CREATE UNIQUE INDEX billing_charges_estimate ON billing_charges (meter_id, period)
+        WHERE kind = 'estimate';
+    CREATE TABLE billing_penalties (
+        account_number text COLLATE "C" NOT NULL REFERENCES billing_accounts (number),
+        period text NOT NULL,
+        closed_period text NOT NULL,
+        through date NOT NULL,
+        amount numeric NOT NULL,
+        PRIMARY KEY (account_number, period, closed_period)
+    );
+    CREATE INDEX billing_accounts_utility ON billing_accounts (utility_id, number);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

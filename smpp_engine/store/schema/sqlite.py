@@ -11,7 +11,9 @@ Counts per state live in ``state_counts`` (kept by every transaction that moves
 a message) so metrics never scan the table. A message's "accepted" event is its
 row (``created_at``), not a row of ``message_events``: one insert less each.
 Migration 2 adds campaigns, recipient groups and the opt-out list (migration
-3 the billing tables, 4 links notices and replies to their messages); the HELD
+3 the billing tables, 4 links notices and replies to their messages, 6 the kind
+of a charge and the one fixed charge per account, service and period, 7 what
+closing a period keeps unique); the HELD
 message state needs no change here (states are plain text). ``REFERENCES``
 documents the links; SQLite leaves foreign keys unenforced by
 default and so does this store (only its own code writes, and a check costs a
@@ -384,7 +386,40 @@ _V5 = (
     "UPDATE messages SET dispatched = 1 WHERE state = 'submitting'",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# Migration 6: a charge says what it bills (billing_core's ChargeKind). A period's
+# fixed charge is billed once per account and service: the unique index makes a
+# second one impossible, whatever the code above it does. Charges stored before
+# were all usage (fixed charges were not billed).
+_V6 = (
+    "ALTER TABLE billing_charges ADD COLUMN kind TEXT NOT NULL DEFAULT 'usage'",
+    """
+    CREATE UNIQUE INDEX billing_charges_fixed ON billing_charges (account_number, service, period)
+    WHERE kind = 'fixed'
+    """,
+)
+
+# Migration 7: closing a period. Its estimate is billed once per meter and period;
+# the penalties it accrues are kept per account, open item's period and closed
+# period (the key that makes a second close of the period accrue nothing).
+_V7 = (
+    """
+    CREATE UNIQUE INDEX billing_charges_estimate ON billing_charges (meter_id, period)
+    WHERE kind = 'estimate'
+    """,
+    """
+    CREATE TABLE billing_penalties (
+        account_number TEXT NOT NULL REFERENCES billing_accounts (number),
+        period TEXT NOT NULL,
+        closed_period TEXT NOT NULL,
+        through TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        PRIMARY KEY (account_number, period, closed_period)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX billing_accounts_utility ON billing_accounts (utility_id, number)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,101 @@
+"""Closing a period on both stores: estimates, fixed charges and penalties, written once.
+
+The example's accounts, March 2024 closed on 2 April: 1234567890 (two-zone E-1)
+and 7770001 (R-1, near the top of its dial) sent no March reading and are
+estimated from their history; 5550001's water meter has a single reading, so no
+basis, but its fixed 9.31 is billed; 8880001 owes 10,000.00 due 15 January.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import cast
+
+import pytest
+
+from billing_core import ChargeKind, Period, ReadingSource, Service
+from smpp_engine.store import BillingStore, Store, import_billing_data
+
+from .test_billing_repository import NOW, PHONE, TWO_ACCOUNTS, example, load, sms
+
+D = Decimal
+MARCH = Period(2024, 3)
+CLOSED_ON = datetime(2024, 4, 2, 6, tzinfo=UTC)
+
+
+@pytest.fixture
+async def repo(store: Store) -> BillingStore:
+    billing = cast(BillingStore, store)
+    assert (await import_billing_data(billing, example())).ok
+    return billing
+
+
+async def test_closing_march_estimates_bills_fixed_charges_and_penalties_once(
+    repo: BillingStore,
+) -> None:
+    summary = await repo.close_period(MARCH, now=CLOSED_ON, batch_size=3)
+    assert (summary.accounts, summary.estimated_accounts, summary.estimated_meters) == (4, 2, 2)
+    assert (summary.fixed_charges, summary.penalties) == (1, 1)
+    # 8880001: days 31-76 after 15 January on 10,000.00 at 1/300 of 9.5 %.
+    assert summary.penalty_amount == D("145.67")
+    assert summary.no_basis == ("5550001",)
+    assert summary.failed == ()
+    # E-1: 5/day on T1 and 2.67/day on T2 over 31 days: 155 and 83.
+    context = await load(repo, PHONE, None, "mo-after")
+    assert context.account is not None
+    t1 = context.account.register_history(11).last
+    assert t1 is not None and (t1.value, t1.source, t1.period) == (
+        D(12155),
+        ReadingSource.ESTIMATE,
+        MARCH,
+    )
+    ledger = await repo.load_ledger("1234567890")
+    assert ledger.balance.amount == D("1062.02")  # 155 x 5.92 + 83 x 1.74
+    # R-1 rolls over: 99950 + 233.
+    rolled = await load(repo, "79160000003", None, "mo-r")
+    assert rolled.account is not None
+    last = rolled.account.register_history(30).last
+    assert last is not None and last.value == D(183)
+    assert (await repo.load_ledger("7770001")).balance.amount == D("1065.00")  # 1165 - 100
+    water = await load(repo, TWO_ACCOUNTS, "5550001", "mo-w")
+    assert water.account is not None
+    assert water.account.register_history(20).last.source is ReadingSource.INSPECTOR  # type: ignore[union-attr]
+    assert (await repo.load_ledger("5550001")).balance.amount == D("9.31")
+    debtor = await repo.load_ledger("8880001")
+    assert debtor.balance.amount == D("10145.67")
+    assert debtor.open_items[0].penalty == D("145.67")
+
+    again = await repo.close_period(MARCH, now=CLOSED_ON + timedelta(hours=1))
+    assert again.accounts == 4
+    assert (again.estimated_meters, again.fixed_charges, again.penalties) == (0, 0, 0)
+    assert again.charged == 0 and again.penalty_amount == 0
+    assert again.no_basis == ("5550001",)
+    for number, amount in (
+        ("1234567890", "1062.02"),
+        ("7770001", "1065.00"),
+        ("5550001", "9.31"),
+        ("8880001", "10145.67"),
+    ):
+        assert (await repo.load_ledger(number)).balance.amount == D(amount)
+
+
+async def test_a_period_read_by_sms_is_not_estimated_and_its_fixed_charge_not_billed_again(
+    repo: BillingStore,
+) -> None:
+    outcome, saved = await sms(repo, TWO_ACCOUNTS, "5550001 140,0", "mo-w1", NOW)
+    assert saved and [c.kind for c in outcome.charges] == [ChargeKind.USAGE, ChargeKind.FIXED]
+    summary = await repo.close_period(MARCH, now=CLOSED_ON)
+    assert summary.no_basis == ()
+    assert (await repo.load_ledger("5550001")).balance.amount == D("35.01")
+    # April's penalties: 8880001 alone; March's charges are not due before 15 April.
+    april = await repo.close_period(Period(2024, 4), now=CLOSED_ON + timedelta(days=30))
+    assert april.penalties == 1
+    assert april.fixed_charges == 1  # 5550001's water for April
+    # A reading counted for April now finds April's fixed charge billed.
+    context = await load(repo, TWO_ACCOUNTS, "5550001", "mo-x")
+    assert context.account is not None
+    assert context.account.fixed_billed == {
+        (Service.COLD_WATER, MARCH),
+        (Service.COLD_WATER, Period(2024, 4)),
+    }
