@@ -268,7 +268,11 @@ class Gateway:
             routes=[smsc.name for smsc in self.settings.smsc],
             # As the routes' dispatchers will split them: accepted is sendable.
             route_texts={
-                name: RouteText(d.route.text_profile, d.route.concatenation)
+                name: RouteText(
+                    d.route.text_profile,
+                    d.route.concatenation,
+                    d.route.submit_options.max_parts,
+                )
                 for name, d in pipeline.dispatchers.items()
             },
             api_key_digests=config.api_key_digests(),

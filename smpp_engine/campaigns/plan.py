@@ -22,6 +22,7 @@ from typing import Final
 
 from smpp_engine.protocol import (
     DEFAULT_PROFILE,
+    MAX_PARTS,
     Concatenation,
     PduError,
     TextProfile,
@@ -163,13 +164,15 @@ def plan_messages(
     *,
     profile: TextProfile = DEFAULT_PROFILE,
     method: Concatenation = Concatenation.UDH8,
+    max_parts: int = MAX_PARTS,
 ) -> PlannedBatch:
     """The message for each recipient, or why there is none.
 
     ``opted_out`` holds normalised MSISDNs (an :class:`OptOutList` does); it is
     ignored for kinds that do not respect opt-out. A repeated MSISDN keeps its
     first recipient. ``now`` must be aware; ``profile`` and ``method`` are the
-    bind's, so that the part count is the one the sender will produce.
+    bind's, so that the part count is the one the sender will produce; a text
+    longer than the route's ``max_parts`` SMS is skipped as too long.
     """
     if now.utcoffset() is None:
         raise CampaignSettingError("now must be time zone-aware", field="now", value=now)
@@ -201,7 +204,7 @@ def plan_messages(
             continue
         try:
             text = template.render(recipient.fields)
-            cost = plan_text(text, profile, method)
+            cost = plan_text(text, profile, method, max_parts=max_parts)
         except MissingFieldError as exc:
             skipped.append(
                 SkippedRecipient(recipient, SkipReason.MISSING_FIELD, f"{exc.reason}: {exc.field}")

@@ -20,7 +20,7 @@ import trio
 
 from throttling import Priority
 
-from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile, sender_address
+from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile, sender_address
 from ..store import NewMessage, Store
 from ..store.campaigns.interface import CampaignStore
 from ..store.campaigns.model import CampaignStats, CampaignView, NewCampaign
@@ -81,6 +81,8 @@ class CampaignRequest:
     default_country_code: str | None = None
     profile: TextProfile = DEFAULT_PROFILE
     method: Concatenation = Concatenation.UDH8
+    #: The route's most SMS per message (``[[smsc]] max_parts``).
+    max_parts: int = MAX_PARTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,7 @@ async def create_campaign(
             now,
             profile=request.profile,
             method=request.method,
+            max_parts=request.max_parts,
         )
     )
     slots = await trio.to_thread.run_sync(pace, batch.messages, request.rate, request.quiet_hours)

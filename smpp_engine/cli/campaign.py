@@ -43,7 +43,7 @@ from ..campaigns.service import (
     follow_campaign,
 )
 from ..campaigns.state import CampaignAction, CampaignState
-from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile
+from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
 from ..store import StoreError
 from ..store.campaigns.model import GroupMember, GroupView
 from .errors import EXIT_FAILED, fail
@@ -67,13 +67,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _route_text(route: str, config: Path | None) -> tuple[TextProfile, Concatenation]:
-    """How the settings' ``route`` writes text, so the plan splits as its dispatcher will;
-    the defaults (GSM 7-bit, 8-bit UDH references) for a route the settings do not name."""
+def _route_text(route: str, config: Path | None) -> tuple[TextProfile, Concatenation, int]:
+    """How the settings' ``route`` writes text, so the plan splits as its dispatcher will,
+    and the most parts it sends; the defaults (GSM 7-bit, 8-bit UDH references, 255)
+    for a route the settings do not name."""
     for smsc in settings_or_exit(config).smsc:
         if smsc.name == route:
-            return smsc.text_profile(), Concatenation(smsc.concatenation)
-    return DEFAULT_PROFILE, Concatenation.UDH8
+            return smsc.text_profile(), Concatenation(smsc.concatenation), smsc.max_parts
+    return DEFAULT_PROFILE, Concatenation.UDH8, MAX_PARTS
 
 
 def _run(store_url: str, work: Callable[[CampaignBackend], Awaitable[T]]) -> T:
@@ -226,13 +227,14 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     kinds = [k.value for k in CampaignKind]
     if kind not in kinds:
         raise fail(f"--kind {kind!r}: expected {' or '.join(kinds)}")
-    profile, method = _route_text(route, config)
+    profile, method, max_parts = _route_text(route, config)
     try:
         request = CampaignRequest(
             name=name,
             smsc=route,
             profile=profile,
             method=method,
+            max_parts=max_parts,
             sender=sender,
             template=template,
             rate=rate,

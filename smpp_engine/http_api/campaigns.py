@@ -216,6 +216,7 @@ def _request(context: ApiContext, body: CampaignBody) -> CampaignRequest:
             default_country_code=body.country_code,
             profile=text.profile,
             method=text.method,
+            max_parts=text.max_parts,
         )
     except CampaignError as exc:
         raise _campaign_error(exc, body) from None

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from throttling import Priority
 
-from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile
+from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
 from ..store import Accepted, NewMessage, Store
 from .health import Readiness
 
@@ -22,11 +22,12 @@ class RouteText:
     The API plans a message's text with these, as the route's dispatcher will
     split it, so what is accepted is what the route can send, in as many parts
     as were stored (settings: ``[[smsc]] default_alphabet``, ``allow_latin1``,
-    ``concatenation``).
+    ``concatenation``), in no more parts than it sends (``max_parts``).
     """
 
     profile: TextProfile = DEFAULT_PROFILE
     method: Concatenation = Concatenation.UDH8
+    max_parts: int = MAX_PARTS
 
 
 @dataclass

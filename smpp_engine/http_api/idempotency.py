@@ -12,8 +12,8 @@ when it comes with the same message, and refused with a 409 naming the key when
 it comes with another: a second message is never dropped in silence. The same
 message is the message as accepted: route, from, to, text and priority (a
 missing priority counts as the configured default), the fields the store gives
-back (:meth:`~smpp_engine.store.Store.get`). ``registered_delivery`` and the
-validity are not kept in a form that can be read back, so they are not compared
+back (:meth:`~smpp_engine.store.Store.get`). ``registered_delivery``, the
+validity and ``send_at`` are not kept in a form that can be read back, so they are not compared
 against a stored message; inside one batch, where both bodies are at hand, they
 are.
 """
@@ -67,5 +67,6 @@ def differences(first: NewMessage, second: NewMessage) -> list[str]:
         "priority": (first.priority, second.priority),
         "registered_delivery": (first.registered_delivery, second.registered_delivery),
         "validity": (first.expires_at, second.expires_at),
+        "send_at": (first.not_before, second.not_before),
     }
     return [name for name, (a, b) in pairs.items() if a != b]

@@ -85,6 +85,13 @@ class MessageRequest(BaseModel):
         | None
     ) = None
     expires_at: IsoTime | None = None
+    send_at: Annotated[
+        IsoTime | None,
+        Field(
+            description="Not sent before this moment (ISO 8601 with an offset), at most 14 "
+            "days ahead and before the message expires; without it, at once."
+        ),
+    ] = None
     route: RouteName | None = None
     registered_delivery: bool = True
     idempotency_key: (
@@ -123,19 +130,43 @@ def _expiry(body: MessageRequest, now: float, at: str) -> float | None:
     if body.expires_at is None:
         return None
     field = f"{at}expires_at"
-    try:
-        expiry = datetime.fromisoformat(body.expires_at)
-    except ValueError:
-        raise invalid(field, body.expires_at, "expected ISO 8601 with an offset") from None
-    if expiry.utcoffset() is None:
-        raise invalid(field, body.expires_at, "give an offset (Z or +02:00)")
-    try:
-        stamp = expiry.timestamp()
-    except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: off the calendar in UTC
-        stamp = -1.0
+    stamp = _moment(body.expires_at, field)
     if not now < stamp <= now + MAX_VALIDITY:
         raise invalid(field, body.expires_at, "must be in the future, within 14 days")
     return stamp
+
+
+#: A send_at this far in the past is taken for now (clocks differ a little), not refused.
+_SEND_AT_SLACK = 60.0
+
+
+def _send_at(body: MessageRequest, now: float, expires_at: float | None, at: str) -> float:
+    """The message's not-before time (0: at once), or a 422 naming ``send_at``."""
+    if body.send_at is None:
+        return 0.0
+    field = f"{at}send_at"
+    stamp = _moment(body.send_at, field)
+    if stamp < now - _SEND_AT_SLACK:
+        raise invalid(field, body.send_at, "is in the past")
+    if stamp > now + MAX_VALIDITY:
+        raise invalid(field, body.send_at, "at most 14 days ahead")
+    if expires_at is not None and stamp >= expires_at:
+        raise invalid(field, body.send_at, "must be before the message expires")
+    return max(stamp, 0.0)
+
+
+def _moment(text: str, field: str) -> float:
+    """An ISO 8601 time with an offset as seconds since the epoch, or a 422 naming ``field``."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise invalid(field, text, "expected ISO 8601 with an offset") from None
+    if moment.utcoffset() is None:
+        raise invalid(field, text, "give an offset (Z or +02:00)")
+    try:
+        return moment.timestamp()
+    except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: off the calendar in UTC
+        return -1.0
 
 
 def _idempotency_key(request: Request, body: MessageRequest) -> str | None:
@@ -181,9 +212,10 @@ def _new_message(
     ton, npi, source = sender_fields(body.sender, field=f"{at}from")
     text = context.route_text(route)
     try:
-        plan = plan_text(body.text, text.profile, text.method)
+        plan = plan_text(body.text, text.profile, text.method, max_parts=text.max_parts)
     except PduError as exc:
         raise invalid(f"{at}text", body.text, f"{exc} on route {route!r}") from None
+    expires_at = _expiry(body, now, at)
     message = NewMessage(
         smsc=route,
         source=source,
@@ -194,7 +226,8 @@ def _new_message(
         parts=plan.parts,
         priority=context.default_priority if body.priority is None else body.priority,
         registered_delivery=body.registered_delivery,
-        expires_at=_expiry(body, now, at),
+        expires_at=expires_at,
+        not_before=_send_at(body, now, expires_at, at),
         idempotency_key=key,
     )
     return message, plan

@@ -9,7 +9,13 @@
 
 from .dispatcher import RouteDispatcher
 from .mo import MoAssembler, MoMessage, mo_message_id
-from .parts import PartCountError, concatenation_reference, submit_parts
+from .parts import (
+    PartCountError,
+    SubmitOptions,
+    ValidityForm,
+    concatenation_reference,
+    submit_parts,
+)
 from .pipeline import Pipeline, RouteStatus, default_owner
 from .receipts import PART_STATE, receipt_update
 from .retry import RetryPolicy
@@ -29,7 +35,9 @@ __all__ = [
     "RouteStatus",
     "SmscRoute",
     "StatusClassifier",
+    "SubmitOptions",
     "UpdateSink",
+    "ValidityForm",
     "Verdict",
     "concatenation_reference",
     "default_owner",

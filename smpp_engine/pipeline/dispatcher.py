@@ -340,7 +340,13 @@ class RouteDispatcher:
             )
             await self._settle(1)
         try:
-            parts = submit_parts(message, profile=route.text_profile, method=route.concatenation)
+            parts = submit_parts(
+                message,
+                profile=route.text_profile,
+                method=route.concatenation,
+                options=route.submit_options,
+                now=now,
+            )
         except PduError as exc:
             self._poison(message, "build", exc, status=exc.status)
             return

@@ -4,35 +4,95 @@ The concatenation reference comes from the message id, not from an allocator:
 a long message resumed after a crash resends only its missing parts, and they
 must carry the reference the parts already delivered carry, or the handset
 never joins them.
+
+What the SMSC is told beyond the text is the route's choice (:class:`SubmitOptions`):
+whether the message's validity is sent as its validity_period (else the SMSC's
+own default applies; the gateway still does not submit a message past its
+expiry), and the most parts a message may have.
 """
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
 from ..protocol import (
     DEFAULT_PROFILE,
+    MAX_PARTS,
     Concatenation,
     SubmitSm,
     TextProfile,
+    format_absolute,
+    format_relative,
     split_text,
 )
 from ..store import ClaimedMessage
 
-__all__ = ["PartCountError", "concatenation_reference", "submit_parts"]
+__all__ = [
+    "PartCountError",
+    "SubmitOptions",
+    "ValidityForm",
+    "concatenation_reference",
+    "submit_parts",
+]
 
 _UDHI = 0x40
+#: A relative validity_period counts whole seconds, at least one, at most 99 days.
+_MAX_RELATIVE = timedelta(days=99, hours=23, minutes=59, seconds=59)
+
+
+class ValidityForm(enum.StrEnum):
+    """How a message's expiry goes into submit_sm's validity_period."""
+
+    NONE = "none"  # not sent: the SMSC's default validity
+    RELATIVE = "relative"  # the time left, as YYMMDDhhmmss000R
+    ABSOLUTE = "absolute"  # the moment, in UTC
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOptions:
+    """A route's choices for every submit_sm it sends (settings: ``[[smsc]]
+    validity_period``, ``max_parts``)."""
+
+    validity: ValidityForm = ValidityForm.NONE
+    max_parts: int = MAX_PARTS
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_parts <= MAX_PARTS:
+            raise ValueError(f"max_parts must be 1-{MAX_PARTS}, not {self.max_parts!r}")
+
+    def validity_period(self, expires_at: float | None, now: float) -> str:
+        """The validity_period for a message expiring at ``expires_at`` sent at ``now``
+        (both seconds since the epoch); empty when not sent."""
+        if expires_at is None or self.validity is ValidityForm.NONE:
+            return ""
+        if self.validity is ValidityForm.ABSOLUTE:
+            return format_absolute(datetime.fromtimestamp(expires_at, UTC))
+        left = timedelta(seconds=max(1, int(expires_at - now)))
+        return format_relative(min(left, _MAX_RELATIVE))
+
+
+DEFAULT_OPTIONS = SubmitOptions()
 
 
 class PartCountError(ValueError):
-    """The text splits into another number of parts than the message was stored with."""
+    """The text splits into another number of parts than the message was stored with,
+    or into more than the route allows (``allowed``)."""
 
-    def __init__(self, message_id: int, stored: int, now: int) -> None:
+    def __init__(self, message_id: int, stored: int, now: int, allowed: int | None = None) -> None:
         self.message_id = message_id
         self.stored = stored
         self.now = now
-        super().__init__(
-            f"message {message_id}: parts = {stored} when stored, {now} with this route's "
-            "text profile and concatenation method"
-        )
+        self.allowed = allowed
+        if allowed is not None:
+            reason = f"{now} parts, the route allows at most {allowed} (max_parts)"
+        else:
+            reason = (
+                f"parts = {stored} when stored, {now} with this route's text profile and "
+                "concatenation method"
+            )
+        super().__init__(f"message {message_id}: {reason}")
 
 
 def concatenation_reference(message_id: int, method: Concatenation) -> int:
@@ -45,13 +105,19 @@ def submit_parts(
     *,
     profile: TextProfile = DEFAULT_PROFILE,
     method: Concatenation = Concatenation.UDH8,
+    options: SubmitOptions = DEFAULT_OPTIONS,
+    now: float = 0.0,
 ) -> list[tuple[int, SubmitSm]]:
     """``(part, pdu)`` for each of the message's pending parts, 0-based, in order.
 
-    Raises :class:`~smpp_engine.protocol.PduError` when the text cannot be sent
-    and :class:`PartCountError` when it no longer splits as it did at accept
-    time; the caller records either as a permanent failure.
+    ``now`` (seconds since the epoch) is when they are sent: a relative validity
+    counts from it. Raises :class:`~smpp_engine.protocol.PduError` when the text
+    cannot be sent (more parts than the route allows included) and
+    :class:`PartCountError` when it no longer splits as it did at accept time;
+    the caller records either as a permanent failure.
     """
+    if message.parts > options.max_parts:
+        raise PartCountError(message.message_id, message.parts, message.parts, options.max_parts)
     segments = split_text(
         message.text,
         profile,
@@ -63,6 +129,7 @@ def submit_parts(
         # already sent would not join the new ones, so refuse rather than guess.
         raise PartCountError(message.message_id, message.parts, len(segments))
     registered = 1 if message.registered_delivery else 0
+    validity = options.validity_period(message.expires_at, now)
     result = []
     for index in message.pending_parts:
         segment = segments[index]
@@ -78,6 +145,7 @@ def submit_parts(
                     destination_addr=message.destination,
                     esm_class=_UDHI if segment.esm_class_udhi else 0,
                     registered_delivery=registered,
+                    validity_period=validity,
                     data_coding=segment.data_coding,
                     short_message=segment.short_message,
                     tlvs=segment.tlvs,

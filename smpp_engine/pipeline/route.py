@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..esme import EsmeConfig
 from ..protocol import DEFAULT_PROFILE, Concatenation, MessageIdPolicy, TextProfile
+from .parts import DEFAULT_OPTIONS, SubmitOptions
 from .retry import RetryPolicy
 from .statuses import StatusClassifier
 
@@ -22,7 +23,9 @@ class SmscRoute:
     within half the lease. ``lease``: seconds a claim is held before another
     process may take the messages over (longer than the response timeout).
     ``receipt_timeout``: seconds after the last submit with no final receipt
-    before the message is UNKNOWN. ``max_unsettled``: most parts sent whose
+    before the message is UNKNOWN. ``submit_options``: the receipts asked for,
+    the validity sent and the most parts a message may have (see
+    :class:`~.parts.SubmitOptions`). ``max_unsettled``: most parts sent whose
     outcome is not durable yet, the most a crash can make the SMSC receive twice
     (default: twice the windows of all binds, so the windows stay full while the
     previous outcomes are written).
@@ -42,6 +45,7 @@ class SmscRoute:
     lease: float = 120.0
     receipt_timeout: float = 48 * 3600.0
     max_unsettled: int | None = None
+    submit_options: SubmitOptions = DEFAULT_OPTIONS
 
     def __post_init__(self) -> None:
         if not self.name:

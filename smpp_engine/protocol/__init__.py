@@ -74,6 +74,7 @@ from .receipts import (
 )
 from .references import ReferenceAllocator
 from .segmentation import (
+    MAX_PARTS,
     Concatenation,
     ConcatenationError,
     ConcatInfo,
@@ -123,6 +124,7 @@ __all__ = [
     "DEFAULT_PROFILE",
     "DEFAULT_RESPONSE_TIMEOUT",
     "DEFAULT_WINDOW_SIZE",
+    "MAX_PARTS",
     "MAX_SEQUENCE",
     "PDU_CLASSES",
     "Abandoned",

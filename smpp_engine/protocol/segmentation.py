@@ -239,7 +239,9 @@ def _part_count(encoded: _Encoded, per_part: int) -> int:
     return len(_cuts(encoded, per_part))
 
 
-def _layout(encoded: _Encoded, method: Concatenation) -> tuple[int, int, int]:
+def _layout(
+    encoded: _Encoded, method: Concatenation, max_parts: int = MAX_PARTS
+) -> tuple[int, int, int]:
     """(parts, units_per_part, air_parts); raises TextTooLongError."""
     single = units_per_sms(encoded.alphabet)
     multi = units_per_sms(encoded.alphabet, _udh_octets(method))
@@ -257,9 +259,10 @@ def _layout(encoded: _Encoded, method: Concatenation) -> tuple[int, int, int]:
     else:
         per_part = single if encoded.units <= single else multi
         parts = air_parts = _part_count(encoded, per_part)
-    if air_parts > MAX_PARTS:
+    if air_parts > max_parts:
+        allows = "concatenation allows" if max_parts == MAX_PARTS else "the route allows at most"
         raise TextTooLongError(
-            f"message needs {air_parts} parts, concatenation allows {MAX_PARTS}",
+            f"message needs {air_parts} parts, {allows} {max_parts}",
             field="message_payload" if method is Concatenation.PAYLOAD else "short_message",
             length=encoded.units,
             unit=_UNIT_NAMES[encoded.alphabet],
@@ -287,12 +290,14 @@ def plan_text(
     method: Concatenation = Concatenation.UDH8,
     *,
     data_coding: int | None = None,
+    max_parts: int = MAX_PARTS,
 ) -> TextPlan:
     """How ``text`` would go out: what :func:`split_text` does, without building PDUs.
 
     ``data_coding`` forces a coding instead of :func:`choose_coding`'s choice.
     Raises :class:`TextEncodeError` when a forced coding cannot carry the text and
-    :class:`TextTooLongError` when the text needs more than 255 parts.
+    :class:`TextTooLongError` when the text needs more than ``max_parts`` SMS on the
+    air (255, or a route's own limit).
     """
     if data_coding is None and method is not Concatenation.PAYLOAD:
         # The hot path (billing, TPS): a text that fits one SMS needs only a count.
@@ -302,7 +307,7 @@ def plan_text(
         if units <= single:
             return TextPlan(alphabet, coding, method, 1, units, single, 1)
     encoded = _encode(text, profile, data_coding)
-    parts, per_part, air_parts = _layout(encoded, method)
+    parts, per_part, air_parts = _layout(encoded, method, max_parts)
     return TextPlan(
         alphabet=encoded.alphabet,
         data_coding=encoded.data_coding,

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..esme import BindType, ConfigError, EsmeConfig, ReconnectPolicy, TlsConfig
-from ..pipeline import RetryPolicy, SmscRoute
+from ..pipeline import RetryPolicy, SmscRoute, SubmitOptions, ValidityForm
 from ..protocol import Alphabet, Concatenation, MessageIdPolicy, TextProfile
 from .defaults import field_default
 from .sections import Section
@@ -119,6 +119,13 @@ class SmscSettings(Section):
         SmscRoute, "concatenation"
     )
     receipt_timeout: Seconds = field_default(SmscRoute, "receipt_timeout")
+    #: A message's validity in submit_sm: "none" (the SMSC's default), "relative"
+    #: (the time left when sent) or "absolute" (the moment, UTC).
+    validity_period: Literal["none", "relative", "absolute"] = field_default(
+        SubmitOptions, "validity"
+    )
+    #: The most SMS one message may take on this route; longer texts are refused.
+    max_parts: int = Field(default=field_default(SubmitOptions, "max_parts"), ge=1, le=255)
     lease: Seconds = field_default(SmscRoute, "lease")
     claim_batch: int = Field(default=field_default(SmscRoute, "claim_batch"), ge=1)
     max_unsettled: int | None = Field(default=field_default(SmscRoute, "max_unsettled"), ge=1)
@@ -184,4 +191,8 @@ class SmscSettings(Section):
             lease=self.lease,
             receipt_timeout=self.receipt_timeout,
             max_unsettled=self.max_unsettled,
+            submit_options=SubmitOptions(
+                validity=ValidityForm(self.validity_period),
+                max_parts=self.max_parts,
+            ),
         )

@@ -152,6 +152,15 @@ def test_recipients_that_cannot_be_sent_are_skipped_with_a_reason() -> None:
     }
 
 
+def test_a_text_over_the_routes_max_parts_is_skipped_as_too_long() -> None:
+    recipients = [person("447700900123", 2), person("447700900124", 3, name="Ann " * 60)]
+    batch = plan_messages(plan(), recipients, OptOutList(), NOON_FRIDAY, max_parts=1)
+    assert [m.recipient.line for m in batch.messages] == [2]
+    (skipped,) = batch.skipped
+    assert (skipped.recipient.line, skipped.reason) == (3, SkipReason.TOO_LONG)
+    assert "the route allows at most 1" in skipped.detail
+
+
 def test_the_part_count_follows_the_binds_profile_and_method() -> None:
     long = person("447700900123", 2, name="é" * 140)  # GSM; with Latin-1 allowed still GSM
     batch = plan_messages(plan(), [long], OptOutList(), NOON_FRIDAY, method=Concatenation.UDH16)

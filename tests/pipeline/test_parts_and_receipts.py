@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from smpp_engine.pipeline import (
     PART_STATE,
     PartCountError,
+    SubmitOptions,
+    ValidityForm,
     concatenation_reference,
     receipt_update,
     submit_parts,
@@ -23,6 +25,7 @@ from smpp_engine.protocol import (
     PduError,
     Receipt,
     concatenation_info,
+    parse_smpp_time,
     plan_text,
     response_id_key,
 )
@@ -30,7 +33,11 @@ from smpp_engine.store import ClaimedMessage, PartState
 
 
 def claimed(
-    text: str, *, message_id: int = 1000, pending: tuple[int, ...] | None = None
+    text: str,
+    *,
+    message_id: int = 1000,
+    pending: tuple[int, ...] | None = None,
+    expires_at: float | None = None,
 ) -> ClaimedMessage:
     parts = plan_text(text).parts
     return ClaimedMessage(
@@ -42,7 +49,7 @@ def claimed(
         parts=parts,
         priority=0,
         registered_delivery=True,
-        expires_at=None,
+        expires_at=expires_at,
         attempts=1,
         possible_duplicate=False,
         campaign_id=None,
@@ -91,6 +98,56 @@ def test_a_text_that_splits_differently_now_is_refused() -> None:
 def test_unsendable_text_raises_the_typed_protocol_error() -> None:
     with pytest.raises(PduError):
         submit_parts(claimed("x" * 160 * 300))
+
+
+# 2026-12-05 10:00:00 UTC, and the same day at 12:30:15.
+SENT = datetime(2026, 12, 5, 10, tzinfo=UTC).timestamp()
+EXPIRES = SENT + 2 * 3600 + 30 * 60 + 15
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        (ValidityForm.NONE, ""),
+        (ValidityForm.RELATIVE, "000000023015000R"),
+        (ValidityForm.ABSOLUTE, "261205123015000+"),
+    ],
+)
+def test_the_validity_goes_as_the_route_says(form: ValidityForm, expected: str) -> None:
+    text = "Debt notice: please pay 123.45 EUR by 15 December. " * 4  # several parts
+    sent = submit_parts(
+        claimed(text, expires_at=EXPIRES), options=SubmitOptions(validity=form), now=SENT
+    )
+    assert len(sent) > 1
+    assert {pdu.validity_period for _, pdu in sent} == {expected}
+    if expected:
+        moment = parse_smpp_time(expected, datetime.fromtimestamp(SENT, UTC))
+        assert moment is not None and moment.timestamp() == EXPIRES
+
+
+def test_a_message_without_expiry_sends_no_validity_whatever_the_route() -> None:
+    for form in ValidityForm:
+        ((_, pdu),) = submit_parts(claimed("Hi"), options=SubmitOptions(validity=form), now=SENT)
+        assert pdu.validity_period == ""
+
+
+@given(st.floats(-10, 200 * 24 * 3600))
+def test_a_relative_validity_is_always_one_an_smsc_reads(left: float) -> None:
+    period = SubmitOptions(validity=ValidityForm.RELATIVE).validity_period(SENT + left, SENT)
+    moment = parse_smpp_time(period, datetime.fromtimestamp(SENT, UTC))
+    assert moment is not None
+    # At least a second; at most what SMPP's relative form holds (99 days).
+    assert 1 <= moment.timestamp() - SENT <= 100 * 24 * 3600
+
+
+def test_more_parts_than_the_route_allows_is_refused() -> None:
+    text = "Debt notice: please pay 123.45 EUR by 15 December. " * 8
+    message = claimed(text)
+    with pytest.raises(PartCountError, match="the route allows at most 2"):
+        submit_parts(message, options=SubmitOptions(max_parts=2))
+    assert len(submit_parts(message, options=SubmitOptions(max_parts=message.parts))) > 2
+    with pytest.raises(ValueError, match="max_parts"):
+        SubmitOptions(max_parts=0)
 
 
 @given(st.integers(0, 2**40))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import trio
 
 from smpp_engine.esme import EsmeConfig
-from smpp_engine.pipeline import Pipeline, RetryPolicy, SmscRoute
-from smpp_engine.protocol import CommandStatus, plan_text
+from smpp_engine.pipeline import Pipeline, RetryPolicy, SmscRoute, SubmitOptions, ValidityForm
+from smpp_engine.protocol import CommandStatus, parse_smpp_time, plan_text
 from smpp_engine.simulator import Simulator, parse_scenario
 from smpp_engine.store import MessageState, NewMessage, Store
 from smpp_engine.store.sqlite import open_sqlite_store
@@ -159,6 +160,24 @@ async def test_a_message_past_its_validity_is_never_sent(tmp_path: Path) -> None
         records = sim.messages(system_id="gateway")
     assert records == []
     assert stale.message_id > 0
+
+
+async def test_the_route_tells_the_smsc_the_messages_validity(tmp_path: Path) -> None:
+    options = SubmitOptions(validity=ValidityForm.ABSOLUTE)
+    expires_at = float(int(time.time()) + 3600)  # whole seconds: SMPP keeps tenths
+    async with (
+        running(scenario()) as sim,
+        pipeline_on(tmp_path, sim, submit_options=options) as (pipeline, store),
+    ):
+        await pipeline.accept([message("447700900001", expires_at=expires_at)])
+        await pipeline.accept([message("447700900002")])
+        with trio.fail_after(30):
+            await settled(store, lambda c: c.get(MessageState.DELIVERED, 0) == 2)
+        records = sim.messages(system_id="gateway")
+    periods = {r.pdu.destination_addr: r.pdu.validity_period for r in records}
+    told = parse_smpp_time(periods["447700900001"], datetime.now(UTC))
+    assert told is not None and told.timestamp() == expires_at
+    assert periods["447700900002"] == ""  # no expiry: the SMSC's own default
 
 
 async def test_an_interactive_reply_overtakes_queued_bulk(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from smpp_engine.esme import BindType
-from smpp_engine.pipeline import SmscRoute
+from smpp_engine.pipeline import SmscRoute, ValidityForm
 from smpp_engine.protocol import Alphabet, Concatenation, MessageIdPolicy, TextProfile
 from smpp_engine.settings import SmscSettings
 
@@ -43,6 +43,12 @@ CASES: list[tuple[str, Callable[[SmscRoute], Any], Any]] = [
     ("concatenation = 'udh16'", lambda r: r.concatenation, Concatenation.UDH16),
     ("concatenation = 'payload'", lambda r: r.concatenation, Concatenation.PAYLOAD),
     ("receipt_timeout = 3600", lambda r: r.receipt_timeout, 3600),
+    (
+        "validity_period = 'relative'",
+        lambda r: r.submit_options.validity,
+        ValidityForm.RELATIVE,
+    ),
+    ("max_parts = 4", lambda r: r.submit_options.max_parts, 4),
     ("lease = 300", lambda r: r.lease, 300),
     ("claim_batch = 64", lambda r: r.claim_batch, 64),
     ("max_unsettled = 100", lambda r: r.max_unsettled, 100),
