@@ -173,6 +173,16 @@ HTTP_AUTH_FAILURES = Counter(
     "HTTP API requests refused with 401, by reason (missing, invalid).",
     ["reason"],
 )
+JOB_RUNS = Counter(
+    "smpp_job_runs",
+    "Runs of the gateway's scheduled jobs (closing a billing period...), by outcome.",
+    ["job", "outcome"],
+)
+JOB_LAST_SUCCESS = Gauge(
+    "smpp_job_last_success_timestamp_seconds",
+    "When each scheduled job last ended well (epoch seconds).",
+    ["job"],
+)
 
 M = TypeVar("M", bound=MetricWrapperBase)
 

@@ -2,7 +2,8 @@
 
 :class:`Gateway` opens the store, starts the built-in simulator when it is
 enabled, the delivery pipeline with one route per ``[[smsc]]``, the SMS
-self-service when billing is enabled, the queue-depth sampler and the HTTP API.
+self-service and the utility's scheduled jobs when billing is enabled, the
+queue-depth sampler and the HTTP API.
 :meth:`Gateway.stop` shuts it down gracefully: the routes send nothing new, wait
 for the answers in flight and unbind, the writer's last batch is written, and
 only then is the rest cancelled. A second stop, or ``drain_timeout`` running
@@ -26,10 +27,11 @@ from billing_core import UtilitySettings
 
 from .billing import SmsSelfService
 from .interrupts import run_until_interrupted
-from .pipeline import MoMessage, Pipeline, SmscRoute
+from .jobs import JobRunner, Monthly, close_period_job, parse_time_of_day
+from .pipeline import MoMessage, Pipeline, SmscRoute, default_owner
 from .pipeline.queue_depth import sample_queue_depth
 from .settings import Settings
-from .store import BillingStore, Store, StoreError, open_store
+from .store import BillingStore, JobStore, Store, StoreError, open_store
 
 __all__ = ["Gateway", "Started", "serve_until_signalled", "stop_on_signals"]
 
@@ -71,6 +73,7 @@ class Gateway:
         self.pipeline: Pipeline | None = None
         self.simulator: Any = None
         self.billing: SmsSelfService | None = None
+        self.jobs: JobRunner | None = None
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
         self._services: trio.Nursery | None = None
@@ -130,6 +133,10 @@ class Gateway:
                 billing = self._self_service(store, utility, pipeline)
                 self.billing = billing
                 await services.start(billing.run)
+                jobs = self._jobs(store, utility)
+                if jobs is not None:
+                    self.jobs = jobs
+                    await services.start(jobs.run)
             pipeline_done = trio.Event()
             await services.start(self._run_pipeline, pipeline, pipeline_done)
             await services.start(
@@ -215,6 +222,19 @@ class Gateway:
                 "load one with `smpp-engine billing import FILE` or disable billing",
             ) from None
         return config.apply_to(utility)
+
+    def _jobs(self, store: Store, utility: UtilitySettings) -> JobRunner | None:
+        """The utility's scheduled jobs (closing each month), when the settings ask."""
+        config = self.settings.billing
+        if not config.close_period_day:
+            return None
+        schedule = Monthly(
+            config.close_period_day, parse_time_of_day(config.close_period_at), utility.zone
+        )
+        job = close_period_job(
+            cast(BillingStore, store), schedule, utility_id=config.utility or None
+        )
+        return JobRunner(cast(JobStore, store), [job], owner=default_owner(), clock=self.clock)
 
     def _self_service(
         self, store: Store, utility: UtilitySettings, pipeline: Pipeline

@@ -7,15 +7,26 @@ a real socket, and the graceful stop.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import httpx
 import trio
 
+from billing_core import UtilitySettings
 from smpp_engine.app import Gateway, Started
 from smpp_engine.settings import ApiKey, Settings, hash_api_key, load_settings
-from smpp_engine.store import StoreError
+from smpp_engine.store import (
+    BillingStore,
+    JobStore,
+    Store,
+    StoreError,
+    import_billing_data,
+    load_billing_json,
+    open_store,
+)
 
 KEY = "test-key-0123456789"
 
@@ -120,3 +131,29 @@ async def test_billing_enabled_without_a_utility_is_refused_at_start(tmp_path: P
     [error] = errors  # alone: nothing had started
     assert "billing import" in str(error)
     assert gateway.simulator is None  # refused before the simulator started
+
+
+async def test_a_billing_gateway_schedules_closing_the_month(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    config = config.model_copy(
+        update={"billing": config.billing.model_copy(update={"enabled": True})}
+    )
+    async with open_store(config.store.url) as store:
+        example = load_billing_json(str(Path(__file__).parents[1] / "config/billing-example.json"))
+        assert (await import_billing_data(cast(BillingStore, store), example)).ok
+    gateway = Gateway(config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(gateway.run)
+        assert gateway.jobs is not None
+        await gateway.jobs.run_due()  # not due yet: scheduled
+        assert gateway.store is not None
+        (job,) = await cast(JobStore, gateway.store).list_jobs()
+        gateway.stop()
+    assert job.name == "close-period" and job.runs == 0
+    due = datetime.fromtimestamp(job.next_due, ZoneInfo("Europe/Moscow"))  # the utility's zone
+    assert (due.day, due.hour, due.minute) == (1, 2, 0)
+    # Off in the settings: no job.
+    off = config.model_copy(
+        update={"billing": config.billing.model_copy(update={"close_period_day": 0})}
+    )
+    assert Gateway(off)._jobs(cast(Store, None), cast(UtilitySettings, None)) is None

@@ -1,7 +1,7 @@
 """The ``smpp-engine`` command line: the root group and the commands it gathers.
 
 Each command lives in a module of its own (``pdu``, ``sim``, ``send``, ``run``,
-``demo``, ``bench``, ``gateway``, ``campaign``, ``billing``, ``config``); the
+``demo``, ``bench``, ``gateway``, ``jobs``, ``campaign``, ``billing``, ``config``); the
 web stack and the PostgreSQL driver load only inside the commands that use them,
 so ``smpp-engine --help`` stays quick.
 """
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import bench, billing, campaign, config, demo, gateway, pdu, run, send, sim
+from . import bench, billing, campaign, config, demo, gateway, jobs, pdu, run, send, sim
 from .errors import ReportingGroup
 from .help_text import plain_help
 
@@ -75,6 +75,7 @@ app.command("demo")(demo.demo)
 app.command("status")(run.status)
 app.command("bench")(bench.bench)
 app.command("gateway")(gateway.gateway)
+app.command("jobs")(jobs.jobs)
 app.add_typer(pdu.pdu_app, name="pdu")
 app.add_typer(campaign.campaign_app, name="campaign")
 app.add_typer(billing.billing_app, name="billing")

@@ -25,6 +25,7 @@ from throttling import Priority
 from ..billing import SmsSelfService
 from ..billing.service import DEFAULT_ASK_AGAIN_AFTER, DEFAULT_REPLY_VALIDITY
 from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, parse_window
+from ..jobs.schedule import parse_time_of_day
 from ..pipeline import Pipeline
 from .api_keys import DIGEST_PATTERN
 from .defaults import field_default, parameter_default
@@ -196,6 +197,17 @@ class BillingSettings(Section):
     utility: str = ""
     workers: int = Field(default=parameter_default(SmsSelfService, "workers"), ge=1)
     backlog: int = Field(default=parameter_default(SmsSelfService, "backlog"), ge=1)
+    #: The day of the month (1-28) the gateway closes the month before; 0: it does not
+    #: (smpp-engine billing close-period does it by hand).
+    close_period_day: int = Field(default=1, ge=0, le=28)
+    #: The time of day it does, in the utility's time zone.
+    close_period_at: str = "02:00"
+
+    @field_validator("close_period_at")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        parse_time_of_day(value)  # ValueError says what is expected
+        return value
 
     def apply_to(self, utility: UtilitySettings) -> UtilitySettings:
         """``utility`` with this sender id, when one is configured."""

@@ -1,8 +1,9 @@
 """Durable messages: one :class:`Store` interface, SQLite (embedded) and PostgreSQL.
 
 Both also implement :class:`CampaignStore`: bulk campaigns, recipient groups
-and the opt-out list; and :class:`BillingStore`, the billing core's repository
-(:class:`billing_core.BillingRepository`), loaded by :func:`import_billing_data`.
+and the opt-out list; :class:`BillingStore`, the billing core's repository
+(:class:`billing_core.BillingRepository`), loaded by :func:`import_billing_data`;
+and :class:`JobStore`, the schedule of the gateway's jobs.
 
 :func:`open_store` opens either from a URL (``sqlite:///path/to/file.db``,
 ``sqlite://:memory:``, ``postgresql://user@host:port/db``) and applies the schema
@@ -37,6 +38,7 @@ from .errors import (
     UnknownCampaignError,
     UnknownGroupError,
 )
+from .jobs import JobClaim, JobRun, JobStore, JobView
 from .messages.interface import Store
 from .messages.model import (
     FINAL_STATES,
@@ -75,6 +77,10 @@ __all__ = [
     "GroupView",
     "ImportProblem",
     "ImportReport",
+    "JobClaim",
+    "JobRun",
+    "JobStore",
+    "JobView",
     "MessageEvent",
     "MessageState",
     "MessageView",

@@ -30,6 +30,7 @@ from .billing.postgres import PostgresBilling
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
 from .campaigns.postgres import PostgresCampaigns
 from .errors import StoreError, StoreUnavailableError
+from .jobs.postgres import PostgresJobs
 from .messages.accept import check_new
 from .messages.model import (
     Accepted,
@@ -281,7 +282,7 @@ _COUNT_ALL = "SELECT state, sum(n)::bigint AS n FROM state_counts GROUP BY state
 _COUNT_SMSC = "SELECT state, n FROM state_counts WHERE smsc = $1"
 
 
-class PostgresStore(PostgresCampaigns, PostgresBilling):
+class PostgresStore(PostgresCampaigns, PostgresBilling, PostgresJobs):
     """The store on a PostgreSQL database; open it with :func:`open_postgres_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from

@@ -33,6 +33,7 @@ from throttling import Priority
 
 from .billing.sqlite import SqliteBilling
 from .campaigns.sqlite import SqliteCampaigns
+from .jobs.sqlite import SqliteJobs
 from .messages.accept import ACCEPTED_EVENT, accepted_detail, check_new
 from .messages.model import (
     Accepted,
@@ -74,7 +75,7 @@ def _json(values: Sequence[object] | set[int]) -> str:
     return json.dumps(list(values))
 
 
-class SqliteStore(SqliteCampaigns, SqliteBilling):
+class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs):
     """The store on a SQLite file; open it with :func:`open_sqlite_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from

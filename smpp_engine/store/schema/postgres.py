@@ -687,6 +687,29 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX billing_accounts_utility ON billing_accounts (utility_id, number);
     """,
+    # 9: scheduled jobs (closing a period, notices) and their runs. A job row is
+    # claimed under a lease, so one process runs it at a time.
+    """
+    CREATE TABLE scheduled_jobs (
+        name text PRIMARY KEY,
+        next_due double precision NOT NULL,
+        lease_owner text,
+        lease_until double precision,
+        runs bigint NOT NULL DEFAULT 0,
+        last_run bigint
+    );
+    CREATE TABLE job_runs (
+        id bigserial PRIMARY KEY,
+        job text NOT NULL REFERENCES scheduled_jobs (name),
+        owner text NOT NULL,
+        due_at double precision NOT NULL,
+        started_at double precision NOT NULL,
+        finished_at double precision,
+        outcome text,
+        detail text
+    );
+    CREATE INDEX job_runs_job ON job_runs (job, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -419,7 +419,35 @@ _V7 = (
     "CREATE INDEX billing_accounts_utility ON billing_accounts (utility_id, number)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# 8: scheduled jobs (closing a period, notices) and their runs. A job row is
+# claimed under a lease, so one process runs it at a time.
+_V8 = (
+    """
+    CREATE TABLE scheduled_jobs (
+        name TEXT PRIMARY KEY,
+        next_due REAL NOT NULL,
+        lease_owner TEXT,
+        lease_until REAL,
+        runs INTEGER NOT NULL DEFAULT 0,
+        last_run INTEGER
+    )
+    """,
+    """
+    CREATE TABLE job_runs (
+        id INTEGER PRIMARY KEY,
+        job TEXT NOT NULL REFERENCES scheduled_jobs (name),
+        owner TEXT NOT NULL,
+        due_at REAL NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        outcome TEXT,
+        detail TEXT
+    )
+    """,
+    "CREATE INDEX job_runs_job ON job_runs (job, id)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
