@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from smpp_engine.cli.bench import BENCHMARKS
+from rich.console import Console
+
+from smpp_engine.cli.bench import BENCHMARKS, summary_table
 
 from .test_cli import run
 
@@ -35,10 +38,61 @@ def test_bench_runs_one_quick_benchmark_and_shows_its_figures() -> None:
         assert done.returncode == 0, done.stderr
         [written] = set(RESULTS.glob("b1_codec-*.json")) - before
         figures = json.loads(written.read_text())["figures"]
-        assert f"engine_ops_per_s={figures['engine_ops_per_s']}" in done.stdout.replace("\n", "")
+        # The summary's row, not the benchmark's own closing line of figures.
+        summary = [line for line in done.stdout.splitlines() if line.startswith("│")]
+        [row] = [line for line in summary if "ratio_to_smpplib" in line]
+        assert str(figures["ratio_to_smpplib"]) in row
+        assert f"≥ {figures['target_ratio']}" in row
+        assert "met" in row  # met or not met: the machine decides, the row says which
     finally:
         for path in set(RESULTS.glob("b1_codec-*.json")) - before:
             path.unlink()  # a test's run is no measurement to keep
+
+
+def _shown(records: dict[str, dict[str, object] | str]) -> dict[tuple[str, str], list[str]]:
+    """The summary's rows as {(benchmark, figure): [value, target, verdict]}."""
+    out = io.StringIO()
+    Console(file=out, width=200, color_system=None).print(summary_table(records))
+    rows = {}
+    for line in out.getvalue().splitlines():
+        cells = [cell.strip() for cell in line.strip("│┃ ").split("│")]
+        if len(cells) == 5:
+            rows[cells[0], cells[1]] = cells[2:]
+    return rows
+
+
+def test_bench_shows_each_figure_with_the_target_its_record_carries(tmp_path: Path) -> None:
+    record = tmp_path / "b5_billing-20270101T000000Z.json"
+    record.write_text(
+        json.dumps(
+            {
+                "benchmark": "b5_billing",
+                "figures": {
+                    "store": "sqlite",
+                    "p50_ms": 0.8,
+                    "p99_ms": 7.5,
+                    "lost": 0,
+                    "target_p99_ms": 5,
+                    "target_p50_ms": 1,
+                },
+            }
+        )
+    )
+    b8 = {"benchmark": "b8_memory", "figures": {"target_mib": 300, "sqlite_peak_rss_mib": 130}}
+    rows = _shown({"b5": json.loads(record.read_text()), "b8": b8, "b6": "failed (exit status 1)"})
+    assert rows["b5", "p50_ms"] == ["0.8", "≤ 1", "met"]
+    assert rows["b5", "p99_ms"] == ["7.5", "≤ 5", "not met"]
+    assert rows["b5", "lost"] == ["0", "", "no target"]
+    assert rows["b5", "store"] == ["sqlite", "", "no target"]
+    assert rows["b8", "sqlite_peak_rss_mib"] == ["130", "≤ 300", "met"]
+    assert rows["b6", ""] == ["", "", "failed (exit status 1)"]
+    # A target is shown beside the figure it judges, not as a figure of its own.
+    assert not [key for key in rows if key[1].startswith("target_")]
+
+
+def test_a_figure_of_an_unknown_benchmark_has_no_target() -> None:
+    rows = _shown({"b99": {"benchmark": "b99_new", "figures": {"per_s": 10, "target": 5}}})
+    assert rows["b99", "per_s"] == ["10", "", "no target"]
 
 
 def test_b5_refuses_more_readings_than_consumers() -> None:

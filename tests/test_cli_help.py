@@ -27,7 +27,12 @@ def _commands() -> Iterator[tuple[tuple[str, ...], typer.core.TyperCommand | Typ
         path, command = pending.pop()
         yield path, command
         if isinstance(command, TyperGroup):
-            pending.extend(((*path, name), sub) for name, sub in command.commands.items())
+            # Asked by name: the root imports a command's module when asked for it.
+            ctx = typer.Context(command)
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert isinstance(sub, typer.core.TyperCommand | TyperGroup), name
+                pending.append(((*path, name), sub))
 
 
 def _written_help(command: typer.core.TyperCommand | TyperGroup) -> str:

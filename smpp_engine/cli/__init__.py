@@ -1,28 +1,97 @@
 """The ``smpp-engine`` command line: the root group and the commands it gathers.
 
 Each command lives in a module of its own (``pdu``, ``sim``, ``send``, ``run``,
-``demo``, ``bench``, ``gateway``, ``jobs``, ``campaign``, ``billing``, ``config``); the
-web stack and the PostgreSQL driver load only inside the commands that use them,
-so ``smpp-engine --help`` stays quick.
+``demo``, ``bench``, ``gateway``, ``jobs``, ``campaign``, ``billing``, ``config``), imported
+only when its command runs (:mod:`.lazy`), so ``smpp-engine --help`` and one
+``billing sms`` do not pay for the whole engine.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
 import typer
 
-from . import bench, billing, campaign, config, demo, gateway, jobs, pdu, run, send, sim
 from .errors import ReportingGroup
 from .help_text import plain_help
+from .lazy import LazyCommand, LazyGroup
 
-__all__ = ["app", "main"]
+__all__ = ["RootGroup", "app", "main"]
 
 
-class RootGroup(ReportingGroup):
+def _here(name: str, module: str, attribute: str, summary: str) -> LazyCommand:
+    return LazyCommand(name, f"{__name__}.{module}", attribute, summary)
+
+
+class RootGroup(ReportingGroup, LazyGroup):
     """The root: every failure is one line (:class:`ReportingGroup`), every help reads as
-    written (:func:`plain_help`), for the whole tree typer builds under it."""
+    written (:func:`plain_help`), for the whole tree typer builds under it; each command's
+    module is imported when that command runs (:class:`LazyGroup`)."""
+
+    lazy_commands = (
+        _here("sim", "sim", "sim", "Run the SMSC simulator until interrupted."),
+        _here(
+            "send",
+            "send",
+            "send",
+            "Bind, send, optionally wait for receipts, unbind; end with one JSON line.",
+        ),
+        _here(
+            "run",
+            "run",
+            "run",
+            "Run the gateway until Ctrl-C or SIGTERM, then shut down gracefully.",
+        ),
+        _here(
+            "demo",
+            "demo",
+            "demo",
+            "Run the whole gateway on SQLite with the built-in SMSC simulator.",
+        ),
+        _here(
+            "status",
+            "run",
+            "status",
+            "Show one message's fate: state, parts with SMSC ids, receipts and history.",
+        ),
+        _here(
+            "bench",
+            "bench",
+            "bench",
+            "Run benchmarks (each in its own process) and print a table of their figures.",
+        ),
+        _here(
+            "gateway",
+            "gateway",
+            "gateway",
+            "Send what is queued for ROUTE over BINDS binds until Ctrl-C; record every fate.",
+        ),
+        _here(
+            "jobs",
+            "jobs",
+            "jobs",
+            "The scheduled jobs: when each is next due, its last run, who holds it.",
+        ),
+        _here("pdu", "pdu", "pdu_app", "Decode and encode single PDUs (for operators and QA)."),
+        _here(
+            "campaign",
+            "campaign",
+            "campaign_app",
+            "Bulk campaigns: create from a CSV file, follow, pause, resume, cancel.",
+        ),
+        _here(
+            "billing",
+            "billing",
+            "billing_app",
+            "Utility billing by SMS: load data, try a consumer's SMS.",
+        ),
+        _here(
+            "config",
+            "config",
+            "config_app",
+            "Settings: check a file, show the effective settings, make or hash an API key.",
+        ),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -40,6 +109,9 @@ app = typer.Typer(
 
 
 def _installed_version() -> str:
+    # Imported here: importlib.metadata costs as much as the rest of the root's help.
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
     try:
         return version("smpp-engine")
     except PackageNotFoundError:  # run from a checkout that was never installed
@@ -66,20 +138,6 @@ def _root(
 ) -> None:
     # No docstring: the group's help is the Typer's own.
     return None
-
-
-app.command("sim")(sim.sim)
-app.command("send")(send.send)
-app.command("run")(run.run)
-app.command("demo")(demo.demo)
-app.command("status")(run.status)
-app.command("bench")(bench.bench)
-app.command("gateway")(gateway.gateway)
-app.command("jobs")(jobs.jobs)
-app.add_typer(pdu.pdu_app, name="pdu")
-app.add_typer(campaign.campaign_app, name="campaign")
-app.add_typer(billing.billing_app, name="billing")
-app.add_typer(config.config_app, name="config")
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 Each benchmark is its own process (``python -m benchmarks.NAME``), as when run
 by hand, so one's memory and threads never colour the next. The figures are
-read back from the JSON record each one writes to ``benchmarks/results/``.
+read back from the JSON record each one writes to ``benchmarks/results/`` and
+shown each with its target and a verdict (:mod:`.bench_verdicts`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["BENCHMARKS", "bench"]
+from .bench_verdicts import Verdict, judge
+
+__all__ = ["BENCHMARKS", "bench", "summary_table"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,29 @@ def _latest_record(root: Path, module: str) -> dict[str, Any] | None:
     return loaded
 
 
+_VERDICT_STYLE = {Verdict.MET: "green", Verdict.NOT_MET: "red", Verdict.NO_TARGET: "dim"}
+
+
+def summary_table(records: dict[str, dict[str, Any] | str]) -> Table:
+    """One row per figure of each benchmark's record, with its target and verdict; a
+    benchmark whose record is a string failed, and the string says how."""
+    table = Table("benchmark", "figure", "value", "target", "verdict", title="Benchmark figures")
+    for name, record in records.items():
+        if isinstance(record, str):
+            table.add_row(name, "", "", "", f"[red]{record}[/red]")
+            continue
+        for judged in judge(record):
+            style = _VERDICT_STYLE[judged.verdict]
+            table.add_row(
+                name,
+                judged.figure,
+                str(judged.value),
+                judged.target,
+                f"[{style}]{judged.verdict.value}[/{style}]",
+            )
+    return table
+
+
 def bench(
     names: Annotated[
         list[str] | None,
@@ -90,13 +116,18 @@ def bench(
         bool, typer.Option("--quick", help="Small sizes: about a minute each.")
     ] = False,
     list_only: Annotated[bool, typer.Option("--list", help="List the benchmarks.")] = False,
+    latest: Annotated[
+        bool,
+        typer.Option("--latest", help="Run nothing; judge the latest record of each benchmark."),
+    ] = False,
 ) -> None:
     """Run benchmarks (each in its own process) and print a table of their figures.
 
     Full sizes are those of the README's Benchmarks section (python -m
     benchmarks.NAME) and take minutes each; --quick is for a first look.
     Results are kept in benchmarks/results/ with the machine's description.
-    Exit status 1 when one failed.
+    Each figure is shown with the target its record carries and a verdict: met,
+    not met, or no target. Exit status 1 when one failed.
     """
     console = Console()
     if list_only:
@@ -116,10 +147,13 @@ def bench(
     if root is None:
         typer.echo("error: the benchmarks live in the source checkout; run from it", err=True)
         raise typer.Exit(2)
-    summary = Table("benchmark", "figures", title="Benchmark figures")
-    failed = False
+    records: dict[str, dict[str, Any] | str] = {}
     for name in chosen:
         benchmark = BENCHMARKS[name]
+        if latest:
+            record = _latest_record(root, benchmark.module)
+            records[name] = record if record is not None else "no record yet"
+            continue
         command = [sys.executable, "-m", f"benchmarks.{benchmark.module}"]
         if quick:
             command += benchmark.quick
@@ -129,11 +163,9 @@ def bench(
         done = subprocess.run(command, cwd=root, check=False)
         after = _latest_record(root, benchmark.module)
         if done.returncode != 0 or after is None or after == before:
-            failed = True
-            summary.add_row(name, f"[red]failed (exit status {done.returncode})[/red]")
+            records[name] = f"failed (exit status {done.returncode})"
             continue
-        figures = after.get("figures", {})
-        summary.add_row(name, ", ".join(f"{k}={v}" for k, v in figures.items()))
-    console.print(summary)
-    if failed:
+        records[name] = after
+    console.print(summary_table(records))
+    if any(isinstance(record, str) for record in records.values()) and not latest:
         raise typer.Exit(1)

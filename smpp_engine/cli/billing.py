@@ -14,26 +14,16 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
-import trio
 import typer
 
-from billing_core import Payment, Period, PeriodCloseSummary
-
-from .. import logs
-from ..billing import SmsSelfService, post_and_confirm
-from ..campaigns import CampaignError, normalise_msisdn
-from ..pipeline import MoMessage
-from ..store import (
-    BillingStore,
-    NoBillingUtilityError,
-    StoreError,
-    import_billing_data,
-    load_billing_json,
-)
 from .errors import EXIT_FAILED, fail
 from .store import ConfigOpt, StoreOpt, opened_store, store_url
+
+if TYPE_CHECKING:
+    # The engine loads inside each command: the group's --help needs none of it.
+    from billing_core import Period, PeriodCloseSummary
 
 billing_app = typer.Typer(
     help="Utility billing by SMS: load data, try a consumer's SMS.", no_args_is_help=True
@@ -53,6 +43,16 @@ def billing_import(
     Refused rows are listed by section, row, item and field; the rest is loaded.
     Ends with one JSON line; exit status 1 when any row was refused.
     """
+    import trio  # noqa: PLC0415 - see the imports
+
+    from .. import logs  # noqa: PLC0415
+    from ..store import (  # noqa: PLC0415
+        BillingStore,
+        StoreError,
+        import_billing_data,
+        load_billing_json,
+    )
+
     logs.configure("warning")
     try:
         data = load_billing_json(str(file))
@@ -116,6 +116,14 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
 
     The store needs billing data first (billing import).
     """
+    import trio  # noqa: PLC0415 - see the imports
+
+    from .. import logs  # noqa: PLC0415
+    from ..billing import SmsSelfService  # noqa: PLC0415
+    from ..campaigns import CampaignError, normalise_msisdn  # noqa: PLC0415
+    from ..pipeline import MoMessage  # noqa: PLC0415
+    from ..store import BillingStore, NoBillingUtilityError, StoreError  # noqa: PLC0415
+
     logs.configure("warning")
     try:
         # The reply goes back to this number: it must be one, not a word.
@@ -192,6 +200,8 @@ def _amount(text: str) -> Decimal:
 
 
 def _period(text: str | None) -> Period | None:
+    from billing_core import Period  # noqa: PLC0415 - see the imports
+
     if text is None:
         return None
     year, _, month = text.partition("-")
@@ -218,6 +228,14 @@ def billing_payment(  # noqa: PLR0917 - one parameter per command-line option
     The confirmation with the new balance is queued for every phone of the
     account, with transactional priority. Ends with one JSON line.
     """
+    import trio  # noqa: PLC0415 - see the imports
+
+    from billing_core import Payment  # noqa: PLC0415
+
+    from .. import logs  # noqa: PLC0415
+    from ..billing import post_and_confirm  # noqa: PLC0415
+    from ..store import BillingStore, StoreError  # noqa: PLC0415
+
     logs.configure("warning")
     paid = _amount(amount)
     named = _period(period)
@@ -261,6 +279,8 @@ def billing_payment(  # noqa: PLR0917 - one parameter per command-line option
 
 
 def _closed_period(text: str) -> Period:
+    from billing_core import Period  # noqa: PLC0415 - see the imports
+
     year, dash, month = text.partition("-")
     if not (dash and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()):
         raise fail(f"PERIOD {text!r}: expected YYYY-MM, e.g. 2024-03")
@@ -304,6 +324,11 @@ def billing_close_period(  # noqa: PLR0917 - one parameter per command-line opti
     debts accrue their penalties up to the month's last day. Running it again
     bills nothing more. Exit status 1 when an account could not be priced.
     """
+    import trio  # noqa: PLC0415 - see the imports
+
+    from .. import logs  # noqa: PLC0415
+    from ..store import BillingStore, NoBillingUtilityError, StoreError  # noqa: PLC0415
+
     logs.configure("warning")
     month = _closed_period(period)
     at = datetime.now(UTC)

@@ -27,10 +27,7 @@ import typer
 from typer._click import exceptions as usage
 from typer.core import TyperGroup
 
-from ..logs import LogSettingError
 from ..redaction import mask_text
-from ..settings import SettingsError
-from ..store import StoreError
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -135,6 +132,11 @@ def _report(exc: BaseException) -> int:
     if isinstance(error, CommandError):
         say_error(error.message)
         return error.exit_code
+    # Imported here: the root group is loaded by every command, these by few of them.
+    from ..logs import LogSettingError  # noqa: PLC0415
+    from ..settings import SettingsError  # noqa: PLC0415
+    from ..store import StoreError  # noqa: PLC0415
+
     if isinstance(error, SettingsError):
         say_error(str(error), lines=True)
         return EXIT_BAD_INPUT

@@ -49,10 +49,10 @@ def jobs(
     store: StoreOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """The scheduled jobs (closing each billing period...): next due, last run, who holds it.
+    """The scheduled jobs: when each is next due, its last run, who holds it.
 
-    The gateway puts a job here when it first starts with it enabled ([billing]
-    close_period_day); times are UTC.
+    Closing each billing period is one. The gateway puts a job here when it first
+    starts with it enabled ([billing] close_period_day); times are UTC.
     """
     url = store_url(store, config)
 

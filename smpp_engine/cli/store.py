@@ -16,14 +16,17 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..redaction import mask_url, remember, remember_url, secrets_in
-from ..settings import Settings, load_settings
-from ..store import Store, StoreError, open_store
 from .errors import EXIT_BAD_INPUT, CommandError, single_error
+
+if TYPE_CHECKING:
+    # The settings and the store load when a command reads them, not with the options.
+    from ..settings import Settings
+    from ..store import Store, StoreError
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -74,6 +77,8 @@ def settings_or_exit(path: Path | None) -> Settings:
     Invalid settings raise ``SettingsError``, which the command line reports
     (exit status 2); the secrets of valid ones are remembered.
     """
+    from ..settings import load_settings  # noqa: PLC0415 - see the imports
+
     settings = load_settings(path, os.environ)
     remember(*secrets_in(settings.model_dump(mode="json")))
     return settings
@@ -89,6 +94,8 @@ def store_url(store: str | None, config: Path | None) -> str:
 @asynccontextmanager
 async def opened_store(url: str) -> AsyncIterator[Store]:
     """:func:`~smpp_engine.store.open_store`, with a failure to open as :class:`StoreOpenError`."""
+    from ..store import StoreError, open_store  # noqa: PLC0415 - see the imports
+
     remember_url(url)
     async with AsyncExitStack() as stack:
         try:
