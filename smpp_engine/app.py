@@ -295,6 +295,7 @@ class Gateway:
                 )
                 for name, d in pipeline.dispatchers.items()
             },
+            route_status=pipeline.route_status,
             api_key_digests=config.api_key_digests(),
             metrics_public=config.metrics_public,
             readiness=readiness,

@@ -83,6 +83,10 @@ async def test_a_message_posted_over_http_is_delivered_and_the_stop_is_graceful(
                 lambda _, body: body.get("state") == "delivered",
             )
             metrics = (await client.get("/metrics")).text
+            (route,) = (await client.get("/v1/routes")).json()["routes"]
+        assert (route["name"], route["smsc"]) == ("default", f"127.0.0.1:{started.simulator_port}")
+        assert route["binds_up"] == route["binds"] >= 1
+        assert route["queue"]["delivered"] == 1 and route["restarts"] == 0
         [part] = found["part_details"]
         assert part["smsc_message_id"] and part["receipt"] is not None
         [record] = gateway.simulator.messages()

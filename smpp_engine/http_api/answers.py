@@ -135,6 +135,32 @@ class Readiness(Answer):
     store: StoreReadiness
 
 
+# --- routes ---------------------------------------------------------------------------
+
+
+class RouteState(Answer):
+    """One route now: its SMSC account, binds, the rate its controller allows (null: no
+    limit), restarts after faults, and its messages in the store by state."""
+
+    name: str
+    smsc: str
+    system_id: str
+    binds: Annotated[int, Field(ge=0)]
+    binds_up: Annotated[int, Field(ge=0)]
+    rate: float | None
+    rate_state: str | None
+    restarts: Annotated[int, Field(ge=0)]
+    restarting: bool
+    last_error: str | None
+    queue: dict[MessageState, Annotated[int, Field(ge=0)]]
+
+
+class Routes(Answer):
+    """Every route, in the settings' order (the first is the default)."""
+
+    routes: list[RouteState]
+
+
 # --- messages -------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..store import StoreError
-from . import billing, campaigns, messages
+from . import billing, campaigns, messages, route_states
 from .answers import Alive, Readiness, StoreReadiness, StoreUnavailable, respond
 from .auth import KeyRing
 from .context import ApiContext
@@ -73,6 +73,7 @@ def create_app(context: ApiContext) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/v1/routes", bound(route_states.get_routes), methods=["GET"]),
         Route("/v1/messages", bound(messages.post_message), methods=["POST"]),
         Route("/v1/messages/batch", bound(messages.post_messages), methods=["POST"]),
         Route("/v1/messages/{message_id:int}", bound(messages.get_message), methods=["GET"]),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from throttling import Priority
 
+from ..pipeline import RouteStatus
 from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
 from ..store import Accepted, NewMessage, Store
 from .health import Readiness
@@ -54,6 +55,8 @@ class ApiContext:
     #: The priority of a message posted without one.
     default_priority: Priority = Priority.TRANSACTIONAL
     route_texts: Mapping[str, RouteText] = field(default_factory=dict)
+    #: Each route's binds, rate and restarts, from the pipeline of this process.
+    route_status: Callable[[], Mapping[str, RouteStatus]] | None = None
 
     def __post_init__(self) -> None:
         if not self.routes:

@@ -119,6 +119,14 @@ OPERATIONS: Sequence[Operation] = (
         (401,),
     ),
     Operation(
+        "get",
+        "/v1/routes",
+        "Each route now: its SMSC account, binds up, the rate allowed, restarts and last "
+        "error, and its messages in the store by state.",
+        {200: Reply("The routes, the default first.", a.Routes)},
+        (401, 503),
+    ),
+    Operation(
         "post",
         "/v1/messages",
         "Queue one SMS; 201 once it is durable, 200 for a known idempotency key with the "

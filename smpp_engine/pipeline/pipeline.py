@@ -13,6 +13,7 @@ route is doing is in :meth:`Pipeline.route_status` (``/readyz`` shows it).
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import time
@@ -48,13 +49,22 @@ class RouteStatus:
     """What a route is doing: binds up, and its restarts after unexpected faults.
 
     ``restarting`` is true while it waits to be started again; ``last_error``
-    says what ended its last run, when one failed.
+    says what ended its last run, when one failed. ``binds`` is how many it is
+    configured to hold, ``rate`` the segments per second its controller allows
+    now (None: no limit; the adaptive controller cuts it after a throttle) and
+    ``rate_state`` that controller's state; ``smsc`` is the SMSC's host:port and
+    ``system_id`` the account.
     """
 
     binds_up: int
     restarts: int = 0
     restarting: bool = False
     last_error: str | None = None
+    binds: int = 0
+    rate: float | None = None
+    rate_state: str | None = None
+    smsc: str = ""
+    system_id: str = ""
 
 
 class _RouteHealth:
@@ -144,16 +154,25 @@ class Pipeline:
         self._housekeeping_scope.cancel()
 
     def route_status(self) -> dict[str, RouteStatus]:
-        """Each route's binds up and restarts, by name."""
-        return {
-            name: RouteStatus(
+        """Each route's binds, rate and restarts, by name."""
+        statuses = {}
+        for name, dispatcher in self.dispatchers.items():
+            health = self._health[name]
+            route = dispatcher.route
+            rate = getattr(dispatcher.controller, "rate", None)
+            state = getattr(dispatcher.controller, "state", None)
+            statuses[name] = RouteStatus(
                 binds_up=dispatcher.binds_up,
-                restarts=(health := self._health[name]).restarts,
+                restarts=health.restarts,
                 restarting=health.restarting,
                 last_error=health.last_error,
+                binds=route.binds,
+                rate=rate if rate is not None and math.isfinite(rate) else None,
+                rate_state=None if state is None else str(state),
+                smsc=f"{route.esme.host}:{route.esme.port}",
+                system_id=route.esme.system_id,
             )
-            for name, dispatcher in self.dispatchers.items()
-        }
+        return statuses
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Recover, start the writer and every route; run until :meth:`stop` or cancelled.

@@ -109,6 +109,7 @@ async def _tour(client: httpx.AsyncClient, readiness: list[Readiness]) -> None:
     await expect(503, "GET", "/readyz")
     await expect(200, "GET", "/metrics")
     await expect(401, "GET", "/metrics", headers={"Authorization": "Bearer wrong"})
+    await expect(200, "GET", "/v1/routes")
     # Messages
     keyed = {**MESSAGE, "idempotency_key": "tour-1"}
     message = (await expect(201, "POST", "/v1/messages", json=keyed)).json()

@@ -347,6 +347,7 @@ CALLS: dict[str, st.SearchStrategy[Call]] = {
         _json(bodies(CAMPAIGN_FIELDS, {"name", "template", "sender"}, ("recipients", "group"))),
     ),
     "GET /v1/campaigns": st.just(Call("GET", "/v1/campaigns")),
+    "GET /v1/routes": st.just(Call("GET", "/v1/routes")),
     "GET /v1/campaigns/{id}": st.builds(lambda id_: Call("GET", f"/v1/campaigns/{id_}"), ids),
     "POST /v1/campaigns/{id}/{action}": st.builds(
         lambda id_, action: Call("POST", f"/v1/campaigns/{id_}/{action}"),
