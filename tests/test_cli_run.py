@@ -90,6 +90,33 @@ def test_run_serves_until_ctrl_c_then_stops_gracefully_and_status_tells_the_fate
             while client.get(f"/v1/messages/{message_id}").json()["state"] != "delivered":
                 assert time.monotonic() < deadline, "not delivered in 30 s"
                 time.sleep(0.1)
+        # What the routes do, asked of the running gateway.
+        shown = subprocess.run(
+            [*COMMAND, "routes", "--url", base, "--json"],
+            capture_output=True,
+            text=True,
+            env={**env, "SMPP_ENGINE_API_KEY": KEY},
+            check=False,
+        )
+        assert shown.returncode == 0, shown.stderr
+        (route,) = json.loads(shown.stdout)["routes"]
+        assert (route["name"], route["binds_up"], route["queue"]["delivered"]) == ("default", 1, 1)
+        table = subprocess.run(
+            [*COMMAND, "routes", "--url", base, "--key", KEY],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert table.returncode == 0 and "default" in table.stdout, table.stderr
+        refused = subprocess.run(
+            [*COMMAND, "routes", "--url", base, "--key", "wrong"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert refused.returncode == 2 and "API key was refused" in refused.stderr
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:

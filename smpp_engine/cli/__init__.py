@@ -1,9 +1,9 @@
 """The ``smpp-engine`` command line: the root group and the commands it gathers.
 
 Each command lives in a module of its own (``pdu``, ``sim``, ``send``, ``run``,
-``demo``, ``bench``, ``gateway``, ``jobs``, ``campaign``, ``billing``, ``config``), imported
-only when its command runs (:mod:`.lazy`), so ``smpp-engine --help`` and one
-``billing sms`` do not pay for the whole engine.
+``demo``, ``bench``, ``gateway``, ``routes``, ``jobs``, ``campaign``, ``billing``,
+``config``), imported only when its command runs (:mod:`.lazy`), so
+``smpp-engine --help`` and one ``billing sms`` do not pay for the whole engine.
 """
 
 from __future__ import annotations
@@ -65,6 +65,12 @@ class RootGroup(ReportingGroup, LazyGroup):
             "gateway",
             "gateway",
             "Send what is queued for ROUTE over BINDS binds until Ctrl-C; record every fate.",
+        ),
+        _here(
+            "routes",
+            "routes",
+            "routes",
+            "What each route of a running gateway is doing: binds, rate, restarts, queue.",
         ),
         _here(
             "jobs",
