@@ -42,11 +42,11 @@ class Target:
 #: Keyed by the record's ``benchmark`` (its module's name in ``benchmarks/``).
 TARGETS: dict[str, tuple[Target, ...]] = {
     "b1_codec": (Target("ratio_to_smpplib", "target_ratio"),),
-    "b2_wire": (Target("window_256_per_s", "target_window_256_per_s"),),
-    "b3_receipts": (Target("messages_with_dlr_per_s", "target_per_s"),),
+    "b2_wire": (Target("share_of_raw_client", "target_share_of_raw_client"),),
+    "b3_receipts": (Target("share_of_b2", "target_share_of_b2"),),
     "b4_durable": (
-        Target("sqlite_delivered_per_s", "target_per_s"),
-        Target("postgresql_delivered_per_s", "target_per_s"),
+        Target("sqlite_codec_ops_per_msg", "target_codec_ops", at_most=True),
+        Target("postgresql_codec_ops_per_msg", "target_codec_ops", at_most=True),
     ),
     "b4_store": (
         Target("sqlite_messages_per_s", "target_per_s"),
@@ -56,7 +56,7 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target("p50_ms", "target_p50_ms", at_most=True),
         Target("p99_ms", "target_p99_ms", at_most=True),
     ),
-    "b7_simulator": (Target("acks_per_s", "target_acks_per_s"),),
+    "b7_simulator": (Target("ratio_to_b2", "target_ratio_to_b2"),),
     "b8_memory": (
         Target("sqlite_peak_rss_mib", "target_mib", at_most=True),
         Target("postgresql_peak_rss_mib", "target_mib", at_most=True),
