@@ -305,3 +305,27 @@ def test_no_quiet_hours_sends_at_any_hour(tmp_path: Path, recipients: Path) -> N
     )  # fmt: skip
     assert both.returncode == 2
     assert both.stderr == "error: --no-quiet-hours and --quiet-weekday: give one or the other\n"
+
+
+def test_quiet_hours_default_to_the_settings_notices(tmp_path: Path, recipients: Path) -> None:
+    store = f"sqlite:///{tmp_path}/night.db"
+    night = "2099-01-01T23:30:00+00:00"  # a Thursday
+    settings = tmp_path / "engine.toml"
+    default = (Path(__file__).parents[1] / "config" / "default.toml").read_text("utf-8")
+    mine = default.replace('quiet_weekday = "22:00-08:00"', 'quiet_weekday = "23:00-06:30"')
+    settings.write_text(mine, "utf-8")
+
+    def first_send(*options: str) -> object:
+        done = run(
+            "campaign", "create", "night", "--store", store, "--csv", str(recipients),
+            "--template", TEMPLATE, "--sender", "WATERCO", "--start", night, "--dry-run",
+            "--json", "--config", str(settings), *options,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["first_send_at"]
+
+    # The recipients are UK numbers (London time, UTC in January): 23:30 is inside the
+    # settings' 23:00-06:30, which ends at 06:30, not at the default's 08:00.
+    assert first_send() == "2099-01-02T06:30:00+00:00"
+    # An option still wins over the settings.
+    assert first_send("--time-zone", "UTC", "--quiet-weekday", "off") == night

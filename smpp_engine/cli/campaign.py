@@ -11,7 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import trio
 import typer
@@ -49,6 +49,9 @@ from ..store.campaigns.model import GroupMember, GroupView
 from .errors import EXIT_FAILED, fail
 from .store import ConfigOpt, StoreOpt, opened_store, settings_or_exit, store_url
 
+if TYPE_CHECKING:
+    from ..settings import NoticeSettings, Settings
+
 campaign_app = typer.Typer(
     help="Bulk campaigns: create from a CSV file, follow, pause, resume, cancel.",
     no_args_is_help=True,
@@ -67,11 +70,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _route_text(route: str, config: Path | None) -> tuple[TextProfile, Concatenation, int]:
+def _route_text(route: str, settings: Settings) -> tuple[TextProfile, Concatenation, int]:
     """How the settings' ``route`` writes text, so the plan splits as its dispatcher will,
     and the most parts it sends; the defaults (GSM 7-bit, 8-bit UDH references, 255)
     for a route the settings do not name."""
-    for smsc in settings_or_exit(config).smsc:
+    for smsc in settings.smsc:
         if smsc.name == route:
             return smsc.text_profile(), Concatenation(smsc.concatenation), smsc.max_parts
     return DEFAULT_PROFILE, Concatenation.UDH8, MAX_PARTS
@@ -151,9 +154,11 @@ def _quiet(option: str, text: str) -> str | None:
     return text
 
 
-def _quiet_hours(weekday: str | None, weekend: str | None, *, off: bool) -> QuietHours:
+def _quiet_hours(
+    weekday: str | None, weekend: str | None, *, off: bool, notices: NoticeSettings
+) -> QuietHours:
     """The campaign's quiet hours from its options: none with ``off``, else each kind of
-    day's window as given or its default."""
+    day's window as given or as the settings' ``[notices]`` say (their weekend days too)."""
     if off:
         options = (("--quiet-weekday", weekday), ("--quiet-weekend", weekend))
         given = [o for o, v in options if v is not None and v.strip().lower() != "off"]
@@ -161,8 +166,9 @@ def _quiet_hours(weekday: str | None, weekend: str | None, *, off: bool) -> Quie
             raise fail(f"--no-quiet-hours and {given[0]}: give one or the other")
         return QuietHours(weekday=None, weekend=None)
     return QuietHours.parse(
-        _quiet("--quiet-weekday", weekday or window_text(WEEKDAY_DEFAULT)),
-        _quiet("--quiet-weekend", weekend or window_text(WEEKEND_DEFAULT)),
+        _quiet("--quiet-weekday", weekday or notices.quiet_weekday),
+        _quiet("--quiet-weekend", weekend or notices.quiet_weekend),
+        frozenset(notices.weekend_days),
     )
 
 
@@ -191,19 +197,25 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     country_code: Annotated[
         str | None, Opt(help="Country code for national numbers (leading 0).")
     ] = None,
-    time_zone: Annotated[str, Opt(help="Recipients' time zone when the number says none.")] = "UTC",
+    time_zone: Annotated[
+        str | None,
+        Opt(
+            help="Recipients' time zone when the number says none; default the settings' "
+            "[notices] time_zone (and its time_zone_prefixes)."
+        ),
+    ] = None,
     quiet_weekday: Annotated[
         str | None,
         Opt(
-            help='Quiet hours on working days, "HH:MM-HH:MM" or off; '
-            f"default {window_text(WEEKDAY_DEFAULT)}."
+            help='Quiet hours on working days, "HH:MM-HH:MM" or off; default the '
+            f"settings' [notices] quiet_weekday ({window_text(WEEKDAY_DEFAULT)} unless set)."
         ),
     ] = None,
     quiet_weekend: Annotated[
         str | None,
         Opt(
-            help='Quiet hours at weekends, "HH:MM-HH:MM" or off; '
-            f"default {window_text(WEEKEND_DEFAULT)}."
+            help='Quiet hours at weekends, "HH:MM-HH:MM" or off; default the settings\' '
+            f"[notices] quiet_weekend ({window_text(WEEKEND_DEFAULT)} unless set)."
         ),
     ] = None,
     no_quiet_hours: Annotated[
@@ -227,7 +239,9 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
     kinds = [k.value for k in CampaignKind]
     if kind not in kinds:
         raise fail(f"--kind {kind!r}: expected {' or '.join(kinds)}")
-    profile, method, max_parts = _route_text(route, config)
+    settings = settings_or_exit(config)
+    notices = settings.notices
+    profile, method, max_parts = _route_text(route, settings)
     try:
         request = CampaignRequest(
             name=name,
@@ -240,8 +254,13 @@ def create(  # noqa: PLR0917 - one parameter per command-line option
             rate=rate,
             kind=CampaignKind(kind),
             start_at=_start(start),
-            quiet_hours=_quiet_hours(quiet_weekday, quiet_weekend, off=no_quiet_hours),
-            time_zones=RecipientTimeZones(default=time_zone),
+            quiet_hours=_quiet_hours(
+                quiet_weekday, quiet_weekend, off=no_quiet_hours, notices=notices
+            ),
+            time_zones=RecipientTimeZones(
+                default=time_zone or notices.time_zone,
+                prefixes=notices.time_zone_prefixes if time_zone is None else {},
+            ),
             csv_path=_readable(csv) if csv is not None else None,
             group=group,
             on_error=on_error,  # type: ignore[arg-type]
