@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from billing_core import (
+    CAP_COUNTED,
     AccountClosed,
     Ledger,
     NoticeContext,
@@ -240,9 +241,10 @@ WHERE n.payment_reference = $1 AND n.message_id IS NULL ORDER BY n.id
 """
 # A notice counts (as a warning under way, or against the caps) unless its
 # message is known not to have reached the phone.
+_FAILED_LIST = ", ".join(repr(s.value) for s in sorted(FAILED_STATES))
 _NOT_FAILED = (
     "NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = billing_notices.message_id "
-    f"AND m.state IN ({', '.join(repr(s.value) for s in sorted(FAILED_STATES))}))"
+    f"AND m.state IN ({_FAILED_LIST}))"
 )
 _NOTICE_CONTEXT = f"""
 WITH a AS (SELECT * FROM billing_accounts WHERE number = $1),
@@ -273,6 +275,88 @@ SELECT
        AND coalesce(send_at, created_at) >= $6) AS capped,
     (SELECT max(period) FROM billing_readings
      WHERE status = 'accepted' AND register_id IN (SELECT id FROM regs)) AS last_period
+"""
+
+
+# A page of a utility's accounts ($1 utility, after $2, $3 of them) and what a notices
+# run needs of them, as the rows of rows.notice_contexts (JSON: ISO times, numeric
+# text): $4 months of charges, $5 the warning kind, $6 warnings since, $7 the kinds
+# the caps count, $8 counted since, $9 the same as epoch seconds (campaign messages),
+# $10 keys since. A phone's capped sends are its notices of every account.
+_NOTICE_PAGE = f"""
+WITH a AS (
+    SELECT * FROM billing_accounts WHERE utility_id = $1 AND number > $2
+    ORDER BY number LIMIT $3
+), b AS (
+    SELECT msisdn, account_number, opted_out FROM billing_bindings
+    WHERE account_number IN (SELECT number FROM a)
+), phones AS (
+    SELECT DISTINCT msisdn FROM b
+)
+SELECT
+    (SELECT coalesce(json_agg({_ACCOUNT_JSON} ORDER BY a.number), '[]') FROM a)::text
+        AS accounts,
+    (SELECT coalesce(json_agg(json_build_array(i.account_number, i.period, i.principal::text,
+                                               i.penalty::text, i.due_date)), '[]')
+     FROM billing_open_items AS i WHERE i.account_number IN (SELECT number FROM a))::text
+        AS items,
+    (SELECT coalesce(json_agg(json_build_array(msisdn, account_number, opted_out)
+                              ORDER BY account_number, msisdn), '[]') FROM b)::text
+        AS bindings,
+    (SELECT coalesce(json_agg(json_build_array(t.account_number, t.period, t.service,
+                                               t.amount::text)), '[]')
+     FROM (SELECT c.account_number, c.period, c.service, sum(c.amount) AS amount,
+                  dense_rank() OVER (PARTITION BY c.account_number ORDER BY c.period DESC)
+                      AS age
+           FROM billing_charges AS c WHERE c.account_number IN (SELECT number FROM a)
+           GROUP BY c.account_number, c.period, c.service) AS t
+     WHERE t.age <= $4)::text AS charges,
+    (SELECT coalesce(json_agg(json_build_array(account_number, service, created_at)), '[]')
+     FROM billing_notices
+     WHERE account_number IN (SELECT number FROM a) AND kind = $5 AND {_NOT_FAILED}
+       AND created_at >= $6 AND service IS NOT NULL)::text AS warned,
+    (SELECT coalesce(json_agg(json_build_array(t.msisdn, t.at)), '[]') FROM (
+        SELECT msisdn, coalesce(send_at, created_at) AS at FROM billing_notices
+        WHERE msisdn IN (SELECT msisdn FROM phones) AND kind = ANY ($7::text[])
+          AND {_NOT_FAILED} AND coalesce(send_at, created_at) >= $8
+        UNION ALL
+        SELECT m.destination, to_timestamp(greatest(m.not_before, m.created_at))
+        FROM messages AS m
+        WHERE m.campaign_id IS NOT NULL AND m.destination IN (SELECT msisdn FROM phones)
+          AND greatest(m.not_before, m.created_at) >= $9
+          AND m.state NOT IN ({_FAILED_LIST})) AS t)::text AS capped,
+    (SELECT coalesce(json_agg(json_build_array(t.account_number, t.last)), '[]') FROM (
+        SELECT p.account_number, max(r.period) AS last FROM billing_service_points AS p
+        JOIN billing_meters AS m ON m.service_point_id = p.id
+        JOIN billing_registers AS g ON g.meter_id = m.id
+        JOIN billing_readings AS r ON r.register_id = g.id AND r.status = 'accepted'
+        WHERE p.account_number IN (SELECT number FROM a) GROUP BY p.account_number) AS t)::text
+        AS last,
+    (SELECT coalesce(json_agg(json_build_array(account_number, notice_key)), '[]')
+     FROM billing_notices
+     WHERE account_number IN (SELECT number FROM a) AND notice_key IS NOT NULL
+       AND created_at >= $10)::text AS keys
+"""
+#: _NOTICE_PAGE's columns, in the order of rows.notice_contexts's parameters.
+_NOTICE_PAGE_COLUMNS = (
+    "accounts", "items", "bindings", "charges", "warned", "capped", "last", "keys"
+)  # fmt: skip
+
+# A run's notices ($1): each key stored once (a notice stored before is left as it is).
+_INSERT_KEYED_NOTICES = """
+INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
+                             state, delivered_at, amount, payment_reference, notice_key)
+SELECT kind, account_number, msisdn, text, created_at, send_at, service, state, delivered_at,
+       amount, payment_reference, notice_key
+FROM unnest($1::billing_notices[]) WITH ORDINALITY AS t ORDER BY t.ordinality
+ON CONFLICT (notice_key) WHERE notice_key IS NOT NULL DO NOTHING
+"""
+# The run notices of the accounts $1 not queued yet: this run's, and those a run that
+# stopped before queueing them left.
+_UNQUEUED_RUN_NOTICES = f"""
+SELECT {_NOTICE_COLUMNS}, n.notice_key FROM billing_notices AS n
+WHERE n.account_number = ANY ($1::text[]) AND n.notice_key IS NOT NULL
+  AND n.message_id IS NULL ORDER BY n.id
 """
 
 
@@ -375,10 +459,6 @@ _CLOSE_COLUMNS = (
     "accrued",
     "paid",
 )
-
-# Disconnection warnings loaded for the notice context: the settings (known only
-# once loaded) then say which of them are still under way.
-_WARNINGS_LOOKED_AT = 400
 
 
 def _loads(text: str | None) -> Any:
@@ -520,7 +600,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             account_number,
             rows.AVERAGE_MONTHS + 12,
             NoticeKind.DISCONNECTION_WARNING.value,
-            now - timedelta(days=_WARNINGS_LOOKED_AT),
+            now - rules.WARNINGS_LOOKED_AT,
             NoticeKind.DEBT.value,
             rules.capped_since(now),
         )
@@ -541,6 +621,46 @@ class PostgresBilling(rows.UtilitySettingsCache):
             json.loads(r["capped"]),
             r["last_period"],
         )
+
+    async def load_notice_contexts(
+        self, settings: UtilitySettings, *, now: datetime, after: str = "", limit: int = CLOSE_BATCH
+    ) -> list[NoticeContext]:
+        found = await self._run(
+            "load_notice_contexts",
+            self._fetchrow,
+            _NOTICE_PAGE,
+            settings.utility_id,
+            after,
+            limit,
+            rows.AVERAGE_MONTHS + 12,
+            NoticeKind.DISCONNECTION_WARNING.value,
+            now - rules.WARNINGS_LOOKED_AT,
+            sorted(k.value for k in CAP_COUNTED),
+            rules.capped_since(now),
+            rules.capped_since(now).timestamp(),
+            now - rules.KEYS_KEPT,
+        )
+        return rows.notice_contexts(
+            settings,
+            rules.warned_since(settings, now),
+            *(json.loads(found[column]) for column in _NOTICE_PAGE_COLUMNS),
+        )
+
+    async def save_run_notices(
+        self, notices: Sequence[NoticeRecord], accounts: Sequence[str]
+    ) -> list[NoticeRecord]:
+        return await self._run(
+            "save_run_notices", self._save_run_notices, list(notices), list(accounts)
+        )
+
+    async def _save_run_notices(
+        self, notices: list[NoticeRecord], accounts: list[str]
+    ) -> list[NoticeRecord]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            if notices:
+                await connection.execute(_INSERT_KEYED_NOTICES, rules.notice_rows(notices, None))
+            found = await connection.fetch(_UNQUEUED_RUN_NOTICES, accounts)
+        return [rows.keyed_notice(tuple(r)) for r in found]
 
     async def save_notices(self, notices: Sequence[NoticeRecord]) -> list[int]:
         return await self._run("save_notices", self._save_notices, list(notices))
