@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from . import bench, billing, campaign, config, demo, gateway, pdu, run, send, sim
+from . import bench, billing, campaign, config, demo, gateway, notices, pdu, run, send, sim
 from .errors import ReportingGroup
 from .help_text import plain_help
 
@@ -78,6 +78,7 @@ app.command("gateway")(gateway.gateway)
 app.add_typer(pdu.pdu_app, name="pdu")
 app.add_typer(campaign.campaign_app, name="campaign")
 app.add_typer(billing.billing_app, name="billing")
+app.add_typer(notices.notices_app, name="notices")
 app.add_typer(config.config_app, name="config")
 
 

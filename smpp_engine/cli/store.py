@@ -13,7 +13,8 @@ the URL with its password masked); a store failing later is a ``StoreError``.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -22,7 +23,7 @@ import typer
 
 from ..redaction import mask_url, remember, remember_url, secrets_in
 from ..settings import Settings, load_settings
-from ..store import Store, StoreError, open_store
+from ..store import Accepted, NewMessage, Store, StoreError, open_store
 from .errors import EXIT_BAD_INPUT, CommandError, single_error
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "ConfigOpt",
     "StoreOpenError",
     "StoreOpt",
+    "StoreQueue",
     "opened_store",
     "settings_or_exit",
     "store_failure",
@@ -56,6 +58,16 @@ class StoreOpenError(CommandError):
         super().__init__(store_failure(url, cause), EXIT_BAD_INPUT)
         self.url = url
         self.cause = cause
+
+
+class StoreQueue:
+    """Messages go straight into the store, for a running gateway to send."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]:
+        return await self.store.accept(messages, now=time.time())
 
 
 def store_failure(url: str, error: StoreError) -> str:
