@@ -79,6 +79,7 @@ def test_the_settings_quiet_hours_hold_notices(tmp_path: Path) -> None:
     [
         (("--now", "yesterday"), "--now 'yesterday': expected ISO 8601"),
         (("--now", "2024-03-20T09:00"), "give a time zone"),
+        (("--now", "0001-01-01T00:00:00+14:00"), "a year from 1971"),
         (("--utility", "nope"), "--utility 'nope'"),
     ],
 )

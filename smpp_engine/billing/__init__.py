@@ -1,6 +1,6 @@
 """Billing by SMS on the gateway: the MO self-service on top of the pure ``billing_core``."""
 
-from .notice_run import NOTICE_PAGE, NoticeRunSummary, run_notices
+from .notice_run import NOTICE_PAGE, RUN_YEARS, NoticeRunSummary, run_notices
 from .notices import (
     MessageFate,
     load_notice,
@@ -14,6 +14,7 @@ from .service import ReplyQueue, SmsSelfService
 
 __all__ = [
     "NOTICE_PAGE",
+    "RUN_YEARS",
     "MessageFate",
     "NoticeRunSummary",
     "PaymentResult",

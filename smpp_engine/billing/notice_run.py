@@ -36,10 +36,13 @@ from ..store import BillingStore
 from .notices import queue_notices
 from .service import ReplyQueue, route_sizer
 
-__all__ = ["NOTICE_PAGE", "NoticeRunSummary", "run_notices"]
+__all__ = ["NOTICE_PAGE", "RUN_YEARS", "NoticeRunSummary", "run_notices"]
 
 #: Accounts loaded, decided and stored per round trip.
 NOTICE_PAGE = 500
+#: The years a run may be decided as of: the store looks back up to 400 days from
+#: ``now``, and a time near the ends of the calendar cannot be.
+RUN_YEARS = range(1971, 9000)
 
 
 @dataclass
@@ -127,6 +130,8 @@ async def run_notices(
     utility's; ``on_verdicts`` sees each page's verdicts (a preview lists them).
     Raises the store's ``NoBillingUtilityError`` when it holds no such utility.
     """
+    if now.utcoffset() is None or now.year not in RUN_YEARS:
+        raise ValueError(f"now: an aware time in {RUN_YEARS.start}-{RUN_YEARS.stop - 1}")
     previewing = dry_run or queue is None
     settings = adjust(await billing.load_settings(utility_id))
     sizer = route_sizer(queue, route)

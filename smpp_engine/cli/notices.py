@@ -20,7 +20,7 @@ import typer
 from billing_core import NoticeVerdict
 
 from .. import logs
-from ..billing import NoticeRunSummary, run_notices
+from ..billing import RUN_YEARS, NoticeRunSummary, run_notices
 from ..settings import Settings
 from ..store import BillingStore, NoBillingUtilityError, StoreError
 from .errors import EXIT_FAILED, fail
@@ -50,6 +50,8 @@ def _now(text: str | None) -> datetime:
         raise fail(f"--now {text!r}: expected ISO 8601, e.g. 2024-03-20T09:00:00+00:00") from None
     if at.utcoffset() is None:
         raise fail(f"--now {text!r}: give a time zone, e.g. +00:00")
+    if at.year not in RUN_YEARS:
+        raise fail(f"--now {text!r}: a year from {RUN_YEARS.start} to {RUN_YEARS.stop - 1}")
     return at
 
 
