@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -36,6 +37,7 @@ from smpp_engine.store import (
     import_billing_data,
 )
 
+from .conftest import open_test_store
 from .test_billing_repository import NOW, example
 
 D = Decimal
@@ -203,3 +205,35 @@ async def test_engine_caps_hold_a_debt_notice_the_utility_would_send(store: Stor
     assert held.skipped()["debt"]["cap_reached"] == 1
     free = await run_notices(billing, None, now=later, route="sim")
     assert free.going()["debt"] == 1
+
+
+async def test_a_page_is_read_through_indexes_whatever_the_statistics(tmp_path: Path) -> None:
+    """On PostgreSQL a page reads each account's rows through their indexes, by key: a
+    plan that scans a table (or a whole index) per page makes a run grow with the
+    square of the accounts. Freshly loaded tables have no statistics to plan by."""
+    from smpp_engine.store.billing import postgres as pg  # noqa: PLC0415
+
+    arguments = ("demo", "", 25, 18, "disconnection_warning", RUN_AT, ["debt"], RUN_AT, 0.0, RUN_AT)
+
+    async def explain(pool: Any) -> Any:  # on the store's asyncio loop
+        async with pool.acquire() as connection, connection.transaction():
+            await connection.execute("SET LOCAL enable_seqscan = off")
+            query = "EXPLAIN (FORMAT JSON) " + pg._NOTICE_PAGE
+            return json.loads(await connection.fetchval(query, *arguments))
+
+    async for store in open_test_store("postgresql", tmp_path):
+        await demo_utility(store)
+        pool = store._pool  # type: ignore[attr-defined]
+        (plan,) = await store._run("explain", explain, pool)  # type: ignore[attr-defined]
+        scans = list(_scans(plan["Plan"]))
+        assert scans
+        for node in scans:
+            assert node["Node Type"] != "Seq Scan", node
+            assert "Index Name" not in node or "Index Cond" in node, node["Index Name"]
+
+
+def _scans(node: dict[str, Any]) -> Any:
+    if (node["Node Type"].endswith("Scan") and "Relation Name" in node) or "Index Name" in node:
+        yield node
+    for child in node.get("Plans", ()):
+        yield from _scans(child)

@@ -282,14 +282,19 @@ SELECT
 # run needs of them, as the rows of rows.notice_contexts (JSON: ISO times, numeric
 # text): $4 months of charges, $5 the warning kind, $6 warnings since, $7 the kinds
 # the caps count, $8 counted since, $9 the same as epoch seconds (campaign messages),
-# $10 keys since. A phone's capped sends are its notices of every account.
+# $10 keys since. A phone's capped sends are its notices of every account. Each part
+# is read per account or phone (LATERAL, through its index; ``OFFSET 0`` keeps a
+# subquery from being flattened into a join): a join planned from stale statistics
+# would scan a whole table for every page, and a run would grow with the square of
+# the accounts.
 _NOTICE_PAGE = f"""
 WITH a AS (
     SELECT * FROM billing_accounts WHERE utility_id = $1 AND number > $2
-    ORDER BY number LIMIT $3
+    ORDER BY utility_id, number LIMIT $3
 ), b AS (
-    SELECT msisdn, account_number, opted_out FROM billing_bindings
-    WHERE account_number IN (SELECT number FROM a)
+    SELECT t.* FROM a CROSS JOIN LATERAL (
+        SELECT msisdn, account_number, opted_out FROM billing_bindings
+        WHERE account_number = a.number OFFSET 0) AS t
 ), phones AS (
     SELECT DISTINCT msisdn FROM b
 )
@@ -298,44 +303,55 @@ SELECT
         AS accounts,
     (SELECT coalesce(json_agg(json_build_array(i.account_number, i.period, i.principal::text,
                                                i.penalty::text, i.due_date)), '[]')
-     FROM billing_open_items AS i WHERE i.account_number IN (SELECT number FROM a))::text
+     FROM a CROSS JOIN LATERAL (
+        SELECT * FROM billing_open_items WHERE account_number = a.number OFFSET 0) AS i)::text
         AS items,
     (SELECT coalesce(json_agg(json_build_array(msisdn, account_number, opted_out)
                               ORDER BY account_number, msisdn), '[]') FROM b)::text
         AS bindings,
-    (SELECT coalesce(json_agg(json_build_array(t.account_number, t.period, t.service,
-                                               t.amount::text)), '[]')
-     FROM (SELECT c.account_number, c.period, c.service, sum(c.amount) AS amount,
-                  dense_rank() OVER (PARTITION BY c.account_number ORDER BY c.period DESC)
-                      AS age
-           FROM billing_charges AS c WHERE c.account_number IN (SELECT number FROM a)
-           GROUP BY c.account_number, c.period, c.service) AS t
-     WHERE t.age <= $4)::text AS charges,
-    (SELECT coalesce(json_agg(json_build_array(account_number, service, created_at)), '[]')
-     FROM billing_notices
-     WHERE account_number IN (SELECT number FROM a) AND kind = $5 AND {_NOT_FAILED}
-       AND created_at >= $6 AND service IS NOT NULL)::text AS warned,
-    (SELECT coalesce(json_agg(json_build_array(t.msisdn, t.at)), '[]') FROM (
-        SELECT msisdn, coalesce(send_at, created_at) AS at FROM billing_notices
-        WHERE msisdn IN (SELECT msisdn FROM phones) AND kind = ANY ($7::text[])
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.period, t.service, t.amount::text)),
+                     '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT c.period, c.service, sum(c.amount) AS amount FROM billing_charges AS c
+        WHERE c.account_number = a.number AND c.period IN (
+            SELECT DISTINCT period FROM billing_charges WHERE account_number = a.number
+            ORDER BY period DESC LIMIT $4)
+        GROUP BY c.period, c.service) AS t)::text AS charges,
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.service, t.created_at)), '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT service, created_at FROM billing_notices
+        WHERE account_number = a.number AND kind = $5 AND {_NOT_FAILED}
+          AND created_at >= $6 AND service IS NOT NULL OFFSET 0) AS t)::text AS warned,
+    (SELECT coalesce(json_agg(json_build_array(phones.msisdn, t.at)), '[]')
+     FROM phones CROSS JOIN LATERAL (
+        SELECT coalesce(send_at, created_at) AS at FROM billing_notices
+        WHERE msisdn = phones.msisdn AND kind = ANY ($7::text[])
           AND {_NOT_FAILED} AND coalesce(send_at, created_at) >= $8
         UNION ALL
-        SELECT m.destination, to_timestamp(greatest(m.not_before, m.created_at))
-        FROM messages AS m
-        WHERE m.campaign_id IS NOT NULL AND m.destination IN (SELECT msisdn FROM phones)
+        SELECT to_timestamp(greatest(m.not_before, m.created_at)) FROM messages AS m
+        WHERE m.campaign_id IS NOT NULL
+          -- The messages' collation, or their index on destination is not used.
+          AND m.destination = phones.msisdn COLLATE "default"
           AND greatest(m.not_before, m.created_at) >= $9
-          AND m.state NOT IN ({_FAILED_LIST})) AS t)::text AS capped,
-    (SELECT coalesce(json_agg(json_build_array(t.account_number, t.last)), '[]') FROM (
-        SELECT p.account_number, max(r.period) AS last FROM billing_service_points AS p
-        JOIN billing_meters AS m ON m.service_point_id = p.id
-        JOIN billing_registers AS g ON g.meter_id = m.id
-        JOIN billing_readings AS r ON r.register_id = g.id AND r.status = 'accepted'
-        WHERE p.account_number IN (SELECT number FROM a) GROUP BY p.account_number) AS t)::text
-        AS last,
-    (SELECT coalesce(json_agg(json_build_array(account_number, notice_key)), '[]')
-     FROM billing_notices
-     WHERE account_number IN (SELECT number FROM a) AND notice_key IS NOT NULL
-       AND created_at >= $10)::text AS keys
+          AND m.state NOT IN ({_FAILED_LIST}) OFFSET 0) AS t)::text AS capped,
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.last)), '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT max(last.period) AS last
+        FROM (SELECT id FROM billing_service_points WHERE account_number = a.number OFFSET 0)
+            AS p
+        CROSS JOIN LATERAL (SELECT id FROM billing_meters WHERE service_point_id = p.id
+                            OFFSET 0) AS m
+        CROSS JOIN LATERAL (SELECT id FROM billing_registers WHERE meter_id = m.id
+                            OFFSET 0) AS g
+        CROSS JOIN LATERAL (
+            SELECT max(r.period) AS period FROM billing_readings AS r
+            WHERE r.register_id = g.id AND r.status = 'accepted') AS last) AS t
+     WHERE t.last IS NOT NULL)::text AS last,
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.notice_key)), '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT notice_key FROM billing_notices
+        WHERE account_number = a.number AND notice_key IS NOT NULL
+          AND created_at >= $10 OFFSET 0) AS t)::text AS keys
 """
 #: _NOTICE_PAGE's columns, in the order of rows.notice_contexts's parameters.
 _NOTICE_PAGE_COLUMNS = (
@@ -627,7 +643,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
     ) -> list[NoticeContext]:
         found = await self._run(
             "load_notice_contexts",
-            self._fetchrow,
+            self._fetch_by_keys,
             _NOTICE_PAGE,
             settings.utility_id,
             after,
@@ -645,6 +661,13 @@ class PostgresBilling(rows.UtilitySettingsCache):
             rules.warned_since(settings, now),
             *(json.loads(found[column]) for column in _NOTICE_PAGE_COLUMNS),
         )
+
+    async def _fetch_by_keys(self, query: str, *args: Any) -> Any:
+        """One row of a statement of keyed lookups, sequential scans ruled out (see
+        _SAVING): its plan must not scan a table for each account of a page."""
+        async with self._pool.acquire() as connection, connection.transaction(readonly=True):
+            await connection.execute("SET LOCAL enable_seqscan = off")
+            return await connection.fetchrow(query, *args)
 
     async def save_run_notices(
         self, notices: Sequence[NoticeRecord], accounts: Sequence[str]
