@@ -2,23 +2,29 @@
 
 Pure: the store loads a :class:`NoticeContext` (one query), :func:`plan_notices`
 returns the :class:`~billing_core.notices.NoticeRecord` rows to store and send.
+:func:`decide_notices` says the same for a notices run, with the reason for
+every notice that does not go (and each going notice's idempotency key).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from .model import Account, Language, Period, PhoneBinding, Service
+from .model import Account, FastEnum, Language, Period, PhoneBinding, Service
 from .notices import (
+    CAPPED,
     Hold,
     NoticeKind,
     NoticeRecord,
+    NoticeRules,
     ServiceDebt,
     debt_notice_due,
+    notice_key,
+    notice_period,
     reading_reminder_due,
     schedule_notice,
     services_to_warn,
@@ -45,7 +51,8 @@ class NoticeContext:
     have a disconnection warning under way (not to be sent again).
     ``recent_capped`` holds, per MSISDN, the send times of its capped notices in
     the last 30 days. ``last_reading_period`` is the period of the account's
-    latest accepted reading.
+    latest accepted reading. ``stored_keys`` are the keys of the account's notices
+    stored by notices runs lately (see :func:`~billing_core.notices.notice_key`).
     """
 
     settings: UtilitySettings
@@ -58,6 +65,7 @@ class NoticeContext:
     warned_services: frozenset[Service] = frozenset()
     recent_capped: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
     last_reading_period: Period | None = None
+    stored_keys: frozenset[str] = frozenset()
 
     @property
     def language(self) -> Language:
@@ -108,6 +116,53 @@ def _records(
     return records
 
 
+def _debt_text(context: NoticeContext, now: datetime, sizer: TextSizer) -> str:
+    settings = context.settings
+    # A debt without a dated open item (an opening balance) is due with this month's bills.
+    due = context.due_date or Period.of(now.astimezone(settings.zone).date()).due_date(
+        settings.due_day
+    )
+    return render(
+        ReplyKind.DEBT_NOTICE,
+        context.language,
+        {
+            "account": context.account.number,
+            "money": settings.money_format(context.balance, settings.rounding),
+            "due": day_text(due, context.language),
+        },
+        sizer,
+    ).text
+
+
+def _warning_text(context: NoticeContext, service: Service, sizer: TextSizer) -> str:
+    settings = context.settings
+    language = context.language
+    return render(
+        ReplyKind.DISCONNECTION_WARNING,
+        language,
+        {
+            "account": context.account.number,
+            "money": settings.money_format(context.service_debts[service].debt, settings.rounding),
+            "days": str(settings.notices.disconnection.days_to_pay),
+            "service": SERVICE_NAMES[language][service],
+        },
+        sizer,
+    ).text
+
+
+def _reminder_text(context: NoticeContext, sizer: TextSizer) -> str:
+    return render(
+        ReplyKind.READING_REMINDER,
+        context.language,
+        {
+            "account": context.account.number,
+            "last": str(context.settings.reading_window.last_day),
+            "example": example_text(context.language, (), None),
+        },
+        sizer,
+    ).text
+
+
 def plan_notices(
     context: NoticeContext, now: datetime, *, sizer: TextSizer
 ) -> tuple[NoticeRecord, ...]:
@@ -119,60 +174,214 @@ def plan_notices(
     """
     settings = context.settings
     rules = settings.notices
-    language = context.language
-    number = context.account.number
-    money = settings.money_format
     planned: list[NoticeRecord] = []
     if context.account.closed:
         return ()
     if debt_notice_due(context.balance, context.monthly_charge, rules):
-        # A debt without a dated open item (an opening balance) is due with this month's bills.
-        due = context.due_date or Period.of(now.astimezone(settings.zone).date()).due_date(
-            settings.due_day
-        )
-        text = render(
-            ReplyKind.DEBT_NOTICE,
-            language,
-            {
-                "account": number,
-                "money": money(context.balance, settings.rounding),
-                "due": day_text(due, language),
-            },
-            sizer,
-        ).text
+        text = _debt_text(context, now, sizer)
         planned += _records(context, NoticeKind.DEBT, text, now, amount=context.balance)
     for service in services_to_warn(context.service_debts, rules.disconnection):
         if service in context.warned_services:
             continue
         debt = context.service_debts[service].debt
-        text = render(
-            ReplyKind.DISCONNECTION_WARNING,
-            language,
-            {
-                "account": number,
-                "money": money(debt, settings.rounding),
-                "days": str(rules.disconnection.days_to_pay),
-                "service": SERVICE_NAMES[language][service],
-            },
-            sizer,
-        ).text
+        text = _warning_text(context, service, sizer)
         planned += _records(
             context, NoticeKind.DISCONNECTION_WARNING, text, now, service=service, amount=debt
         )
     today = now.astimezone(settings.zone).date()
     if reading_reminder_due(today, context.last_reading_period, rules):
-        text = render(
-            ReplyKind.READING_REMINDER,
-            language,
-            {
-                "account": number,
-                "last": str(settings.reading_window.last_day),
-                "example": example_text(language, (), None),
-            },
-            sizer,
-        ).text
+        text = _reminder_text(context, sizer)
         planned += _records(context, NoticeKind.READING_REMINDER, text, now)
     return tuple(planned)
+
+
+#: The kinds a notices run plans for every account.
+RUN_KINDS = (NoticeKind.DEBT, NoticeKind.DISCONNECTION_WARNING, NoticeKind.READING_REMINDER)
+
+
+class NoticeReason(FastEnum):
+    """Why a notice goes, waits or does not go (a notices run reports one per notice)."""
+
+    QUEUED = "queued"  # goes now
+    QUIET_HOURS = "quiet_hours"  # goes when the consumer's quiet hours end (``until``)
+    BELOW_THRESHOLD = "below_threshold"  # no debt, or not enough of it
+    NOT_REMINDER_DAY = "not_reminder_day"
+    READING_RECEIVED = "reading_received"  # this month's reading is in: no reminder
+    OPTED_OUT = "opted_out"
+    CAP_REACHED = "cap_reached"  # a later run sends it once the caps allow (``until``)
+    ALREADY_WARNED = "already_warned"  # a disconnection procedure is under way
+    ALREADY_SENT = "already_sent"  # stored before for this period (its key)
+    CLOSED_ACCOUNT = "closed_account"
+    NO_PHONE = "no_phone"  # due, but no phone is bound to the account
+
+
+#: The reasons whose notice is stored and queued.
+GOING: frozenset[NoticeReason] = frozenset({NoticeReason.QUEUED, NoticeReason.QUIET_HOURS})
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeVerdict:
+    """One notice of a run: ``kind`` to one phone of one account (``msisdn`` None when
+    the reason concerns the account as a whole), and why it goes or not.
+
+    ``notice`` is the record to store and queue (with its ``key``) when it goes;
+    ``until`` is when it may go: the end of the quiet hours, or when the caps
+    allow one more.
+    """
+
+    kind: NoticeKind
+    account_number: str
+    reason: NoticeReason
+    msisdn: str | None = None
+    service: Service | None = None
+    notice: NoticeRecord | None = None
+    until: datetime | None = None
+
+    @property
+    def goes(self) -> bool:
+        return self.notice is not None
+
+
+def _cap_free(rules: NoticeRules, at: datetime, recent: Sequence[datetime]) -> bool:
+    """Whether one more capped notice at ``at`` keeps every window holding it within the
+    caps, counting sends on both sides of it: a notice held by quiet hours is stored with
+    a later send time, and one planned now must not join it over the caps."""
+    caps = rules.caps
+    for span, cap in (
+        (timedelta(days=1), caps.per_day),
+        (timedelta(days=7), caps.per_week),
+        (timedelta(days=30), caps.per_month),
+    ):
+        if sum(1 for t in recent if abs(t - at) < span) >= cap:
+            return False
+    return True
+
+
+def _verdicts_to_phones(  # noqa: PLR0917 - one notice's facts
+    context: NoticeContext,
+    kind: NoticeKind,
+    text: str,
+    now: datetime,
+    period: str,
+    service: Service | None = None,
+    amount: Decimal = Decimal(0),
+) -> list[NoticeVerdict]:
+    number = context.account.number
+    if not context.bindings:
+        return [NoticeVerdict(kind, number, NoticeReason.NO_PHONE, service=service)]
+    verdicts = []
+    for binding in context.bindings:
+        key = notice_key(kind, number, service, period, binding.msisdn)
+        if key in context.stored_keys:
+            verdicts.append(
+                NoticeVerdict(kind, number, NoticeReason.ALREADY_SENT, binding.msisdn, service)
+            )
+            continue
+        recent = context.recent_capped.get(binding.msisdn, ())
+        decision = schedule_notice(
+            kind,
+            now=now,
+            tz=context.zone,
+            opted_out=binding.opted_out,
+            recent=recent,
+            rules=context.settings.notices,
+        )
+        verdict = NoticeVerdict(kind, number, NoticeReason.QUEUED, binding.msisdn, service)
+        if decision.hold is Hold.OPTED_OUT:
+            verdicts.append(replace(verdict, reason=NoticeReason.OPTED_OUT))
+            continue
+        if decision.hold is Hold.FREQUENCY_CAP or (
+            kind in CAPPED
+            and decision.send_at is not None
+            and not _cap_free(context.settings.notices, decision.send_at, recent)
+        ):
+            # Not held in the queue for days: the debt may be paid by then. A later
+            # run plans it again once the caps allow.
+            verdicts.append(
+                replace(verdict, reason=NoticeReason.CAP_REACHED, until=decision.send_at)
+            )
+            continue
+        held = decision.hold is Hold.QUIET_HOURS
+        record = NoticeRecord(
+            kind,
+            number,
+            binding.msisdn,
+            text,
+            now,
+            decision.send_at,
+            service,
+            amount=amount,
+            key=key,
+        )
+        verdicts.append(
+            replace(
+                verdict,
+                reason=NoticeReason.QUIET_HOURS if held else NoticeReason.QUEUED,
+                notice=record,
+                until=decision.send_at if held else None,
+            )
+        )
+    return verdicts
+
+
+def decide_notices(
+    context: NoticeContext, now: datetime, *, sizer: TextSizer
+) -> tuple[NoticeVerdict, ...]:
+    """What a notices run does for one account: one verdict per kind of :data:`RUN_KINDS`
+    and phone (per service for disconnection warnings), each with its reason.
+
+    The notices that go are those :func:`plan_notices` plans, but a capped notice
+    the caps hold is not planned for later (:attr:`NoticeReason.CAP_REACHED`), and
+    a notice whose key is stored (``context.stored_keys``) is not planned again.
+    """
+    number = context.account.number
+    if context.account.closed:
+        return tuple(NoticeVerdict(k, number, NoticeReason.CLOSED_ACCOUNT) for k in RUN_KINDS)
+    settings = context.settings
+    rules = settings.notices
+    today = now.astimezone(settings.zone).date()
+    verdicts: list[NoticeVerdict] = []
+    month = notice_period(NoticeKind.DEBT, today)
+    if debt_notice_due(context.balance, context.monthly_charge, rules):
+        verdicts += _verdicts_to_phones(
+            context,
+            NoticeKind.DEBT,
+            _debt_text(context, now, sizer),
+            now,
+            month,
+            amount=context.balance,
+        )
+    else:
+        verdicts.append(NoticeVerdict(NoticeKind.DEBT, number, NoticeReason.BELOW_THRESHOLD))
+    warn = NoticeKind.DISCONNECTION_WARNING
+    due = services_to_warn(context.service_debts, rules.disconnection)
+    if not due:
+        verdicts.append(NoticeVerdict(warn, number, NoticeReason.BELOW_THRESHOLD))
+    for service in due:
+        if service in context.warned_services:
+            verdicts.append(
+                NoticeVerdict(warn, number, NoticeReason.ALREADY_WARNED, service=service)
+            )
+            continue
+        verdicts += _verdicts_to_phones(
+            context,
+            warn,
+            _warning_text(context, service, sizer),
+            now,
+            month,
+            service,
+            context.service_debts[service].debt,
+        )
+    remind = NoticeKind.READING_REMINDER
+    if today.day not in rules.reminder_days:
+        verdicts.append(NoticeVerdict(remind, number, NoticeReason.NOT_REMINDER_DAY))
+    elif not reading_reminder_due(today, context.last_reading_period, rules):
+        verdicts.append(NoticeVerdict(remind, number, NoticeReason.READING_RECEIVED))
+    else:
+        verdicts += _verdicts_to_phones(
+            context, remind, _reminder_text(context, sizer), now, notice_period(remind, today)
+        )
+    return tuple(verdicts)
 
 
 def payment_confirmations(

@@ -39,8 +39,11 @@ class NoticeKind(FastEnum):
 
 #: Notices the law requires: STOP does not silence them, caps do not hold them.
 LEGALLY_REQUIRED: Final = frozenset({NoticeKind.DISCONNECTION_WARNING, NoticeKind.RESTRICTION})
-#: Notices the frequency caps count and hold.
+#: Notices the frequency caps hold.
 CAPPED: Final = frozenset({NoticeKind.DEBT})
+#: Notices that count against a phone's caps (with the campaign messages it was sent):
+#: every kind but the payment confirmation, which answers the consumer's own act.
+CAP_COUNTED: Final = frozenset(NoticeKind) - {NoticeKind.PAYMENT_CONFIRMATION}
 
 _DAY: Final = timedelta(days=1)
 
@@ -258,7 +261,8 @@ class NoticeRecord:
     """A notice as stored: its text, its SMPP message ids, the DLR state and delivery time.
 
     ``delivered_at`` (the DLR's done date) is the legal evidence a disconnection
-    warning's deadline is counted from.
+    warning's deadline is counted from. ``key`` (see :func:`notice_key`) makes a
+    notice planned by a notices run unique: planned again, it is the same notice.
     """
 
     kind: NoticeKind
@@ -273,3 +277,22 @@ class NoticeRecord:
     delivered_at: datetime | None = None
     amount: Decimal = ZERO
     id: int | None = None
+    key: str | None = None
+
+
+def notice_period(kind: NoticeKind, local_day: date) -> str:
+    """What a notice of ``kind`` is sent once per: the month (``YYYY-MM``), but a reading
+    reminder is sent once per reminder day (``YYYY-MM-DD``): each day it is due is its own."""
+    if kind is NoticeKind.READING_REMINDER:
+        return local_day.isoformat()
+    return str(Period.of(local_day))
+
+
+def notice_key(
+    kind: NoticeKind, account_number: str, service: Service | None, period: str, msisdn: str
+) -> str:
+    """The idempotency key of one notice to one phone: stored once, queued once."""
+    return (
+        f"notice:{kind.value}:{account_number}:{'-' if service is None else service.value}"
+        f":{period}:{msisdn}"
+    )

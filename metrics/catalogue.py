@@ -157,6 +157,25 @@ BILLING_ROUND_TRIP = Histogram(
     "Time from a consumer's MO taken by the gateway to its reply queued durably.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+BILLING_NOTICES_PLANNED = Counter(
+    "smpp_billing_notices_planned",
+    "Notices a notices run decided to send, by kind and reason (queued: at once; quiet_hours: "
+    "when the consumer's quiet hours end).",
+    ["kind", "reason"],
+)
+BILLING_NOTICES_QUEUED = Counter(
+    "smpp_billing_notices_queued",
+    "Notices a notices run queued as gateway messages, by kind (with those an interrupted run "
+    "had stored).",
+    ["kind"],
+)
+BILLING_NOTICES_SKIPPED = Counter(
+    "smpp_billing_notices_skipped",
+    "Notices a notices run did not send, by kind and reason (below_threshold, opted_out, "
+    "cap_reached, already_warned, already_sent, closed_account, no_phone, not_reminder_day, "
+    "reading_received).",
+    ["kind", "reason"],
+)
 HTTP_REQUESTS = Counter(
     "smpp_http_requests",
     "HTTP API requests by route template, method and status code.",

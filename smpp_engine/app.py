@@ -282,10 +282,12 @@ class Gateway:
                 route_status=pipeline.route_status(),
             )
 
+        routes = [smsc.name for smsc in self.settings.smsc]
+        billing_route = self.settings.billing.route
         context = ApiContext(
             store=store,
             accept=pipeline.accept,
-            routes=[smsc.name for smsc in self.settings.smsc],
+            routes=routes,
             # As the routes' dispatchers will split them: accepted is sendable.
             route_texts={
                 name: RouteText(
@@ -301,6 +303,9 @@ class Gateway:
             readiness=readiness,
             clock=self.clock,
             default_priority=config.priority(),
+            # Checked only when billing is enabled: a route no [[smsc]] has means the first.
+            billing_route=billing_route if billing_route in routes else None,
+            notice_rules=self.settings.notices.apply_to,
         )
         port: int = await nursery.start(
             lambda task_status: serve_api(

@@ -1,5 +1,6 @@
 """Billing by SMS on the gateway: the MO self-service on top of the pure ``billing_core``."""
 
+from .notice_run import NOTICE_PAGE, RUN_YEARS, NoticeRunSummary, run_notices
 from .notices import (
     MessageFate,
     load_notice,
@@ -12,7 +13,10 @@ from .payments import PaymentResult, post_and_confirm
 from .service import ReplyQueue, SmsSelfService
 
 __all__ = [
+    "NOTICE_PAGE",
+    "RUN_YEARS",
     "MessageFate",
+    "NoticeRunSummary",
     "PaymentResult",
     "ReplyQueue",
     "SmsSelfService",
@@ -22,4 +26,5 @@ __all__ = [
     "queue_notices",
     "recent_notices",
     "reply_fate",
+    "run_notices",
 ]

@@ -112,7 +112,8 @@ async def queue_notices(
 ) -> list[int]:
     """Queue saved ``notices`` (with ids) on ``route`` and link each to its message.
 
-    Each message's idempotency key is ``notice:{id}``: queueing a notice again
+    Each message's idempotency key is the notice's key (a notices run's, see
+    :func:`billing_core.notice_key`), else ``notice:{id}``: queueing a notice again
     (a retry after a crash) returns its message, sends nothing twice. Returns
     the message ids, in order. A notice with a ``send_at`` waits until then.
     """
@@ -136,7 +137,7 @@ async def queue_notices(
                 parts=plan_text(notice.text, profile, method).parts,
                 priority=priority,
                 not_before=0.0 if notice.send_at is None else notice.send_at.timestamp(),
-                idempotency_key=f"notice:{notice.id}",
+                idempotency_key=notice.key or f"notice:{notice.id}",
             )
         )
     accepted = await queue.accept(messages)

@@ -2,7 +2,7 @@
 
 Each command lives in a module of its own (``pdu``, ``sim``, ``send``, ``run``,
 ``demo``, ``bench``, ``gateway``, ``routes``, ``jobs``, ``campaign``, ``billing``,
-``config``), imported only when its command runs (:mod:`.lazy`), so
+``notices``, ``config``), imported only when its command runs (:mod:`.lazy`), so
 ``smpp-engine --help`` and one ``billing sms`` do not pay for the whole engine.
 """
 
@@ -90,6 +90,12 @@ class RootGroup(ReportingGroup, LazyGroup):
             "billing",
             "billing_app",
             "Utility billing by SMS: load data, try a consumer's SMS.",
+        ),
+        _here(
+            "notices",
+            "notices",
+            "notices_app",
+            "Debt notices, disconnection warnings and reading reminders for every account.",
         ),
         _here(
             "config",

@@ -13,7 +13,8 @@ the URL with its password masked); a store failing later is a ``StoreError``.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -26,13 +27,14 @@ from .errors import EXIT_BAD_INPUT, CommandError, single_error
 if TYPE_CHECKING:
     # The settings and the store load when a command reads them, not with the options.
     from ..settings import Settings
-    from ..store import Store, StoreError
+    from ..store import Accepted, NewMessage, Store, StoreError
 
 __all__ = [
     "EXIT_BAD_INPUT",
     "ConfigOpt",
     "StoreOpenError",
     "StoreOpt",
+    "StoreQueue",
     "opened_store",
     "settings_or_exit",
     "store_failure",
@@ -59,6 +61,16 @@ class StoreOpenError(CommandError):
         super().__init__(store_failure(url, cause), EXIT_BAD_INPUT)
         self.url = url
         self.cause = cause
+
+
+class StoreQueue:
+    """Messages go straight into the store, for a running gateway to send."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]:
+        return await self.store.accept(messages, now=time.time())
 
 
 def store_failure(url: str, error: StoreError) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "Groups",
     "Message",
     "MessageAccepted",
+    "NoticeRun",
     "PaymentKnown",
     "PaymentPosted",
     "Readiness",
@@ -457,3 +458,23 @@ class PaymentPosted(Answer):
     message_ids: list[int]
     paid: Money
     balance_after: Money
+
+
+class NoticeRun(Answer):
+    """A notices run, or its preview: the counts by kind and reason, as
+    ``smpp-engine notices run --json`` prints them.
+
+    ``going`` are the notices that go (at once, or when quiet hours end: those
+    are also in ``held_for_quiet_hours``); ``skipped`` the others by kind and
+    reason; ``queued`` the messages queued by this run (none for a preview);
+    ``resumed`` those of them an earlier, interrupted run had stored.
+    """
+
+    now: Time
+    dry_run: bool
+    accounts: int
+    going: dict[str, int]
+    held_for_quiet_hours: dict[str, int]
+    skipped: dict[str, dict[str, int]]
+    queued: dict[str, int]
+    resumed: int

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..store import StoreError
-from . import billing, campaigns, messages, route_states
+from . import billing, campaigns, messages, notices, route_states
 from .answers import Alive, Readiness, StoreReadiness, StoreUnavailable, respond
 from .auth import KeyRing
 from .context import ApiContext
@@ -102,6 +102,8 @@ def create_app(context: ApiContext) -> Starlette:
             bound(billing.post_payment),
             methods=["POST"],
         ),
+        Route("/v1/billing/notices/plan", bound(notices.plan_notices), methods=["POST"]),
+        Route("/v1/billing/notices/run", bound(notices.post_notices_run), methods=["POST"]),
     ]
     public = {"/healthz", "/readyz", "/openapi.json"}
     if context.metrics_public:

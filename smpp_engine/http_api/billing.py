@@ -28,7 +28,7 @@ from .bodies import parse_body, path_text, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
 
-__all__ = ["get_account", "post_payment"]
+__all__ = ["PipelineQueue", "get_account", "post_payment"]
 
 _AMOUNT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
 _PERIOD = re.compile(r"^([0-9]{4})-([0-9]{2})$")
@@ -63,7 +63,7 @@ class PaymentBody(BaseModel):
     ) = None
 
 
-class _Queue:
+class PipelineQueue:
     """The pipeline's accept, as the billing service's reply queue."""
 
     def __init__(self, context: ApiContext) -> None:
@@ -142,7 +142,7 @@ async def post_payment(context: ApiContext, request: Request) -> Response:
     )
     try:
         posted = await post_and_confirm(
-            _billing(context), _Queue(context), payment, route=context.routes[0], now=now
+            _billing(context), PipelineQueue(context), payment, route=context.routes[0], now=now
         )
     except UnknownAccountError:
         raise ApiError(404, "not found", f"no account {account!r}") from None

@@ -6,6 +6,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from billing_core import UtilitySettings
 from throttling import Priority
 
 from ..pipeline import RouteStatus
@@ -57,6 +58,10 @@ class ApiContext:
     route_texts: Mapping[str, RouteText] = field(default_factory=dict)
     #: Each route's binds, rate and restarts, from the pipeline of this process.
     route_status: Callable[[], Mapping[str, RouteStatus]] | None = None
+    #: The route billing notices go out on ([billing] route); None: the first route.
+    billing_route: str | None = None
+    #: The engine's [notices] quiet hours and caps put on a utility's notice rules.
+    notice_rules: Callable[[UtilitySettings], UtilitySettings] = lambda utility: utility
 
     def __post_init__(self) -> None:
         if not self.routes:
@@ -64,6 +69,8 @@ class ApiContext:
         unknown = sorted(set(self.route_texts) - set(self.routes))
         if unknown:
             raise ValueError(f"route_texts: no such route {', '.join(unknown)}")
+        if self.billing_route is not None and self.billing_route not in self.routes:
+            raise ValueError(f"billing_route: no such route {self.billing_route}")
 
     def route_text(self, route: str) -> RouteText:
         """The text profile and concatenation method of ``route``."""

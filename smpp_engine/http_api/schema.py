@@ -23,6 +23,7 @@ from .billing import PaymentBody
 from .bodies import ROUTE_MARK
 from .campaigns import CampaignBody, GroupBody, MembersBody
 from .messages import BatchRequest, MessageRequest
+from .notices import NoticeRunBody
 
 __all__ = ["ERRORS", "OPERATIONS", "Operation", "Reply", "openapi_document"]
 
@@ -242,6 +243,24 @@ OPERATIONS: Sequence[Operation] = (
         (400, 401, 404, 413, 422, 503),
         body=PaymentBody,
         parameters={"account": _ACCOUNT},
+    ),
+    Operation(
+        "post",
+        "/v1/billing/notices/plan",
+        "Preview a notices run: each kind's notices that would go and why the others "
+        "would not; nothing is stored.",
+        {200: Reply("The counts by kind and reason.", a.NoticeRun)},
+        (400, 401, 404, 413, 422, 503),
+        body=NoticeRunBody,
+    ),
+    Operation(
+        "post",
+        "/v1/billing/notices/run",
+        "Queue the debt notices, disconnection warnings and reading reminders due for every "
+        "account, once per notice and period (posting it again queues nothing).",
+        {200: Reply("The counts by kind and reason, and what was queued.", a.NoticeRun)},
+        (400, 401, 404, 413, 422, 503),
+        body=NoticeRunBody,
     ),
 )
 

@@ -287,6 +287,18 @@ class NoticeSettings(Section):
     def frequency_caps(self) -> FrequencyCaps:
         return FrequencyCaps(self.caps.per_day, self.caps.per_week, self.caps.per_month)
 
+    def apply_to(self, utility: UtilitySettings) -> UtilitySettings:
+        """``utility`` with these quiet hours and caps for its notices: the engine's
+        settings say when SMS may go out, over what the billing data says.
+
+        The consumer's clock stays the account's zone, else the utility's: the
+        billing data knows it, where ``time_zone`` guesses from a number.
+        """
+        rules = dataclasses.replace(
+            utility.notices, quiet_hours=self.notice_quiet_hours(), caps=self.frequency_caps()
+        )
+        return dataclasses.replace(utility, notices=rules)
+
 
 class Settings(Section):
     """Everything the engine reads from its settings file."""

@@ -145,6 +145,9 @@ async def _tour(client: httpx.AsyncClient, readiness: list[Readiness]) -> None:
     await expect(200, "POST", payments, json=payment)
     account = (await expect(200, "GET", f"/v1/billing/accounts/{ACCOUNT}")).json()
     assert account["meters"] and account["notices"]
+    at = {"now": "2024-03-20T09:00:00+00:00"}
+    await expect(200, "POST", "/v1/billing/notices/plan", json=at)
+    await expect(200, "POST", "/v1/billing/notices/run", json=at)
 
 
 @pytest.mark.parametrize("routes", [ROUTES, ("only",)])

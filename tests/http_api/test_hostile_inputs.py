@@ -371,6 +371,31 @@ CALLS: dict[str, st.SearchStrategy[Call]] = {
         path_texts,
         st.one_of(msisdns, path_texts),
     ),
+    **{
+        f"POST /v1/billing/notices/{action}": st.builds(
+            lambda body, action=action: Call("POST", f"/v1/billing/notices/{action}", body),
+            _json(
+                bodies(
+                    {
+                        "now": st.one_of(
+                            st.sampled_from(
+                                [
+                                    "2024-03-20T09:00:00+00:00",
+                                    "0001-01-01T00:00:00+14:00",
+                                    "9999-12-31T23:59:59-14:00",
+                                    "2024-03-20",
+                                ]
+                            ),
+                            texts,
+                        ),
+                        "dry_run": st.one_of(st.booleans(), hostile),
+                    },
+                    set(),
+                )
+            ),
+        )
+        for action in ("plan", "run")
+    },
     "GET /v1/billing/accounts/{account}": st.builds(
         lambda account: Call("GET", f"/v1/billing/accounts/{segment(account)}"), path_texts
     ),

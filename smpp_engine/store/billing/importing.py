@@ -59,6 +59,7 @@ from billing_core import (
     Language,
     Ledger,
     MeterStatus,
+    NoticeContext,
     NoticeRecord,
     Outcome,
     Payment,
@@ -238,6 +239,33 @@ class BillingStore(BillingRepository, Protocol):
     ) -> bool:
         """``save_payment``, and in the same transaction the notices ``confirmations``
         makes of the posting as stored, kept under the payment's reference."""
+        ...
+
+    async def load_notice_contexts(
+        self,
+        settings: UtilitySettings,
+        *,
+        now: datetime,
+        after: str = "",
+        limit: int = CLOSE_BATCH,
+    ) -> list[NoticeContext]:
+        """The notice contexts (as ``load_notice_context``) of the next ``limit`` accounts
+        of ``settings``' utility whose numbers follow ``after``, in number order, with
+        those settings; closed accounts too. Empty: none is left. One query per page.
+
+        A phone's ``recent_capped`` are the sends of the last 30 days the caps count
+        (:data:`billing_core.CAP_COUNTED`): its notices to every account it is bound
+        to, and the campaign messages sent to it; ``stored_keys`` the keys of the
+        account's notices stored by runs lately.
+        """
+        ...
+
+    async def save_run_notices(
+        self, notices: Sequence[NoticeRecord], accounts: Sequence[str]
+    ) -> list[NoticeRecord]:
+        """Store a run's keyed ``notices`` (a key stored already is left as it is), in one
+        transaction with reading back the run notices of ``accounts`` not yet queued
+        (with ids and keys, in id order): this run's, and those an interrupted run left."""
         ...
 
     async def unqueued_notices(self, payment_reference: str) -> list[NoticeRecord]:

@@ -18,10 +18,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from billing_core import (
+    CAP_COUNTED,
     AccountClosed,
     Ledger,
     NoticeContext,
@@ -240,9 +241,10 @@ WHERE n.payment_reference = $1 AND n.message_id IS NULL ORDER BY n.id
 """
 # A notice counts (as a warning under way, or against the caps) unless its
 # message is known not to have reached the phone.
+_FAILED_LIST = ", ".join(repr(s.value) for s in sorted(FAILED_STATES))
 _NOT_FAILED = (
     "NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = billing_notices.message_id "
-    f"AND m.state IN ({', '.join(repr(s.value) for s in sorted(FAILED_STATES))}))"
+    f"AND m.state IN ({_FAILED_LIST}))"
 )
 _NOTICE_CONTEXT = f"""
 WITH a AS (SELECT * FROM billing_accounts WHERE number = $1),
@@ -273,6 +275,104 @@ SELECT
        AND coalesce(send_at, created_at) >= $6) AS capped,
     (SELECT max(period) FROM billing_readings
      WHERE status = 'accepted' AND register_id IN (SELECT id FROM regs)) AS last_period
+"""
+
+
+# A page of a utility's accounts ($1 utility, after $2, $3 of them) and what a notices
+# run needs of them, as the rows of rows.notice_contexts (JSON: ISO times, numeric
+# text): $4 months of charges, $5 the warning kind, $6 warnings since, $7 the kinds
+# the caps count, $8 counted since, $9 the same as epoch seconds (campaign messages),
+# $10 keys since. A phone's capped sends are its notices of every account. Each part
+# is read per account or phone (LATERAL, through its index; ``OFFSET 0`` keeps a
+# subquery from being flattened into a join): a join planned from stale statistics
+# would scan a whole table for every page, and a run would grow with the square of
+# the accounts.
+_NOTICE_PAGE = f"""
+WITH a AS (
+    SELECT * FROM billing_accounts WHERE utility_id = $1 AND number > $2
+    ORDER BY utility_id, number LIMIT $3
+), b AS (
+    SELECT t.* FROM a CROSS JOIN LATERAL (
+        SELECT msisdn, account_number, opted_out FROM billing_bindings
+        WHERE account_number = a.number OFFSET 0) AS t
+), phones AS (
+    SELECT DISTINCT msisdn FROM b
+)
+SELECT
+    (SELECT coalesce(json_agg({_ACCOUNT_JSON} ORDER BY a.number), '[]') FROM a)::text
+        AS accounts,
+    (SELECT coalesce(json_agg(json_build_array(i.account_number, i.period, i.principal::text,
+                                               i.penalty::text, i.due_date)), '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT * FROM billing_open_items WHERE account_number = a.number OFFSET 0) AS i)::text
+        AS items,
+    (SELECT coalesce(json_agg(json_build_array(msisdn, account_number, opted_out)
+                              ORDER BY account_number, msisdn), '[]') FROM b)::text
+        AS bindings,
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.period, t.service, t.amount::text)),
+                     '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT c.period, c.service, sum(c.amount) AS amount FROM billing_charges AS c
+        WHERE c.account_number = a.number AND c.period IN (
+            SELECT DISTINCT period FROM billing_charges WHERE account_number = a.number
+            ORDER BY period DESC LIMIT $4)
+        GROUP BY c.period, c.service) AS t)::text AS charges,
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.service, t.created_at)), '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT service, created_at FROM billing_notices
+        WHERE account_number = a.number AND kind = $5 AND {_NOT_FAILED}
+          AND created_at >= $6 AND service IS NOT NULL OFFSET 0) AS t)::text AS warned,
+    (SELECT coalesce(json_agg(json_build_array(phones.msisdn, t.at)), '[]')
+     FROM phones CROSS JOIN LATERAL (
+        SELECT coalesce(send_at, created_at) AS at FROM billing_notices
+        WHERE msisdn = phones.msisdn AND kind = ANY ($7::text[])
+          AND {_NOT_FAILED} AND coalesce(send_at, created_at) >= $8
+        UNION ALL
+        SELECT to_timestamp(greatest(m.not_before, m.created_at)) FROM messages AS m
+        WHERE m.campaign_id IS NOT NULL
+          -- The messages' collation, or their index on destination is not used.
+          AND m.destination = phones.msisdn COLLATE "default"
+          AND greatest(m.not_before, m.created_at) >= $9
+          AND m.state NOT IN ({_FAILED_LIST}) OFFSET 0) AS t)::text AS capped,
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.last)), '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT max(last.period) AS last
+        FROM (SELECT id FROM billing_service_points WHERE account_number = a.number OFFSET 0)
+            AS p
+        CROSS JOIN LATERAL (SELECT id FROM billing_meters WHERE service_point_id = p.id
+                            OFFSET 0) AS m
+        CROSS JOIN LATERAL (SELECT id FROM billing_registers WHERE meter_id = m.id
+                            OFFSET 0) AS g
+        CROSS JOIN LATERAL (
+            SELECT max(r.period) AS period FROM billing_readings AS r
+            WHERE r.register_id = g.id AND r.status = 'accepted') AS last) AS t
+     WHERE t.last IS NOT NULL)::text AS last,
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.notice_key)), '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT notice_key FROM billing_notices
+        WHERE account_number = a.number AND notice_key IS NOT NULL
+          AND created_at >= $10 OFFSET 0) AS t)::text AS keys
+"""
+#: _NOTICE_PAGE's columns, in the order of rows.notice_contexts's parameters.
+_NOTICE_PAGE_COLUMNS = (
+    "accounts", "items", "bindings", "charges", "warned", "capped", "last", "keys"
+)  # fmt: skip
+
+# A run's notices ($1): each key stored once (a notice stored before is left as it is).
+_INSERT_KEYED_NOTICES = """
+INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
+                             state, delivered_at, amount, payment_reference, notice_key)
+SELECT kind, account_number, msisdn, text, created_at, send_at, service, state, delivered_at,
+       amount, payment_reference, notice_key
+FROM unnest($1::billing_notices[]) WITH ORDINALITY AS t ORDER BY t.ordinality
+ON CONFLICT (notice_key) WHERE notice_key IS NOT NULL DO NOTHING
+"""
+# The run notices of the accounts $1 not queued yet: this run's, and those a run that
+# stopped before queueing them left.
+_UNQUEUED_RUN_NOTICES = f"""
+SELECT {_NOTICE_COLUMNS}, n.notice_key FROM billing_notices AS n
+WHERE n.account_number = ANY ($1::text[]) AND n.notice_key IS NOT NULL
+  AND n.message_id IS NULL ORDER BY n.id
 """
 
 
@@ -375,10 +475,6 @@ _CLOSE_COLUMNS = (
     "accrued",
     "paid",
 )
-
-# Disconnection warnings loaded for the notice context: the settings (known only
-# once loaded) then say which of them are still under way.
-_WARNINGS_LOOKED_AT = 400
 
 
 def _loads(text: str | None) -> Any:
@@ -520,7 +616,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             account_number,
             rows.AVERAGE_MONTHS + 12,
             NoticeKind.DISCONNECTION_WARNING.value,
-            now - timedelta(days=_WARNINGS_LOOKED_AT),
+            now - rules.WARNINGS_LOOKED_AT,
             NoticeKind.DEBT.value,
             rules.capped_since(now),
         )
@@ -541,6 +637,53 @@ class PostgresBilling(rows.UtilitySettingsCache):
             json.loads(r["capped"]),
             r["last_period"],
         )
+
+    async def load_notice_contexts(
+        self, settings: UtilitySettings, *, now: datetime, after: str = "", limit: int = CLOSE_BATCH
+    ) -> list[NoticeContext]:
+        found = await self._run(
+            "load_notice_contexts",
+            self._fetch_by_keys,
+            _NOTICE_PAGE,
+            settings.utility_id,
+            after,
+            limit,
+            rows.AVERAGE_MONTHS + 12,
+            NoticeKind.DISCONNECTION_WARNING.value,
+            now - rules.WARNINGS_LOOKED_AT,
+            sorted(k.value for k in CAP_COUNTED),
+            rules.capped_since(now),
+            rules.capped_since(now).timestamp(),
+            now - rules.KEYS_KEPT,
+        )
+        return rows.notice_contexts(
+            settings,
+            rules.warned_since(settings, now),
+            *(json.loads(found[column]) for column in _NOTICE_PAGE_COLUMNS),
+        )
+
+    async def _fetch_by_keys(self, query: str, *args: Any) -> Any:
+        """One row of a statement of keyed lookups, sequential scans ruled out (see
+        _SAVING): its plan must not scan a table for each account of a page."""
+        async with self._pool.acquire() as connection, connection.transaction(readonly=True):
+            await connection.execute("SET LOCAL enable_seqscan = off")
+            return await connection.fetchrow(query, *args)
+
+    async def save_run_notices(
+        self, notices: Sequence[NoticeRecord], accounts: Sequence[str]
+    ) -> list[NoticeRecord]:
+        return await self._run(
+            "save_run_notices", self._save_run_notices, list(notices), list(accounts)
+        )
+
+    async def _save_run_notices(
+        self, notices: list[NoticeRecord], accounts: list[str]
+    ) -> list[NoticeRecord]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            if notices:
+                await connection.execute(_INSERT_KEYED_NOTICES, rules.notice_rows(notices, None))
+            found = await connection.fetch(_UNQUEUED_RUN_NOTICES, accounts)
+        return [rows.keyed_notice(tuple(r)) for r in found]
 
     async def save_notices(self, notices: Sequence[NoticeRecord]) -> list[int]:
         return await self._run("save_notices", self._save_notices, list(notices))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -313,6 +314,11 @@ def notice(r: Row) -> NoticeRecord:
     )
 
 
+def keyed_notice(r: Row) -> NoticeRecord:
+    """A notice a run stored: the columns of :func:`notice`, then its key."""
+    return replace(notice(r[:11]), key=r[11])
+
+
 def payment(r: Row) -> Payment:
     """From ``(id, account, amount, paid_on, reference, period)``."""
     return Payment(
@@ -379,6 +385,68 @@ def notice_context(  # noqa: PLR0917 - the rows of one load, in query order
         {m: tuple(sorted(t)) for m, t in capped.items()},
         period_from(last_period) if last_period else None,
     )
+
+
+def notice_contexts(  # noqa: PLR0917 - the rows of one page's load, in query order
+    settings: UtilitySettings,
+    warned_since: datetime,
+    account_rows: Iterable[Row],
+    item_rows: Iterable[Row],
+    binding_rows: Iterable[Row],
+    charge_rows: Iterable[Row],
+    warned_rows: Iterable[Row],
+    capped_rows: Iterable[Row],
+    last_rows: Iterable[Row],
+    key_rows: Iterable[Row],
+) -> list[NoticeContext]:
+    """The notice contexts of a page of accounts, in the order of ``account_rows``.
+
+    Rows lead with the account number, but ``capped_rows`` (MSISDN, send time),
+    which count for every account the phone is bound to: ``account_rows`` as
+    :func:`account` then :func:`ledger`'s totals; ``item_rows`` (number, open item);
+    ``binding_rows`` as :func:`binding` (MSISDN first, then the number);
+    ``charge_rows`` (number, period, service, amount); ``warned_rows`` (number,
+    service, created at) of the disconnection warnings, kept from ``warned_since``;
+    ``last_rows`` (number, latest accepted reading's period); ``key_rows`` (number,
+    notice key).
+    """
+    items: dict[str, list[Row]] = {}
+    for r in item_rows:
+        items.setdefault(r[0], []).append(r[1:])
+    bindings: dict[str, list[Row]] = {}
+    for r in binding_rows:
+        bindings.setdefault(r[1], []).append(r)
+    charges: dict[str, list[Row]] = {}
+    for r in charge_rows:
+        charges.setdefault(r[0], []).append(r[1:])
+    warned: dict[str, set[str]] = {}
+    for number, service, at in warned_rows:
+        if parse_time(at) >= warned_since:
+            warned.setdefault(number, set()).add(service)
+    capped: dict[str, list[Row]] = {}
+    for r in capped_rows:
+        capped.setdefault(r[0], []).append(r)
+    last = {number: period for number, period in last_rows}
+    keys: dict[str, set[str]] = {}
+    for number, key in key_rows:
+        keys.setdefault(number, set()).add(key)
+    contexts = []
+    for r in account_rows:
+        number = r[0]
+        phones = bindings.get(number, [])
+        context = notice_context(
+            settings,
+            r[:4],
+            phones,
+            r[4:9],
+            items.get(number, ()),
+            charges.get(number, ()),
+            warned.get(number, ()),
+            [c for b in phones for c in capped.get(b[0], ())],
+            last.get(number),
+        )
+        contexts.append(replace(context, stored_keys=frozenset(keys.get(number, ()))))
+    return contexts
 
 
 def charge_lines_json(lines: Iterable[Any]) -> str:

@@ -46,6 +46,8 @@ from .model import SavedAnswer
 from .rows import UnknownAccountError, charge_lines_json, period_text
 
 __all__ = [
+    "KEYS_KEPT",
+    "WARNINGS_LOOKED_AT",
     "AnswerRows",
     "CloseRows",
     "FixedKey",
@@ -323,6 +325,7 @@ def notice_rows(notices: Iterable[NoticeRecord], payment_reference: str | None) 
             "delivered_at": n.delivered_at,
             "amount": n.amount,
             "payment_reference": payment_reference,
+            "notice_key": n.key,
         }
         for n in notices
     ]
@@ -339,3 +342,12 @@ def capped_since(now: datetime) -> datetime:
     """Debt reminders sent since then count against the frequency caps (the widest is
     a month's)."""
     return now - timedelta(days=30)
+
+
+#: Notices stored by a run since then are looked up by key: a key names a month, or a
+#: reminder day, so a run of that month finds its own and older ones no longer matter.
+KEYS_KEPT = timedelta(days=62)
+
+#: Disconnection warnings looked at for a notice context: the settings (known only
+#: once loaded) then say which of them are still under way (see :func:`warned_since`).
+WARNINGS_LOOKED_AT = timedelta(days=400)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
 from billing_core import (
+    CAP_COUNTED,
     AccountClosed,
     Ledger,
     NoticeContext,
@@ -100,9 +101,10 @@ _NOTICE_COLUMNS = (
 )
 # A notice counts (as a warning under way, or against the caps) unless its
 # message is known not to have reached the phone.
+_FAILED_LIST = ", ".join(repr(s.value) for s in sorted(FAILED_STATES))
 _NOT_FAILED = (
     "NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = billing_notices.message_id "
-    f"AND m.state IN ({', '.join(repr(s.value) for s in sorted(FAILED_STATES))}))"
+    f"AND m.state IN ({_FAILED_LIST}))"
 )
 
 
@@ -462,6 +464,31 @@ class SqliteBilling(rows.UtilitySettingsCache):
             raise rows.UnknownAccountError(account_number)
         return context
 
+    async def load_notice_contexts(
+        self, settings: UtilitySettings, *, now: datetime, after: str = "", limit: int = CLOSE_BATCH
+    ) -> list[NoticeContext]:
+        page = partial(_notice_page, settings=settings, now=now, after=after, limit=limit)
+        return await self._worker.run(
+            "load_notice_contexts", lambda c: in_snapshot(c, lambda: page(c))
+        )
+
+    async def save_run_notices(
+        self, notices: Sequence[NoticeRecord], accounts: Sequence[str]
+    ) -> list[NoticeRecord]:
+        def write(c: sqlite3.Connection) -> list[NoticeRecord]:
+            c.executemany(_INSERT_KEYED_NOTICE, _text(rules.notice_rows(notices, None)))
+            found = c.execute(
+                f"SELECT {_NOTICE_COLUMNS}, notice_key FROM billing_notices "
+                f"WHERE account_number {_IN} AND notice_key IS NOT NULL "
+                "AND message_id IS NULL ORDER BY id",
+                (_each(accounts),),
+            ).fetchall()
+            return [rows.keyed_notice(r) for r in found]
+
+        return await self._worker.run(
+            "save_run_notices", lambda c: in_transaction(c, lambda: write(c))
+        )
+
     async def save_notices(self, notices: Sequence[NoticeRecord]) -> list[int]:
         return await self._worker.run(
             "save_notices", lambda c: in_transaction(c, lambda: _insert_notices(c, notices, None))
@@ -506,7 +533,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
                 f"SELECT {_NOTICE_COLUMNS}, message_id FROM billing_notices WHERE id = ?",
                 (notice_id,),
             ).fetchone()
-            return None if found is None else StoredNotice(rows.notice(found), found[11])
+            return None if found is None else StoredNotice(rows.notice(found[:11]), found[11])
 
         return await self._worker.run("load_notice", read)
 
@@ -517,7 +544,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
                 "WHERE account_number = ? ORDER BY id DESC LIMIT ?",
                 (account_number, limit),
             ).fetchall()
-            return [StoredNotice(rows.notice(r), r[11]) for r in found]
+            return [StoredNotice(rows.notice(r[:11]), r[11]) for r in found]
 
         return await self._worker.run("recent_notices", read)
 
@@ -585,6 +612,118 @@ class SqliteBilling(rows.UtilitySettingsCache):
         return await self._worker.run(
             "billing_import", lambda c: in_transaction(c, lambda: _write_import(c, batch))
         )
+
+
+# A run's notices: each key stored once (a notice stored before is left as it is).
+_INSERT_KEYED_NOTICE = """
+INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
+                             state, delivered_at, amount, payment_reference, notice_key)
+VALUES (:kind, :account_number, :msisdn, :text, :created_at, :send_at, :service, :state,
+        :delivered_at, :amount, :payment_reference, :notice_key)
+ON CONFLICT (notice_key) WHERE notice_key IS NOT NULL DO NOTHING
+"""
+# A page of a utility's accounts, for a notices run (closed ones too: the run says so).
+_NOTICE_ACCOUNTS = """
+SELECT number, language, time_zone, closed, opening, charges, penalties, payments, advance
+FROM billing_accounts WHERE utility_id = ? AND number > ? ORDER BY number LIMIT ?
+"""
+
+
+def _notice_page(
+    c: sqlite3.Connection, *, settings: UtilitySettings, now: datetime, after: str, limit: int
+) -> list[NoticeContext]:
+    """The notice contexts of the next ``limit`` accounts after ``after``, read in the
+    caller's snapshot: one statement per kind of row, each for the whole page."""
+    accounts = c.execute(_NOTICE_ACCOUNTS, (settings.utility_id, after, limit)).fetchall()
+    if not accounts:
+        return []
+    numbers = _each([a[0] for a in accounts])
+    bindings = c.execute(
+        "SELECT msisdn, account_number, opted_out FROM billing_bindings "
+        f"WHERE account_number {_IN} ORDER BY account_number, msisdn",
+        (numbers,),
+    ).fetchall()
+    phones = _each(sorted({b[0] for b in bindings}))
+    since = rules.capped_since(now)
+    counted = _each(sorted(k.value for k in CAP_COUNTED))
+    charges = _decimal_sums4(
+        c.execute(
+            "SELECT account_number, period, service, amount FROM billing_charges "
+            f"WHERE account_number {_IN}",
+            (numbers,),
+        )
+    )
+    return rows.notice_contexts(
+        settings,
+        rules.warned_since(settings, now),
+        accounts,
+        c.execute(
+            "SELECT account_number, period, principal, penalty, due_date "
+            f"FROM billing_open_items WHERE account_number {_IN}",
+            (numbers,),
+        ).fetchall(),
+        bindings,
+        _recent_periods(charges, rows.AVERAGE_MONTHS + 12),
+        c.execute(
+            "SELECT account_number, service, created_at FROM billing_notices "
+            f"WHERE account_number {_IN} AND kind = ? AND {_NOT_FAILED} AND created_at >= ? "
+            "AND service IS NOT NULL",
+            (
+                numbers,
+                NoticeKind.DISCONNECTION_WARNING.value,
+                iso_time(now - rules.WARNINGS_LOOKED_AT),
+            ),
+        ).fetchall(),
+        c.execute(
+            "SELECT msisdn, coalesce(send_at, created_at) FROM billing_notices "
+            f"WHERE msisdn {_IN} AND kind {_IN} AND {_NOT_FAILED} "
+            "AND coalesce(send_at, created_at) >= ?",
+            (phones, counted, iso_time(since)),
+        ).fetchall()
+        + [
+            (r[0], iso_time(datetime.fromtimestamp(r[1], UTC)))
+            for r in c.execute(
+                "SELECT destination, max(not_before, created_at) FROM messages "
+                f"WHERE campaign_id IS NOT NULL AND destination {_IN} "
+                f"AND max(not_before, created_at) >= ? AND state NOT IN ({_FAILED_LIST})",
+                (phones, since.timestamp()),
+            )
+        ],
+        c.execute(
+            "SELECT p.account_number, max(r.period) FROM billing_service_points AS p "
+            "JOIN billing_meters AS m ON m.service_point_id = p.id "
+            "JOIN billing_registers AS g ON g.meter_id = m.id "
+            "JOIN billing_readings AS r ON r.register_id = g.id AND r.status = 'accepted' "
+            f"WHERE p.account_number {_IN} GROUP BY p.account_number",
+            (numbers,),
+        ).fetchall(),
+        c.execute(
+            "SELECT account_number, notice_key FROM billing_notices "
+            f"WHERE account_number {_IN} AND notice_key IS NOT NULL AND created_at >= ?",
+            (numbers, iso_time(now - rules.KEYS_KEPT)),
+        ).fetchall(),
+    )
+
+
+def _decimal_sums4(found: Iterable[Sequence[Any]]) -> list[tuple[str, str, str, str]]:
+    """(account, period, service, amount) rows summed per account, period and service
+    in Decimal (SQLite would add the TEXT money as floats)."""
+    sums: dict[tuple[str, str, str], Decimal] = {}
+    for number, period, service, amount in found:
+        key = (number, period, service)
+        sums[key] = sums.get(key, Decimal(0)) + Decimal(amount)
+    return [(*key, str(total)) for key, total in sums.items()]
+
+
+def _recent_periods(
+    charges: Sequence[tuple[str, str, str, str]], months: int
+) -> list[tuple[str, str, str, str]]:
+    """The charge rows of each account's ``months`` latest charged periods."""
+    periods: dict[str, set[str]] = {}
+    for number, period, _service, _amount in charges:
+        periods.setdefault(number, set()).add(period)
+    kept = {number: set(sorted(p)[-months:]) for number, p in periods.items()}
+    return [r for r in charges if r[1] in kept[r[0]]]
 
 
 _INSERT_PENALTY = """

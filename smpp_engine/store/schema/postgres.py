@@ -687,7 +687,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX billing_accounts_utility ON billing_accounts (utility_id, number);
     """,
-    # 9: scheduled jobs (closing a period, notices) and their runs. A job row is
+    # 9: notices runs. A notice a run plans has a key (kind, account, service, period,
+    # phone) stored once: a second run, or one after a crash, finds it. The caps count
+    # a phone's notices of every account, and the campaign messages sent to it.
+    """
+    ALTER TABLE billing_notices ADD COLUMN notice_key text COLLATE "C";
+    CREATE UNIQUE INDEX billing_notices_key ON billing_notices (notice_key)
+        WHERE notice_key IS NOT NULL;
+    CREATE INDEX billing_notices_unqueued ON billing_notices (account_number)
+        WHERE notice_key IS NOT NULL AND message_id IS NULL;
+    CREATE INDEX billing_notices_msisdn ON billing_notices (msisdn, created_at);
+    CREATE INDEX messages_campaign_destination ON messages (destination, not_before)
+        WHERE campaign_id IS NOT NULL;
+    """,
+    # 10: scheduled jobs (closing a period, notices) and their runs. A job row is
     # claimed under a lease, so one process runs it at a time.
     """
     CREATE TABLE scheduled_jobs (

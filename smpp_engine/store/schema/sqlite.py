@@ -418,10 +418,23 @@ _V7 = (
     """,
     "CREATE INDEX billing_accounts_utility ON billing_accounts (utility_id, number)",
 )
-
-# 8: scheduled jobs (closing a period, notices) and their runs. A job row is
-# claimed under a lease, so one process runs it at a time.
+# 8: notices runs. A notice a run plans has a key (kind, account, service, period,
+# phone) stored once: a second run, or one after a crash, finds it. The caps count a
+# phone's notices of every account, and the campaign messages sent to it.
 _V8 = (
+    "ALTER TABLE billing_notices ADD COLUMN notice_key TEXT",
+    "CREATE UNIQUE INDEX billing_notices_key ON billing_notices (notice_key) "
+    "WHERE notice_key IS NOT NULL",
+    "CREATE INDEX billing_notices_unqueued ON billing_notices (account_number) "
+    "WHERE notice_key IS NOT NULL AND message_id IS NULL",
+    "CREATE INDEX billing_notices_msisdn ON billing_notices (msisdn, created_at)",
+    "CREATE INDEX messages_campaign_destination ON messages (destination, not_before) "
+    "WHERE campaign_id IS NOT NULL",
+)
+
+# 9: scheduled jobs (closing a period, notices) and their runs. A job row is
+# claimed under a lease, so one process runs it at a time.
+_V9 = (
     """
     CREATE TABLE scheduled_jobs (
         name TEXT PRIMARY KEY,
@@ -447,7 +460,7 @@ _V8 = (
     "CREATE INDEX job_runs_job ON job_runs (job, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

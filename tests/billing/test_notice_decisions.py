@@ -1,0 +1,182 @@
+"""A notices run's verdicts: every notice in or out, and why; caps across runs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from billing_core import (
+    Account,
+    FrequencyCaps,
+    NoticeKind,
+    NoticeReason,
+    NoticeVerdict,
+    Period,
+    PhoneBinding,
+    Service,
+    ServiceDebt,
+    UtilitySettings,
+    decide_notices,
+    notice_key,
+    plan_notices,
+)
+
+from .builders import SIZER
+from .builders import settings as utility
+from .test_notices import WEDNESDAY, D, moscow, notice_context
+
+NOON = moscow(WEDNESDAY, 12).astimezone(UTC)  # the 20th: a reminder day
+
+
+def _reasons(verdicts: tuple[NoticeVerdict, ...]) -> list[tuple[str, str | None, str]]:
+    return sorted((v.kind.value, v.msisdn, v.reason.value) for v in verdicts)
+
+
+def test_a_debtor_gets_what_plan_notices_plans_and_every_other_notice_says_why() -> None:
+    context = notice_context()
+    verdicts = decide_notices(context, NOON, sizer=SIZER)
+    assert _reasons(verdicts) == [
+        ("debt", "79160000001", "queued"),
+        ("debt", "79160000002", "opted_out"),
+        ("disconnection_warning", "79160000001", "queued"),
+        ("disconnection_warning", "79160000002", "queued"),  # the law requires it
+        ("reading_reminder", "79160000001", "queued"),
+        ("reading_reminder", "79160000002", "opted_out"),
+    ]
+    going = sorted(
+        (v.notice.kind.value, v.notice.msisdn, v.notice.text) for v in verdicts if v.notice
+    )
+    planned = sorted(
+        (n.kind.value, n.msisdn, n.text) for n in plan_notices(context, NOON, sizer=SIZER)
+    )
+    assert going == planned
+    debt = next(v.notice for v in verdicts if v.notice and v.kind is NoticeKind.DEBT)
+    assert debt.key == "notice:debt:1234567890:-:2024-03:79160000001"
+    reminder = next(
+        v.notice for v in verdicts if v.notice and v.kind is NoticeKind.READING_REMINDER
+    )
+    assert reminder.key == "notice:reading_reminder:1234567890:-:2024-03-20:79160000001"
+
+
+def test_reasons_for_notices_that_do_not_go() -> None:
+    quiet = notice_context(
+        balance=D(10),
+        service_debts={Service.ELECTRICITY: ServiceDebt(D(10), D(1000))},
+        last_reading_period=None,
+    )
+    assert {v.reason for v in decide_notices(quiet, NOON + timedelta(days=1), sizer=SIZER)} == {
+        NoticeReason.BELOW_THRESHOLD,
+        NoticeReason.NOT_REMINDER_DAY,
+    }
+    read = replace(quiet, last_reading_period=Period(2024, 3))
+    remind = [
+        v for v in decide_notices(read, NOON, sizer=SIZER) if v.kind is NoticeKind.READING_REMINDER
+    ]
+    assert [v.reason for v in remind] == [NoticeReason.READING_RECEIVED]
+    closed = notice_context(account=Account("1234567890", closed=True))
+    assert {v.reason for v in decide_notices(closed, NOON, sizer=SIZER)} == {
+        NoticeReason.CLOSED_ACCOUNT
+    }
+    alone = notice_context(bindings=())
+    assert {v.reason for v in decide_notices(alone, NOON, sizer=SIZER)} == {NoticeReason.NO_PHONE}
+    warned = notice_context(warned_services=frozenset({Service.ELECTRICITY}))
+    assert NoticeReason.ALREADY_WARNED in {
+        v.reason for v in decide_notices(warned, NOON, sizer=SIZER)
+    }
+    sent = notice_context(
+        stored_keys=frozenset(
+            {notice_key(NoticeKind.DEBT, "1234567890", None, "2024-03", "79160000001")}
+        )
+    )
+    debt = [v for v in decide_notices(sent, NOON, sizer=SIZER) if v.kind is NoticeKind.DEBT]
+    assert [(v.msisdn, v.reason) for v in debt] == [
+        ("79160000001", NoticeReason.ALREADY_SENT),
+        ("79160000002", NoticeReason.OPTED_OUT),
+    ]
+
+
+def test_quiet_hours_hold_a_notice_until_morning_and_caps_skip_it() -> None:
+    night = moscow(WEDNESDAY, 23).astimezone(UTC)
+    verdicts = decide_notices(notice_context(), night, sizer=SIZER)
+    debt = next(v for v in verdicts if v.kind is NoticeKind.DEBT and v.notice)
+    morning = moscow(WEDNESDAY + timedelta(days=1), 8).astimezone(UTC)
+    assert (debt.reason, debt.until, debt.notice.send_at) == (  # type: ignore[union-attr]
+        NoticeReason.QUIET_HOURS,
+        morning,
+        morning,
+    )
+    busy = notice_context(recent_capped={"79160000001": (NOON - timedelta(hours=1),) * 2})
+    debt = next(
+        v
+        for v in decide_notices(busy, NOON, sizer=SIZER)
+        if v.kind is NoticeKind.DEBT and v.msisdn == "79160000001"
+    )
+    assert debt.reason is NoticeReason.CAP_REACHED and debt.notice is None
+    assert debt.until == NOON + timedelta(hours=23)
+
+
+def test_a_send_held_for_the_morning_counts_against_the_caps_of_the_evening() -> None:
+    # A notice stored for 08:00 is in the 24 hours of one planned at 23:00 for 08:00.
+    night = moscow(WEDNESDAY, 23).astimezone(UTC)
+    morning = moscow(WEDNESDAY + timedelta(days=1), 8).astimezone(UTC)
+    context = notice_context(
+        settings=_caps(FrequencyCaps(1, 4, 16)), recent_capped={"79160000001": (morning,)}
+    )
+    debt = next(
+        v
+        for v in decide_notices(context, night, sizer=SIZER)
+        if v.kind is NoticeKind.DEBT and v.msisdn == "79160000001"
+    )
+    assert debt.reason is NoticeReason.CAP_REACHED
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    caps=st.tuples(st.integers(1, 3), st.integers(1, 6), st.integers(1, 20)),
+    accounts=st.integers(1, 4),
+    runs=st.lists(st.integers(0, 60 * 24 * 40), min_size=1, max_size=25),
+)
+def test_caps_are_never_exceeded_over_a_sequence_of_runs(
+    caps: tuple[int, int, int], accounts: int, runs: list[int]
+) -> None:
+    """Accounts sharing one phone, each owing every month, runs at random minutes over
+    forty days: each rolling day, week and 30 days holds at most its cap of debt notices."""
+    day, week, month = caps
+    rules_settings = _caps(FrequencyCaps(day, max(day, week), max(day, week, month)))
+    phone = "79160000001"
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    sent: list[datetime] = []
+    stored: set[str] = set()
+    for minute in sorted(runs):
+        now = start + timedelta(minutes=minute)
+        for n in range(accounts):
+            context = notice_context(
+                settings=rules_settings,
+                account=Account(f"10000{n}"),
+                bindings=(PhoneBinding(phone, f"10000{n}"),),
+                service_debts={},
+                recent_capped={phone: tuple(sent)},
+                stored_keys=frozenset(stored),
+            )
+            for v in decide_notices(context, now, sizer=SIZER):
+                if v.notice is not None and v.kind is NoticeKind.DEBT:
+                    assert v.notice.key is not None and v.notice.send_at is not None
+                    stored.add(v.notice.key)
+                    sent.append(v.notice.send_at)
+    limits = rules_settings.notices.caps
+    times = sorted(sent)
+    for span, cap in (
+        (timedelta(days=1), limits.per_day),
+        (timedelta(days=7), limits.per_week),
+        (timedelta(days=30), limits.per_month),
+    ):
+        for first in times:
+            assert sum(1 for t in times if first <= t < first + span) <= cap
+
+
+def _caps(caps: FrequencyCaps) -> UtilitySettings:
+    base = utility()
+    return replace(base, notices=replace(base.notices, caps=caps))

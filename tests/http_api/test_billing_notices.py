@@ -1,0 +1,84 @@
+"""Notices runs over HTTP, on both stores: the same counts as the command's JSON line."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+import httpx
+
+from billing_core import FrequencyCaps, NoticeKind, NoticeRecord, UtilitySettings
+from smpp_engine.store import BillingStore, import_billing_data, load_billing_json
+
+from .conftest import Api, client_for
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "billing-example.json"
+AT = "2024-03-20T09:00:00+00:00"  # a reminder day; 8880001 owes 10,000.00
+GOING = {"debt": 1, "reading_reminder": 5}
+
+
+async def _load(api: Api) -> None:
+    report = await import_billing_data(
+        cast(BillingStore, api.store), load_billing_json(str(EXAMPLE))
+    )
+    assert not report.problems
+
+
+async def test_plan_previews_and_run_queues_each_notice_once(api: Api) -> None:
+    await _load(api)
+    plan = await api.client.post("/v1/billing/notices/plan", json={"now": AT})
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["going"] == GOING and plan.json()["queued"] == {}
+    assert plan.json()["dry_run"] is True
+    dry = await api.client.post("/v1/billing/notices/run", json={"now": AT, "dry_run": True})
+    assert dry.json()["queued"] == {}
+    assert sum((await api.store.count_by_state()).values()) == 0
+    run = await api.client.post("/v1/billing/notices/run", json={"now": AT})
+    assert run.status_code == 200, run.text
+    answer = run.json()
+    assert answer["queued"] == GOING and answer["dry_run"] is False
+    assert answer["skipped"] == {
+        "debt": {"below_threshold": 3},
+        "disconnection_warning": {"below_threshold": 4},
+    }
+    assert sum((await api.store.count_by_state()).values()) == 6
+    again = (await api.client.post("/v1/billing/notices/run", json={"now": AT})).json()
+    assert again["queued"] == {} and again["skipped"]["debt"]["already_sent"] == 1
+    assert sum((await api.store.count_by_state()).values()) == 6
+
+
+async def test_the_engines_caps_apply(api: Api) -> None:
+    await _load(api)
+    sent = datetime.fromisoformat(AT)
+    await cast(BillingStore, api.store).save_notices(
+        [NoticeRecord(NoticeKind.READING_REMINDER, "8880001", "79160000004", "t", sent, sent)]
+    )
+
+    def one_a_day(utility: UtilitySettings) -> UtilitySettings:
+        rules = dataclasses.replace(utility.notices, caps=FrequencyCaps(1, 4, 16))
+        return dataclasses.replace(utility, notices=rules)
+
+    later = {"now": (sent + timedelta(hours=6)).isoformat()}
+    free = (await api.client.post("/v1/billing/notices/plan", json=later)).json()
+    assert free["going"]["debt"] == 1
+    context = dataclasses.replace(api.context, notice_rules=one_a_day)
+    async with client_for(context) as client:
+        held = (await client.post("/v1/billing/notices/plan", json=later)).json()
+    # The reminder sent six hours before counts: the debt notice waits for a later run.
+    assert held["skipped"]["debt"] == {"below_threshold": 3, "cap_reached": 1}
+
+
+async def test_mistakes_and_a_store_without_billing_data(api: Api) -> None:
+    empty = await api.client.post("/v1/billing/notices/run", json={})
+    assert empty.status_code == 404 and "billing import" in empty.text
+    await _load(api)
+    for now in ("yesterday", "2024-03-20T09:00:00"):
+        bad = await api.client.post("/v1/billing/notices/plan", json={"now": now})
+        assert bad.status_code == 422 and bad.json()["field"] == "now"
+    odd = await api.client.post("/v1/billing/notices/run", json={"now": AT, "kind": "debt"})
+    assert odd.status_code == 422
+    transport = api.client._transport
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as anonymous:
+        assert (await anonymous.post("/v1/billing/notices/run", json={})).status_code == 401

@@ -1,0 +1,99 @@
+"""`smpp-engine notices plan|run`, as a process, on SQLite and PostgreSQL stores.
+
+The example utility on 20 March 2024 (a reminder day) at 09:00 UTC: 8880001 owes
+10,000.00 (a debt notice); every account's last reading is February's (five
+reminders, one per phone: 7770001 has two phones).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .store.conftest import store_url_of
+from .test_cli import run
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "billing-example.json"
+AT = "2024-03-20T09:00:00+00:00"
+GOING = {"debt": 1, "reading_reminder": 5}
+
+
+def _json(stdout: str) -> dict[str, object]:
+    return dict(json.loads(stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_plan_previews_run_queues_once_and_a_second_run_nothing(
+    kind: str, tmp_path: Path
+) -> None:
+    async with store_url_of(kind, tmp_path) as store:
+        assert run("billing", "import", str(EXAMPLE), "--store", store).returncode == 0
+        plan = run("notices", "plan", "--now", AT, "--json", "--store", store)
+        assert plan.returncode == 0, plan.stderr
+        assert "8880001 debt 79160000004 in queued" in plan.stdout
+        assert "1234567890 debt - out below_threshold" in plan.stdout
+        previewed = _json(plan.stdout)
+        assert previewed["dry_run"] is True and previewed["going"] == GOING
+        dry = run("notices", "run", "--now", AT, "--dry-run", "--json", "--store", store)
+        assert _json(dry.stdout)["queued"] == {}
+        first = run("notices", "run", "--now", AT, "--store", store)
+        assert first.returncode == 0, first.stderr
+        assert "queued 6 notice(s)" in first.stdout
+        summary = _json(first.stdout)
+        assert summary["queued"] == GOING
+        assert summary["skipped"] == {
+            "debt": {"below_threshold": 3},
+            "disconnection_warning": {"below_threshold": 4},
+        }
+        again = run("notices", "run", "--now", AT, "--json", "--store", store)
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.count("\n") == 1  # --json: the JSON line alone
+        second = _json(again.stdout)
+        assert second["queued"] == {} and second["going"] == {}
+        assert second["skipped"]["reading_reminder"] == {"already_sent": 5}  # type: ignore[index]
+
+
+def test_the_settings_quiet_hours_hold_notices(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path}/quiet.db"
+    config = tmp_path / "engine.toml"
+    config.write_text(
+        f'[store]\nurl = "{store}"\n'
+        '[[smsc]]\nname = "default"\nhost = "127.0.0.1"\nport = 2775\n'
+        'system_id = "engine"\npassword = "x"\n'
+        '[notices]\nquiet_weekday = "00:30-23:30"\n'
+    )
+    assert run("billing", "import", str(EXAMPLE), "--config", str(config)).returncode == 0
+    done = run("notices", "run", "--now", AT, "--json", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    summary = _json(done.stdout)
+    # 12:00 in Moscow is quiet by these settings (not by the utility's): all wait.
+    assert summary["held_for_quiet_hours"] == GOING and summary["queued"] == GOING
+    plan = run("notices", "plan", "--now", AT, "--config", str(config))
+    assert "already_sent" in plan.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--now", "yesterday"), "--now 'yesterday': expected ISO 8601"),
+        (("--now", "2024-03-20T09:00"), "give a time zone"),
+        (("--now", "0001-01-01T00:00:00+14:00"), "a year from 1971"),
+        (("--utility", "nope"), "--utility 'nope'"),
+    ],
+)
+def test_mistakes_are_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...], says: str) -> None:
+    store = f"sqlite:///{tmp_path}/bad.db"
+    assert run("billing", "import", str(EXAMPLE), "--store", store).returncode == 0
+    for command in ("plan", "run"):
+        done = run("notices", command, *args, "--store", store)
+        assert done.returncode == 2, done.stderr
+        assert says in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_an_empty_store_says_to_import_billing_data_first(tmp_path: Path) -> None:
+    done = run("notices", "run", "--now", AT, "--store", f"sqlite:///{tmp_path}/empty.db")
+    assert done.returncode == 2
+    assert "run smpp-engine billing import FILE first" in done.stderr
+    assert done.stderr.count("\n") == 1
