@@ -27,7 +27,14 @@ from billing_core import UtilitySettings
 
 from .billing import SmsSelfService
 from .interrupts import run_until_interrupted
-from .jobs import JobRunner, Monthly, close_period_job, parse_time_of_day
+from .jobs import (
+    Daily,
+    JobRunner,
+    Monthly,
+    close_period_job,
+    notices_job,
+    parse_time_of_day,
+)
 from .pipeline import MoMessage, Pipeline, SmscRoute, default_owner
 from .pipeline.queue_depth import sample_queue_depth
 from .settings import Settings
@@ -133,7 +140,7 @@ class Gateway:
                 billing = self._self_service(store, utility, pipeline)
                 self.billing = billing
                 await services.start(billing.run)
-                jobs = self._jobs(store, utility)
+                jobs = self._jobs(store, utility, pipeline)
                 if jobs is not None:
                     self.jobs = jobs
                     await services.start(jobs.run)
@@ -223,18 +230,33 @@ class Gateway:
             ) from None
         return config.apply_to(utility)
 
-    def _jobs(self, store: Store, utility: UtilitySettings) -> JobRunner | None:
-        """The utility's scheduled jobs (closing each month), when the settings ask."""
+    def _jobs(self, store: Store, utility: UtilitySettings, pipeline: Pipeline) -> JobRunner | None:
+        """The utility's scheduled jobs the settings ask for: closing each month, and
+        the day's notices, in the utility's time zone."""
         config = self.settings.billing
-        if not config.close_period_day:
+        notices = self.settings.notices
+        billing = cast(BillingStore, store)
+        utility_id = config.utility or None
+        jobs = []
+        if config.close_period_day:
+            at = parse_time_of_day(config.close_period_at)
+            schedule = Monthly(config.close_period_day, at, utility.zone)
+            jobs.append(close_period_job(billing, schedule, utility_id=utility_id))
+        if notices.run_at != "off":
+            daily = Daily(parse_time_of_day(notices.run_at), utility.zone)
+            jobs.append(
+                notices_job(
+                    billing,
+                    pipeline,
+                    daily,
+                    route=config.route,
+                    utility_id=utility_id,
+                    adjust=notices.apply_to,
+                )
+            )
+        if not jobs:
             return None
-        schedule = Monthly(
-            config.close_period_day, parse_time_of_day(config.close_period_at), utility.zone
-        )
-        job = close_period_job(
-            cast(BillingStore, store), schedule, utility_id=config.utility or None
-        )
-        return JobRunner(cast(JobStore, store), [job], owner=default_owner(), clock=self.clock)
+        return JobRunner(cast(JobStore, store), jobs, owner=default_owner(), clock=self.clock)
 
     def _self_service(
         self, store: Store, utility: UtilitySettings, pipeline: Pipeline

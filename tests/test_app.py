@@ -15,13 +15,12 @@ from zoneinfo import ZoneInfo
 import httpx
 import trio
 
-from billing_core import UtilitySettings
 from smpp_engine.app import Gateway, Started
 from smpp_engine.settings import ApiKey, Settings, hash_api_key, load_settings
 from smpp_engine.store import (
     BillingStore,
     JobStore,
-    Store,
+    JobView,
     StoreError,
     import_billing_data,
     load_billing_json,
@@ -137,7 +136,9 @@ async def test_billing_enabled_without_a_utility_is_refused_at_start(tmp_path: P
     assert gateway.simulator is None  # refused before the simulator started
 
 
-async def test_a_billing_gateway_schedules_closing_the_month(tmp_path: Path) -> None:
+async def test_a_billing_gateway_schedules_closing_the_month_and_the_notices(
+    tmp_path: Path,
+) -> None:
     config = settings(tmp_path)
     config = config.model_copy(
         update={"billing": config.billing.model_copy(update={"enabled": True})}
@@ -145,19 +146,40 @@ async def test_a_billing_gateway_schedules_closing_the_month(tmp_path: Path) -> 
     async with open_store(config.store.url) as store:
         example = load_billing_json(str(Path(__file__).parents[1] / "config/billing-example.json"))
         assert (await import_billing_data(cast(BillingStore, store), example)).ok
+    jobs = await _scheduled(config)
+    assert sorted(jobs) == ["close-period", "notices"]
+    moscow = ZoneInfo("Europe/Moscow")  # the utility's zone
+    closing = datetime.fromtimestamp(jobs["close-period"].next_due, moscow)
+    assert (closing.day, closing.hour, closing.minute) == (1, 2, 0)
+    notices = datetime.fromtimestamp(jobs["notices"].next_due, moscow)
+    assert (notices.hour, notices.minute) == (10, 0)
+    assert all(job.runs == 0 for job in jobs.values())
+
+
+async def test_scheduled_jobs_can_be_turned_off(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    config = config.model_copy(
+        update={
+            "billing": config.billing.model_copy(update={"enabled": True, "close_period_day": 0}),
+            "notices": config.notices.model_copy(update={"run_at": "off"}),
+        }
+    )
+    async with open_store(config.store.url) as store:
+        example = load_billing_json(str(Path(__file__).parents[1] / "config/billing-example.json"))
+        assert (await import_billing_data(cast(BillingStore, store), example)).ok
     gateway = Gateway(config)
     async with trio.open_nursery() as nursery:
         await nursery.start(gateway.run)
-        assert gateway.jobs is not None
-        await gateway.jobs.run_due()  # not due yet: scheduled
-        assert gateway.store is not None
-        (job,) = await cast(JobStore, gateway.store).list_jobs()
+        assert gateway.jobs is None
         gateway.stop()
-    assert job.name == "close-period" and job.runs == 0
-    due = datetime.fromtimestamp(job.next_due, ZoneInfo("Europe/Moscow"))  # the utility's zone
-    assert (due.day, due.hour, due.minute) == (1, 2, 0)
-    # Off in the settings: no job.
-    off = config.model_copy(
-        update={"billing": config.billing.model_copy(update={"close_period_day": 0})}
-    )
-    assert Gateway(off)._jobs(cast(Store, None), cast(UtilitySettings, None)) is None
+
+
+async def _scheduled(config: Settings) -> dict[str, JobView]:
+    gateway = Gateway(config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(gateway.run)
+        assert gateway.jobs is not None and gateway.store is not None
+        await gateway.jobs.run_due()  # not due yet: scheduled
+        found = {job.name: job for job in await cast(JobStore, gateway.store).list_jobs()}
+        gateway.stop()
+    return found

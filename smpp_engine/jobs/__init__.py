@@ -2,15 +2,16 @@
 
 - :mod:`.schedule`: when a job is due (daily or monthly, local wall time);
 - :mod:`.runner`: :class:`JobRunner`, one process at a time runs each due job;
-- :mod:`.billing_jobs`: closing the billing period each month.
+- :mod:`.billing_jobs`: closing the billing period each month, the day's notices.
 """
 
-from .billing_jobs import CLOSE_PERIOD, close_period_job
+from .billing_jobs import CLOSE_PERIOD, NOTICES, close_period_job, notices_job
 from .runner import Job, JobRunner, JobWork
 from .schedule import Daily, Monthly, Schedule, parse_time_of_day, ticks_between
 
 __all__ = [
     "CLOSE_PERIOD",
+    "NOTICES",
     "Daily",
     "Job",
     "JobRunner",
@@ -18,6 +19,7 @@ __all__ = [
     "Monthly",
     "Schedule",
     "close_period_job",
+    "notices_job",
     "parse_time_of_day",
     "ticks_between",
 ]

@@ -1,23 +1,29 @@
-"""The utility's jobs: closing each month's billing period once it is over.
+"""The utility's jobs: closing each month's billing period once it is over, and the
+day's notices (debt notices, disconnection warnings, reading reminders).
 
 Closing is idempotent per account and period (the store's unique keys), so a run
 that catches up closes every month it missed, and a run repeated after a crash
-bills nothing twice.
+bills nothing twice. A notices run is idempotent per notice key (kind, account,
+service, period, phone): a run repeated after a crash queues only what the first
+did not, and a missed day is caught up by one run for now, not one per day.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from billing_core import Period
+from billing_core import Period, UtilitySettings
 
+from ..billing import ReplyQueue, run_notices
 from ..store import BillingStore
 from .runner import Job
-from .schedule import Monthly, ticks_between
+from .schedule import Daily, Monthly, ticks_between
 
-__all__ = ["CLOSE_PERIOD", "close_period_job"]
+__all__ = ["CLOSE_PERIOD", "NOTICES", "close_period_job", "notices_job"]
 
 CLOSE_PERIOD = "close-period"
+NOTICES = "notices"
 
 
 def close_period_job(billing: BillingStore, schedule: Monthly, *, utility_id: str | None) -> Job:
@@ -44,3 +50,35 @@ def close_period_job(billing: BillingStore, schedule: Monthly, *, utility_id: st
         return "; ".join(said) or "nothing due"
 
     return Job(CLOSE_PERIOD, schedule, work)
+
+
+def notices_job(
+    billing: BillingStore,
+    queue: ReplyQueue,
+    schedule: Daily,
+    *,
+    route: str,
+    utility_id: str | None,
+    adjust: Callable[[UtilitySettings], UtilitySettings],
+) -> Job:
+    """Decide and queue the notices due now on ``route`` (quiet hours and caps applied,
+    ``adjust`` putting the engine's ``[notices]`` on the utility's rules)."""
+
+    async def work(due_at: float, now: float) -> str:
+        summary = await run_notices(
+            billing,
+            queue,
+            now=datetime.fromtimestamp(now, UTC),
+            route=route,
+            utility_id=utility_id,
+            adjust=adjust,
+        )
+        queued = ", ".join(
+            f"{kind} {n}" for kind, n in sorted((k.value, n) for k, n in summary.queued.items())
+        )
+        return (
+            f"{summary.accounts} account(s); queued {queued or 'none'}; "
+            f"{summary.resumed} left by an earlier run"
+        )
+
+    return Job(NOTICES, schedule, work)

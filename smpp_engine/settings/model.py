@@ -236,6 +236,16 @@ class NoticeSettings(Section):
     #: Longer number prefixes with their own zone, e.g. {"1212" = "America/New_York"}.
     time_zone_prefixes: dict[str, str] = {}
     caps: CapSettings = CapSettings()
+    #: The time of day (the utility's zone) the gateway runs the notices when billing
+    #: is enabled; "off": it does not (smpp-engine notices run does it by hand).
+    run_at: str = "10:00"
+
+    @field_validator("run_at")
+    @classmethod
+    def _run_at(cls, value: str) -> str:
+        if value != _OFF:
+            parse_time_of_day(value)  # ValueError says what is expected
+        return value
 
     @field_validator("quiet_weekday", "quiet_weekend")
     @classmethod

@@ -3,6 +3,7 @@ run, a failing one is recorded and due again, and a store that is down ends noth
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 from pathlib import Path
 from typing import cast
@@ -10,10 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from smpp_engine.jobs import Daily, Job, JobRunner, Monthly, close_period_job
+from smpp_engine.jobs import Daily, Job, JobRunner, Monthly, close_period_job, notices_job
 from smpp_engine.store import (
+    Accepted,
     BillingStore,
     JobStore,
+    NewMessage,
+    Store,
     StoreUnavailableError,
     import_billing_data,
     load_billing_json,
@@ -115,3 +119,37 @@ async def test_closing_catches_up_every_month_missed_once(kind: str, tmp_path: P
         parts = again.split("; ")
         assert len(parts) == 3
         assert all("0 estimated, 0 fixed charge(s), 0 penalty(ies), 0 failed" in p for p in parts)
+
+
+class StoreQueue:
+    """Notices go straight into the store, as a gateway's pipeline would put them."""
+
+    def __init__(self, store: Store, now: float) -> None:
+        self.store = store
+        self.now = now
+
+    async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]:
+        return await self.store.accept(messages, now=self.now)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_the_days_notices_are_queued_once(kind: str, tmp_path: Path) -> None:
+    async with store_url_of(kind, tmp_path) as url, open_store(url) as store:
+        billing = cast(BillingStore, store)
+        assert (await import_billing_data(billing, load_billing_json(str(EXAMPLE)))).ok
+        at = datetime(2024, 4, 20, 9, tzinfo=UTC_ZONE).timestamp()
+        job = notices_job(
+            billing,
+            StoreQueue(store, at),
+            Daily(time(10, 0), MOSCOW),
+            route="default",
+            utility_id=None,
+            adjust=lambda utility: utility,
+        )
+        said = await job.work(at - 3600, at)
+        queued = sum((await store.count_by_state()).values())
+        assert queued > 0
+        assert said.startswith("4 account(s); queued ") and "queued none" not in said
+        again = await job.work(at - 3600, at)  # a rerun after a crash
+        assert "queued none" in again
+        assert sum((await store.count_by_state()).values()) == queued
