@@ -33,8 +33,8 @@ HEAVY = (
     "smpp_engine.esme",
     "smpp_engine.app",
 )
-#: Not needed by one consumer SMS against a SQLite store (the pipeline is, for now:
-#: the billing service hands its replies to it).
+#: Not needed by one consumer SMS against a SQLite store: the reply goes into the
+#: store, so neither the pipeline's dispatcher nor the notices runs load.
 NOT_FOR_BILLING_SMS = (
     "asyncpg",
     "hypercorn",
@@ -42,6 +42,9 @@ NOT_FOR_BILLING_SMS = (
     "smpp_engine.store.postgres",
     "smpp_engine.settings",
     "smpp_engine.app",
+    "smpp_engine.pipeline.dispatcher",
+    "smpp_engine.pipeline.pipeline",
+    "smpp_engine.billing.notice_run",
 )
 #: Not needed to list the commands or show a group's help.
 NOT_FOR_HELP = (*HEAVY, "trio", "structlog", "billing_core", "smpp_engine.store")

@@ -1,16 +1,27 @@
-"""Billing by SMS on the gateway: the MO self-service on top of the pure ``billing_core``."""
+"""Billing by SMS on the gateway: the MO self-service on top of the pure ``billing_core``.
 
-from .notice_run import NOTICE_PAGE, RUN_YEARS, NoticeRunSummary, run_notices
-from .notices import (
-    MessageFate,
-    load_notice,
-    message_fate,
-    queue_notices,
-    recent_notices,
-    reply_fate,
-)
-from .payments import PaymentResult, post_and_confirm
-from .service import ReplyQueue, SmsSelfService
+Each name loads its module when first used: ``smpp-engine billing sms`` needs the
+self-service alone, not the notices runs and their metrics.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .notice_run import NOTICE_PAGE, RUN_YEARS, NoticeRunSummary, run_notices
+    from .notices import (
+        MessageFate,
+        load_notice,
+        message_fate,
+        queue_notices,
+        recent_notices,
+        reply_fate,
+    )
+    from .payments import PaymentResult, post_and_confirm
+    from .service import ReplyQueue, SmsSelfService
 
 __all__ = [
     "NOTICE_PAGE",
@@ -28,3 +39,22 @@ __all__ = [
     "reply_fate",
     "run_notices",
 ]
+
+
+__getattr__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        "notice_run": ("NOTICE_PAGE", "RUN_YEARS", "NoticeRunSummary", "run_notices"),
+        "notices": (
+            "MessageFate",
+            "load_notice",
+            "message_fate",
+            "queue_notices",
+            "recent_notices",
+            "reply_fate",
+        ),
+        "payments": ("PaymentResult", "post_and_confirm"),
+        "service": ("ReplyQueue", "SmsSelfService"),
+    },
+)

@@ -14,10 +14,10 @@ bill nothing and send nothing twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import structlog
 import trio
@@ -35,7 +35,10 @@ from billing_core import (
 from metrics import BILLING_REQUESTS, BILLING_ROUND_TRIP, counter_adder
 from throttling import Priority
 
-from ..pipeline import MoMessage, Pipeline, RouteDispatcher
+if TYPE_CHECKING:
+    # Types only: the self-service of `billing sms` runs without the pipeline.
+    from ..pipeline import MoMessage, RouteDispatcher
+
 from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile, plan_text, sender_address
 from ..store import Accepted, BillingStore, NewMessage, ReplyLease, StoreError
 
@@ -86,6 +89,16 @@ class ReplyQueue(Protocol):
     async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]: ...
 
 
+@runtime_checkable
+class _RoutedQueue(Protocol):
+    """A queue that knows its routes' dispatchers: the :class:`~..pipeline.Pipeline`
+    (told apart by its shape, so this module loads without the pipeline)."""
+
+    dispatchers: Mapping[str, RouteDispatcher]
+
+    async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]: ...
+
+
 class SmsSelfService:
     """Answers one utility's consumers. ``take`` is the pipeline's ``on_mo`` callback.
 
@@ -125,10 +138,10 @@ class SmsSelfService:
         self.route = route
         self.clock = clock
         self.workers = workers
-        self._send, self._receive = trio.open_memory_channel[tuple[MoMessage, float]](backlog)
+        self._send, self._receive = trio.open_memory_channel[tuple["MoMessage", float]](backlog)
         self._sender = sender_address(settings.sender_id) if settings.sender_id else None
         self._lane: RouteDispatcher | None = None
-        if isinstance(replies, Pipeline):
+        if isinstance(replies, _RoutedQueue):
             self._lane = replies.dispatchers.get(route)
             if self._lane is None:
                 raise ValueError(f"route: the pipeline has no route named {route!r}")
@@ -271,7 +284,7 @@ def route_sizer(queue: object, route: str) -> TextSizer:
 
 def route_text(queue: object, route: str) -> tuple[TextProfile, Concatenation]:
     """How ``route`` writes text, when ``queue`` is the pipeline that knows; else the defaults."""
-    if isinstance(queue, Pipeline):
+    if isinstance(queue, _RoutedQueue):
         dispatcher = queue.dispatchers.get(route)
         if dispatcher is not None:
             return dispatcher.route.text_profile, dispatcher.route.concatenation
