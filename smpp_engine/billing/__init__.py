@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     )
     from .payments import PaymentResult, post_and_confirm
     from .service import ReplyQueue, SmsSelfService
+    from .warning_proofs import WarningFollowUp, follow_up_warnings
 
 __all__ = [
     "NOTICE_PAGE",
@@ -31,6 +32,8 @@ __all__ = [
     "PaymentResult",
     "ReplyQueue",
     "SmsSelfService",
+    "WarningFollowUp",
+    "follow_up_warnings",
     "load_notice",
     "message_fate",
     "post_and_confirm",
@@ -48,7 +51,8 @@ __getattr__ = lazy_exports(
         "notice_run": ("NOTICE_PAGE", "RUN_YEARS", "NoticeRunSummary", "run_notices"),
         "notices": (
             "MessageFate",
-            "load_notice",
+            "follow_up_warnings",
+    "load_notice",
             "message_fate",
             "queue_notices",
             "recent_notices",
@@ -56,5 +60,6 @@ __getattr__ = lazy_exports(
         ),
         "payments": ("PaymentResult", "post_and_confirm"),
         "service": ("ReplyQueue", "SmsSelfService"),
+        "warning_proofs": ("WarningFollowUp", "follow_up_warnings"),
     },
 )

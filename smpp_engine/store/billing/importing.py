@@ -284,6 +284,14 @@ class BillingStore(BillingRepository, Protocol):
         """The account's last ``limit`` notices, newest first, each with its message's id."""
         ...
 
+    async def sent_warnings(
+        self, *, since: datetime, utility_id: str | None = None
+    ) -> list[StoredNotice]:
+        """The disconnection warnings of the utility's accounts (the default utility
+        when ``utility_id`` is None) stored since ``since`` and queued, oldest first,
+        each with its key and its message's id."""
+        ...
+
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         """The id of the message that carries the reply to an MO, if one was queued."""
         ...

@@ -235,6 +235,13 @@ _RECENT_NOTICES = f"""
 SELECT {_NOTICE_COLUMNS}, n.message_id FROM billing_notices AS n
 WHERE n.account_number = $1 ORDER BY n.id DESC LIMIT $2
 """
+_SENT_WARNINGS = f"""
+SELECT {_NOTICE_COLUMNS}, n.notice_key, n.message_id FROM billing_notices AS n
+WHERE n.kind = 'disconnection_warning' AND n.message_id IS NOT NULL AND n.created_at >= $1
+  AND n.account_number IN (SELECT number FROM billing_accounts WHERE utility_id = coalesce(
+      $2, (SELECT id FROM billing_utilities ORDER BY is_default DESC, id LIMIT 1)))
+ORDER BY n.id
+"""
 _UNQUEUED_NOTICES = f"""
 SELECT {_NOTICE_COLUMNS} FROM billing_notices AS n
 WHERE n.payment_reference = $1 AND n.message_id IS NULL ORDER BY n.id
@@ -733,6 +740,20 @@ class PostgresBilling(rows.UtilitySettingsCache):
             "recent_notices", self._fetch, _RECENT_NOTICES, account_number, limit
         )
         return [StoredNotice(rows.notice(tuple(r)[:11]), r["message_id"]) for r in found]
+
+    async def sent_warnings(
+        self, *, since: datetime, utility_id: str | None = None
+    ) -> list[StoredNotice]:
+        found = await self._run(
+            "sent_warnings",
+            self._fetch,
+            _SENT_WARNINGS,
+            since,
+            utility_id or self.billing_utility,
+        )
+        return [
+            StoredNotice(rows.keyed_notice(tuple(r)[:12]), r["message_id"]) for r in found
+        ]
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         found: int | None = await self._run(

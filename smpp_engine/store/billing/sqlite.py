@@ -548,6 +548,22 @@ class SqliteBilling(rows.UtilitySettingsCache):
 
         return await self._worker.run("recent_notices", read)
 
+    async def sent_warnings(
+        self, *, since: datetime, utility_id: str | None = None
+    ) -> list[StoredNotice]:
+        def read(c: sqlite3.Connection) -> list[StoredNotice]:
+            found = c.execute(
+                f"SELECT {_NOTICE_COLUMNS}, notice_key, message_id FROM billing_notices "
+                "WHERE kind = 'disconnection_warning' AND message_id IS NOT NULL "
+                "AND created_at >= ? AND account_number IN (SELECT number FROM billing_accounts "
+                "WHERE utility_id = coalesce(?, (SELECT id FROM billing_utilities "
+                "ORDER BY is_default DESC, id LIMIT 1))) ORDER BY id",
+                (iso_time(since), utility_id or self.billing_utility),
+            ).fetchall()
+            return [StoredNotice(rows.keyed_notice(r[:12]), r[12]) for r in found]
+
+        return await self._worker.run("sent_warnings", read)
+
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         def read(c: sqlite3.Connection) -> int | None:
             found = c.execute(

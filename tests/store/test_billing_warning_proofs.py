@@ -1,0 +1,120 @@
+"""Disconnection warnings followed up on both stores: a warning delivered is proven by
+its receipt; one not delivered in time is sent again as a notice of its own, once;
+one never delivered is listed for paper mail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import cast
+
+import pytest
+
+from billing_core import NoticeKind, ProofStatus
+from smpp_engine.billing import WarningFollowUp, follow_up_warnings, queue_notices
+from smpp_engine.store import (
+    Accepted,
+    BillingStore,
+    NewMessage,
+    PartState,
+    PartSubmitted,
+    ReceiptArrived,
+    Store,
+    import_billing_data,
+)
+
+from .test_billing_repository import _notice, example
+
+T0 = datetime(2024, 4, 20, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+async def billing(store: Store) -> BillingStore:
+    """The example utility loaded into an empty store of each kind."""
+    loaded = cast(BillingStore, store)
+    assert (await import_billing_data(loaded, example())).ok
+    return loaded
+
+
+WAIT = timedelta(hours=48)
+KEY = "notice:disconnection_warning:8880001:electricity:2024-04:79161234567"
+ROUTE = "sim"
+
+
+class StoreQueue:
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store, self.now = store, now
+
+    async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]:
+        return await self.store.accept(messages, now=self.now.timestamp())
+
+
+async def _warn(billing: BillingStore, store: Store, key: str, at: datetime) -> int:
+    """A warning as a notices run stores and queues it; its message's id."""
+    notice = replace(_notice(NoticeKind.DISCONNECTION_WARNING, at), key=key, send_at=None)
+    (saved,) = await billing.save_run_notices([notice], [notice.account_number])
+    (message_id,) = await queue_notices(billing, StoreQueue(store, at), [saved], route=ROUTE)
+    return message_id
+
+
+async def _deliver(store: Store, message_id: int, at: datetime) -> None:
+    (claimed,) = await store.claim(ROUTE, 10, owner="t", now=at.timestamp(), lease=60)
+    assert claimed.message_id == message_id
+    stamp = at.timestamp()
+    await store.record(
+        [
+            PartSubmitted(message_id, 0, "b", f"s-{message_id}", stamp, stamp),
+            ReceiptArrived(ROUTE, f"s-{message_id}", PartState.DELIVERED, stamp, done_at=stamp),
+        ]
+    )
+
+
+async def _follow(
+    billing: BillingStore, store: Store, now: datetime, *, preview: bool = False
+) -> WarningFollowUp:
+    queue = None if preview else StoreQueue(store, now)
+    return await follow_up_warnings(
+        billing, store, queue, now=now, route=ROUTE, wait=WAIT, retries=1
+    )
+
+
+async def test_an_undelivered_warning_is_sent_again_once_then_listed(
+    billing: BillingStore, store: Store
+) -> None:
+    await _warn(billing, store, KEY, T0)
+    waiting = await _follow(billing, store, T0 + timedelta(hours=1))
+    assert waiting.count(ProofStatus.AWAITING) == 1 and not waiting.retried
+    # No receipt in 48 hours: a retry, a notice of its own (previewing queues nothing).
+    late = T0 + WAIT
+    assert not (await _follow(billing, store, late, preview=True)).retried
+    again = await _follow(billing, store, late)
+    assert list(again.retried) == [f"{KEY}:retry1"]
+    assert (await _follow(billing, store, late)).retried == ()  # not twice
+    kinds = [n.notice.kind for n in await billing.recent_notices("8880001", limit=10)]
+    assert kinds.count(NoticeKind.DISCONNECTION_WARNING) == 2
+    # The retry went undelivered too: paper mail.
+    paper = await _follow(billing, store, late + WAIT)
+    (unreached,) = paper.unreached
+    assert (unreached.account_number, unreached.attempts, unreached.first_sent_at) == (
+        "8880001",
+        2,
+        T0,
+    )
+    assert paper.to_json()["counts"] == {"proven": 0, "awaiting": 0, "retry": 0, "unreached": 1}
+
+
+async def test_a_delivered_warning_is_proven_by_its_receipt(
+    billing: BillingStore, store: Store
+) -> None:
+    message_id = await _warn(billing, store, KEY, T0)
+    done = T0 + timedelta(minutes=2)
+    await _deliver(store, message_id, done)
+    followed = await _follow(billing, store, T0 + 10 * WAIT)
+    (proof,) = followed.proofs
+    assert (proof.status, proof.delivered_at) == (ProofStatus.PROVEN, done)
+    assert not followed.retried
+    assert (
+        cast(dict[str, list[dict[str, str]]], followed.to_json())["warnings"][0]["delivered_at"]
+        == done.isoformat()
+    )
