@@ -192,6 +192,12 @@ HTTP_AUTH_FAILURES = Counter(
     "HTTP API requests refused with 401, by reason (missing, invalid).",
     ["reason"],
 )
+BILLING_WARNINGS = Gauge(
+    "smpp_billing_warnings",
+    "Disconnection warnings of the last 60 days by proof status at the last notices run: "
+    "proven (delivered), awaiting, retry, unreached (every attempt undelivered: paper mail).",
+    ["status"],
+)
 JOB_RUNS = Counter(
     "smpp_job_runs",
     "Runs of the gateway's scheduled jobs (closing a billing period...), by outcome.",

@@ -17,6 +17,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any, cast
 
@@ -252,6 +253,8 @@ class Gateway:
                     route=config.route,
                     utility_id=utility_id,
                     adjust=notices.apply_to,
+                    warning_wait=timedelta(hours=notices.warning_wait_hours),
+                    warning_retries=notices.warning_retries,
                 )
             )
         if not jobs:

@@ -8,9 +8,17 @@ reminders, one per phone: 7770001 has two phones).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
+
+from billing_core import NoticeKind, NoticeRecord, Service
+from smpp_engine.billing import queue_notices
+from smpp_engine.cli.store import StoreQueue
+from smpp_engine.store import BillingStore, open_store
 
 from .store.conftest import store_url_of
 from .test_cli import run
@@ -97,3 +105,27 @@ def test_an_empty_store_says_to_import_billing_data_first(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "run smpp-engine billing import FILE first" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+async def test_warnings_lists_each_warning_and_its_proof(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    assert run("billing", "import", str(EXAMPLE), "--store", url).returncode == 0
+    sent = datetime(2024, 4, 20, 10, tzinfo=UTC)
+    async with open_store(url) as store:
+        billing = cast(BillingStore, store)
+        warning = NoticeRecord(
+            NoticeKind.DISCONNECTION_WARNING, "8880001", "79160000004", "Долг", sent, None,
+            Service.ELECTRICITY,
+        )  # fmt: skip
+        (saved,) = await billing.save_run_notices(
+            [replace(warning, key="notice:disconnection_warning:8880001:e:2024-04:79160000004")],
+            ["8880001"],
+        )
+        await queue_notices(billing, StoreQueue(store), [saved], route="default")
+    waiting = run("notices", "warnings", "--now", "2024-04-20T11:00:00+00:00", "--store", url)
+    assert waiting.returncode == 0, waiting.stderr
+    assert "8880001 79160000004 awaiting attempts 1" in waiting.stdout
+    due = run("notices", "warnings", "--now", "2024-04-23T11:00:00+00:00", "--store", url, "--json")
+    listed = _json(due.stdout)
+    assert listed["counts"] == {"proven": 0, "awaiting": 0, "retry": 1, "unreached": 0}
+    assert listed["retried"] == []  # it lists; the gateway sends

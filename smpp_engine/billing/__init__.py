@@ -52,7 +52,7 @@ __getattr__ = lazy_exports(
         "notices": (
             "MessageFate",
             "follow_up_warnings",
-    "load_notice",
+            "load_notice",
             "message_fate",
             "queue_notices",
             "recent_notices",

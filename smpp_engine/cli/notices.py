@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, cast
 
 import trio
 import typer
 
-from billing_core import NoticeVerdict
+from billing_core import NoticeVerdict, ProofStatus
 
 from .. import logs
-from ..billing import RUN_YEARS, NoticeRunSummary, run_notices
+from ..billing import (
+    RUN_YEARS,
+    NoticeRunSummary,
+    WarningFollowUp,
+    follow_up_warnings,
+    run_notices,
+)
 from ..settings import Settings
 from ..store import BillingStore, NoBillingUtilityError, StoreError
 from .errors import EXIT_FAILED, fail
@@ -174,3 +180,52 @@ def notices_run(  # noqa: PLR0917 - one parameter per command-line option
         queued = sum(summary.queued.values())
         typer.echo(f"queued {queued} notice(s), {summary.resumed} left by an earlier run")
     typer.echo(json.dumps(summary.to_json()))
+
+
+@notices_app.command("warnings")
+def notices_warnings(
+    now: NowOpt = None,
+    utility: UtilityOpt = None,
+    as_json: Annotated[bool, Opt("--json", help="Print one JSON line.")] = False,
+    store: StoreOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Disconnection warnings and their proof: delivered, awaited, due again, or unreached.
+
+    Each line: ACCOUNT PHONE STATUS, the attempts and the delivery time; the
+    unreached ones are to be sent on paper. The gateway sends the warnings due
+    again itself (with the day's notices); this lists, it sends nothing.
+    """
+    at = _now(now)
+    settings = settings_or_exit(config)
+    url = store_url(store, config)
+    notices = settings.notices
+
+    async def work() -> WarningFollowUp:
+        async with opened_store(url) as opened:
+            return await follow_up_warnings(
+                cast(BillingStore, opened),
+                opened,
+                None,
+                now=at,
+                route=settings.billing.route,
+                wait=timedelta(hours=notices.warning_wait_hours),
+                retries=notices.warning_retries,
+                utility_id=utility,
+            )
+
+    try:
+        followed = trio.run(work)
+    except StoreError as exc:
+        raise fail(str(exc), EXIT_FAILED) from None
+    if as_json:
+        typer.echo(json.dumps(followed.to_json()))
+        return
+    for proof in followed.proofs:
+        delivered = "" if proof.delivered_at is None else f" delivered {proof.delivered_at}"
+        typer.echo(
+            f"{proof.account_number} {proof.msisdn} {proof.status.value} "
+            f"attempts {proof.attempts}, first {proof.first_sent_at}{delivered}"
+        )
+    counts = ", ".join(f"{status.value} {followed.count(status)}" for status in ProofStatus)
+    typer.echo(f"{len(followed.proofs)} warning(s): {counts}")

@@ -11,12 +11,14 @@ did not, and a missed day is caught up by one run for now, not one per day.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from billing_core import Period, UtilitySettings
+from billing_core import Period, ProofStatus, UtilitySettings
+from metrics.catalogue import BILLING_WARNINGS as WARNINGS
 
-from ..billing import ReplyQueue, run_notices
-from ..store import BillingStore
+from ..billing import ReplyQueue, follow_up_warnings, run_notices
+from ..store import BillingStore, Store
 from .runner import Job
 from .schedule import Daily, Monthly, ticks_between
 
@@ -60,9 +62,12 @@ def notices_job(
     route: str,
     utility_id: str | None,
     adjust: Callable[[UtilitySettings], UtilitySettings],
+    warning_wait: timedelta,
+    warning_retries: int,
 ) -> Job:
     """Decide and queue the notices due now on ``route`` (quiet hours and caps applied,
-    ``adjust`` putting the engine's ``[notices]`` on the utility's rules)."""
+    ``adjust`` putting the engine's ``[notices]`` on the utility's rules), then send
+    again the disconnection warnings not delivered within ``warning_wait``."""
 
     async def work(due_at: float, now: float) -> str:
         summary = await run_notices(
@@ -76,9 +81,22 @@ def notices_job(
         queued = ", ".join(
             f"{kind} {n}" for kind, n in sorted((k.value, n) for k, n in summary.queued.items())
         )
+        warnings = await follow_up_warnings(
+            billing,
+            cast(Store, billing),
+            queue,
+            now=datetime.fromtimestamp(now, UTC),
+            route=route,
+            wait=warning_wait,
+            retries=warning_retries,
+            utility_id=utility_id,
+        )
+        for status in ProofStatus:
+            WARNINGS.labels(status.value).set(warnings.count(status))
         return (
             f"{summary.accounts} account(s); queued {queued or 'none'}; "
-            f"{summary.resumed} left by an earlier run"
+            f"{summary.resumed} left by an earlier run; warnings sent again "
+            f"{len(warnings.retried)}, unreached {warnings.count(ProofStatus.UNREACHED)}"
         )
 
     return Job(NOTICES, schedule, work)

@@ -239,6 +239,12 @@ class NoticeSettings(Section):
     #: The time of day (the utility's zone) the gateway runs the notices when billing
     #: is enabled; "off": it does not (smpp-engine notices run does it by hand).
     run_at: str = "10:00"
+    #: Hours a disconnection warning may wait for its DELIVRD receipt before it is sent
+    #: again (a failed one is sent again at once).
+    warning_wait_hours: float = Field(default=48.0, gt=0, allow_inf_nan=False)
+    #: How many times a warning is sent again; one still undelivered after the last is
+    #: listed for paper mail (smpp-engine notices warnings).
+    warning_retries: int = Field(default=1, ge=0, le=10)
 
     @field_validator("run_at")
     @classmethod

@@ -4,7 +4,7 @@ run, a failing one is recorded and due again, and a store that is down ends noth
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -145,6 +145,8 @@ async def test_the_days_notices_are_queued_once(kind: str, tmp_path: Path) -> No
             route="default",
             utility_id=None,
             adjust=lambda utility: utility,
+            warning_wait=timedelta(hours=48),
+            warning_retries=1,
         )
         said = await job.work(at - 3600, at)
         queued = sum((await store.count_by_state()).values())

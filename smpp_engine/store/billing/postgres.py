@@ -751,9 +751,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             since,
             utility_id or self.billing_utility,
         )
-        return [
-            StoredNotice(rows.keyed_notice(tuple(r)[:12]), r["message_id"]) for r in found
-        ]
+        return [StoredNotice(rows.keyed_notice(tuple(r)[:12]), r["message_id"]) for r in found]
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         found: int | None = await self._run(
