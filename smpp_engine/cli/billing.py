@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 
 from .errors import EXIT_FAILED, fail
+from .moments import moment_option
 from .store import ConfigOpt, StoreOpt, opened_store, store_url
 
 if TYPE_CHECKING:
@@ -130,14 +131,7 @@ def billing_sms(  # noqa: PLR0917 - one parameter per command-line option
         consumer = normalise_msisdn(sender)
     except CampaignError as exc:
         raise fail(f"--from {sender!r}: not a phone number ({exc.reason})") from None
-    at = datetime.now(UTC)
-    if now is not None:
-        try:
-            at = datetime.fromisoformat(now)
-        except ValueError:
-            raise fail(f"--now {now!r}: expected ISO 8601") from None
-        if at.utcoffset() is None:
-            raise fail(f"--now {now!r}: give a time zone")
+    at = moment_option(now)
     url = store_url(store, config)
 
     async def work() -> dict[str, Any]:
@@ -331,14 +325,7 @@ def billing_close_period(  # noqa: PLR0917 - one parameter per command-line opti
 
     logs.configure("warning")
     month = _closed_period(period)
-    at = datetime.now(UTC)
-    if now is not None:
-        try:
-            at = datetime.fromisoformat(now)
-        except ValueError:
-            raise fail(f"--now {now!r}: expected ISO 8601") from None
-        if at.utcoffset() is None:
-            raise fail(f"--now {now!r}: give a time zone")
+    at = moment_option(now)
     if at.date() < month.end:
         # Its meters may still be read: an estimate now would bill a guess for them.
         raise fail(f"PERIOD {period}: the month has not ended yet (it ends {month.end})")

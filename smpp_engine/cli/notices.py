@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, cast
 
 import trio
@@ -30,6 +30,7 @@ from ..billing import (
 from ..settings import Settings
 from ..store import BillingStore, NoBillingUtilityError, StoreError
 from .errors import EXIT_FAILED, fail
+from .moments import moment_option
 from .store import ConfigOpt, StoreOpt, StoreQueue, opened_store, settings_or_exit, store_url
 
 notices_app = typer.Typer(
@@ -48,14 +49,7 @@ RouteOpt = Annotated[
 
 
 def _now(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--now {text!r}: expected ISO 8601, e.g. 2024-03-20T09:00:00+00:00") from None
-    if at.utcoffset() is None:
-        raise fail(f"--now {text!r}: give a time zone, e.g. +00:00")
+    at = moment_option(text)
     if at.year not in RUN_YEARS:
         raise fail(f"--now {text!r}: a year from {RUN_YEARS.start} to {RUN_YEARS.stop - 1}")
     return at
