@@ -129,6 +129,19 @@ def _daily(meter: Meter, history: RegisterHistory, settings: UtilitySettings) ->
     return daily
 
 
+def _read_for_later(meter: Meter, snapshot: AccountToClose, period: Period) -> bool:
+    """Whether the meter's last reading counts for a period after ``period``: taken late
+    in it, outside the reading window, or closed again after the next one was read. That
+    reading billed the use up to when it was taken; an estimate on top of it would bill
+    the same use twice."""
+    for register in meter.billing_registers:
+        history = snapshot.history.get(register.id)
+        last = None if history is None else history.last
+        if last is not None and last.period > period:
+            return True
+    return False
+
+
 def _estimate(
     meter: Meter,
     snapshot: AccountToClose,
@@ -231,6 +244,8 @@ def _close_account(
     no_basis: list[str] = []
     for meter in snapshot.meters:
         if meter.status is not MeterStatus.ACTIVE or meter.id in snapshot.read_meters:
+            continue
+        if _read_for_later(meter, snapshot, period):
             continue
         estimate = _estimate(meter, snapshot, period, settings, now)
         if estimate is None:

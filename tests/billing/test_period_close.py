@@ -32,7 +32,16 @@ from billing_core import (
 )
 from billing_core.model import Period
 
-from .builders import ACCOUNT, ELECTRICITY_ZONED, D, monthly, settings, single_meter, two_zone_meter
+from .builders import (
+    ACCOUNT,
+    ELECTRICITY_ZONED,
+    D,
+    monthly,
+    reading,
+    settings,
+    single_meter,
+    two_zone_meter,
+)
 from .test_fixed_charges import BLOCKS, FIXED, WATER
 
 MARCH = Period(2024, 3)
@@ -84,6 +93,17 @@ def test_a_meter_not_read_is_estimated_from_its_average_and_the_fixed_charge_bil
     assert (fixed.kind, fixed.amount) == (ChargeKind.FIXED, D("9.31"))
     assert closed.ledger is not None and closed.ledger.balance.amount == D("36.11")
     assert closed.estimated == (3,) and closed.no_basis == ()
+
+
+def test_a_meter_read_late_for_the_next_period_is_not_estimated_on_top() -> None:
+    """Read on 28 March outside the reading window, the reading counts for April and
+    billed the use to 28 March: closing March must not estimate a month on top of it."""
+    earlier = monthly(30, [60, 100], FEB_19)
+    late = reading(30, 180, datetime(2024, 3, 28, 9, tzinfo=UTC), period=APRIL)
+    (closed,) = close(water_account(history={30: RegisterHistory(30, (*earlier, late))}))
+    assert closed.readings == () and closed.estimated == () and closed.no_basis == ()
+    # Only March's fixed charge is billed.
+    assert [(c.kind, c.amount) for c in closed.charges] == [(ChargeKind.FIXED, D("9.31"))]
 
 
 def test_without_history_the_expected_daily_use_is_the_norm() -> None:
