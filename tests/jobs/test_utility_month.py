@@ -449,11 +449,6 @@ async def test_a_month_of_jobs_and_readings_sends_the_notices_counted(
         print(f"\n[{kind}] {summarise(figures, month.queue)}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="closing February again after March's readings estimates February on top of "
-    "them: see test_a_reading_counted_for_the_next_period_is_not_billed_again_by_the_close",
-)
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_a_second_pass_over_the_month_queues_and_bills_nothing_more(
     kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -475,10 +470,6 @@ async def test_a_second_pass_over_the_month_queues_and_bills_nothing_more(
         assert await store.count_by_state() == messages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the close estimates a period on top of a later period's reading taken in it",
-)
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_a_reading_counted_for_the_next_period_is_not_billed_again_by_the_close(
     kind: str, tmp_path: Path
