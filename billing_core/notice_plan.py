@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from .model import Account, FastEnum, Language, Period, PhoneBinding, Service
 from .notices import (
+    CAP_COUNTED,
     CAPPED,
     Hold,
     NoticeKind,
@@ -25,6 +26,7 @@ from .notices import (
     debt_notice_due,
     notice_key,
     notice_period,
+    payment_reminder_due,
     reading_reminder_due,
     schedule_notice,
     services_to_warn,
@@ -163,10 +165,36 @@ def _reminder_text(context: NoticeContext, sizer: TextSizer) -> str:
     ).text
 
 
+def _payment_reminder_text(context: NoticeContext, due: date, sizer: TextSizer) -> str:
+    settings = context.settings
+    return render(
+        ReplyKind.PAYMENT_REMINDER,
+        context.language,
+        {
+            "account": context.account.number,
+            "money": settings.money_format(context.balance, settings.rounding),
+            "due": day_text(due, context.language),
+        },
+        sizer,
+    ).text
+
+
+def _payment_reminder_due(context: NoticeContext, now: datetime) -> date | None:
+    """The due date a payment reminder is due for now, if one is: the consumer's local day
+    ``payment_reminder_days`` before the due date of their debt's open items. An undated
+    debt (an opening balance) has no day to remind of: its fallback moves with the month."""
+    today = now.astimezone(context.zone).date()
+    due = context.due_date
+    if payment_reminder_due(today, context.balance, due, context.settings.notices):
+        return due
+    return None
+
+
 def plan_notices(
     context: NoticeContext, now: datetime, *, sizer: TextSizer
 ) -> tuple[NoticeRecord, ...]:
-    """The debt notice, disconnection warnings and reading reminder due now, one per phone.
+    """The debt notice, disconnection warnings, reading and payment reminders due now, one
+    per phone.
 
     Each carries its ``send_at`` (quiet hours and caps applied); phones that
     said STOP get only the legally required disconnection warnings. ``sizer``
@@ -192,11 +220,39 @@ def plan_notices(
     if reading_reminder_due(today, context.last_reading_period, rules):
         text = _reminder_text(context, sizer)
         planned += _records(context, NoticeKind.READING_REMINDER, text, now)
+    due = _payment_reminder_due(context, now)
+    if due is not None:
+        text = _payment_reminder_text(context, due, sizer)
+        sent = [(n.msisdn, n.send_at) for n in planned if n.kind in CAP_COUNTED]
+        planned += _records(
+            _with_sends(context, sent),
+            NoticeKind.PAYMENT_REMINDER,
+            text,
+            now,
+            amount=context.balance,
+        )
     return tuple(planned)
 
 
+def _with_sends(
+    context: NoticeContext, sends: Sequence[tuple[str, datetime | None]]
+) -> NoticeContext:
+    """``context`` with ``sends`` (phone, send time) counted against the phones' caps:
+    the notices decided for the account before a capped one."""
+    recent = {msisdn: list(times) for msisdn, times in context.recent_capped.items()}
+    for msisdn, at in sends:
+        if at is not None:
+            recent.setdefault(msisdn, []).append(at)
+    return replace(context, recent_capped={m: tuple(t) for m, t in recent.items()})
+
+
 #: The kinds a notices run plans for every account.
-RUN_KINDS = (NoticeKind.DEBT, NoticeKind.DISCONNECTION_WARNING, NoticeKind.READING_REMINDER)
+RUN_KINDS = (
+    NoticeKind.DEBT,
+    NoticeKind.DISCONNECTION_WARNING,
+    NoticeKind.READING_REMINDER,
+    NoticeKind.PAYMENT_REMINDER,
+)
 
 
 class NoticeReason(FastEnum):
@@ -205,7 +261,7 @@ class NoticeReason(FastEnum):
     QUEUED = "queued"  # goes now
     QUIET_HOURS = "quiet_hours"  # goes when the consumer's quiet hours end (``until``)
     BELOW_THRESHOLD = "below_threshold"  # no debt, or not enough of it
-    NOT_REMINDER_DAY = "not_reminder_day"
+    NOT_REMINDER_DAY = "not_reminder_day"  # not a reminder day (or the due date is not near)
     READING_RECEIVED = "reading_received"  # this month's reading is in: no reminder
     OPTED_OUT = "opted_out"
     CAP_REACHED = "cap_reached"  # a later run sends it once the caps allow (``until``)
@@ -381,7 +437,34 @@ def decide_notices(
         verdicts += _verdicts_to_phones(
             context, remind, _reminder_text(context, sizer), now, notice_period(remind, today)
         )
+    verdicts += _payment_reminder_verdicts(context, now, sizer, verdicts)
     return tuple(verdicts)
+
+
+def _payment_reminder_verdicts(
+    context: NoticeContext, now: datetime, sizer: TextSizer, decided: Sequence[NoticeVerdict]
+) -> list[NoticeVerdict]:
+    kind = NoticeKind.PAYMENT_REMINDER
+    number = context.account.number
+    if context.balance <= 0:
+        return [NoticeVerdict(kind, number, NoticeReason.BELOW_THRESHOLD)]
+    due = _payment_reminder_due(context, now)
+    if due is None:
+        return [NoticeVerdict(kind, number, NoticeReason.NOT_REMINDER_DAY)]
+    # Capped: the account's notices going in this run count against the phone's caps.
+    sends = [
+        (v.notice.msisdn, v.notice.send_at)
+        for v in decided
+        if v.notice is not None and v.kind in CAP_COUNTED
+    ]
+    return _verdicts_to_phones(
+        _with_sends(context, sends),
+        kind,
+        _payment_reminder_text(context, due, sizer),
+        now,
+        notice_period(kind, now.astimezone(context.zone).date(), due),
+        amount=context.balance,
+    )
 
 
 def payment_confirmations(

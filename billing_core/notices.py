@@ -1,10 +1,10 @@
-"""Notice rules: when a debt notice, a disconnection warning, a payment confirmation
-or a reading reminder is due, and when it may go out.
+"""Notice rules: when a debt notice, a disconnection warning, a payment confirmation,
+a reading reminder or a payment reminder is due, and when it may go out.
 
 Quiet hours are read off the consumer's clock (:mod:`.quiet_hours`, the rule
 campaigns follow too): by default 22:00-08:00 on working days and 20:00-09:00
 at weekends. A notice that falls in quiet hours waits for their end. Debt
-notices are also capped (by default 2 in any 24 hours, 4 in any 7 days, 16 in
+notices and payment reminders are also capped (by default 2 in any 24 hours, 4 in any 7 days, 16 in
 any 30 days, rolling: the strictest reading of a per-day/week/month cap). STOP
 silences everything but the legally required notices: the disconnection warning
 and the restriction notice.
@@ -35,12 +35,13 @@ class NoticeKind(FastEnum):
     RESTRICTION = "restriction"
     PAYMENT_CONFIRMATION = "payment_confirmation"
     READING_REMINDER = "reading_reminder"
+    PAYMENT_REMINDER = "payment_reminder"
 
 
 #: Notices the law requires: STOP does not silence them, caps do not hold them.
 LEGALLY_REQUIRED: Final = frozenset({NoticeKind.DISCONNECTION_WARNING, NoticeKind.RESTRICTION})
 #: Notices the frequency caps hold.
-CAPPED: Final = frozenset({NoticeKind.DEBT})
+CAPPED: Final = frozenset({NoticeKind.DEBT, NoticeKind.PAYMENT_REMINDER})
 #: Notices that count against a phone's caps (with the campaign messages it was sent):
 #: every kind but the payment confirmation, which answers the consumer's own act.
 CAP_COUNTED: Final = frozenset(NoticeKind) - {NoticeKind.PAYMENT_CONFIRMATION}
@@ -99,7 +100,11 @@ class DisconnectionRules:
 
 @dataclass(frozen=True, slots=True)
 class NoticeRules:
-    """When notices are due and how often they may go."""
+    """When notices are due and how often they may go.
+
+    ``payment_reminder_days``: a debtor is reminded this many days before the due
+    date of their open items (0: never).
+    """
 
     debt_threshold: Decimal | None = Decimal(1000)
     debt_months: Decimal | None = Decimal(1)
@@ -107,6 +112,15 @@ class NoticeRules:
     reminder_days: AbstractSet[int] = frozenset({20})
     quiet_hours: QuietHours = field(default_factory=QuietHours)
     caps: FrequencyCaps = field(default_factory=FrequencyCaps)
+    payment_reminder_days: int = 3
+
+    def __post_init__(self) -> None:
+        if self.payment_reminder_days < 0:
+            raise SettingsError(
+                "payment reminders go 0 (never) or more days before the due date",
+                field="notices.payment_reminder_days",
+                value=self.payment_reminder_days,
+            )
 
 
 def debt_notice_due(debt: Decimal, monthly_charge: Decimal, rules: NoticeRules) -> bool:
@@ -200,6 +214,17 @@ def reading_reminder_due(
     return today.day in rules.reminder_days and last_reading_period != Period.of(today)
 
 
+def payment_reminder_due(
+    today: date, debt: Decimal, due_date: date | None, rules: NoticeRules
+) -> bool:
+    """Whether ``today`` (local) is ``payment_reminder_days`` days before the due date
+    of a positive debt."""
+    days = rules.payment_reminder_days
+    return (
+        days > 0 and debt > 0 and due_date is not None and due_date - today == timedelta(days=days)
+    )
+
+
 class Hold(FastEnum):
     """Why a notice does not go at once."""
 
@@ -280,9 +305,14 @@ class NoticeRecord:
     key: str | None = None
 
 
-def notice_period(kind: NoticeKind, local_day: date) -> str:
+def notice_period(kind: NoticeKind, local_day: date, due_date: date | None = None) -> str:
     """What a notice of ``kind`` is sent once per: the month (``YYYY-MM``), but a reading
-    reminder is sent once per reminder day (``YYYY-MM-DD``): each day it is due is its own."""
+    reminder is sent once per reminder day (``YYYY-MM-DD``): each day it is due is its own,
+    and a payment reminder once per ``due_date`` (``YYYY-MM-DD``) it reminds of."""
+    if kind is NoticeKind.PAYMENT_REMINDER:
+        if due_date is None:
+            raise ValueError("a payment reminder's period is its due date: none given")
+        return due_date.isoformat()
     if kind is NoticeKind.READING_REMINDER:
         return local_day.isoformat()
     return str(Period.of(local_day))

@@ -53,6 +53,7 @@ class ReplyKind(FastEnum):
     RESTRICTION = "restriction"
     PAYMENT_CONFIRMATION = "payment_confirmation"
     READING_REMINDER = "reading_reminder"
+    PAYMENT_REMINDER = "payment_reminder"
 
 
 K = ReplyKind
@@ -139,6 +140,11 @@ TEMPLATES: Final[Mapping[Language, Mapping[ReplyKind, tuple[str, ...]]]] = {
             "Передайте показания до {last} числа. Пример: {example}",
             "Передайте показания счетчиков до {last} числа",
         ),
+        K.PAYMENT_REMINDER: (
+            "ЛС{account}: напоминаем, оплатите {money} до {due}",
+            "ЛС{account}: оплатите {money} до {due}",
+            "Оплатите {money} до {due}",
+        ),
     },
     Language.BG: {
         K.READING_ACCEPTED: (
@@ -219,6 +225,11 @@ TEMPLATES: Final[Mapping[Language, Mapping[ReplyKind, tuple[str, ...]]]] = {
             "Изпратете показания до {last} число. Пример: {example}",
             "Изпратете показанията на уредите до {last} число",
         ),
+        K.PAYMENT_REMINDER: (
+            "Аб.{account}: напомняме, платете {money} до {due}",
+            "Аб.{account}: платете {money} до {due}",
+            "Платете {money} до {due}",
+        ),
     },
     Language.ES: {
         K.READING_ACCEPTED: (
@@ -296,6 +307,10 @@ TEMPLATES: Final[Mapping[Language, Mapping[ReplyKind, tuple[str, ...]]]] = {
             "Cta {account}: envie su lectura antes del dia {last}. Ejemplo: {example}",
             "Envie la lectura de sus contadores antes del dia {last}",
         ),
+        K.PAYMENT_REMINDER: (
+            "Cta {account}: le recordamos que debe pagar {money} antes del {due}",
+            "Recuerde pagar {money} antes del {due}",
+        ),
     },
     Language.EN: {
         K.READING_ACCEPTED: (
@@ -372,6 +387,10 @@ TEMPLATES: Final[Mapping[Language, Mapping[ReplyKind, tuple[str, ...]]]] = {
         K.READING_REMINDER: (
             "Acc {account}: please send your reading by day {last}. Example: {example}",
             "Please send your meter readings by day {last}",
+        ),
+        K.PAYMENT_REMINDER: (
+            "Acc {account}: a reminder to pay {money} by {due}",
+            "Reminder: please pay {money} by {due}",
         ),
     },
 }

@@ -54,6 +54,7 @@ async def test_plan_previews_run_queues_once_and_a_second_run_nothing(
         assert summary["skipped"] == {
             "debt": {"below_threshold": 3},
             "disconnection_warning": {"below_threshold": 4},
+            "payment_reminder": {"below_threshold": 3, "not_reminder_day": 1},  # overdue
         }
         again = run("notices", "run", "--now", AT, "--json", "--store", store)
         assert again.returncode == 0, again.stderr

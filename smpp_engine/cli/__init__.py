@@ -95,7 +95,7 @@ class RootGroup(ReportingGroup, LazyGroup):
             "notices",
             "notices",
             "notices_app",
-            "Debt notices, disconnection warnings and reading reminders for every account.",
+            "Debt notices, disconnection warnings and reminders for every account.",
         ),
         _here(
             "config",

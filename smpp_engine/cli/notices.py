@@ -1,5 +1,5 @@
-"""``smpp-engine notices plan|run``: the utility's debt notices, disconnection warnings and
-reading reminders, for every account, once per period.
+"""``smpp-engine notices plan|run``: the utility's debt notices, disconnection warnings,
+reading and payment reminders, for every account, once per period.
 
 ``plan`` previews (nothing is stored): each account's notices in or out, and why.
 ``run`` stores the notices that go and queues them in the store for a running
@@ -34,7 +34,7 @@ from .moments import moment_option
 from .store import ConfigOpt, StoreOpt, StoreQueue, opened_store, settings_or_exit, store_url
 
 notices_app = typer.Typer(
-    help="Debt notices, disconnection warnings and reading reminders for every account.",
+    help="Debt notices, disconnection warnings and reminders for every account.",
     no_args_is_help=True,
 )
 Opt = typer.Option
@@ -159,7 +159,7 @@ def notices_run(  # noqa: PLR0917 - one parameter per command-line option
 ) -> None:
     """Queue the notices due for every account, once per period; end with one JSON line.
 
-    Debt notices and reading reminders go with bulk priority, disconnection
+    Debt notices and reading and payment reminders go with bulk priority, disconnection
     warnings with transactional priority; a notice in the consumer's quiet hours
     waits for their end. Running it again for the period queues nothing.
     """

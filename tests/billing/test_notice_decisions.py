@@ -1,16 +1,19 @@
 """A notices run's verdicts: every notice in or out, and why; caps across runs."""
+# ruff: noqa: RUF001 - Russian notice texts are test data
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing_core import (
+    CAPPED,
     Account,
     FrequencyCaps,
+    NoticeContext,
     NoticeKind,
     NoticeReason,
     NoticeVerdict,
@@ -43,6 +46,7 @@ def test_a_debtor_gets_what_plan_notices_plans_and_every_other_notice_says_why()
         ("debt", "79160000002", "opted_out"),
         ("disconnection_warning", "79160000001", "queued"),
         ("disconnection_warning", "79160000002", "queued"),  # the law requires it
+        ("payment_reminder", None, "not_reminder_day"),  # due 15.04: not 3 days ahead
         ("reading_reminder", "79160000001", "queued"),
         ("reading_reminder", "79160000002", "opted_out"),
     ]
@@ -80,7 +84,7 @@ def test_reasons_for_notices_that_do_not_go() -> None:
     assert {v.reason for v in decide_notices(closed, NOON, sizer=SIZER)} == {
         NoticeReason.CLOSED_ACCOUNT
     }
-    alone = notice_context(bindings=())
+    alone = notice_context(bindings=(), due_date=date(2024, 3, 23))  # a reminder is due too
     assert {v.reason for v in decide_notices(alone, NOON, sizer=SIZER)} == {NoticeReason.NO_PHONE}
     warned = notice_context(warned_services=frozenset({Service.ELECTRICITY}))
     assert NoticeReason.ALREADY_WARNED in {
@@ -143,7 +147,8 @@ def test_caps_are_never_exceeded_over_a_sequence_of_runs(
     caps: tuple[int, int, int], accounts: int, runs: list[int]
 ) -> None:
     """Accounts sharing one phone, each owing every month, runs at random minutes over
-    forty days: each rolling day, week and 30 days holds at most its cap of debt notices."""
+    forty days (over the 12th of April: a payment reminder's day): each rolling day, week
+    and 30 days holds at most its cap of capped notices (debt notices, payment reminders)."""
     day, week, month = caps
     rules_settings = _caps(FrequencyCaps(day, max(day, week), max(day, week, month)))
     phone = "79160000001"
@@ -162,7 +167,7 @@ def test_caps_are_never_exceeded_over_a_sequence_of_runs(
                 stored_keys=frozenset(stored),
             )
             for v in decide_notices(context, now, sizer=SIZER):
-                if v.notice is not None and v.kind is NoticeKind.DEBT:
+                if v.notice is not None and v.kind in CAPPED:
                     assert v.notice.key is not None and v.notice.send_at is not None
                     stored.add(v.notice.key)
                     sent.append(v.notice.send_at)
@@ -180,3 +185,110 @@ def test_caps_are_never_exceeded_over_a_sequence_of_runs(
 def _caps(caps: FrequencyCaps) -> UtilitySettings:
     base = utility()
     return replace(base, notices=replace(base.notices, caps=caps))
+
+
+# -- Payment reminders ----------------------------------------------------------------
+
+DUE = date(2024, 3, 23)  # three days after NOON's day (the 20th)
+
+
+def _owing(**overrides: object) -> NoticeContext:
+    """Owes 500 (below the debt notice's threshold), read this month, due on ``DUE``."""
+    values: dict[str, object] = {
+        "balance": D("500.00"),
+        "due_date": DUE,
+        "service_debts": {Service.ELECTRICITY: ServiceDebt(D("500.00"), D(1000))},
+        "last_reading_period": Period(2024, 3),
+    }
+    values.update(overrides)
+    return notice_context(**values)
+
+
+def _payment_reminders(context: NoticeContext, now: datetime = NOON) -> list[NoticeVerdict]:
+    return [
+        v
+        for v in decide_notices(context, now, sizer=SIZER)
+        if v.kind is NoticeKind.PAYMENT_REMINDER
+    ]
+
+
+def test_a_payment_reminder_goes_n_days_before_the_due_date_but_not_to_a_stopped_phone() -> None:
+    context = _owing()
+    verdicts = decide_notices(context, NOON, sizer=SIZER)
+    assert _reasons(verdicts) == [
+        ("debt", None, "below_threshold"),
+        ("disconnection_warning", None, "below_threshold"),
+        ("payment_reminder", "79160000001", "queued"),
+        ("payment_reminder", "79160000002", "opted_out"),  # not a notice the law requires
+        ("reading_reminder", None, "reading_received"),
+    ]
+    (reminder,) = [v.notice for v in verdicts if v.notice]
+    assert reminder.key == "notice:payment_reminder:1234567890:-:2024-03-23:79160000001"
+    assert reminder.text == "ЛС1234567890: напоминаем, оплатите 500,00 р до 23.03"
+    assert (reminder.amount, reminder.send_at) == (D("500.00"), NOON)
+    planned = plan_notices(context, NOON, sizer=SIZER)
+    assert [(n.kind, n.msisdn, n.text) for n in planned] == [
+        (reminder.kind, reminder.msisdn, reminder.text)
+    ]
+
+
+def test_no_payment_reminder_a_day_early_or_late_without_debt_or_when_off() -> None:
+    # None: an undated debt (an opening balance) has no due date to remind of.
+    for due in (DUE - timedelta(days=1), DUE + timedelta(days=1), None):
+        assert [v.reason for v in _payment_reminders(_owing(due_date=due))] == [
+            NoticeReason.NOT_REMINDER_DAY
+        ], due
+    for balance in (D(0), D(-100)):
+        assert [v.reason for v in _payment_reminders(_owing(balance=balance))] == [
+            NoticeReason.BELOW_THRESHOLD
+        ]
+    base = utility()
+    off = replace(base, notices=replace(base.notices, payment_reminder_days=0))
+    assert [v.reason for v in _payment_reminders(_owing(settings=off))] == [
+        NoticeReason.NOT_REMINDER_DAY
+    ]
+    week = replace(base, notices=replace(base.notices, payment_reminder_days=7))
+    early = _payment_reminders(_owing(settings=week, due_date=DUE + timedelta(days=4)))
+    assert [v.reason for v in early] == [NoticeReason.QUEUED, NoticeReason.OPTED_OUT]
+    closed = _owing(account=Account("1234567890", closed=True))
+    assert [v.reason for v in _payment_reminders(closed)] == [NoticeReason.CLOSED_ACCOUNT]
+
+
+def test_a_payment_reminder_is_sent_once_per_due_date() -> None:
+    first = [v.notice.key for v in _payment_reminders(_owing()) if v.notice and v.notice.key]
+    again = _payment_reminders(_owing(stored_keys=frozenset(first)), NOON + timedelta(hours=4))
+    assert [(v.msisdn, v.reason) for v in again] == [
+        ("79160000001", NoticeReason.ALREADY_SENT),
+        ("79160000002", NoticeReason.OPTED_OUT),
+    ]
+
+
+def test_a_payment_reminder_waits_for_the_morning_and_the_consumers_own_date() -> None:
+    night = moscow(WEDNESDAY, 23).astimezone(UTC)
+    (held, _) = _payment_reminders(_owing(), night)
+    morning = moscow(WEDNESDAY + timedelta(days=1), 8).astimezone(UTC)
+    assert (held.reason, held.until) == (NoticeReason.QUIET_HOURS, morning)
+    # 20:00 UTC on the 20th is the 21st in Vladivostok: its due date three days on is the 24th.
+    evening = datetime(2024, 3, 20, 20, tzinfo=UTC)
+    far = Account("1234567890", time_zone="Asia/Vladivostok")
+    (far_east, _) = _payment_reminders(_owing(account=far, due_date=date(2024, 3, 24)), evening)
+    assert far_east.reason is NoticeReason.QUIET_HOURS  # 06:00 there
+    assert [v.reason for v in _payment_reminders(_owing(account=far), evening)] == [
+        NoticeReason.NOT_REMINDER_DAY
+    ]
+
+
+def test_caps_hold_a_payment_reminder_counting_the_accounts_other_notices() -> None:
+    busy = _owing(recent_capped={"79160000001": (NOON - timedelta(hours=1),) * 2})
+    (capped, _) = _payment_reminders(busy)
+    assert (capped.reason, capped.notice) == (NoticeReason.CAP_REACHED, None)
+    # A debt notice and a reading reminder going now fill the day's two: the reminder waits.
+    full = notice_context(due_date=DUE, last_reading_period=None)
+    verdicts = decide_notices(full, NOON, sizer=SIZER)
+    first_phone = {v.kind.value: v.reason.value for v in verdicts if v.msisdn == "79160000001"}
+    assert first_phone == {
+        "debt": "queued",
+        "disconnection_warning": "queued",
+        "reading_reminder": "queued",
+        "payment_reminder": "cap_reached",
+    }

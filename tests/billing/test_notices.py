@@ -25,11 +25,14 @@ from billing_core import (
     QuietHours,
     Service,
     ServiceDebt,
+    SettingsError,
     debt_notice_due,
     disconnection_stage,
     last_day_to_pay,
+    notice_period,
     payment_confirmations,
     payment_deadline,
+    payment_reminder_due,
     plan_notices,
     post_payment,
     reading_reminder_due,
@@ -138,6 +141,7 @@ def test_a_capped_notice_also_waits_for_the_quiet_hours_to_end() -> None:
     [
         (NoticeKind.DEBT, False),
         (NoticeKind.READING_REMINDER, False),
+        (NoticeKind.PAYMENT_REMINDER, False),  # a reminder, not a notice the law requires
         (NoticeKind.PAYMENT_CONFIRMATION, False),
         (NoticeKind.DISCONNECTION_WARNING, True),
         (NoticeKind.RESTRICTION, True),
@@ -234,6 +238,34 @@ def test_the_disconnection_stages() -> None:
         restricted_at=None, now=deadline, tz=MOSCOW, rules=rules,
     )  # fmt: skip
     assert heating is DisconnectionStage.NONE
+
+
+def test_payment_reminder_exactly_the_rules_days_before_the_due_date_of_a_debt() -> None:
+    today = date(2024, 3, 20)
+    assert RULES.payment_reminder_days == 3
+    assert payment_reminder_due(today, D(1), date(2024, 3, 23), RULES)
+    for due in (date(2024, 3, 22), date(2024, 3, 24), today, date(2024, 3, 17), None):
+        assert not payment_reminder_due(today, D(1), due, RULES), due
+    assert not payment_reminder_due(today, D(0), date(2024, 3, 23), RULES)
+    assert not payment_reminder_due(today, D(-5), date(2024, 3, 23), RULES)  # an advance
+    off = NoticeRules(payment_reminder_days=0)
+    assert not payment_reminder_due(today, D(1), today, off)
+    week = NoticeRules(payment_reminder_days=7)
+    assert payment_reminder_due(date(2024, 2, 26), D(1), date(2024, 3, 4), week)  # leap month
+
+
+def test_payment_reminder_days_are_never_negative() -> None:
+    with pytest.raises(SettingsError) as raised:
+        NoticeRules(payment_reminder_days=-1)
+    assert raised.value.field == "notices.payment_reminder_days"
+
+
+def test_a_payment_reminder_is_sent_once_per_due_date() -> None:
+    kind = NoticeKind.PAYMENT_REMINDER
+    assert notice_period(kind, date(2024, 3, 20), date(2024, 3, 23)) == "2024-03-23"
+    with pytest.raises(ValueError, match="due date"):
+        notice_period(kind, date(2024, 3, 20))
+    assert notice_period(NoticeKind.DEBT, date(2024, 3, 20), date(2024, 3, 23)) == "2024-03"
 
 
 def test_reading_reminder_on_the_calendar_day_without_a_reading() -> None:

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from billing_core import (
     DEFAULT_GRAMMAR,
@@ -27,6 +29,7 @@ from billing_core.replies import (
     SERVICE_NAMES,
     TEMPLATES,
     balance_text,
+    day_text,
     example_text,
     number_text,
     register_text,
@@ -215,3 +218,55 @@ def test_values_name_meters_only_when_there_are_several() -> None:
         (single_meter(4, Service.HOT_WATER), [(Zone.T0, D("47.3"))]),
     ]
     assert values_text(Language.RU, water) == "ХВ 56,8 ГВ 47,3"
+
+
+@given(
+    language=st.sampled_from(Language),
+    account=st.from_regex(r"[0-9]{1,12}", fullmatch=True),
+    debt=st.decimals(D("0.01"), DEBT, places=2),
+    due=st.dates(date(2000, 1, 1), date(2099, 12, 31)),
+)
+def test_a_payment_reminder_is_one_sms_with_the_account_when_it_fits(
+    language: Language, account: str, debt: Decimal, due: date
+) -> None:
+    money_format = LONGEST_SYMBOL[language]
+    fields = {
+        "account": account,
+        "money": money_format(debt, ROUNDING),
+        "due": day_text(due, language),
+    }
+    reply = render(ReplyKind.PAYMENT_REMINDER, language, fields, SIZER)
+    assert plan_text(reply.text).parts == 1, reply.text
+    assert fields["money"] in reply.text and fields["due"] in reply.text
+    variants = TEMPLATES[language][ReplyKind.PAYMENT_REMINDER]
+    with_account = [v.format_map(fields) for v in variants if "{account}" in v]
+    if any(plan_text(text).parts == 1 for text in with_account):
+        assert account in reply.text  # the account is dropped only when it does not fit
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (Language.RU, "ЛС1234567890: напоминаем, оплатите 2500,00 р до 15.04"),
+        (Language.BG, "Аб.1234567890: напомняме, платете 2500,00 лв до 15.04"),
+        (Language.ES, "Cta 1234567890: le recordamos que debe pagar 2500,00 EUR antes del 15/04"),
+        (Language.EN, "Acc 1234567890: a reminder to pay GBP2,500.00 by 15/04"),
+    ],
+)
+def test_a_payment_reminder_names_the_account_the_money_and_the_due_date(
+    language: Language, text: str
+) -> None:
+    money_format = {
+        Language.RU: MoneyFormat(symbol="р"),
+        Language.BG: MoneyFormat(symbol="лв"),
+        Language.ES: MoneyFormat(symbol="EUR"),
+        Language.EN: MoneyFormat(
+            symbol="GBP", decimal_separator=".", group_separator=",", symbol_first=True, space=False
+        ),
+    }[language]
+    fields = {
+        "account": "1234567890",
+        "money": money_format(D("2500"), ROUNDING),
+        "due": day_text(date(2024, 4, 15), language),
+    }
+    assert render(ReplyKind.PAYMENT_REMINDER, language, fields, SIZER).text == text

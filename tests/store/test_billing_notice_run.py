@@ -22,6 +22,7 @@ from billing_core import (
     FrequencyCaps,
     NoticeKind,
     NoticeRecord,
+    NoticeRules,
     Period,
     Service,
     UtilitySettings,
@@ -36,6 +37,8 @@ from smpp_engine.store import (
     Store,
     import_billing_data,
 )
+from smpp_engine.store.billing.codec import settings_from_json, settings_to_json
+from throttling import Priority
 
 from .conftest import open_test_store
 from .test_billing_repository import NOW, example
@@ -132,6 +135,66 @@ async def test_a_run_killed_between_storing_and_queueing_is_completed_by_the_nex
     assert len(set(crashing.ids) | set(queue.ids)) == expected
     numbers = [consumer(i).account for i in range(CONSUMERS)]
     assert await billing.save_run_notices([], numbers) == []  # every stored notice is queued
+
+
+async def test_a_run_reminds_debtors_of_payment_three_days_before_the_due_date_once(
+    store: Store,
+) -> None:
+    billing = cast(BillingStore, store)
+    document = utility_document(CONSUMERS, today=TODAY)
+    # Only payment reminders are due: no debt notice, no reading reminder day.
+    document["utilities"][0]["notices"] = {
+        "debt_threshold": None,
+        "debt_months": None,
+        "reminder_days": [],
+    }
+    due = TODAY + timedelta(days=3)
+    for account in document["accounts"]:
+        if "opening_balance" in account:
+            account["opening_due_date"] = due.isoformat()
+    assert (await import_billing_data(billing, document)).ok
+    settings = await billing.load_settings()
+    assert settings.notices.payment_reminder_days == 3  # absent from the document: the default
+    debtors = sum(1 for i in range(CONSUMERS) if consumer(i).in_debt)
+    assert 0 < debtors < CONSUMERS
+    queue = StoreQueue(store)
+    early = await run_notices(billing, queue, now=RUN_AT - timedelta(days=1), route="sim")
+    assert early.going() == {}
+    assert early.skipped()["payment_reminder"] == {
+        "below_threshold": CONSUMERS - debtors,
+        "not_reminder_day": debtors,
+    }
+    first = await run_notices(billing, queue, now=RUN_AT, route="sim", page=25)
+    assert first.going() == {"payment_reminder": debtors}
+    assert {k.value: n for k, n in first.queued.items()} == {"payment_reminder": debtors}
+    debtor = next(consumer(i) for i in range(CONSUMERS) if consumer(i).in_debt)
+    (notice,) = [s.notice for s in await billing.recent_notices(debtor.account, limit=5)]
+    assert notice.kind is NoticeKind.PAYMENT_REMINDER and notice.msisdn == debtor.msisdn
+    assert str(debtor.debt) in notice.text and "23/03" in notice.text
+    view = await store.get(queue.ids[0])
+    assert view is not None and view.priority == Priority.BULK
+    assert view.idempotency_key is not None
+    assert view.idempotency_key.startswith("notice:payment_reminder:")
+    assert view.idempotency_key.endswith(":2024-03-23:" + view.destination)
+    second = await run_notices(billing, queue, now=RUN_AT + timedelta(hours=3), route="sim")
+    assert second.queued == {}
+    assert second.skipped()["payment_reminder"]["already_sent"] == debtors
+    assert len(set(queue.ids)) == debtors
+
+
+def test_payment_reminder_days_travel_in_the_utility_document() -> None:
+    document = utility_document(1, today=TODAY)["utilities"][0]
+    old = settings_from_json(document)  # written before payment reminders
+    assert old.notices.payment_reminder_days == NoticeRules().payment_reminder_days == 3
+    written = settings_to_json(replace(old, notices=NoticeRules(payment_reminder_days=5)))
+    assert written["notices"]["payment_reminder_days"] == 5
+    assert settings_from_json(written).notices.payment_reminder_days == 5
+    for off in (0, None):
+        document["notices"] = {"payment_reminder_days": off}
+        assert settings_from_json(document).notices.payment_reminder_days == 0
+    document["notices"] = {"payment_reminder_days": -1}
+    with pytest.raises(ValueError, match="payment_reminder_days"):
+        settings_from_json(document)
 
 
 async def test_pages_of_contexts_are_what_each_account_loads(store: Store) -> None:

@@ -256,6 +256,8 @@ def _notice_rules(n: Mapping[str, Any]) -> NoticeRules:
         frozenset(int(x) for x in n.get("reminder_days", (20,))),
         quiet,
         caps,
+        # Absent (documents written before payment reminders): the default; null: never.
+        int(n.get("payment_reminder_days", defaults.payment_reminder_days) or 0),
     )
 
 
@@ -323,6 +325,7 @@ def settings_to_json(settings: UtilitySettings) -> dict[str, Any]:
                 "never_cut": sorted(s.value for s in cut.never_cut),
             },
             "reminder_days": sorted(notices.reminder_days),
+            "payment_reminder_days": notices.payment_reminder_days,
             "quiet_hours": {
                 "weekday": _window_json(quiet.weekday),
                 "weekend": _window_json(quiet.weekend),
