@@ -85,6 +85,9 @@ def month_document() -> dict[str, Any]:
         "debt_months": None,
         "disconnection": {"months_of_debt": "1.5"},
         "reminder_days": [REMINDER_DAY],
+        # Payment reminders are counted by tests/store/test_billing_notice_run.py; this
+        # month counts debt notices, warnings and reading reminders.
+        "payment_reminder_days": 0,
     }
     document["tariffs"].append(
         {
