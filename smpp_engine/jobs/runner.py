@@ -7,9 +7,10 @@ moment it was first due and now, and catches up what it owes in that one run
 (closing a period closes each month it missed). The next due moment counts from
 the end of the run, not from the missed ones.
 
-A job that fails is logged and counted, and due again at its next moment; a
-store that cannot be reached is tried again at the next poll. The runner never
-ends the gateway.
+A job that fails is logged and counted, and stays owed: it is due again from the
+moment it failed for, after ``retry_delay`` (so closing a month that failed is
+tried again, not skipped for the next). A store that cannot be reached is tried
+again at the next poll. The runner never ends the gateway.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class JobRunner:
         clock: Callable[[], float] = time.time,
         poll: float = 30.0,
         lease: float = 3600.0,
+        retry_delay: float = 3600.0,
     ) -> None:
         names = [job.name for job in jobs]
         if len(set(names)) != len(names):
@@ -68,6 +70,7 @@ class JobRunner:
         self.clock = clock
         self.poll = poll
         self.lease = lease
+        self.retry_delay = retry_delay
         self._scheduled = False
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -125,13 +128,16 @@ class JobRunner:
         if outcome == "ok":
             JOB_LAST_SUCCESS.labels(job.name).set(now)
             log.info("job done", detail=detail)
+        failed = outcome == "failed"
         try:
             held = await self.store.finish_job(
                 claim,
                 now=now,
-                next_due=job.schedule.next_after(now),
+                # A failed run stays owed from the moment it was for, held a while.
+                next_due=claim.due_at if failed else job.schedule.next_after(now),
                 outcome=outcome,
                 detail=detail,
+                hold_until=now + self.retry_delay if failed else None,
             )
         except StoreError as exc:
             # The lease runs out and the job is due again: its work is idempotent.

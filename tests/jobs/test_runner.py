@@ -71,7 +71,7 @@ async def test_a_job_runs_when_due_and_a_missed_stretch_runs_once(tmp_path: Path
         assert view.last_run is not None and view.last_run.outcome == "ok"
 
 
-async def test_a_failing_job_is_recorded_and_due_again(tmp_path: Path) -> None:
+async def test_a_failing_job_is_recorded_and_owed_again_after_a_delay(tmp_path: Path) -> None:
     calls: list[tuple[float, float]] = []
     clock = Clock(T0 + 3 * 3600)
     async with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
@@ -83,7 +83,13 @@ async def test_a_failing_job_is_recorded_and_due_again(tmp_path: Path) -> None:
         assert view.last_run is not None
         assert view.last_run.outcome == "failed"
         assert "the notices cannot be planned" in (view.last_run.detail or "")
-        assert view.lease_owner is None and view.next_due > clock.now
+        # Still owed from the moment it failed for, held for the retry delay.
+        assert (view.next_due, view.lease_owner, view.lease_until) == (T0, None, clock.now + 3600)
+        clock.now += 60
+        assert await runner.run_due() == []  # held
+        clock.now += 3600
+        assert await runner.run_due() == ["notices"]
+        assert calls[-1][0] == T0  # told the moment it owes, not the retry's
 
 
 class DownStore:

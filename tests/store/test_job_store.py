@@ -92,3 +92,16 @@ async def test_of_processes_claiming_together_one_gets_the_job(kind: str, tmp_pa
             for n in range(6):
                 nursery.start_soon(claim, one if n % 2 else two, f"p{n}")
     assert len(won) == 1, won
+
+
+async def test_a_job_finished_held_is_claimed_by_nobody_until_then(store: Store) -> None:
+    jobs = jobs_of(store)
+    await jobs.schedule_job("close-period", due=T0, now=T0)
+    claim = await jobs.claim_job("close-period", owner="a", now=T0 + 1, lease=60)
+    assert claim is not None
+    assert await jobs.finish_job(
+        claim, now=T0 + 2, next_due=T0, outcome="failed", detail="x", hold_until=T0 + 600
+    )
+    assert await jobs.claim_job("close-period", owner="b", now=T0 + 599, lease=60) is None
+    again = await jobs.claim_job("close-period", owner="b", now=T0 + 600, lease=60)
+    assert again is not None and again.due_at == T0

@@ -33,11 +33,19 @@ class JobStore(Protocol):
         ...
 
     async def finish_job(
-        self, claim: JobClaim, *, now: float, next_due: float, outcome: str, detail: str
+        self,
+        claim: JobClaim,
+        *,
+        now: float,
+        next_due: float,
+        outcome: str,
+        detail: str,
+        hold_until: float | None = None,
     ) -> bool:
         """End the run of ``claim`` (``outcome``: "ok" or "failed") and make the job
-        next due at ``next_due``; False, with nothing changed, when the claim is no
-        longer the holder's (its lease ran out and another took the job)."""
+        next due at ``next_due``, claimed by nobody before ``hold_until`` when given;
+        False, with nothing changed, when the claim is no longer the holder's (its
+        lease ran out and another took the job)."""
         ...
 
     async def list_jobs(self) -> list[JobView]:

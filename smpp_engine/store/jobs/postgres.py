@@ -39,7 +39,7 @@ SELECT next_due, last_run FROM taken
 
 _FINISH = """
 WITH released AS (
-    UPDATE scheduled_jobs SET next_due = $5, lease_owner = NULL, lease_until = NULL
+    UPDATE scheduled_jobs SET next_due = $5, lease_owner = NULL, lease_until = $8
     WHERE name = $1 AND lease_owner = $2 AND last_run = $3
     RETURNING last_run
 )
@@ -84,7 +84,14 @@ class PostgresJobs:
         return None if row is None else JobClaim(name, row["last_run"], row["next_due"], owner)
 
     async def finish_job(
-        self, claim: JobClaim, *, now: float, next_due: float, outcome: str, detail: str
+        self,
+        claim: JobClaim,
+        *,
+        now: float,
+        next_due: float,
+        outcome: str,
+        detail: str,
+        hold_until: float | None = None,
     ) -> bool:
         row = await self._run(
             "finish_job",
@@ -97,6 +104,7 @@ class PostgresJobs:
             next_due,
             outcome,
             detail,
+            hold_until,
         )
         return row is not None
 

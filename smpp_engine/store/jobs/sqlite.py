@@ -67,14 +67,21 @@ class SqliteJobs:
         return await self._worker.run("claim_job", work)
 
     async def finish_job(
-        self, claim: JobClaim, *, now: float, next_due: float, outcome: str, detail: str
+        self,
+        claim: JobClaim,
+        *,
+        now: float,
+        next_due: float,
+        outcome: str,
+        detail: str,
+        hold_until: float | None = None,
     ) -> bool:
         def work(c: sqlite3.Connection) -> bool:
             def finish() -> bool:
                 held = c.execute(
                     "UPDATE scheduled_jobs SET next_due = ?, lease_owner = NULL, "
-                    "lease_until = NULL WHERE name = ? AND lease_owner = ? AND last_run = ?",
-                    (next_due, claim.name, claim.owner, claim.run_id),
+                    "lease_until = ? WHERE name = ? AND lease_owner = ? AND last_run = ?",
+                    (next_due, hold_until, claim.name, claim.owner, claim.run_id),
                 ).rowcount
                 if not held:
                     return False
