@@ -41,7 +41,8 @@ def close_period_job(billing: BillingStore, schedule: Monthly, *, utility_id: st
             summary = await billing.close_period(period, now=at, utility_id=utility_id)
             said.append(
                 f"{period}: {summary.accounts} account(s), {summary.estimated_accounts} "
-                f"estimated, {summary.fixed_charges} fixed charge(s), {summary.penalties} "
+                f"estimated, {len(summary.no_basis)} without a basis to estimate, "
+                f"{summary.fixed_charges} fixed charge(s), {summary.penalties} "
                 f"penalty(ies), {len(summary.failed)} failed"
             )
             failed += [f"{number} ({period})" for number, _ in summary.failed]
