@@ -331,6 +331,8 @@ class Gateway:
             # Checked only when billing is enabled: a route no [[smsc]] has means the first.
             billing_route=billing_route if billing_route in routes else None,
             notice_rules=self.settings.notices.apply_to,
+            warning_wait=timedelta(hours=self.settings.notices.warning_wait_hours),
+            warning_retries=self.settings.notices.warning_retries,
         )
         port: int = await nursery.start(
             lambda task_status: serve_api(

@@ -460,6 +460,30 @@ class PaymentPosted(Answer):
     balance_after: Money
 
 
+class WarningProofView(Answer):
+    """One disconnection warning: its key, account and phone, its proof status, the
+    attempts made, when the first went and when one was delivered (its proof)."""
+
+    key: str
+    account: str
+    msisdn: str
+    status: Literal["proven", "awaiting", "retry", "unreached"]
+    attempts: Annotated[int, Field(ge=1)]
+    first_sent_at: Time
+    delivered_at: Time | None
+
+
+class WarningProofs(Answer):
+    """The disconnection warnings of the last 60 days and their proof: counts by
+    status, and each warning; the unreached ones are for paper mail. Listing sends
+    nothing (``retried`` is empty): the gateway sends the retries with the day's
+    notices."""
+
+    counts: dict[str, int]
+    retried: list[str]
+    warnings: list[WarningProofView]
+
+
 class NoticeRun(Answer):
     """A notices run, or its preview: the counts by kind and reason, as
     ``smpp-engine notices run --json`` prints them.

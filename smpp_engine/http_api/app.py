@@ -104,6 +104,7 @@ def create_app(context: ApiContext) -> Starlette:
         ),
         Route("/v1/billing/notices/plan", bound(notices.plan_notices), methods=["POST"]),
         Route("/v1/billing/notices/run", bound(notices.post_notices_run), methods=["POST"]),
+        Route("/v1/billing/notices/warnings", bound(notices.get_warnings), methods=["GET"]),
     ]
     public = {"/healthz", "/readyz", "/openapi.json"}
     if context.metrics_public:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from billing_core import UtilitySettings
 from throttling import Priority
@@ -62,6 +63,10 @@ class ApiContext:
     billing_route: str | None = None
     #: The engine's [notices] quiet hours and caps put on a utility's notice rules.
     notice_rules: Callable[[UtilitySettings], UtilitySettings] = lambda utility: utility
+    #: How long a disconnection warning may wait for its receipt, and how many times
+    #: it is sent again ([notices] warning_wait_hours, warning_retries).
+    warning_wait: timedelta = timedelta(hours=48)
+    warning_retries: int = 1
 
     def __post_init__(self) -> None:
         if not self.routes:

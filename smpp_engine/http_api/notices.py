@@ -1,4 +1,5 @@
-"""Notices runs over HTTP: ``POST /v1/billing/notices/plan`` previews, ``.../run`` queues.
+"""Notices runs over HTTP: ``POST /v1/billing/notices/plan`` previews, ``.../run`` queues;
+``GET /v1/billing/notices/warnings`` lists the disconnection warnings and their proof.
 
 Both answer what ``smpp-engine notices plan|run --json`` prints (counts by kind
 and reason). A run queues through the pipeline's accept, so the routes wake at
@@ -15,15 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..billing import RUN_YEARS, NoticeRunSummary, run_notices
+from ..billing import RUN_YEARS, NoticeRunSummary, follow_up_warnings, run_notices
 from ..store import BillingStore, NoBillingUtilityError
-from .answers import NoticeRun, respond
+from .answers import NoticeRun, WarningProofs, respond
 from .billing import PipelineQueue
 from .bodies import parse_body, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
 
-__all__ = ["NoticeRunBody", "plan_notices", "post_notices_run"]
+__all__ = ["NoticeRunBody", "get_warnings", "plan_notices", "post_notices_run"]
 
 
 class NoticeRunBody(BaseModel):
@@ -88,3 +89,17 @@ async def plan_notices(context: ApiContext, request: Request) -> Response:
 
 async def post_notices_run(context: ApiContext, request: Request) -> Response:
     return await _decide(context, request, preview=False)
+
+
+async def get_warnings(context: ApiContext, request: Request) -> Response:
+    """The warnings as ``smpp-engine notices warnings --json`` lists them, at now."""
+    followed = await follow_up_warnings(
+        cast(BillingStore, context.store),
+        context.store,
+        None,
+        now=datetime.fromtimestamp(context.clock(), UTC),
+        route=context.billing_route or context.routes[0],
+        wait=context.warning_wait,
+        retries=context.warning_retries,
+    )
+    return respond(WarningProofs.model_validate(followed.to_json()))

@@ -262,6 +262,14 @@ OPERATIONS: Sequence[Operation] = (
         (400, 401, 404, 413, 422, 503),
         body=NoticeRunBody,
     ),
+    Operation(
+        "get",
+        "/v1/billing/notices/warnings",
+        "The disconnection warnings of the last 60 days and their proof: delivered "
+        "(proven), awaiting their receipt, due to be sent again, or unreached (paper mail).",
+        {200: Reply("Each warning and the counts by status.", a.WarningProofs)},
+        (401, 503),
+    ),
 )
 
 _IDEMPOTENCY_KEY = Annotated[str, Field(min_length=1, max_length=128)]

@@ -148,6 +148,7 @@ async def _tour(client: httpx.AsyncClient, readiness: list[Readiness]) -> None:
     at = {"now": "2024-03-20T09:00:00+00:00"}
     await expect(200, "POST", "/v1/billing/notices/plan", json=at)
     await expect(200, "POST", "/v1/billing/notices/run", json=at)
+    await expect(200, "GET", "/v1/billing/notices/warnings")
 
 
 @pytest.mark.parametrize("routes", [ROUTES, ("only",)])

@@ -348,6 +348,7 @@ CALLS: dict[str, st.SearchStrategy[Call]] = {
     ),
     "GET /v1/campaigns": st.just(Call("GET", "/v1/campaigns")),
     "GET /v1/routes": st.just(Call("GET", "/v1/routes")),
+    "GET /v1/billing/notices/warnings": st.just(Call("GET", "/v1/billing/notices/warnings")),
     "GET /v1/campaigns/{id}": st.builds(lambda id_: Call("GET", f"/v1/campaigns/{id_}"), ids),
     "POST /v1/campaigns/{id}/{action}": st.builds(
         lambda id_, action: Call("POST", f"/v1/campaigns/{id_}/{action}"),

@@ -24,6 +24,7 @@ from smpp_engine.store import (
     import_billing_data,
 )
 
+from ..http_api.conftest import client_for, context_for
 from .test_billing_repository import _notice, example
 
 T0 = datetime(2024, 4, 20, 10, tzinfo=UTC)
@@ -118,3 +119,18 @@ async def test_a_delivered_warning_is_proven_by_its_receipt(
         cast(dict[str, list[dict[str, str]]], followed.to_json())["warnings"][0]["delivered_at"]
         == done.isoformat()
     )
+
+
+async def test_the_warnings_are_listed_over_http(billing: BillingStore, store: Store) -> None:
+    await _warn(billing, store, KEY, T0)
+    context, _ = context_for(store)
+    context.clock = (T0 + WAIT).timestamp
+    context.billing_route = None
+    async with client_for(context) as client:
+        answer = await client.get("/v1/billing/notices/warnings")
+    assert answer.status_code == 200, answer.text
+    listed = answer.json()
+    assert listed["counts"] == {"proven": 0, "awaiting": 0, "retry": 1, "unreached": 0}
+    (warning,) = listed["warnings"]
+    assert (warning["account"], warning["status"], warning["attempts"]) == ("8880001", "retry", 1)
+    assert listed["retried"] == []  # listing sends nothing
