@@ -118,65 +118,60 @@ def _records(
     return records
 
 
+def _text(context: NoticeContext, kind: ReplyKind, sizer: TextSizer, **fields: str) -> str:
+    """The notice's text in the account's language, its number filled in."""
+    return render(kind, context.language, {"account": context.account.number, **fields}, sizer).text
+
+
+def _money(context: NoticeContext, amount: Decimal) -> str:
+    settings = context.settings
+    return settings.money_format(amount, settings.rounding)
+
+
 def _debt_text(context: NoticeContext, now: datetime, sizer: TextSizer) -> str:
     settings = context.settings
     # A debt without a dated open item (an opening balance) is due with this month's bills.
     due = context.due_date or Period.of(now.astimezone(settings.zone).date()).due_date(
         settings.due_day
     )
-    return render(
+    return _text(
+        context,
         ReplyKind.DEBT_NOTICE,
-        context.language,
-        {
-            "account": context.account.number,
-            "money": settings.money_format(context.balance, settings.rounding),
-            "due": day_text(due, context.language),
-        },
         sizer,
-    ).text
+        money=_money(context, context.balance),
+        due=day_text(due, context.language),
+    )
 
 
 def _warning_text(context: NoticeContext, service: Service, sizer: TextSizer) -> str:
-    settings = context.settings
-    language = context.language
-    return render(
+    return _text(
+        context,
         ReplyKind.DISCONNECTION_WARNING,
-        language,
-        {
-            "account": context.account.number,
-            "money": settings.money_format(context.service_debts[service].debt, settings.rounding),
-            "days": str(settings.notices.disconnection.days_to_pay),
-            "service": SERVICE_NAMES[language][service],
-        },
         sizer,
-    ).text
+        money=_money(context, context.service_debts[service].debt),
+        days=str(context.settings.notices.disconnection.days_to_pay),
+        service=SERVICE_NAMES[context.language][service],
+    )
 
 
 def _reminder_text(context: NoticeContext, sizer: TextSizer) -> str:
-    return render(
+    return _text(
+        context,
         ReplyKind.READING_REMINDER,
-        context.language,
-        {
-            "account": context.account.number,
-            "last": str(context.settings.reading_window.last_day),
-            "example": example_text(context.language, (), None),
-        },
         sizer,
-    ).text
+        last=str(context.settings.reading_window.last_day),
+        example=example_text(context.language, (), None),
+    )
 
 
 def _payment_reminder_text(context: NoticeContext, due: date, sizer: TextSizer) -> str:
-    settings = context.settings
-    return render(
+    return _text(
+        context,
         ReplyKind.PAYMENT_REMINDER,
-        context.language,
-        {
-            "account": context.account.number,
-            "money": settings.money_format(context.balance, settings.rounding),
-            "due": day_text(due, context.language),
-        },
         sizer,
-    ).text
+        money=_money(context, context.balance),
+        due=day_text(due, context.language),
+    )
 
 
 def _payment_reminder_due(context: NoticeContext, now: datetime) -> date | None:
