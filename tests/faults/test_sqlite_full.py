@@ -117,7 +117,7 @@ async def test_sqlite_full_at_accept_and_while_sending(tmp_path: Path, when: str
                         await nursery.start(acceptor.run)
                         full_at = trio.current_time()
                         sent_when_full = await _sim_count(sim)
-                        await harness.wait_for(lambda: _retried_writes(gateway), bool, timeout=20)
+                        await harness.wait_for(lambda: _retried_writes(gateway), bool, timeout=60)
                         await trio.sleep_until(full_at + 3.0)
                         figures["sent_while_full"] = await _sim_count(sim) - sent_when_full
                         figures["accepted_while_full"] = len(acceptor.accepted)
