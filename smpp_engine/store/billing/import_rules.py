@@ -233,6 +233,7 @@ class _Decision:
             "decimals": m.decimals,
             "multiplier": m.multiplier,
             "status": m.status,
+            "verification_date": m.verification_date,
         }
         if old is None:
             meter_id = self.take_id("billing_meters", m.id)

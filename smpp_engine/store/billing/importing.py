@@ -13,7 +13,8 @@ The document is one object; every section is optional and is a list of objects::
       "bindings":  [{"msisdn": "79161234567", "account": "1234567890", "opted_out": false}],
       "meters":    [{"serial": "E-1", "account": "1234567890", "service": "electricity",
                      "digits": 6, "decimals": 0, "multiplier": "1", "status": "active",
-                     "id": 1, "registers": [{"zone": "T1", "id": 11}, {"zone": "T2"}]}],
+                     "id": 1, "registers": [{"zone": "T1", "id": 11}, {"zone": "T2"}],
+                     "verification_date": "2031-06-30"}],
       "tariffs":   [{"utility": "acme", "service": "electricity", "zone": null,
                      "valid_from": "2024-01-01", "valid_to": null, "id": 1,
                      "pricing": {"kind": "zoned", "prices": {"T1": "5.92", "T2": "1.74"}}}],
@@ -30,7 +31,9 @@ A utility's other keys are its settings (see
 Money and meter values are decimal strings (or integers), never floats; times
 ISO 8601 with an offset; dates ``YYYY-MM-DD``; periods ``YYYY-MM``. Optional
 keys: ``id`` of meters, registers and tariffs (otherwise the next free one:
-the highest stored, plus one), ``period`` of a reading (the month it was taken in), a
+the highest stored, plus one), a meter's ``verification_date`` (the date its next
+verification is due by: meter verification invitations go before it; absent or
+null: none), ``period`` of a reading (the month it was taken in), a
 reading's ``status`` (``accepted``) and ``received_at`` (``taken_at``).
 
 Importing again updates utilities, account details, bindings and meters,
@@ -160,6 +163,7 @@ class MeterRow(NamedTuple):
     multiplier: Decimal
     status: str
     registers: tuple[tuple[int | None, str], ...]  # (id, zone) in order
+    verification_date: date | None = None  # the next verification (поверка) is due by then
 
 
 class TariffRow(NamedTuple):
@@ -463,6 +467,7 @@ def _meter(row: Mapping[str, Any]) -> tuple[Any, ...]:
         multiplier,
         status.value,
         tuple(zones),
+        _date(row, "verification_date", required=False),
     )
 
 

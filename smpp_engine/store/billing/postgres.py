@@ -281,7 +281,12 @@ SELECT
      WHERE account_number = $1 AND kind = $5 AND {_NOT_FAILED}
        AND coalesce(send_at, created_at) >= $6) AS capped,
     (SELECT max(period) FROM billing_readings
-     WHERE status = 'accepted' AND register_id IN (SELECT id FROM regs)) AS last_period
+     WHERE status = 'accepted' AND register_id IN (SELECT id FROM regs)) AS last_period,
+    (SELECT coalesce(json_agg(json_build_array(m.serial, p.service, m.verification_date)
+                              ORDER BY m.position, m.id), '[]')
+     FROM billing_service_points AS p JOIN billing_meters AS m ON m.service_point_id = p.id
+     WHERE p.account_number = $1 AND m.verification_date IS NOT NULL
+       AND m.status <> 'removed') AS verifications
 """
 
 
@@ -358,11 +363,22 @@ SELECT
      FROM a CROSS JOIN LATERAL (
         SELECT notice_key FROM billing_notices
         WHERE account_number = a.number AND notice_key IS NOT NULL
-          AND created_at >= $10 OFFSET 0) AS t)::text AS keys
+          AND created_at >= $10 OFFSET 0) AS t)::text AS keys,
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.serial, t.service,
+                                               t.verification_date)
+                              ORDER BY a.number, t.position, t.id), '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT m.serial, p.service, m.verification_date, m.position, m.id
+        FROM (SELECT id, service FROM billing_service_points WHERE account_number = a.number
+              OFFSET 0) AS p
+        JOIN billing_meters AS m ON m.service_point_id = p.id
+        WHERE m.verification_date IS NOT NULL AND m.status <> 'removed') AS t)::text
+        AS verifications
 """
 #: _NOTICE_PAGE's columns, in the order of rows.notice_contexts's parameters.
 _NOTICE_PAGE_COLUMNS = (
-    "accounts", "items", "bindings", "charges", "warned", "capped", "last", "keys"
+    "accounts", "items", "bindings", "charges", "warned", "capped", "last", "keys",
+    "verifications",
 )  # fmt: skip
 
 # A run's notices ($1): each key stored once (a notice stored before is left as it is).
@@ -643,6 +659,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             warned,
             json.loads(r["capped"]),
             r["last_period"],
+            json.loads(r["verifications"]),
         )
 
     async def load_notice_contexts(
@@ -1028,13 +1045,15 @@ _IMPORT_WRITES = (
         "meters",
         _insert(
             "billing_meters",
-            "id, service_point_id, serial, digits, decimals, multiplier, status, position",
+            "id, service_point_id, serial, digits, decimals, multiplier, status, position, "
+            "verification_date",
         ),
     ),
     (
         "meter_changes",
         "UPDATE billing_meters AS m SET service_point_id = t.service_point_id, "
-        "digits = t.digits, decimals = t.decimals, multiplier = t.multiplier, status = t.status "
+        "digits = t.digits, decimals = t.decimals, multiplier = t.multiplier, status = t.status, "
+        "verification_date = t.verification_date "
         "FROM unnest($1::billing_meters[]) AS t WHERE m.id = t.id",
     ),
     ("registers", _insert("billing_registers", "id, meter_id, zone, position")),

@@ -24,6 +24,7 @@ from billing_core import (
     Ledger,
     Meter,
     MeterStatus,
+    MeterVerification,
     NoticeContext,
     NoticeKind,
     NoticeRecord,
@@ -340,13 +341,15 @@ def notice_context(  # noqa: PLR0917 - the rows of one load, in query order
     warned: Iterable[str],
     capped_rows: Iterable[Row],
     last_period: str | None,
+    verification_rows: Iterable[Row] = (),
 ) -> NoticeContext:
     """``charge_rows`` are ``(period, service, amount)`` sums of the recent months.
 
     A service's usual monthly charge is its average over the months charged
     among the last six; its debt, each open item's principal shared out in
     proportion to the services' charges of that month (an opening balance,
-    with no charges behind it, is no service's).
+    with no charges behind it, is no service's). ``verification_rows`` are
+    ``(serial, service, verification date)`` of the meters that have one.
     """
     value = ledger(totals, item_rows)
     by_period: dict[str, dict[Service, Decimal]] = {}
@@ -384,6 +387,10 @@ def notice_context(  # noqa: PLR0917 - the rows of one load, in query order
         frozenset(Service(s) for s in warned),
         {m: tuple(sorted(t)) for m, t in capped.items()},
         period_from(last_period) if last_period else None,
+        verifications=tuple(
+            MeterVerification(serial, Service(service), parse_date(due))
+            for serial, service, due in verification_rows
+        ),
     )
 
 
@@ -398,6 +405,7 @@ def notice_contexts(  # noqa: PLR0917 - the rows of one page's load, in query or
     capped_rows: Iterable[Row],
     last_rows: Iterable[Row],
     key_rows: Iterable[Row],
+    verification_rows: Iterable[Row] = (),
 ) -> list[NoticeContext]:
     """The notice contexts of a page of accounts, in the order of ``account_rows``.
 
@@ -408,7 +416,8 @@ def notice_contexts(  # noqa: PLR0917 - the rows of one page's load, in query or
     ``charge_rows`` (number, period, service, amount); ``warned_rows`` (number,
     service, created at) of the disconnection warnings, kept from ``warned_since``;
     ``last_rows`` (number, latest accepted reading's period); ``key_rows`` (number,
-    notice key).
+    notice key); ``verification_rows`` (number, serial, service, verification date) of
+    the meters that have one, in meter order.
     """
     items: dict[str, list[Row]] = {}
     for r in item_rows:
@@ -430,6 +439,9 @@ def notice_contexts(  # noqa: PLR0917 - the rows of one page's load, in query or
     keys: dict[str, set[str]] = {}
     for number, key in key_rows:
         keys.setdefault(number, set()).add(key)
+    verifications: dict[str, list[Row]] = {}
+    for r in verification_rows:
+        verifications.setdefault(r[0], []).append(r[1:])
     contexts = []
     for r in account_rows:
         number = r[0]
@@ -444,6 +456,7 @@ def notice_contexts(  # noqa: PLR0917 - the rows of one page's load, in query or
             warned.get(number, ()),
             [c for b in phones for c in capped.get(b[0], ())],
             last.get(number),
+            verifications.get(number, ()),
         )
         contexts.append(replace(context, stored_keys=frozenset(keys.get(number, ()))))
     return contexts

@@ -445,6 +445,11 @@ class SqliteBilling(rows.UtilitySettingsCache):
                 f"AND register_id IN ({_ACCOUNT_REGISTERS})",
                 (account_number,),
             ).fetchone()
+            verifications = c.execute(
+                f"SELECT {_VERIFICATION_COLUMNS} {_VERIFICATIONS} AND p.account_number = ? "
+                "ORDER BY m.position, m.id",
+                (account_number,),
+            ).fetchall()
             return rows.notice_context(
                 settings,
                 account[:4],
@@ -455,6 +460,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
                 warned,
                 capped,
                 last[0],
+                [v[1:] for v in verifications],
             )
 
         context = await self._worker.run(
@@ -638,6 +644,12 @@ VALUES (:kind, :account_number, :msisdn, :text, :created_at, :send_at, :service,
         :delivered_at, :amount, :payment_reference, :notice_key)
 ON CONFLICT (notice_key) WHERE notice_key IS NOT NULL DO NOTHING
 """
+# The meters' verification dates (removed meters are not verified again).
+_VERIFICATION_COLUMNS = "p.account_number, m.serial, p.service, m.verification_date"
+_VERIFICATIONS = """
+FROM billing_service_points AS p JOIN billing_meters AS m ON m.service_point_id = p.id
+WHERE m.verification_date IS NOT NULL AND m.status <> 'removed'
+"""
 # A page of a utility's accounts, for a notices run (closed ones too: the run says so).
 _NOTICE_ACCOUNTS = """
 SELECT number, language, time_zone, closed, opening, charges, penalties, payments, advance
@@ -717,6 +729,11 @@ def _notice_page(
             "SELECT account_number, notice_key FROM billing_notices "
             f"WHERE account_number {_IN} AND notice_key IS NOT NULL AND created_at >= ?",
             (numbers, iso_time(now - rules.KEYS_KEPT)),
+        ).fetchall(),
+        c.execute(
+            f"SELECT {_VERIFICATION_COLUMNS} {_VERIFICATIONS} AND p.account_number {_IN} "
+            "ORDER BY p.account_number, m.position, m.id",
+            (numbers,),
         ).fetchall(),
     )
 
@@ -980,13 +997,14 @@ _IMPORT_WRITES = (
     (
         "meters",
         "INSERT INTO billing_meters (id, service_point_id, serial, digits, decimals, "
-        "multiplier, status, position) VALUES (:id, :service_point_id, :serial, :digits, "
-        ":decimals, :multiplier, :status, :position)",
+        "multiplier, status, position, verification_date) VALUES (:id, :service_point_id, "
+        ":serial, :digits, :decimals, :multiplier, :status, :position, :verification_date)",
     ),
     (
         "meter_changes",
         "UPDATE billing_meters SET service_point_id = :service_point_id, digits = :digits, "
-        "decimals = :decimals, multiplier = :multiplier, status = :status WHERE id = :id",
+        "decimals = :decimals, multiplier = :multiplier, status = :status, "
+        "verification_date = :verification_date WHERE id = :id",
     ),
     (
         "registers",

@@ -723,6 +723,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX job_runs_job ON job_runs (job, id);
     """,
+    # 11: a meter's next verification (поверка) is due by this date: meter
+    # verification invitations go in the days before it.
+    """
+    ALTER TABLE billing_meters ADD COLUMN verification_date date;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
