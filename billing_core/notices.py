@@ -5,8 +5,9 @@ and when it may go out.
 Quiet hours are read off the consumer's clock (:mod:`.quiet_hours`, the rule
 campaigns follow too): by default 22:00-08:00 on working days and 20:00-09:00
 at weekends. A notice that falls in quiet hours waits for their end. Debt
-notices, payment reminders and meter verification invitations are also capped (by default 2 in any 24 hours, 4 in any 7 days, 16 in
-any 30 days, rolling: the strictest reading of a per-day/week/month cap). STOP
+notices, payment reminders and meter verification invitations are also capped
+(by default 2 in any 24 hours, 4 in any 7 days, 16 in any 30 days, rolling: the
+strictest reading of a per-day/week/month cap). STOP
 silences everything but the legally required notices: the disconnection warning
 and the restriction notice.
 
