@@ -1,5 +1,6 @@
 """``smpp-engine notices plan|run``: the utility's debt notices, disconnection warnings,
-reading and payment reminders, for every account, once per period.
+reading and payment reminders and meter verification invitations, for every account,
+once per period.
 
 ``plan`` previews (nothing is stored): each account's notices in or out, and why.
 ``run`` stores the notices that go and queues them in the store for a running
@@ -159,7 +160,7 @@ def notices_run(  # noqa: PLR0917 - one parameter per command-line option
 ) -> None:
     """Queue the notices due for every account, once per period; end with one JSON line.
 
-    Debt notices and reading and payment reminders go with bulk priority, disconnection
+    Debt notices, reminders and verification invitations go with bulk priority, disconnection
     warnings with transactional priority; a notice in the consumer's quiet hours
     waits for their end. Running it again for the period queues nothing.
     """
