@@ -125,6 +125,7 @@ from .period_close import (
     PrincipalPaid,
     close_accounts,
     estimate_taken_at,
+    period_over,
 )
 from .quiet_hours import QuietHours
 from .readings import (
@@ -298,6 +299,7 @@ __all__ = [
     "payment_deadline",
     "payment_reminder_due",
     "period_lines",
+    "period_over",
     "plan_notices",
     "post_payment",
     "process_command",

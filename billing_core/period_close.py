@@ -276,6 +276,14 @@ def _close_account(
     )
 
 
+def period_over(period: Period, now: datetime, settings: UtilitySettings) -> bool:
+    """Whether ``period`` has ended at ``now`` in the utility's time zone: its meters may
+    be read until its last local day ends (an estimate before would bill a guess)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(settings.zone).date() >= period.end
+
+
 def close_accounts(
     accounts: Iterable[AccountToClose],
     period: Period,
