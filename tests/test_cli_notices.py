@@ -54,6 +54,7 @@ async def test_plan_previews_run_queues_once_and_a_second_run_nothing(
         assert summary["skipped"] == {
             "debt": {"below_threshold": 3},
             "disconnection_warning": {"below_threshold": 4},
+            "meter_verification": {"not_reminder_day": 4},  # E-1's is due 15.05
             "payment_reminder": {"below_threshold": 3, "not_reminder_day": 1},  # overdue
         }
         again = run("notices", "run", "--now", AT, "--json", "--store", store)
@@ -130,3 +131,26 @@ async def test_warnings_lists_each_warning_and_its_proof(tmp_path: Path) -> None
     listed = _json(due.stdout)
     assert listed["counts"] == {"proven": 0, "awaiting": 0, "retry": 1, "unreached": 0}
     assert listed["retried"] == []  # it lists; the gateway sends
+
+
+def test_the_settings_time_zones_are_not_the_consumers_clock(tmp_path: Path) -> None:
+    """[notices] time_zone and time_zone_prefixes guess campaign recipients' zones from
+    their numbers; a billing notice's clock is the account's, else the utility's
+    (Moscow in the example), as config/README.md says."""
+    store = f"sqlite:///{tmp_path}/zones.db"
+    config = tmp_path / "engine.toml"
+    config.write_text(
+        f'[store]\nurl = "{store}"\n'
+        '[[smsc]]\nname = "default"\nhost = "127.0.0.1"\nport = 2775\n'
+        'system_id = "engine"\npassword = "x"\n'
+        # 23:00 on the 20th in Kiritimati (UTC+14) at AT: inside the quiet hours there.
+        '[notices]\ntime_zone = "Pacific/Kiritimati"\n'
+        'time_zone_prefixes = { "7916" = "Pacific/Kiritimati" }\n'
+    )
+    assert run("billing", "import", str(EXAMPLE), "--config", str(config)).returncode == 0
+    done = run("notices", "run", "--now", AT, "--json", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    summary = _json(done.stdout)
+    # 12:00 in Moscow: nothing waits.
+    assert summary["held_for_quiet_hours"] == {} and summary["queued"] == summary["going"]
+    assert summary["going"]

@@ -42,6 +42,7 @@ async def test_plan_previews_and_run_queues_each_notice_once(api: Api) -> None:
     assert answer["skipped"] == {
         "debt": {"below_threshold": 3},
         "disconnection_warning": {"below_threshold": 4},
+        "meter_verification": {"not_reminder_day": 4},  # E-1's is due 15.05
         "payment_reminder": {"below_threshold": 3, "not_reminder_day": 1},  # overdue
     }
     assert sum((await api.store.count_by_state()).values()) == 6
