@@ -154,3 +154,29 @@ def test_the_settings_time_zones_are_not_the_consumers_clock(tmp_path: Path) -> 
     # 12:00 in Moscow: nothing waits.
     assert summary["held_for_quiet_hours"] == {} and summary["queued"] == summary["going"]
     assert summary["going"]
+
+
+async def test_a_run_sizes_its_texts_as_the_billing_routes_smsc_takes_text(
+    tmp_path: Path,
+) -> None:
+    """On an SMSC whose default alphabet is IA5, "€" forces UCS-2: the 71-character
+    payment reminder of the HTTP API's test (Spanish, in euros) goes as its shorter variant."""
+    from .http_api.test_billing_notices import _spanish_in_euros  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path}/ia5.db"
+    document = tmp_path / "spanish.json"
+    document.write_text(json.dumps(_spanish_in_euros()), "utf-8")
+    config = tmp_path / "engine.toml"
+    config.write_text(
+        f'[store]\nurl = "{url}"\n'
+        '[[smsc]]\nname = "default"\nhost = "127.0.0.1"\nport = 2775\n'
+        'system_id = "engine"\npassword = "x"\ndefault_alphabet = "ia5"\n'
+    )
+    assert run("billing", "import", str(document), "--config", str(config)).returncode == 0
+    done = run("notices", "run", "--now", AT, "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    async with open_store(url) as store:
+        notices = await cast(BillingStore, store).recent_notices("1234567890", limit=10)
+    assert [s.notice.text for s in notices if s.notice.kind.value == "payment_reminder"] == [
+        "Recuerde pagar 2.500,00 € antes del 23/03"
+    ]

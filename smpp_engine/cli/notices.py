@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Any, cast
 
 import trio
@@ -28,6 +29,7 @@ from ..billing import (
     follow_up_warnings,
     run_notices,
 )
+from ..protocol import Concatenation, plan_text
 from ..settings import Settings
 from ..store import BillingStore, NoBillingUtilityError, StoreError
 from .errors import EXIT_FAILED, fail
@@ -88,17 +90,29 @@ def _run(
     route: str | None,
     on_verdicts: Any = None,
 ) -> NoticeRunSummary:
+    chosen = route or settings.billing.route
+    smsc = next((s for s in settings.smsc if s.name == chosen), None)
+    # Sized as the route's SMSC takes text (a route not in the settings: the defaults).
+    sizer = (
+        None
+        if smsc is None
+        else partial(
+            plan_text, profile=smsc.text_profile(), method=Concatenation(smsc.concatenation)
+        )
+    )
+
     async def work() -> NoticeRunSummary:
         async with opened_store(url) as opened:
             return await run_notices(
                 cast(BillingStore, opened),
                 StoreQueue(opened) if queue else None,
                 now=now,
-                route=route or settings.billing.route,
+                route=chosen,
                 dry_run=dry_run,
                 utility_id=utility,
                 adjust=settings.notices.apply_to,
                 on_verdicts=on_verdicts,
+                sizer=sizer,
             )
 
     try:
