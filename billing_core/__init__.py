@@ -140,7 +140,7 @@ from .readings import (
 )
 from .replies import Reply, ReplyKind, SizedText, TextSizer, render
 from .repository import BillingRepository
-from .roundtrip import account_hint, process_command, process_sms
+from .roundtrip import account_hint, as_billed, process_command, process_sms
 from .settings import Plausibility, ReadingWindow, UtilitySettings, WindowPolicy
 from .tariffs import (
     Band,
@@ -276,6 +276,7 @@ __all__ = [
     "account_hint",
     "accrue_penalty",
     "allocate_payment",
+    "as_billed",
     "attempt_of",
     "average_daily",
     "charge_ledgers",

@@ -59,6 +59,7 @@ from typing import Any, NamedTuple, Protocol
 from billing_core import (
     BillingError,
     BillingRepository,
+    Charge,
     Language,
     Ledger,
     MeterStatus,
@@ -152,6 +153,11 @@ class BindingRow(NamedTuple):
     opted_out: bool
 
 
+#: The reply to queue instead, given the charges of an outcome a store left out (billed
+#: already) and the account's ledger as saved.
+Restate = Callable[[Sequence[Charge], Ledger], NewMessage | None]
+
+
 class MeterRow(NamedTuple):
     at: int
     id: int | None
@@ -227,12 +233,22 @@ class BillingStore(BillingRepository, Protocol):
         ...
 
     async def save_answer(
-        self, outcome: Outcome, reply: NewMessage | None, *, now: float, lease: ReplyLease | None
+        self,
+        outcome: Outcome,
+        reply: NewMessage | None,
+        *,
+        now: float,
+        lease: ReplyLease | None,
+        restate: Restate | None = None,
     ) -> SavedAnswer:
         """Save ``outcome`` (as ``save_outcome``) and queue ``reply`` in one transaction.
 
         The reply is stored QUEUED, or with ``lease`` SUBMITTING under it (and
-        returned ready to submit, no claim needed); its id is kept on the MO.
+        returned ready to submit, no claim needed); its id is kept on the MO. When
+        the ledger saved does not hold the balance the outcome computed (a charge
+        billed already left out: a fixed charge a concurrent reading billed; or a
+        change saved since the ledger was loaded), the reply queued is
+        ``restate(the charges left out, the ledger saved)``.
         """
         ...
 

@@ -45,7 +45,7 @@ from ..messages.postgres_accept import accept_messages
 from . import import_rules as imports
 from . import rows, rules
 from .codec import parse_time
-from .importing import ImportBatch, ImportProblem
+from .importing import ImportBatch, ImportProblem, Restate
 from .model import CLOSE_BATCH, FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = ["PostgresBilling"]
@@ -780,17 +780,30 @@ class PostgresBilling(rows.UtilitySettingsCache):
         return found
 
     async def save_answer(
-        self, outcome: Outcome, reply: NewMessage | None, *, now: float, lease: ReplyLease | None
+        self,
+        outcome: Outcome,
+        reply: NewMessage | None,
+        *,
+        now: float,
+        lease: ReplyLease | None,
+        restate: Restate | None = None,
     ) -> SavedAnswer:
         if not outcome.persists:
             raise ValueError("an ALREADY_PROCESSED outcome is not saved")
-        return await self._run("save_answer", self._save_answer, outcome, reply, now, lease)
+        return await self._run(
+            "save_answer", self._save_answer, outcome, reply, now, lease, restate
+        )
 
     async def _save_answer(
-        self, outcome: Outcome, reply: NewMessage | None, now: float, lease: ReplyLease | None
+        self,
+        outcome: Outcome,
+        reply: NewMessage | None,
+        now: float,
+        lease: ReplyLease | None,
+        restate: Restate | None,
     ) -> SavedAnswer:
         async with self._pool.acquire() as connection, _saving(connection):
-            return await _save_answer(connection, outcome, reply, now, lease)
+            return await _save_answer(connection, outcome, reply, now, lease, restate=restate)
 
     async def close_period(
         self,
@@ -917,6 +930,8 @@ async def _save_answer(
     reply: NewMessage | None,
     now: float,
     lease: ReplyLease | None,
+    *,
+    restate: Restate | None = None,
 ) -> SavedAnswer:
     """Save an SMS's outcome and accept its reply, in the caller's transaction."""
     numbers = rules.charged_accounts(o)
@@ -925,6 +940,8 @@ async def _save_answer(
         return SavedAnswer(saved=False)
     ledgers = await _locked_ledgers(connection, numbers, gate["ledgers"])
     write = rules.answer_rows(o, ledgers, await _fixed_stored(connection, rules.fixed_keys(o)))
+    if write.restated is not None and reply is not None and restate is not None:
+        reply = restate(write.dropped, write.restated)
     accepted = None
     if reply is not None:
         (accepted,) = await accept_messages(connection, [reply], now, lease=lease)

@@ -172,6 +172,11 @@ class AnswerRows:
     bindings: list[Row]
     charges: list[Row]
     ledgers: LedgerRows
+    #: The outcome's charges left out: billed already (see :func:`answer_rows`).
+    dropped: tuple[Charge, ...] = ()
+    #: The charged account's ledger as saved, when its balance is not the one the
+    #: outcome computed (a charge left out, or the ledger changed since it was loaded).
+    restated: Ledger | None = None
 
 
 def answer_rows(
@@ -181,7 +186,9 @@ def answer_rows(
 
     ``fixed_stored`` are those of :func:`fixed_keys` stored already, read under the
     same lock: a reading saved meanwhile billed that fixed charge, so this one
-    does not (the reply computed before may then show it; the ledger does not).
+    does not (``dropped``). The reply computed before then shows a balance the
+    ledger does not hold, as it does when another change was saved since the
+    ledger was loaded: ``restated`` is the ledger saved, for the reply to say.
     """
     for number in charged_accounts(o):
         if number not in stored:
@@ -189,6 +196,11 @@ def answer_rows(
     charges = [
         c for c in o.charges if c.kind is not ChargeKind.FIXED or _fixed_key(c) not in fixed_stored
     ]
+    after = charge_ledgers(stored, charges)
+    charged = o.account_number
+    saved = None
+    if o.charges and charged is not None:
+        saved = after.get(charged) or stored.get(charged)
     opt = o.opt_out
     return AnswerRows(
         readings=reading_rows(o.readings),
@@ -203,7 +215,9 @@ def answer_rows(
             for n in opt.account_numbers
         ],
         charges=charge_rows(charges, o.mo_message_id),
-        ledgers=ledger_rows(charge_ledgers(stored, charges)),
+        ledgers=ledger_rows(after),
+        dropped=tuple(c for c in o.charges if c not in charges),
+        restated=None if saved is None or saved.balance.amount == o.balance_after else saved,
     )
 
 

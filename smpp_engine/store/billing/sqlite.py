@@ -42,7 +42,7 @@ from ..sqlite_worker import SqliteWorker, in_snapshot, in_transaction
 from . import import_rules as imports
 from . import rows, rules
 from .codec import iso_time, parse_date, parse_time, stored_text
-from .importing import ImportBatch, ImportProblem
+from .importing import ImportBatch, ImportProblem, Restate
 from .model import CLOSE_BATCH, FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = ["SqliteBilling"]
@@ -220,9 +220,10 @@ def _write_ledgers(c: sqlite3.Connection, ledgers: rules.LedgerRows) -> None:
     c.executemany(_INSERT_ITEM, _text(ledgers.open_items))
 
 
-def _save_outcome(c: sqlite3.Connection, o: Outcome) -> bool:
+def _save_outcome(c: sqlite3.Connection, o: Outcome) -> rules.AnswerRows | None:
+    """Save ``o``; None when its MO was saved before. Its rows as written."""
     if not c.execute(_INSERT_MO, _text([rules.mo_row(o)])[0]).rowcount:
-        return False
+        return None
     try:
         write = rules.answer_rows(
             o, _ledgers(c, rules.charged_accounts(o)), _fixed_stored(c, rules.fixed_keys(o))
@@ -234,7 +235,7 @@ def _save_outcome(c: sqlite3.Connection, o: Outcome) -> bool:
     c.executemany(_UPDATE_BINDING, write.bindings)
     c.executemany(_INSERT_CHARGE, _text(write.charges))
     _write_ledgers(c, write.ledgers)
-    return True
+    return write
 
 
 def _save_payment(c: sqlite3.Connection, posting: PaymentPosting) -> PaymentPosting | None:
@@ -274,9 +275,14 @@ def _save_answer(
     reply: NewMessage | None,
     now: float,
     lease: ReplyLease | None,
+    *,
+    restate: Restate | None = None,
 ) -> SavedAnswer:
-    if not _save_outcome(c, outcome):
+    write = _save_outcome(c, outcome)
+    if write is None:
         return SavedAnswer(saved=False)
+    if write.restated is not None and reply is not None and restate is not None:
+        reply = restate(write.dropped, write.restated)
     if reply is None:
         return rules.saved_answer(None, None, lease)
     (accepted,) = accept_messages(c, [reply], now, lease=lease)
@@ -371,7 +377,8 @@ class SqliteBilling(rows.UtilitySettingsCache):
         if not outcome.persists:
             raise ValueError("an ALREADY_PROCESSED outcome is not saved")
         return await self._worker.run(
-            "save_outcome", lambda c: in_transaction(c, lambda: _save_outcome(c, outcome))
+            "save_outcome",
+            lambda c: in_transaction(c, lambda: _save_outcome(c, outcome) is not None),
         )
 
     async def load_ledger(self, account_number: str) -> Ledger:
@@ -581,13 +588,21 @@ class SqliteBilling(rows.UtilitySettingsCache):
         return await self._worker.run("reply_message_id", read)
 
     async def save_answer(
-        self, outcome: Outcome, reply: NewMessage | None, *, now: float, lease: ReplyLease | None
+        self,
+        outcome: Outcome,
+        reply: NewMessage | None,
+        *,
+        now: float,
+        lease: ReplyLease | None,
+        restate: Restate | None = None,
     ) -> SavedAnswer:
         if not outcome.persists:
             raise ValueError("an ALREADY_PROCESSED outcome is not saved")
         return await self._worker.run(
             "save_answer",
-            lambda c: in_transaction(c, lambda: _save_answer(c, outcome, reply, now, lease)),
+            lambda c: in_transaction(
+                c, lambda: _save_answer(c, outcome, reply, now, lease, restate=restate)
+            ),
         )
 
     async def close_period(
