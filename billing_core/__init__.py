@@ -120,6 +120,7 @@ from .penalties import (
 from .period_close import (
     AccountClosed,
     AccountToClose,
+    LateCharge,
     PenaltyAccrual,
     PeriodCloseSummary,
     PrincipalPaid,
@@ -206,6 +207,7 @@ __all__ = [
     "Hold",
     "Intent",
     "Language",
+    "LateCharge",
     "Ledger",
     "Meter",
     "MeterEntry",

@@ -8,13 +8,13 @@ basis, but its fixed 9.31 is billed; 8880001 owes 10,000.00 due 15 January.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import cast
 
 import pytest
 
-from billing_core import ChargeKind, Period, ReadingSource, Service
+from billing_core import ChargeKind, Payment, Period, ReadingSource, Service, post_payment
 from smpp_engine.store import BillingStore, Store, import_billing_data
 
 from .test_billing_repository import NOW, PHONE, TWO_ACCOUNTS, example, load, sms
@@ -99,3 +99,43 @@ async def test_a_period_read_by_sms_is_not_estimated_and_its_fixed_charge_not_bi
         (Service.COLD_WATER, MARCH),
         (Service.COLD_WATER, Period(2024, 4)),
     }
+
+
+async def test_a_debt_paid_off_between_closes_accrues_its_penalty_up_to_the_payment(
+    repo: BillingStore,
+) -> None:
+    """8880001's 10,000.00 due 15 January: February's close accrues days 31-45 (47.50);
+    paid in full with that penalty on 10 March (day 55), March's close accrues days 46-55
+    (31.67: 79.17 for days 31-55, less 47.50), April's nothing."""
+    february = await repo.close_period(
+        Period(2024, 2), now=datetime(2024, 3, 1, 6, tzinfo=UTC), utility_id=None
+    )
+    assert february.penalty_amount == D("47.50")
+    posting = post_payment(
+        await repo.load_ledger("8880001"),
+        Payment("8880001", D("10047.50"), date(2024, 3, 10), "bank-paid-off"),
+    )
+    assert posting.ledger.open_items == () and await repo.save_payment(posting)
+    march = await repo.close_period(MARCH, now=CLOSED_ON, utility_id=None)
+    assert march.penalty_amount == D("31.67")
+    assert (await repo.load_ledger("8880001")).balance.amount == D("31.67")
+    await repo.close_period(
+        Period(2024, 4), now=datetime(2024, 5, 1, 6, tzinfo=UTC), utility_id=None
+    )
+    ledger = await repo.load_ledger("8880001")
+    assert (ledger.balance.penalties, ledger.balance.amount) == (D("79.17"), D("31.67"))
+
+
+async def test_a_charge_billed_after_its_due_date_accrues_from_when_it_was_billed(
+    repo: BillingStore,
+) -> None:
+    """March is closed late, on 25 May: 5550001's fixed 9.31 for March (due 15 April) is
+    billed then, on day 40. May's close (through day 46) accrues 6 days of it at 1/300:
+    0.02, not the 0.05 of days 31-46."""
+    late = await repo.close_period(MARCH, now=datetime(2024, 5, 25, 9, tzinfo=UTC))
+    assert late.fixed_charges == 1
+    await repo.close_period(Period(2024, 4), now=datetime(2024, 5, 25, 9, tzinfo=UTC))
+    await repo.close_period(Period(2024, 5), now=datetime(2024, 6, 1, 6, tzinfo=UTC))
+    ledger = await repo.load_ledger("5550001")
+    march = next(item for item in ledger.open_items if item.period == MARCH)
+    assert (march.principal, march.penalty) == (D("9.31"), D("0.02"))

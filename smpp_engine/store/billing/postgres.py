@@ -181,9 +181,9 @@ WITH readings AS (
     WHERE b.msisdn = t.msisdn AND b.account_number = t.account_number
 ), charges AS (
     INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
-                                 due_date, amount, lines, mo_message_id, kind)
+                                 due_date, amount, lines, mo_message_id, kind, billed_at)
     SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
-           lines, mo_message_id, kind
+           lines, mo_message_id, kind, billed_at
     FROM unnest($4::billing_charges[])
 ), {_ledger_writes("$5", "$6", "true")}, reply AS (
     UPDATE billing_mo SET reply_message_id = $8
@@ -214,8 +214,8 @@ WITH payment AS (
     ON CONFLICT (reference) DO NOTHING
     RETURNING id
 ), allocations AS (
-    INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount)
-    SELECT payment.id, t.line, t.period, t.part, t.amount
+    INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount, due_date)
+    SELECT payment.id, t.line, t.period, t.part, t.amount, t.due_date
     FROM payment, unnest($2::billing_payment_allocations[]) AS t
 ), {_ledger_writes("$3", "$4", _IF_PAID)}, notices AS (
     {_NOTICE_INSERT.format(rows="$5", where="WHERE " + _IF_PAID)}
@@ -458,9 +458,15 @@ SELECT
            WHERE account_number = ANY ($1::text[]) GROUP BY account_number, period) AS t)::text
         AS accrued,
     (SELECT coalesce(json_agg(json_build_array(p.account_number, a.period, p.paid_on,
-                                               a.amount::text)), '[]')
+                                               a.amount::text, a.due_date)), '[]')
      FROM billing_payment_allocations AS a JOIN billing_payments AS p ON p.id = a.payment_id
-     WHERE p.account_number = ANY ($1::text[]) AND a.part = 'principal')::text AS paid
+     WHERE p.account_number = ANY ($1::text[]) AND a.part = 'principal')::text AS paid,
+    -- Billed after their due date (a day early, at the latest: the local day is the core's).
+    (SELECT coalesce(json_agg(json_build_array(c.account_number, c.period, c.billed_at,
+                                               c.amount::text)), '[]')
+     FROM billing_charges AS c
+     WHERE c.account_number = ANY ($1::text[]) AND c.billed_at IS NOT NULL
+       AND c.billed_at >= c.due_date - 1)::text AS late
 """
 # A close's rows (see rules.CloseRows: $1 readings, $2 charges, $3 penalties, $4 and $5
 # the ledgers), in one statement.
@@ -472,9 +478,9 @@ WITH readings AS (
     FROM unnest($1::billing_readings[])
 ), charges AS (
     INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
-                                 due_date, amount, lines, mo_message_id, kind)
+                                 due_date, amount, lines, mo_message_id, kind, billed_at)
     SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
-           lines, mo_message_id, kind
+           lines, mo_message_id, kind, billed_at
     FROM unnest($2::billing_charges[])
 ), penalties AS (
     INSERT INTO billing_penalties (account_number, period, closed_period, through, amount)
@@ -497,6 +503,7 @@ _CLOSE_COLUMNS = (
     "fixed",
     "accrued",
     "paid",
+    "late",
 )
 
 
@@ -609,7 +616,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             if number not in stored:
                 return None
             posting = rules.payment_as_stored(posting, stored[number])
-            write = rules.payment_rows(posting)
+            write = rules.payment_rows(posting, stored[number])
             notices = [] if confirmations is None else confirmations(posting)
             saved: bool = await connection.fetchval(
                 _SAVE_PAYMENT,
@@ -834,7 +841,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             r = await connection.fetchrow(_CLOSE_LOAD, numbers, str(period), settings.utility_id)
             accounts = rows.accounts_to_close(*(json.loads(r[column]) for column in _CLOSE_COLUMNS))
             closed = close_accounts(accounts, period, settings, now=now)
-            write = rules.close_rows(closed)
+            write = rules.close_rows(closed, now)
             await connection.execute(
                 _CLOSE_WRITE,
                 write.readings,

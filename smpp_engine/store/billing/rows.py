@@ -21,6 +21,7 @@ from billing_core import (
     Balance,
     DeliveryState,
     Language,
+    LateCharge,
     Ledger,
     Meter,
     MeterStatus,
@@ -228,6 +229,7 @@ def accounts_to_close(  # noqa: PLR0917 - the rows of one load, in query order
     fixed_rows: Iterable[Row],
     accrued_rows: Iterable[Row],
     paid_rows: Iterable[Row],
+    late_rows: Iterable[Row] = (),
 ) -> list[AccountToClose]:
     """The accounts a close loads, in the order of ``account_rows``.
 
@@ -238,7 +240,9 @@ def accounts_to_close(  # noqa: PLR0917 - the rows of one load, in query order
     meters' registers; ``tariff_rows`` as :func:`tariff`, the utility's; ``read_rows``
     (number, meter id) read in the period; ``fixed_rows`` (number, service) billed
     their fixed charge for it; ``accrued_rows`` (number, period, penalty accrued);
-    ``paid_rows`` (number, period, paid on, principal paid).
+    ``paid_rows`` (number, period, paid on, principal paid, the item's due date);
+    ``late_rows`` (number, period, billed at, amount) of the charges billed on or
+    after their due date (or about: the core tells by the utility's day).
     """
     items: dict[str, list[Row]] = {}
     for r in item_rows:
@@ -261,9 +265,14 @@ def accounts_to_close(  # noqa: PLR0917 - the rows of one load, in query order
     for number, period, amount in accrued_rows:
         accrued.setdefault(number, {})[period_from(period)] = _D(amount)
     paid: dict[str, dict[Period, list[PrincipalPaid]]] = {}
-    for number, period, paid_on, amount in paid_rows:
+    for number, period, paid_on, amount, due in paid_rows:
         paid.setdefault(number, {}).setdefault(period_from(period), []).append(
-            PrincipalPaid(parse_date(paid_on), _D(amount))
+            PrincipalPaid(parse_date(paid_on), _D(amount), parse_date(due) if due else None)
+        )
+    late: dict[str, dict[Period, list[LateCharge]]] = {}
+    for number, period, billed_at, amount in late_rows:
+        late.setdefault(number, {}).setdefault(period_from(period), []).append(
+            LateCharge(parse_time(billed_at), _D(amount))
         )
     result = []
     for r in account_rows:
@@ -282,6 +291,7 @@ def accounts_to_close(  # noqa: PLR0917 - the rows of one load, in query order
                 frozenset(fixed.get(number, ())),
                 accrued.get(number, {}),
                 {p: tuple(v) for p, v in paid.get(number, {}).items()},
+                {p: tuple(v) for p, v in late.get(number, {}).items()},
             )
         )
     return result

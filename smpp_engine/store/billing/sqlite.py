@@ -155,9 +155,9 @@ WHERE msisdn = :msisdn AND account_number = :account_number
 """
 _INSERT_CHARGE = """
 INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on, due_date,
-                             amount, lines, mo_message_id, kind)
+                             amount, lines, mo_message_id, kind, billed_at)
 VALUES (:account_number, :period, :service, :meter_id, :start_on, :end_on, :due_date, :amount,
-        :lines, :mo_message_id, :kind)
+        :lines, :mo_message_id, :kind, :billed_at)
 """
 # The fixed charges billed to an account since a period (through the unique index).
 _FIXED_BILLED = """
@@ -178,8 +178,8 @@ INSERT INTO billing_payments (reference, account_number, amount, paid_on, period
 VALUES (:reference, :account_number, :amount, :paid_on, :period, :advance)
 """
 _INSERT_ALLOCATION = """
-INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount)
-VALUES (:payment_id, :line, :period, :part, :amount)
+INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount, due_date)
+VALUES (:payment_id, :line, :period, :part, :amount, :due_date)
 """
 _INSERT_NOTICE = """
 INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
@@ -249,7 +249,7 @@ def _save_payment(c: sqlite3.Connection, posting: PaymentPosting) -> PaymentPost
     if stored is None:
         raise rows.UnknownAccountError(payment.account_number)
     posting = rules.payment_as_stored(posting, stored)
-    write = rules.payment_rows(posting)
+    write = rules.payment_rows(posting, stored)
     payment_id = c.execute(_INSERT_PAYMENT, _text([write.payment])[0]).lastrowid
     c.executemany(
         _INSERT_ALLOCATION, _text({**a, "payment_id": payment_id} for a in write.allocations)
@@ -863,10 +863,18 @@ def _close_batch(
                 )
             ),
             c.execute(
-                "SELECT p.account_number, a.period, p.paid_on, a.amount "
+                "SELECT p.account_number, a.period, p.paid_on, a.amount, a.due_date "
                 "FROM billing_payment_allocations AS a "
                 "JOIN billing_payments AS p ON p.id = a.payment_id "
                 f"WHERE p.account_number {_IN} AND a.part = 'principal'",
+                (numbers,),
+            ).fetchall(),
+            c.execute(
+                # Billed after their due date (its day, at the latest: the exact local
+                # day is the core's to tell).
+                "SELECT account_number, period, billed_at, amount FROM billing_charges "
+                f"WHERE account_number {_IN} AND billed_at IS NOT NULL "
+                "AND due_date IS NOT NULL AND substr(billed_at, 1, 10) >= due_date",
                 (numbers,),
             ).fetchall(),
         ),
@@ -874,7 +882,7 @@ def _close_batch(
         settings,
         now=now,
     )
-    write = rules.close_rows(closed)
+    write = rules.close_rows(closed, now)
     c.executemany(_INSERT_READING, _text(write.readings))
     c.executemany(_INSERT_CHARGE, _text(write.charges))
     c.executemany(_INSERT_PENALTY, _text(write.penalties))
