@@ -19,15 +19,15 @@ def test_closing_a_month_twice_bills_it_once_and_says_what_it_did(tmp_path: Path
     )
     assert first.returncode == 0, first.stderr
     lines = first.stdout.strip().splitlines()
-    assert lines[0].startswith("2024-03 closed: 4 account(s); 2 estimated (2 meter(s));")
+    assert lines[0].startswith("2024-03 closed: 5 account(s); 2 estimated (2 meter(s));")
     assert "5550001: no basis for an estimate" in first.stdout
     summary = json.loads(lines[-1])
     assert {k: summary[k] for k in ("accounts", "estimated_accounts", "fixed_charges")} == {
-        "accounts": 4,
+        "accounts": 5,
         "estimated_accounts": 2,
         "fixed_charges": 1,
     }
-    assert (summary["penalties"], summary["penalty_amount"]) == (1, "145.67")
+    assert (summary["penalties"], summary["penalty_amount"]) == (3, "173.82")
     assert summary["no_basis"] == ["5550001"] and summary["failed"] == []
     again = run(
         "billing", "close-period", "2024-03", "--store", store, "--now", CLOSED_ON, "--json"
@@ -82,6 +82,6 @@ def test_a_month_is_over_when_it_is_over_in_the_utilitys_time_zone(tmp_path: Pat
     assert run("billing", "import", str(example), "--store", east).returncode == 0
     done = run("billing", "close-period", "2024-03", "--store", east, "--now", "2024-03-31T15:00Z")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("2024-03 closed: 4 account(s)")
+    assert done.stdout.startswith("2024-03 closed: 5 account(s)")
     late = run("billing", "close-period", "2024-03", "--store", east, "--now", "2024-03-31T13:59Z")
     assert late.returncode == 2 and "not ended" in late.stderr

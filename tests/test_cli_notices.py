@@ -25,7 +25,8 @@ from .test_cli import run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "billing-example.json"
 AT = "2024-03-20T09:00:00+00:00"
-GOING = {"debt": 1, "reading_reminder": 5}
+# 9990001 owes three months of electricity: a debt notice and a disconnection warning.
+GOING = {"debt": 2, "disconnection_warning": 1, "reading_reminder": 6}
 
 
 def _json(stdout: str) -> dict[str, object]:
@@ -48,21 +49,21 @@ async def test_plan_previews_run_queues_once_and_a_second_run_nothing(
         assert _json(dry.stdout)["queued"] == {}
         first = run("notices", "run", "--now", AT, "--store", store)
         assert first.returncode == 0, first.stderr
-        assert "queued 6 notice(s)" in first.stdout
+        assert "queued 9 notice(s)" in first.stdout
         summary = _json(first.stdout)
         assert summary["queued"] == GOING
         assert summary["skipped"] == {
             "debt": {"below_threshold": 3},
             "disconnection_warning": {"below_threshold": 4},
-            "meter_verification": {"not_reminder_day": 4},  # E-1's is due 15.05
-            "payment_reminder": {"below_threshold": 3, "not_reminder_day": 1},  # overdue
+            "meter_verification": {"not_reminder_day": 5},  # E-1's is due 15.05
+            "payment_reminder": {"below_threshold": 3, "not_reminder_day": 2},  # overdue
         }
         again = run("notices", "run", "--now", AT, "--json", "--store", store)
         assert again.returncode == 0, again.stderr
         assert again.stdout.count("\n") == 1  # --json: the JSON line alone
         second = _json(again.stdout)
         assert second["queued"] == {} and second["going"] == {}
-        assert second["skipped"]["reading_reminder"] == {"already_sent": 5}  # type: ignore[index]
+        assert second["skipped"]["reading_reminder"] == {"already_sent": 6}  # type: ignore[index]
 
 
 def test_the_settings_quiet_hours_hold_notices(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ from .conftest import Api, client_for, context_for
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "billing-example.json"
 AT = "2024-03-20T09:00:00+00:00"  # a reminder day; 8880001 owes 10,000.00
-GOING = {"debt": 1, "reading_reminder": 5}
+# 9990001 owes three months of electricity: a debt notice and a disconnection warning.
+GOING = {"debt": 2, "disconnection_warning": 1, "reading_reminder": 6}
 
 
 async def _load(api: Api) -> None:
@@ -44,13 +45,13 @@ async def test_plan_previews_and_run_queues_each_notice_once(api: Api) -> None:
     assert answer["skipped"] == {
         "debt": {"below_threshold": 3},
         "disconnection_warning": {"below_threshold": 4},
-        "meter_verification": {"not_reminder_day": 4},  # E-1's is due 15.05
-        "payment_reminder": {"below_threshold": 3, "not_reminder_day": 1},  # overdue
+        "meter_verification": {"not_reminder_day": 5},  # E-1's is due 15.05
+        "payment_reminder": {"below_threshold": 3, "not_reminder_day": 2},  # overdue
     }
-    assert sum((await api.store.count_by_state()).values()) == 6
+    assert sum((await api.store.count_by_state()).values()) == 9
     again = (await api.client.post("/v1/billing/notices/run", json={"now": AT})).json()
-    assert again["queued"] == {} and again["skipped"]["debt"]["already_sent"] == 1
-    assert sum((await api.store.count_by_state()).values()) == 6
+    assert again["queued"] == {} and again["skipped"]["debt"]["already_sent"] == 2
+    assert sum((await api.store.count_by_state()).values()) == 9
 
 
 async def test_the_engines_caps_apply(api: Api) -> None:
@@ -66,12 +67,13 @@ async def test_the_engines_caps_apply(api: Api) -> None:
 
     later = {"now": (sent + timedelta(hours=6)).isoformat()}
     free = (await api.client.post("/v1/billing/notices/plan", json=later)).json()
-    assert free["going"]["debt"] == 1
+    assert free["going"]["debt"] == 2  # 8880001 and 9990001
     context = dataclasses.replace(api.context, notice_rules=one_a_day)
     async with client_for(context) as client:
         held = (await client.post("/v1/billing/notices/plan", json=later)).json()
-    # The reminder sent six hours before counts: the debt notice waits for a later run.
+    # The reminder sent six hours before counts: 8880001's debt notice waits for a later run.
     assert held["skipped"]["debt"] == {"below_threshold": 3, "cap_reached": 1}
+    assert held["going"]["debt"] == 1
 
 
 async def test_mistakes_and_a_store_without_billing_data(api: Api) -> None:

@@ -35,10 +35,12 @@ async def test_closing_march_estimates_bills_fixed_charges_and_penalties_once(
     repo: BillingStore,
 ) -> None:
     summary = await repo.close_period(MARCH, now=CLOSED_ON, batch_size=3)
-    assert (summary.accounts, summary.estimated_accounts, summary.estimated_meters) == (4, 2, 2)
-    assert (summary.fixed_charges, summary.penalties) == (1, 1)
-    # 8880001: days 31-76 after 15 January on 10,000.00 at 1/300 of 9.5 %.
-    assert summary.penalty_amount == D("145.67")
+    assert (summary.accounts, summary.estimated_accounts, summary.estimated_meters) == (5, 2, 2)
+    assert (summary.fixed_charges, summary.penalties) == (1, 3)
+    # 8880001: days 31-76 after 15 January on 10,000.00 at 1/300 of 9.5 %: 145.67.
+    # 9990001: December's 1,450.00 the same days (21.12), January's 1,480.00 days 31-45
+    # after 15 February (7.03); February's is 16 days overdue: nothing yet.
+    assert summary.penalty_amount == D("145.67") + D("21.12") + D("7.03") == D("173.82")
     assert summary.no_basis == ("5550001",)
     assert summary.failed == ()
     # E-1: 5/day on T1 and 2.67/day on T2 over 31 days: 155 and 83.
@@ -67,7 +69,7 @@ async def test_closing_march_estimates_bills_fixed_charges_and_penalties_once(
     assert debtor.open_items[0].penalty == D("145.67")
 
     again = await repo.close_period(MARCH, now=CLOSED_ON + timedelta(hours=1))
-    assert again.accounts == 4
+    assert again.accounts == 5
     assert (again.estimated_meters, again.fixed_charges, again.penalties) == (0, 0, 0)
     assert again.charged == 0 and again.penalty_amount == 0
     assert again.no_basis == ("5550001",)
@@ -76,6 +78,7 @@ async def test_closing_march_estimates_bills_fixed_charges_and_penalties_once(
         ("7770001", "1065.00"),
         ("5550001", "9.31"),
         ("8880001", "10145.67"),
+        ("9990001", "4478.15"),
     ):
         assert (await repo.load_ledger(number)).balance.amount == D(amount)
 
@@ -88,9 +91,10 @@ async def test_a_period_read_by_sms_is_not_estimated_and_its_fixed_charge_not_bi
     summary = await repo.close_period(MARCH, now=CLOSED_ON)
     assert summary.no_basis == ()
     assert (await repo.load_ledger("5550001")).balance.amount == D("35.01")
-    # April's penalties: 8880001 alone; March's charges are not due before 15 April.
+    # April's penalties: 8880001's and 9990001's three bills; March's charges are not due
+    # before 15 April.
     april = await repo.close_period(Period(2024, 4), now=CLOSED_ON + timedelta(days=30))
-    assert april.penalties == 1
+    assert april.penalties == 4
     assert april.fixed_charges == 1  # 5550001's water for April
     # A reading counted for April now finds April's fixed charge billed.
     context = await load(repo, TWO_ACCOUNTS, "5550001", "mo-x")
@@ -107,18 +111,18 @@ async def test_a_debt_paid_off_between_closes_accrues_its_penalty_up_to_the_paym
     """8880001's 10,000.00 due 15 January: February's close accrues days 31-45 (47.50);
     paid in full with that penalty on 10 March (day 55), March's close accrues days 46-55
     (31.67: 79.17 for days 31-55, less 47.50), April's nothing."""
-    february = await repo.close_period(
+    await repo.close_period(
         Period(2024, 2), now=datetime(2024, 3, 1, 6, tzinfo=UTC), utility_id=None
     )
-    assert february.penalty_amount == D("47.50")
+    assert (await repo.load_ledger("8880001")).balance.penalties == D("47.50")
     posting = post_payment(
         await repo.load_ledger("8880001"),
         Payment("8880001", D("10047.50"), date(2024, 3, 10), "bank-paid-off"),
     )
     assert posting.ledger.open_items == () and await repo.save_payment(posting)
-    march = await repo.close_period(MARCH, now=CLOSED_ON, utility_id=None)
-    assert march.penalty_amount == D("31.67")
-    assert (await repo.load_ledger("8880001")).balance.amount == D("31.67")
+    await repo.close_period(MARCH, now=CLOSED_ON, utility_id=None)
+    ledger = await repo.load_ledger("8880001")
+    assert (ledger.balance.penalties, ledger.balance.amount) == (D("79.17"), D("31.67"))
     await repo.close_period(
         Period(2024, 4), now=datetime(2024, 5, 1, 6, tzinfo=UTC), utility_id=None
     )

@@ -25,6 +25,12 @@ The document is one object; every section is optional and is a list of objects::
                      "reference": "bank-0001", "period": "2024-02"}]
     }
 
+An account's ``opening_bills`` (optional, for an account not stored yet) are its
+unpaid bills before the engine, each ``{"period": "2024-01", "service":
+"electricity", "amount": "1480.00", "due_date": "2024-02-15"}``: owed on top of
+``opening_balance``, and charges of their service, so that notices know what each
+service owes and its usual monthly charge (a disconnection warning needs both).
+
 A utility's other keys are its settings (see
 :func:`~.codec.settings_from_json`: ``money_format``, ``rounding``,
 ``key_rate``, ``penalty_schedule``, ``plausibility``, ``notices``, ...).
@@ -60,6 +66,7 @@ from billing_core import (
     BillingError,
     BillingRepository,
     Charge,
+    ChargeLine,
     Language,
     Ledger,
     MeterStatus,
@@ -136,6 +143,9 @@ class UtilityRow(NamedTuple):
     default: bool
 
 
+_ONE = Decimal(1)
+
+
 class AccountRow(NamedTuple):
     at: int
     number: str
@@ -143,7 +153,8 @@ class AccountRow(NamedTuple):
     language: str | None
     time_zone: str | None
     closed: bool
-    ledger: Ledger  # its opening balance, for an account not stored yet
+    ledger: Ledger  # its opening balance and bills, for an account not stored yet
+    bills: tuple[Charge, ...] = ()  # its unpaid bills (charges), for an account not stored yet
 
 
 class BindingRow(NamedTuple):
@@ -441,7 +452,35 @@ def _account(row: Mapping[str, Any]) -> tuple[Any, ...]:
     if opening != 0 and period is None:
         raise _RowError("opening_period", "is required with a non-zero opening balance")
     ledger = Ledger.opening(opening, period or Period(2000, 1), due)
-    return (number, utility, language, time_zone, bool(row.get("closed", False)), ledger)
+    bills = _bills(number, row.get("opening_bills") or [])
+    for bill in bills:
+        ledger = ledger.charge(bill.period, bill.amount, bill.due_date)
+    return (number, utility, language, time_zone, bool(row.get("closed", False)), ledger, bills)
+
+
+def _bills(number: str, entries: object) -> tuple[Charge, ...]:
+    """An account's unpaid bills before the engine: each a charge of its service for its
+    period (one line, ``opening``), so notices know what each service owes and its usual
+    monthly charge."""
+    if not isinstance(entries, list):
+        raise _RowError("opening_bills", "must be a list")
+    bills = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise _RowError("opening_bills", "each bill is an object")
+        service = _enum(Service, entry, "service")
+        period = _period(entry, "period")
+        if period is None:
+            raise _RowError("opening_bills", "a bill names its period")
+        amount = _decimal(entry, "amount")
+        if amount <= 0:
+            raise _RowError("opening_bills", f"an amount above 0, not {amount}")
+        due = _date(entry, "due_date")
+        line = ChargeLine(service, "opening", _ONE, amount, amount, 0, period.days)
+        bills.append(
+            Charge(number, period, service, (line,), period.start, period.end, None, None, due)
+        )
+    return tuple(bills)
 
 
 def _binding(row: Mapping[str, Any]) -> tuple[str, str, bool]:

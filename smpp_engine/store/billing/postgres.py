@@ -1054,6 +1054,14 @@ _IMPORT_WRITES = (
         _insert("billing_open_items", "account_number, period, principal, penalty, due_date"),
     ),
     (
+        "charges",
+        _insert(
+            "billing_charges",
+            "account_number, period, service, meter_id, start_on, end_on, due_date, amount, "
+            "lines, mo_message_id, kind, billed_at",
+        ),
+    ),
+    (
         "account_changes",
         "UPDATE billing_accounts AS a SET utility_id = t.utility_id, language = t.language, "
         "time_zone = t.time_zone, closed = t.closed "

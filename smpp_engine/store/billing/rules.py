@@ -144,7 +144,7 @@ def fixed_keys(o: Outcome) -> list[FixedKey]:
 
 
 def charge_rows(
-    charges: Iterable[Charge], mo_message_id: str | None, billed_at: datetime
+    charges: Iterable[Charge], mo_message_id: str | None, billed_at: datetime | None
 ) -> list[Row]:
     """Charges as stored; ``billed_at`` tells the penalties from when a charge billed
     after its due date is owed."""

@@ -1006,6 +1006,7 @@ _IMPORT_WRITES = (
         "UPDATE billing_accounts SET utility_id = :utility_id, language = :language, "
         "time_zone = :time_zone, closed = :closed WHERE number = :number",
     ),
+    ("charges", _INSERT_CHARGE),
     (
         "bindings",
         "INSERT INTO billing_bindings (msisdn, account_number, opted_out) "
