@@ -65,11 +65,13 @@ from .notices import (
     CAP_COUNTED,
     CAPPED,
     LEGALLY_REQUIRED,
+    MAX_VERIFICATION_DAYS,
     DeliveryState,
     DisconnectionRules,
     DisconnectionStage,
     FrequencyCaps,
     Hold,
+    MeterVerification,
     NoticeDecision,
     NoticeKind,
     NoticeRecord,
@@ -85,6 +87,8 @@ from .notices import (
     reading_reminder_due,
     schedule_notice,
     services_to_warn,
+    verification_due,
+    verification_period,
 )
 from .outcome import (
     OptOutChange,
@@ -116,11 +120,13 @@ from .penalties import (
 from .period_close import (
     AccountClosed,
     AccountToClose,
+    LateCharge,
     PenaltyAccrual,
     PeriodCloseSummary,
     PrincipalPaid,
     close_accounts,
     estimate_taken_at,
+    period_over,
 )
 from .quiet_hours import QuietHours
 from .readings import (
@@ -135,7 +141,7 @@ from .readings import (
 )
 from .replies import Reply, ReplyKind, SizedText, TextSizer, render
 from .repository import BillingRepository
-from .roundtrip import account_hint, process_command, process_sms
+from .roundtrip import account_hint, as_billed, process_command, process_sms
 from .settings import Plausibility, ReadingWindow, UtilitySettings, WindowPolicy
 from .tariffs import (
     Band,
@@ -169,6 +175,7 @@ __all__ = [
     "GOING",
     "HALF_UP",
     "LEGALLY_REQUIRED",
+    "MAX_VERIFICATION_DAYS",
     "ROUNDING_MODES",
     "RUN_KINDS",
     "RUSSIAN_SCHEDULE",
@@ -200,10 +207,12 @@ __all__ = [
     "Hold",
     "Intent",
     "Language",
+    "LateCharge",
     "Ledger",
     "Meter",
     "MeterEntry",
     "MeterStatus",
+    "MeterVerification",
     "MoneyError",
     "MoneyFormat",
     "NoticeContext",
@@ -269,6 +278,7 @@ __all__ = [
     "account_hint",
     "accrue_penalty",
     "allocate_payment",
+    "as_billed",
     "attempt_of",
     "average_daily",
     "charge_ledgers",
@@ -292,6 +302,7 @@ __all__ = [
     "payment_deadline",
     "payment_reminder_due",
     "period_lines",
+    "period_over",
     "plan_notices",
     "post_payment",
     "process_command",
@@ -304,5 +315,7 @@ __all__ = [
     "services_to_warn",
     "to_money",
     "usage_lines",
+    "verification_due",
+    "verification_period",
     "zones_agree",
 ]

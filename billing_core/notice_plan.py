@@ -19,6 +19,7 @@ from .notices import (
     CAP_COUNTED,
     CAPPED,
     Hold,
+    MeterVerification,
     NoticeKind,
     NoticeRecord,
     NoticeRules,
@@ -30,6 +31,8 @@ from .notices import (
     reading_reminder_due,
     schedule_notice,
     services_to_warn,
+    verification_due,
+    verification_period,
 )
 from .payments import PaymentPosting
 from .replies import (
@@ -55,6 +58,8 @@ class NoticeContext:
     the last 30 days. ``last_reading_period`` is the period of the account's
     latest accepted reading. ``stored_keys`` are the keys of the account's notices
     stored by notices runs lately (see :func:`~billing_core.notices.notice_key`).
+    ``verifications`` are the next verification dates of the account's meters that
+    have one (removed meters left out), in meter order.
     """
 
     settings: UtilitySettings
@@ -68,6 +73,7 @@ class NoticeContext:
     recent_capped: Mapping[str, tuple[datetime, ...]] = field(default_factory=dict)
     last_reading_period: Period | None = None
     stored_keys: frozenset[str] = frozenset()
+    verifications: tuple[MeterVerification, ...] = ()
 
     @property
     def language(self) -> Language:
@@ -174,6 +180,25 @@ def _payment_reminder_text(context: NoticeContext, due: date, sizer: TextSizer) 
     )
 
 
+def _verification_text(
+    context: NoticeContext, verification: MeterVerification, sizer: TextSizer
+) -> str:
+    return _text(
+        context,
+        ReplyKind.METER_VERIFICATION,
+        sizer,
+        meter=verification.serial,
+        due=day_text(verification.due, context.language),
+    )
+
+
+def _verifications_due(context: NoticeContext, now: datetime) -> list[MeterVerification]:
+    """The meters whose verification date is near in the consumer's local date."""
+    today = now.astimezone(context.zone).date()
+    rules = context.settings.notices
+    return [v for v in context.verifications if verification_due(today, v.due, rules)]
+
+
 def _payment_reminder_due(context: NoticeContext, now: datetime) -> date | None:
     """The due date a payment reminder is due for now, if one is: the consumer's local day
     ``payment_reminder_days`` before the due date of their debt's open items. An undated
@@ -188,8 +213,8 @@ def _payment_reminder_due(context: NoticeContext, now: datetime) -> date | None:
 def plan_notices(
     context: NoticeContext, now: datetime, *, sizer: TextSizer
 ) -> tuple[NoticeRecord, ...]:
-    """The debt notice, disconnection warnings, reading and payment reminders due now, one
-    per phone.
+    """The debt notice, disconnection warnings, reading and payment reminders and meter
+    verification invitations due now, one per phone.
 
     Each carries its ``send_at`` (quiet hours and caps applied); phones that
     said STOP get only the legally required disconnection warnings. ``sizer``
@@ -226,6 +251,16 @@ def plan_notices(
             now,
             amount=context.balance,
         )
+    for verification in _verifications_due(context, now):
+        text = _verification_text(context, verification, sizer)
+        sent = [(n.msisdn, n.send_at) for n in planned if n.kind in CAP_COUNTED]
+        planned += _records(
+            _with_sends(context, sent),
+            NoticeKind.METER_VERIFICATION,
+            text,
+            now,
+            service=verification.service,
+        )
     return tuple(planned)
 
 
@@ -247,6 +282,7 @@ RUN_KINDS = (
     NoticeKind.DISCONNECTION_WARNING,
     NoticeKind.READING_REMINDER,
     NoticeKind.PAYMENT_REMINDER,
+    NoticeKind.METER_VERIFICATION,
 )
 
 
@@ -256,7 +292,8 @@ class NoticeReason(FastEnum):
     QUEUED = "queued"  # goes now
     QUIET_HOURS = "quiet_hours"  # goes when the consumer's quiet hours end (``until``)
     BELOW_THRESHOLD = "below_threshold"  # no debt, or not enough of it
-    NOT_REMINDER_DAY = "not_reminder_day"  # not a reminder day (or the due date is not near)
+    # not a reminder day (or the due date or the meter verification date is not near)
+    NOT_REMINDER_DAY = "not_reminder_day"
     READING_RECEIVED = "reading_received"  # this month's reading is in: no reminder
     OPTED_OUT = "opted_out"
     CAP_REACHED = "cap_reached"  # a later run sends it once the caps allow (``until``)
@@ -433,7 +470,35 @@ def decide_notices(
             context, remind, _reminder_text(context, sizer), now, notice_period(remind, today)
         )
     verdicts += _payment_reminder_verdicts(context, now, sizer, verdicts)
+    verdicts += _verification_verdicts(context, now, sizer, verdicts)
     return tuple(verdicts)
+
+
+def _verification_verdicts(
+    context: NoticeContext, now: datetime, sizer: TextSizer, decided: Sequence[NoticeVerdict]
+) -> list[NoticeVerdict]:
+    """One invitation per meter whose verification date is near, to each phone; capped,
+    the account's notices going in this run counted against the phone's caps."""
+    kind = NoticeKind.METER_VERIFICATION
+    due = _verifications_due(context, now)
+    if not due:
+        return [NoticeVerdict(kind, context.account.number, NoticeReason.NOT_REMINDER_DAY)]
+    verdicts: list[NoticeVerdict] = []
+    for verification in due:
+        sends = [
+            (v.notice.msisdn, v.notice.send_at)
+            for v in (*decided, *verdicts)
+            if v.notice is not None and v.kind in CAP_COUNTED
+        ]
+        verdicts += _verdicts_to_phones(
+            _with_sends(context, sends),
+            kind,
+            _verification_text(context, verification, sizer),
+            now,
+            verification_period(verification),
+            verification.service,
+        )
+    return verdicts
 
 
 def _payment_reminder_verdicts(

@@ -1,11 +1,13 @@
 """Notice rules: when a debt notice, a disconnection warning, a payment confirmation,
-a reading reminder or a payment reminder is due, and when it may go out.
+a reading reminder, a payment reminder or a meter verification invitation is due,
+and when it may go out.
 
 Quiet hours are read off the consumer's clock (:mod:`.quiet_hours`, the rule
 campaigns follow too): by default 22:00-08:00 on working days and 20:00-09:00
 at weekends. A notice that falls in quiet hours waits for their end. Debt
-notices and payment reminders are also capped (by default 2 in any 24 hours, 4 in any 7 days, 16 in
-any 30 days, rolling: the strictest reading of a per-day/week/month cap). STOP
+notices, payment reminders and meter verification invitations are also capped
+(by default 2 in any 24 hours, 4 in any 7 days, 16 in any 30 days, rolling: the
+strictest reading of a per-day/week/month cap). STOP
 silences everything but the legally required notices: the disconnection warning
 and the restriction notice.
 
@@ -21,7 +23,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from typing import Final
+from typing import Final, NamedTuple
 
 from .errors import SettingsError
 from .model import FastEnum, Period, Service
@@ -36,17 +38,24 @@ class NoticeKind(FastEnum):
     PAYMENT_CONFIRMATION = "payment_confirmation"
     READING_REMINDER = "reading_reminder"
     PAYMENT_REMINDER = "payment_reminder"
+    METER_VERIFICATION = "meter_verification"
 
 
 #: Notices the law requires: STOP does not silence them, caps do not hold them.
 LEGALLY_REQUIRED: Final = frozenset({NoticeKind.DISCONNECTION_WARNING, NoticeKind.RESTRICTION})
 #: Notices the frequency caps hold.
-CAPPED: Final = frozenset({NoticeKind.DEBT, NoticeKind.PAYMENT_REMINDER})
+CAPPED: Final = frozenset(
+    {NoticeKind.DEBT, NoticeKind.PAYMENT_REMINDER, NoticeKind.METER_VERIFICATION}
+)
 #: Notices that count against a phone's caps (with the campaign messages it was sent):
 #: every kind but the payment confirmation, which answers the consumer's own act.
 CAP_COUNTED: Final = frozenset(NoticeKind) - {NoticeKind.PAYMENT_CONFIRMATION}
 
 _DAY: Final = timedelta(days=1)
+#: The most days ahead a meter verification invitation may go: a notices run finds the
+#: keys of the notices it stored in the last 62 days, and the invitation's key must
+#: still be found on the verification date, or it would go again.
+MAX_VERIFICATION_DAYS: Final = 60
 
 
 def _aware(instant: datetime, name: str) -> datetime:
@@ -103,7 +112,9 @@ class NoticeRules:
     """When notices are due and how often they may go.
 
     ``payment_reminder_days``: a debtor is reminded this many days before the due
-    date of their open items (0: never).
+    date of their open items (0: never). ``verification_days``: a meter's holder is
+    invited to have it verified from this many days before its verification date
+    until that date (0: never; at most :data:`MAX_VERIFICATION_DAYS`).
     """
 
     debt_threshold: Decimal | None = Decimal(1000)
@@ -113,6 +124,7 @@ class NoticeRules:
     quiet_hours: QuietHours = field(default_factory=QuietHours)
     caps: FrequencyCaps = field(default_factory=FrequencyCaps)
     payment_reminder_days: int = 3
+    verification_days: int = 30
 
     def __post_init__(self) -> None:
         if self.payment_reminder_days < 0:
@@ -120,6 +132,13 @@ class NoticeRules:
                 "payment reminders go 0 (never) or more days before the due date",
                 field="notices.payment_reminder_days",
                 value=self.payment_reminder_days,
+            )
+        if not 0 <= self.verification_days <= MAX_VERIFICATION_DAYS:
+            raise SettingsError(
+                f"verification invitations go 0 (never) to {MAX_VERIFICATION_DAYS} days "
+                "before the verification date",
+                field="notices.verification_days",
+                value=self.verification_days,
             )
 
 
@@ -223,6 +242,28 @@ def payment_reminder_due(
     return (
         days > 0 and debt > 0 and due_date is not None and due_date - today == timedelta(days=days)
     )
+
+
+class MeterVerification(NamedTuple):
+    """A meter's next verification (поверка): the date by which it must be verified,
+    or its readings stop counting."""
+
+    serial: str
+    service: Service
+    due: date
+
+
+def verification_due(today: date, due: date, rules: NoticeRules) -> bool:
+    """Whether ``today`` (local) is within ``verification_days`` days before the
+    verification date ``due``, that day included. A window, not one day: an invitation
+    the caps or a missed run held goes on a later day of it (its key sends it once)."""
+    days = rules.verification_days
+    return days > 0 and timedelta(0) <= due - today <= timedelta(days=days)
+
+
+def verification_period(verification: MeterVerification) -> str:
+    """What an invitation is sent once per (its key's period): the meter and the date."""
+    return f"{verification.serial}@{verification.due.isoformat()}"
 
 
 class Hold(FastEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -95,6 +95,10 @@ class Outcome(NamedTuple):
     rejection: Rejection | None = None
     error: BillingError | None = None
     balance_after: Decimal | None = None
+    #: An accepted reading's reply fields but the balance, and the due date the balance
+    #: names: enough to write the reply again on another balance (:func:`without_charges`).
+    reply_fields: tuple[tuple[str, str], ...] = ()
+    reply_due: date | None = None
 
     @property
     def persists(self) -> bool:

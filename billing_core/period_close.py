@@ -54,9 +54,19 @@ from .tariffs import TariffVersion, fixed_charge, usage_lines
 
 
 class PrincipalPaid(NamedTuple):
-    """Principal of an open item's period paid on ``paid_on``."""
+    """Principal of an open item's period paid on ``paid_on``; ``due_date`` is the item's
+    (None: not known, a payment stored before it was kept)."""
 
     paid_on: date
+    amount: Decimal
+    due_date: date | None = None
+
+
+class LateCharge(NamedTuple):
+    """A charge billed at ``billed_at`` to a period whose due date had come: it is owed,
+    and accrues its penalty, from the day after it was billed (never before)."""
+
+    billed_at: datetime
     amount: Decimal
 
 
@@ -68,7 +78,8 @@ class AccountToClose:
     ``read_meters`` are the meters with an accepted reading counting for the period
     (an estimate of an earlier close included); ``fixed_billed`` the services billed
     their fixed charge for it. ``accrued`` is, per open item's period, the penalty
-    earlier closes accrued on it; ``paid`` the principal payments made to it.
+    earlier closes accrued on it; ``paid`` the principal payments made to it (to an
+    item paid off too); ``late`` the charges billed to it on or after its due date.
     """
 
     account: Account
@@ -81,6 +92,7 @@ class AccountToClose:
     fixed_billed: frozenset[Service] = frozenset()
     accrued: Mapping[Period, Decimal] = field(default_factory=dict)
     paid: Mapping[Period, tuple[PrincipalPaid, ...]] = field(default_factory=dict)
+    late: Mapping[Period, tuple[LateCharge, ...]] = field(default_factory=dict)
 
 
 class PenaltyAccrual(NamedTuple):
@@ -199,37 +211,73 @@ def _estimate(
     return tuple(readings), charge
 
 
+def _debt_changes(
+    principal: Decimal,
+    paid: Sequence[PrincipalPaid],
+    late: Sequence[tuple[date, Decimal]],
+    due_date: date,
+) -> tuple[Decimal, list[DebtChange]]:
+    """The principal as it was due on ``due_date``, and how it changed after: each
+    payment lowers it from the day after it was made, each charge billed late (local
+    day, amount) raises it from the day after it was billed. What is owed now is
+    ``principal``: the first amount is found backwards from it."""
+    billed_late = [(day, amount) for day, amount in late if day >= due_date]
+    events = sorted([(p.paid_on, -p.amount) for p in paid] + billed_late, key=lambda e: e[0])
+    first = principal - money_sum(amount for _, amount in events)
+    outstanding = first
+    changes = []
+    for day, amount in events:
+        outstanding += amount
+        changes.append(DebtChange(day, outstanding))
+    return first, changes
+
+
 def _penalties(
     snapshot: AccountToClose, period: Period, settings: UtilitySettings
 ) -> list[PenaltyAccrual]:
+    """Each item's penalty up to the period's last day (or its payment in full, when it
+    was paid off since), less what earlier closes accrued on it.
+
+    Worked: 10,000.00 due 15 January at the spec's rates; February's close accrues
+    days 31-45 (47.50). Paid in full on 10 March (day 55), the item is gone by March's
+    close, which still accrues days 46-55: 79.17 for days 31-55, less 47.50, is 31.67.
+    """
     through = period.end - timedelta(days=1)
+    due_dates = {item.period: item.due_date for item in snapshot.ledger.open_items}
+    owing = {item.period: item.principal for item in snapshot.ledger.open_items}
+    for paid_period, payments in snapshot.paid.items():
+        # An item paid off (or whose principal is, its penalty left without a date).
+        if due_dates.get(paid_period) is None:
+            known = [p.due_date for p in payments if p.due_date is not None]
+            if known:
+                due_dates[paid_period] = known[0]
+                owing.setdefault(paid_period, ZERO)
     accruals = []
-    for item in snapshot.ledger.open_items:
-        if item.due_date is None or item.due_date >= through:
+    zone = settings.zone
+    for item_period, due_date in sorted(due_dates.items()):
+        if due_date is None or due_date >= through:
             continue
-        paid = sorted(snapshot.paid.get(item.period, ()))
-        # The principal as it was due: what is owed now and what was paid of it since.
-        due = money_sum((p.amount for p in paid), item.principal)
-        outstanding = due
-        changes = []
-        for payment in paid:
-            outstanding -= payment.amount
-            changes.append(DebtChange(payment.paid_on, outstanding))
-        if due <= 0:
+        paid = snapshot.paid.get(item_period, ())
+        late = [
+            (c.billed_at.astimezone(zone).date(), c.amount)
+            for c in snapshot.late.get(item_period, ())
+        ]
+        due, changes = _debt_changes(owing[item_period], paid, late, due_date)
+        if due <= 0 and not any(c.outstanding > 0 for c in changes):
             continue
         total = accrue_penalty(
             due,
-            item.due_date,
+            due_date,
             through,
             key_rate=settings.key_rate,
             schedule=settings.penalty_schedule,
             rounding=settings.rounding,
             changes=changes,
         ).total
-        owed = total - snapshot.accrued.get(item.period, ZERO)
+        owed = total - snapshot.accrued.get(item_period, ZERO)
         if owed > 0:
             accruals.append(
-                PenaltyAccrual(snapshot.account.number, item.period, period, through, owed)
+                PenaltyAccrual(snapshot.account.number, item_period, period, through, owed)
             )
     return accruals
 
@@ -274,6 +322,14 @@ def _close_account(
         ledger,
         tuple(no_basis),
     )
+
+
+def period_over(period: Period, now: datetime, settings: UtilitySettings) -> bool:
+    """Whether ``period`` has ended at ``now`` in the utility's time zone: its meters may
+    be read until its last local day ends (an estimate before would bill a guess)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(settings.zone).date() >= period.end
 
 
 def close_accounts(

@@ -54,12 +54,13 @@ class ReplyKind(FastEnum):
     PAYMENT_CONFIRMATION = "payment_confirmation"
     READING_REMINDER = "reading_reminder"
     PAYMENT_REMINDER = "payment_reminder"
+    METER_VERIFICATION = "meter_verification"
 
 
 K = ReplyKind
 
 # Fields: account, values, usage, balance, hours, label, value, previous, first,
-# last, example, register, paid, money, due, days, service.
+# last, example, register, paid, money, due, days, service, meter.
 TEMPLATES: Final[Mapping[Language, Mapping[ReplyKind, tuple[str, ...]]]] = {
     Language.RU: {
         K.READING_ACCEPTED: (
@@ -144,6 +145,12 @@ TEMPLATES: Final[Mapping[Language, Mapping[ReplyKind, tuple[str, ...]]]] = {
             "ЛС{account}: напоминаем, оплатите {money} до {due}",
             "ЛС{account}: оплатите {money} до {due}",
             "Оплатите {money} до {due}",
+        ),
+        K.METER_VERIFICATION: (
+            "ЛС{account}: поверка счетчика {meter} до {due}. Закажите поверку",
+            "ЛС{account}: поверка счетчика {meter} до {due}",
+            "Поверка счетчика {meter} до {due}",
+            "Срок поверки счетчика истекает {due}",
         ),
     },
     Language.BG: {
@@ -230,6 +237,12 @@ TEMPLATES: Final[Mapping[Language, Mapping[ReplyKind, tuple[str, ...]]]] = {
             "Аб.{account}: платете {money} до {due}",
             "Платете {money} до {due}",
         ),
+        K.METER_VERIFICATION: (
+            "Аб.{account}: проверка на уред {meter} до {due}. Заявете проверка",
+            "Аб.{account}: проверка на уред {meter} до {due}",
+            "Проверка на уред {meter} до {due}",
+            "Срокът за проверка на уреда изтича на {due}",
+        ),
     },
     Language.ES: {
         K.READING_ACCEPTED: (
@@ -311,6 +324,12 @@ TEMPLATES: Final[Mapping[Language, Mapping[ReplyKind, tuple[str, ...]]]] = {
             "Cta {account}: le recordamos que debe pagar {money} antes del {due}",
             "Recuerde pagar {money} antes del {due}",
         ),
+        K.METER_VERIFICATION: (
+            "Cta {account}: su contador {meter} debe verificarse antes del {due}. "
+            "Solicite la verificacion",
+            "Cta {account}: verificacion del contador {meter} antes del {due}",
+            "Su contador debe verificarse antes del {due}",
+        ),
     },
     Language.EN: {
         K.READING_ACCEPTED: (
@@ -391,6 +410,12 @@ TEMPLATES: Final[Mapping[Language, Mapping[ReplyKind, tuple[str, ...]]]] = {
         K.PAYMENT_REMINDER: (
             "Acc {account}: a reminder to pay {money} by {due}",
             "Reminder: please pay {money} by {due}",
+        ),
+        K.METER_VERIFICATION: (
+            "Acc {account}: meter {meter} is due for verification by {due}. "
+            "Please book a verification",
+            "Acc {account}: meter {meter} is due for verification by {due}",
+            "Your meter is due for verification by {due}",
         ),
     },
 }

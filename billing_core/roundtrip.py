@@ -34,6 +34,7 @@ from .outcome import (
     Rejection,
     RejectionReason,
 )
+from .payments import Ledger
 from .readings import RegisterCheck, Submitted, Verdict, check_register, resolve, zones_agree
 from .replies import (
     MARKER_TEXT,
@@ -153,6 +154,8 @@ class _Turn:
         rejection: Rejection | None = None,
         error: BillingError | None = None,
         balance_after: Decimal | None = None,
+        reply_fields: tuple[tuple[str, str], ...] = (),
+        reply_due: date | None = None,
     ) -> Outcome:
         return Outcome(
             self.mo_message_id,
@@ -170,6 +173,8 @@ class _Turn:
             rejection,
             error,
             balance_after,
+            reply_fields,
+            reply_due,
         )
 
     def reject(
@@ -298,13 +303,21 @@ class _Turn:
             opt_out=change,
         )
 
-    def _money(self, amount: Decimal, due: Period | None, snapshot: AccountSnapshot) -> str:
-        settings = self.settings
+    def _due_day(self, due: Period | None, snapshot: AccountSnapshot) -> date | None:
+        """The due date a balance names: the oldest open item's, else ``due``'s."""
         due_day = snapshot.ledger.oldest_due_date()
         if due_day is None and due is not None:
-            due_day = due.due_date(settings.due_day)
+            due_day = due.due_date(self.settings.due_day)
+        return due_day
+
+    def _money(self, amount: Decimal, due: Period | None, snapshot: AccountSnapshot) -> str:
+        settings = self.settings
         return balance_text(
-            self.language, amount, due_day, settings.money_format, settings.rounding
+            self.language,
+            amount,
+            self._due_day(due, snapshot),
+            settings.money_format,
+            settings.rounding,
         )
 
     def _balance(self, snapshot: AccountSnapshot) -> Outcome:
@@ -586,12 +599,14 @@ class _Turn:
         charges = self._bill(snapshot, checks, period, taken_on)
         total = money_sum(c.amount for c in charges)
         balance = snapshot.ledger.balance.amount + total
-        usage = self._usage(checks)
+        fields = (
+            ("account", snapshot.account.number),
+            ("values", self._values(checks)),
+            ("usage", self._usage(checks)),
+        )
         reply = self.reply(
             ReplyKind.READING_ACCEPTED,
-            account=snapshot.account.number,
-            values=self._values(checks),
-            usage=usage,
+            **dict(fields),
             balance=self._money(balance, period, snapshot),
         )
         return self.outcome(
@@ -602,6 +617,8 @@ class _Turn:
             status_changes=status_changes,
             charges=charges,
             balance_after=balance,
+            reply_fields=fields,
+            reply_due=self._due_day(period, snapshot),
         )
 
     def _usage(self, checks: Sequence[RegisterCheck]) -> str:
@@ -685,3 +702,30 @@ class _Turn:
             if charge is not None:
                 charges.append(charge)
         return tuple(charges)
+
+
+def as_billed(
+    outcome: Outcome,
+    dropped: Sequence[Charge],
+    ledger: Ledger,
+    settings: UtilitySettings,
+    sizer: TextSizer,
+) -> Outcome:
+    """``outcome`` as a store saved it: without ``dropped`` of its charges (billed
+    already: a fixed charge a concurrent first reading of the period billed), its
+    balance the saved ``ledger``'s, and its reply saying that balance.
+    """
+    balance = ledger.balance.amount
+    reply = outcome.reply
+    if reply is not None and outcome.reply_fields:
+        money = balance_text(
+            reply.language,
+            balance,
+            ledger.oldest_due_date() or outcome.reply_due,
+            settings.money_format,
+            settings.rounding,
+        )
+        fields = {**dict(outcome.reply_fields), "balance": money}
+        reply = render(reply.kind, reply.language, fields, sizer)
+    charges = tuple(c for c in outcome.charges if c not in dropped)
+    return outcome._replace(charges=charges, balance_after=balance, reply=reply)

@@ -19,15 +19,15 @@ def test_closing_a_month_twice_bills_it_once_and_says_what_it_did(tmp_path: Path
     )
     assert first.returncode == 0, first.stderr
     lines = first.stdout.strip().splitlines()
-    assert lines[0].startswith("2024-03 closed: 4 account(s); 2 estimated (2 meter(s));")
+    assert lines[0].startswith("2024-03 closed: 5 account(s); 2 estimated (2 meter(s));")
     assert "5550001: no basis for an estimate" in first.stdout
     summary = json.loads(lines[-1])
     assert {k: summary[k] for k in ("accounts", "estimated_accounts", "fixed_charges")} == {
-        "accounts": 4,
+        "accounts": 5,
         "estimated_accounts": 2,
         "fixed_charges": 1,
     }
-    assert (summary["penalties"], summary["penalty_amount"]) == (1, "145.67")
+    assert (summary["penalties"], summary["penalty_amount"]) == (3, "173.82")
     assert summary["no_basis"] == ["5550001"] and summary["failed"] == []
     again = run(
         "billing", "close-period", "2024-03", "--store", store, "--now", CLOSED_ON, "--json"
@@ -55,3 +55,33 @@ def test_a_bad_period_or_an_unknown_utility_is_one_line_and_exit_2(tmp_path: Pat
     unknown = run("billing", "close-period", "2024-03", "--utility", "nope", "--store", store)
     assert unknown.returncode == 2 and "nope" in unknown.stderr
     assert unknown.stderr.count("\n") == 1
+
+
+def _example_in(zone: str, tmp_path: Path) -> Path:
+    document = json.loads(EXAMPLE.read_text("utf-8"))
+    document["utilities"][0]["time_zone"] = zone
+    path = tmp_path / f"{zone.replace('/', '-')}.json"
+    path.write_text(json.dumps(document), "utf-8")
+    return path
+
+
+def test_a_month_is_over_when_it_is_over_in_the_utilitys_time_zone(tmp_path: Path) -> None:
+    # Los Angeles (UTC-7 in April): 03:00 UTC on 1 April is 20:00 on 31 March there,
+    # and its meters may still be read.
+    west = f"sqlite:///{tmp_path}/west.db"
+    example = _example_in("America/Los_Angeles", tmp_path)
+    assert run("billing", "import", str(example), "--store", west).returncode == 0
+    early = run("billing", "close-period", "2024-03", "--store", west, "--now", "2024-04-01T03:00Z")
+    assert early.returncode == 2 and early.stderr.count("\n") == 1
+    assert "not ended" in early.stderr and "America/Los_Angeles" in early.stderr
+    over = run("billing", "close-period", "2024-03", "--store", west, "--now", "2024-04-01T07:00Z")
+    assert over.returncode == 0, over.stderr
+    # Vladivostok (UTC+10): 15:00 UTC on 31 March is 01:00 on 1 April there.
+    east = f"sqlite:///{tmp_path}/east.db"
+    example = _example_in("Asia/Vladivostok", tmp_path)
+    assert run("billing", "import", str(example), "--store", east).returncode == 0
+    done = run("billing", "close-period", "2024-03", "--store", east, "--now", "2024-03-31T15:00Z")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("2024-03 closed: 5 account(s)")
+    late = run("billing", "close-period", "2024-03", "--store", east, "--now", "2024-03-31T13:59Z")
+    assert late.returncode == 2 and "not ended" in late.stderr

@@ -25,7 +25,8 @@ from .test_cli import run
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "billing-example.json"
 AT = "2024-03-20T09:00:00+00:00"
-GOING = {"debt": 1, "reading_reminder": 5}
+# 9990001 owes three months of electricity: a debt notice and a disconnection warning.
+GOING = {"debt": 2, "disconnection_warning": 1, "reading_reminder": 6}
 
 
 def _json(stdout: str) -> dict[str, object]:
@@ -48,20 +49,21 @@ async def test_plan_previews_run_queues_once_and_a_second_run_nothing(
         assert _json(dry.stdout)["queued"] == {}
         first = run("notices", "run", "--now", AT, "--store", store)
         assert first.returncode == 0, first.stderr
-        assert "queued 6 notice(s)" in first.stdout
+        assert "queued 9 notice(s)" in first.stdout
         summary = _json(first.stdout)
         assert summary["queued"] == GOING
         assert summary["skipped"] == {
             "debt": {"below_threshold": 3},
             "disconnection_warning": {"below_threshold": 4},
-            "payment_reminder": {"below_threshold": 3, "not_reminder_day": 1},  # overdue
+            "meter_verification": {"not_reminder_day": 5},  # E-1's is due 15.05
+            "payment_reminder": {"below_threshold": 3, "not_reminder_day": 2},  # overdue
         }
         again = run("notices", "run", "--now", AT, "--json", "--store", store)
         assert again.returncode == 0, again.stderr
         assert again.stdout.count("\n") == 1  # --json: the JSON line alone
         second = _json(again.stdout)
         assert second["queued"] == {} and second["going"] == {}
-        assert second["skipped"]["reading_reminder"] == {"already_sent": 5}  # type: ignore[index]
+        assert second["skipped"]["reading_reminder"] == {"already_sent": 6}  # type: ignore[index]
 
 
 def test_the_settings_quiet_hours_hold_notices(tmp_path: Path) -> None:
@@ -130,3 +132,52 @@ async def test_warnings_lists_each_warning_and_its_proof(tmp_path: Path) -> None
     listed = _json(due.stdout)
     assert listed["counts"] == {"proven": 0, "awaiting": 0, "retry": 1, "unreached": 0}
     assert listed["retried"] == []  # it lists; the gateway sends
+
+
+def test_the_settings_time_zones_are_not_the_consumers_clock(tmp_path: Path) -> None:
+    """[notices] time_zone and time_zone_prefixes guess campaign recipients' zones from
+    their numbers; a billing notice's clock is the account's, else the utility's
+    (Moscow in the example), as config/README.md says."""
+    store = f"sqlite:///{tmp_path}/zones.db"
+    config = tmp_path / "engine.toml"
+    config.write_text(
+        f'[store]\nurl = "{store}"\n'
+        '[[smsc]]\nname = "default"\nhost = "127.0.0.1"\nport = 2775\n'
+        'system_id = "engine"\npassword = "x"\n'
+        # 23:00 on the 20th in Kiritimati (UTC+14) at AT: inside the quiet hours there.
+        '[notices]\ntime_zone = "Pacific/Kiritimati"\n'
+        'time_zone_prefixes = { "7916" = "Pacific/Kiritimati" }\n'
+    )
+    assert run("billing", "import", str(EXAMPLE), "--config", str(config)).returncode == 0
+    done = run("notices", "run", "--now", AT, "--json", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    summary = _json(done.stdout)
+    # 12:00 in Moscow: nothing waits.
+    assert summary["held_for_quiet_hours"] == {} and summary["queued"] == summary["going"]
+    assert summary["going"]
+
+
+async def test_a_run_sizes_its_texts_as_the_billing_routes_smsc_takes_text(
+    tmp_path: Path,
+) -> None:
+    """On an SMSC whose default alphabet is IA5, "€" forces UCS-2: the 71-character
+    payment reminder of the HTTP API's test (Spanish, in euros) goes as its shorter variant."""
+    from .http_api.test_billing_notices import _spanish_in_euros  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path}/ia5.db"
+    document = tmp_path / "spanish.json"
+    document.write_text(json.dumps(_spanish_in_euros()), "utf-8")
+    config = tmp_path / "engine.toml"
+    config.write_text(
+        f'[store]\nurl = "{url}"\n'
+        '[[smsc]]\nname = "default"\nhost = "127.0.0.1"\nport = 2775\n'
+        'system_id = "engine"\npassword = "x"\ndefault_alphabet = "ia5"\n'
+    )
+    assert run("billing", "import", str(document), "--config", str(config)).returncode == 0
+    done = run("notices", "run", "--now", AT, "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    async with open_store(url) as store:
+        notices = await cast(BillingStore, store).recent_notices("1234567890", limit=10)
+    assert [s.notice.text for s in notices if s.notice.kind.value == "payment_reminder"] == [
+        "Recuerde pagar 2.500,00 € antes del 23/03"
+    ]

@@ -122,19 +122,23 @@ async def run_notices(
     adjust: Callable[[UtilitySettings], UtilitySettings] = lambda s: s,
     page: int = NOTICE_PAGE,
     on_verdicts: Callable[[Sequence[NoticeVerdict]], None] | None = None,
+    sizer: TextSizer | None = None,
 ) -> NoticeRunSummary:
     """Decide the notices of every account of the utility at ``now``; unless previewing
     (``queue`` None or ``dry_run``), store those that go and queue them on ``route``.
 
     ``adjust`` applies the engine's ``[notices]`` settings (quiet hours, caps) to the
     utility's; ``on_verdicts`` sees each page's verdicts (a preview lists them).
+    ``sizer`` sizes the texts as ``route`` sends them (its SMSC's text profile and
+    concatenation); without it, the pipeline ``queue`` says, else the defaults.
     Raises the store's ``NoBillingUtilityError`` when it holds no such utility.
     """
     if now.utcoffset() is None or now.year not in RUN_YEARS:
         raise ValueError(f"now: an aware time in {RUN_YEARS.start}-{RUN_YEARS.stop - 1}")
     previewing = dry_run or queue is None
     settings = adjust(await billing.load_settings(utility_id))
-    sizer = route_sizer(queue, route)
+    if sizer is None:
+        sizer = route_sizer(queue, route)
     summary = NoticeRunSummary(now, previewing)
     # Sends decided in this run, per phone: a phone bound to several accounts must not
     # get, over the caps, one notice per account decided from the same snapshot.

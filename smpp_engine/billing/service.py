@@ -23,13 +23,16 @@ import structlog
 import trio
 
 from billing_core import (
+    Charge,
     Intent,
+    Ledger,
     Outcome,
     OutcomeStatus,
     SmsParseError,
     TextSizer,
     UtilitySettings,
     account_hint,
+    as_billed,
     process_sms,
 )
 from metrics import BILLING_REQUESTS, BILLING_ROUND_TRIP, counter_adder
@@ -204,7 +207,22 @@ class SmsSelfService:
         # The pipeline's clock: leases are compared with it when they are recovered.
         stored_at = time.time() if lane is None else lane.clock()
         lease = None if lane is None else ReplyLease(lane.owner, stored_at + lane.route.lease)
-        saved = await self.repository.save_answer(outcome, queued, now=stored_at, lease=lease)
+
+        billed = [outcome]
+
+        def restate(dropped: Sequence[Charge], ledger: Ledger) -> NewMessage | None:
+            # Saved on a ledger other than the one loaded (a concurrent first reading
+            # billed our fixed charge, say): the reply says the balance as billed.
+            billed[0] = as_billed(outcome, dropped, ledger, self.settings, self._sizer)
+            again = billed[0].reply
+            if again is None:
+                return None
+            return self._reply_message(message, mo_id, again.text, again.parts)
+
+        saved = await self.repository.save_answer(
+            outcome, queued, now=stored_at, lease=lease, restate=restate
+        )
+        outcome = billed[0]
         if not saved.saved:
             _log.info("MO already processed by a concurrent delivery", mo_id=message.mo_id)
             return outcome

@@ -284,6 +284,14 @@ def _closed_period(text: str) -> Period:
         raise fail(f"PERIOD {text!r}: not a month") from None
 
 
+class _NotOverError(Exception):
+    """The month to close has not ended in the utility's time zone."""
+
+    def __init__(self, time_zone: str) -> None:
+        super().__init__(time_zone)
+        self.time_zone = time_zone
+
+
 def _summary_json(summary: PeriodCloseSummary) -> dict[str, Any]:
     return {
         "period": str(summary.period),
@@ -320,23 +328,32 @@ def billing_close_period(  # noqa: PLR0917 - one parameter per command-line opti
     """
     import trio  # noqa: PLC0415 - see the imports
 
+    from billing_core import period_over  # noqa: PLC0415
+
     from .. import logs  # noqa: PLC0415
     from ..store import BillingStore, NoBillingUtilityError, StoreError  # noqa: PLC0415
 
     logs.configure("warning")
     month = _closed_period(period)
     at = moment_option(now)
-    if at.date() < month.end:
-        # Its meters may still be read: an estimate now would bill a guess for them.
-        raise fail(f"PERIOD {period}: the month has not ended yet (it ends {month.end})")
     url = store_url(store, config)
 
     async def work() -> PeriodCloseSummary:
         async with opened_store(url) as opened:
-            return await cast(BillingStore, opened).close_period(month, now=at, utility_id=utility)
+            billing = cast(BillingStore, opened)
+            settings = await billing.load_settings(utility)
+            if not period_over(month, at, settings):
+                # Its meters may still be read: an estimate now would bill a guess for them.
+                raise _NotOverError(settings.time_zone)
+            return await billing.close_period(month, now=at, utility_id=utility)
 
     try:
         summary = trio.run(work)
+    except _NotOverError as exc:
+        raise fail(
+            f"PERIOD {period}: the month has not ended yet in the utility's time zone "
+            f"({exc.time_zone}: it ends {month.end} 00:00)"
+        ) from None
     except NoBillingUtilityError as exc:
         raise fail(f"--utility {utility!r}: {exc}" if utility else str(exc)) from None
     except StoreError as exc:

@@ -1,5 +1,6 @@
 """``smpp-engine notices plan|run``: the utility's debt notices, disconnection warnings,
-reading and payment reminders, for every account, once per period.
+reading and payment reminders and meter verification invitations, for every account,
+once per period.
 
 ``plan`` previews (nothing is stored): each account's notices in or out, and why.
 ``run`` stores the notices that go and queues them in the store for a running
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Any, cast
 
 import trio
@@ -27,6 +29,7 @@ from ..billing import (
     follow_up_warnings,
     run_notices,
 )
+from ..protocol import Concatenation, plan_text
 from ..settings import Settings
 from ..store import BillingStore, NoBillingUtilityError, StoreError
 from .errors import EXIT_FAILED, fail
@@ -87,17 +90,29 @@ def _run(
     route: str | None,
     on_verdicts: Any = None,
 ) -> NoticeRunSummary:
+    chosen = route or settings.billing.route
+    smsc = next((s for s in settings.smsc if s.name == chosen), None)
+    # Sized as the route's SMSC takes text (a route not in the settings: the defaults).
+    sizer = (
+        None
+        if smsc is None
+        else partial(
+            plan_text, profile=smsc.text_profile(), method=Concatenation(smsc.concatenation)
+        )
+    )
+
     async def work() -> NoticeRunSummary:
         async with opened_store(url) as opened:
             return await run_notices(
                 cast(BillingStore, opened),
                 StoreQueue(opened) if queue else None,
                 now=now,
-                route=route or settings.billing.route,
+                route=chosen,
                 dry_run=dry_run,
                 utility_id=utility,
                 adjust=settings.notices.apply_to,
                 on_verdicts=on_verdicts,
+                sizer=sizer,
             )
 
     try:
@@ -159,7 +174,7 @@ def notices_run(  # noqa: PLR0917 - one parameter per command-line option
 ) -> None:
     """Queue the notices due for every account, once per period; end with one JSON line.
 
-    Debt notices and reading and payment reminders go with bulk priority, disconnection
+    Debt notices, reminders and verification invitations go with bulk priority, disconnection
     warnings with transactional priority; a notice in the consumer's quiet hours
     waits for their end. Running it again for the period queues nothing.
     """

@@ -20,6 +20,10 @@ SENDER = "DemoPower"
 SHORT_CODE = "5566"
 # Every third consumer owes money: they get the debt notice.
 _DEBTOR_EVERY = 3
+# Every fifth consumer's meter is due for verification 34-41 days after the document's
+# day: with the default 30 days ahead, the invitations go 4-11 days after it.
+_VERIFIED_EVERY = 5
+_VERIFICATION_AHEAD = 34
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,13 @@ class Consumer:
     day_register: int
     night_register: int
     debt: Decimal
+    verification_in: int | None = None  # days from the document's day to the verification
+
+    def verification_date(self, today: date) -> date | None:
+        """When the meter's next verification is due, for a document made on ``today``."""
+        if self.verification_in is None:
+            return None
+        return today + timedelta(days=self.verification_in)
 
     @property
     def in_debt(self) -> bool:
@@ -57,6 +68,7 @@ def consumer(index: int) -> Consumer:
         day_register=10_000 + (index * 13) % 5_000,
         night_register=4_000 + (index * 7) % 3_000,
         debt=debt,
+        verification_in=(_VERIFICATION_AHEAD + index % 8 if index % _VERIFIED_EVERY == 2 else None),
     )
 
 
@@ -64,7 +76,8 @@ def utility_document(consumers: int, *, today: date) -> dict[str, Any]:
     """The import document: the utility, its tariff, ``consumers`` accounts with meters.
 
     Last month's readings were taken 30 days before ``today``; debts are for the
-    month before last and overdue since its due day.
+    month before last and overdue since its due day; some meters are due for
+    verification five to six weeks on.
     """
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     month_before = (last_month - timedelta(days=1)).replace(day=1)
@@ -111,15 +124,17 @@ def utility_document(consumers: int, *, today: date) -> dict[str, Any]:
             )
         document["accounts"].append(account)
         document["bindings"].append({"msisdn": c.msisdn, "account": c.account})
-        document["meters"].append(
-            {
-                "serial": c.meter,
-                "account": c.account,
-                "service": "electricity",
-                "digits": 6,
-                "registers": [{"zone": "T1"}, {"zone": "T2"}],
-            }
-        )
+        meter: dict[str, Any] = {
+            "serial": c.meter,
+            "account": c.account,
+            "service": "electricity",
+            "digits": 6,
+            "registers": [{"zone": "T1"}, {"zone": "T2"}],
+        }
+        verification = c.verification_date(today)
+        if verification is not None:
+            meter["verification_date"] = verification.isoformat()
+        document["meters"].append(meter)
         for zone, value in (("T1", c.day_register), ("T2", c.night_register)):
             document["readings"].append(
                 {"meter": c.meter, "zone": zone, "value": str(value),

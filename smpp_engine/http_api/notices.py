@@ -10,6 +10,7 @@ queues nothing. The engine's ``[notices]`` quiet hours and caps apply.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..billing import RUN_YEARS, NoticeRunSummary, follow_up_warnings, run_notices
+from ..protocol import plan_text
 from ..store import BillingStore, NoBillingUtilityError
 from .answers import NoticeRun, WarningProofs, respond
 from .billing import PipelineQueue
@@ -67,14 +69,18 @@ def _now(context: ApiContext, text: str | None) -> datetime:
 async def _decide(context: ApiContext, request: Request, *, preview: bool) -> Response:
     body = parse_body(NoticeRunBody, await read_json(request))
     now = _now(context, body.now)
+    route = context.billing_route or context.routes[0]
+    # Sized as the route sends them: the variant chosen is the one that fits its SMS.
+    text = context.route_text(route)
     try:
         summary: NoticeRunSummary = await run_notices(
             cast(BillingStore, context.store),
             None if preview else PipelineQueue(context),
             now=now,
-            route=context.billing_route or context.routes[0],
+            route=route,
             dry_run=body.dry_run,
             adjust=context.notice_rules,
+            sizer=partial(plan_text, profile=text.profile, method=text.method),
         )
     except NoBillingUtilityError:
         raise ApiError(

@@ -256,8 +256,9 @@ OPERATIONS: Sequence[Operation] = (
     Operation(
         "post",
         "/v1/billing/notices/run",
-        "Queue the debt notices, disconnection warnings, reading and payment reminders due for "
-        "every account, once per notice and period (posting it again queues nothing).",
+        "Queue the debt notices, disconnection warnings, reading and payment reminders and "
+        "meter verification invitations due for every account, once per notice and period "
+        "(posting it again queues nothing).",
         {200: Reply("The counts by kind and reason, and what was queued.", a.NoticeRun)},
         (400, 401, 404, 413, 422, 503),
         body=NoticeRunBody,

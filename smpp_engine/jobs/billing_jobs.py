@@ -1,5 +1,6 @@
 """The utility's jobs: closing each month's billing period once it is over, and the
-day's notices (debt notices, disconnection warnings, reading and payment reminders).
+day's notices (debt notices, disconnection warnings, reading and payment reminders, meter
+verification invitations).
 
 Closing is idempotent per account and period (the store's unique keys), so a run
 that catches up closes every month it missed, and a run repeated after a crash

@@ -19,6 +19,7 @@ from billing_core import (
     RegisterHistory,
     Service,
     TariffVersion,
+    as_billed,
     fixed_charges_since,
     process_sms,
 )
@@ -163,3 +164,23 @@ def test_the_reply_balance_is_the_ledger_plus_every_charge(
         sizer=SIZER,
     )
     assert again.balance_after == outcome.balance_after - amount
+
+
+def test_as_billed_without_a_fixed_charge_billed_already_the_reply_says_the_ledger() -> None:
+    """The store found March's fixed charge billed (a concurrent first reading): the
+    reply says the ledger as saved, here 25.70 on top of the other reading's 14.70 + 9.31."""
+    context = water_context()
+    outcome = process_sms(context, "180", mo_message_id="mo-1", now=NOW, sizer=SIZER)
+    usage, fixed = outcome.charges
+    assert context.account is not None
+    saved = context.account.ledger.charge(MARCH, D("24.01"), date(2024, 4, 15)).charge(
+        MARCH, usage.amount, usage.due_date
+    )
+    billed = as_billed(outcome, [fixed], saved, context.settings, SIZER)
+    assert billed.charges == (usage,)
+    assert billed.balance_after == D("49.71")
+    assert billed.reply is not None
+    assert billed.reply.text == "ЛС1234567890 приняты 180, расход 40 м³. Долг 49,71 р до 15.04"
+    # Nothing left out and the ledger as computed: the same outcome.
+    same = context.account.ledger.charge(MARCH, D("35.01"), date(2024, 4, 15))
+    assert as_billed(outcome, [], same, context.settings, SIZER) == outcome

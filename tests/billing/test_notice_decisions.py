@@ -13,6 +13,7 @@ from billing_core import (
     CAPPED,
     Account,
     FrequencyCaps,
+    MeterVerification,
     NoticeContext,
     NoticeKind,
     NoticeReason,
@@ -46,6 +47,7 @@ def test_a_debtor_gets_what_plan_notices_plans_and_every_other_notice_says_why()
         ("debt", "79160000002", "opted_out"),
         ("disconnection_warning", "79160000001", "queued"),
         ("disconnection_warning", "79160000002", "queued"),  # the law requires it
+        ("meter_verification", None, "not_reminder_day"),  # no meter has a date near
         ("payment_reminder", None, "not_reminder_day"),  # due 15.04: not 3 days ahead
         ("reading_reminder", "79160000001", "queued"),
         ("reading_reminder", "79160000002", "opted_out"),
@@ -84,7 +86,9 @@ def test_reasons_for_notices_that_do_not_go() -> None:
     assert {v.reason for v in decide_notices(closed, NOON, sizer=SIZER)} == {
         NoticeReason.CLOSED_ACCOUNT
     }
-    alone = notice_context(bindings=(), due_date=date(2024, 3, 23))  # a reminder is due too
+    # A payment reminder and a meter verification invitation are due too.
+    near = (MeterVerification("E-1", Service.ELECTRICITY, date(2024, 4, 1)),)
+    alone = notice_context(bindings=(), due_date=date(2024, 3, 23), verifications=near)
     assert {v.reason for v in decide_notices(alone, NOON, sizer=SIZER)} == {NoticeReason.NO_PHONE}
     warned = notice_context(warned_services=frozenset({Service.ELECTRICITY}))
     assert NoticeReason.ALREADY_WARNED in {
@@ -218,6 +222,7 @@ def test_a_payment_reminder_goes_n_days_before_the_due_date_but_not_to_a_stopped
     assert _reasons(verdicts) == [
         ("debt", None, "below_threshold"),
         ("disconnection_warning", None, "below_threshold"),
+        ("meter_verification", None, "not_reminder_day"),
         ("payment_reminder", "79160000001", "queued"),
         ("payment_reminder", "79160000002", "opted_out"),  # not a notice the law requires
         ("reading_reminder", None, "reading_received"),
@@ -292,3 +297,134 @@ def test_caps_hold_a_payment_reminder_counting_the_accounts_other_notices() -> N
         "reading_reminder": "queued",
         "payment_reminder": "cap_reached",
     }
+
+
+# -- Meter verification invitations -----------------------------------------------------
+
+#: The electricity meter's verification is due 30 days after NOON's day (the 20th).
+VERIFY_BY = date(2024, 4, 19)
+
+
+def _verifying(*dates: date, **overrides: object) -> NoticeContext:
+    """Owes nothing, read this month; one electricity meter per date, ``E-1``, ``E-2``..."""
+    values: dict[str, object] = {
+        "balance": D(0),
+        "service_debts": {},
+        "last_reading_period": Period(2024, 3),
+        "verifications": tuple(
+            MeterVerification(f"E-{n}", Service.ELECTRICITY, due)
+            for n, due in enumerate(dates or (VERIFY_BY,), 1)
+        ),
+    }
+    values.update(overrides)
+    return notice_context(**values)
+
+
+def _invitations(context: NoticeContext, now: datetime = NOON) -> list[NoticeVerdict]:
+    return [
+        v
+        for v in decide_notices(context, now, sizer=SIZER)
+        if v.kind is NoticeKind.METER_VERIFICATION
+    ]
+
+
+def test_a_verification_invitation_goes_when_the_date_nears_but_not_to_a_stopped_phone() -> None:
+    context = _verifying()
+    verdicts = decide_notices(context, NOON, sizer=SIZER)
+    assert _reasons(verdicts) == [
+        ("debt", None, "below_threshold"),
+        ("disconnection_warning", None, "below_threshold"),
+        ("meter_verification", "79160000001", "queued"),
+        ("meter_verification", "79160000002", "opted_out"),  # not a notice the law requires
+        ("payment_reminder", None, "below_threshold"),
+        ("reading_reminder", None, "reading_received"),
+    ]
+    (invitation,) = [v.notice for v in verdicts if v.notice]
+    assert invitation.key == (
+        "notice:meter_verification:1234567890:electricity:E-1@2024-04-19:79160000001"
+    )
+    assert invitation.text == "ЛС1234567890: поверка счетчика E-1 до 19.04. Закажите поверку"
+    assert (invitation.service, invitation.send_at) == (Service.ELECTRICITY, NOON)
+    planned = plan_notices(context, NOON, sizer=SIZER)
+    assert [(n.kind, n.msisdn, n.text) for n in planned] == [
+        (invitation.kind, invitation.msisdn, invitation.text)
+    ]
+
+
+def test_verification_invitations_from_the_rules_days_before_the_date_to_the_date() -> None:
+    today = NOON.date()
+    for days_ahead, reason in (
+        (31, NoticeReason.NOT_REMINDER_DAY),
+        (30, NoticeReason.QUEUED),
+        (1, NoticeReason.QUEUED),
+        (0, NoticeReason.QUEUED),  # the last day it may still be booked
+        (-1, NoticeReason.NOT_REMINDER_DAY),  # past: the meter is overdue, not near
+    ):
+        verdicts = _invitations(_verifying(today + timedelta(days=days_ahead)))
+        assert verdicts[0].reason is reason, days_ahead
+    base = utility()
+    off = replace(base, notices=replace(base.notices, verification_days=0))
+    assert [v.reason for v in _invitations(_verifying(settings=off))] == [
+        NoticeReason.NOT_REMINDER_DAY
+    ]
+    none = _verifying(verifications=())
+    assert [v.reason for v in _invitations(none)] == [NoticeReason.NOT_REMINDER_DAY]
+    closed = _verifying(account=Account("1234567890", closed=True))
+    assert [v.reason for v in _invitations(closed)] == [NoticeReason.CLOSED_ACCOUNT]
+
+
+def test_one_invitation_per_meter_and_date_sent_once() -> None:
+    two = _verifying(VERIFY_BY, VERIFY_BY - timedelta(days=3))
+    first = [v.notice for v in _invitations(two) if v.notice]
+    assert [n.text for n in first] == [
+        "ЛС1234567890: поверка счетчика E-1 до 19.04. Закажите поверку",
+        "ЛС1234567890: поверка счетчика E-2 до 16.04. Закажите поверку",
+    ]
+    keys = frozenset(n.key for n in first if n.key)
+    later = NOON + timedelta(days=2)
+    again = _invitations(replace(two, stored_keys=keys), later)
+    assert [(v.msisdn, v.reason) for v in again] == [
+        ("79160000001", NoticeReason.ALREADY_SENT),
+        ("79160000002", NoticeReason.OPTED_OUT),
+    ] * 2
+    # A new verification date (the meter verified and given its next) is a new invitation.
+    renewed = _verifying(date(2024, 4, 21), stored_keys=keys)
+    assert _invitations(renewed, later)[0].reason is NoticeReason.QUEUED
+
+
+def test_an_invitation_waits_for_the_morning_in_the_accounts_zone() -> None:
+    night = moscow(WEDNESDAY, 23).astimezone(UTC)
+    (held, _) = _invitations(_verifying(), night)
+    morning = moscow(WEDNESDAY + timedelta(days=1), 8).astimezone(UTC)
+    assert (held.reason, held.until) == (NoticeReason.QUIET_HOURS, morning)
+    # 20:00 UTC on the 20th is 06:00 on the 21st in Vladivostok: the window is theirs too.
+    evening = datetime(2024, 3, 20, 20, tzinfo=UTC)
+    far = Account("1234567890", time_zone="Asia/Vladivostok")
+    (far_east, _) = _invitations(_verifying(date(2024, 4, 20), account=far), evening)
+    assert far_east.reason is NoticeReason.QUIET_HOURS
+    assert _invitations(_verifying(date(2024, 4, 20)), evening)[0].reason is (
+        NoticeReason.NOT_REMINDER_DAY
+    )
+
+
+def test_caps_hold_an_invitation_counting_the_accounts_other_notices() -> None:
+    busy = _verifying(recent_capped={"79160000001": (NOON - timedelta(hours=1),) * 2})
+    (capped, _) = _invitations(busy)
+    assert (capped.reason, capped.notice) == (NoticeReason.CAP_REACHED, None)
+    # A debt notice and a reading reminder going now fill the day's two.
+    full = notice_context(
+        last_reading_period=None,
+        verifications=(MeterVerification("E-1", Service.ELECTRICITY, VERIFY_BY),),
+    )
+    first_phone = {
+        v.kind.value: v.reason.value
+        for v in decide_notices(full, NOON, sizer=SIZER)
+        if v.msisdn == "79160000001"
+    }
+    assert first_phone["meter_verification"] == "cap_reached"
+    # Two meters due together: the second counts the first.
+    one_sent = _verifying(
+        VERIFY_BY, VERIFY_BY, recent_capped={"79160000001": (NOON - timedelta(hours=1),)}
+    )
+    reasons = [v.reason for v in _invitations(one_sent) if v.msisdn == "79160000001"]
+    assert reasons == [NoticeReason.QUEUED, NoticeReason.CAP_REACHED]

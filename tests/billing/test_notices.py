@@ -10,12 +10,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from billing_core import (
+    CAP_COUNTED,
+    CAPPED,
+    LEGALLY_REQUIRED,
+    MAX_VERIFICATION_DAYS,
     Account,
     DisconnectionRules,
     DisconnectionStage,
     FrequencyCaps,
     Hold,
     Ledger,
+    MeterVerification,
     NoticeContext,
     NoticeKind,
     NoticeRules,
@@ -38,6 +43,8 @@ from billing_core import (
     reading_reminder_due,
     schedule_notice,
     services_to_warn,
+    verification_due,
+    verification_period,
 )
 from smpp_engine.protocol.segmentation import plan_text
 
@@ -357,3 +364,29 @@ def test_a_debt_without_a_due_date_is_due_with_this_months_bills() -> None:
     )
     debt = next(n for n in planned if n.kind is NoticeKind.DEBT)
     assert debt.text.endswith("Оплатите до 15.04")
+
+
+def test_verification_invitations_are_capped_reminders_the_law_does_not_require() -> None:
+    kind = NoticeKind.METER_VERIFICATION
+    assert kind in CAPPED and kind in CAP_COUNTED and kind not in LEGALLY_REQUIRED
+
+
+def test_a_verification_is_near_from_the_rules_days_before_its_date_to_the_date() -> None:
+    due = date(2024, 4, 19)
+    assert RULES.verification_days == 30
+    assert verification_due(date(2024, 3, 20), due, RULES)
+    assert verification_due(due, due, RULES)
+    assert not verification_due(date(2024, 3, 19), due, RULES)
+    assert not verification_due(date(2024, 4, 20), due, RULES)
+    assert not verification_due(due, due, NoticeRules(verification_days=0))
+    assert verification_period(MeterVerification("W-7", Service.COLD_WATER, due)) == (
+        "W-7@2024-04-19"
+    )
+
+
+@pytest.mark.parametrize("days", [-1, MAX_VERIFICATION_DAYS + 1])
+def test_verification_days_are_0_to_the_most_the_stored_keys_cover(days: int) -> None:
+    with pytest.raises(SettingsError) as raised:
+        NoticeRules(verification_days=days)
+    assert raised.value.field == "notices.verification_days"
+    assert NoticeRules(verification_days=MAX_VERIFICATION_DAYS).verification_days == 60

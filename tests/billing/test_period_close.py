@@ -16,6 +16,7 @@ from billing_core import (
     Balance,
     ChargeKind,
     FixedCharge,
+    LateCharge,
     Ledger,
     MeterStatus,
     OpenItem,
@@ -260,3 +261,77 @@ def test_closing_twice_bills_nothing_more_and_the_ledger_adds_up(
     (second,) = close(_as_stored(account, first))
     assert not second.changes
     assert second.ledger == first.ledger
+
+
+# -- penalties: paid off between closes, charges billed after payments --------------------
+
+DECEMBER = Period(2023, 12)
+JAN_15 = date(2024, 1, 15)
+
+
+def test_a_debt_paid_in_full_between_closes_owes_its_penalty_up_to_the_payment() -> None:
+    """10,000.00 due 15 January; February's close (through day 45) accrues days 31-45:
+    15 x 10,000 x 0.095 / 300 = 47.50. Paid in full, penalty too, on 10 March (day 55):
+    the item is gone by March's close, which accrues days 46-55 all the same: 25 days
+    (31-55) are 79.17, less 47.50, 31.67. Then nothing more: the debt stopped on 10 March."""
+    item = OpenItem(DECEMBER, D("10000.00"), D(0), JAN_15)
+    owing = debtor(ledger=Ledger(Balance(opening=D("10000.00")), (item,)))
+    (february,) = close(owing, period=Period(2024, 2))
+    assert [p.amount for p in february.penalties] == [D("47.50")]
+    paid_off = debtor(
+        ledger=Ledger(Balance(opening=D("10000.00"), penalties=D("47.50"), payments=D("10047.50"))),
+        accrued={DECEMBER: D("47.50")},
+        paid={DECEMBER: (PrincipalPaid(date(2024, 3, 10), D("10000.00"), JAN_15),)},
+    )
+    (march,) = close(paid_off, period=MARCH)
+    (penalty,) = march.penalties
+    assert (penalty.period, penalty.through, penalty.amount) == (
+        DECEMBER,
+        date(2024, 3, 31),
+        D("31.67"),
+    )
+    assert march.ledger is not None and march.ledger.balance.amount == D("31.67")
+    again = replace(paid_off, ledger=march.ledger, accrued={DECEMBER: D("79.17")})
+    (april,) = close(again, period=APRIL)
+    assert april.penalties == ()
+
+
+def test_a_debt_paid_in_full_before_its_penalty_began_owes_none() -> None:
+    paid_off = debtor(
+        ledger=Ledger(Balance(opening=D("10000.00"), payments=D("10000.00"))),
+        paid={DECEMBER: (PrincipalPaid(date(2024, 2, 14), D("10000.00"), JAN_15),)},  # day 30
+    )
+    (closed,) = close(paid_off, period=MARCH)
+    assert closed.penalties == ()
+
+
+def test_a_charge_billed_after_a_payment_and_the_due_date_counts_from_when_it_was_billed() -> None:
+    """March's 1,000.00 is due 15 April. 600.00 is paid on 20 May (day 35), then 400.00
+    more is billed to March on 25 May (day 40, a late close's estimate, say): 800.00 is
+    owed. May's close (through day 46) counts days 31-35 on 1,000, 36-40 on 400 and
+    41-46 on 800: 11,800 debt-days x 0.095 / 300 = 3.74. Counting the 400 as if it had
+    been due on 15 April, as the debt before the payments, would say 5.00."""
+    item = OpenItem(MARCH, D("800.00"), D(0), date(2024, 4, 15))
+    account = debtor(
+        ledger=Ledger(Balance(charges=D("1400.00"), payments=D("600.00")), (item,)),
+        paid={MARCH: (PrincipalPaid(date(2024, 5, 20), D("600.00"), date(2024, 4, 15)),)},
+        late={MARCH: (LateCharge(datetime(2024, 5, 25, 10, tzinfo=UTC), D("400.00")),)},
+    )
+    (closed,) = close(account, period=Period(2024, 5))
+    (penalty,) = closed.penalties
+    assert penalty.amount == (D(11800) * D("0.095") / 300).quantize(D("0.01")) == D("3.74")
+
+
+def test_a_charge_billed_before_the_due_date_is_owed_from_day_one() -> None:
+    """The same, with the 400.00 billed on 1 April (a close's fixed charge) and 600.00
+    paid on 10 April: 400 is owed from day 1, days 31-46 of it at 1/300 by May's end."""
+    item = OpenItem(MARCH, D("400.00"), D(0), date(2024, 4, 15))
+    account = debtor(
+        ledger=Ledger(Balance(charges=D("1000.00"), payments=D("600.00")), (item,)),
+        paid={MARCH: (PrincipalPaid(date(2024, 4, 10), D("600.00"), date(2024, 4, 15)),)},
+        late={MARCH: ()},
+    )
+    (closed,) = close(account, period=Period(2024, 5))
+    assert [p.amount for p in closed.penalties] == [
+        (D(400) * 16 * D("0.095") / 300).quantize(D("0.01"))
+    ]

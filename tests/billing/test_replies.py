@@ -68,6 +68,10 @@ METERS = (
 )
 
 
+#: The longest meter serial the meter verification texts are held to.
+LONGEST_SERIAL = "ABCD-12345678901"
+
+
 def worst_fields(language: Language) -> dict[str, str]:
     money_format = LONGEST_SYMBOL[language]
     money = money_format(DEBT, ROUNDING)
@@ -91,6 +95,7 @@ def worst_fields(language: Language) -> dict[str, str]:
         "due": "15.12",
         "days": "20",
         "service": max(SERVICE_NAMES[language].values(), key=len),
+        "meter": LONGEST_SERIAL,
     }
 
 
@@ -270,3 +275,50 @@ def test_a_payment_reminder_names_the_account_the_money_and_the_due_date(
         "due": day_text(date(2024, 4, 15), language),
     }
     assert render(ReplyKind.PAYMENT_REMINDER, language, fields, SIZER).text == text
+
+
+@given(
+    language=st.sampled_from(Language),
+    account=st.from_regex(r"[0-9]{1,12}", fullmatch=True),
+    serial=st.from_regex(r"[A-Z0-9-]{1,16}", fullmatch=True),
+    due=st.dates(date(2000, 1, 1), date(2099, 12, 31)),
+)
+def test_a_verification_invitation_is_one_sms_with_the_meter_when_it_fits(
+    language: Language, account: str, serial: str, due: date
+) -> None:
+    fields = {"account": account, "meter": serial, "due": day_text(due, language)}
+    reply = render(ReplyKind.METER_VERIFICATION, language, fields, SIZER)
+    assert plan_text(reply.text).parts == 1, reply.text
+    assert fields["due"] in reply.text
+    variants = TEMPLATES[language][ReplyKind.METER_VERIFICATION]
+    with_meter = [v.format_map(fields) for v in variants if "{meter}" in v]
+    if any(plan_text(text).parts == 1 for text in with_meter):
+        assert serial in reply.text  # the meter is dropped only when it does not fit
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (Language.RU, "ЛС1234567890: поверка счетчика CE-00417 до 30.06. Закажите поверку"),
+        (Language.BG, "Аб.1234567890: проверка на уред CE-00417 до 30.06. Заявете проверка"),
+        (
+            Language.ES,
+            "Cta 1234567890: su contador CE-00417 debe verificarse antes del 30/06. "
+            "Solicite la verificacion",
+        ),
+        (
+            Language.EN,
+            "Acc 1234567890: meter CE-00417 is due for verification by 30/06. "
+            "Please book a verification",
+        ),
+    ],
+)
+def test_a_verification_invitation_names_the_account_the_meter_and_the_date(
+    language: Language, text: str
+) -> None:
+    fields = {
+        "account": "1234567890",
+        "meter": "CE-00417",
+        "due": day_text(date(2031, 6, 30), language),
+    }
+    assert render(ReplyKind.METER_VERIFICATION, language, fields, SIZER).text == text

@@ -160,7 +160,7 @@ async def test_the_days_notices_are_queued_once(kind: str, tmp_path: Path) -> No
         said = await job.work(at - 3600, at)
         queued = sum((await store.count_by_state()).values())
         assert queued > 0
-        assert said.startswith("4 account(s); queued ") and "queued none" not in said
+        assert said.startswith("5 account(s); queued ") and "queued none" not in said
         again = await job.work(at - 3600, at)  # a rerun after a crash
         assert "queued none" in again
         assert sum((await store.count_by_state()).values()) == queued

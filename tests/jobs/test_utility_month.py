@@ -11,8 +11,9 @@ tariff put in the document here, not from the code under test: the balances,
 the debt notices (above the threshold, once in the month), the disconnection
 warnings (the readers, whose electricity debt is then above 1.5 months of
 charges), their retries and proofs, the reading reminders (on the 20th, to whoever
-has not read by then). The utility charges no penalties (key rate 0) so every
-balance is known to the cent.
+has not read by then), the meter verification invitations (30 days before the
+verification date of the meters that have one: early in the month). The utility
+charges no penalties (key rate 0) so every balance is known to the cent.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ DAY_PRICE, NIGHT_PRICE = D("0.31"), D("0.12")  # the demo's T1 and T2 prices
 CLOSE_AT, NOTICES_AT, READINGS_AT = time(2), time(10), 12
 WAIT, RETRIES = timedelta(hours=36), 1
 REMINDER_DAY = 20
+VERIFICATION_DAYS = 30  # the default, left to the utility's settings
 
 
 def month_document() -> dict[str, Any]:
@@ -130,6 +132,16 @@ def balance(index: int, day: int) -> D:
     return owed + reading_charge(index) if read is not None and read < day else owed
 
 
+def invitation_day(index: int) -> int | None:
+    """The day of March the consumer's meter verification invitation goes (the utility's
+    default: 30 days before the date), if their meter has a date."""
+    ahead = consumer(index).verification_in
+    if ahead is None:
+        return None
+    first = START.date() + timedelta(days=max(0, ahead - VERIFICATION_DAYS))
+    return first.day if first.month == START.month else None
+
+
 @dataclass
 class Expected:
     """The notices each day's run queues, by kind (a retry as ``…:retry``)."""
@@ -169,6 +181,8 @@ def expected_month() -> Expected:
                 queued["disconnection_warning:retry"] += 1
             if day == REMINDER_DAY and (read is None or read >= REMINDER_DAY):
                 queued["reading_reminder"] += 1
+            if day == invitation_day(i):
+                queued["meter_verification"] += 1
         expected.by_day[day] = queued
     expected.proven = sum(1 for i in warned if reachable(i))
     expected.unreached = len(retried)
@@ -423,6 +437,7 @@ async def test_a_month_of_jobs_and_readings_sends_the_notices_counted(
 ) -> None:
     expected = expected_month()
     assert expected.totals["debt"] and expected.proven and expected.unreached  # a real month
+    assert expected.totals["meter_verification"]
     async with a_month(kind, tmp_path, monkeypatch) as month:
         jobs, figures = month.jobs, month.figures
         assert month.statuses == [OutcomeStatus.ACCEPTED] * len(readers())

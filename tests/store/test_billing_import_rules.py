@@ -99,7 +99,7 @@ def test_a_meter_is_refused_for_ids_that_are_not_its_own() -> None:
     ]
     assert plan.meter_changes == [
         {"id": 7, "service_point_id": 3, "digits": 5, "decimals": 0, "multiplier": D(1),
-         "status": "active"}
+         "status": "active", "verification_date": None}
     ]  # fmt: skip
     assert plan.register_changes == [{"id": 70, "position": 0}]
     # A given id moves the numbering on: the next new meter comes after it.

@@ -197,6 +197,105 @@ def test_payment_reminder_days_travel_in_the_utility_document() -> None:
         settings_from_json(document)
 
 
+def _invited(days_on: int) -> list[int]:
+    """The consumers whose meter verification is within 30 days ``days_on`` days after
+    the document's day (counted from the generator)."""
+    return [
+        i
+        for i in range(CONSUMERS)
+        if (ahead := consumer(i).verification_in) is not None and 0 <= ahead - days_on <= 30
+    ]
+
+
+async def test_a_run_invites_to_meter_verification_once_per_meter_and_date(
+    store: Store,
+) -> None:
+    billing = cast(BillingStore, store)
+    document = utility_document(CONSUMERS, today=TODAY)
+    # Only invitations are due: no debt notice, reminder or payment reminder.
+    document["utilities"][0]["notices"] = {
+        "debt_threshold": None,
+        "debt_months": None,
+        "reminder_days": [],
+        "payment_reminder_days": 0,
+    }
+    verified = [i for i in range(CONSUMERS) if consumer(i).verification_in is not None]
+    stopped = consumer(verified[0])
+    for binding in document["bindings"]:
+        if binding["account"] == stopped.account:
+            binding["opted_out"] = True
+    assert (await import_billing_data(billing, document)).ok
+    settings = await billing.load_settings()
+    assert settings.notices.verification_days == 30  # absent from the document: the default
+    queue = StoreQueue(store)
+    today = await run_notices(billing, queue, now=RUN_AT, route="sim")
+    assert today.going() == {} and today.skipped()["meter_verification"] == {
+        "not_reminder_day": CONSUMERS
+    }
+    days_on = 6
+    invited = _invited(days_on)
+    assert 0 < len(invited) < len(verified) and verified[0] in invited
+    later = RUN_AT + timedelta(days=days_on)
+    first = await run_notices(billing, queue, now=later, route="sim", page=25)
+    assert first.going() == {"meter_verification": len(invited) - 1}
+    assert first.skipped()["meter_verification"] == {
+        "not_reminder_day": CONSUMERS - len(invited),
+        "opted_out": 1,
+    }
+    assert {k.value: n for k, n in first.queued.items()} == {"meter_verification": len(invited) - 1}
+    holder = consumer(invited[1])
+    due = holder.verification_date(TODAY)
+    assert due is not None
+    (notice,) = [s.notice for s in await billing.recent_notices(holder.account, limit=5)]
+    assert notice.kind is NoticeKind.METER_VERIFICATION and notice.msisdn == holder.msisdn
+    assert notice.service is Service.ELECTRICITY
+    assert notice.text == (
+        f"Acc {holder.account}: meter {holder.meter} is due for verification by "
+        f"{due:%d/%m}. Please book a verification"
+    )
+    view = await store.get(queue.ids[0])
+    assert view is not None and view.priority == Priority.BULK
+    first_invited = next(consumer(i) for i in invited if i != verified[0])
+    assert view.destination == first_invited.msisdn
+    assert view.idempotency_key == (
+        f"notice:meter_verification:{first_invited.account}:electricity:"
+        f"{first_invited.meter}@{first_invited.verification_date(TODAY)}:{view.destination}"
+    )
+    # Days later the same dates are due still, but each invitation went; those whose
+    # date has come near since are invited.
+    again = await run_notices(billing, queue, now=later + timedelta(days=2), route="sim")
+    newly = set(_invited(days_on + 2)) - set(invited)
+    assert newly and verified[0] not in newly
+    assert {k.value: n for k, n in again.queued.items()} == {"meter_verification": len(newly)}
+    assert again.skipped()["meter_verification"]["already_sent"] == len(invited) - 1
+    # Verified and given its next date (imported again): invited again for that date.
+    for meter in document["meters"]:
+        if meter["serial"] == holder.meter:
+            meter["verification_date"] = (later + timedelta(days=40)).date().isoformat()
+        elif "verification_date" in meter:
+            del meter["verification_date"]  # absent: the meter has none now
+    assert (await import_billing_data(billing, document)).ok
+    renewed = await run_notices(billing, queue, now=later + timedelta(days=12), route="sim")
+    assert renewed.going() == {"meter_verification": 1}
+    assert len(set(queue.ids)) == len(invited) - 1 + len(newly) + 1
+
+
+def test_verification_days_travel_in_the_utility_document() -> None:
+    document = utility_document(1, today=TODAY)["utilities"][0]
+    old = settings_from_json(document)  # written before verification invitations
+    assert old.notices.verification_days == NoticeRules().verification_days == 30
+    written = settings_to_json(replace(old, notices=NoticeRules(verification_days=45)))
+    assert written["notices"]["verification_days"] == 45
+    assert settings_from_json(written).notices.verification_days == 45
+    for off in (0, None):
+        document["notices"] = {"verification_days": off}
+        assert settings_from_json(document).notices.verification_days == 0
+    for wrong in (-1, 61):
+        document["notices"] = {"verification_days": wrong}
+        with pytest.raises(ValueError, match="verification_days"):
+            settings_from_json(document)
+
+
 async def test_pages_of_contexts_are_what_each_account_loads(store: Store) -> None:
     billing = cast(BillingStore, store)
     assert (await import_billing_data(billing, example())).ok
@@ -216,7 +315,7 @@ async def test_pages_of_contexts_are_what_each_account_loads(store: Store) -> No
         paged += page
         after = page[-1].account.number
     numbers = [c.account.number for c in paged]
-    assert numbers == sorted(numbers) and len(numbers) == 4
+    assert numbers == sorted(numbers) and len(numbers) == 5
     for context in paged:
         alone = await billing.load_notice_context(context.account.number, now=NOW)
         assert replace(context, recent_capped={}) == replace(alone, recent_capped={})
@@ -266,8 +365,9 @@ async def test_engine_caps_hold_a_debt_notice_the_utility_would_send(store: Stor
     later = NOW + timedelta(hours=2)
     held = await run_notices(billing, None, now=later, route="sim", adjust=one_a_day)
     assert held.skipped()["debt"]["cap_reached"] == 1
+    assert held.going()["debt"] == 1  # 9990001's: its phone was sent nothing
     free = await run_notices(billing, None, now=later, route="sim")
-    assert free.going()["debt"] == 1
+    assert free.going()["debt"] == 2
 
 
 async def test_a_page_is_read_through_indexes_whatever_the_statistics(tmp_path: Path) -> None:

@@ -84,15 +84,25 @@ async def test_the_example_imports_every_row(store: Store) -> None:
     assert report.ok
     assert dict(report.written) == {
         "utilities": 1,
-        "accounts": 4,
-        "bindings": 5,
+        "accounts": 5,
+        "bindings": 6,
         "meters": 3,
         "tariffs": 3,
         "readings": 10,
         "payments": 1,
     }
+    # 9990001's three opening bills: charges of electricity, and its ledger.
+    ledger = await cast(BillingStore, store).load_ledger("9990001")
+    assert ledger.balance.charges == ledger.balance.amount == D("4450.00")
+    assert [(i.period, i.principal, i.due_date) for i in ledger.open_items] == [
+        (Period(2023, 12), D("1450.00"), date(2024, 1, 15)),
+        (Period(2024, 1), D("1480.00"), date(2024, 2, 15)),
+        (Period(2024, 2), D("1520.00"), date(2024, 3, 15)),
+    ]
     again = await import_billing_data(cast(BillingStore, store), example())
     assert again.ok
+    # Imported again, a stored account's ledger is left alone: no bill twice.
+    assert (await cast(BillingStore, store).load_ledger("9990001")) == ledger
     assert (again.written["readings"], again.written["tariffs"], again.written["payments"]) == (
         0,
         0,

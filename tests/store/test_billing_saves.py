@@ -99,9 +99,15 @@ def test_a_payment_is_posted_again_on_the_ledger_as_stored() -> None:
     payment = Payment("1", D("30.00"), date(2024, 3, 25), "r")
     posting = rules.payment_as_stored(post_payment(stale, payment), stored)
     assert posting.balance_after == D("70.00")
-    write = rules.payment_rows(posting)
+    write = rules.payment_rows(posting, stored)
     assert write.allocations == [
-        {"line": 0, "period": "2024-03", "part": "principal", "amount": D("30.00")}
+        {
+            "line": 0,
+            "period": "2024-03",
+            "part": "principal",
+            "amount": D("30.00"),
+            "due_date": None,  # the item paid has none
+        }
     ]
     assert write.ledgers.open_items[0]["principal"] == D("70.00")
 

@@ -258,6 +258,8 @@ def _notice_rules(n: Mapping[str, Any]) -> NoticeRules:
         caps,
         # Absent (documents written before payment reminders): the default; null: never.
         int(n.get("payment_reminder_days", defaults.payment_reminder_days) or 0),
+        # Likewise for meter verification invitations.
+        int(n.get("verification_days", defaults.verification_days) or 0),
     )
 
 
@@ -326,6 +328,7 @@ def settings_to_json(settings: UtilitySettings) -> dict[str, Any]:
             },
             "reminder_days": sorted(notices.reminder_days),
             "payment_reminder_days": notices.payment_reminder_days,
+            "verification_days": notices.verification_days,
             "quiet_hours": {
                 "weekday": _window_json(quiet.weekday),
                 "weekend": _window_json(quiet.weekend),

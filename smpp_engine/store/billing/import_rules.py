@@ -40,7 +40,7 @@ from .importing import (
     TariffRow,
     UtilityRow,
 )
-from .rules import Row, ledger_rows
+from .rules import Row, charge_rows, ledger_rows
 
 __all__ = ["ImportLookups", "ImportPlan", "StoredImport", "decide", "lookups"]
 
@@ -129,6 +129,7 @@ class ImportPlan:
     utility_defaults: list[Row] = field(default_factory=list)
     accounts: list[Row] = field(default_factory=list)
     open_items: list[Row] = field(default_factory=list)
+    charges: list[Row] = field(default_factory=list)
     account_changes: list[Row] = field(default_factory=list)
     bindings: list[Row] = field(default_factory=list)
     service_points: list[Row] = field(default_factory=list)
@@ -203,6 +204,8 @@ class _Decision:
             self.stored.accounts.add(a.number)
             self.new_accounts[a.number] = {**ledger.accounts[0], **details}
             self.plan.open_items.extend(ledger.open_items)
+            # Billed before the engine, ahead of their due dates: no billing time.
+            self.plan.charges.extend(charge_rows(a.bills, None, None))
         return True
 
     def binding(self, b: BindingRow) -> bool:
@@ -233,6 +236,7 @@ class _Decision:
             "decimals": m.decimals,
             "multiplier": m.multiplier,
             "status": m.status,
+            "verification_date": m.verification_date,
         }
         if old is None:
             meter_id = self.take_id("billing_meters", m.id)

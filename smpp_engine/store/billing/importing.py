@@ -13,7 +13,8 @@ The document is one object; every section is optional and is a list of objects::
       "bindings":  [{"msisdn": "79161234567", "account": "1234567890", "opted_out": false}],
       "meters":    [{"serial": "E-1", "account": "1234567890", "service": "electricity",
                      "digits": 6, "decimals": 0, "multiplier": "1", "status": "active",
-                     "id": 1, "registers": [{"zone": "T1", "id": 11}, {"zone": "T2"}]}],
+                     "id": 1, "registers": [{"zone": "T1", "id": 11}, {"zone": "T2"}],
+                     "verification_date": "2031-06-30"}],
       "tariffs":   [{"utility": "acme", "service": "electricity", "zone": null,
                      "valid_from": "2024-01-01", "valid_to": null, "id": 1,
                      "pricing": {"kind": "zoned", "prices": {"T1": "5.92", "T2": "1.74"}}}],
@@ -24,13 +25,21 @@ The document is one object; every section is optional and is a list of objects::
                      "reference": "bank-0001", "period": "2024-02"}]
     }
 
+An account's ``opening_bills`` (optional, for an account not stored yet) are its
+unpaid bills before the engine, each ``{"period": "2024-01", "service":
+"electricity", "amount": "1480.00", "due_date": "2024-02-15"}``: owed on top of
+``opening_balance``, and charges of their service, so that notices know what each
+service owes and its usual monthly charge (a disconnection warning needs both).
+
 A utility's other keys are its settings (see
 :func:`~.codec.settings_from_json`: ``money_format``, ``rounding``,
 ``key_rate``, ``penalty_schedule``, ``plausibility``, ``notices``, ...).
 Money and meter values are decimal strings (or integers), never floats; times
 ISO 8601 with an offset; dates ``YYYY-MM-DD``; periods ``YYYY-MM``. Optional
 keys: ``id`` of meters, registers and tariffs (otherwise the next free one:
-the highest stored, plus one), ``period`` of a reading (the month it was taken in), a
+the highest stored, plus one), a meter's ``verification_date`` (the date its next
+verification is due by: meter verification invitations go before it; absent or
+null: none), ``period`` of a reading (the month it was taken in), a
 reading's ``status`` (``accepted``) and ``received_at`` (``taken_at``).
 
 Importing again updates utilities, account details, bindings and meters,
@@ -56,6 +65,8 @@ from typing import Any, NamedTuple, Protocol
 from billing_core import (
     BillingError,
     BillingRepository,
+    Charge,
+    ChargeLine,
     Language,
     Ledger,
     MeterStatus,
@@ -132,6 +143,9 @@ class UtilityRow(NamedTuple):
     default: bool
 
 
+_ONE = Decimal(1)
+
+
 class AccountRow(NamedTuple):
     at: int
     number: str
@@ -139,7 +153,8 @@ class AccountRow(NamedTuple):
     language: str | None
     time_zone: str | None
     closed: bool
-    ledger: Ledger  # its opening balance, for an account not stored yet
+    ledger: Ledger  # its opening balance and bills, for an account not stored yet
+    bills: tuple[Charge, ...] = ()  # its unpaid bills (charges), for an account not stored yet
 
 
 class BindingRow(NamedTuple):
@@ -147,6 +162,11 @@ class BindingRow(NamedTuple):
     msisdn: str
     account: str
     opted_out: bool
+
+
+#: The reply to queue instead, given the charges of an outcome a store left out (billed
+#: already) and the account's ledger as saved.
+Restate = Callable[[Sequence[Charge], Ledger], NewMessage | None]
 
 
 class MeterRow(NamedTuple):
@@ -160,6 +180,7 @@ class MeterRow(NamedTuple):
     multiplier: Decimal
     status: str
     registers: tuple[tuple[int | None, str], ...]  # (id, zone) in order
+    verification_date: date | None = None  # the next verification (поверка) is due by then
 
 
 class TariffRow(NamedTuple):
@@ -223,12 +244,22 @@ class BillingStore(BillingRepository, Protocol):
         ...
 
     async def save_answer(
-        self, outcome: Outcome, reply: NewMessage | None, *, now: float, lease: ReplyLease | None
+        self,
+        outcome: Outcome,
+        reply: NewMessage | None,
+        *,
+        now: float,
+        lease: ReplyLease | None,
+        restate: Restate | None = None,
     ) -> SavedAnswer:
         """Save ``outcome`` (as ``save_outcome``) and queue ``reply`` in one transaction.
 
         The reply is stored QUEUED, or with ``lease`` SUBMITTING under it (and
-        returned ready to submit, no claim needed); its id is kept on the MO.
+        returned ready to submit, no claim needed); its id is kept on the MO. When
+        the ledger saved does not hold the balance the outcome computed (a charge
+        billed already left out: a fixed charge a concurrent reading billed; or a
+        change saved since the ledger was loaded), the reply queued is
+        ``restate(the charges left out, the ledger saved)``.
         """
         ...
 
@@ -421,7 +452,35 @@ def _account(row: Mapping[str, Any]) -> tuple[Any, ...]:
     if opening != 0 and period is None:
         raise _RowError("opening_period", "is required with a non-zero opening balance")
     ledger = Ledger.opening(opening, period or Period(2000, 1), due)
-    return (number, utility, language, time_zone, bool(row.get("closed", False)), ledger)
+    bills = _bills(number, row.get("opening_bills") or [])
+    for bill in bills:
+        ledger = ledger.charge(bill.period, bill.amount, bill.due_date)
+    return (number, utility, language, time_zone, bool(row.get("closed", False)), ledger, bills)
+
+
+def _bills(number: str, entries: object) -> tuple[Charge, ...]:
+    """An account's unpaid bills before the engine: each a charge of its service for its
+    period (one line, ``opening``), so notices know what each service owes and its usual
+    monthly charge."""
+    if not isinstance(entries, list):
+        raise _RowError("opening_bills", "must be a list")
+    bills = []
+    for entry in entries:
+        if not isinstance(entry, Mapping):
+            raise _RowError("opening_bills", "each bill is an object")
+        service = _enum(Service, entry, "service")
+        period = _period(entry, "period")
+        if period is None:
+            raise _RowError("opening_bills", "a bill names its period")
+        amount = _decimal(entry, "amount")
+        if amount <= 0:
+            raise _RowError("opening_bills", f"an amount above 0, not {amount}")
+        due = _date(entry, "due_date")
+        line = ChargeLine(service, "opening", _ONE, amount, amount, 0, period.days)
+        bills.append(
+            Charge(number, period, service, (line,), period.start, period.end, None, None, due)
+        )
+    return tuple(bills)
 
 
 def _binding(row: Mapping[str, Any]) -> tuple[str, str, bool]:
@@ -463,6 +522,7 @@ def _meter(row: Mapping[str, Any]) -> tuple[Any, ...]:
         multiplier,
         status.value,
         tuple(zones),
+        _date(row, "verification_date", required=False),
     )
 
 

@@ -45,7 +45,7 @@ from ..messages.postgres_accept import accept_messages
 from . import import_rules as imports
 from . import rows, rules
 from .codec import parse_time
-from .importing import ImportBatch, ImportProblem
+from .importing import ImportBatch, ImportProblem, Restate
 from .model import CLOSE_BATCH, FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = ["PostgresBilling"]
@@ -181,9 +181,9 @@ WITH readings AS (
     WHERE b.msisdn = t.msisdn AND b.account_number = t.account_number
 ), charges AS (
     INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
-                                 due_date, amount, lines, mo_message_id, kind)
+                                 due_date, amount, lines, mo_message_id, kind, billed_at)
     SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
-           lines, mo_message_id, kind
+           lines, mo_message_id, kind, billed_at
     FROM unnest($4::billing_charges[])
 ), {_ledger_writes("$5", "$6", "true")}, reply AS (
     UPDATE billing_mo SET reply_message_id = $8
@@ -214,8 +214,8 @@ WITH payment AS (
     ON CONFLICT (reference) DO NOTHING
     RETURNING id
 ), allocations AS (
-    INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount)
-    SELECT payment.id, t.line, t.period, t.part, t.amount
+    INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount, due_date)
+    SELECT payment.id, t.line, t.period, t.part, t.amount, t.due_date
     FROM payment, unnest($2::billing_payment_allocations[]) AS t
 ), {_ledger_writes("$3", "$4", _IF_PAID)}, notices AS (
     {_NOTICE_INSERT.format(rows="$5", where="WHERE " + _IF_PAID)}
@@ -281,7 +281,12 @@ SELECT
      WHERE account_number = $1 AND kind = $5 AND {_NOT_FAILED}
        AND coalesce(send_at, created_at) >= $6) AS capped,
     (SELECT max(period) FROM billing_readings
-     WHERE status = 'accepted' AND register_id IN (SELECT id FROM regs)) AS last_period
+     WHERE status = 'accepted' AND register_id IN (SELECT id FROM regs)) AS last_period,
+    (SELECT coalesce(json_agg(json_build_array(m.serial, p.service, m.verification_date)
+                              ORDER BY m.position, m.id), '[]')
+     FROM billing_service_points AS p JOIN billing_meters AS m ON m.service_point_id = p.id
+     WHERE p.account_number = $1 AND m.verification_date IS NOT NULL
+       AND m.status <> 'removed') AS verifications
 """
 
 
@@ -358,11 +363,22 @@ SELECT
      FROM a CROSS JOIN LATERAL (
         SELECT notice_key FROM billing_notices
         WHERE account_number = a.number AND notice_key IS NOT NULL
-          AND created_at >= $10 OFFSET 0) AS t)::text AS keys
+          AND created_at >= $10 OFFSET 0) AS t)::text AS keys,
+    (SELECT coalesce(json_agg(json_build_array(a.number, t.serial, t.service,
+                                               t.verification_date)
+                              ORDER BY a.number, t.position, t.id), '[]')
+     FROM a CROSS JOIN LATERAL (
+        SELECT m.serial, p.service, m.verification_date, m.position, m.id
+        FROM (SELECT id, service FROM billing_service_points WHERE account_number = a.number
+              OFFSET 0) AS p
+        JOIN billing_meters AS m ON m.service_point_id = p.id
+        WHERE m.verification_date IS NOT NULL AND m.status <> 'removed') AS t)::text
+        AS verifications
 """
 #: _NOTICE_PAGE's columns, in the order of rows.notice_contexts's parameters.
 _NOTICE_PAGE_COLUMNS = (
-    "accounts", "items", "bindings", "charges", "warned", "capped", "last", "keys"
+    "accounts", "items", "bindings", "charges", "warned", "capped", "last", "keys",
+    "verifications",
 )  # fmt: skip
 
 # A run's notices ($1): each key stored once (a notice stored before is left as it is).
@@ -442,9 +458,15 @@ SELECT
            WHERE account_number = ANY ($1::text[]) GROUP BY account_number, period) AS t)::text
         AS accrued,
     (SELECT coalesce(json_agg(json_build_array(p.account_number, a.period, p.paid_on,
-                                               a.amount::text)), '[]')
+                                               a.amount::text, a.due_date)), '[]')
      FROM billing_payment_allocations AS a JOIN billing_payments AS p ON p.id = a.payment_id
-     WHERE p.account_number = ANY ($1::text[]) AND a.part = 'principal')::text AS paid
+     WHERE p.account_number = ANY ($1::text[]) AND a.part = 'principal')::text AS paid,
+    -- Billed after their due date (a day early, at the latest: the local day is the core's).
+    (SELECT coalesce(json_agg(json_build_array(c.account_number, c.period, c.billed_at,
+                                               c.amount::text)), '[]')
+     FROM billing_charges AS c
+     WHERE c.account_number = ANY ($1::text[]) AND c.billed_at IS NOT NULL
+       AND c.billed_at >= c.due_date - 1)::text AS late
 """
 # A close's rows (see rules.CloseRows: $1 readings, $2 charges, $3 penalties, $4 and $5
 # the ledgers), in one statement.
@@ -456,9 +478,9 @@ WITH readings AS (
     FROM unnest($1::billing_readings[])
 ), charges AS (
     INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
-                                 due_date, amount, lines, mo_message_id, kind)
+                                 due_date, amount, lines, mo_message_id, kind, billed_at)
     SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
-           lines, mo_message_id, kind
+           lines, mo_message_id, kind, billed_at
     FROM unnest($2::billing_charges[])
 ), penalties AS (
     INSERT INTO billing_penalties (account_number, period, closed_period, through, amount)
@@ -481,6 +503,7 @@ _CLOSE_COLUMNS = (
     "fixed",
     "accrued",
     "paid",
+    "late",
 )
 
 
@@ -593,7 +616,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             if number not in stored:
                 return None
             posting = rules.payment_as_stored(posting, stored[number])
-            write = rules.payment_rows(posting)
+            write = rules.payment_rows(posting, stored[number])
             notices = [] if confirmations is None else confirmations(posting)
             saved: bool = await connection.fetchval(
                 _SAVE_PAYMENT,
@@ -643,6 +666,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             warned,
             json.loads(r["capped"]),
             r["last_period"],
+            json.loads(r["verifications"]),
         )
 
     async def load_notice_contexts(
@@ -763,17 +787,30 @@ class PostgresBilling(rows.UtilitySettingsCache):
         return found
 
     async def save_answer(
-        self, outcome: Outcome, reply: NewMessage | None, *, now: float, lease: ReplyLease | None
+        self,
+        outcome: Outcome,
+        reply: NewMessage | None,
+        *,
+        now: float,
+        lease: ReplyLease | None,
+        restate: Restate | None = None,
     ) -> SavedAnswer:
         if not outcome.persists:
             raise ValueError("an ALREADY_PROCESSED outcome is not saved")
-        return await self._run("save_answer", self._save_answer, outcome, reply, now, lease)
+        return await self._run(
+            "save_answer", self._save_answer, outcome, reply, now, lease, restate
+        )
 
     async def _save_answer(
-        self, outcome: Outcome, reply: NewMessage | None, now: float, lease: ReplyLease | None
+        self,
+        outcome: Outcome,
+        reply: NewMessage | None,
+        now: float,
+        lease: ReplyLease | None,
+        restate: Restate | None,
     ) -> SavedAnswer:
         async with self._pool.acquire() as connection, _saving(connection):
-            return await _save_answer(connection, outcome, reply, now, lease)
+            return await _save_answer(connection, outcome, reply, now, lease, restate=restate)
 
     async def close_period(
         self,
@@ -804,7 +841,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             r = await connection.fetchrow(_CLOSE_LOAD, numbers, str(period), settings.utility_id)
             accounts = rows.accounts_to_close(*(json.loads(r[column]) for column in _CLOSE_COLUMNS))
             closed = close_accounts(accounts, period, settings, now=now)
-            write = rules.close_rows(closed)
+            write = rules.close_rows(closed, now)
             await connection.execute(
                 _CLOSE_WRITE,
                 write.readings,
@@ -900,6 +937,8 @@ async def _save_answer(
     reply: NewMessage | None,
     now: float,
     lease: ReplyLease | None,
+    *,
+    restate: Restate | None = None,
 ) -> SavedAnswer:
     """Save an SMS's outcome and accept its reply, in the caller's transaction."""
     numbers = rules.charged_accounts(o)
@@ -908,6 +947,8 @@ async def _save_answer(
         return SavedAnswer(saved=False)
     ledgers = await _locked_ledgers(connection, numbers, gate["ledgers"])
     write = rules.answer_rows(o, ledgers, await _fixed_stored(connection, rules.fixed_keys(o)))
+    if write.restated is not None and reply is not None and restate is not None:
+        reply = restate(write.dropped, write.restated)
     accepted = None
     if reply is not None:
         (accepted,) = await accept_messages(connection, [reply], now, lease=lease)
@@ -1013,6 +1054,14 @@ _IMPORT_WRITES = (
         _insert("billing_open_items", "account_number, period, principal, penalty, due_date"),
     ),
     (
+        "charges",
+        _insert(
+            "billing_charges",
+            "account_number, period, service, meter_id, start_on, end_on, due_date, amount, "
+            "lines, mo_message_id, kind, billed_at",
+        ),
+    ),
+    (
         "account_changes",
         "UPDATE billing_accounts AS a SET utility_id = t.utility_id, language = t.language, "
         "time_zone = t.time_zone, closed = t.closed "
@@ -1028,13 +1077,15 @@ _IMPORT_WRITES = (
         "meters",
         _insert(
             "billing_meters",
-            "id, service_point_id, serial, digits, decimals, multiplier, status, position",
+            "id, service_point_id, serial, digits, decimals, multiplier, status, position, "
+            "verification_date",
         ),
     ),
     (
         "meter_changes",
         "UPDATE billing_meters AS m SET service_point_id = t.service_point_id, "
-        "digits = t.digits, decimals = t.decimals, multiplier = t.multiplier, status = t.status "
+        "digits = t.digits, decimals = t.decimals, multiplier = t.multiplier, status = t.status, "
+        "verification_date = t.verification_date "
         "FROM unnest($1::billing_meters[]) AS t WHERE m.id = t.id",
     ),
     ("registers", _insert("billing_registers", "id, meter_id, zone, position")),

@@ -21,9 +21,11 @@ from billing_core import (
     Balance,
     DeliveryState,
     Language,
+    LateCharge,
     Ledger,
     Meter,
     MeterStatus,
+    MeterVerification,
     NoticeContext,
     NoticeKind,
     NoticeRecord,
@@ -227,6 +229,7 @@ def accounts_to_close(  # noqa: PLR0917 - the rows of one load, in query order
     fixed_rows: Iterable[Row],
     accrued_rows: Iterable[Row],
     paid_rows: Iterable[Row],
+    late_rows: Iterable[Row] = (),
 ) -> list[AccountToClose]:
     """The accounts a close loads, in the order of ``account_rows``.
 
@@ -237,7 +240,9 @@ def accounts_to_close(  # noqa: PLR0917 - the rows of one load, in query order
     meters' registers; ``tariff_rows`` as :func:`tariff`, the utility's; ``read_rows``
     (number, meter id) read in the period; ``fixed_rows`` (number, service) billed
     their fixed charge for it; ``accrued_rows`` (number, period, penalty accrued);
-    ``paid_rows`` (number, period, paid on, principal paid).
+    ``paid_rows`` (number, period, paid on, principal paid, the item's due date);
+    ``late_rows`` (number, period, billed at, amount) of the charges billed on or
+    after their due date (or about: the core tells by the utility's day).
     """
     items: dict[str, list[Row]] = {}
     for r in item_rows:
@@ -260,9 +265,14 @@ def accounts_to_close(  # noqa: PLR0917 - the rows of one load, in query order
     for number, period, amount in accrued_rows:
         accrued.setdefault(number, {})[period_from(period)] = _D(amount)
     paid: dict[str, dict[Period, list[PrincipalPaid]]] = {}
-    for number, period, paid_on, amount in paid_rows:
+    for number, period, paid_on, amount, due in paid_rows:
         paid.setdefault(number, {}).setdefault(period_from(period), []).append(
-            PrincipalPaid(parse_date(paid_on), _D(amount))
+            PrincipalPaid(parse_date(paid_on), _D(amount), parse_date(due) if due else None)
+        )
+    late: dict[str, dict[Period, list[LateCharge]]] = {}
+    for number, period, billed_at, amount in late_rows:
+        late.setdefault(number, {}).setdefault(period_from(period), []).append(
+            LateCharge(parse_time(billed_at), _D(amount))
         )
     result = []
     for r in account_rows:
@@ -281,6 +291,7 @@ def accounts_to_close(  # noqa: PLR0917 - the rows of one load, in query order
                 frozenset(fixed.get(number, ())),
                 accrued.get(number, {}),
                 {p: tuple(v) for p, v in paid.get(number, {}).items()},
+                {p: tuple(v) for p, v in late.get(number, {}).items()},
             )
         )
     return result
@@ -340,13 +351,15 @@ def notice_context(  # noqa: PLR0917 - the rows of one load, in query order
     warned: Iterable[str],
     capped_rows: Iterable[Row],
     last_period: str | None,
+    verification_rows: Iterable[Row] = (),
 ) -> NoticeContext:
     """``charge_rows`` are ``(period, service, amount)`` sums of the recent months.
 
     A service's usual monthly charge is its average over the months charged
     among the last six; its debt, each open item's principal shared out in
     proportion to the services' charges of that month (an opening balance,
-    with no charges behind it, is no service's).
+    with no charges behind it, is no service's). ``verification_rows`` are
+    ``(serial, service, verification date)`` of the meters that have one.
     """
     value = ledger(totals, item_rows)
     by_period: dict[str, dict[Service, Decimal]] = {}
@@ -384,6 +397,10 @@ def notice_context(  # noqa: PLR0917 - the rows of one load, in query order
         frozenset(Service(s) for s in warned),
         {m: tuple(sorted(t)) for m, t in capped.items()},
         period_from(last_period) if last_period else None,
+        verifications=tuple(
+            MeterVerification(serial, Service(service), parse_date(due))
+            for serial, service, due in verification_rows
+        ),
     )
 
 
@@ -398,6 +415,7 @@ def notice_contexts(  # noqa: PLR0917 - the rows of one page's load, in query or
     capped_rows: Iterable[Row],
     last_rows: Iterable[Row],
     key_rows: Iterable[Row],
+    verification_rows: Iterable[Row] = (),
 ) -> list[NoticeContext]:
     """The notice contexts of a page of accounts, in the order of ``account_rows``.
 
@@ -408,7 +426,8 @@ def notice_contexts(  # noqa: PLR0917 - the rows of one page's load, in query or
     ``charge_rows`` (number, period, service, amount); ``warned_rows`` (number,
     service, created at) of the disconnection warnings, kept from ``warned_since``;
     ``last_rows`` (number, latest accepted reading's period); ``key_rows`` (number,
-    notice key).
+    notice key); ``verification_rows`` (number, serial, service, verification date) of
+    the meters that have one, in meter order.
     """
     items: dict[str, list[Row]] = {}
     for r in item_rows:
@@ -430,6 +449,9 @@ def notice_contexts(  # noqa: PLR0917 - the rows of one page's load, in query or
     keys: dict[str, set[str]] = {}
     for number, key in key_rows:
         keys.setdefault(number, set()).add(key)
+    verifications: dict[str, list[Row]] = {}
+    for r in verification_rows:
+        verifications.setdefault(r[0], []).append(r[1:])
     contexts = []
     for r in account_rows:
         number = r[0]
@@ -444,6 +466,7 @@ def notice_contexts(  # noqa: PLR0917 - the rows of one page's load, in query or
             warned.get(number, ()),
             [c for b in phones for c in capped.get(b[0], ())],
             last.get(number),
+            verifications.get(number, ()),
         )
         contexts.append(replace(context, stored_keys=frozenset(keys.get(number, ()))))
     return contexts

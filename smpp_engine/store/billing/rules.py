@@ -143,7 +143,11 @@ def fixed_keys(o: Outcome) -> list[FixedKey]:
     return [_fixed_key(c) for c in o.charges if c.kind is ChargeKind.FIXED]
 
 
-def charge_rows(charges: Iterable[Charge], mo_message_id: str | None) -> list[Row]:
+def charge_rows(
+    charges: Iterable[Charge], mo_message_id: str | None, billed_at: datetime | None
+) -> list[Row]:
+    """Charges as stored; ``billed_at`` tells the penalties from when a charge billed
+    after its due date is owed."""
     return [
         {
             "account_number": c.account_number,
@@ -157,6 +161,7 @@ def charge_rows(charges: Iterable[Charge], mo_message_id: str | None) -> list[Ro
             "lines": charge_lines_json(c.lines),
             "mo_message_id": mo_message_id,
             "kind": c.kind.value,
+            "billed_at": billed_at,
         }
         for c in charges
     ]
@@ -172,6 +177,11 @@ class AnswerRows:
     bindings: list[Row]
     charges: list[Row]
     ledgers: LedgerRows
+    #: The outcome's charges left out: billed already (see :func:`answer_rows`).
+    dropped: tuple[Charge, ...] = ()
+    #: The charged account's ledger as saved, when its balance is not the one the
+    #: outcome computed (a charge left out, or the ledger changed since it was loaded).
+    restated: Ledger | None = None
 
 
 def answer_rows(
@@ -181,7 +191,9 @@ def answer_rows(
 
     ``fixed_stored`` are those of :func:`fixed_keys` stored already, read under the
     same lock: a reading saved meanwhile billed that fixed charge, so this one
-    does not (the reply computed before may then show it; the ledger does not).
+    does not (``dropped``). The reply computed before then shows a balance the
+    ledger does not hold, as it does when another change was saved since the
+    ledger was loaded: ``restated`` is the ledger saved, for the reply to say.
     """
     for number in charged_accounts(o):
         if number not in stored:
@@ -189,6 +201,11 @@ def answer_rows(
     charges = [
         c for c in o.charges if c.kind is not ChargeKind.FIXED or _fixed_key(c) not in fixed_stored
     ]
+    after = charge_ledgers(stored, charges)
+    charged = o.account_number
+    saved = None
+    if o.charges and charged is not None:
+        saved = after.get(charged) or stored.get(charged)
     opt = o.opt_out
     return AnswerRows(
         readings=reading_rows(o.readings),
@@ -202,8 +219,10 @@ def answer_rows(
             {"msisdn": opt.msisdn, "account_number": n, "opted_out": opt.opted_out}
             for n in opt.account_numbers
         ],
-        charges=charge_rows(charges, o.mo_message_id),
-        ledgers=ledger_rows(charge_ledgers(stored, charges)),
+        charges=charge_rows(charges, o.mo_message_id, o.received_at),
+        ledgers=ledger_rows(after),
+        dropped=tuple(c for c in o.charges if c not in charges),
+        restated=None if saved is None or saved.balance.amount == o.balance_after else saved,
     )
 
 
@@ -234,13 +253,13 @@ def reading_rows(readings: Iterable[Reading]) -> list[Row]:
     ]
 
 
-def close_rows(closed: Iterable[AccountClosed]) -> CloseRows:
+def close_rows(closed: Iterable[AccountClosed], now: datetime) -> CloseRows:
     """The rows of the accounts :func:`billing_core.close_accounts` changed (those that
-    failed, or had nothing to change, write nothing)."""
+    failed, or had nothing to change, write nothing), their charges billed ``now``."""
     changed = [c for c in closed if c.error is None and c.changes and c.ledger is not None]
     return CloseRows(
         readings=reading_rows(r for c in changed for r in c.readings),
-        charges=charge_rows((x for c in changed for x in c.charges), None),
+        charges=charge_rows((x for c in changed for x in c.charges), None, now),
         penalties=[
             {
                 "account_number": p.account_number,
@@ -285,8 +304,11 @@ class PaymentRows:
     ledgers: LedgerRows
 
 
-def payment_rows(posting: PaymentPosting) -> PaymentRows:
+def payment_rows(posting: PaymentPosting, before: Ledger) -> PaymentRows:
+    """The rows of ``posting`` made on the ledger ``before``: each allocation keeps the
+    due date of the item it paid (the penalty of an item paid off runs to the payment)."""
     payment = posting.payment
+    due = {item.period: item.due_date for item in before.open_items}
     return PaymentRows(
         payment={
             "reference": payment.reference,
@@ -302,6 +324,7 @@ def payment_rows(posting: PaymentPosting) -> PaymentRows:
                 "period": str(line.period),
                 "part": line.part.value,
                 "amount": line.amount,
+                "due_date": due.get(line.period),
             }
             for i, line in enumerate(posting.allocation.lines)
         ],

@@ -42,7 +42,7 @@ from ..sqlite_worker import SqliteWorker, in_snapshot, in_transaction
 from . import import_rules as imports
 from . import rows, rules
 from .codec import iso_time, parse_date, parse_time, stored_text
-from .importing import ImportBatch, ImportProblem
+from .importing import ImportBatch, ImportProblem, Restate
 from .model import CLOSE_BATCH, FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
 
 __all__ = ["SqliteBilling"]
@@ -155,9 +155,9 @@ WHERE msisdn = :msisdn AND account_number = :account_number
 """
 _INSERT_CHARGE = """
 INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on, due_date,
-                             amount, lines, mo_message_id, kind)
+                             amount, lines, mo_message_id, kind, billed_at)
 VALUES (:account_number, :period, :service, :meter_id, :start_on, :end_on, :due_date, :amount,
-        :lines, :mo_message_id, :kind)
+        :lines, :mo_message_id, :kind, :billed_at)
 """
 # The fixed charges billed to an account since a period (through the unique index).
 _FIXED_BILLED = """
@@ -178,8 +178,8 @@ INSERT INTO billing_payments (reference, account_number, amount, paid_on, period
 VALUES (:reference, :account_number, :amount, :paid_on, :period, :advance)
 """
 _INSERT_ALLOCATION = """
-INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount)
-VALUES (:payment_id, :line, :period, :part, :amount)
+INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount, due_date)
+VALUES (:payment_id, :line, :period, :part, :amount, :due_date)
 """
 _INSERT_NOTICE = """
 INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
@@ -220,9 +220,10 @@ def _write_ledgers(c: sqlite3.Connection, ledgers: rules.LedgerRows) -> None:
     c.executemany(_INSERT_ITEM, _text(ledgers.open_items))
 
 
-def _save_outcome(c: sqlite3.Connection, o: Outcome) -> bool:
+def _save_outcome(c: sqlite3.Connection, o: Outcome) -> rules.AnswerRows | None:
+    """Save ``o``; None when its MO was saved before. Its rows as written."""
     if not c.execute(_INSERT_MO, _text([rules.mo_row(o)])[0]).rowcount:
-        return False
+        return None
     try:
         write = rules.answer_rows(
             o, _ledgers(c, rules.charged_accounts(o)), _fixed_stored(c, rules.fixed_keys(o))
@@ -234,7 +235,7 @@ def _save_outcome(c: sqlite3.Connection, o: Outcome) -> bool:
     c.executemany(_UPDATE_BINDING, write.bindings)
     c.executemany(_INSERT_CHARGE, _text(write.charges))
     _write_ledgers(c, write.ledgers)
-    return True
+    return write
 
 
 def _save_payment(c: sqlite3.Connection, posting: PaymentPosting) -> PaymentPosting | None:
@@ -248,7 +249,7 @@ def _save_payment(c: sqlite3.Connection, posting: PaymentPosting) -> PaymentPost
     if stored is None:
         raise rows.UnknownAccountError(payment.account_number)
     posting = rules.payment_as_stored(posting, stored)
-    write = rules.payment_rows(posting)
+    write = rules.payment_rows(posting, stored)
     payment_id = c.execute(_INSERT_PAYMENT, _text([write.payment])[0]).lastrowid
     c.executemany(
         _INSERT_ALLOCATION, _text({**a, "payment_id": payment_id} for a in write.allocations)
@@ -274,9 +275,14 @@ def _save_answer(
     reply: NewMessage | None,
     now: float,
     lease: ReplyLease | None,
+    *,
+    restate: Restate | None = None,
 ) -> SavedAnswer:
-    if not _save_outcome(c, outcome):
+    write = _save_outcome(c, outcome)
+    if write is None:
         return SavedAnswer(saved=False)
+    if write.restated is not None and reply is not None and restate is not None:
+        reply = restate(write.dropped, write.restated)
     if reply is None:
         return rules.saved_answer(None, None, lease)
     (accepted,) = accept_messages(c, [reply], now, lease=lease)
@@ -371,7 +377,8 @@ class SqliteBilling(rows.UtilitySettingsCache):
         if not outcome.persists:
             raise ValueError("an ALREADY_PROCESSED outcome is not saved")
         return await self._worker.run(
-            "save_outcome", lambda c: in_transaction(c, lambda: _save_outcome(c, outcome))
+            "save_outcome",
+            lambda c: in_transaction(c, lambda: _save_outcome(c, outcome) is not None),
         )
 
     async def load_ledger(self, account_number: str) -> Ledger:
@@ -445,6 +452,11 @@ class SqliteBilling(rows.UtilitySettingsCache):
                 f"AND register_id IN ({_ACCOUNT_REGISTERS})",
                 (account_number,),
             ).fetchone()
+            verifications = c.execute(
+                f"SELECT {_VERIFICATION_COLUMNS} {_VERIFICATIONS} AND p.account_number = ? "
+                "ORDER BY m.position, m.id",
+                (account_number,),
+            ).fetchall()
             return rows.notice_context(
                 settings,
                 account[:4],
@@ -455,6 +467,7 @@ class SqliteBilling(rows.UtilitySettingsCache):
                 warned,
                 capped,
                 last[0],
+                [v[1:] for v in verifications],
             )
 
         context = await self._worker.run(
@@ -575,13 +588,21 @@ class SqliteBilling(rows.UtilitySettingsCache):
         return await self._worker.run("reply_message_id", read)
 
     async def save_answer(
-        self, outcome: Outcome, reply: NewMessage | None, *, now: float, lease: ReplyLease | None
+        self,
+        outcome: Outcome,
+        reply: NewMessage | None,
+        *,
+        now: float,
+        lease: ReplyLease | None,
+        restate: Restate | None = None,
     ) -> SavedAnswer:
         if not outcome.persists:
             raise ValueError("an ALREADY_PROCESSED outcome is not saved")
         return await self._worker.run(
             "save_answer",
-            lambda c: in_transaction(c, lambda: _save_answer(c, outcome, reply, now, lease)),
+            lambda c: in_transaction(
+                c, lambda: _save_answer(c, outcome, reply, now, lease, restate=restate)
+            ),
         )
 
     async def close_period(
@@ -637,6 +658,12 @@ INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, sen
 VALUES (:kind, :account_number, :msisdn, :text, :created_at, :send_at, :service, :state,
         :delivered_at, :amount, :payment_reference, :notice_key)
 ON CONFLICT (notice_key) WHERE notice_key IS NOT NULL DO NOTHING
+"""
+# The meters' verification dates (removed meters are not verified again).
+_VERIFICATION_COLUMNS = "p.account_number, m.serial, p.service, m.verification_date"
+_VERIFICATIONS = """
+FROM billing_service_points AS p JOIN billing_meters AS m ON m.service_point_id = p.id
+WHERE m.verification_date IS NOT NULL AND m.status <> 'removed'
 """
 # A page of a utility's accounts, for a notices run (closed ones too: the run says so).
 _NOTICE_ACCOUNTS = """
@@ -717,6 +744,11 @@ def _notice_page(
             "SELECT account_number, notice_key FROM billing_notices "
             f"WHERE account_number {_IN} AND notice_key IS NOT NULL AND created_at >= ?",
             (numbers, iso_time(now - rules.KEYS_KEPT)),
+        ).fetchall(),
+        c.execute(
+            f"SELECT {_VERIFICATION_COLUMNS} {_VERIFICATIONS} AND p.account_number {_IN} "
+            "ORDER BY p.account_number, m.position, m.id",
+            (numbers,),
         ).fetchall(),
     )
 
@@ -831,10 +863,18 @@ def _close_batch(
                 )
             ),
             c.execute(
-                "SELECT p.account_number, a.period, p.paid_on, a.amount "
+                "SELECT p.account_number, a.period, p.paid_on, a.amount, a.due_date "
                 "FROM billing_payment_allocations AS a "
                 "JOIN billing_payments AS p ON p.id = a.payment_id "
                 f"WHERE p.account_number {_IN} AND a.part = 'principal'",
+                (numbers,),
+            ).fetchall(),
+            c.execute(
+                # Billed after their due date (its day, at the latest: the exact local
+                # day is the core's to tell).
+                "SELECT account_number, period, billed_at, amount FROM billing_charges "
+                f"WHERE account_number {_IN} AND billed_at IS NOT NULL "
+                "AND due_date IS NOT NULL AND substr(billed_at, 1, 10) >= due_date",
                 (numbers,),
             ).fetchall(),
         ),
@@ -842,7 +882,7 @@ def _close_batch(
         settings,
         now=now,
     )
-    write = rules.close_rows(closed)
+    write = rules.close_rows(closed, now)
     c.executemany(_INSERT_READING, _text(write.readings))
     c.executemany(_INSERT_CHARGE, _text(write.charges))
     c.executemany(_INSERT_PENALTY, _text(write.penalties))
@@ -966,6 +1006,7 @@ _IMPORT_WRITES = (
         "UPDATE billing_accounts SET utility_id = :utility_id, language = :language, "
         "time_zone = :time_zone, closed = :closed WHERE number = :number",
     ),
+    ("charges", _INSERT_CHARGE),
     (
         "bindings",
         "INSERT INTO billing_bindings (msisdn, account_number, opted_out) "
@@ -980,13 +1021,14 @@ _IMPORT_WRITES = (
     (
         "meters",
         "INSERT INTO billing_meters (id, service_point_id, serial, digits, decimals, "
-        "multiplier, status, position) VALUES (:id, :service_point_id, :serial, :digits, "
-        ":decimals, :multiplier, :status, :position)",
+        "multiplier, status, position, verification_date) VALUES (:id, :service_point_id, "
+        ":serial, :digits, :decimals, :multiplier, :status, :position, :verification_date)",
     ),
     (
         "meter_changes",
         "UPDATE billing_meters SET service_point_id = :service_point_id, digits = :digits, "
-        "decimals = :decimals, multiplier = :multiplier, status = :status WHERE id = :id",
+        "decimals = :decimals, multiplier = :multiplier, status = :status, "
+        "verification_date = :verification_date WHERE id = :id",
     ),
     (
         "registers",

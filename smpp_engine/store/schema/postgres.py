@@ -723,6 +723,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX job_runs_job ON job_runs (job, id);
     """,
+    # 11: a meter's next verification (поверка) is due by this date: meter
+    # verification invitations go in the days before it. Penalties follow the debt
+    # day by day: when a charge was billed (one billed after its item's due date
+    # counts from then on), and the due date of the item a payment paid (an item paid
+    # off still owes its penalty up to the payment). Rows written before: NULL.
+    """
+    ALTER TABLE billing_meters ADD COLUMN verification_date date;
+    ALTER TABLE billing_charges ADD COLUMN billed_at timestamptz;
+    ALTER TABLE billing_payment_allocations ADD COLUMN due_date date;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -460,7 +460,20 @@ _V9 = (
     "CREATE INDEX job_runs_job ON job_runs (job, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# A meter's next verification (поверка) is due by this date (ISO): meter verification
+# invitations go in the days before it. Penalties follow the debt day by day: when a
+# charge was billed (one billed after its item's due date counts from then on), and
+# the due date of the item a payment paid (an item paid off still owes its penalty up
+# to the payment, counted from that date). Rows written before: NULL, as before.
+_V10 = (
+    "ALTER TABLE billing_meters ADD COLUMN verification_date TEXT",
+    "ALTER TABLE billing_charges ADD COLUMN billed_at TEXT",
+    "ALTER TABLE billing_payment_allocations ADD COLUMN due_date TEXT",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10
+)  # fmt: skip
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
