@@ -189,7 +189,8 @@ HTTP_REQUEST_DURATION = Histogram(
 )
 HTTP_AUTH_FAILURES = Counter(
     "smpp_http_auth_failures",
-    "HTTP API requests refused with 401, by reason (missing, invalid).",
+    "HTTP API requests refused, by reason: 401 for a key missing or invalid, 403 for "
+    "scope (a known key without the scope the operation needs).",
     ["reason"],
 )
 BILLING_WARNINGS = Gauge(

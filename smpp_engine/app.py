@@ -324,6 +324,7 @@ class Gateway:
             },
             route_status=pipeline.route_status,
             api_key_digests=config.api_key_digests(),
+            api_key_scopes=config.api_key_scopes(),
             metrics_public=config.metrics_public,
             readiness=readiness,
             clock=self.clock,

@@ -46,6 +46,7 @@ __all__ = [
     "PaymentPosted",
     "Readiness",
     "RouteReadiness",
+    "ScopeError",
     "StoreReadiness",
     "StoreUnavailable",
     "respond",
@@ -85,6 +86,13 @@ class Error(Answer):
 
     error: str
     detail: str
+
+
+class ScopeError(Error):
+    """A known API key without the scope the operation needs; ``scope`` names it."""
+
+    error: Literal["forbidden"]
+    scope: Literal["send", "campaigns", "billing", "read", "admin"]
 
 
 class FieldError(Error):

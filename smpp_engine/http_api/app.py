@@ -22,11 +22,10 @@ from starlette.routing import Route
 from ..store import StoreError
 from . import billing, campaigns, messages, notices, route_states
 from .answers import Alive, Readiness, StoreReadiness, StoreUnavailable, respond
-from .auth import KeyRing
 from .context import ApiContext
 from .errors import ApiError, api_error_response, http_exception_response
 from .gate import Gate
-from .schema import openapi_document
+from .schema import OPERATIONS, openapi_document
 
 __all__ = ["create_app"]
 
@@ -112,7 +111,17 @@ def create_app(context: ApiContext) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[
-            Middleware(Gate, routes=routes, keys=KeyRing(context.api_key_digests), public=public)
+            Middleware(
+                Gate,
+                routes=routes,
+                keys=lambda: context.keys,
+                public=public,
+                scopes={
+                    (operation.method.upper(), operation.path): operation.scope
+                    for operation in OPERATIONS
+                    if operation.scope is not None
+                },
+            )
         ],
         exception_handlers={
             ApiError: api_error_response,

@@ -13,6 +13,7 @@ from throttling import Priority
 from ..pipeline import RouteStatus
 from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
 from ..store import Accepted, NewMessage, Store
+from .auth import KeyRing
 from .health import Readiness
 
 __all__ = ["ApiContext", "RouteText"]
@@ -44,7 +45,9 @@ class ApiContext:
     profiles and concatenation methods by name (a route left out takes GSM 7-bit
     with 8-bit UDH references, the defaults). ``api_key_digests`` maps a key's
     name to the SHA-256 hex digest of the key; the keys themselves are never
-    held. ``metrics_public`` serves ``/metrics`` without a key.
+    held; ``api_key_scopes`` what each may do (a key left out: everything).
+    :meth:`replace_keys` swaps them while the API runs (a reload).
+    ``metrics_public`` serves ``/metrics`` without a key.
     """
 
     store: Store
@@ -67,8 +70,12 @@ class ApiContext:
     #: it is sent again ([notices] warning_wait_hours, warning_retries).
     warning_wait: timedelta = timedelta(hours=48)
     warning_retries: int = 1
+    api_key_scopes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: The keys in force, made from the two mappings above.
+    keys: KeyRing = field(init=False)
 
     def __post_init__(self) -> None:
+        self.keys = KeyRing(self.api_key_digests, self.api_key_scopes)
         if not self.routes:
             raise ValueError("routes: the API needs at least one SMSC route")
         unknown = sorted(set(self.route_texts) - set(self.routes))
@@ -76,6 +83,14 @@ class ApiContext:
             raise ValueError(f"route_texts: no such route {', '.join(unknown)}")
         if self.billing_route is not None and self.billing_route not in self.routes:
             raise ValueError(f"billing_route: no such route {self.billing_route}")
+
+    def replace_keys(
+        self, digests: Mapping[str, str], scopes: Mapping[str, frozenset[str]]
+    ) -> None:
+        """Take these keys from the next request on (one assignment: no request sees half)."""
+        self.api_key_digests = digests
+        self.api_key_scopes = scopes
+        self.keys = KeyRing(digests, scopes)
 
     def route_text(self, route: str) -> RouteText:
         """The text profile and concatenation method of ``route``."""

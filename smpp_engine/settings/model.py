@@ -27,7 +27,7 @@ from ..billing.service import DEFAULT_ASK_AGAIN_AFTER, DEFAULT_REPLY_VALIDITY
 from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, parse_window
 from ..jobs.schedule import parse_time_of_day
 from ..pipeline import Pipeline
-from .api_keys import DIGEST_PATTERN
+from .api_keys import DIGEST_PATTERN, SCOPES, Scope
 from .defaults import field_default, parameter_default
 from .priority import NamedPriority
 from .sections import Section
@@ -76,10 +76,19 @@ class LogSettings(Section):
 
 
 class ApiKey(Section):
-    """One HTTP API key, by name and the SHA-256 digest of the key (``config hash-key``)."""
+    """One HTTP API key, by name and the SHA-256 digest of the key (``config hash-key``).
+
+    ``scopes`` limits what the key may do; a key without it may do everything
+    (the keys of settings written before scopes existed keep working).
+    """
 
     name: str = Field(min_length=1, max_length=64)
     sha256: str
+    scopes: list[Scope] | None = Field(default=None, min_length=1)
+
+    def granted(self) -> frozenset[str]:
+        """The scopes this key holds: all of them when none are listed."""
+        return frozenset(SCOPES if self.scopes is None else self.scopes)
 
     @field_validator("sha256")
     @classmethod
@@ -107,6 +116,10 @@ class HttpSettings(Section):
     def api_key_digests(self) -> dict[str, str]:
         """Key name -> digest, as the HTTP API takes them."""
         return {key.name: key.sha256 for key in self.api_keys}
+
+    def api_key_scopes(self) -> dict[str, frozenset[str]]:
+        """Key name -> the scopes it holds, as the HTTP API takes them."""
+        return {key.name: key.granted() for key in self.api_keys}
 
     def priority(self) -> Priority:
         return self.default_priority

@@ -460,7 +460,43 @@ _V9 = (
     "CREATE INDEX job_runs_job ON job_runs (job, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# 10: routes paused by an operator (a row while paused, read by every process), and
+# retention: the counts by day of purged messages; a billing notice's message is
+# found by its id (retention keeps it: the proof of delivery).
+_V10 = (
+    """
+    CREATE TABLE route_pauses (
+        route TEXT PRIMARY KEY,
+        since REAL NOT NULL,
+        paused_by TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE message_days (
+        day TEXT NOT NULL,
+        smsc TEXT NOT NULL,
+        state TEXT NOT NULL,
+        messages INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        PRIMARY KEY (day, smsc, state)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX billing_notices_message ON billing_notices (message_id) "
+    "WHERE message_id IS NOT NULL",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1,
+    _V2,
+    _V3,
+    _V4,
+    _V5,
+    _V6,
+    _V7,
+    _V8,
+    _V9,
+    _V10,
+)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
