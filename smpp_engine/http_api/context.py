@@ -10,6 +10,7 @@ from datetime import timedelta
 from billing_core import UtilitySettings
 from throttling import Priority
 
+from ..control import ReloadReport
 from ..pipeline import RouteStatus
 from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
 from ..store import Accepted, NewMessage, Store
@@ -71,6 +72,11 @@ class ApiContext:
     warning_wait: timedelta = timedelta(hours=48)
     warning_retries: int = 1
     api_key_scopes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Drop and re-establish a route's binds (None: no pipeline runs in this process).
+    rebind: Callable[[str], None] | None = None
+    #: Re-read the settings file and apply it; raises SettingsError, the running
+    #: settings kept (None: this process has nothing to reload).
+    reload: Callable[[], Awaitable[ReloadReport]] | None = None
     #: The keys in force, made from the two mappings above.
     keys: KeyRing = field(init=False)
 
@@ -91,6 +97,17 @@ class ApiContext:
         self.api_key_digests = digests
         self.api_key_scopes = scopes
         self.keys = KeyRing(digests, scopes)
+
+    def replace_routes(
+        self,
+        routes: Sequence[str],
+        route_texts: Mapping[str, RouteText],
+        billing_route: str | None,
+    ) -> None:
+        """Take these routes from the next request on (a reload changed them)."""
+        self.routes = list(routes)
+        self.route_texts = dict(route_texts)
+        self.billing_route = billing_route if billing_route in self.routes else None
 
     def route_text(self, route: str) -> RouteText:
         """The text profile and concatenation method of ``route``."""

@@ -140,6 +140,45 @@ OPERATIONS: Sequence[Operation] = (
         (401, 503),
         scope="read",
     ),
+    *(
+        Operation(
+            "post",
+            f"/v1/routes/{{name}}/{action}",
+            summary,
+            {200: Reply("The route after the change.", a.RouteControl)},
+            (401, 404, *extra, 503),
+            parameters={"name": _NAME},
+            scope="admin",
+        )
+        for action, summary, extra in (
+            (
+                "pause",
+                "Pause a route in every gateway process on the store: it claims nothing "
+                "new, finishes what is in flight and keeps its binds (receipts and MO "
+                "still arrive).",
+                (),
+            ),
+            ("resume", "Resume a paused route: it claims again.", ()),
+            (
+                "rebind",
+                "Drop the route's binds in this process and bind again; the answers in "
+                "flight are awaited or recovered, nothing is lost.",
+                (409,),
+            ),
+        )
+    ),
+    Operation(
+        "post",
+        "/v1/admin/reload",
+        "Re-read the settings file and apply its routes and API keys without dropping a "
+        "message; a file that does not load is refused and the running settings stay.",
+        {
+            200: Reply("What was applied.", a.Reloaded),
+            422: Reply("The settings did not load; nothing changed.", a.ReloadRefused),
+        },
+        (401, 409, 503),
+        scope="admin",
+    ),
     Operation(
         "post",
         "/v1/messages",
