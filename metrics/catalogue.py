@@ -209,6 +209,12 @@ JOB_LAST_SUCCESS = Gauge(
     "When each scheduled job last ended well (epoch seconds).",
     ["job"],
 )
+RETENTION_PURGED = Counter(
+    "smpp_retention_purged",
+    "What retention purged: finished messages past [retention] finished_after_days (kind "
+    "messages), their parts (segments) and their history events; counted by day first.",
+    ["kind"],
+)
 
 M = TypeVar("M", bound=MetricWrapperBase)
 

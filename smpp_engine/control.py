@@ -67,9 +67,7 @@ class ReloadReport:
 def restart_needed(running: Settings, loaded: Settings) -> list[str]:
     """The settings keys that differ between ``running`` and ``loaded`` and that a
     reload does not apply (``store``, ``http.port``, ...), sorted."""
-    changed = [
-        name for name in _AT_START if getattr(running, name) != getattr(loaded, name)
-    ]
+    changed = [name for name in _AT_START if getattr(running, name) != getattr(loaded, name)]
     http_old, http_new = running.http.model_dump(), loaded.http.model_dump()
     changed += [
         f"http.{key}"

@@ -72,6 +72,8 @@ class ApiContext:
     warning_wait: timedelta = timedelta(hours=48)
     warning_retries: int = 1
     api_key_scopes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Obey the paused routes in the store now (this process's pipeline), after a change.
+    pauses_changed: Callable[[], Awaitable[None]] | None = None
     #: Drop and re-establish a route's binds (None: no pipeline runs in this process).
     rebind: Callable[[str], None] | None = None
     #: Re-read the settings file and apply it; raises SettingsError, the running

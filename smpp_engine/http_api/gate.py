@@ -147,10 +147,12 @@ class Gate:
             method=scope["method"],
             client=client[0] if client else None,
         )
-        answer = ScopeError(
-            error="forbidden",
-            detail=f"the API key {name!r} does not hold the scope {needed!r}",
-            scope=needed,
+        answer = ScopeError.model_validate(
+            {
+                "error": "forbidden",
+                "detail": f"the API key {name!r} does not hold the scope {needed!r}",
+                "scope": needed,
+            }
         )
         body = answer.model_dump_json().encode()
         headers: list[tuple[bytes, bytes]] = [

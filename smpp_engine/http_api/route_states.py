@@ -56,21 +56,23 @@ async def pause_route(context: ApiContext, request: Request) -> Response:
     pause = await cast(PauseStore, context.store).pause_route(
         name, now=context.clock(), by=api_key_name(request)
     )
+    if context.pauses_changed is not None:
+        await context.pauses_changed()
     return respond(RouteControl.model_validate({"name": name, **_paused(pause)}))
 
 
 async def resume_route(context: ApiContext, request: Request) -> Response:
     name = _route(context, request)
     await cast(PauseStore, context.store).resume_route(name)
+    if context.pauses_changed is not None:
+        await context.pauses_changed()
     return respond(RouteControl(name=name, paused=False))
 
 
 async def rebind_route(context: ApiContext, request: Request) -> Response:
     name = _route(context, request)
     if context.rebind is None:
-        raise ApiError(
-            409, "conflict", "no route runs in this process", field="name", value=name
-        )
+        raise ApiError(409, "conflict", "no route runs in this process", field="name", value=name)
     context.rebind(name)
     pause = (await cast(PauseStore, context.store).route_pauses()).get(name)
     answer = RouteControl.model_validate({"name": name, "rebinding": True, **_paused(pause)})
@@ -89,9 +91,7 @@ async def reload_settings(context: ApiContext, request: Request) -> Response:
     try:
         report = await context.reload()
     except SettingsError as exc:
-        problems = [
-            {"key": p.key, "message": p.message, "value": p.value} for p in exc.problems
-        ]
+        problems = [{"key": p.key, "message": p.message, "value": p.value} for p in exc.problems]
         refused = ReloadRefused.model_validate(
             {"error": "invalid settings", "detail": str(exc), "problems": problems}
         )

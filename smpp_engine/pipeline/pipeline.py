@@ -25,7 +25,7 @@ import math
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -144,6 +144,8 @@ class Pipeline:
         # dispatcher with new settings, or None when the route was removed.
         self._successors: dict[str, RouteDispatcher | None] = {}
         self._routes_nursery: trio.Nursery | None = None
+        # The last lease generation of each route removed, should it come back.
+        self._generations: dict[str, int] = {}
 
     def _dispatcher(self, route: SmscRoute) -> RouteDispatcher:
         dispatcher = RouteDispatcher(
@@ -184,10 +186,14 @@ class Pipeline:
         """
         self.dispatchers[name].rebind()
 
-    def reconfigure(self, routes: Sequence[SmscRoute]) -> dict[str, list[str]]:
+    def reconfigure(
+        self, routes: Sequence[SmscRoute], *, changed: Collection[str] | None = None
+    ) -> dict[str, list[str]]:
         """Run ``routes`` from now on: the new ones start, the removed ones stop
         (their queued messages stay in the store), the changed ones stop and start
-        again with their new settings. Says which routes were added, removed and
+        again with their new settings. ``changed`` names the routes whose settings
+        changed, when the caller knows better than comparing routes (their parts
+        need not compare by value). Says which routes were added, removed and
         changed (by name). Only while :meth:`run` runs."""
         if self._routes_nursery is None or self._stopping.is_set():
             raise RuntimeError("the pipeline is not running")
@@ -204,11 +210,12 @@ class Pipeline:
         for name, route in wanted.items():
             if name not in current:
                 dispatcher = self._dispatcher(route)
+                dispatcher.lease.generation = self._generations.get(name, 0)
                 self.dispatchers[name] = dispatcher
                 self._health[name] = _RouteHealth()
                 self._routes_nursery.start_soon(self._supervise, dispatcher)
                 change["added"].append(name)
-            elif route != current[name]:
+            elif name in changed if changed is not None else route != current[name]:
                 self._successors[name] = self._dispatcher(route)
                 self.dispatchers[name].stop()
                 change["changed"].append(name)
@@ -246,7 +253,7 @@ class Pipeline:
         are left to the lease: the next run recovers them as possible duplicates.
         """
         await self._recover()
-        await self._read_pauses()
+        await self.read_pauses()
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.writer.run)
@@ -296,11 +303,15 @@ class Pipeline:
                 if name in self._successors:
                     successor = self._successors.pop(name)
                     if successor is None:
+                        self._generations[name] = dispatcher.lease.generation
                         del self.dispatchers[name]
                         _log.warning(
                             "route removed; its queued messages stay in the store", smsc=name
                         )
                         return
+                    # Its lease names go on from the last one's: what that one left
+                    # leased in the store is never renewed under a name reused.
+                    successor.lease.generation = dispatcher.lease.generation
                     self.dispatchers[name] = successor
                     _log.info("route starts again with its new settings", smsc=name)
                     continue
@@ -333,8 +344,10 @@ class Pipeline:
                 health.restarting = False
                 return
 
-    async def _read_pauses(self) -> None:
-        """Take the paused routes from the store (a store that fails: the last read holds)."""
+    async def read_pauses(self) -> None:
+        """Take the paused routes from the store now (a store that fails: the last read
+        holds). Done every ``pause_poll`` seconds; the API calls it after a pause or
+        resume, so the process that took the call obeys before it answers."""
         try:
             pauses = await cast(PauseStore, self.store).route_pauses()
         except StoreError as exc:
@@ -352,7 +365,7 @@ class Pipeline:
         with self._pauses_scope:
             while True:
                 await trio.sleep(self.pause_poll)
-                await self._read_pauses()
+                await self.read_pauses()
 
     async def _recover(self) -> None:
         report = await self.store.recover(now=self.clock(), quarantine_after=self.quarantine_after)

@@ -45,6 +45,7 @@ __all__ = [
     "LogSettings",
     "NoticeSettings",
     "PipelineSettings",
+    "RetentionSettings",
     "Settings",
     "SimulatorSettings",
     "StoreSettings",
@@ -194,6 +195,33 @@ class PipelineSettings(Section):
     route_restart_max_delay: Seconds = parameter_default(Pipeline, "restart_max_delay")
 
 
+class RetentionSettings(Section):
+    """``[retention]``: finished messages older than this are purged, counted by day first.
+
+    Off by default: purging is for good, and what an operator must keep (and
+    for how long) is theirs to decide.
+    """
+
+    #: Days after a message finished (delivered, rejected, ...) that it is purged; 0: never.
+    finished_after_days: int = Field(default=0, ge=0, le=36_500)
+    #: The time of day (UTC) the purge runs.
+    run_at: str = "03:30"
+    #: Message ids looked at per transaction: each batch is short, so sending goes on.
+    batch: int = Field(default=1000, ge=10, le=100_000)
+    #: Seconds between two batches, for the pipeline's transactions.
+    pause: Seconds = 0.05
+
+    @field_validator("run_at")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        parse_time_of_day(value)
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.finished_after_days > 0
+
+
 class BillingSettings(Section):
     """``[billing]``: the SMS self-service (meter readings in, balances out)."""
 
@@ -340,6 +368,7 @@ class Settings(Section):
     pipeline: PipelineSettings = PipelineSettings()
     billing: BillingSettings = BillingSettings()
     notices: NoticeSettings = NoticeSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     def route(self, name: str) -> SmscSettings:
         """The ``[[smsc]]`` called ``name``; KeyError if none is."""

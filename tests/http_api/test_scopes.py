@@ -96,7 +96,11 @@ async def test_a_key_passes_with_the_scope_and_is_refused_403_without_it(
             event_hooks=checked(DocumentCheck(ROUTES)),
         ) as client:
             for operation in _PROTECTED:
-                method, url, needed = operation.method.upper(), _url(operation.path), operation.scope
+                method, url, needed = (
+                    operation.method.upper(),
+                    _url(operation.path),
+                    operation.scope,
+                )
                 body = b"{}" if method == "POST" else None
                 refused = await client.request(
                     method, url, content=body, headers=_bearer(f"key-all-but-{needed}")

@@ -106,10 +106,14 @@ async def test_reconfigured_routes_start_stop_and_restart_with_nothing_lost(
             await cast(PauseStore, store).pause_route("old", now=0.0, by="test")
             await until(lambda: pipeline.route_status()["old"].paused)
             kept = await pipeline.accept([dataclasses.replace(message("447700800001"), smsc="old")])
+            before = pipeline.dispatchers[ROUTE].lease.generation
             change = pipeline.reconfigure([changed, added])
             assert change == {"added": ["new"], "removed": ["old"], "changed": [ROUTE]}
             await until(lambda: "old" not in pipeline.dispatchers)
             await until(lambda: pipeline.dispatchers[ROUTE].route == changed)
+            # The new run leases under a name the old never used: what the old left
+            # leased is recovered, never renewed by the new one.
+            await until(lambda: pipeline.dispatchers[ROUTE].lease.generation > before)
             late = await pipeline.accept([dataclasses.replace(message("447700700001"), smsc="new")])
             await settled(store, lambda c: c.get(MessageState.DELIVERED, 0) == 301)
             view = await store.get(kept[0].message_id)
