@@ -16,16 +16,15 @@ import httpx
 import pytest
 from starlette.routing import Route
 
+from smpp_engine.control import ReloadReport
 from smpp_engine.http_api import ApiContext, Readiness, create_app, openapi_document
 from smpp_engine.http_api.bodies import MAX_BODY
 from smpp_engine.http_api.schema import ERRORS, OPERATIONS
 from smpp_engine.pipeline import RouteStatus
+from smpp_engine.settings import Problem, SettingsError
 from smpp_engine.store import BillingStore, Store, import_billing_data, load_billing_json
 
 from ..store.conftest import open_test_store
-from smpp_engine.control import ReloadReport
-from smpp_engine.settings import Problem, SettingsError
-
 from .conftest import AUTH, READ_KEY, ROUTES, context_for
 from .document import DocumentCheck, checked
 from .test_billing import ACCOUNT, EXAMPLE
