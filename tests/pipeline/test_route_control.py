@@ -120,3 +120,42 @@ async def test_reconfigured_routes_start_stop_and_restart_with_nothing_lost(
             assert view is not None and view.state is MessageState.QUEUED
             sent = [r.destination for r in sim.messages(system_id="gateway")]
     assert len(sent) == len(set(sent)) == len(accepted) + len(late)
+
+
+async def test_a_pause_holds_in_every_process_on_one_postgresql(tmp_path: Path) -> None:
+    """Two pipelines, each with its own connection pool as two gateway processes have,
+    share one PostgreSQL: a pause made through one store holds in both."""
+    from smpp_engine.store.postgres import open_postgres_store  # noqa: PLC0415
+
+    from ..store.conftest import drop_database, fresh_database  # noqa: PLC0415
+
+    dsn = await fresh_database()
+    try:
+        async with (
+            running(scenario()) as sim,
+            open_postgres_store(dsn) as first_store,
+            open_postgres_store(dsn) as second_store,
+            trio.open_nursery() as nursery,
+        ):
+            pipelines = [
+                Pipeline(store, [make_route(sim)], owner=owner, housekeeping=0.2, pause_poll=0.1)
+                for store, owner in ((first_store, "gw-a"), (second_store, "gw-b"))
+            ]
+            for pipeline in pipelines:
+                await nursery.start(pipeline.run)
+            await cast(PauseStore, first_store).pause_route(ROUTE, now=0.0, by="ops")
+            await until(lambda: all(p.route_status()[ROUTE].paused for p in pipelines))
+            accepted = await pipelines[1].accept([message(f"4477009{i:05d}") for i in range(10)])
+            for _ in range(5):  # several polls of both: nothing is claimed
+                await trio.sleep(0.1)
+            counts = await second_store.count_by_state()
+            assert counts.get(MessageState.QUEUED, 0) == 10
+            assert sim.messages(system_id="gateway") == []
+            assert await cast(PauseStore, second_store).resume_route(ROUTE)
+            await until(lambda: not any(p.route_status()[ROUTE].paused for p in pipelines))
+            await settled(first_store, lambda c: c.get(MessageState.DELIVERED, 0) == 10)
+            sent = [r.destination for r in sim.messages(system_id="gateway")]
+            nursery.cancel_scope.cancel()
+    finally:
+        await drop_database(dsn)
+    assert len(sent) == len(set(sent)) == len(accepted)
