@@ -90,6 +90,8 @@ async def reload_settings(context: ApiContext, request: Request) -> Response:
         )
     try:
         report = await context.reload()
+    except RuntimeError as exc:  # the gateway is stopping: its pipeline takes no routes
+        raise ApiError(409, "conflict", str(exc), field="reload", value=None) from None
     except SettingsError as exc:
         problems = [{"key": p.key, "message": p.message, "value": p.value} for p in exc.problems]
         refused = ReloadRefused.model_validate(
