@@ -151,7 +151,7 @@ class Pipeline:
         dispatcher = RouteDispatcher(
             route, self.store, self.writer, owner=self.owner, clock=self.clock, on_mo=self._on_mo
         )
-        dispatcher.paused = route.name in getattr(self, "_paused", ())
+        dispatcher.paused = route.name in self._paused
         return dispatcher
 
     async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]:
@@ -215,6 +215,11 @@ class Pipeline:
                 self._health[name] = _RouteHealth()
                 self._routes_nursery.start_soon(self._supervise, dispatcher)
                 change["added"].append(name)
+            elif name in self._successors:
+                # Still stopping for an earlier reload (removed or changed): it
+                # starts again with the newest settings.
+                self._successors[name] = self._dispatcher(route)
+                change["changed"].append(name)
             elif name in changed if changed is not None else route != current[name]:
                 self._successors[name] = self._dispatcher(route)
                 self.dispatchers[name].stop()

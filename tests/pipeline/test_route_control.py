@@ -159,3 +159,19 @@ async def test_a_pause_holds_in_every_process_on_one_postgresql(tmp_path: Path) 
     finally:
         await drop_database(dsn)
     assert len(sent) == len(set(sent)) == len(accepted)
+
+
+async def test_a_route_removed_and_put_back_before_it_stopped_runs_on(tmp_path: Path) -> None:
+    async with running(scenario()) as sim:
+        main, spare = make_route(sim), make_route(sim, name="spare")
+        async with pipeline_of(tmp_path, [main, spare]) as (pipeline, store):
+            # Two reloads in a row: the second comes before "spare" has stopped.
+            assert pipeline.reconfigure([main])["removed"] == ["spare"]
+            assert pipeline.reconfigure([main, spare])["changed"] == ["spare"]
+            await until(lambda: pipeline.dispatchers["spare"].binds_up == 1)
+            accepted = await pipeline.accept(
+                [dataclasses.replace(message("447700700001"), smsc="spare")]
+            )
+            await settled(store, lambda c: c.get(MessageState.DELIVERED, 0) == 1)
+            assert "spare" in pipeline.dispatchers
+    assert len(accepted) == 1
