@@ -189,7 +189,8 @@ HTTP_REQUEST_DURATION = Histogram(
 )
 HTTP_AUTH_FAILURES = Counter(
     "smpp_http_auth_failures",
-    "HTTP API requests refused with 401, by reason (missing, invalid).",
+    "HTTP API requests refused, by reason: 401 for a key missing or invalid, 403 for "
+    "scope (a known key without the scope the operation needs).",
     ["reason"],
 )
 BILLING_WARNINGS = Gauge(
@@ -207,6 +208,12 @@ JOB_LAST_SUCCESS = Gauge(
     "smpp_job_last_success_timestamp_seconds",
     "When each scheduled job last ended well (epoch seconds).",
     ["job"],
+)
+RETENTION_PURGED = Counter(
+    "smpp_retention_purged",
+    "What retention purged: finished messages past [retention] finished_after_days (kind "
+    "messages), their parts (segments) and their history events; counted by day first.",
+    ["kind"],
 )
 
 M = TypeVar("M", bound=MetricWrapperBase)

@@ -8,6 +8,8 @@ queue-depth sampler and the HTTP API.
 for the answers in flight and unbind, the writer's last batch is written, and
 only then is the rest cancelled. A second stop, or ``drain_timeout`` running
 out, cancels at once (what was in flight is recovered on the next start).
+:meth:`Gateway.reload` (SIGHUP, ``POST /v1/admin/reload``) re-reads the settings
+and applies the routes and API keys while messages flow (:mod:`.control`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 import dataclasses
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import partial
 from typing import Any, cast
 
@@ -27,21 +29,38 @@ import trio
 from billing_core import UtilitySettings
 
 from .billing import SmsSelfService
+from .control import ReloadReport, RoutingConfiguration, restart_needed
 from .interrupts import run_until_interrupted
 from .jobs import (
     Daily,
+    Job,
     JobRunner,
     Monthly,
     close_period_job,
     notices_job,
     parse_time_of_day,
+    retention_job,
 )
 from .pipeline import MoMessage, Pipeline, SmscRoute, default_owner
 from .pipeline.queue_depth import sample_queue_depth
-from .settings import Settings
-from .store import BillingStore, JobStore, Store, StoreError, open_store
+from .settings import Settings, SettingsError
+from .store import (
+    BillingStore,
+    JobStore,
+    MessageState,
+    RetentionStore,
+    Store,
+    StoreError,
+    open_store,
+)
 
-__all__ = ["Gateway", "Started", "serve_until_signalled", "stop_on_signals"]
+__all__ = [
+    "Gateway",
+    "Started",
+    "reload_on_sighup",
+    "serve_until_signalled",
+    "stop_on_signals",
+]
 
 _log = structlog.get_logger("smpp_engine.app")
 
@@ -72,11 +91,26 @@ class Gateway:
     Run it with ``await nursery.start(gateway.run)``, which returns a
     :class:`Started`. Attributes (``store``, ``pipeline``, ``simulator``,
     ``billing``) are set once started, for the demo and the tests to look at.
+    ``load_settings`` reads the settings again for :meth:`reload` (None: the
+    gateway cannot be reloaded).
     """
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        load_settings: Callable[[], Settings] | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.load_settings = load_settings
+        self.routing: RoutingConfiguration | None = None
+        self._api: Any = None  # the HTTP API's context, once it serves
+        self._simulator_port: int | None = None
+        # The routes the queue-depth sampler reads: changed in place by a reload.
+        self._sampled: list[str] = []
+        self._reloading = trio.Lock()
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
         self.simulator: Any = None
@@ -116,7 +150,9 @@ class Gateway:
         async with trio.open_nursery() as services:
             self._services = services
             simulator_port, control_port = await self._start_simulator(services)
-            routes = [self._route(smsc.to_route(), simulator_port) for smsc in settings.smsc]
+            self._simulator_port = simulator_port
+            self.routing = self._routing(settings)
+            routes = list(self.routing.routes)
 
             def take_mo(message: MoMessage) -> None:
                 # The self-service is made after the pipeline it answers through.
@@ -141,19 +177,15 @@ class Gateway:
                 billing = self._self_service(store, utility, pipeline)
                 self.billing = billing
                 await services.start(billing.run)
-                jobs = self._jobs(store, utility, pipeline)
-                if jobs is not None:
-                    self.jobs = jobs
-                    await services.start(jobs.run)
+            jobs = self._jobs(store, utility, pipeline)
+            if jobs is not None:
+                self.jobs = jobs
+                await services.start(jobs.run)
             pipeline_done = trio.Event()
             await services.start(self._run_pipeline, pipeline, pipeline_done)
+            self._sampled[:] = [r.name for r in routes]
             await services.start(
-                partial(
-                    sample_queue_depth,
-                    store,
-                    [r.name for r in routes],
-                    every=_QUEUE_SAMPLE_SECONDS,
-                )
+                partial(sample_queue_depth, store, self._sampled, every=_QUEUE_SAMPLE_SECONDS)
             )
             http_port = await self._start_http(services, store, pipeline)
             started = Started(
@@ -231,9 +263,34 @@ class Gateway:
             ) from None
         return config.apply_to(utility)
 
-    def _jobs(self, store: Store, utility: UtilitySettings, pipeline: Pipeline) -> JobRunner | None:
-        """The utility's scheduled jobs the settings ask for: closing each month, and
-        the day's notices, in the utility's time zone."""
+    def _jobs(
+        self, store: Store, utility: UtilitySettings | None, pipeline: Pipeline
+    ) -> JobRunner | None:
+        """The scheduled jobs the settings ask for: the retention purge (UTC), and with
+        billing closing each month and the day's notices, in the utility's time zone."""
+        jobs = []
+        retention = self.settings.retention
+        if retention.enabled:
+            daily = Daily(parse_time_of_day(retention.run_at), UTC)
+            jobs.append(
+                retention_job(
+                    cast(RetentionStore, store),
+                    daily,
+                    days=retention.finished_after_days,
+                    window=retention.batch,
+                    pause=retention.pause,
+                )
+            )
+        if utility is not None:
+            jobs += self._billing_jobs(store, utility, pipeline)
+        if not jobs:
+            return None
+        return JobRunner(cast(JobStore, store), jobs, owner=default_owner(), clock=self.clock)
+
+    def _billing_jobs(
+        self, store: Store, utility: UtilitySettings, pipeline: Pipeline
+    ) -> list[Job]:
+        """The utility's jobs: closing each month, and the day's notices."""
         config = self.settings.billing
         notices = self.settings.notices
         billing = cast(BillingStore, store)
@@ -257,9 +314,7 @@ class Gateway:
                     warning_retries=notices.warning_retries,
                 )
             )
-        if not jobs:
-            return None
-        return JobRunner(cast(JobStore, store), jobs, owner=default_owner(), clock=self.clock)
+        return jobs
 
     def _self_service(
         self, store: Store, utility: UtilitySettings, pipeline: Pipeline
@@ -287,7 +342,6 @@ class Gateway:
         from .http_api import (  # noqa: PLC0415
             ApiContext,
             Readiness,
-            RouteText,
             create_app,
             probe_readiness,
             serve_api,
@@ -309,21 +363,20 @@ class Gateway:
 
         routes = [smsc.name for smsc in self.settings.smsc]
         billing_route = self.settings.billing.route
+
+        def rebind(name: str) -> None:
+            if name in pipeline.dispatchers:  # a reload may have removed it since
+                pipeline.rebind(name)
+
         context = ApiContext(
             store=store,
             accept=pipeline.accept,
             routes=routes,
             # As the routes' dispatchers will split them: accepted is sendable.
-            route_texts={
-                name: RouteText(
-                    d.route.text_profile,
-                    d.route.concatenation,
-                    d.route.submit_options.max_parts,
-                )
-                for name, d in pipeline.dispatchers.items()
-            },
+            route_texts=_route_texts(d.route for d in pipeline.dispatchers.values()),
             route_status=pipeline.route_status,
             api_key_digests=config.api_key_digests(),
+            api_key_scopes=config.api_key_scopes(),
             metrics_public=config.metrics_public,
             readiness=readiness,
             clock=self.clock,
@@ -333,13 +386,115 @@ class Gateway:
             notice_rules=self.settings.notices.apply_to,
             warning_wait=timedelta(hours=self.settings.notices.warning_wait_hours),
             warning_retries=self.settings.notices.warning_retries,
+            rebind=rebind,
+            pauses_changed=pipeline.read_pauses,
+            reload=self.reload if self.load_settings is not None else None,
         )
+        self._api = context
         port: int = await nursery.start(
             lambda task_status: serve_api(
                 create_app(context), host=config.host, port=config.port, task_status=task_status
             )
         )
         return port
+
+    def _routing(self, settings: Settings) -> RoutingConfiguration:
+        """The routing configuration ``settings`` describe, bound to this process's simulator."""
+        return RoutingConfiguration(
+            tuple(self._route(smsc.to_route(), self._simulator_port) for smsc in settings.smsc)
+        )
+
+    async def reload(self) -> ReloadReport:
+        """Read the settings again and apply their routes and API keys, messages flowing.
+
+        New routes start; a removed route stops claiming, finishes what is in
+        flight and leaves its queued messages in the store (counted in the
+        report); a changed route drains and starts again with its new settings.
+        API keys take effect on the next request. Settings that only a restart
+        applies are named in ``restart_needed`` and left as they run. A file that
+        does not load raises :class:`SettingsError` (logged) and changes nothing.
+        """
+        if self.load_settings is None:
+            raise RuntimeError("this gateway has no settings file to reload")
+        if self.pipeline is None or self.routing is None:
+            raise RuntimeError("the gateway is not running")
+        async with self._reloading:
+            try:
+                loaded = await trio.to_thread.run_sync(self.load_settings)
+            except SettingsError as exc:
+                _log.error("reload refused: the running settings stay", error=str(exc))
+                raise
+            before = {smsc.name: smsc for smsc in self.settings.smsc}
+            changed = {smsc.name for smsc in loaded.smsc if before.get(smsc.name, smsc) != smsc}
+            change = self._apply_routing(self._routing(loaded), changed)
+            http = self.settings.http.model_copy(update={"api_keys": loaded.http.api_keys})
+            if self._api is not None:
+                self._api.replace_keys(http.api_key_digests(), http.api_key_scopes())
+            later = restart_needed(self.settings, loaded)
+            self.settings = self.settings.model_copy(update={"smsc": loaded.smsc, "http": http})
+            queued = {}
+            assert self.store is not None
+            for name in change["removed"]:
+                counts = await self.store.count_by_state(smsc=name)
+                queued[name] = counts.get(MessageState.QUEUED, 0) + counts.get(MessageState.HELD, 0)
+            report = ReloadReport(
+                added=change["added"],
+                removed=change["removed"],
+                changed=change["changed"],
+                keys=len(http.api_keys),
+                restart_needed=later,
+                queued_on_removed=queued,
+            )
+            _log.info("settings reloaded", **report.as_json())
+            if queued:
+                _log.warning(
+                    "removed routes leave their queued messages in the store", queued=queued
+                )
+            return report
+
+    def _apply_routing(
+        self, routing: RoutingConfiguration, changed: set[str]
+    ) -> dict[str, list[str]]:
+        """The one place the routing configuration is swapped: the pipeline runs its
+        routes (``changed``: those whose settings changed), the API accepts messages
+        for them, the sampler counts them."""
+        assert self.pipeline is not None
+        change = self.pipeline.reconfigure(routing.routes, changed=changed)
+        self.routing = routing
+        self._sampled[:] = routing.names
+        if self._api is not None:
+            self._api.replace_routes(
+                routing.names, _route_texts(routing.routes), self.settings.billing.route
+            )
+        return change
+
+
+def _route_texts(routes: Iterable[SmscRoute]) -> dict[str, Any]:
+    """How each route writes text, as the API plans messages for it."""
+    from .http_api import RouteText  # noqa: PLC0415
+
+    return {
+        route.name: RouteText(
+            route.text_profile, route.concatenation, route.submit_options.max_parts
+        )
+        for route in routes
+    }
+
+
+async def reload_on_sighup(
+    gateway: Gateway, *, task_status: Any = trio.TASK_STATUS_IGNORED
+) -> None:
+    """SIGHUP reloads ``gateway``'s settings; one that fails is logged, the gateway goes on."""
+    with trio.open_signal_receiver(signal.SIGHUP) as signals:
+        task_status.started()
+        async for _ in signals:
+            _log.info("signal received", signal="SIGHUP")
+            try:
+                await gateway.reload()
+            except SettingsError:
+                pass  # logged by reload, with every problem
+            except RuntimeError as exc:
+                _log.warning("reload skipped", reason=str(exc))
 
 
 async def stop_on_signals(gateway: Gateway, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -361,6 +516,7 @@ def serve_until_signalled(gateway: Gateway, on_started: Callable[[Started], None
     async def serve() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(stop_on_signals, gateway)
+            await nursery.start(reload_on_sighup, gateway)
             on_started(await nursery.start(gateway.run))
             await gateway.wait_stopped()
             nursery.cancel_scope.cancel()

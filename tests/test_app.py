@@ -183,3 +183,14 @@ async def _scheduled(config: Settings) -> dict[str, JobView]:
         found = {job.name: job for job in await cast(JobStore, gateway.store).list_jobs()}
         gateway.stop()
     return found
+
+
+async def test_retention_turned_on_schedules_its_daily_job_without_billing(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    config = config.model_copy(
+        update={"retention": config.retention.model_copy(update={"finished_after_days": 30})}
+    )
+    jobs = await _scheduled(config)
+    assert list(jobs) == ["retention"]
+    due = datetime.fromtimestamp(jobs["retention"].next_due, ZoneInfo("UTC"))
+    assert (due.hour, due.minute) == (3, 30)

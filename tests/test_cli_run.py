@@ -117,6 +117,7 @@ def test_run_serves_until_ctrl_c_then_stops_gracefully_and_status_tells_the_fate
             check=False,
         )
         assert refused.returncode == 2 and "API key was refused" in refused.stderr
+        _steer_and_reload(process, config, base, env)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=30)
     finally:
@@ -292,3 +293,43 @@ def test_status_shows_what_a_message_holds_as_written(capsys: Any) -> None:
     shown = capsys.readouterr().out
     for written in ("[primary]", "[bold]ab12", "text [red]x[/red]"):
         assert written in shown
+
+
+READER = "reader-key-0123456789"
+
+
+def _steer_and_reload(
+    process: subprocess.Popen[str], config: Path, base: str, env: dict[str, str]
+) -> None:
+    """SIGHUP reloads the file (a read-only key added); routes pause|resume|rebind steer."""
+
+    def cli(*args: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*COMMAND, "routes", *args, "--url", base, "--key", key],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+
+    text = config.read_text("utf-8")
+    reader = f'{{ name = "reader", sha256 = "{hash_api_key(READER)}", scopes = ["read"] }}'
+    config.write_text(text.replace("api_keys = [", f"api_keys = [{reader}, "))
+    process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    with httpx.Client(base_url=base, headers={"X-API-Key": READER}, timeout=10) as client:
+        while client.get("/v1/routes").status_code != 200:
+            assert time.monotonic() < deadline, "the reload did not add the key in 30 s"
+            time.sleep(0.1)
+    forbidden = cli("pause", "default", key=READER)
+    assert forbidden.returncode == 2 and len(forbidden.stderr.splitlines()) == 1
+    assert "scope 'admin'" in forbidden.stderr
+    paused = cli("pause", "default")
+    assert paused.returncode == 0, paused.stderr
+    assert json.loads(paused.stdout)["paused"] is True
+    shown = json.loads(cli("--json").stdout)["routes"][0]
+    assert shown["paused"] is True and shown["paused_by"] == "ops"
+    assert json.loads(cli("resume", "default").stdout)["paused"] is False
+    assert json.loads(cli("rebind", "default").stdout)["rebinding"] is True
+    unknown = cli("pause", "nowhere")
+    assert unknown.returncode == 2 and "no route is called 'nowhere'" in unknown.stderr

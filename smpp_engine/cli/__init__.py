@@ -69,8 +69,8 @@ class RootGroup(ReportingGroup, LazyGroup):
         _here(
             "routes",
             "routes",
-            "routes",
-            "What each route of a running gateway is doing: binds, rate, restarts, queue.",
+            "routes_app",
+            "What each route of a running gateway is doing; pause, resume or rebind one.",
         ),
         _here(
             "jobs",

@@ -23,6 +23,7 @@ from rich.table import Table
 from ..redaction import mask_text, mask_url
 from ..settings import (
     EMBEDDED_SOURCE,
+    SCOPES,
     ApiKey,
     ApiKeyEntryError,
     Settings,
@@ -151,6 +152,13 @@ def config_hash_key(
 @config_app.command("add-key")
 def config_add_key(
     name: Annotated[str, Arg(help="The key's name in [http] api_keys, e.g. ops.")],
+    scope: Annotated[
+        list[str] | None,
+        Opt(
+            "--scope",
+            help=f"What the key may do, repeatable: {', '.join(SCOPES)} (none: all of it).",
+        ),
+    ] = None,
     file: Annotated[
         Path | None,
         Opt(
@@ -168,6 +176,10 @@ def config_add_key(
     """
     plain = new_api_key()
     digest = hash_api_key(plain)
+    scopes = None if not scope else list(dict.fromkeys(scope))
+    unknown = [s for s in scopes or () if s not in SCOPES]
+    if unknown:
+        raise fail(f"--scope {unknown[0]!r}: expected one of {', '.join(SCOPES)}")
     try:
         ApiKey(name=name, sha256=digest)
     except ValueError:  # pydantic's ValidationError
@@ -179,7 +191,7 @@ def config_add_key(
             "add this entry to [http] api_keys in the settings file:",
             err=True,
         )
-        typer.echo(api_key_entry(name, digest))
+        typer.echo(api_key_entry(name, digest, scopes))
         return
     try:
         text = file.read_text("utf-8")
@@ -187,7 +199,7 @@ def config_add_key(
         raise fail(f"{file}: not UTF-8 text") from None
     read_toml(text, str(file))  # invalid TOML: one problem naming the line and column
     try:
-        updated = with_api_key(text, name, digest)
+        updated = with_api_key(text, name, digest, scopes)
     except ApiKeyEntryError as exc:
         raise fail(f"{file}: {exc}") from None
     _replace(file, updated)

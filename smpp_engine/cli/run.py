@@ -38,6 +38,8 @@ def run(config: ConfigOpt = None) -> None:
     The first line on stdout is JSON: {"event": "running", ...ports}. On Ctrl-C
     the routes stop sending, the answers in flight are waited for, the binds
     unbind and the last updates are written; a second Ctrl-C stops at once.
+    SIGHUP re-reads the settings file and applies its [[smsc]] routes and API
+    keys while messages flow (a file that does not load is logged and ignored).
     """
     settings = settings_or_exit(config)
     logs.configure(settings.log.level, format=settings.log.format)
@@ -52,7 +54,8 @@ def run(config: ConfigOpt = None) -> None:
                 make_one="smpp-engine config add-key NAME --config FILE",
             )
 
-    serve_or_fail(Gateway(settings), started)
+    # SIGHUP and POST /v1/admin/reload read the same file again (its secrets remembered).
+    serve_or_fail(Gateway(settings, load_settings=lambda: settings_or_exit(config)), started)
     _say({"event": "stopped"})
 
 

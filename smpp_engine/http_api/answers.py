@@ -45,7 +45,11 @@ __all__ = [
     "PaymentKnown",
     "PaymentPosted",
     "Readiness",
+    "ReloadRefused",
+    "Reloaded",
+    "RouteControl",
     "RouteReadiness",
+    "ScopeError",
     "StoreReadiness",
     "StoreUnavailable",
     "respond",
@@ -85,6 +89,13 @@ class Error(Answer):
 
     error: str
     detail: str
+
+
+class ScopeError(Error):
+    """A known API key without the scope the operation needs; ``scope`` names it."""
+
+    error: Literal["forbidden"]
+    scope: Literal["send", "campaigns", "billing", "read", "admin"]
 
 
 class FieldError(Error):
@@ -154,12 +165,58 @@ class RouteState(Answer):
     restarting: bool
     last_error: str | None
     queue: dict[MessageState, Annotated[int, Field(ge=0)]]
+    paused: bool
+    paused_since: Time | None = None
+    paused_by: str | None = None
 
 
 class Routes(Answer):
     """Every route, in the settings' order (the first is the default)."""
 
     routes: list[RouteState]
+
+
+class RouteControl(Answer):
+    """A route after a pause, resume or rebind. ``paused`` holds in every gateway
+    process on the store (each notices it within a second or two); ``rebinding``:
+    this process drops the route's binds and binds again, nothing lost."""
+
+    name: str
+    paused: bool
+    paused_since: Time | None = None
+    paused_by: str | None = None
+    rebinding: bool = False
+
+
+class ReloadedRoutes(Answer):
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+class Reloaded(Answer):
+    """What a reload applied: routes added, removed (their queued messages stay in the
+    store: ``queued_on_removed``) and changed (drained and started again), the number of
+    API keys now in force, and the changed settings that take a restart."""
+
+    routes: ReloadedRoutes
+    keys: Annotated[int, Field(ge=0)]
+    restart_needed: list[str]
+    queued_on_removed: dict[str, Annotated[int, Field(ge=0)]]
+
+
+class SettingsProblem(Answer):
+    key: str
+    message: str
+    value: str | None = None
+
+
+class ReloadRefused(Answer):
+    """The settings file did not load: nothing was applied, the running settings stay."""
+
+    error: Literal["invalid settings"]
+    detail: str
+    problems: list[SettingsProblem]
 
 
 # --- messages -------------------------------------------------------------------------

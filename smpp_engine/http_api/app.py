@@ -22,11 +22,10 @@ from starlette.routing import Route
 from ..store import StoreError
 from . import billing, campaigns, messages, notices, route_states
 from .answers import Alive, Readiness, StoreReadiness, StoreUnavailable, respond
-from .auth import KeyRing
 from .context import ApiContext
 from .errors import ApiError, api_error_response, http_exception_response
 from .gate import Gate
-from .schema import openapi_document
+from .schema import OPERATIONS, openapi_document
 
 __all__ = ["create_app"]
 
@@ -44,7 +43,7 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
 
 def create_app(context: ApiContext) -> Starlette:
     """The API for ``context``: ``/v1/...`` under API keys, health and metrics beside."""
-    document = openapi_document(context.routes)
+    documents: dict[tuple[str, ...], dict[str, object]] = {}
 
     def bound(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         return partial(handler, context)
@@ -65,7 +64,12 @@ def create_app(context: ApiContext) -> Starlette:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(document)
+        # Made again only when a reload changed the routes it lists.
+        routes = tuple(context.routes)
+        if routes not in documents:
+            documents.clear()
+            documents[routes] = openapi_document(routes)
+        return JSONResponse(documents[routes])
 
     steer = "/v1/campaigns/{campaign_id:int}/{action:str}"
     routes = [
@@ -74,6 +78,10 @@ def create_app(context: ApiContext) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/v1/routes", bound(route_states.get_routes), methods=["GET"]),
+        Route("/v1/routes/{name}/pause", bound(route_states.pause_route), methods=["POST"]),
+        Route("/v1/routes/{name}/resume", bound(route_states.resume_route), methods=["POST"]),
+        Route("/v1/routes/{name}/rebind", bound(route_states.rebind_route), methods=["POST"]),
+        Route("/v1/admin/reload", bound(route_states.reload_settings), methods=["POST"]),
         Route("/v1/messages", bound(messages.post_message), methods=["POST"]),
         Route("/v1/messages/batch", bound(messages.post_messages), methods=["POST"]),
         Route("/v1/messages/{message_id:int}", bound(messages.get_message), methods=["GET"]),
@@ -112,7 +120,17 @@ def create_app(context: ApiContext) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[
-            Middleware(Gate, routes=routes, keys=KeyRing(context.api_key_digests), public=public)
+            Middleware(
+                Gate,
+                routes=routes,
+                keys=lambda: context.keys,
+                public=public,
+                scopes={
+                    (operation.method.upper(), operation.path): operation.scope
+                    for operation in OPERATIONS
+                    if operation.scope is not None
+                },
+            )
         ],
         exception_handlers={
             ApiError: api_error_response,

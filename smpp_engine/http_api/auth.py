@@ -11,27 +11,37 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..settings import hash_api_key
+from ..settings import SCOPES, hash_api_key
 
 __all__ = ["KeyCheck", "KeyRing"]
 
 
 @dataclass(frozen=True, slots=True)
 class KeyCheck:
-    """Who a request is (``name``), or why it is refused (``reason``: missing, invalid)."""
+    """Who a request is (``name``) and what its key may do (``scopes``), or why it is
+    refused (``reason``: missing, invalid)."""
 
     name: str | None
     reason: str | None = None
+    scopes: frozenset[str] = frozenset()
 
 
 class KeyRing:
-    """The configured keys, by name; :meth:`check` says whose key a request carries."""
+    """The configured keys, by name; :meth:`check` says whose key a request carries.
 
-    def __init__(self, digests: Mapping[str, str]) -> None:
+    ``scopes`` maps a key's name to what it may do; a key it leaves out holds
+    every scope (:data:`~smpp_engine.settings.SCOPES`).
+    """
+
+    def __init__(
+        self, digests: Mapping[str, str], scopes: Mapping[str, frozenset[str]] | None = None
+    ) -> None:
         # Bytes: compare_digest refuses a str with non-ASCII characters (a mistyped digest).
         self._digests = [
             (name, digest.strip().lower().encode("utf-8")) for name, digest in digests.items()
         ]
+        given = scopes or {}
+        self._scopes = {name: frozenset(given.get(name, SCOPES)) for name in digests}
 
     def check(self, headers: Mapping[str, str]) -> KeyCheck:
         """``headers`` with lower-case names, as ASGI gives them."""
@@ -43,7 +53,9 @@ class KeyRing:
         for name, expected in self._digests:
             if hmac.compare_digest(digest, expected) and found is None:
                 found = name
-        return KeyCheck(found) if found is not None else KeyCheck(None, "invalid")
+        if found is None:
+            return KeyCheck(None, "invalid")
+        return KeyCheck(found, scopes=self._scopes[found])
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:

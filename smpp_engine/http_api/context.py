@@ -10,9 +10,11 @@ from datetime import timedelta
 from billing_core import UtilitySettings
 from throttling import Priority
 
+from ..control import ReloadReport
 from ..pipeline import RouteStatus
 from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
 from ..store import Accepted, NewMessage, Store
+from .auth import KeyRing
 from .health import Readiness
 
 __all__ = ["ApiContext", "RouteText"]
@@ -44,7 +46,9 @@ class ApiContext:
     profiles and concatenation methods by name (a route left out takes GSM 7-bit
     with 8-bit UDH references, the defaults). ``api_key_digests`` maps a key's
     name to the SHA-256 hex digest of the key; the keys themselves are never
-    held. ``metrics_public`` serves ``/metrics`` without a key.
+    held; ``api_key_scopes`` what each may do (a key left out: everything).
+    :meth:`replace_keys` swaps them while the API runs (a reload).
+    ``metrics_public`` serves ``/metrics`` without a key.
     """
 
     store: Store
@@ -67,8 +71,19 @@ class ApiContext:
     #: it is sent again ([notices] warning_wait_hours, warning_retries).
     warning_wait: timedelta = timedelta(hours=48)
     warning_retries: int = 1
+    api_key_scopes: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: Obey the paused routes in the store now (this process's pipeline), after a change.
+    pauses_changed: Callable[[], Awaitable[None]] | None = None
+    #: Drop and re-establish a route's binds (None: no pipeline runs in this process).
+    rebind: Callable[[str], None] | None = None
+    #: Re-read the settings file and apply it; raises SettingsError, the running
+    #: settings kept (None: this process has nothing to reload).
+    reload: Callable[[], Awaitable[ReloadReport]] | None = None
+    #: The keys in force, made from the two mappings above.
+    keys: KeyRing = field(init=False)
 
     def __post_init__(self) -> None:
+        self.keys = KeyRing(self.api_key_digests, self.api_key_scopes)
         if not self.routes:
             raise ValueError("routes: the API needs at least one SMSC route")
         unknown = sorted(set(self.route_texts) - set(self.routes))
@@ -76,6 +91,25 @@ class ApiContext:
             raise ValueError(f"route_texts: no such route {', '.join(unknown)}")
         if self.billing_route is not None and self.billing_route not in self.routes:
             raise ValueError(f"billing_route: no such route {self.billing_route}")
+
+    def replace_keys(
+        self, digests: Mapping[str, str], scopes: Mapping[str, frozenset[str]]
+    ) -> None:
+        """Take these keys from the next request on (one assignment: no request sees half)."""
+        self.api_key_digests = digests
+        self.api_key_scopes = scopes
+        self.keys = KeyRing(digests, scopes)
+
+    def replace_routes(
+        self,
+        routes: Sequence[str],
+        route_texts: Mapping[str, RouteText],
+        billing_route: str | None,
+    ) -> None:
+        """Take these routes from the next request on (a reload changed them)."""
+        self.routes = list(routes)
+        self.route_texts = dict(route_texts)
+        self.billing_route = billing_route if billing_route in self.routes else None
 
     def route_text(self, route: str) -> RouteText:
         """The text profile and concatenation method of ``route``."""

@@ -1,5 +1,12 @@
 """Every request passes the gate: its route template is found, its key checked, it is counted.
 
+A key may be limited to some scopes (``[http] api_keys`` ``scopes``); each
+operation needs one (:data:`.schema.OPERATIONS` says which). A known key without
+it is answered 403 naming the scope. An operation missing from that table needs
+``admin``: a route added without saying what it needs is closed, not open. The
+key's name and scopes are put in the request's scope state (``api_key_name``,
+``api_key_scopes``) for the handlers.
+
 Metrics are labelled by the route's template (``/v1/messages/{message_id:int}``),
 never the raw path, so a scan of random URLs cannot grow the label set. A
 refused key is logged with the reason and the client's address, never the key.
@@ -7,8 +14,9 @@ refused key is logged with the reason and the client's address, never the key.
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import structlog
 from starlette.routing import BaseRoute, Match, Route
@@ -16,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from metrics import HTTP_AUTH_FAILURES, HTTP_REQUEST_DURATION, HTTP_REQUESTS, child
 
-from .answers import Error
+from .answers import Error, ScopeError
 from .auth import KeyRing
 
 __all__ = ["Gate"]
@@ -26,18 +34,39 @@ _log = structlog.get_logger("smpp_engine.http_api")
 UNMATCHED = "unmatched"
 # Any other method is counted as "other": a client must not be able to grow the label set.
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# What a request of a method no operation declares needs: the most a key can hold.
+_CLOSED = "admin"
+_CONVERTER = re.compile(r":[a-z]+}")
+
+
+def plain_template(template: str) -> str:
+    """A Starlette route path as the document writes it: ``{id:int}`` becomes ``{id}``."""
+    return _CONVERTER.sub("}", template)
 
 
 class Gate:
-    """ASGI middleware: authenticate and count. ``public`` are route templates open to all."""
+    """ASGI middleware: authenticate, check the scope and count.
+
+    ``public`` are route templates open to all. ``keys`` gives the key ring in
+    force (read at every request, so keys reloaded take effect on the next one).
+    ``scopes`` maps (method, template as the document writes it) to the scope
+    the operation needs.
+    """
 
     def __init__(
-        self, app: ASGIApp, *, routes: Sequence[BaseRoute], keys: KeyRing, public: Collection[str]
+        self,
+        app: ASGIApp,
+        *,
+        routes: Sequence[BaseRoute],
+        keys: Callable[[], KeyRing],
+        public: Collection[str],
+        scopes: Mapping[tuple[str, str], str],
     ) -> None:
         self.app = app
         self.routes = routes
         self.keys = keys
         self.public = frozenset(public)
+        self.scopes = dict(scopes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,10 +83,14 @@ class Gate:
             await send(message)
 
         try:
-            if template in self.public or self._authorised(scope, template):
+            if template in self.public:
                 await self.app(scope, receive, counting_send)
-            else:
+            elif not self._authorised(scope, template):
                 await self._refuse(scope, counting_send)
+            elif (needed := self._needed(scope, template)) not in scope["state"]["api_key_scopes"]:
+                await self._forbid(scope, template, needed, counting_send)
+            else:
+                await self.app(scope, receive, counting_send)
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "other"
             child(HTTP_REQUESTS, template, method, str(status)).inc()
@@ -78,9 +111,11 @@ class Gate:
             name.decode("latin-1").lower(): value.decode("latin-1")
             for name, value in scope["headers"]
         }
-        check = self.keys.check(headers)
+        check = self.keys().check(headers)
         if check.name is not None:
-            scope.setdefault("state", {})["api_key_name"] = check.name
+            state = scope.setdefault("state", {})
+            state["api_key_name"] = check.name
+            state["api_key_scopes"] = check.scopes
             return True
         reason = check.reason or "invalid"
         scope.setdefault("state", {})["auth_failure"] = reason
@@ -94,6 +129,38 @@ class Gate:
             client=client[0] if client else None,
         )
         return False
+
+    def _needed(self, scope: Scope, template: str) -> str:
+        """The scope the request's operation needs (HEAD as GET; unknown: admin)."""
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
+        return self.scopes.get((method, plain_template(template)), _CLOSED)
+
+    async def _forbid(self, scope: Scope, template: str, needed: str, send: Send) -> None:
+        name = scope["state"]["api_key_name"]
+        child(HTTP_AUTH_FAILURES, "scope").inc()
+        client = scope.get("client")
+        _log.warning(
+            "HTTP request refused: the API key lacks the scope",
+            key=name,
+            scope=needed,
+            route=template,
+            method=scope["method"],
+            client=client[0] if client else None,
+        )
+        answer = ScopeError.model_validate(
+            {
+                "error": "forbidden",
+                "detail": f"the API key {name!r} does not hold the scope {needed!r}",
+                "scope": needed,
+            }
+        )
+        body = answer.model_dump_json().encode()
+        headers: list[tuple[bytes, bytes]] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 403, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         reason = scope["state"]["auth_failure"]

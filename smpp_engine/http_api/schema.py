@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
 from pydantic_core import core_schema
 
+from ..settings import Scope
 from . import answers as a
 from .billing import PaymentBody
 from .bodies import ROUTE_MARK
@@ -56,12 +57,21 @@ class Operation:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     header: bool = False
     public: bool = False
+    #: The scope a key needs for it (None only when ``public``): read for reads,
+    #: send, campaigns or billing for writes of that kind, admin for the gateway's
+    #: control. The gate enforces it; every non-public operation may answer 403.
+    scope: Scope | None = None
 
 
 #: The error answers, by status: what each means and its shape.
 ERRORS: Mapping[int, Reply] = {
     400: Reply("The body is not a JSON object.", a.FieldError, "BadRequest"),
     401: Reply("No API key, or not a known one.", a.Error, "Unauthorized"),
+    403: Reply(
+        "The API key does not hold the scope the operation needs; scope names it.",
+        a.ScopeError,
+        "Forbidden",
+    ),
     404: Reply("No such record.", a.Error, "NotFound"),
     409: Reply(
         "The record's state forbids it, or an idempotency key was used before for "
@@ -91,6 +101,7 @@ def _steer(action: str) -> Operation:
         {200: Reply("The campaign after the change.", a.Campaign)},
         (401, 404, 409, 503),
         parameters=_CAMPAIGN,
+        scope="campaigns",
     )
 
 
@@ -118,6 +129,7 @@ OPERATIONS: Sequence[Operation] = (
         "Prometheus metrics (public when the configuration says so).",
         {200: Reply("The exposition text.", None)},
         (401,),
+        scope="read",
     ),
     Operation(
         "get",
@@ -126,6 +138,46 @@ OPERATIONS: Sequence[Operation] = (
         "error, and its messages in the store by state.",
         {200: Reply("The routes, the default first.", a.Routes)},
         (401, 503),
+        scope="read",
+    ),
+    *(
+        Operation(
+            "post",
+            f"/v1/routes/{{name}}/{action}",
+            summary,
+            {200: Reply("The route after the change.", a.RouteControl)},
+            (401, 404, *extra, 503),
+            parameters={"name": _NAME},
+            scope="admin",
+        )
+        for action, summary, extra in (
+            (
+                "pause",
+                "Pause a route in every gateway process on the store: it claims nothing "
+                "new, finishes what is in flight and keeps its binds (receipts and MO "
+                "still arrive).",
+                (),
+            ),
+            ("resume", "Resume a paused route: it claims again.", ()),
+            (
+                "rebind",
+                "Drop the route's binds in this process and bind again; the answers in "
+                "flight are awaited or recovered, nothing is lost.",
+                (409,),
+            ),
+        )
+    ),
+    Operation(
+        "post",
+        "/v1/admin/reload",
+        "Re-read the settings file and apply its routes and API keys without dropping a "
+        "message; a file that does not load is refused and the running settings stay.",
+        {
+            200: Reply("What was applied.", a.Reloaded),
+            422: Reply("The settings did not load; nothing changed.", a.ReloadRefused),
+        },
+        (401, 409, 503),
+        scope="admin",
     ),
     Operation(
         "post",
@@ -142,6 +194,7 @@ OPERATIONS: Sequence[Operation] = (
         _WRITE_ERRORS,
         body=MessageRequest,
         header=True,
+        scope="send",
     ),
     Operation(
         "post",
@@ -157,6 +210,7 @@ OPERATIONS: Sequence[Operation] = (
         },
         _WRITE_ERRORS,
         body=BatchRequest,
+        scope="send",
     ),
     Operation(
         "get",
@@ -165,6 +219,7 @@ OPERATIONS: Sequence[Operation] = (
         {200: Reply("The message.", a.Message)},
         (401, 404, 503),
         parameters={"message_id": _ID},
+        scope="read",
     ),
     Operation(
         "post",
@@ -173,6 +228,7 @@ OPERATIONS: Sequence[Operation] = (
         {201: Reply("Created and queued.", a.CampaignCreated)},
         _WRITE_ERRORS,
         body=CampaignBody,
+        scope="campaigns",
     ),
     Operation(
         "get",
@@ -180,6 +236,7 @@ OPERATIONS: Sequence[Operation] = (
         "Every campaign, newest first.",
         {200: Reply("The campaigns.", a.Campaigns)},
         (401, 503),
+        scope="read",
     ),
     Operation(
         "get",
@@ -188,6 +245,7 @@ OPERATIONS: Sequence[Operation] = (
         {200: Reply("The campaign.", a.CampaignWithStats)},
         (401, 404, 503),
         parameters=_CAMPAIGN,
+        scope="read",
     ),
     _steer("pause"),
     _steer("resume"),
@@ -199,6 +257,7 @@ OPERATIONS: Sequence[Operation] = (
         {201: Reply("Created.", a.Group)},
         _WRITE_ERRORS,
         body=GroupBody,
+        scope="campaigns",
     ),
     Operation(
         "get",
@@ -206,6 +265,7 @@ OPERATIONS: Sequence[Operation] = (
         "Every group with its member count.",
         {200: Reply("The groups.", a.Groups)},
         (401, 503),
+        scope="read",
     ),
     Operation(
         "post",
@@ -215,6 +275,7 @@ OPERATIONS: Sequence[Operation] = (
         (400, 401, 404, 413, 422, 503),
         body=MembersBody,
         parameters={"name": _NAME},
+        scope="campaigns",
     ),
     Operation(
         "delete",
@@ -223,6 +284,7 @@ OPERATIONS: Sequence[Operation] = (
         {200: Reply("The group after the change.", a.GroupMemberRemoved)},
         (401, 404, 422, 503),
         parameters={"name": _NAME, "msisdn": Annotated[str, Field(min_length=1, max_length=64)]},
+        scope="campaigns",
     ),
     Operation(
         "get",
@@ -231,6 +293,7 @@ OPERATIONS: Sequence[Operation] = (
         {200: Reply("The account.", a.Account)},
         (401, 404, 503),
         parameters={"account": _ACCOUNT},
+        scope="read",
     ),
     Operation(
         "post",
@@ -243,6 +306,7 @@ OPERATIONS: Sequence[Operation] = (
         (400, 401, 404, 413, 422, 503),
         body=PaymentBody,
         parameters={"account": _ACCOUNT},
+        scope="billing",
     ),
     Operation(
         "post",
@@ -252,6 +316,7 @@ OPERATIONS: Sequence[Operation] = (
         {200: Reply("The counts by kind and reason.", a.NoticeRun)},
         (400, 401, 404, 413, 422, 503),
         body=NoticeRunBody,
+        scope="billing",
     ),
     Operation(
         "post",
@@ -262,6 +327,7 @@ OPERATIONS: Sequence[Operation] = (
         {200: Reply("The counts by kind and reason, and what was queued.", a.NoticeRun)},
         (400, 401, 404, 413, 422, 503),
         body=NoticeRunBody,
+        scope="billing",
     ),
     Operation(
         "get",
@@ -270,6 +336,7 @@ OPERATIONS: Sequence[Operation] = (
         "(proven), awaiting their receipt, due to be sent again, or unreached (paper mail).",
         {200: Reply("Each warning and the counts by status.", a.WarningProofs)},
         (401, 503),
+        scope="read",
     ),
 )
 
@@ -344,7 +411,10 @@ def _operation(operation: Operation, refs: _Refs) -> Schema:
         else:
             content = {"application/json": {"schema": refs[(reply.model, "serialization")]}}
         responses[str(status)] = {"description": reply.description, "content": content}
-    for status in operation.errors:
+    errors = list(operation.errors)
+    if not operation.public and 403 not in errors:
+        errors.insert(errors.index(401) + 1 if 401 in errors else 0, 403)
+    for status in errors:
         responses[str(status)] = {"$ref": f"#/components/responses/{ERRORS[status].name}"}
     document: Schema = {
         "summary": operation.summary,
@@ -366,6 +436,10 @@ def _operation(operation: Operation, refs: _Refs) -> Schema:
         }
     if operation.public:
         document["security"] = []
+    else:
+        # OpenAPI 3.1 lets an API key's requirement list roles: the scope it needs.
+        document["security"] = [{"bearer": [operation.scope]}, {"apiKey": [operation.scope]}]
+        document["x-scope"] = operation.scope
     return document
 
 
@@ -380,7 +454,10 @@ def openapi_document(routes: Sequence[str]) -> dict[str, Any]:
         "info": {
             "title": "smpp-engine HTTP API",
             "version": "1",
-            "description": "Send and track SMS, steer campaigns, post utility payments.",
+            "description": "Send and track SMS, steer campaigns, post utility payments. "
+            "An API key may be limited to scopes (send, campaigns, billing, read, admin); "
+            "each operation names the one it needs (x-scope), and a key without it is "
+            "answered 403.",
         },
         "security": [{"bearer": []}, {"apiKey": []}],
         "paths": paths,

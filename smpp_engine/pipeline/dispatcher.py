@@ -16,6 +16,13 @@ ends failed with its reason (counted in smpp_pipeline_poison_messages_total) and
 the route goes on. A message that was in flight when a gateway stopped uncleanly
 is a suspect and goes out alone, so that if it stops the gateway again it takes
 no other message's unclean stop with it.
+
+A paused route (:attr:`RouteDispatcher.paused`, set from the store by the
+pipeline) claims nothing new: the claims it holds and has not tried go back to
+the queue, what is in the windows is answered, and its binds stay up so that
+receipts and mobile-originated messages still arrive. :meth:`~RouteDispatcher.rebind`
+ends a run as a graceful stop does (answers in flight awaited, unbound, untried
+claims given back) and has the pipeline start the next at once.
 """
 
 from __future__ import annotations
@@ -124,6 +131,8 @@ class RouteDispatcher:
         # When (trio time) a claim last found the queue drained.
         self._drained_at = -math.inf
         self._stopping = False
+        self._rebind = False
+        self._paused = False
         self._lanes_closed = False
         self._pool: BindPool | None = None
         # Claimed messages with parts sent, put back in a lane when no bind was up:
@@ -151,6 +160,30 @@ class RouteDispatcher:
         limiter = GCRA(route.rate, route.burst, now=trio.current_time())
         return AdaptiveController(limiter)
 
+    @property
+    def paused(self) -> bool:
+        """Whether the route claims nothing new (an operator paused it)."""
+        return self._paused
+
+    @paused.setter
+    def paused(self, paused: bool) -> None:
+        if paused != self._paused:
+            self._paused = paused
+            self._log.warning("route paused" if paused else "route resumed")
+            self._woken = True  # claim again at once on resume; give back on pause
+            self._wake.set()
+
+    def rebind(self) -> None:
+        """Drop the binds and bind again: this run ends as a graceful stop ends
+        (nothing lost), and :attr:`rebinding` tells the pipeline to run it again."""
+        self._rebind = True
+        self.stop()
+
+    @property
+    def rebinding(self) -> bool:
+        """Whether the last run ended to be started again (:meth:`rebind`)."""
+        return self._rebind
+
     def wake(self) -> None:
         """New messages were accepted for this route: claim again before the next submit."""
         self._woken = True
@@ -167,7 +200,7 @@ class RouteDispatcher:
         dispatcher's: the caller then releases the message itself
         (:meth:`Store.release`). ``lease_until``: when that lease runs out.
         """
-        if self._lanes_closed or (owner is not None and owner != self.lease.owner):
+        if self._lanes_closed or self._paused or (owner is not None and owner != self.lease.owner):
             return False
         until = self.clock() + self.route.lease if lease_until is None else lease_until
         self.lease.leased(until, holding=self._holding())
@@ -238,6 +271,12 @@ class RouteDispatcher:
         """Whether claims are held and not sent yet."""
         return bool(self.lanes or self.marks)
 
+    def rebound(self) -> None:
+        """Ready the next run after a :meth:`rebind` (the pipeline calls it, unless it
+        is stopping: a stop that comes after is still obeyed)."""
+        self._stopping = False
+        self._rebind = False
+
     def _start_afresh(self) -> None:
         self.lease.rename()
         self._unsettled = 0
@@ -299,9 +338,32 @@ class RouteDispatcher:
 
     # --- sending -------------------------------------------------------------------
 
+    async def _give_back_held(self) -> None:
+        """Paused: the claims held and not tried go back to the queue, now.
+
+        Those with parts already sent stay, and go out: their other parts are
+        answered already or in flight, and recovery would only resend them.
+        """
+        held = self.lanes.pop_batch(len(self.lanes))
+        untried = [m.message_id for m in held if m.message_id not in self._partly_sent]
+        for message in held:
+            if message.message_id in self._partly_sent:
+                self.lanes.push(message, message.priority)
+        await self._give_back(untried, self.owner)
+        if untried:
+            self._log.info("paused: claims given back to the queue", messages=len(untried))
+
     async def _submit_forever(self, pool: Any) -> None:
         while not self._stopping:
-            if self._woken or not self._holding():
+            if self._paused:
+                self._woken = False
+                self._wake = trio.Event()
+                if self.lanes:
+                    await self._give_back_held()
+                if not self._holding():
+                    await self._wake.wait()
+                    continue
+            elif self._woken or not self._holding():
                 if self._woken or trio.current_time() - self._drained_at >= self.idle_poll:
                     await self._refill()
                 else:

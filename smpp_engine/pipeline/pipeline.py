@@ -9,6 +9,14 @@ submitted messages whose receipt never came into UNKNOWN.
 A route whose task fails unexpectedly is started again after a back-off, its
 claims given back first; the other routes and the process go on. What each
 route is doing is in :meth:`Pipeline.route_status` (``/readyz`` shows it).
+
+Routes change while it runs: a pause kept in the store is read every
+``pause_poll`` seconds (so it holds in every process on the store), a route is
+rebound (:meth:`Pipeline.rebind`), and :meth:`Pipeline.reconfigure` applies
+new, removed and changed routes from reloaded settings without losing a
+message: a removed route stops claiming, finishes what is in flight and leaves
+its queued messages in the store; a changed one stops the same way and starts
+again with its new settings.
 """
 
 from __future__ import annotations
@@ -17,9 +25,9 @@ import math
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
 import trio
@@ -27,7 +35,7 @@ import trio
 from metrics import PIPELINE_QUARANTINED, PIPELINE_ROUTE_RESTARTS, child
 
 from ..esme import Backoff
-from ..store import Accepted, NewMessage, Store, StoreError
+from ..store import Accepted, NewMessage, PauseStore, Store, StoreError
 from ..store.writer import BatchWriter
 from .accepting import GroupCommit
 from .dispatcher import RouteDispatcher
@@ -53,7 +61,8 @@ class RouteStatus:
     configured to hold, ``rate`` the segments per second its controller allows
     now (None: no limit; the adaptive controller cuts it after a throttle) and
     ``rate_state`` that controller's state; ``smsc`` is the SMSC's host:port and
-    ``system_id`` the account.
+    ``system_id`` the account. ``paused``: the route claims nothing new (as this
+    process last read the store).
     """
 
     binds_up: int
@@ -65,6 +74,7 @@ class RouteStatus:
     rate_state: str | None = None
     smsc: str = ""
     system_id: str = ""
+    paused: bool = False
 
 
 class _RouteHealth:
@@ -105,6 +115,7 @@ class Pipeline:
         quarantine_after: int = 3,
         restart_delay: float = 1.0,
         restart_max_delay: float = 60.0,
+        pause_poll: float = 1.0,
     ) -> None:
         names = [route.name for route in routes]
         if not routes or len(set(names)) != len(names):
@@ -124,12 +135,24 @@ class Pipeline:
         self._stopping = trio.Event()
         self._group_commit = GroupCommit(store, clock)
         self._housekeeping_scope = trio.CancelScope()
-        self.dispatchers = {
-            route.name: RouteDispatcher(
-                route, store, self.writer, owner=self.owner, clock=clock, on_mo=on_mo
-            )
-            for route in routes
-        }
+        self._pauses_scope = trio.CancelScope()
+        self._on_mo = on_mo
+        self.pause_poll = pause_poll
+        self._paused: frozenset[str] = frozenset()
+        self.dispatchers = {route.name: self._dispatcher(route) for route in routes}
+        # What a route's supervisor runs once its dispatcher has stopped: a
+        # dispatcher with new settings, or None when the route was removed.
+        self._successors: dict[str, RouteDispatcher | None] = {}
+        self._routes_nursery: trio.Nursery | None = None
+        # The last lease generation of each route removed, should it come back.
+        self._generations: dict[str, int] = {}
+
+    def _dispatcher(self, route: SmscRoute) -> RouteDispatcher:
+        dispatcher = RouteDispatcher(
+            route, self.store, self.writer, owner=self.owner, clock=self.clock, on_mo=self._on_mo
+        )
+        dispatcher.paused = route.name in self._paused
+        return dispatcher
 
     async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]:
         """Store ``messages`` durably and wake their routes; the ids come back once durable."""
@@ -152,6 +175,58 @@ class Pipeline:
             dispatcher.stop()
         self._stopping.set()
         self._housekeeping_scope.cancel()
+        self._pauses_scope.cancel()
+
+    def rebind(self, name: str) -> None:
+        """Drop ``name``'s binds and bind again (KeyError: no such route).
+
+        The answers in flight are awaited (or recovered, as on any lost bind),
+        the claims not tried go back to the queue, and the route starts again at
+        once: nothing is lost.
+        """
+        self.dispatchers[name].rebind()
+
+    def reconfigure(
+        self, routes: Sequence[SmscRoute], *, changed: Collection[str] | None = None
+    ) -> dict[str, list[str]]:
+        """Run ``routes`` from now on: the new ones start, the removed ones stop
+        (their queued messages stay in the store), the changed ones stop and start
+        again with their new settings. ``changed`` names the routes whose settings
+        changed, when the caller knows better than comparing routes (their parts
+        need not compare by value). Says which routes were added, removed and
+        changed (by name). Only while :meth:`run` runs."""
+        if self._routes_nursery is None or self._stopping.is_set():
+            raise RuntimeError("the pipeline is not running")
+        names = [route.name for route in routes]
+        if not routes or len(set(names)) != len(names):
+            raise ValueError(f"routes must be one or more with distinct names, got {names!r}")
+        wanted = {route.name: route for route in routes}
+        current = {name: d.route for name, d in self.dispatchers.items()}
+        change: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
+        for name in current.keys() - wanted.keys():
+            self._successors[name] = None
+            self.dispatchers[name].stop()
+            change["removed"].append(name)
+        for name, route in wanted.items():
+            if name not in current:
+                dispatcher = self._dispatcher(route)
+                dispatcher.lease.generation = self._generations.get(name, 0)
+                self.dispatchers[name] = dispatcher
+                self._health[name] = _RouteHealth()
+                self._routes_nursery.start_soon(self._supervise, dispatcher)
+                change["added"].append(name)
+            elif name in self._successors:
+                # Still stopping for an earlier reload (removed or changed): it
+                # starts again with the newest settings.
+                self._successors[name] = self._dispatcher(route)
+                change["changed"].append(name)
+            elif name in changed if changed is not None else route != current[name]:
+                self._successors[name] = self._dispatcher(route)
+                self.dispatchers[name].stop()
+                change["changed"].append(name)
+        for names_changed in change.values():
+            names_changed.sort()
+        return change
 
     def route_status(self) -> dict[str, RouteStatus]:
         """Each route's binds, rate and restarts, by name."""
@@ -171,6 +246,7 @@ class Pipeline:
                 rate_state=None if state is None else str(state),
                 smsc=f"{route.esme.host}:{route.esme.port}",
                 system_id=route.esme.system_id,
+                paused=dispatcher.paused,
             )
         return statuses
 
@@ -182,13 +258,16 @@ class Pipeline:
         are left to the lease: the next run recovers them as possible duplicates.
         """
         await self._recover()
+        await self.read_pauses()
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.writer.run)
                 async with trio.open_nursery() as routes:
-                    for dispatcher in self.dispatchers.values():
+                    for dispatcher in list(self.dispatchers.values()):
                         await routes.start(self._supervise, dispatcher)
+                    self._routes_nursery = routes
                     routes.start_soon(self._housekeep)
+                    routes.start_soon(self._watch_pauses)
                     task_status.started()
                 # Every route has stopped: only the writer is left to finish.
                 nursery.cancel_scope.cancel()
@@ -213,6 +292,7 @@ class Pipeline:
         while True:
             fault: BaseException | None = None
             began = trio.current_time()
+            dispatcher = self.dispatchers[name]
             try:
                 async with trio.open_nursery() as nursery:
                     await nursery.start(dispatcher.run)
@@ -220,9 +300,31 @@ class Pipeline:
                     if not started:
                         started = True
                         task_status.started()
-                return  # stopped gracefully
             except* Exception as group:
                 fault = group
+            if fault is None:  # stopped gracefully: to stop, rebind or change
+                if self._stopping.is_set():
+                    return
+                if name in self._successors:
+                    successor = self._successors.pop(name)
+                    if successor is None:
+                        self._generations[name] = dispatcher.lease.generation
+                        del self.dispatchers[name]
+                        _log.warning(
+                            "route removed; its queued messages stay in the store", smsc=name
+                        )
+                        return
+                    # Its lease names go on from the last one's: what that one left
+                    # leased in the store is never renewed under a name reused.
+                    successor.lease.generation = dispatcher.lease.generation
+                    self.dispatchers[name] = successor
+                    _log.info("route starts again with its new settings", smsc=name)
+                    continue
+                if dispatcher.rebinding:
+                    dispatcher.rebound()
+                    _log.info("route rebinding", smsc=name)
+                    continue
+                return
             if not started:
                 started = True
                 task_status.started()
@@ -246,6 +348,29 @@ class Pipeline:
             if self._stopping.is_set():
                 health.restarting = False
                 return
+
+    async def read_pauses(self) -> None:
+        """Take the paused routes from the store now (a store that fails: the last read
+        holds). Done every ``pause_poll`` seconds; the API calls it after a pause or
+        resume, so the process that took the call obeys before it answers."""
+        try:
+            pauses = await cast(PauseStore, self.store).route_pauses()
+        except StoreError as exc:
+            _log.warning("paused routes not read: the store failed", error=str(exc))
+            return
+        self._paused = frozenset(pauses)
+        for name, dispatcher in self.dispatchers.items():
+            dispatcher.paused = name in self._paused
+        for successor in self._successors.values():
+            if successor is not None:
+                successor.paused = successor.route.name in self._paused
+
+    async def _watch_pauses(self) -> None:
+        """A pause or resume made by any process is obeyed within ``pause_poll`` seconds."""
+        with self._pauses_scope:
+            while True:
+                await trio.sleep(self.pause_poll)
+                await self.read_pauses()
 
     async def _recover(self) -> None:
         report = await self.store.recover(now=self.clock(), quarantine_after=self.quarantine_after)

@@ -10,7 +10,7 @@
 """
 
 from .api_key_entries import ApiKeyEntryError, api_key_entry, with_api_key
-from .api_keys import hash_api_key, new_api_key
+from .api_keys import SCOPES, Scope, hash_api_key, new_api_key
 from .environment import PREFIX, Override, apply_environment
 from .errors import Problem, SettingsError
 from .loading import EMBEDDED_SOURCE, default_toml, load_settings, read_toml
@@ -22,6 +22,7 @@ from .model import (
     LogSettings,
     NoticeSettings,
     PipelineSettings,
+    RetentionSettings,
     Settings,
     SimulatorSettings,
     StoreSettings,
@@ -34,6 +35,7 @@ __all__ = [
     "EMBEDDED_SOURCE",
     "MASK",
     "PREFIX",
+    "SCOPES",
     "ApiKey",
     "ApiKeyEntryError",
     "BillingSettings",
@@ -45,7 +47,9 @@ __all__ = [
     "Override",
     "PipelineSettings",
     "Problem",
+    "RetentionSettings",
     "RetrySettings",
+    "Scope",
     "Settings",
     "SettingsError",
     "SimulatorSettings",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Sequence
 from typing import Any
 
 from .environment import fold_entry_name
@@ -23,13 +24,16 @@ class ApiKeyEntryError(ValueError):
     """The entry cannot be added: the name is taken, or the file's layout is not one known."""
 
 
-def api_key_entry(name: str, digest: str) -> str:
-    """The inline TOML table of one key: ``{ name = "ops", sha256 = "..." }``."""
-    return f"{{ name = {_string(name)}, sha256 = {_string(digest)} }}"
+def api_key_entry(name: str, digest: str, scopes: Sequence[str] | None = None) -> str:
+    """The inline TOML table of one key: ``{ name = "ops", sha256 = "..." }``, with its
+    ``scopes`` when given (none: the key may do everything)."""
+    listed = "" if scopes is None else f", scopes = {_strings(scopes)}"
+    return f"{{ name = {_string(name)}, sha256 = {_string(digest)}{listed} }}"
 
 
-def with_api_key(text: str, name: str, digest: str) -> str:
-    """``text`` (a settings file's TOML) with the key ``name`` added under ``[http] api_keys``.
+def with_api_key(text: str, name: str, digest: str, scopes: Sequence[str] | None = None) -> str:
+    """``text`` (a settings file's TOML) with the key ``name`` added under ``[http] api_keys``,
+    holding ``scopes`` when given.
 
     Raises :class:`ApiKeyEntryError` when a key is already called ``name`` (case,
     ``-`` and ``_`` aside, as the environment's variables address keys) or when
@@ -41,11 +45,15 @@ def with_api_key(text: str, name: str, digest: str) -> str:
     taken = [key.get("name") for key in keys if fold_entry_name(str(key.get("name"))) == folded]
     if taken:
         raise ApiKeyEntryError(f"an API key is already called {taken[0]!r}")
-    wanted = [*keys, {"name": name, "sha256": digest}]
-    separator = "" if text.endswith("\n") or not text else "\n"
+    entry: dict[str, Any] = {"name": name, "sha256": digest}
     table = f"[[http.api_keys]]\nname = {_string(name)}\nsha256 = {_string(digest)}\n"
+    if scopes is not None:
+        entry["scopes"] = list(scopes)
+        table += f"scopes = {_strings(scopes)}\n"
+    wanted = [*keys, entry]
+    separator = "" if text.endswith("\n") or not text else "\n"
     appended = f"{text}{separator}\n{table}"
-    for candidate in (appended, _inline_added(text, api_key_entry(name, digest))):
+    for candidate in (appended, _inline_added(text, api_key_entry(name, digest, scopes))):
         if candidate is not None and _holds(candidate, wanted):
             return candidate
     raise ApiKeyEntryError("its [http] api_keys cannot be extended automatically")
@@ -155,6 +163,10 @@ def _last_item_end(text: str, start: int, end: int) -> int | None:
             last = i + 1
         i += 1
     return last
+
+
+def _strings(values: Sequence[str]) -> str:
+    return "[" + ", ".join(_string(value) for value in values) + "]"
 
 
 def _string(value: str) -> str:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from typing import Literal, get_args
 
-__all__ = ["DIGEST_PATTERN", "hash_api_key", "new_api_key"]
+__all__ = ["DIGEST_PATTERN", "SCOPES", "Scope", "hash_api_key", "new_api_key"]
+
+#: What a key may do: queue messages (send), steer campaigns and groups (campaigns),
+#: post payments and run notices (billing), read anything (read), and control the
+#: gateway itself: pause, resume and rebind routes, reload the settings (admin).
+Scope = Literal["send", "campaigns", "billing", "read", "admin"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
 
 #: A SHA-256 digest as :func:`hash_api_key` writes it: 64 lowercase hex digits.
 DIGEST_PATTERN = re.compile(r"[0-9a-f]{64}")

@@ -27,7 +27,7 @@ from ..billing.service import DEFAULT_ASK_AGAIN_AFTER, DEFAULT_REPLY_VALIDITY
 from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, parse_window
 from ..jobs.schedule import parse_time_of_day
 from ..pipeline import Pipeline
-from .api_keys import DIGEST_PATTERN
+from .api_keys import DIGEST_PATTERN, SCOPES, Scope
 from .defaults import field_default, parameter_default
 from .priority import NamedPriority
 from .sections import Section
@@ -45,6 +45,7 @@ __all__ = [
     "LogSettings",
     "NoticeSettings",
     "PipelineSettings",
+    "RetentionSettings",
     "Settings",
     "SimulatorSettings",
     "StoreSettings",
@@ -76,10 +77,19 @@ class LogSettings(Section):
 
 
 class ApiKey(Section):
-    """One HTTP API key, by name and the SHA-256 digest of the key (``config hash-key``)."""
+    """One HTTP API key, by name and the SHA-256 digest of the key (``config hash-key``).
+
+    ``scopes`` limits what the key may do; a key without it may do everything
+    (the keys of settings written before scopes existed keep working).
+    """
 
     name: str = Field(min_length=1, max_length=64)
     sha256: str
+    scopes: list[Scope] | None = Field(default=None, min_length=1)
+
+    def granted(self) -> frozenset[str]:
+        """The scopes this key holds: all of them when none are listed."""
+        return frozenset(SCOPES if self.scopes is None else self.scopes)
 
     @field_validator("sha256")
     @classmethod
@@ -107,6 +117,10 @@ class HttpSettings(Section):
     def api_key_digests(self) -> dict[str, str]:
         """Key name -> digest, as the HTTP API takes them."""
         return {key.name: key.sha256 for key in self.api_keys}
+
+    def api_key_scopes(self) -> dict[str, frozenset[str]]:
+        """Key name -> the scopes it holds, as the HTTP API takes them."""
+        return {key.name: key.granted() for key in self.api_keys}
 
     def priority(self) -> Priority:
         return self.default_priority
@@ -179,6 +193,33 @@ class PipelineSettings(Section):
     #: First and longest wait before a route whose task failed is started again.
     route_restart_delay: Seconds = parameter_default(Pipeline, "restart_delay")
     route_restart_max_delay: Seconds = parameter_default(Pipeline, "restart_max_delay")
+
+
+class RetentionSettings(Section):
+    """``[retention]``: finished messages older than this are purged, counted by day first.
+
+    Off by default: purging is for good, and what an operator must keep (and
+    for how long) is theirs to decide.
+    """
+
+    #: Days after a message finished (delivered, rejected, ...) that it is purged; 0: never.
+    finished_after_days: int = Field(default=0, ge=0, le=36_500)
+    #: The time of day (UTC) the purge runs.
+    run_at: str = "03:30"
+    #: Message ids looked at per transaction: each batch is short, so sending goes on.
+    batch: int = Field(default=1000, ge=10, le=100_000)
+    #: Seconds between two batches, for the pipeline's transactions.
+    pause: Seconds = 0.05
+
+    @field_validator("run_at")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        parse_time_of_day(value)
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.finished_after_days > 0
 
 
 class BillingSettings(Section):
@@ -327,6 +368,7 @@ class Settings(Section):
     pipeline: PipelineSettings = PipelineSettings()
     billing: BillingSettings = BillingSettings()
     notices: NoticeSettings = NoticeSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     def route(self, name: str) -> SmscSettings:
         """The ``[[smsc]]`` called ``name``; KeyError if none is."""

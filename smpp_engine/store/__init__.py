@@ -3,7 +3,9 @@
 Both also implement :class:`CampaignStore`: bulk campaigns, recipient groups
 and the opt-out list; :class:`BillingStore`, the billing core's repository
 (:class:`billing_core.BillingRepository`), loaded by :func:`import_billing_data`;
-and :class:`JobStore`, the schedule of the gateway's jobs.
+:class:`JobStore`, the schedule of the gateway's jobs; :class:`PauseStore`, the
+routes an operator paused; and :class:`RetentionStore`, the purge of finished
+messages past their age.
 
 :func:`open_store` opens either from a URL (``sqlite:///path/to/file.db``,
 ``sqlite://:memory:``, ``postgresql://user@host:port/db``) and applies the schema
@@ -59,10 +61,13 @@ from .messages.model import (
     Update,
 )
 from .opening import open_store
+from .pauses import PauseStore, RoutePause
+from .retention import PURGEABLE_STATES, DayCount, PurgeBatch, RetentionStore, day_of
 from .writer import BatchWriter
 
 __all__ = [
     "FINAL_STATES",
+    "PURGEABLE_STATES",
     "Accepted",
     "BatchWriter",
     "BillingStore",
@@ -71,6 +76,7 @@ __all__ = [
     "CampaignStore",
     "CampaignView",
     "ClaimedMessage",
+    "DayCount",
     "Dispatching",
     "DuplicateNameError",
     "GroupMember",
@@ -91,10 +97,14 @@ __all__ = [
     "PartState",
     "PartSubmitted",
     "PartView",
+    "PauseStore",
+    "PurgeBatch",
     "QueuedCampaignMessage",
     "ReceiptArrived",
     "RecoveryReport",
     "ReplyLease",
+    "RetentionStore",
+    "RoutePause",
     "SavedAnswer",
     "Store",
     "StoreError",
@@ -106,6 +116,7 @@ __all__ = [
     "UnknownCampaignError",
     "UnknownGroupError",
     "Update",
+    "day_of",
     "delivery_state",
     "import_billing_data",
     "load_billing_json",

@@ -28,6 +28,8 @@ from .document import DocumentCheck, checked
 
 KEY = "k-7f3a9c2e51d04b8f"
 OTHER_KEY = "k-second-ops-key"
+#: A key that may only read: each write answers it 403 naming the scope.
+READ_KEY = "k-read-only-key"
 ROUTES = ("main", "backup")
 ROUTE_TEXTS = {
     "main": RouteText(),
@@ -65,7 +67,12 @@ def context_for(
         store=store,
         accept=accept,
         routes=routes,
-        api_key_digests={"ops": hash_api_key(KEY), "billing": hash_api_key(OTHER_KEY)},
+        api_key_digests={
+            "ops": hash_api_key(KEY),
+            "billing": hash_api_key(OTHER_KEY),
+            "reader": hash_api_key(READ_KEY),
+        },
+        api_key_scopes={"reader": frozenset({"read"})},
         metrics_public=metrics_public,
         readiness=ready,
         route_texts=route_texts,

@@ -16,14 +16,16 @@ import httpx
 import pytest
 from starlette.routing import Route
 
-from smpp_engine.http_api import Readiness, create_app, openapi_document
+from smpp_engine.control import ReloadReport
+from smpp_engine.http_api import ApiContext, Readiness, create_app, openapi_document
 from smpp_engine.http_api.bodies import MAX_BODY
 from smpp_engine.http_api.schema import ERRORS, OPERATIONS
 from smpp_engine.pipeline import RouteStatus
+from smpp_engine.settings import Problem, SettingsError
 from smpp_engine.store import BillingStore, Store, import_billing_data, load_billing_json
 
 from ..store.conftest import open_test_store
-from .conftest import AUTH, ROUTES, context_for
+from .conftest import AUTH, READ_KEY, ROUTES, context_for
 from .document import DocumentCheck, checked
 from .test_billing import ACCOUNT, EXAMPLE
 
@@ -81,6 +83,7 @@ async def test_a_tour_meets_every_answer_the_document_gives(tmp_path: Path) -> N
             event_hooks=checked(check),
         ) as client:
             await _tour(client, readiness)
+            await _control_tour(client, context)
             await store.aclose()
             for url in ("/v1/messages/1", "/v1/campaigns", "/readyz"):
                 assert (await client.get(url)).status_code == 503
@@ -149,6 +152,44 @@ async def _tour(client: httpx.AsyncClient, readiness: list[Readiness]) -> None:
     await expect(200, "POST", "/v1/billing/notices/plan", json=at)
     await expect(200, "POST", "/v1/billing/notices/run", json=at)
     await expect(200, "GET", "/v1/billing/notices/warnings")
+
+
+async def _control_tour(client: httpx.AsyncClient, context: ApiContext) -> None:
+    async def expect(status: int, method: str, url: str, **kwargs: object) -> httpx.Response:
+        answer = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+        assert answer.status_code == status, f"{method} {url}: {answer.text}"
+        return answer
+
+    reader = {"Authorization": f"Bearer {READ_KEY}"}
+    refused = await expect(403, "POST", "/v1/messages", json=MESSAGE, headers=reader)
+    assert refused.json()["scope"] == "send"
+    await expect(403, "POST", "/v1/routes/main/pause", headers=reader)
+    await expect(200, "GET", "/v1/routes", headers=reader)
+    paused = (await expect(200, "POST", "/v1/routes/main/pause")).json()
+    assert paused["paused"] and paused["paused_by"] == "ops"
+    await expect(404, "POST", "/v1/routes/nowhere/pause")
+    await expect(409, "POST", "/v1/routes/main/rebind")
+    rebound: list[str] = []
+    context.rebind = rebound.append
+    await expect(200, "POST", "/v1/routes/main/rebind")
+    assert rebound == ["main"]
+    await expect(200, "POST", "/v1/routes/main/resume")
+    await expect(409, "POST", "/v1/admin/reload")
+    outcomes: list[ReloadReport | SettingsError] = [
+        ReloadReport(changed=["main"], keys=3),
+        SettingsError([Problem("gw.toml", "smsc[0].port", "expected a port", "x")]),
+    ]
+
+    async def reload() -> ReloadReport:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, SettingsError):
+            raise outcome
+        return outcome
+
+    context.reload = reload
+    await expect(200, "POST", "/v1/admin/reload")
+    problem = (await expect(422, "POST", "/v1/admin/reload")).json()["problems"][0]
+    assert problem["key"] == "smsc[0].port"
 
 
 @pytest.mark.parametrize("routes", [ROUTES, ("only",)])

@@ -348,6 +348,16 @@ CALLS: dict[str, st.SearchStrategy[Call]] = {
     ),
     "GET /v1/campaigns": st.just(Call("GET", "/v1/campaigns")),
     "GET /v1/routes": st.just(Call("GET", "/v1/routes")),
+    **{
+        f"POST /v1/routes/{{name}}/{action}": st.builds(
+            lambda name, action=action: Call("POST", f"/v1/routes/{segment(name)}/{action}"),
+            st.one_of(st.sampled_from(ROUTES), path_texts),
+        )
+        for action in ("pause", "resume", "rebind")
+    },
+    "POST /v1/admin/reload": st.builds(
+        lambda body: Call("POST", "/v1/admin/reload", body), _json(hostile)
+    ),
     "GET /v1/billing/notices/warnings": st.just(Call("GET", "/v1/billing/notices/warnings")),
     "GET /v1/campaigns/{id}": st.builds(lambda id_: Call("GET", f"/v1/campaigns/{id_}"), ids),
     "POST /v1/campaigns/{id}/{action}": st.builds(

@@ -10,6 +10,7 @@ import pytest
 
 from smpp_engine.settings import (
     ApiKeyEntryError,
+    SettingsError,
     hash_api_key,
     load_settings,
     with_api_key,
@@ -135,3 +136,45 @@ def test_mistakes_are_one_line_and_exit_two_leaving_the_file_alone(
     if setup is not None:
         assert path.read_text("utf-8") == setup + MINIMAL
     assert [p.name for p in tmp_path.iterdir()] == ([] if setup is None else ["engine.toml"])
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["", f'[http]\napi_keys = [{{ name = "old", sha256 = "{OLD}" }}]\n'],
+    ids=["no-keys", "inline"],
+)
+def test_add_key_with_scopes_writes_them_and_the_key_holds_only_those(
+    tmp_path: Path, layout: str
+) -> None:
+    path = write(tmp_path, layout + MINIMAL)
+    result = run(
+        "config", "add-key", "app", "--scope", "send", "--scope", "read", "--scope", "send",
+        "-c", str(path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    http = load_settings(path, {}).http
+    assert http.api_key_scopes()["app"] == {"send", "read"}
+    (entry,) = [key for key in http.api_keys if key.name == "app"]
+    assert entry.scopes == ["send", "read"]  # each once, in the order given
+    if layout:
+        # The key written before scopes existed keeps every scope.
+        assert http.api_key_scopes()["old"] == {"send", "campaigns", "billing", "read", "admin"}
+
+
+def test_a_key_without_scopes_holds_all_and_an_unknown_scope_is_refused(tmp_path: Path) -> None:
+    result = run(
+        "config", "add-key", "app", "--scope", "everything", "-c", str(write(tmp_path, MINIMAL))
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert "--scope 'everything'" in result.stderr and "admin" in result.stderr
+    printed = run("config", "add-key", "app", "--scope", "admin")
+    _, entry = printed.stdout.splitlines()
+    assert entry.endswith('scopes = ["admin"] }')
+    bad = f'[http]\napi_keys = [{{ name = "x", sha256 = "{OLD}", scopes = ["root"] }}]\n'
+    with pytest.raises(SettingsError) as raised:
+        load_settings(write(tmp_path, bad + MINIMAL), {})
+    assert "http.api_keys" in str(raised.value) and "root" in str(raised.value)
+    empty = f'[http]\napi_keys = [{{ name = "x", sha256 = "{OLD}", scopes = [] }}]\n'
+    with pytest.raises(SettingsError):
+        load_settings(write(tmp_path, empty + MINIMAL), {})

@@ -27,6 +27,7 @@ from smpp_engine.settings import (
     LogSettings,
     NoticeSettings,
     PipelineSettings,
+    RetentionSettings,
     RetrySettings,
     SimulatorSettings,
     SmscSettings,
@@ -53,6 +54,7 @@ TABLES: dict[str, type[BaseModel]] = {
     "billing": BillingSettings,
     "notices": NoticeSettings,
     "notices.caps": CapSettings,
+    "retention": RetentionSettings,
 }
 
 _TABLE = re.compile(r"^(?:### )?`\[\[?([a-z.]+)\]\]?`")

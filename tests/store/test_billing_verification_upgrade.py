@@ -27,6 +27,10 @@ from .conftest import store_url_of
 from .test_billing_repository import NOW
 from .test_billing_upgrade import _ROWS, ACCOUNT
 
+#: The schema just before meter verification dates and the penalty columns.
+SQLITE_BEFORE = 9
+POSTGRES_BEFORE = 10
+
 
 def _sqlite_before(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
@@ -34,7 +38,7 @@ def _sqlite_before(path: Path) -> None:
         connection.execute(
             "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
         )
-        for version in range(1, sqlite_schema.SCHEMA_VERSION):
+        for version in range(1, SQLITE_BEFORE + 1):
             for statement in sqlite_schema.MIGRATIONS[version - 1]:
                 connection.execute(statement)
             connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
@@ -56,7 +60,7 @@ def _postgres_before(dsn: str) -> None:
                 "CREATE TABLE schema_version (version integer PRIMARY KEY,"
                 " applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            for version in range(1, postgres_schema.SCHEMA_VERSION):
+            for version in range(1, POSTGRES_BEFORE + 1):
                 await connection.execute(postgres_schema.MIGRATIONS[version - 1])
                 await connection.execute(
                     "INSERT INTO schema_version (version) VALUES ($1)", version

@@ -733,6 +733,26 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE billing_charges ADD COLUMN billed_at timestamptz;
     ALTER TABLE billing_payment_allocations ADD COLUMN due_date date;
     """,
+    # 12: routes paused by an operator (a row while paused, read by every process), and
+    # retention: the counts by day of purged messages; a billing notice's message is
+    # found by its id (retention keeps it: the proof of delivery).
+    """
+    CREATE TABLE route_pauses (
+        route text PRIMARY KEY,
+        since double precision NOT NULL,
+        paused_by text NOT NULL
+    );
+    CREATE TABLE message_days (
+        day text NOT NULL,
+        smsc text NOT NULL,
+        state text NOT NULL,
+        messages bigint NOT NULL,
+        parts bigint NOT NULL,
+        PRIMARY KEY (day, smsc, state)
+    );
+    CREATE INDEX billing_notices_message ON billing_notices (message_id)
+        WHERE message_id IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -471,8 +471,33 @@ _V10 = (
     "ALTER TABLE billing_payment_allocations ADD COLUMN due_date TEXT",
 )
 
+# 11: routes paused by an operator (a row while paused, read by every process), and
+# retention: the counts by day of purged messages; a billing notice's message is
+# found by its id (retention keeps it: the proof of delivery).
+_V11 = (
+    """
+    CREATE TABLE route_pauses (
+        route TEXT PRIMARY KEY,
+        since REAL NOT NULL,
+        paused_by TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE message_days (
+        day TEXT NOT NULL,
+        smsc TEXT NOT NULL,
+        state TEXT NOT NULL,
+        messages INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        PRIMARY KEY (day, smsc, state)
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX billing_notices_message ON billing_notices (message_id) "
+    "WHERE message_id IS NOT NULL",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11
 )  # fmt: skip
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
