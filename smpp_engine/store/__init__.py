@@ -54,10 +54,12 @@ from .messages.model import (
     PartView,
     ReceiptArrived,
     RecoveryReport,
+    Rerouted,
     SubmitFailed,
     SubmitUnknown,
     Update,
 )
+from .messages.plans import decode_plan, next_route
 from .opening import open_store
 from .writer import BatchWriter
 
@@ -95,6 +97,7 @@ __all__ = [
     "ReceiptArrived",
     "RecoveryReport",
     "ReplyLease",
+    "Rerouted",
     "SavedAnswer",
     "Store",
     "StoreError",
@@ -106,8 +109,10 @@ __all__ = [
     "UnknownCampaignError",
     "UnknownGroupError",
     "Update",
+    "decode_plan",
     "delivery_state",
     "import_billing_data",
     "load_billing_json",
+    "next_route",
     "open_store",
 ]

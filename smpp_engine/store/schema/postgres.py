@@ -723,6 +723,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX job_runs_job ON job_runs (job, id);
     """,
+    # 11: routing. The rule that chose a message's route ("explicit" when the request
+    # named it, NULL when no routing table is configured) and the routes its rule
+    # allows, in failover order, space-separated (route names hold no spaces): a
+    # failover moves the message to the next one after its current smsc.
+    """
+    ALTER TABLE messages ADD COLUMN route_rule text;
+    ALTER TABLE messages ADD COLUMN route_plan text;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

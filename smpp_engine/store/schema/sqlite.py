@@ -460,7 +460,27 @@ _V9 = (
     "CREATE INDEX job_runs_job ON job_runs (job, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# 10: routing. The rule that chose a message's route ("explicit" when the request
+# named it, NULL when no routing table is configured) and the routes its rule
+# allows, in failover order, space-separated (route names hold no spaces): a
+# failover moves the message to the next one after its current ``smsc``.
+_V10 = (
+    "ALTER TABLE messages ADD COLUMN route_rule TEXT",
+    "ALTER TABLE messages ADD COLUMN route_plan TEXT",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1,
+    _V2,
+    _V3,
+    _V4,
+    _V5,
+    _V6,
+    _V7,
+    _V8,
+    _V9,
+    _V10,
+)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
