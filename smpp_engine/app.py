@@ -330,6 +330,7 @@ class Gateway:
             default_priority=config.priority(),
             # Checked only when billing is enabled: a route no [[smsc]] has means the first.
             billing_route=billing_route if billing_route in routes else None,
+            routing=self.settings.routing_table(),
             notice_rules=self.settings.notices.apply_to,
             warning_wait=timedelta(hours=self.settings.notices.warning_wait_hours),
             warning_retries=self.settings.notices.warning_retries,

@@ -11,6 +11,7 @@ from billing_core import UtilitySettings
 from throttling import Priority
 
 from ..pipeline import RouteStatus
+from ..pipeline.routing import RoutingTable
 from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
 from ..store import Accepted, NewMessage, Store
 from .health import Readiness
@@ -61,6 +62,9 @@ class ApiContext:
     route_status: Callable[[], Mapping[str, RouteStatus]] | None = None
     #: The route billing notices go out on ([billing] route); None: the first route.
     billing_route: str | None = None
+    #: The routing table ([routing]); None: a message takes its request's route or the
+    #: first one.
+    routing: RoutingTable | None = None
     #: The engine's [notices] quiet hours and caps put on a utility's notice rules.
     notice_rules: Callable[[UtilitySettings], UtilitySettings] = lambda utility: utility
     #: How long a disconnection warning may wait for its receipt, and how many times
@@ -74,6 +78,8 @@ class ApiContext:
         unknown = sorted(set(self.route_texts) - set(self.routes))
         if unknown:
             raise ValueError(f"route_texts: no such route {', '.join(unknown)}")
+        if self.routing is not None and (strange := self.routing.routes() - set(self.routes)):
+            raise ValueError(f"routing: no such route {', '.join(sorted(strange))}")
         if self.billing_route is not None and self.billing_route not in self.routes:
             raise ValueError(f"billing_route: no such route {self.billing_route}")
 
