@@ -54,8 +54,8 @@ def _routing_problems(settings: Settings, source: str, names: list[str]) -> list
         return []
     expected = f"expected the name of an [[smsc]] ({', '.join(map(repr, names))})"
     named = [(f"routing.default[{i}]", route) for i, route in enumerate(routing.default)]
-    for index, rule in enumerate(routing.rules):
-        named += [(f"routing.rules[{index}].routes[{i}]", r) for i, r in enumerate(rule.routes)]
+    for rule in routing.rules:
+        named += [(f"routing.rules[{rule.name}].routes[{i}]", r) for i, r in enumerate(rule.routes)]
     return [
         Problem(source, key, expected, repr(route)) for key, route in named if route not in names
     ]
