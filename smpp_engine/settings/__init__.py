@@ -28,6 +28,7 @@ from .model import (
 )
 from .priority import NamedPriority
 from .rendering import MASK, settings_data, to_toml
+from .routing import RoutingSettings, RuleSettings
 from .smsc import RetrySettings, SmscSettings, TlsSettings
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "PipelineSettings",
     "Problem",
     "RetrySettings",
+    "RoutingSettings",
+    "RuleSettings",
     "Settings",
     "SettingsError",
     "SimulatorSettings",

@@ -39,8 +39,8 @@ class RuleSettings(Section):
     weights: list[_Weight] | None = None
     #: Destination prefixes (international digits, no "+").
     prefixes: list[_Prefix] = []
-    #: Sender ids or numbers, as the message gives them.
-    senders: list[str] = []
+    #: Source addresses (sender ids or numbers), as the message gives them.
+    sources: list[str] = []
     #: API key names (the client that sent the message).
     clients: list[str] = []
     kinds: list[Literal["interactive", "transactional", "bulk", "reply", "notice", "warning"]] = []
@@ -97,7 +97,7 @@ class RuleSettings(Section):
             routes=tuple(self.routes),
             weights=tuple(self.weights or ()),
             prefixes=tuple(self.prefixes),
-            senders=frozenset(self.senders),
+            senders=frozenset(self.sources),
             clients=frozenset(self.clients),
             kinds=frozenset(MessageKind(kind) for kind in self.kinds),
             hours=None if self.hours is None else parse_window(self.hours, field="hours"),

@@ -28,6 +28,8 @@ from smpp_engine.settings import (
     NoticeSettings,
     PipelineSettings,
     RetrySettings,
+    RoutingSettings,
+    RuleSettings,
     SimulatorSettings,
     SmscSettings,
     StoreSettings,
@@ -53,6 +55,8 @@ TABLES: dict[str, type[BaseModel]] = {
     "billing": BillingSettings,
     "notices": NoticeSettings,
     "notices.caps": CapSettings,
+    "routing": RoutingSettings,
+    "routing.rules": RuleSettings,
 }
 
 _TABLE = re.compile(r"^(?:### )?`\[\[?([a-z.]+)\]\]?`")
