@@ -1,4 +1,4 @@
-"""B9 failover: one of two SMSCs is killed (SIGKILL) mid-run; how long until its messages
+"""Failover: one of two SMSCs is killed (SIGKILL) mid-run; how long until its messages
 flow through the other, and is anything lost?
 
 Two ``smpp-engine sim`` processes, A and B, each sending every DELIVRD receipt
@@ -14,7 +14,7 @@ has answered a third of them A is killed. The clock starts at the kill:
 - ``possible_duplicates``: messages that may have reached A as well (in flight
   at the kill: sent again on B, at-least-once).
 
-    python -m benchmarks.b9_failover [--messages 5000] [--failover-after 2]
+    python -m benchmarks.failover [--messages 5000] [--failover-after 2]
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def _answered_on(path: Path, smsc: str) -> int:
 async def run(
     folder: Path, a: subprocess.Popen[str], port_a: int, port_b: int, args: Any
 ) -> dict[str, Any]:
-    path = folder / "b9.db"
+    path = folder / "failover.db"
     n = args.messages
     async with open_sqlite_store(path) as store, trio.open_nursery() as nursery:
         routes = [route(A, port_a, args.failover_after), route(B, port_b, args.failover_after)]
@@ -144,7 +144,8 @@ async def run(
         pipeline.stop()
     with sqlite3.connect(path) as db:
         first = db.execute(
-            "SELECT min(at), count(DISTINCT message_id) FROM message_events WHERE event = 'rerouted'"
+            "SELECT min(at), count(DISTINCT message_id) FROM message_events "
+            "WHERE event = 'rerouted'"
         ).fetchone()
         duplicates = db.execute("SELECT count(*) FROM messages WHERE possible_duplicate").fetchone()
         ids = db.execute("SELECT count(*) FROM messages").fetchone()
@@ -196,7 +197,7 @@ def main() -> None:
             "possible_duplicates",
         )
     }
-    write("b9_failover", vars(args), figures, result)
+    write("failover", vars(args), figures, result)
 
 
 if __name__ == "__main__":
