@@ -255,6 +255,7 @@ class Gateway:
                     adjust=notices.apply_to,
                     warning_wait=timedelta(hours=notices.warning_wait_hours),
                     warning_retries=notices.warning_retries,
+                    routing=self.settings.routing_table(),
                 )
             )
         if not jobs:
@@ -275,6 +276,7 @@ class Gateway:
             backlog=config.backlog,
             reply_validity=config.reply_validity,
             ask_again_after=config.ask_again_after,
+            routing=self.settings.routing_table(),
         )
 
     async def _start_http(

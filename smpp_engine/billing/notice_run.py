@@ -32,6 +32,7 @@ from billing_core import (
 from metrics import catalogue
 from throttling import Priority
 
+from ..routing import RoutingTable
 from ..store import BillingStore
 from .notices import queue_notices
 from .service import ReplyQueue, route_sizer
@@ -122,12 +123,14 @@ async def run_notices(
     adjust: Callable[[UtilitySettings], UtilitySettings] = lambda s: s,
     page: int = NOTICE_PAGE,
     on_verdicts: Callable[[Sequence[NoticeVerdict]], None] | None = None,
+    routing: RoutingTable | None = None,
 ) -> NoticeRunSummary:
     """Decide the notices of every account of the utility at ``now``; unless previewing
     (``queue`` None or ``dry_run``), store those that go and queue them on ``route``.
 
     ``adjust`` applies the engine's ``[notices]`` settings (quiet hours, caps) to the
     utility's; ``on_verdicts`` sees each page's verdicts (a preview lists them).
+    With ``routing`` the notices go where the routing table sends them, not on ``route``.
     Raises the store's ``NoBillingUtilityError`` when it holds no such utility.
     """
     if now.utcoffset() is None or now.year not in RUN_YEARS:
@@ -161,7 +164,7 @@ async def run_notices(
         pending = await billing.save_run_notices(going, [c.account.number for c in contexts])
         planned_now = {n.key for n in going}
         summary.resumed += sum(1 for n in pending if n.key not in planned_now)
-        await _queue(billing, queue, pending, route)
+        await _queue(billing, queue, pending, route, routing)
         for notice in pending:
             summary.queued[notice.kind] += 1
             catalogue.BILLING_NOTICES_QUEUED.labels(notice.kind.value).inc()
@@ -197,9 +200,15 @@ def _count_decided(verdicts: Sequence[NoticeVerdict]) -> None:
 
 
 async def _queue(
-    billing: BillingStore, queue: ReplyQueue, notices: Sequence[NoticeRecord], route: str
+    billing: BillingStore,
+    queue: ReplyQueue,
+    notices: Sequence[NoticeRecord],
+    route: str,
+    routing: RoutingTable | None,
 ) -> None:
     for priority in (Priority.TRANSACTIONAL, Priority.BULK):
         chosen = [n for n in notices if _priority(n.kind) is priority]
         if chosen:
-            await queue_notices(billing, queue, chosen, route=route, priority=priority)
+            await queue_notices(
+                billing, queue, chosen, route=route, priority=priority, routing=routing
+            )

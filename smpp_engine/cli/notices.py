@@ -98,6 +98,8 @@ def _run(
                 utility_id=utility,
                 adjust=settings.notices.apply_to,
                 on_verdicts=on_verdicts,
+                # A route named on the command line is the route: no rule moves it.
+                routing=None if route else settings.routing_table(),
             )
 
     try:

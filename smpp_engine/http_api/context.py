@@ -11,8 +11,8 @@ from billing_core import UtilitySettings
 from throttling import Priority
 
 from ..pipeline import RouteStatus
-from ..pipeline.routing import RoutingTable
 from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
+from ..routing import RoutingTable
 from ..store import Accepted, NewMessage, Store
 from .health import Readiness
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ..pipeline.routing import EXPLICIT_RULE
+from ..routing import EXPLICIT_RULE
 from ..store import MessageView, NewMessage
 
 __all__ = ["client_key", "differences", "scoped_key", "stored_differences"]

@@ -21,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..campaigns import MsisdnError, normalise_msisdn
-from ..pipeline.routing import MessageFacts, RouteChoice, RoutingTable, kind_of_priority
 from ..protocol import (
     Address,
     Npi,
@@ -32,6 +31,7 @@ from ..protocol import (
     plan_text,
     sender_address,
 )
+from ..routing import MessageFacts, RouteChoice, RoutingTable, kind_of_priority
 from ..settings import NamedPriority
 from ..store import Accepted, NewMessage, StoreError
 from ..views import message_view_json

@@ -75,6 +75,7 @@ async def _decide(context: ApiContext, request: Request, *, preview: bool) -> Re
             route=context.billing_route or context.routes[0],
             dry_run=body.dry_run,
             adjust=context.notice_rules,
+            routing=context.routing,
         )
     except NoBillingUtilityError:
         raise ApiError(

@@ -18,6 +18,7 @@ from billing_core import Period, ProofStatus, UtilitySettings
 from metrics.catalogue import BILLING_WARNINGS as WARNINGS
 
 from ..billing import ReplyQueue, follow_up_warnings, run_notices
+from ..routing import RoutingTable
 from ..store import BillingStore, Store
 from .runner import Job
 from .schedule import Daily, Monthly, ticks_between
@@ -65,6 +66,7 @@ def notices_job(
     adjust: Callable[[UtilitySettings], UtilitySettings],
     warning_wait: timedelta,
     warning_retries: int,
+    routing: RoutingTable | None = None,
 ) -> Job:
     """Decide and queue the notices due now on ``route`` (quiet hours and caps applied,
     ``adjust`` putting the engine's ``[notices]`` on the utility's rules), then send
@@ -78,6 +80,7 @@ def notices_job(
             route=route,
             utility_id=utility_id,
             adjust=adjust,
+            routing=routing,
         )
         queued = ", ".join(
             f"{kind} {n}" for kind, n in sorted((k.value, n) for k, n in summary.queued.items())
@@ -91,6 +94,7 @@ def notices_job(
             wait=warning_wait,
             retries=warning_retries,
             utility_id=utility_id,
+            routing=routing,
         )
         for status in ProofStatus:
             WARNINGS.labels(status.value).set(warnings.count(status))

@@ -11,7 +11,7 @@ crash then flags as possible duplicates only what may have reached the SMSC.
 Claims are leases, kept renewed, and nothing is sent once they may have run out
 (:mod:`.leases`): the claims held are then dropped and given back.
 
-Failover (:mod:`.routing`): a message whose routing rule lists a route after
+Failover (:mod:`smpp_engine.routing`): a message whose routing rule lists a route after
 this one moves there, keeping its id and parts, when this route has had no bind
 up for ``failover_after`` seconds (what waits in the store and what this
 dispatcher holds) or when the SMSC answers a submit with a retry-elsewhere

@@ -30,7 +30,7 @@ class SmscRoute:
     (default: twice the windows of all binds, so the windows stay full while the
     previous outcomes are written). ``failover_after``: seconds with no bind up
     after which the route's messages whose route plan goes on move to their next
-    route (see :mod:`.routing`).
+    route (see :mod:`smpp_engine.routing`).
     """
 
     name: str

@@ -27,7 +27,7 @@ from ..billing.service import DEFAULT_ASK_AGAIN_AFTER, DEFAULT_REPLY_VALIDITY
 from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, parse_window
 from ..jobs.schedule import parse_time_of_day
 from ..pipeline import Pipeline
-from ..pipeline.routing import RoutingTable
+from ..routing import RoutingTable
 from .api_keys import DIGEST_PATTERN
 from .defaults import field_default, parameter_default
 from .priority import NamedPriority

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from billing_core.quiet_hours import parse_window
 
-from ..pipeline.routing import (
+from ..routing import (
     DEFAULT_RULE,
     EXPLICIT_RULE,
     MessageKind,

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from smpp_engine.pipeline.routing import MessageKind, RouteRule, RoutingTable
+from smpp_engine.routing import MessageKind, RouteRule, RoutingTable
 from smpp_engine.store import Rerouted
 
 from .conftest import OTHER_KEY, Api, client_for, context_for

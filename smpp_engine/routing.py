@@ -8,7 +8,7 @@ anything; the conditions it gives must all hold. The rule names its routes:
 - one route;
 - several, in failover order: the message goes to the first, and moves to the
   next when its route has had no bind for the route's ``failover_after`` or an
-  SMSC answered "not over this bind" (see :mod:`.statuses`);
+  SMSC answered "not over this bind" (see :mod:`smpp_engine.pipeline.statuses`);
 - several with ``weights``: load sharing. The first route is drawn by weight
   from a hash of the message's stable key (its idempotency key, else its
   destination, sender and text), so a client's retry of the same request lands

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smpp_engine.pipeline.routing import (
+from smpp_engine.routing import (
     DEFAULT_RULE,
     EXPLICIT_RULE,
     MessageFacts,
