@@ -257,7 +257,7 @@ SELECT count(*) FROM settled
 # that route is failover_moves'); the others would fill the limit and never move.
 _FAILOVER_CANDIDATES = """
 SELECT id, route_plan FROM messages
-WHERE smsc = $1 AND state = 'queued' AND route_plan IS NOT NULL
+WHERE smsc = $1 AND state = 'queued' AND route_plan LIKE '% %'
   AND strpos(' ' || route_plan || ' ', ' ' || $1 || ' ')
       BETWEEN 1 AND length(route_plan) - length($1)
 ORDER BY id

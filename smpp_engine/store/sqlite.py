@@ -315,7 +315,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs):
         # and never move. The rule itself is failover_moves'.
         rows = c.execute(
             "SELECT id, route_plan FROM messages "
-            "WHERE smsc = ? AND state = 'queued' AND route_plan IS NOT NULL "
+            "WHERE smsc = ? AND state = 'queued' AND route_plan LIKE '% %' "
             "AND instr(' ' || route_plan || ' ', ' ' || ? || ' ') "
             "BETWEEN 1 AND length(route_plan) - length(?) "
             "LIMIT ?",
