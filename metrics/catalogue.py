@@ -107,6 +107,12 @@ PIPELINE_ROUTE_RESTARTS = Counter(
     "Restarts of a route's task after an unexpected fault (the process went on).",
     ["smsc"],
 )
+PIPELINE_FAILOVERS = Counter(
+    "smpp_pipeline_failovers",
+    "Messages moved to the next route of their routing rule: their route had no bind up "
+    "for its failover_after, or its SMSC answered a submit with a retry-elsewhere status.",
+    ["from_smsc", "to_smsc"],
+)
 STORE_POISON_UPDATES = Counter(
     "smpp_store_poison_updates",
     "Updates the store refused on their own (not for being unavailable): set aside and "

@@ -43,6 +43,7 @@ from .jobs import (
 )
 from .pipeline import MoMessage, Pipeline, SmscRoute, default_owner
 from .pipeline.queue_depth import sample_queue_depth
+from .routing import RoutingTable
 from .settings import Settings, SettingsError
 from .store import (
     BillingStore,
@@ -312,6 +313,7 @@ class Gateway:
                     adjust=notices.apply_to,
                     warning_wait=timedelta(hours=notices.warning_wait_hours),
                     warning_retries=notices.warning_retries,
+                    routing=self._routing_table,
                 )
             )
         return jobs
@@ -330,6 +332,7 @@ class Gateway:
             backlog=config.backlog,
             reply_validity=config.reply_validity,
             ask_again_after=config.ask_again_after,
+            routing=self.settings.routing_table(),
         )
 
     async def _start_http(
@@ -383,6 +386,7 @@ class Gateway:
             default_priority=config.priority(),
             # Checked only when billing is enabled: a route no [[smsc]] has means the first.
             billing_route=billing_route if billing_route in routes else None,
+            routing=self.settings.routing_table(),
             notice_rules=self.settings.notices.apply_to,
             warning_wait=timedelta(hours=self.settings.notices.warning_wait_hours),
             warning_retries=self.settings.notices.warning_retries,
@@ -401,7 +405,8 @@ class Gateway:
     def _routing(self, settings: Settings) -> RoutingConfiguration:
         """The routing configuration ``settings`` describe, bound to this process's simulator."""
         return RoutingConfiguration(
-            tuple(self._route(smsc.to_route(), self._simulator_port) for smsc in settings.smsc)
+            tuple(self._route(smsc.to_route(), self._simulator_port) for smsc in settings.smsc),
+            settings.routing_table(),
         )
 
     async def reload(self) -> ReloadReport:
@@ -431,7 +436,9 @@ class Gateway:
             if self._api is not None:
                 self._api.replace_keys(http.api_key_digests(), http.api_key_scopes())
             later = restart_needed(self.settings, loaded)
-            self.settings = self.settings.model_copy(update={"smsc": loaded.smsc, "http": http})
+            self.settings = self.settings.model_copy(
+                update={"smsc": loaded.smsc, "routing": loaded.routing, "http": http}
+            )
             queued = {}
             assert self.store is not None
             for name in change["removed"]:
@@ -462,11 +469,20 @@ class Gateway:
         change = self.pipeline.reconfigure(routing.routes, changed=changed)
         self.routing = routing
         self._sampled[:] = routing.names
+        if self.billing is not None:
+            self.billing.routing = routing.table
         if self._api is not None:
             self._api.replace_routes(
-                routing.names, _route_texts(routing.routes), self.settings.billing.route
+                routing.names,
+                _route_texts(routing.routes),
+                self.settings.billing.route,
+                routing.table,
             )
         return change
+
+    def _routing_table(self) -> RoutingTable | None:
+        """The routing table in force now (scheduled jobs ask at each run)."""
+        return None if self.routing is None else self.routing.table
 
 
 def _route_texts(routes: Iterable[SmscRoute]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .pipeline import SmscRoute
+from .routing import RoutingTable
 from .settings import Settings
 
 __all__ = ["ReloadReport", "RoutingConfiguration", "restart_needed"]
@@ -29,9 +30,11 @@ _HTTP_RELOADED = frozenset({"api_keys"})
 
 @dataclass(frozen=True, slots=True)
 class RoutingConfiguration:
-    """How messages are routed: the routes (the first is the default)."""
+    """How messages are routed: the routes (the first is the default) and the
+    routing table of rules (None without ``[routing]``)."""
 
     routes: tuple[SmscRoute, ...]
+    table: RoutingTable | None = None
 
     @property
     def names(self) -> list[str]:

@@ -96,6 +96,8 @@ def message_view_json(view: MessageView) -> dict[str, Any]:
         "id": view.message_id,
         "state": view.state.value,
         "route": view.smsc,
+        "route_rule": view.route_rule,
+        "route_plan": list(view.route_plan),
         "from": view.source,
         "to": view.destination,
         "text": view.text,

@@ -153,3 +153,48 @@ async def _delivered(gateway: Gateway) -> int:
     assert gateway.store is not None
     counts: dict[Any, int] = await gateway.store.count_by_state(smsc="default")
     return sum(n for state, n in counts.items() if state == "delivered")
+
+
+async def test_a_reload_applies_new_routing_rules_to_the_next_message(tmp_path: Path) -> None:
+    """The routing table is part of what a reload swaps: a rule's route changed in the
+    file takes the next message there, and the message view names the rule."""
+    file = tmp_path / "gw.toml"
+    base_text = settings_text(tmp_path, routes={"default": 8, "spare": 8})
+
+    def with_rule(route: str) -> str:
+        return (
+            base_text
+            + f"""
+[routing]
+default = ["default"]
+
+[[routing.rules]]
+name = "uk"
+prefixes = ["44"]
+routes = ["{route}"]
+"""
+        )
+
+    file.write_text(with_rule("default"))
+    gateway = Gateway(load_settings(file, {}), load_settings=lambda: load_settings(file, {}))
+    async with trio.open_nursery() as nursery:
+        started: Started = await nursery.start(gateway.run)
+        base = f"http://127.0.0.1:{started.http_port}"
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        async with httpx.AsyncClient(base_url=base, headers=admin, timeout=30) as client:
+
+            async def send() -> dict[str, Any]:
+                body = {"to": "+447700900123", "from": "ACME", "text": "Meter due"}
+                posted = await client.post("/v1/messages", json=body)
+                assert posted.status_code == 201, posted.text
+                shown = await client.get(f"/v1/messages/{posted.json()['id']}")
+                found: dict[str, Any] = shown.json()
+                return found
+
+            before = await send()
+            assert (before["route"], before["route_rule"]) == ("default", "uk")
+            file.write_text(with_rule("spare"))
+            assert (await client.post("/v1/admin/reload")).status_code == 200
+            after = await send()
+            assert (after["route"], after["route_rule"]) == ("spare", "uk")
+        gateway.stop()

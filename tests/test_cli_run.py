@@ -333,3 +333,42 @@ def _steer_and_reload(
     assert json.loads(cli("rebind", "default").stdout)["rebinding"] is True
     unknown = cli("pause", "nowhere")
     assert unknown.returncode == 2 and "no route is called 'nowhere'" in unknown.stderr
+
+
+def test_status_shows_the_rule_that_chose_the_route_and_the_plan(tmp_path: Path) -> None:
+    import trio  # noqa: PLC0415 - only this test writes the store itself
+
+    from smpp_engine.store import NewMessage, open_store  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 'routed.db'}"
+
+    async def accept() -> int:
+        async with open_store(url) as store:
+            message = NewMessage(
+                smsc="primary",
+                source="ACME",
+                destination="447700900123",
+                text="Your bill is ready",
+                route_rule="uk-bulk",
+                route_plan=("primary", "backup"),
+            )
+            (accepted,) = await store.accept([message], now=time.time())
+            return accepted.message_id
+
+    message_id = trio.run(accept)
+    shown = subprocess.run(
+        [*COMMAND, "status", str(message_id), "--store", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Routing: rule uk-bulk, plan primary -> backup" in shown.stdout
+    as_json = subprocess.run(
+        [*COMMAND, "status", str(message_id), "--store", url, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = json.loads(as_json.stdout)
+    assert (found["route_rule"], found["route_plan"]) == ("uk-bulk", ["primary", "backup"])

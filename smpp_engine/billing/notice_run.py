@@ -32,6 +32,7 @@ from billing_core import (
 from metrics import catalogue
 from throttling import Priority
 
+from ..routing import RoutingTable
 from ..store import BillingStore
 from .notices import queue_notices
 from .service import ReplyQueue, route_sizer
@@ -123,6 +124,7 @@ async def run_notices(
     page: int = NOTICE_PAGE,
     on_verdicts: Callable[[Sequence[NoticeVerdict]], None] | None = None,
     sizer: TextSizer | None = None,
+    routing: RoutingTable | None = None,
 ) -> NoticeRunSummary:
     """Decide the notices of every account of the utility at ``now``; unless previewing
     (``queue`` None or ``dry_run``), store those that go and queue them on ``route``.
@@ -131,6 +133,7 @@ async def run_notices(
     utility's; ``on_verdicts`` sees each page's verdicts (a preview lists them).
     ``sizer`` sizes the texts as ``route`` sends them (its SMSC's text profile and
     concatenation); without it, the pipeline ``queue`` says, else the defaults.
+    With ``routing`` the notices go where the routing table sends them, not on ``route``.
     Raises the store's ``NoBillingUtilityError`` when it holds no such utility.
     """
     if now.utcoffset() is None or now.year not in RUN_YEARS:
@@ -165,7 +168,7 @@ async def run_notices(
         pending = await billing.save_run_notices(going, [c.account.number for c in contexts])
         planned_now = {n.key for n in going}
         summary.resumed += sum(1 for n in pending if n.key not in planned_now)
-        await _queue(billing, queue, pending, route)
+        await _queue(billing, queue, pending, route, routing)
         for notice in pending:
             summary.queued[notice.kind] += 1
             catalogue.BILLING_NOTICES_QUEUED.labels(notice.kind.value).inc()
@@ -201,9 +204,15 @@ def _count_decided(verdicts: Sequence[NoticeVerdict]) -> None:
 
 
 async def _queue(
-    billing: BillingStore, queue: ReplyQueue, notices: Sequence[NoticeRecord], route: str
+    billing: BillingStore,
+    queue: ReplyQueue,
+    notices: Sequence[NoticeRecord],
+    route: str,
+    routing: RoutingTable | None,
 ) -> None:
     for priority in (Priority.TRANSACTIONAL, Priority.BULK):
         chosen = [n for n in notices if _priority(n.kind) is priority]
         if chosen:
-            await queue_notices(billing, queue, chosen, route=route, priority=priority)
+            await queue_notices(
+                billing, queue, chosen, route=route, priority=priority, routing=routing
+            )

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from billing_core import DeliveryState, NoticeRecord
+from billing_core import LEGALLY_REQUIRED, DeliveryState, NoticeRecord, attempt_of
 from throttling import Priority
 
 from ..protocol import plan_text, sender_address
+from ..routing import MessageFacts, MessageKind, RouteChoice, RoutingTable
 from ..store import BillingStore, MessageState, NewMessage, Store, StoredNotice, delivery_state
 from .service import ReplyQueue, route_text
 
@@ -22,6 +23,7 @@ __all__ = [
     "MessageFate",
     "load_notice",
     "message_fate",
+    "notice_route",
     "queue_notices",
     "recent_notices",
     "reply_fate",
@@ -96,6 +98,25 @@ async def _with_fate(store: Store, stored: StoredNotice) -> NoticeRecord:
     )
 
 
+def notice_route(routing: RoutingTable, notice: NoticeRecord, source: str) -> RouteChoice:
+    """Where ``routing`` sends ``notice``, read at the moment it is to go out.
+
+    A disconnection warning sent again (attempt ``n`` of its key) starts ``n``
+    routes further along its rule's plan: the route that carried the attempt
+    with no receipt may be why none came. The weighted draw is the warning's
+    own (its first key), so the attempts walk one plan.
+    """
+    kind = MessageKind.WARNING if notice.kind in LEGALLY_REQUIRED else MessageKind.NOTICE
+    base, attempt = attempt_of(notice.key or f"notice:{notice.id}")
+    at = (notice.send_at or notice.created_at).timestamp()
+    choice = routing.choose(MessageFacts(notice.msisdn, source, kind, key=base), at)
+    plan = choice.plan
+    if attempt and len(plan) > 1:
+        shift = attempt % len(plan)
+        plan = (*plan[shift:], *plan[:shift])
+    return RouteChoice(plan[0], choice.rule, plan)
+
+
 async def reply_fate(billing: BillingStore, store: Store, mo_message_id: str) -> MessageFate | None:
     """The fate of the reply to an MO message; None when no reply was queued for it."""
     message_id = await billing.reply_message_id(mo_message_id)
@@ -109,8 +130,13 @@ async def queue_notices(
     *,
     route: str,
     priority: Priority = Priority.TRANSACTIONAL,
+    routing: RoutingTable | None = None,
 ) -> list[int]:
     """Queue saved ``notices`` (with ids) on ``route`` and link each to its message.
+
+    With ``routing`` each notice goes where the routing table sends its kind
+    (``warning`` for the notices the law requires, ``notice`` for the others);
+    see :func:`notice_route`.
 
     Each message's idempotency key is the notice's key (a notices run's, see
     :func:`billing_core.notice_key`), else ``notice:{id}``: queueing a notice again
@@ -121,14 +147,16 @@ async def queue_notices(
         return []
     settings = await billing.load_settings()
     ton, npi, source = sender_address(settings.sender_id or _DEFAULT_SENDER)
-    profile, method = route_text(queue, route)
     messages = []
     for notice in notices:
         if notice.id is None:
             raise ValueError(f"notices: a notice must be saved first, got {notice!r}")
+        choice = None if routing is None else notice_route(routing, notice, source)
+        smsc = route if choice is None else choice.route
+        profile, method = route_text(queue, smsc)
         messages.append(
             NewMessage(
-                smsc=route,
+                smsc=smsc,
                 source=source,
                 source_ton=ton,
                 source_npi=npi,
@@ -138,6 +166,8 @@ async def queue_notices(
                 priority=priority,
                 not_before=0.0 if notice.send_at is None else notice.send_at.timestamp(),
                 idempotency_key=notice.key or f"notice:{notice.id}",
+                route_rule=None if choice is None else choice.rule,
+                route_plan=() if choice is None else choice.plan,
             )
         )
     accepted = await queue.accept(messages)

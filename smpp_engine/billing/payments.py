@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from billing_core import NoticeRecord, Payment, PaymentPosting, payment_confirmations, post_payment
 
+from ..routing import RoutingTable
 from ..store import BillingStore
 from .notices import queue_notices
 from .service import ReplyQueue, route_sizer
@@ -46,6 +47,7 @@ async def post_and_confirm(
     *,
     route: str,
     now: datetime,
+    routing: RoutingTable | None = None,
 ) -> PaymentResult:
     """Post ``payment`` to its account and queue the confirmations on ``route``.
 
@@ -63,7 +65,7 @@ async def post_and_confirm(
 
     saved = await billing.save_payment_with_notices(posting, confirmations)
     pending = await billing.unqueued_notices(payment.reference)
-    message_ids = await queue_notices(billing, queue, pending, route=route)
+    message_ids = await queue_notices(billing, queue, pending, route=route, routing=routing)
     if not saved:
         return PaymentResult(
             payment.account_number,

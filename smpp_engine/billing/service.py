@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ..pipeline import MoMessage, RouteDispatcher
 
 from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile, plan_text, sender_address
+from ..routing import MessageFacts, MessageKind, RouteChoice, RoutingTable
 from ..store import Accepted, BillingStore, NewMessage, ReplyLease, StoreError
 
 __all__ = ["ReplyQueue", "SmsSelfService"]
@@ -126,6 +127,7 @@ class SmsSelfService:
         backlog: int = 10_000,
         reply_validity: float = DEFAULT_REPLY_VALIDITY,
         ask_again_after: float = DEFAULT_ASK_AGAIN_AFTER,
+        routing: RoutingTable | None = None,
     ) -> None:
         if workers < 1 or backlog < 1:
             raise ValueError(f"workers and backlog must be at least 1, got {workers}, {backlog}")
@@ -143,14 +145,16 @@ class SmsSelfService:
         self.workers = workers
         self._send, self._receive = trio.open_memory_channel[tuple["MoMessage", float]](backlog)
         self._sender = sender_address(settings.sender_id) if settings.sender_id else None
-        self._lane: RouteDispatcher | None = None
+        self.routing = routing
+        self._lanes: Mapping[str, RouteDispatcher] | None = None
         if isinstance(replies, _RoutedQueue):
-            self._lane = replies.dispatchers.get(route)
-            if self._lane is None:
-                raise ValueError(f"route: the pipeline has no route named {route!r}")
+            self._lanes = replies.dispatchers
+            wanted = {route} | (set() if routing is None else routing.routes())
+            if missing := sorted(wanted - set(self._lanes)):
+                raise ValueError(f"route: the pipeline has no route named {missing[0]!r}")
         self._round_trip = BILLING_ROUND_TRIP.observe
-        # Replies are sized as the route will split them.
-        self._sizer = route_sizer(replies, route)
+        # Replies are sized as their route will split them.
+        self._sizers: dict[str, TextSizer] = {route: route_sizer(replies, route)}
 
     def take(self, message: MoMessage) -> None:
         """Queue an MO message for a worker, or refuse it for now when the queue is full."""
@@ -194,16 +198,19 @@ class SmsSelfService:
         trip to the reply queued durably is observed from it.
         """
         started = time.perf_counter() if taken is None else taken
-        now = datetime.fromtimestamp(self.clock(), UTC)
+        clock = self.clock()
+        now = datetime.fromtimestamp(clock, UTC)
         mo_id = self._question_id(message) or message.mo_id
-        outcome = await self._process(message, mo_id, now)
+        choice = self._reply_route(message, mo_id, clock)
+        route = self.route if choice is None else choice.route
+        outcome = await self._process(message, mo_id, now, self._sizer(route))
         if outcome.status is OutcomeStatus.ALREADY_PROCESSED:
             return outcome
         reply = outcome.reply
         queued = None
         if reply is not None:
-            queued = self._reply_message(message, mo_id, reply.text, reply.parts)
-        lane = self._lane
+            queued = self._reply_message(message, mo_id, reply.text, reply.parts, choice)
+        lane = None if self._lanes is None else self._lanes[route]
         # The pipeline's clock: leases are compared with it when they are recovered.
         stored_at = time.time() if lane is None else lane.clock()
         lease = None if lane is None else ReplyLease(lane.owner, stored_at + lane.route.lease)
@@ -213,11 +220,11 @@ class SmsSelfService:
         def restate(dropped: Sequence[Charge], ledger: Ledger) -> NewMessage | None:
             # Saved on a ledger other than the one loaded (a concurrent first reading
             # billed our fixed charge, say): the reply says the balance as billed.
-            billed[0] = as_billed(outcome, dropped, ledger, self.settings, self._sizer)
+            billed[0] = as_billed(outcome, dropped, ledger, self.settings, self._sizer(route))
             again = billed[0].reply
             if again is None:
                 return None
-            return self._reply_message(message, mo_id, again.text, again.parts)
+            return self._reply_message(message, mo_id, again.text, again.parts, choice)
 
         saved = await self.repository.save_answer(
             outcome, queued, now=stored_at, lease=lease, restate=restate
@@ -247,7 +254,25 @@ class SmsSelfService:
             _log.error("MO could not be billed", mo_id=message.mo_id, error=str(outcome.error))
         return outcome
 
-    async def _process(self, message: MoMessage, mo_id: str, now: datetime) -> Outcome:
+    def _reply_route(self, message: MoMessage, mo_id: str, now: float) -> RouteChoice | None:
+        """Where the routing table sends the reply to ``message`` (None: no table, the
+        ``[billing]`` route). Chosen before the reply is written: its text is sized
+        as that route splits it."""
+        if self.routing is None:
+            return None
+        source = message.destination if self._sender is None else self._sender[2]
+        facts = MessageFacts(message.source, source, MessageKind.REPLY, key=f"reply:{mo_id}")
+        return self.routing.choose(facts, now)
+
+    def _sizer(self, route: str) -> TextSizer:
+        sizer = self._sizers.get(route)
+        if sizer is None:
+            sizer = self._sizers[route] = route_sizer(self.replies, route)
+        return sizer
+
+    async def _process(
+        self, message: MoMessage, mo_id: str, now: datetime, sizer: TextSizer
+    ) -> Outcome:
         """One store round trip for the context, then the pure core."""
         context = await self.repository.load_context(
             msisdn=message.source.lstrip("+"),
@@ -255,7 +280,7 @@ class SmsSelfService:
             mo_message_id=mo_id,
             now=now,
         )
-        return process_sms(context, message.text, mo_message_id=mo_id, now=now, sizer=self._sizer)
+        return process_sms(context, message.text, mo_message_id=mo_id, now=now, sizer=sizer)
 
     def _question_id(self, message: MoMessage) -> str | None:
         """For a question that changes nothing (balance, help), the MO id narrowed to the
@@ -275,13 +300,17 @@ class SmsSelfService:
         window = int(message.received_at // self.ask_again_after)
         return f"{message.mo_id}:{window}"
 
-    def _reply_message(self, message: MoMessage, mo_id: str, text: str, parts: int) -> NewMessage:
+    def _reply_message(
+        self, message: MoMessage, mo_id: str, text: str, parts: int, choice: RouteChoice | None
+    ) -> NewMessage:
         if self._sender is not None:
             ton, npi, source = self._sender
         else:  # answer from the number the consumer wrote to
             ton, npi, source = sender_address(message.destination)
         return NewMessage(
-            smsc=self.route,
+            smsc=self.route if choice is None else choice.route,
+            route_rule=None if choice is None else choice.rule,
+            route_plan=() if choice is None else choice.plan,
             source=source,
             source_ton=ton,
             source_npi=npi,

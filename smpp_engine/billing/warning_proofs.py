@@ -24,6 +24,7 @@ from billing_core import (
 )
 from throttling import Priority
 
+from ..routing import RoutingTable
 from ..store import BillingStore, Store
 from .notices import message_fate, queue_notices
 from .service import ReplyQueue
@@ -77,9 +78,13 @@ async def follow_up_warnings(
     wait: timedelta,
     retries: int,
     utility_id: str | None = None,
+    routing: RoutingTable | None = None,
 ) -> WarningFollowUp:
     """Judge the warnings of the last :data:`LOOKBACK` at ``now``; unless previewing
-    (``queue`` None), queue the retries due on ``route``, ahead of bulk."""
+    (``queue`` None), queue the retries due on ``route``, ahead of bulk.
+
+    With ``routing`` a retry goes on the next route of its rule's plan after the
+    one the attempt before it took (see :func:`.notices.notice_route`)."""
     stored = await billing.sent_warnings(since=now - LOOKBACK, utility_id=utility_id)
     attempts: list[WarningAttempt] = []
     first: dict[str, NoticeRecord] = {}
@@ -118,5 +123,7 @@ async def follow_up_warnings(
     saved = await billing.save_run_notices(again, sorted({n.account_number for n in again}))
     wanted = {n.key for n in again}
     retried = [n for n in saved if n.key in wanted]
-    await queue_notices(billing, queue, retried, route=route, priority=Priority.TRANSACTIONAL)
+    await queue_notices(
+        billing, queue, retried, route=route, priority=Priority.TRANSACTIONAL, routing=routing
+    )
     return WarningFollowUp(proofs, tuple(n.key for n in retried if n.key is not None))

@@ -89,6 +89,13 @@ def _summary(settings: Settings) -> Table:
         "notices",
         f"quiet {notices.quiet_weekday} (weekend {notices.quiet_weekend}), {notices.time_zone}",
     )
+    routing = settings.routing
+    for rule in routing.rules if routing is not None else ():
+        routes = ", ".join(rule.routes) if rule.weights else " -> ".join(rule.routes)
+        shared = " by weight" if rule.weights else ""
+        table.add_row(f"rule {rule.name}", f"{routes}{shared}")
+    if routing is not None:
+        table.add_row("rule default", " -> ".join(routing.default or [settings.smsc[0].name]))
     return table
 
 

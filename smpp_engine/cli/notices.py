@@ -113,6 +113,8 @@ def _run(
                 adjust=settings.notices.apply_to,
                 on_verdicts=on_verdicts,
                 sizer=sizer,
+                # A route named on the command line is the route: no rule moves it.
+                routing=None if route else settings.routing_table(),
             )
 
     try:

@@ -151,6 +151,9 @@ def _print_message(found: dict[str, Any]) -> None:
             + (", possible duplicate" if found["possible_duplicate"] else "")
         )
     )
+    if found.get("route_rule") is not None:  # none without a routing table
+        plan = " -> ".join(found["route_plan"])
+        console.print(escape(f"Routing: rule {found['route_rule']}, plan {plan}"))
     # Timestamps stay on one line, whatever the terminal's width.
     parts = Table(
         "part",

@@ -278,7 +278,22 @@ class Message(Answer):
 
     id: int
     state: MessageState
-    route: str
+    route: Annotated[str, Field(description="The route it is on now (after any failover).")]
+    route_rule: Annotated[
+        str | None,
+        Field(
+            description="The routing rule that chose its route: a [[routing.rules]] name, "
+            "'default' (no rule matched) or 'explicit' (the request named the route); "
+            "null without a routing table."
+        ),
+    ]
+    route_plan: Annotated[
+        list[str],
+        Field(
+            description="The routes its rule allows, in failover order (the first is where "
+            "it was sent first); empty without a routing table."
+        ),
+    ]
     sender: str = Field(alias="from")
     to: str
     text: str

@@ -142,7 +142,12 @@ async def post_payment(context: ApiContext, request: Request) -> Response:
     )
     try:
         posted = await post_and_confirm(
-            _billing(context), PipelineQueue(context), payment, route=context.routes[0], now=now
+            _billing(context),
+            PipelineQueue(context),
+            payment,
+            route=context.routes[0],
+            now=now,
+            routing=context.routing,
         )
     except UnknownAccountError:
         raise ApiError(404, "not found", f"no account {account!r}") from None

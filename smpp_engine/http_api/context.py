@@ -13,6 +13,7 @@ from throttling import Priority
 from ..control import ReloadReport
 from ..pipeline import RouteStatus
 from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
+from ..routing import RoutingTable
 from ..store import Accepted, NewMessage, Store
 from .auth import KeyRing
 from .health import Readiness
@@ -65,6 +66,9 @@ class ApiContext:
     route_status: Callable[[], Mapping[str, RouteStatus]] | None = None
     #: The route billing notices go out on ([billing] route); None: the first route.
     billing_route: str | None = None
+    #: The routing table ([routing]); None: a message takes its request's route or the
+    #: first one.
+    routing: RoutingTable | None = None
     #: The engine's [notices] quiet hours and caps put on a utility's notice rules.
     notice_rules: Callable[[UtilitySettings], UtilitySettings] = lambda utility: utility
     #: How long a disconnection warning may wait for its receipt, and how many times
@@ -89,6 +93,8 @@ class ApiContext:
         unknown = sorted(set(self.route_texts) - set(self.routes))
         if unknown:
             raise ValueError(f"route_texts: no such route {', '.join(unknown)}")
+        if self.routing is not None and (strange := self.routing.routes() - set(self.routes)):
+            raise ValueError(f"routing: no such route {', '.join(sorted(strange))}")
         if self.billing_route is not None and self.billing_route not in self.routes:
             raise ValueError(f"billing_route: no such route {self.billing_route}")
 
@@ -105,9 +111,12 @@ class ApiContext:
         routes: Sequence[str],
         route_texts: Mapping[str, RouteText],
         billing_route: str | None,
+        routing: RoutingTable | None = None,
     ) -> None:
-        """Take these routes from the next request on (a reload changed them)."""
+        """Take these routes and routing table from the next request on (a reload
+        changed them)."""
         self.routes = list(routes)
+        self.routing = routing
         self.route_texts = dict(route_texts)
         self.billing_route = billing_route if billing_route in self.routes else None
 

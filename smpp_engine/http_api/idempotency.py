@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from ..routing import EXPLICIT_RULE
 from ..store import MessageView, NewMessage
 
 __all__ = ["client_key", "differences", "scoped_key", "stored_differences"]
@@ -43,9 +44,17 @@ def client_key(stored: str | None) -> str | None:
 
 
 def stored_differences(stored: MessageView, message: NewMessage) -> list[str]:
-    """The request fields in which ``message`` differs from the ``stored`` one."""
+    """The request fields in which ``message`` differs from the ``stored`` one.
+
+    The route counts only when the request named it: a route the routing rules
+    chose is no field of the request (an hour later they may choose another),
+    and the stored one is where the message was first sent (it may have failed
+    over since).
+    """
+    first_route = stored.route_plan[0] if stored.route_plan else stored.smsc
+    named = message.route_rule in (None, EXPLICIT_RULE)
     pairs = {
-        "route": (stored.smsc, message.smsc),
+        "route": (first_route, message.smsc if named else first_route),
         "from": (stored.source, message.source),
         "to": (stored.destination, message.destination),
         "text": (stored.text, message.text),

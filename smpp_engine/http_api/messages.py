@@ -31,6 +31,7 @@ from ..protocol import (
     plan_text,
     sender_address,
 )
+from ..routing import MessageFacts, RouteChoice, RoutingTable, kind_of_priority
 from ..settings import NamedPriority
 from ..store import Accepted, NewMessage, StoreError
 from ..views import message_view_json
@@ -190,18 +191,58 @@ def api_key_name(request: Request) -> str:
     return name
 
 
+def _client(request: Request) -> str | None:
+    """The API key's name for routing rules; None when no gate set it (an open test app)."""
+    name = request.scope.get("state", {}).get("api_key_name")
+    return name if isinstance(name, str) else None
+
+
+def _route(
+    context: ApiContext,
+    body: MessageRequest,
+    facts: tuple[str, str, str | None, str | None],
+    now: float,
+    at: str,
+) -> RouteChoice | None:
+    """The route ``body`` goes on: the one it names (honoured, recorded "explicit"), else
+    the routing table's choice; None without a table (the first route, as ever).
+    ``facts``: the destination, the sender, the client and the idempotency key."""
+    if body.route is not None:
+        if body.route not in context.routes:
+            known = ", ".join(context.routes)
+            raise invalid(f"{at}route", body.route, f"no such route (known: {known})")
+        return None if context.routing is None else RoutingTable.explicit(body.route)
+    if context.routing is None:
+        return None
+    destination, source, client, key = facts
+    priority = context.default_priority if body.priority is None else body.priority
+    return context.routing.choose(
+        MessageFacts(
+            destination=destination,
+            source=source,
+            kind=kind_of_priority(priority),
+            client=client,
+            key=MessageFacts.stable_key(key, destination, source, body.text),
+        ),
+        now,
+    )
+
+
 def _new_message(
-    context: ApiContext, body: MessageRequest, now: float, key: str | None, at: str = ""
+    context: ApiContext,
+    body: MessageRequest,
+    now: float,
+    key: str | None,
+    at: str = "",
+    *,
+    client: str | None = None,
 ) -> tuple[NewMessage, TextPlan]:
     """The message ``body`` asks for, with its text plan; 422s name ``at`` + the field.
 
     The text is planned as its route's dispatcher will split it: with the
-    route's text profile and concatenation method.
+    route's text profile and concatenation method. ``client``: the API key's
+    name, which routing rules may match.
     """
-    route = body.route or context.routes[0]
-    if route not in context.routes:
-        known = ", ".join(context.routes)
-        raise invalid(f"{at}route", route, f"no such route (known: {known})")
     try:
         destination = normalise_msisdn(body.to, field="to")
         check_address(Address(Ton.INTERNATIONAL, Npi.ISDN, destination), "destination_addr")
@@ -210,6 +251,8 @@ def _new_message(
     except PduError as exc:
         raise invalid(f"{at}to", body.to, exc.reason) from None
     ton, npi, source = sender_fields(body.sender, field=f"{at}from")
+    choice = _route(context, body, (destination, body.sender, client, key), now, at)
+    route = choice.route if choice is not None else body.route or context.routes[0]
     text = context.route_text(route)
     try:
         plan = plan_text(body.text, text.profile, text.method, max_parts=text.max_parts)
@@ -229,6 +272,8 @@ def _new_message(
         expires_at=expires_at,
         not_before=_send_at(body, now, expires_at, at),
         idempotency_key=key,
+        route_rule=None if choice is None else choice.rule,
+        route_plan=() if choice is None else choice.plan,
     )
     return message, plan
 
@@ -269,7 +314,7 @@ def _conflict(message_id: int, message: NewMessage, differ: Sequence[str], field
 async def post_message(context: ApiContext, request: Request) -> Response:
     body = parse_body(MessageRequest, await read_json(request))
     key = _scoped(request, _idempotency_key(request, body))
-    message, plan = _new_message(context, body, context.clock(), key)
+    message, plan = _new_message(context, body, context.clock(), key, client=_client(request))
     (accepted,) = await context.accept([message])
     if accepted.duplicate:
         # The store kept nothing of this request: a 409 leaves nothing behind.
@@ -371,6 +416,7 @@ async def post_messages(context: ApiContext, request: Request) -> Response:
             now,
             None if item.idempotency_key is None else scoped_key(name, item.idempotency_key),
             at=f"messages[{n}].",
+            client=name,
         )
         for n, item in enumerate(body.messages)
     ]

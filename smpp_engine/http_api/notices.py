@@ -81,6 +81,7 @@ async def _decide(context: ApiContext, request: Request, *, preview: bool) -> Re
             dry_run=body.dry_run,
             adjust=context.notice_rules,
             sizer=partial(plan_text, profile=text.profile, method=text.method),
+            routing=context.routing,
         )
     except NoBillingUtilityError:
         raise ApiError(

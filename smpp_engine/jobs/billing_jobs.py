@@ -19,6 +19,7 @@ from billing_core import Period, ProofStatus, UtilitySettings
 from metrics.catalogue import BILLING_WARNINGS as WARNINGS
 
 from ..billing import ReplyQueue, follow_up_warnings, run_notices
+from ..routing import RoutingTable
 from ..store import BillingStore, Store
 from .runner import Job
 from .schedule import Daily, Monthly, ticks_between
@@ -66,12 +67,15 @@ def notices_job(
     adjust: Callable[[UtilitySettings], UtilitySettings],
     warning_wait: timedelta,
     warning_retries: int,
+    routing: Callable[[], RoutingTable | None] = lambda: None,
 ) -> Job:
     """Decide and queue the notices due now on ``route`` (quiet hours and caps applied,
     ``adjust`` putting the engine's ``[notices]`` on the utility's rules), then send
-    again the disconnection warnings not delivered within ``warning_wait``."""
+    again the disconnection warnings not delivered within ``warning_wait``.
+    ``routing`` gives the routing table in force at each run (a reload may change it)."""
 
     async def work(due_at: float, now: float) -> str:
+        table = routing()
         summary = await run_notices(
             billing,
             queue,
@@ -79,6 +83,7 @@ def notices_job(
             route=route,
             utility_id=utility_id,
             adjust=adjust,
+            routing=table,
         )
         queued = ", ".join(
             f"{kind} {n}" for kind, n in sorted((k.value, n) for k, n in summary.queued.items())
@@ -92,6 +97,7 @@ def notices_job(
             wait=warning_wait,
             retries=warning_retries,
             utility_id=utility_id,
+            routing=table,
         )
         for status in ProofStatus:
             WARNINGS.labels(status.value).set(warnings.count(status))

@@ -11,6 +11,13 @@ crash then flags as possible duplicates only what may have reached the SMSC.
 Claims are leases, kept renewed, and nothing is sent once they may have run out
 (:mod:`.leases`): the claims held are then dropped and given back.
 
+Failover (:mod:`smpp_engine.routing`): a message whose routing rule lists a route after
+this one moves there, keeping its id and parts, when this route has had no bind
+up for ``failover_after`` seconds (what waits in the store and what this
+dispatcher holds) or when the SMSC answers a submit with a retry-elsewhere
+status. A permanent refusal never moves a message; one whose plan has no route
+left retries here as it always did.
+
 Faults stay with their message: one that cannot be built, encoded or submitted
 ends failed with its reason (counted in smpp_pipeline_poison_messages_total) and
 the route goes on. A message that was in flight when a gateway stopped uncleanly
@@ -38,6 +45,7 @@ import structlog
 import trio
 
 from metrics import (
+    PIPELINE_FAILOVERS,
     PIPELINE_MESSAGES,
     PIPELINE_POISON_MESSAGES,
     PIPELINE_POSSIBLE_DUPLICATES,
@@ -53,12 +61,14 @@ from ..protocol import CommandStatus, MessageIdError, PduError, SubmitSm, respon
 from ..store import (
     ClaimedMessage,
     PartSubmitted,
+    Rerouted,
     Store,
     StoreError,
     StoreUnavailableError,
     SubmitFailed,
     SubmitUnknown,
     Update,
+    next_route,
 )
 from .leases import RouteLease
 from .marks import DispatchMarks
@@ -80,6 +90,11 @@ _RELEASE_TIMEOUT = 5.0
 # A reason kept in a message's history is cut to this many characters.
 _REASON_LENGTH = 200
 _POISON_STAGES = ("build", "encode", "submit", "outcome", "receipt", "mo")
+# Messages moved to another route per store call while this one has no bind.
+_FAILOVER_BATCH = 1000
+# Ids of messages this dispatcher moved away, remembered so that a second part's
+# answer does not move the message again; forgotten past this many.
+_REROUTED_MEMORY = 10_000
 
 
 class RouteDispatcher:
@@ -152,6 +167,9 @@ class RouteDispatcher:
             stage: counter_adder(PIPELINE_POISON_MESSAGES, route.name, stage)
             for stage in _POISON_STAGES
         }
+        # Trio time since when no bind has been up (None: one is).
+        self._unbound_since: float | None = None
+        self._rerouted: set[int] = set()
 
     @staticmethod
     def _controller(route: SmscRoute) -> RateController:
@@ -236,9 +254,11 @@ class RouteDispatcher:
         self.controller = given if given is not None else self._controller(self.route)
         send_inbound, receive_inbound = trio.open_memory_channel[Inbound](1024)
         route = self.route
+        # A submit waits for a bind no longer than the route waits before failing over.
+        bind_wait = min(route.esme.bind_wait_timeout, route.failover_after)
         async with (
             open_pool(
-                replace(route.esme, ack_inbound=True),
+                replace(route.esme, ack_inbound=True, bind_wait_timeout=bind_wait),
                 route.binds,
                 controller=self.controller,
                 on_outcomes=self._on_outcomes,
@@ -249,6 +269,7 @@ class RouteDispatcher:
             nursery.start_soon(self._take_inbound, receive_inbound)
             nursery.start_soon(self._ack_when_durable)
             nursery.start_soon(self.lease.keep_renewed, self.store)
+            nursery.start_soon(self._fail_over_while_unbound, pool)
             self._pool = pool
             task_status.started()
             try:
@@ -445,9 +466,12 @@ class RouteDispatcher:
         except NotBoundError as exc:
             self._unsettled -= 1
             # No bind came up in time. The parts not sent go back to the front of
-            # the queue; the claim's lease still covers them.
+            # the queue; the claim's lease still covers them, unless the route has
+            # been unbound long enough for the claims to move to their next route.
             self._log.warning("no bind to submit on", error=str(exc))
             self.marks.send_next(self._rest(message, parts, index))
+            if self._unbound_for_failover():
+                self._reroute_held()
             await trio.sleep(self.idle_poll)
             return False
         except PduError as exc:
@@ -540,6 +564,83 @@ class RouteDispatcher:
         for message in claimed:
             self.lanes.push(message, message.priority)
 
+    # --- failover ----------------------------------------------------------------------
+
+    def _unbound_for_failover(self) -> bool:
+        """Whether no bind has been up for the route's ``failover_after``."""
+        since = self._unbound_since
+        return since is not None and trio.current_time() - since >= self.route.failover_after
+
+    def _reroute(self, message_id: int, target: str, now: float, reason: str) -> None:
+        """Move ``message_id`` to ``target`` through the writer, after its other updates."""
+        if len(self._rerouted) >= _REROUTED_MEMORY:
+            self._rerouted.clear()
+        self._rerouted.add(message_id)
+        self._record(Rerouted(message_id, self.route.name, target, now, reason))
+        child(PIPELINE_FAILOVERS, self.route.name, target).inc()
+        self._log.info(
+            "message fails over to the next route of its rule",
+            message_id=message_id,
+            to_smsc=target,
+            reason=reason,
+        )
+
+    def _reroute_held(self) -> None:
+        """Move the claims held here whose plan goes on to their next route.
+
+        Partly sent ones move too: their parts already taken stay with the SMSC
+        that took them, the rest go on the next route with the same reference.
+        """
+        name = self.route.name
+        moved = self.marks.take(lambda m: next_route(m.route_plan, name) is not None)
+        for message in self.lanes.pop_batch(len(self.lanes)):
+            if next_route(message.route_plan, name) is not None:
+                moved.append(message)
+            else:  # in pop order, so each lane keeps its order
+                self.lanes.push(message, message.priority)
+        if not moved:
+            return
+        now = self.clock()
+        reason = f"no bind for {self.route.failover_after:g} s"
+        for message in moved:
+            target = next_route(message.route_plan, name)
+            assert target is not None
+            self._partly_sent.discard(message.message_id)
+            self._reroute(message.message_id, target, now, reason)
+
+    async def _fail_over_while_unbound(self, pool: BindPool) -> None:
+        """Watch the binds; while none has been up for ``failover_after``, move the
+        route's waiting messages whose plan goes on (other processes' claims are
+        theirs to move)."""
+        route = self.route
+        every = min(1.0, route.failover_after / 4)
+        self._unbound_since = trio.current_time()
+        reason = f"no bind for {route.failover_after:g} s"
+        while True:
+            await trio.sleep(every)
+            if pool.bound:
+                self._unbound_since = None
+                continue
+            if self._unbound_since is None:
+                self._unbound_since = trio.current_time()
+            if not self._unbound_for_failover():
+                continue
+            try:
+                moved = await self.store.fail_over(
+                    route.name, now=self.clock(), reason=reason, limit=_FAILOVER_BATCH
+                )
+            except StoreError as exc:
+                self._log.warning("waiting messages not moved: the store failed", error=str(exc))
+                continue
+            for target, count in moved.items():
+                child(PIPELINE_FAILOVERS, route.name, target).inc(count)
+            if moved:
+                self._log.warning(
+                    "route has no bind: its waiting messages fail over",
+                    moved=dict(moved),
+                    failover_after_s=route.failover_after,
+                )
+
     # --- outcomes and receipts -------------------------------------------------------
 
     def _record(self, update: Update) -> None:
@@ -595,7 +696,9 @@ class RouteDispatcher:
                 # UNKNOWN at the receipt timeout, which is the truth.
                 self._log.warning("message id does not fit the policy", error=str(exc))
                 key = smsc_id
-            self._record(PartSubmitted(message_id, part, outcome.bind, key, sent_at, now))
+            self._record(
+                PartSubmitted(message_id, part, outcome.bind, key, sent_at, now, route.name)
+            )
             counted["submitted"](1)
         elif outcome.rejected:
             status = outcome.command_status or 0
@@ -614,7 +717,15 @@ class RouteDispatcher:
                 and message.expires_at is not None
                 and message.attempts + 1 < route.retry.max_attempts
             )
-            self._record(SubmitFailed(message_id, part, status, now, retry_at, expired))
+            target = None
+            if verdict is Verdict.RETRY_ELSEWHERE and retry_at is not None:
+                target = next_route(message.route_plan, route.name)
+            if target is not None and message_id not in self._rerouted:
+                # Not over this bind: the next route of its rule takes it at once.
+                self._record(SubmitFailed(message_id, part, status, now, now))
+                self._reroute(message_id, target, now, f"command_status=0x{status:08X}")
+            else:
+                self._record(SubmitFailed(message_id, part, status, now, retry_at, expired))
             counted["retried" if retry_at is not None else "failed"](1)
         else:
             retry_at = route.retry.retry_at(

@@ -14,7 +14,7 @@ sent, which a crash flags for nothing, stay near what one write takes.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from throttling import PriorityLanes
 
@@ -56,6 +56,19 @@ class DispatchMarks:
     def clear(self) -> None:
         self._ready.clear()
         self._marking = []
+
+    def take(self, chosen: Callable[[ClaimedMessage], bool]) -> list[ClaimedMessage]:
+        """Remove and return the messages ``chosen`` picks (they leave for another route).
+
+        One whose mark is still being written is taken too: the mark matters only
+        while the message is claimed here.
+        """
+        taken = [m for m in self if chosen(m)]
+        if taken:
+            ids = {m.message_id for m in taken}
+            self._ready = deque(m for m in self._ready if m.message_id not in ids)
+            self._marking = [m for m in self._marking if m.message_id not in ids]
+        return taken
 
     def send_next(self, message: ClaimedMessage) -> None:
         """``message`` is marked already (stored so, or put back unsent): it goes next."""

@@ -28,7 +28,9 @@ class SmscRoute:
     :class:`~.parts.SubmitOptions`). ``max_unsettled``: most parts sent whose
     outcome is not durable yet, the most a crash can make the SMSC receive twice
     (default: twice the windows of all binds, so the windows stay full while the
-    previous outcomes are written).
+    previous outcomes are written). ``failover_after``: seconds with no bind up
+    after which the route's messages whose route plan goes on move to their next
+    route (see :mod:`smpp_engine.routing`).
     """
 
     name: str
@@ -46,6 +48,7 @@ class SmscRoute:
     receipt_timeout: float = 48 * 3600.0
     max_unsettled: int | None = None
     submit_options: SubmitOptions = DEFAULT_OPTIONS
+    failover_after: float = 30.0
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -64,6 +67,10 @@ class SmscRoute:
             raise ValueError(
                 f"SmscRoute.lease ({self.lease!r} s) must be longer than the response timeout "
                 f"({self.esme.response_timeout!r} s), or claims could expire in flight"
+            )
+        if not self.failover_after > 0:
+            raise ValueError(
+                f"SmscRoute.failover_after must be positive, got {self.failover_after!r}"
             )
         if not self.receipt_timeout > 0:
             raise ValueError(

@@ -29,6 +29,7 @@ from .model import (
 )
 from .priority import NamedPriority
 from .rendering import MASK, settings_data, to_toml
+from .routing import RoutingSettings, RuleSettings
 from .smsc import RetrySettings, SmscSettings, TlsSettings
 
 __all__ = [
@@ -49,6 +50,8 @@ __all__ = [
     "Problem",
     "RetentionSettings",
     "RetrySettings",
+    "RoutingSettings",
+    "RuleSettings",
     "Scope",
     "Settings",
     "SettingsError",

@@ -43,4 +43,19 @@ def cross_check(settings: Settings, source: str) -> list[Problem]:
                 repr(billing.route),
             )
         )
+    problems.extend(_routing_problems(settings, source, names))
     return problems
+
+
+def _routing_problems(settings: Settings, source: str, names: list[str]) -> list[Problem]:
+    """Every route a rule or the default plan names must be an [[smsc]]."""
+    routing = settings.routing
+    if routing is None:
+        return []
+    expected = f"expected the name of an [[smsc]] ({', '.join(map(repr, names))})"
+    named = [(f"routing.default[{i}]", route) for i, route in enumerate(routing.default)]
+    for rule in routing.rules:
+        named += [(f"routing.rules[{rule.name}].routes[{i}]", r) for i, r in enumerate(rule.routes)]
+    return [
+        Problem(source, key, expected, repr(route)) for key, route in named if route not in names
+    ]

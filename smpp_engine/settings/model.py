@@ -27,9 +27,11 @@ from ..billing.service import DEFAULT_ASK_AGAIN_AFTER, DEFAULT_REPLY_VALIDITY
 from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, parse_window
 from ..jobs.schedule import parse_time_of_day
 from ..pipeline import Pipeline
+from ..routing import RoutingTable
 from .api_keys import DIGEST_PATTERN, SCOPES, Scope
 from .defaults import field_default, parameter_default
 from .priority import NamedPriority
+from .routing import RoutingSettings
 from .sections import Section
 from .senders import SenderId
 from .smsc import Seconds, SmscSettings
@@ -369,6 +371,14 @@ class Settings(Section):
     billing: BillingSettings = BillingSettings()
     notices: NoticeSettings = NoticeSettings()
     retention: RetentionSettings = RetentionSettings()
+    routing: RoutingSettings | None = None
+
+    def routing_table(self) -> RoutingTable | None:
+        """The routing table; None without ``[routing]`` (every message on its request's
+        route or the first ``[[smsc]]``)."""
+        if self.routing is None:
+            return None
+        return self.routing.to_table(self.smsc[0].name)
 
     def route(self, name: str) -> SmscSettings:
         """The ``[[smsc]]`` called ``name``; KeyError if none is."""

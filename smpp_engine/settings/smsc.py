@@ -127,6 +127,9 @@ class SmscSettings(Section):
     #: The most SMS one message may take on this route; longer texts are refused.
     max_parts: int = Field(default=field_default(SubmitOptions, "max_parts"), ge=1, le=255)
     lease: Seconds = field_default(SmscRoute, "lease")
+    #: Seconds with no bind up before messages whose routing rule lists another
+    #: route move to it.
+    failover_after: Seconds = field_default(SmscRoute, "failover_after")
     claim_batch: int = Field(default=field_default(SmscRoute, "claim_batch"), ge=1)
     max_unsettled: int | None = Field(default=field_default(SmscRoute, "max_unsettled"), ge=1)
     tls: TlsSettings | None = None
@@ -190,6 +193,7 @@ class SmscSettings(Section):
             claim_batch=self.claim_batch,
             lease=self.lease,
             receipt_timeout=self.receipt_timeout,
+            failover_after=self.failover_after,
             max_unsettled=self.max_unsettled,
             submit_options=SubmitOptions(
                 validity=ValidityForm(self.validity_period),

@@ -56,10 +56,12 @@ from .messages.model import (
     PartView,
     ReceiptArrived,
     RecoveryReport,
+    Rerouted,
     SubmitFailed,
     SubmitUnknown,
     Update,
 )
+from .messages.plans import decode_plan, next_route
 from .opening import open_store
 from .pauses import PauseStore, RoutePause
 from .retention import PURGEABLE_STATES, DayCount, PurgeBatch, RetentionStore, day_of
@@ -103,6 +105,7 @@ __all__ = [
     "ReceiptArrived",
     "RecoveryReport",
     "ReplyLease",
+    "Rerouted",
     "RetentionStore",
     "RoutePause",
     "SavedAnswer",
@@ -117,8 +120,10 @@ __all__ = [
     "UnknownGroupError",
     "Update",
     "day_of",
+    "decode_plan",
     "delivery_state",
     "import_billing_data",
     "load_billing_json",
+    "next_route",
     "open_store",
 ]

@@ -44,6 +44,7 @@ from .messages.model import (
     RecoveryReport,
     Update,
 )
+from .messages.plans import REROUTED_EVENT, decode_plan, failover_moves
 from .messages.postgres_accept import accept_messages
 from .messages.postgres_record import record_batch
 from .messages.recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
@@ -110,7 +111,8 @@ WITH expired AS (
     RETURNING m.id, m.smsc, m.source, m.destination, m.text, m.parts, m.priority,
         m.registered_delivery, m.not_before, m.expires_at, m.attempts - 1 AS attempts,
         m.possible_duplicate,
-        m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi, m.unclean_stops
+        m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi, m.unclean_stops,
+        m.route_plan
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT $1, change.state, change.delta
@@ -253,9 +255,38 @@ WITH old AS MATERIALIZED (
 SELECT count(*) FROM settled
 """
 
+# Waiting messages of a route whose plan names a route after it (the rule that picks
+# that route is failover_moves'); the others would fill the limit and never move.
+_FAILOVER_CANDIDATES = """
+SELECT id, route_plan FROM messages
+WHERE smsc = $1 AND state = 'queued' AND route_plan LIKE '% %'
+  AND strpos(' ' || route_plan || ' ', ' ' || $1 || ' ')
+      BETWEEN 1 AND length(route_plan) - length($1)
+ORDER BY id
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+"""
+
+_FAIL_OVER = """
+WITH moved AS (
+    UPDATE messages AS m SET smsc = u.target, updated_at = greatest(m.updated_at, $2)
+    FROM unnest($3::bigint[], $4::text[]) AS u (id, target)
+    WHERE m.id = u.id
+    RETURNING m.id, m.smsc
+), events_written AS (
+    INSERT INTO message_events (message_id, at, event, detail)
+    SELECT id, $2, $5, detail FROM unnest($3::bigint[], $6::text[]) AS e (id, detail)
+)
+INSERT INTO state_count_changes (smsc, state, delta)
+SELECT $1, 'queued', -count(*) FROM moved
+UNION ALL
+SELECT smsc, 'queued', count(*) FROM moved GROUP BY smsc
+"""
+
 _GET_MESSAGE = """
 SELECT id, smsc, source, destination, text, state, priority, parts, created_at, updated_at,
-       attempts, possible_duplicate, campaign_id, idempotency_key, error_code
+       attempts, possible_duplicate, campaign_id, idempotency_key, error_code, route_rule,
+       route_plan
 FROM messages WHERE id = $1
 """
 _GET_PARTS = """
@@ -366,6 +397,7 @@ class PostgresStore(
                 dest_ton=r["dest_ton"],
                 dest_npi=r["dest_npi"],
                 unclean_stops=r["unclean_stops"],
+                route_plan=decode_plan(r["route_plan"]),
             )
             for r in records
         ]
@@ -412,6 +444,31 @@ class PostgresStore(
             if moves:
                 await _unlease(connection, moves, now)
         return len(moves)
+
+    async def fail_over(
+        self, smsc: str, *, now: float, reason: str, limit: int = 1000
+    ) -> Mapping[str, int]:
+        return await self._run("fail_over", self._fail_over, smsc, now, reason, limit)
+
+    async def _fail_over(self, smsc: str, now: float, reason: str, limit: int) -> dict[str, int]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(_FAILOVER_CANDIDATES, smsc, limit)
+            moves = failover_moves(((r["id"], r["route_plan"]) for r in rows), smsc, reason)
+            if not moves:
+                return {}
+            await connection.execute(
+                _FAIL_OVER,
+                smsc,
+                now,
+                [m[0] for m in moves],
+                [m[1] for m in moves],
+                REROUTED_EVENT,
+                [m[2] for m in moves],
+            )
+        moved: dict[str, int] = {}
+        for _, target, _ in moves:
+            moved[target] = moved.get(target, 0) + 1
+        return moved
 
     async def expire_receipts(
         self, *, older_than: float, now: float, smsc: str | None = None
@@ -483,6 +540,8 @@ class PostgresStore(
                 for number in range(row["parts"])
             ),
             events=tuple(MessageEvent(r["at"], r["event"], r["detail"]) for r in event_rows),
+            route_rule=row["route_rule"],
+            route_plan=decode_plan(row["route_plan"]),
         )
 
     async def find_by_idempotency_key(self, key: str) -> int | None:

@@ -47,6 +47,7 @@ from .messages.model import (
     RecoveryReport,
     Update,
 )
+from .messages.plans import REROUTED_EVENT, decode_plan, failover_moves
 from .messages.recovery import plan_recovery, release_moves, unlease_moves
 from .messages.rules import ANSWERED_PART_STATES, check_updates
 from .messages.sqlite_accept import accept_messages
@@ -69,7 +70,7 @@ _ALL_PARTS = tuple(tuple(range(n)) for n in range(256))  # pending_parts of a fr
 _CLAIM_COLUMNS = (
     "id, smsc, source, destination, text, parts, priority, registered_delivery, expires_at, "
     "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi, "
-    "unclean_stops"
+    "unclean_stops, route_plan"
 )
 
 
@@ -200,6 +201,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqlitePauses, Sqli
                     dest_ton=r.dest_ton,
                     dest_npi=r.dest_npi,
                     unclean_stops=r.unclean_stops,
+                    route_plan=decode_plan(r.route_plan),
                 )
             )
         return claimed
@@ -298,6 +300,49 @@ class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqlitePauses, Sqli
             events=[(m.event, m.detail) for m in moves],
         )
         return len(moves)
+
+    async def fail_over(
+        self, smsc: str, *, now: float, reason: str, limit: int = 1000
+    ) -> Mapping[str, int]:
+        def work(c: sqlite3.Connection) -> dict[str, int]:
+            return in_transaction(c, lambda: self._fail_over(c, smsc, now, reason, limit))
+
+        return await self._worker.run("fail_over", work)
+
+    @staticmethod
+    def _fail_over(
+        c: sqlite3.Connection, smsc: str, now: float, reason: str, limit: int
+    ) -> dict[str, int]:
+        # Only plans naming a route after this one: the others would fill the limit
+        # and never move. The rule itself is failover_moves'.
+        rows = c.execute(
+            "SELECT id, route_plan FROM messages "
+            "WHERE smsc = ? AND state = 'queued' AND route_plan LIKE '% %' "
+            "AND instr(' ' || route_plan || ' ', ' ' || ? || ' ') "
+            "BETWEEN 1 AND length(route_plan) - length(?) "
+            "LIMIT ?",
+            (smsc, smsc, smsc, limit),
+        ).fetchall()
+        moves = failover_moves(rows, smsc, reason)
+        if not moves:
+            return {}
+        c.executemany(
+            "UPDATE messages SET smsc = ?, updated_at = max(updated_at, ?) WHERE id = ?",
+            [(target, now, message_id) for message_id, target, _ in moves],
+        )
+        c.executemany(
+            "INSERT INTO message_events (message_id, at, event, detail) VALUES (?, ?, ?, ?)",
+            [(message_id, now, REROUTED_EVENT, detail) for message_id, _, detail in moves],
+        )
+        counts = StateCounts()
+        moved: dict[str, int] = {}
+        for _, target, _ in moves:
+            moved[target] = moved.get(target, 0) + 1
+        for target, n in moved.items():
+            counts.add(smsc, MessageState.QUEUED.value, -n)
+            counts.add(target, MessageState.QUEUED.value, n)
+        counts.write(c)
+        return moved
 
     async def expire_receipts(
         self, *, older_than: float, now: float, smsc: str | None = None
@@ -440,8 +485,8 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
     row = named_one(
         c,
         "SELECT id, smsc, source, destination, text, state, priority, parts, created_at, "
-        "updated_at, attempts, possible_duplicate, campaign_id, idempotency_key, error_code "
-        "FROM messages WHERE id = ?",
+        "updated_at, attempts, possible_duplicate, campaign_id, idempotency_key, error_code, "
+        "route_rule, route_plan FROM messages WHERE id = ?",
         (message_id,),
     )
     if row is None:
@@ -502,6 +547,8 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         error_code=row.error_code,
         part_views=parts,
         events=events,
+        route_rule=row.route_rule,
+        route_plan=decode_plan(row.route_plan),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -20,6 +21,7 @@ import trio
 from smpp_engine.billing import SmsSelfService
 from smpp_engine.esme import EsmeConfig
 from smpp_engine.pipeline import MoMessage, Pipeline, SmscRoute
+from smpp_engine.routing import MessageKind, RouteRule, RoutingTable
 from smpp_engine.simulator import Simulator, parse_scenario
 from smpp_engine.store import BillingStore, import_billing_data, load_billing_json, open_store
 
@@ -206,3 +208,58 @@ async def test_a_balance_asked_again_later_is_answered_again_a_reading_is_billed
     texts = [r.text for r in replies]
     assert sum("приняты" in t for t in texts) == 1
     assert len(texts) == 3, texts  # two balance answers and one reading answer
+
+
+async def test_with_routing_the_reply_goes_on_the_route_the_reply_rule_names(
+    tmp_path: Path,
+) -> None:
+    """The MO comes in on one SMSC; the rule for replies sends the answer on another,
+    handed over to that route's dispatcher, and the message records the rule."""
+    data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
+    routing = RoutingTable(
+        rules=(RouteRule("replies", ("replies", "sim"), kinds=frozenset({MessageKind.REPLY})),),
+        default=("sim",),
+    )
+    async with (
+        running(parse_scenario({})) as sim,
+        running(parse_scenario({})) as reply_sim,
+        open_store(f"sqlite:///{tmp_path}/routed.db") as store,
+        trio.open_nursery() as nursery,
+    ):
+        billing = cast(BillingStore, store)
+        assert (await import_billing_data(billing, data)).ok
+        settings = await billing.load_settings()
+        replies_route = replace(route(reply_sim), name="replies")
+        pipeline = Pipeline(store, [route(sim), replies_route])
+        service = SmsSelfService(
+            billing, settings, pipeline, route="sim", clock=NOW.timestamp, workers=1,
+            routing=routing,
+        )  # fmt: skip
+        for dispatcher in pipeline.dispatchers.values():
+            dispatcher.on_mo = service.take
+        await nursery.start(service.run)
+        await nursery.start(pipeline.run)
+        while not sim.stats()["binds"]:
+            await trio.sleep(0.01)
+        with trio.fail_after(30):
+            sim.inject_mo(source=PHONE, destination="5566", text="БАЛАНС")
+            (answer,) = await replies_to(reply_sim, PHONE, 1)
+        view = await _reply(store)
+        nursery.cancel_scope.cancel()
+    assert answer.startswith("ЛС1234567890")  # the balance came back
+    assert not sim.messages(destination=PHONE)  # nothing on the route the MO came in on
+    assert view is not None
+    assert (view.smsc, view.route_rule, view.route_plan) == (
+        "replies",
+        "replies",
+        ("replies", "sim"),
+    )
+
+
+async def _reply(store: Any) -> Any:
+    """The one reply stored (its idempotency key is ``reply:<mo id>...``)."""
+    for message_id in range(1, 10):
+        view = await store.get(message_id)
+        if view is not None and (view.idempotency_key or "").startswith("reply:"):
+            return view
+    return None

@@ -29,6 +29,8 @@ from smpp_engine.settings import (
     PipelineSettings,
     RetentionSettings,
     RetrySettings,
+    RoutingSettings,
+    RuleSettings,
     SimulatorSettings,
     SmscSettings,
     StoreSettings,
@@ -55,6 +57,8 @@ TABLES: dict[str, type[BaseModel]] = {
     "notices": NoticeSettings,
     "notices.caps": CapSettings,
     "retention": RetentionSettings,
+    "routing": RoutingSettings,
+    "routing.rules": RuleSettings,
 }
 
 _TABLE = re.compile(r"^(?:### )?`\[\[?([a-z.]+)\]\]?`")

@@ -197,3 +197,58 @@ def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
     ]
     error = SettingsError(problems)
     assert str(error).splitlines()[0] == "invalid settings (4 problems):"
+
+
+_TWO_ROUTES = MINIMAL + MINIMAL.replace('"primary"', '"backup"').split("[store]")[0]
+
+
+def test_a_rule_naming_an_unknown_route_names_the_key(tmp_path: Path) -> None:
+    text = (
+        _TWO_ROUTES
+        + '[[routing.rules]]\nname = "uk"\nprefixes = ["44"]\nroutes = ["primary", "spare"]\n'
+    )
+    problem = only(problems_of(tmp_path, text))
+    assert problem.key == "routing.rules[uk].routes[1]"
+    assert problem.message == "expected the name of an [[smsc]] ('primary', 'backup')"
+    assert problem.value == "'spare'"
+
+
+def test_an_unknown_default_route_names_the_key(tmp_path: Path) -> None:
+    text = (
+        _TWO_ROUTES
+        + '[routing]\ndefault = ["gone"]\n[[routing.rules]]\nname = "r"\nroutes = ["backup"]\n'
+    )
+    problem = only(problems_of(tmp_path, text))
+    assert problem.key == "routing.default[0]"
+
+
+def test_an_empty_rule_set_is_refused(tmp_path: Path) -> None:
+    problem = only(problems_of(tmp_path, MINIMAL + "[routing]\nrules = []\n"))
+    assert problem.key == "routing.rules"
+
+
+@pytest.mark.parametrize(
+    ("rule", "key"),
+    [
+        ('routes = ["primary", "backup"]\nweights = [1]\n', "routing.rules[r]"),
+        ('routes = ["primary"]\nhours = "8-20"\n', "routing.rules[r].hours"),
+        ('routes = ["primary"]\ntime_zone = "Mars/Olympus"\n', "routing.rules[r].time_zone"),
+        ('routes = ["primary"]\nkinds = ["urgent"]\n', "routing.rules[r].kinds[0]"),
+        ('routes = ["primary", "primary"]\n', "routing.rules[r].routes"),
+        ("routes = []\n", "routing.rules[r].routes"),
+    ],
+)
+def test_a_bad_rule_names_its_key(tmp_path: Path, rule: str, key: str) -> None:
+    text = _TWO_ROUTES + '[[routing.rules]]\nname = "r"\n' + rule
+    assert only(problems_of(tmp_path, text)).key == key
+
+
+def test_without_routing_there_is_no_table_and_with_it_the_default_is_the_first_route(
+    tmp_path: Path,
+) -> None:
+    assert load_settings(write(tmp_path, _TWO_ROUTES), {}).routing_table() is None
+    text = _TWO_ROUTES + '[[routing.rules]]\nname = "uk"\nprefixes = ["44"]\nroutes = ["backup"]\n'
+    table = load_settings(write(tmp_path, text), {}).routing_table()
+    assert table is not None
+    assert table.default == ("primary",)
+    assert [rule.routes for rule in table.rules] == [("backup",)]

@@ -51,6 +51,7 @@ CASES: list[tuple[str, Callable[[SmscRoute], Any], Any]] = [
     ("max_parts = 4", lambda r: r.submit_options.max_parts, 4),
     ("lease = 300", lambda r: r.lease, 300),
     ("claim_batch = 64", lambda r: r.claim_batch, 64),
+    ("failover_after = 5", lambda r: r.failover_after, 5),
     ("max_unsettled = 100", lambda r: r.max_unsettled, 100),
     ("retry = { max_attempts = 3 }", lambda r: r.retry.max_attempts, 3),
     ("retry = { first_delay = 2, max_delay = 30 }", lambda r: r.retry.max_delay, 30),

@@ -29,6 +29,8 @@ def documented_keys(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, 
         if sub is None or key == "api_keys":
             yield key, variable
         else:
+            if typing.get_origin(field.annotation) is list:  # entries addressed by name
+                variable += "__<NAME>"
             yield key, f"{variable}__<KEY>"
             yield from documented_keys(sub, variable)
 
@@ -47,5 +49,6 @@ def test_every_key_has_a_row_naming_its_variable() -> None:
     rows = re.findall(r"^\| `([a-z_0-9]+)` \|[^|]*\| ([^|]*) \|", text, flags=re.MULTILINE)
     documented = {(key, variable.strip().strip("`")) for key, variable in rows}
     documented.add(("name", "SMPP_ENGINE__SMSC__<NAME>__NAME"))  # the address, not a setting
+    documented.add(("name", "SMPP_ENGINE__ROUTING__RULES__<NAME>__NAME"))
     missing = [pair for pair in all_keys() if pair not in documented]
     assert missing == []

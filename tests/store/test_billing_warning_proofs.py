@@ -13,6 +13,7 @@ import pytest
 
 from billing_core import NoticeKind, ProofStatus
 from smpp_engine.billing import WarningFollowUp, follow_up_warnings, queue_notices
+from smpp_engine.routing import MessageKind, RouteRule, RoutingTable
 from smpp_engine.store import (
     Accepted,
     BillingStore,
@@ -134,3 +135,37 @@ async def test_the_warnings_are_listed_over_http(billing: BillingStore, store: S
     (warning,) = listed["warnings"]
     assert (warning["account"], warning["status"], warning["attempts"]) == ("8880001", "retry", 1)
     assert listed["retried"] == []  # listing sends nothing
+
+
+async def test_with_routing_a_warning_sent_again_goes_on_the_next_route_of_its_rule(
+    billing: BillingStore, store: Store
+) -> None:
+    """The warning rule lists two routes: the first attempt goes on the first, the retry
+    (no receipt came) on the second; a debt notice follows the notices' rule."""
+    routing = RoutingTable(
+        rules=(
+            RouteRule("legal", ("sim", "backup"), kinds=frozenset({MessageKind.WARNING})),
+            RouteRule("notices", ("bulk-route",), kinds=frozenset({MessageKind.NOTICE})),
+        ),
+        default=("sim",),
+    )
+    warning = replace(_notice(NoticeKind.DISCONNECTION_WARNING, T0), key=KEY, send_at=None)
+    debt = replace(_notice(NoticeKind.DEBT, T0), key="notice:debt:t", send_at=None)
+    saved = await billing.save_run_notices([warning, debt], [warning.account_number])
+    first, notice = await queue_notices(
+        billing, StoreQueue(store, T0), saved, route=ROUTE, routing=routing
+    )
+    late = T0 + WAIT
+    again = await follow_up_warnings(
+        billing, store, StoreQueue(store, late), now=late, route=ROUTE, wait=WAIT, retries=1,
+        routing=routing,
+    )  # fmt: skip
+    assert list(again.retried) == [f"{KEY}:retry1"]
+    retry_id = await store.find_by_idempotency_key(f"{KEY}:retry1")
+    assert retry_id is not None
+    views = [await store.get(i) for i in (first, notice, retry_id)]
+    assert [(v.smsc, v.route_rule, v.route_plan) for v in views if v is not None] == [
+        ("sim", "legal", ("sim", "backup")),
+        ("bulk-route", "notices", ("bulk-route",)),
+        ("backup", "legal", ("backup", "sim")),
+    ]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Accepted, ClaimedMessage, MessageState, NewMessage
+from .plans import encode_plan
 
 __all__ = [
     "ACCEPTED_EVENT",
@@ -127,6 +128,8 @@ def message_rows(
             "dispatched": lease is not None,
             "created_at": now,
             "updated_at": now,
+            "route_rule": m.route_rule,
+            "route_plan": encode_plan(m.route_plan),
         }
         for m in messages
     ]
@@ -162,4 +165,5 @@ def claimed_on_accept(message: NewMessage, message_id: int) -> ClaimedMessage:
         dest_ton=message.dest_ton,
         dest_npi=message.dest_npi,
         dispatched=True,
+        route_plan=message.route_plan,
     )

@@ -65,6 +65,12 @@ class Store(Protocol):
         - "Back to QUEUED" is HELD for a message of a paused or draft campaign (or
           one already HELD), CANCELLED for one of a cancelled campaign.
         - SubmitFailed with a ``reason``: the reason is kept in the event.
+        - Rerouted: a message still open (QUEUED, HELD, SUBMITTING) on ``from_smsc``
+          moves to ``to_smsc``; a SUBMITTING one goes back to its queue there from
+          ``at``. Its parts keep the route they were submitted on (receipts find
+          them). Otherwise nothing moves and a "reroute_skipped" event says why.
+        - PartSubmitted names the route it was submitted on (``smsc``; "" for the
+          message's): the part takes it.
         - Dispatching: each of its messages still SUBMITTING is marked dispatched
           (see :meth:`recover`); others are left alone.
         - PartSubmitted, SubmitFailed and SubmitUnknown end a message's run of
@@ -109,6 +115,19 @@ class Store(Protocol):
         to QUEUED (HELD / CANCELLED as its campaign says) with its lease cleared
         and the claim's attempt taken back, not flagged possible_duplicate (it was
         never sent), with a ``released`` event. Returns how many were released.
+        """
+        ...
+
+    async def fail_over(
+        self, smsc: str, *, now: float, reason: str, limit: int = 1000
+    ) -> Mapping[str, int]:
+        """Move up to ``limit`` QUEUED messages of route ``smsc`` to the next route of their plan.
+
+        Only messages whose route plan names a route after ``smsc`` move (a plan of
+        one route, or none, never does); each keeps its id, parts, not_before and
+        place in the queue, gets a "rerouted" event naming both routes and
+        ``reason``, and counts move with it. Safe with several processes at once
+        (PostgreSQL: FOR UPDATE SKIP LOCKED). Returns how many went to each route.
         """
         ...
 

@@ -26,6 +26,7 @@ __all__ = [
     "PartView",
     "ReceiptArrived",
     "RecoveryReport",
+    "Rerouted",
     "SubmitFailed",
     "SubmitUnknown",
     "Update",
@@ -88,7 +89,10 @@ class NewMessage:
     message's id and stores nothing. ``not_before``: not submitted earlier (a
     campaign's start or the end of quiet hours). ``expires_at``: not submitted
     after; becomes EXPIRED. ``priority``: higher goes first (the stores keep
-    its value: 2 interactive, 1 transactional, 0 bulk).
+    its value: 2 interactive, 1 transactional, 0 bulk). ``route_rule``: the
+    routing rule that chose ``smsc`` ("explicit" when the request named it; None
+    without a routing table); ``route_plan``: the routes that rule allows, in
+    failover order (``smsc`` first; empty: the message never moves).
     """
 
     smsc: str
@@ -106,6 +110,8 @@ class NewMessage:
     source_npi: int = 0
     dest_ton: int = 1
     dest_npi: int = 1
+    route_rule: str | None = None
+    route_plan: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +155,7 @@ class ClaimedMessage:
     dest_npi: int
     unclean_stops: int = 0
     dispatched: bool = False  # marked dispatched when stored (a reply handed over at once)
+    route_plan: tuple[str, ...] = ()  # the routes its rule allows, in failover order
 
 
 # --- updates: what the pipeline records, in batches, through the batching writer ---
@@ -169,6 +176,9 @@ class PartSubmitted:
     smsc_message_id: str
     submitted_at: float
     responded_at: float
+    #: The route it was submitted on ("": the message's). A message that failed over
+    #: has parts on two routes, and each receipt comes from the SMSC that took its part.
+    smsc: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +248,25 @@ class ReceiptArrived:
     done_at: float | None = None
 
 
-Update = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived | Dispatching
+@dataclass(frozen=True, slots=True)
+class Rerouted:
+    """The message fails over from route ``from_smsc`` to ``to_smsc`` (``reason`` says why).
+
+    Applied only while the message is on ``from_smsc`` and not final: claimed
+    (SUBMITTING) it goes back to its queue on ``to_smsc`` from ``at``; waiting
+    (QUEUED, HELD) it keeps its place in time. Its id, parts already answered and
+    their SMSC ids stay: only the parts still pending are sent on the new route,
+    with the same concatenation reference. The history gets a "rerouted" event.
+    """
+
+    message_id: int
+    from_smsc: str
+    to_smsc: str
+    at: float
+    reason: str
+
+
+Update = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived | Dispatching | Rerouted
 
 
 # --- reads ---
@@ -286,6 +314,8 @@ class MessageView:
     error_code: int | None
     part_views: tuple[PartView, ...] = ()
     events: tuple[MessageEvent, ...] = ()
+    route_rule: str | None = None
+    route_plan: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .model import PartSubmitted, ReceiptArrived, SubmitFailed, SubmitUnknown, Update
+from .model import PartSubmitted, ReceiptArrived, Rerouted, SubmitFailed, SubmitUnknown, Update
 from .rules import (
     AppliedUpdate,
     HeldReceipt,
@@ -43,8 +43,8 @@ SELECT p.message_id, p.smsc, p.smsc_message_id
 FROM message_parts AS p
 WHERE p.smsc_message_id = ANY($1::text[]) AND p.smsc = ANY($2::text[])
 UNION ALL
-SELECT NULL, m.smsc, s.smsc_message_id
-FROM unnest($3::bigint[], $4::text[]) AS s (message_id, smsc_message_id)
+SELECT NULL, coalesce(nullif(s.smsc, ''), m.smsc), s.smsc_message_id
+FROM unnest($3::bigint[], $4::text[], $5::text[]) AS s (message_id, smsc_message_id, smsc)
 JOIN messages AS m ON m.id = s.message_id
 """
 
@@ -77,7 +77,7 @@ SELECT id, state FROM campaigns WHERE id = ANY($1::bigint[]) ORDER BY id FOR SHA
 # message_id, part, then the columns of message_rules.PART_COLUMNS.
 _LOAD_PARTS = """
 SELECT message_id, part, state, bind, smsc_message_id, submitted_at, responded_at,
-       command_status, receipt_at, receipt_error, done_at
+       command_status, receipt_at, receipt_error, done_at, smsc
 FROM message_parts WHERE message_id = ANY($1::bigint[])
 """
 
@@ -127,7 +127,7 @@ _WRITE = _compose(
         ),
         (
             "parts_updated",
-            "UPDATE message_parts AS p SET state = u.state, bind = u.bind, "
+            "UPDATE message_parts AS p SET state = u.state, bind = u.bind, smsc = u.smsc, "
             "smsc_message_id = u.smsc_message_id, submitted_at = u.submitted_at, "
             "responded_at = u.responded_at, command_status = u.command_status, "
             "receipt_at = u.receipt_at, receipt_error = u.receipt_error, done_at = u.done_at "
@@ -139,14 +139,15 @@ _WRITE = _compose(
             "messages_written",
             "UPDATE messages AS m SET state = u.state, updated_at = u.updated_at, "
             "not_before = u.not_before, possible_duplicate = u.possible_duplicate, "
-            "error_code = u.error_code, unclean_stops = u.unclean_stops "
+            "error_code = u.error_code, unclean_stops = u.unclean_stops, smsc = u.smsc "
             "FROM "
             + _unnest(
                 "id bigint, state text, updated_at float8, not_before float8, "
-                "possible_duplicate boolean, error_code integer, unclean_stops integer"
+                "possible_duplicate boolean, error_code integer, unclean_stops integer, "
+                "smsc text"
             )
             + " WHERE m.id = u.id",
-            7,
+            8,
         ),
         (
             "events_written",
@@ -229,7 +230,8 @@ async def _lock_campaigns(
     campaign_ids = {
         message.campaign_id
         for update in updates
-        if isinstance(update, SubmitFailed | SubmitUnknown) and update.retry_at is not None
+        if (isinstance(update, SubmitFailed | SubmitUnknown) and update.retry_at is not None)
+        or isinstance(update, Rerouted)
         if (message := batch.messages.get(update.message_id)) is not None
         and message.campaign_id is not None
     }
@@ -249,6 +251,7 @@ async def _find_receipt_parts(
         list({key[0] for key in receipt_keys}),
         [update.message_id for update in submitted],
         [update.smsc_message_id for update in submitted],
+        [update.smsc for update in submitted],
     )
     known = {(row["smsc"], row["smsc_message_id"]) for row in rows}
     owners = {
@@ -329,6 +332,7 @@ def _write_arguments(batch: RecordBatch) -> list[Any]:
             "possible_duplicate",
             "error_code",
             "unclean_stops",
+            "smsc",
         ),
         [e[0] for e in events],
         [e[1] for e in events],

@@ -19,6 +19,9 @@ once), and the backend writes back what changed. The rules:
   the message is DELIVERED if all were, else the state of the first that was
   not. An id no part carries yet is held; a second receipt for a part changes
   nothing but its history.
+- Rerouted: a message still open on the route it names moves to the other
+  route (a claimed one goes back to its queue there); its parts keep the SMSC
+  they were submitted to, so each receipt still finds its part.
 - Any answer or receipt ends the message's run of unclean stops.
 
 States are plain strings here: a StrEnum member equals and hashes like its value,
@@ -39,10 +42,12 @@ from .model import (
     PartState,
     PartSubmitted,
     ReceiptArrived,
+    Rerouted,
     SubmitFailed,
     SubmitUnknown,
     Update,
 )
+from .plans import REROUTED_EVENT
 
 __all__ = [
     "ANSWERED_PART_STATES",
@@ -75,7 +80,7 @@ ANSWERED_PART_STATES: frozenset[str] = RECEIPT_PART_STATES | {PartState.SUBMITTE
 """Parts the SMSC accepted (ESME_ROK): never submitted again."""
 
 #: The updates applied in memory (a Dispatching mark is one statement of the backend's).
-AppliedUpdate = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived
+AppliedUpdate = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived | Rerouted
 
 _MESSAGE_STATE_OF_RECEIPT = {
     PartState.DELIVERED.value: MessageState.DELIVERED.value,
@@ -105,6 +110,7 @@ MESSAGE_COLUMNS = (
     "error_code",
     "updated_at",
     "unclean_stops",
+    "smsc",
 )
 (
     _M_STATE,
@@ -113,6 +119,7 @@ MESSAGE_COLUMNS = (
     _M_ERROR_CODE,
     _M_UPDATED_AT,
     _M_UNCLEAN_STOPS,
+    _M_SMSC,
 ) = (1 << i for i in range(len(MESSAGE_COLUMNS)))
 
 #: The message columns a backend loads, in the order MessageRow takes them.
@@ -140,8 +147,10 @@ PART_COLUMNS = (
     "receipt_at",
     "receipt_error",
     "done_at",
+    "smsc",
 )
 _P_SUBMITTED = 0b111111  # state .. command_status
+_P_SMSC = 1 << 9
 _P_STATE, _P_COMMAND_STATUS = 1, 1 << 5
 _P_RECEIPT = 1 | (0b111 << 6)  # state, receipt_at, receipt_error, done_at
 
@@ -183,7 +192,8 @@ class PartRow:
         self.changed = 0
 
     def load(self, values: Sequence[object]) -> PartRow:
-        """Take the stored values of PART_COLUMNS, in that order."""
+        """Take the stored values of PART_COLUMNS, in that order (the part's own smsc last:
+        a message that failed over has parts on two routes)."""
         (
             self.state,
             self.bind,
@@ -194,6 +204,7 @@ class PartRow:
             self.receipt_at,
             self.receipt_error,
             self.done_at,
+            self.smsc,
         ) = values  # type: ignore[assignment]
         self.stored = True
         return self
@@ -213,6 +224,7 @@ class MessageRow:
         "possible_duplicate",
         "smsc",
         "state",
+        "stored_smsc",
         "stored_state",
         "unclean_stops",
         "updated_at",
@@ -231,6 +243,7 @@ class MessageRow:
         self.campaign_id: int | None = row[8]
         self.unclean_stops: int = row[9]
         self.stored_state = self.state
+        self.stored_smsc = self.smsc
         self.part_rows: dict[int, PartRow] = {}
         self.changed = 0
 
@@ -360,7 +373,7 @@ class RecordBatch:
         keys: set[tuple[str, str]] = set()
         for u in updates:
             if isinstance(u, PartSubmitted) and (message := self.messages.get(u.message_id)):
-                keys.add((message.smsc, u.smsc_message_id))
+                keys.add((u.smsc or message.smsc, u.smsc_message_id))
         return keys
 
     def add(self, message: MessageRow) -> MessageRow:
@@ -378,7 +391,7 @@ class RecordBatch:
             message = self.messages[message_id]
             for part in message.part_rows.values():
                 if part.smsc_message_id is not None:
-                    by_smsc_id[message.smsc, part.smsc_message_id] = part
+                    by_smsc_id[part.smsc, part.smsc_message_id] = part
 
     # --- applying, in order ---
 
@@ -391,7 +404,12 @@ class RecordBatch:
             self._receipt(u)
             return
         message = self.messages.get(u.message_id)
-        if message is None or not 0 <= u.part < message.parts:
+        if isinstance(u, Rerouted):
+            if message is None:
+                self.orphans += 1
+            else:
+                self._rerouted(message, u)
+        elif message is None or not 0 <= u.part < message.parts:
             self.orphans += 1
         elif isinstance(u, PartSubmitted):
             self._part_submitted(message, u)
@@ -415,7 +433,11 @@ class RecordBatch:
         part.responded_at = u.responded_at
         part.command_status = 0
         part.changed |= _P_SUBMITTED
-        key = (message.smsc, u.smsc_message_id)
+        smsc = u.smsc or message.smsc
+        if part.smsc != smsc:  # it failed over: tried on one route, taken by another
+            part.smsc = smsc
+            part.changed |= _P_SMSC
+        key = (smsc, u.smsc_message_id)
         self.by_smsc_id[key] = part
         state = message.state
         if (
@@ -431,6 +453,20 @@ class RecordBatch:
                     self.held_applied.append(held.row_id)
                 self.applied_held += 1
                 self._apply_receipt(message, part, held, held=True)
+
+    def _rerouted(self, message: MessageRow, u: Rerouted) -> None:
+        detail = f"{u.from_smsc} -> {u.to_smsc} reason={u.reason}"
+        if message.smsc != u.from_smsc or message.state not in _OPEN:
+            # Another process moved it first, or it was answered meanwhile: it stays.
+            detail += f" not moved: on {message.smsc}, {message.state}"
+            self.events.append((message.id, u.at, "reroute_skipped", detail))
+            return
+        message.smsc = u.to_smsc
+        message.updated_at = max(message.updated_at, u.at)
+        message.changed |= _M_SMSC | _M_UPDATED_AT
+        if message.state not in _WAITING:  # claimed: back to its queue, on the new route
+            detail += self._requeue(message, u.at)
+        self.events.append((message.id, u.at, REROUTED_EVENT, detail))
 
     def _requeue(self, message: MessageRow, retry_at: float) -> str:
         message.changed |= _M_NOT_BEFORE
@@ -541,8 +577,8 @@ class RecordBatch:
         """Per (smsc, state): how many messages came (+) or left (-)."""
         deltas: dict[tuple[str, str], int] = {}
         for m in messages:
-            if m.state != m.stored_state:
-                left = (m.smsc, m.stored_state)
+            if m.state != m.stored_state or m.smsc != m.stored_smsc:
+                left = (m.stored_smsc, m.stored_state)
                 came = (m.smsc, m.state)
                 deltas[left] = deltas.get(left, 0) - 1
                 deltas[came] = deltas.get(came, 0) + 1

@@ -21,11 +21,12 @@ __all__ = ["accept_messages"]
 _INSERT = """
 INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi,
     text, parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
-    campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at, updated_at)
+    campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at, updated_at,
+    route_rule, route_plan)
 VALUES (:id, :smsc, :source, :source_ton, :source_npi, :destination, :dest_ton, :dest_npi,
     :text, :parts, :priority, :registered_delivery, :not_before, :expires_at, :idempotency_key,
     :campaign_id, :state, :attempts, :lease_owner, :lease_until, :dispatched, :created_at,
-    :updated_at)
+    :updated_at, :route_rule, :route_plan)
 """
 
 

@@ -68,7 +68,8 @@ def _json(values: Iterable[object]) -> str:
 _LOAD_MESSAGES = (
     "SELECT m.id, m.smsc, m.state, m.parts, m.not_before, m.possible_duplicate, m.error_code, "
     "m.updated_at, m.campaign_id, m.unclean_stops, p.part, p.state, p.bind, p.smsc_message_id, "
-    "p.submitted_at, p.responded_at, p.command_status, p.receipt_at, p.receipt_error, p.done_at "
+    "p.submitted_at, p.responded_at, p.command_status, p.receipt_at, p.receipt_error, p.done_at, "
+    "p.smsc "
     "FROM messages m LEFT JOIN message_parts p ON p.message_id = m.id "
     "WHERE m.id IN (SELECT value FROM json_each(?))"
 )
@@ -76,10 +77,10 @@ _MESSAGE_WIDTH = 10  # the columns of MessageRow, then the part's
 
 _INSERT_PART = (
     "INSERT INTO message_parts (state, bind, smsc_message_id, submitted_at, responded_at, "
-    "command_status, receipt_at, receipt_error, done_at, message_id, part, smsc) "
+    "command_status, receipt_at, receipt_error, done_at, smsc, message_id, part) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_part_row = attrgetter(*PART_COLUMNS, "message_id", "part", "smsc")
+_part_row = attrgetter(*PART_COLUMNS, "message_id", "part")
 
 
 class _Writes:

@@ -753,6 +753,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX billing_notices_message ON billing_notices (message_id)
         WHERE message_id IS NOT NULL;
     """,
+    # 13: routing. The rule that chose a message's route ("explicit" when the request
+    # named it, NULL when no routing table is configured) and the routes its rule
+    # allows, in failover order, space-separated (route names hold no spaces): a
+    # failover moves the message to the next one after its current smsc. The partial
+    # index holds only queued messages with more than one route: a route that has
+    # lost its binds looks for what can move every second, and must not scan a
+    # backlog that cannot.
+    """
+    ALTER TABLE messages ADD COLUMN route_rule text;
+    ALTER TABLE messages ADD COLUMN route_plan text;
+    CREATE INDEX messages_failover ON messages (smsc, id)
+        WHERE state = 'queued' AND route_plan LIKE '% %';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -496,8 +496,22 @@ _V11 = (
     "WHERE message_id IS NOT NULL",
 )
 
+# 12: routing. The rule that chose a message's route ("explicit" when the request
+# named it, NULL when no routing table is configured) and the routes its rule
+# allows, in failover order, space-separated (route names hold no spaces): a
+# failover moves the message to the next one after its current ``smsc``. The
+# partial index holds only queued messages with more than one route: a route
+# that has lost its binds looks for what can move every second, and must not
+# scan a backlog that cannot.
+_V12 = (
+    "ALTER TABLE messages ADD COLUMN route_rule TEXT",
+    "ALTER TABLE messages ADD COLUMN route_plan TEXT",
+    "CREATE INDEX messages_failover ON messages (smsc, id) "
+    "WHERE state = 'queued' AND route_plan LIKE '% %'",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12
 )  # fmt: skip
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
