@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import structlog
 import trio
@@ -46,6 +46,7 @@ from ..protocol import CommandStatus, MessageIdError, PduError, SubmitSm, respon
 from ..store import (
     ClaimedMessage,
     PartSubmitted,
+    RateShareStore,
     Store,
     StoreError,
     StoreUnavailableError,
@@ -57,6 +58,7 @@ from .leases import RouteLease
 from .marks import DispatchMarks
 from .mo import MoAssembler, MoMessage
 from .parts import PartCountError, submit_parts
+from .rate_share import SharedRate
 from .receipts import receipt_update
 from .route import SmscRoute
 from .sink import UpdateSink
@@ -144,12 +146,15 @@ class RouteDispatcher:
             for stage in _POISON_STAGES
         }
 
-    @staticmethod
-    def _controller(route: SmscRoute) -> RateController:
+    def _controller(self, route: SmscRoute) -> RateController:
         if route.rate is None:
             return Unlimited()
         limiter = GCRA(route.rate, route.burst, now=trio.current_time())
-        return AdaptiveController(limiter)
+        controller = AdaptiveController(limiter)
+        if not isinstance(self.store, RateShareStore):
+            return controller
+        # The account's rate is shared by every process sending for it (:mod:`.rate_share`).
+        return SharedRate(route.name, self.lease.process, controller, self.clock)
 
     def wake(self) -> None:
         """New messages were accepted for this route: claim again before the next submit."""
@@ -178,6 +183,9 @@ class RouteDispatcher:
             self.lanes.push(message, message.priority)
         self._wake.set()
         return True
+
+    def _binds_up(self) -> bool:
+        return self.binds_up > 0
 
     @property
     def binds_up(self) -> int:
@@ -216,6 +224,9 @@ class RouteDispatcher:
             nursery.start_soon(self._take_inbound, receive_inbound)
             nursery.start_soon(self._ack_when_durable)
             nursery.start_soon(self.lease.keep_renewed, self.store)
+            if isinstance(self.controller, SharedRate):
+                shares = cast(RateShareStore, self.store)
+                nursery.start_soon(self.controller.keep_renewed, shares, self._binds_up)
             self._pool = pool
             task_status.started()
             try:

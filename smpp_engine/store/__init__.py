@@ -3,7 +3,8 @@
 Both also implement :class:`CampaignStore`: bulk campaigns, recipient groups
 and the opt-out list; :class:`BillingStore`, the billing core's repository
 (:class:`billing_core.BillingRepository`), loaded by :func:`import_billing_data`;
-and :class:`JobStore`, the schedule of the gateway's jobs.
+:class:`JobStore`, the schedule of the gateway's jobs; and :class:`RateShareStore`,
+each gateway process's share of an SMSC account's rate.
 
 :func:`open_store` opens either from a URL (``sqlite:///path/to/file.db``,
 ``sqlite://:memory:``, ``postgresql://user@host:port/db``) and applies the schema
@@ -59,6 +60,7 @@ from .messages.model import (
     Update,
 )
 from .opening import open_store
+from .rates import RateShare, RateShareStore
 from .writer import BatchWriter
 
 __all__ = [
@@ -92,6 +94,8 @@ __all__ = [
     "PartSubmitted",
     "PartView",
     "QueuedCampaignMessage",
+    "RateShare",
+    "RateShareStore",
     "ReceiptArrived",
     "RecoveryReport",
     "ReplyLease",

@@ -48,6 +48,7 @@ from .messages.postgres_accept import accept_messages
 from .messages.postgres_record import record_batch
 from .messages.recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
 from .messages.rules import ANSWERED_PART_STATES, check_updates
+from .rates.postgres import PostgresRateShares
 from .schema.postgres import migrate
 
 __all__ = ["PostgresStore", "open_postgres_store"]
@@ -282,7 +283,7 @@ _COUNT_ALL = "SELECT state, sum(n)::bigint AS n FROM state_counts GROUP BY state
 _COUNT_SMSC = "SELECT state, n FROM state_counts WHERE smsc = $1"
 
 
-class PostgresStore(PostgresCampaigns, PostgresBilling, PostgresJobs):
+class PostgresStore(PostgresCampaigns, PostgresBilling, PostgresJobs, PostgresRateShares):
     """The store on a PostgreSQL database; open it with :func:`open_postgres_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from

@@ -51,6 +51,7 @@ from .messages.recovery import plan_recovery, release_moves, unlease_moves
 from .messages.rules import ANSWERED_PART_STATES, check_updates
 from .messages.sqlite_accept import accept_messages
 from .messages.sqlite_record import StateCounts, apply_updates
+from .rates.sqlite import SqliteRateShares
 from .schema.sqlite import migrate
 from .sqlite_rows import named, named_one
 from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
@@ -75,7 +76,7 @@ def _json(values: Sequence[object] | set[int]) -> str:
     return json.dumps(list(values))
 
 
-class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs):
+class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqliteRateShares):
     """The store on a SQLite file; open it with :func:`open_sqlite_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from

@@ -723,6 +723,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX job_runs_job ON job_runs (job, id);
     """,
+    # 11: shares of an SMSC account's rate, one row per gateway process sending for
+    # it, renewed while the process lives: the account's limit holds across processes.
+    """
+    CREATE TABLE rate_shares (
+        route text COLLATE "C" NOT NULL,
+        holder text COLLATE "C" NOT NULL,
+        lease_until double precision NOT NULL,
+        level double precision NOT NULL,
+        cut_at double precision,
+        PRIMARY KEY (route, holder)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

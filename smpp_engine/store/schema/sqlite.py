@@ -460,7 +460,24 @@ _V9 = (
     "CREATE INDEX job_runs_job ON job_runs (job, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# 10: shares of an SMSC account's rate, one row per gateway process sending for it,
+# renewed while the process lives (processes may share the database file).
+_V10 = (
+    """
+    CREATE TABLE rate_shares (
+        route TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        lease_until REAL NOT NULL,
+        level REAL NOT NULL,
+        cut_at REAL,
+        PRIMARY KEY (route, holder)
+    )
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10,
+)  # fmt: skip
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
