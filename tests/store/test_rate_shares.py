@@ -63,9 +63,7 @@ async def test_a_row_not_renewed_runs_out_and_a_dropped_one_is_gone(store: Store
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-async def test_two_stores_on_one_database_see_each_others_shares(
-    kind: str, tmp_path: Path
-) -> None:
+async def test_two_stores_on_one_database_see_each_others_shares(kind: str, tmp_path: Path) -> None:
     async with (
         store_url_of(kind, tmp_path) as url,
         open_store(url) as one,
