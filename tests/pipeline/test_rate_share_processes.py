@@ -145,7 +145,7 @@ async def gateways(
         for process in processes:
             if process.poll() is None:
                 process.kill()
-            process.wait()
+            await trio.to_thread.run_sync(process.wait)
         await drop_database(dsn)
 
 
@@ -186,7 +186,7 @@ async def test_processes_share_the_accounts_limit_and_a_killed_ones_share_return
         await all_sending(sim, SYSTEM_IDS[:count])
         assert_at_limit(await window_rate(sim, WINDOW), f"{count} processes together")
         processes[-1].send_signal(signal.SIGKILL)
-        processes[-1].wait()
+        await trio.to_thread.run_sync(processes[-1].wait)
         await trio.sleep(5.0)
         assert_at_limit(await window_rate(sim, WINDOW), f"{count - 1} left, 5 s after the kill")
 
