@@ -115,8 +115,9 @@ STORE_POISON_UPDATES = Counter(
 )
 RATE_LIMIT = Gauge(
     "smpp_rate_limit_segments_per_second",
-    "The rate the route's controller allows now (the adaptive controller cuts it on "
-    "throttling and congestion); +Inf without a limit.",
+    "The rate the route's controller allows now in this process (its share of the "
+    "account's when processes share it; the adaptive controller cuts it on throttling "
+    "and congestion); +Inf without a limit.",
     ["smsc"],
 )
 RATE_STATE = Gauge(

@@ -1,4 +1,5 @@
-"""One SMSC account's throughput across real gateway processes on one PostgreSQL.
+"""One SMSC account's throughput across real gateway processes on one PostgreSQL (and,
+with two processes, on one SQLite file, which the store lets processes share).
 
 Two or three ``smpp-engine run`` processes share a database and an account
 with ``throughput = 50``; each binds to the one simulator (running here) under
@@ -45,7 +46,7 @@ from smpp_engine.simulator import Simulator, parse_scenario
 from smpp_engine.store import NewMessage, open_store
 
 from ..simulator.helpers import running
-from ..store.conftest import drop_database, fresh_database
+from ..store.conftest import store_url_of
 
 pytestmark = pytest.mark.slow
 
@@ -123,30 +124,31 @@ def sent_between(
 
 @asynccontextmanager
 async def gateways(
-    tmp_path: Path, count: int, sim: Simulator
+    tmp_path: Path, count: int, sim: Simulator, kind: str = "postgresql"
 ) -> AsyncIterator[list[subprocess.Popen[bytes]]]:
-    """``count`` gateway processes on a fresh database holding MESSAGES queued ones."""
-    dsn = await fresh_database()
+    """``count`` gateway processes on a fresh store of ``kind`` with MESSAGES queued."""
     processes: list[subprocess.Popen[bytes]] = []
-    try:
-        async with open_store(dsn) as store:
-            for first in range(0, MESSAGES, 1000):
-                await store.accept(
-                    [
-                        NewMessage(smsc="sim", source="ACME", destination=f"4477{i:08d}", text="x")
-                        for i in range(first, first + 1000)
-                    ],
-                    now=time.time(),
-                )
-        path = config(tmp_path, dsn, sim.port)
-        processes = [start(path, system_id) for system_id in SYSTEM_IDS[:count]]
-        yield processes
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-            await trio.to_thread.run_sync(process.wait)
-        await drop_database(dsn)
+    async with store_url_of(kind, tmp_path) as url:
+        try:
+            async with open_store(url) as store:
+                for first in range(0, MESSAGES, 1000):
+                    await store.accept(
+                        [
+                            NewMessage(
+                                smsc="sim", source="ACME", destination=f"4477{i:08d}", text="x"
+                            )
+                            for i in range(first, first + 1000)
+                        ],
+                        now=time.time(),
+                    )
+            path = config(tmp_path, url, sim.port)
+            processes = [start(path, system_id) for system_id in SYSTEM_IDS[:count]]
+            yield processes
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.kill()
+                await trio.to_thread.run_sync(process.wait)
 
 
 async def all_sending(sim: Simulator, system_ids: Sequence[str]) -> None:
@@ -178,11 +180,11 @@ def assert_at_limit(rate: float, what: str) -> None:
     assert abs(rate - LIMIT) <= TOLERANCE * LIMIT, f"{what}: {rate:.1f}/s against {LIMIT:g}/s"
 
 
-@pytest.mark.parametrize("count", [2, 3])
+@pytest.mark.parametrize(("kind", "count"), [("postgresql", 2), ("postgresql", 3), ("sqlite", 2)])
 async def test_processes_share_the_accounts_limit_and_a_killed_ones_share_returns(
-    tmp_path: Path, count: int
+    tmp_path: Path, kind: str, count: int
 ) -> None:
-    async with running(scenario()) as sim, gateways(tmp_path, count, sim) as processes:
+    async with running(scenario()) as sim, gateways(tmp_path, count, sim, kind) as processes:
         await all_sending(sim, SYSTEM_IDS[:count])
         assert_at_limit(await window_rate(sim, WINDOW), f"{count} processes together")
         processes[-1].send_signal(signal.SIGKILL)

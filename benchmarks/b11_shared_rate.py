@@ -1,4 +1,4 @@
-"""B9 shared rate: one SMSC account's throughput held by 1, 2 and 3 gateway processes.
+"""B11 shared rate: one SMSC account's throughput held by 1, 2 and 3 gateway processes.
 
 Each run starts N ``smpp-engine run`` processes on one fresh PostgreSQL database
 holding a backlog for one route with ``throughput = LIMIT``; each binds to the
@@ -13,7 +13,7 @@ records (every submit with its wall time) give the figures:
   last renewal, and the others renew every second), and the rate of the
   survivors over ``--window`` seconds from 5 s after the kill.
 
-    python -m benchmarks.b9_shared_rate [--limit 100] [--window 10] [--processes 1,2,3]
+    python -m benchmarks.b11_shared_rate [--limit 100] [--window 10] [--processes 1,2,3]
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def _recovery(times: list[float], killed_at: float, limit: float, horizon: float
 
 
 async def run_processes(count: int, limit: float, window: float, sim: Simulator) -> dict[str, Any]:
-    name = f"smpp_engine_b9_{uuid.uuid4().hex[:8]}"
+    name = f"smpp_engine_b11_{uuid.uuid4().hex[:8]}"
     await trio.to_thread.run_sync(_pg_admin, f'CREATE DATABASE "{name}"')
     dsn = f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
     processes: list[subprocess.Popen[bytes]] = []
@@ -232,7 +232,7 @@ def main() -> None:
             r if r is not None else 5.0 + args.window for r in recoveries
         )
         figures["target_recovery_s"] = TARGET_RECOVERY_S
-    write("b9_shared_rate", vars(args), figures, {"runs": results}, packages=("asyncpg",))
+    write("b11_shared_rate", vars(args), figures, {"runs": results}, packages=("asyncpg",))
 
 
 if __name__ == "__main__":
