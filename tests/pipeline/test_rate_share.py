@@ -9,6 +9,7 @@ in test_rate_share_processes.py.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -163,3 +164,40 @@ def test_the_interval_must_leave_room_within_the_lease() -> None:
     with pytest.raises(ValueError, match="interval"):
         SharedRate("sim", "a", controller, Wall(), interval=3.0, ttl=3.0)
     assert math.isfinite(SharedRate("sim", "a", controller, Wall()).rate)
+
+
+async def test_a_dispatcher_with_a_rate_holds_a_share_while_its_bind_is_up(
+    tmp_path: Path,
+) -> None:
+    from smpp_engine.pipeline import Pipeline  # noqa: PLC0415
+    from smpp_engine.store import MessageState  # noqa: PLC0415
+    from smpp_engine.store.sqlite import open_sqlite_store  # noqa: PLC0415
+
+    from ..simulator.helpers import running  # noqa: PLC0415
+    from .test_pipeline import ROUTE, make_route, message, scenario, settled  # noqa: PLC0415
+
+    async with (
+        running(scenario()) as sim,
+        open_sqlite_store(tmp_path / "store.db") as store,
+    ):
+        shares = shares_of(store)
+        wall = Wall()
+        other = holder("other-process", wall)
+        async with trio.open_nursery() as nursery:
+            pipeline = Pipeline(store, [make_route(sim, rate=LIMIT)], housekeeping=0.2)
+            await nursery.start(pipeline.run)
+            dispatcher = pipeline.dispatchers[ROUTE]
+            assert isinstance(dispatcher.controller, SharedRate)
+            await pipeline.accept([message(f"44770090{i:04d}") for i in range(5)])
+            with trio.fail_after(30):
+                await settled(store, lambda c: c.get(MessageState.DELIVERED, 0) == 5)
+            wall.now = time.time()  # the dispatcher's row is written in real time
+            await other.renew(shares)
+            assert other.holders == 2
+            await trio.sleep(INTERVAL * 1.5)
+            assert dispatcher.controller.holders == 2
+            assert dispatcher.controller.rate == LIMIT / 2
+            pipeline.stop()
+        # Stopped: its share is given back at once.
+        await other.renew(shares)
+        assert (other.holders, other.rate) == (1, LIMIT)
