@@ -47,6 +47,7 @@ from ..store import (
     ClaimedMessage,
     PartSubmitted,
     RateShareStore,
+    ReceiptArrived,
     Store,
     StoreError,
     StoreUnavailableError,
@@ -650,7 +651,7 @@ class RouteDispatcher:
             item.ack(ok=False)
 
     async def _take_receipt(self, item: Inbound) -> int:
-        """Hand one receipt to the writer; 1 when it became a store update."""
+        """Hand one receipt to the writer; 1 when it was a final one."""
         route = self.route
         receipt = item.receipt
         if receipt is None:
@@ -660,12 +661,11 @@ class RouteDispatcher:
         except MessageIdError as exc:
             self._log.warning("receipt id does not fit the policy", error=str(exc))
             return 0
-        if update is None:
-            return 0  # intermediate: nothing is settled yet
         # Waits when the writer is full: the deliver_sm_resp then waits too,
         # which slows the SMSC down instead of losing the receipt.
         await self.updates.submit(update)
-        return 1
+        # An intermediate notification is history, not a receipt: it settles nothing.
+        return 1 if isinstance(update, ReceiptArrived) else 0
 
     def _take_mo(self, item: Inbound) -> None:
         """Join and decode an MO message; its consumer acknowledges it when it is safe."""

@@ -48,7 +48,7 @@ from .messages.model import (
     Update,
 )
 from .messages.recovery import plan_recovery, release_moves, unlease_moves
-from .messages.rules import ANSWERED_PART_STATES, check_updates
+from .messages.rules import ANSWERED_PART_STATES, check_updates, receipt_timeout
 from .messages.sqlite_accept import accept_messages
 from .messages.sqlite_record import StateCounts, apply_updates
 from .rates.sqlite import SqliteRateShares
@@ -299,30 +299,39 @@ class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqliteRateShares):
         return len(moves)
 
     async def expire_receipts(
-        self, *, older_than: float, now: float, smsc: str | None = None
+        self,
+        *,
+        older_than: float,
+        now: float,
+        smsc: str | None = None,
+        presume_delivered: bool = False,
     ) -> int:
+        state, detail = receipt_timeout(presume_delivered=presume_delivered)
+
         def work(c: sqlite3.Connection) -> int:
-            return in_transaction(c, lambda: self._expire_receipts(c, older_than, now, smsc))
+            return in_transaction(
+                c,
+                lambda: self._expire_receipts(c, older_than, smsc, now, state=state, detail=detail),
+            )
 
         return await self._worker.run("expire_receipts", work)
 
     @staticmethod
     def _expire_receipts(
-        c: sqlite3.Connection, older_than: float, now: float, smsc: str | None
+        c: sqlite3.Connection,
+        older_than: float,
+        smsc: str | None,
+        now: float,
+        *,
+        state: MessageState,
+        detail: str,
     ) -> int:
         rows = c.execute(
             "SELECT id, smsc, state FROM messages WHERE state = 'submitted' AND updated_at < ? "
             "AND (? IS NULL OR smsc = ?)",
             (older_than, smsc, smsc),
         ).fetchall()
-        return _settle(
-            c,
-            rows,
-            state=MessageState.UNKNOWN,
-            now=now,
-            event="receipt_timeout",
-            detail="no final receipt",
-        )
+        return _settle(c, rows, state=state, now=now, event="receipt_timeout", detail=detail)
 
     async def purge_held_receipts(self, *, older_than: float) -> int:
         def work(c: sqlite3.Connection) -> int:

@@ -725,7 +725,13 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 11: shares of an SMSC account's rate, one row per gateway process sending for
     # it, renewed while the process lives: the account's limit holds across processes.
+    # And the state PRESUMED_DELIVERED: no failure receipt by the receipt timeout on a
+    # route asking failure receipts only.
     """
+    ALTER TABLE messages DROP CONSTRAINT messages_state_check;
+    ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('queued', 'held',
+        'submitting', 'submitted', 'delivered', 'undeliverable', 'expired', 'rejected',
+        'deleted', 'unknown', 'cancelled', 'quarantined', 'presumed_delivered'));
     CREATE TABLE rate_shares (
         route text COLLATE "C" NOT NULL,
         holder text COLLATE "C" NOT NULL,
