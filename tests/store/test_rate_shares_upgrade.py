@@ -1,5 +1,6 @@
 """A database of the schema before rate shares opens with this code, on both stores: its
-queued message is claimed, and the processes sharing it hold rate shares.
+queued message is claimed and may end PRESUMED_DELIVERED (PostgreSQL's state check
+takes the new state), and the processes sharing it hold rate shares.
 
 The schema before is found by the migration that creates ``rate_shares``, not by a
 number, so it stays right when migrations of other features are numbered around it.
@@ -17,7 +18,14 @@ import asyncpg
 import pytest
 import trio
 
-from smpp_engine.store import RateShare, RateShareStore, Store, open_store
+from smpp_engine.store import (
+    MessageState,
+    PartSubmitted,
+    RateShare,
+    RateShareStore,
+    Store,
+    open_store,
+)
 from smpp_engine.store.schema import postgres as postgres_schema
 from smpp_engine.store.schema import sqlite as sqlite_schema
 
@@ -32,7 +40,8 @@ _QUEUED = (
 
 
 def _before(migrations: tuple[object, ...]) -> int:
-    """The number of migrations before the one creating rate_shares."""
+    """The number of migrations before the one creating rate_shares (and, on PostgreSQL,
+    taking the state PRESUMED_DELIVERED)."""
     return next(n for n, m in enumerate(migrations) if "CREATE TABLE rate_shares" in str(m))
 
 
@@ -92,6 +101,10 @@ async def test_a_database_before_rate_shares_opens_and_goes_on(before: Store) ->
     now = time.time()
     (claimed,) = await before.claim("sim", 10, owner="new:1/sim#0", now=now, lease=60)
     assert (claimed.message_id, claimed.text) == (1, "queued")
+    await before.record([PartSubmitted(1, 0, "bind-1", "smsc-1", now, now)])
+    assert await before.expire_receipts(older_than=now + 1, now=now + 2, presume_delivered=True)
+    view = await before.get(1)
+    assert view is not None and view.state is MessageState.PRESUMED_DELIVERED
     assert isinstance(before, RateShareStore)
     rows = await before.renew_rate_share(RateShare("sim", "new:1", now + 3), now=now)
     assert rows == [RateShare("sim", "new:1", now + 3, 1.0, None)]
