@@ -125,6 +125,12 @@ RATE_STATE = Gauge(
     "1 for the state the route's adaptive controller is in (steady, backing_off, recovering).",
     ["smsc", "state"],
 )
+RATE_SHARE_HOLDERS = Gauge(
+    "smpp_rate_share_holders",
+    "Gateway processes sharing the SMSC account's rate, this one included (each sends "
+    "at the limit divided by them); 0 while this process holds no share (no bind up).",
+    ["smsc"],
+)
 STORE_WRITER_BACKLOG = Gauge(
     "smpp_store_writer_backlog",
     "Updates waiting in the batching writer for their transaction.",

@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 import structlog
 import trio
 
+from metrics import RATE_SHARE_HOLDERS, child
 from throttling import AdaptiveController, AdaptiveState
 
 from ..store import RateShare, RateShareStore, StoreError
@@ -91,6 +92,7 @@ class SharedRate:
         # Per other holder, the cut (its cut_at) already followed.
         self._followed: dict[str, float] = {}
         self._log = structlog.get_logger("smpp_engine.pipeline").bind(smsc=route)
+        self._holders_gauge = child(RATE_SHARE_HOLDERS, route)
 
     # --- RateController and CongestionAware ------------------------------------------
 
@@ -170,6 +172,7 @@ class SharedRate:
         if holders != self.holders:
             self._log.info("rate shared", holders=holders, share=1 / holders)
         self.holders = holders
+        self._holders_gauge.set(holders)
         self.controller.share(1 / holders, now)
         followed = self._followed
         new_cuts = [
@@ -187,6 +190,8 @@ class SharedRate:
 
     async def _drop(self, store: RateShareStore) -> None:
         self._registered = False
+        self.holders = 0
+        self._holders_gauge.set(0)
         self._open_at = math.inf
         self._valid_until = -math.inf
         try:

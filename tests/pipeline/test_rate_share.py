@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import trio
+from prometheus_client import REGISTRY
 
 from smpp_engine.pipeline.rate_share import INTERVAL, TTL, SharedRate
 from smpp_engine.store import RateShare, RateShareStore, Store, StoreUnavailableError
@@ -64,6 +65,7 @@ async def test_live_holders_split_the_account_and_a_dead_ones_share_returns(
     await a.renew(shares)
     await b.renew(shares)
     assert [h.holders for h in (a, b, c)] == [3, 3, 3]
+    assert REGISTRY.get_sample_value("smpp_rate_share_holders", {"smsc": "sim"}) == 3
     assert sum(h.rate for h in (a, b, c)) == pytest.approx(LIMIT)
     # c dies: its row holds TTL seconds after its last renewal, then no more.
     wall.now += TTL - 0.1
