@@ -121,14 +121,21 @@ STORE_POISON_UPDATES = Counter(
 )
 RATE_LIMIT = Gauge(
     "smpp_rate_limit_segments_per_second",
-    "The rate the route's controller allows now (the adaptive controller cuts it on "
-    "throttling and congestion); +Inf without a limit.",
+    "The rate the route's controller allows now in this process (its share of the "
+    "account's when processes share it; the adaptive controller cuts it on throttling "
+    "and congestion); +Inf without a limit.",
     ["smsc"],
 )
 RATE_STATE = Gauge(
     "smpp_rate_controller_state",
     "1 for the state the route's adaptive controller is in (steady, backing_off, recovering).",
     ["smsc", "state"],
+)
+RATE_SHARE_HOLDERS = Gauge(
+    "smpp_rate_share_holders",
+    "Gateway processes sharing the SMSC account's rate, this one included (each sends "
+    "at the limit divided by them); 0 while this process holds no share (no bind up).",
+    ["smsc"],
 )
 STORE_WRITER_BACKLOG = Gauge(
     "smpp_store_writer_backlog",

@@ -3,8 +3,9 @@
 The operator's rate covers every bind of an account together. A bind sends only
 when both its own limit (if it has one) and the account's let it; when either
 says wait, neither counts the units, so nothing is lost or counted twice.
-This is the limit within one process; binds of one account in several processes
-share their limit through the store, not through this class.
+This is the limit within one process; processes sending for one account share
+its limit through the store (:mod:`smpp_engine.pipeline.rate_share`), each
+process's controller sized to its share.
 """
 
 from __future__ import annotations

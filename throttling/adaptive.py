@@ -38,6 +38,11 @@ class AdaptiveController:
     - Each accepted submit adds ``increase`` (default: a sixtieth of the ceiling)
       per second since the previous one. A longer gap than max(1 s, two sends at the
       current rate) counts as only that long: an idle bind learns nothing.
+
+    When several processes send for one account, each holds a share of it
+    (:meth:`share`: the ceiling, floor, increase, burst and the rate now all scale
+    with it), and a cut one of them makes is followed by the others
+    (:meth:`follow_cut`), so that it cuts the account's total.
     """
 
     def __init__(
@@ -64,6 +69,9 @@ class AdaptiveController:
         self._backoff = PauseBackoff(pause, max_pause)
         self._settle = non_negative("settle", settle)
         self._rate = ceiling
+        # The account's figures; the ones above are this controller's share of them.
+        self._share = 1.0
+        self._account = (ceiling, self._min_rate, self._increase, self._full_burst)
         self._paused_until = -math.inf
         # Clean traffic counts toward the increase from this time on.
         self._credit_from = -math.inf
@@ -82,6 +90,17 @@ class AdaptiveController:
     @property
     def min_rate(self) -> float:
         return self._min_rate
+
+    @property
+    def level(self) -> float:
+        """The rate now as a fraction of the ceiling (1.0: not cut)."""
+        return self._rate / self._ceiling
+
+    @property
+    def last_cut(self) -> float:
+        """When this controller last cut its rate itself (-inf: never); a followed cut
+        (:meth:`follow_cut`) does not count."""
+        return self._last_cut
 
     @property
     def paused_until(self) -> float:
@@ -141,6 +160,42 @@ class AdaptiveController:
         elif band is CongestionBand.OPTIMUM:
             self._credit_from = max(self._credit_from, now + self._settle)
         return 0.0
+
+    # --- sharing an account between processes -----------------------------------------
+
+    def share(self, fraction: float, now: float) -> None:
+        """Hold ``fraction`` (0 < fraction <= 1) of the account from ``now`` on.
+
+        The ceiling, the floor, the increase and the burst become that fraction of
+        the account's, and the rate now keeps its level: a cut in force stays in force.
+        """
+        fraction = positive("fraction", fraction)
+        if fraction > 1.0:
+            raise ValueError(f"fraction must be at most 1, got {fraction!r}")
+        if fraction == self._share:
+            return
+        level = self.level
+        ceiling, min_rate, increase, burst = self._account
+        self._share = fraction
+        self._ceiling = ceiling * fraction
+        self._min_rate = min_rate * fraction
+        self._increase = increase * fraction
+        self._full_burst = max(1.0, burst * fraction)
+        self._set_rate(max(self._min_rate, min(self._ceiling, level * self._ceiling)), now)
+
+    def follow_cut(self, level: float, now: float) -> bool:
+        """Another process of the account cut its rate to ``level`` of its ceiling: cut
+        this one to the same level if it is higher, and join the episode (a pause of
+        ``pause``, not grown), so that the throttle answers to what this one sent
+        before it knew count as that episode rather than cut again. True when cut."""
+        rate = max(self._min_rate, level * self._ceiling)
+        if rate >= self._rate:
+            return False
+        self._set_rate(rate, now)
+        self._backing_off = True
+        self._paused_until = max(self._paused_until, now + self._backoff.pause)
+        self._credit_from = max(self._credit_from, self._paused_until)
+        return True
 
     # --- internals -----------------------------------------------------------------
 

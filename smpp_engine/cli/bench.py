@@ -67,6 +67,11 @@ BENCHMARKS: dict[str, Benchmark] = {
     "b8": Benchmark(
         "b8_memory", "RSS with many messages queued", ("--messages", "100000", "--run-seconds", "5")
     ),
+    "b11": Benchmark(
+        "b11_shared_rate",
+        "one account's rate held by 1-3 processes on PostgreSQL, and after a kill",
+        ("--window", "4", "--processes", "1,2"),
+    ),
 }
 
 

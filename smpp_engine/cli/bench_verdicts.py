@@ -61,6 +61,10 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target("sqlite_peak_rss_mib", "target_mib", at_most=True),
         Target("postgresql_peak_rss_mib", "target_mib", at_most=True),
     ),
+    "b11_shared_rate": (
+        Target("max_error_pct", "target_error_pct", at_most=True),
+        Target("max_recovery_s", "target_recovery_s", at_most=True),
+    ),
 }
 
 

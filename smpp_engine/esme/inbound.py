@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..protocol import DataSm, DeliverSm, Receipt, ReceiptError, is_receipt, parse_receipt
+from ..protocol import (
+    DataSm,
+    DeliverSm,
+    Receipt,
+    ReceiptError,
+    is_intermediate_notification,
+    is_receipt,
+    parse_receipt,
+)
 
 __all__ = ["Inbound", "read_inbound"]
 
@@ -14,8 +22,9 @@ __all__ = ["Inbound", "read_inbound"]
 class Inbound:
     """One deliver_sm or data_sm from the SMSC, taken by the application.
 
-    ``receipt`` is the parsed receipt when esm_class marks one, else None (an MO
-    message, or an intermediate notification). ``receipt_error`` says why a PDU
+    ``receipt`` is the parsed receipt when esm_class marks one (a delivery receipt
+    or an intermediate notification, ``receipt.intermediate``), else None (an MO
+    message). ``receipt_error`` says why a PDU
     marked as a receipt could not be read; it is still delivered, with
     ``receipt`` None. ``bind`` is the name of the bind it came on,
     ``received_at`` the trio clock when it arrived.
@@ -44,7 +53,14 @@ class Inbound:
 
     @property
     def is_receipt(self) -> bool:
-        return is_receipt(self.pdu.esm_class)
+        """A delivery receipt or an intermediate notification: never an MO message."""
+        return _is_report(self.pdu.esm_class)
+
+
+def _is_report(esm_class: int) -> bool:
+    # An intermediate notification taken for an MO message would reach the
+    # consumer's service (billing) as if the phone had sent its text.
+    return is_receipt(esm_class) or is_intermediate_notification(esm_class)
 
 
 def read_inbound(
@@ -54,7 +70,7 @@ def read_inbound(
     acknowledge: Callable[[bool], None] | None = None,
 ) -> Inbound:
     """Wrap a received PDU, parsing its receipt when it is one."""
-    if not is_receipt(pdu.esm_class):
+    if not _is_report(pdu.esm_class):
         return Inbound(pdu, None, bind, received_at, None, acknowledge)
     short_message = pdu.short_message if isinstance(pdu, DeliverSm) else b""
     try:

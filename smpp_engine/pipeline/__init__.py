@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .mo import MoAssembler, MoMessage, mo_message_id
     from .parts import (
         PartCountError,
+        ReceiptLevel,
         SubmitOptions,
         ValidityForm,
         concatenation_reference,
@@ -39,6 +40,7 @@ __all__ = [
     "MoMessage",
     "PartCountError",
     "Pipeline",
+    "ReceiptLevel",
     "RetryPolicy",
     "RouteDispatcher",
     "RouteStatus",
@@ -64,6 +66,7 @@ __getattr__ = lazy_exports(
         "mo": ("MoAssembler", "MoMessage", "mo_message_id"),
         "parts": (
             "PartCountError",
+            "ReceiptLevel",
             "SubmitOptions",
             "ValidityForm",
             "concatenation_reference",

@@ -39,7 +39,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import structlog
 import trio
@@ -61,6 +61,8 @@ from ..protocol import CommandStatus, MessageIdError, PduError, SubmitSm, respon
 from ..store import (
     ClaimedMessage,
     PartSubmitted,
+    RateShareStore,
+    ReceiptArrived,
     Rerouted,
     Store,
     StoreError,
@@ -74,6 +76,7 @@ from .leases import RouteLease
 from .marks import DispatchMarks
 from .mo import MoAssembler, MoMessage
 from .parts import PartCountError, submit_parts
+from .rate_share import SharedRate
 from .receipts import receipt_update
 from .route import SmscRoute
 from .sink import UpdateSink
@@ -171,12 +174,15 @@ class RouteDispatcher:
         self._unbound_since: float | None = None
         self._rerouted: set[int] = set()
 
-    @staticmethod
-    def _controller(route: SmscRoute) -> RateController:
+    def _controller(self, route: SmscRoute) -> RateController:
         if route.rate is None:
             return Unlimited()
         limiter = GCRA(route.rate, route.burst, now=trio.current_time())
-        return AdaptiveController(limiter)
+        controller = AdaptiveController(limiter)
+        if not isinstance(self.store, RateShareStore):
+            return controller
+        # The account's rate is shared by every process sending for it (:mod:`.rate_share`).
+        return SharedRate(route.name, self.lease.process, controller, self.clock)
 
     @property
     def paused(self) -> bool:
@@ -230,6 +236,9 @@ class RouteDispatcher:
         self._wake.set()
         return True
 
+    def _binds_up(self) -> bool:
+        return self.binds_up > 0
+
     @property
     def binds_up(self) -> int:
         """How many of the route's binds are bound now."""
@@ -270,6 +279,9 @@ class RouteDispatcher:
             nursery.start_soon(self._ack_when_durable)
             nursery.start_soon(self.lease.keep_renewed, self.store)
             nursery.start_soon(self._fail_over_while_unbound, pool)
+            if isinstance(self.controller, SharedRate):
+                shares = cast(RateShareStore, self.store)
+                nursery.start_soon(self.controller.keep_renewed, shares, self._binds_up)
             self._pool = pool
             task_status.started()
             try:
@@ -812,7 +824,7 @@ class RouteDispatcher:
             item.ack(ok=False)
 
     async def _take_receipt(self, item: Inbound) -> int:
-        """Hand one receipt to the writer; 1 when it became a store update."""
+        """Hand one receipt to the writer; 1 when it was a final one."""
         route = self.route
         receipt = item.receipt
         if receipt is None:
@@ -822,12 +834,11 @@ class RouteDispatcher:
         except MessageIdError as exc:
             self._log.warning("receipt id does not fit the policy", error=str(exc))
             return 0
-        if update is None:
-            return 0  # intermediate: nothing is settled yet
         # Waits when the writer is full: the deliver_sm_resp then waits too,
         # which slows the SMSC down instead of losing the receipt.
         await self.updates.submit(update)
-        return 1
+        # An intermediate notification is history, not a receipt: it settles nothing.
+        return 1 if isinstance(update, ReceiptArrived) else 0
 
     def _take_mo(self, item: Inbound) -> None:
         """Join and decode an MO message; its consumer acknowledges it when it is safe."""

@@ -8,7 +8,7 @@ never joins them.
 What the SMSC is told beyond the text is the route's choice (:class:`SubmitOptions`):
 whether the message's validity is sent as its validity_period (else the SMSC's
 own default applies; the gateway still does not submit a message past its
-expiry), and the most parts a message may have.
+expiry), the receipts asked for, and the most parts a message may have.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ..store import ClaimedMessage
 
 __all__ = [
     "PartCountError",
+    "ReceiptLevel",
     "SubmitOptions",
     "ValidityForm",
     "concatenation_reference",
@@ -50,13 +51,39 @@ class ValidityForm(enum.StrEnum):
     ABSOLUTE = "absolute"  # the moment, in UTC
 
 
+class ReceiptLevel(enum.StrEnum):
+    """Which receipts a message that wants one asks the SMSC for (registered_delivery).
+
+    ``failure``: only a failed delivery is reported, so a message with no receipt
+    by the route's receipt timeout is presumed delivered (PRESUMED_DELIVERED, never
+    proof of delivery). ``intermediate``: the final receipt and the SMSC's
+    intermediate notifications, which go into the message's history.
+    """
+
+    FINAL = "final"  # 0x01: success or failure
+    FAILURE = "failure"  # 0x02: failure only
+    INTERMEDIATE = "intermediate"  # 0x11: final, and intermediate notifications
+
+    @property
+    def registered_delivery(self) -> int:
+        return _REGISTERED_DELIVERY[self]
+
+
+_REGISTERED_DELIVERY = {
+    ReceiptLevel.FINAL: 0x01,
+    ReceiptLevel.FAILURE: 0x02,
+    ReceiptLevel.INTERMEDIATE: 0x11,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class SubmitOptions:
     """A route's choices for every submit_sm it sends (settings: ``[[smsc]]
-    validity_period``, ``max_parts``)."""
+    validity_period``, ``receipts``, ``max_parts``)."""
 
     validity: ValidityForm = ValidityForm.NONE
     max_parts: int = MAX_PARTS
+    receipts: ReceiptLevel = ReceiptLevel.FINAL
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_parts <= MAX_PARTS:
@@ -128,7 +155,7 @@ def submit_parts(
         # Planned with another profile or method than this route's: the parts
         # already sent would not join the new ones, so refuse rather than guess.
         raise PartCountError(message.message_id, message.parts, len(segments))
-    registered = 1 if message.registered_delivery else 0
+    registered = options.receipts.registered_delivery if message.registered_delivery else 0
     validity = options.validity_period(message.expires_at, now)
     result = []
     for index in message.pending_parts:

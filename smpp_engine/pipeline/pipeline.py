@@ -40,6 +40,7 @@ from ..store.writer import BatchWriter
 from .accepting import GroupCommit
 from .dispatcher import RouteDispatcher
 from .mo import MoMessage
+from .parts import ReceiptLevel
 from .route import SmscRoute
 
 __all__ = ["Pipeline", "RouteStatus", "default_owner"]
@@ -401,14 +402,21 @@ class Pipeline:
                     given_up = 0
                     for route in self._routes():
                         given_up += await self.store.expire_receipts(
-                            older_than=now - route.receipt_timeout, now=now, smsc=route.name
+                            older_than=now - route.receipt_timeout,
+                            now=now,
+                            smsc=route.name,
+                            presume_delivered=route.submit_options.receipts is ReceiptLevel.FAILURE,
                         )
                     purged = await self.store.purge_held_receipts(older_than=now - longest)
                 except StoreError as exc:
                     _log.warning("housekeeping skipped: the store failed", error=str(exc))
                     continue
                 if given_up:
-                    _log.info("no receipt in time: messages are UNKNOWN", messages=given_up)
+                    _log.info(
+                        "no receipt in time: messages are UNKNOWN (presumed delivered on "
+                        "routes asking failure receipts only)",
+                        messages=given_up,
+                    )
                 if purged:
                     # Their part never got the SMSC id they name: nothing to apply them to.
                     _log.warning(

@@ -2,7 +2,9 @@
 
 Only a DELIVRD receipt is proof of delivery. ACCEPTD (accepted on the
 subscriber's behalf) and UNKNOWN are recorded as RECEIPT_UNKNOWN: a
-disconnection warning must not count as delivered on their strength.
+disconnection warning must not count as delivered on their strength. An
+intermediate notification (ENROUTE, SCHEDULED ... or the intermediate flag)
+settles nothing: it goes into the message's history as it came.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC
 
 from ..protocol import MessageIdPolicy, MessageState, Receipt, receipt_id_key
-from ..store import PartState, ReceiptArrived
+from ..store import PartState, ReceiptArrived, ReceiptNoted
 
 __all__ = ["PART_STATE", "receipt_update"]
 
@@ -28,14 +30,19 @@ PART_STATE: dict[MessageState, PartState] = {
 
 def receipt_update(
     smsc: str, receipt: Receipt, policy: MessageIdPolicy, received_at: float
-) -> ReceiptArrived | None:
-    """The update for a final receipt; None for an intermediate one (ENROUTE, SCHEDULED).
+) -> ReceiptArrived | ReceiptNoted:
+    """The update for a receipt: final, or an intermediate one noted in the history.
 
     Raises :class:`~smpp_engine.protocol.MessageIdError` when the receipt's id does
     not fit the SMSC's id policy.
     """
     if receipt.intermediate or not receipt.state.final:
-        return None
+        return ReceiptNoted(
+            smsc=smsc,
+            smsc_message_id=receipt_id_key(receipt.message_id, policy),
+            state=receipt.state.name,
+            received_at=received_at,
+        )
     done = receipt.done_date
     return ReceiptArrived(
         smsc=smsc,

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..esme import BindType, ConfigError, EsmeConfig, ReconnectPolicy, TlsConfig
-from ..pipeline import RetryPolicy, SmscRoute, SubmitOptions, ValidityForm
+from ..pipeline import ReceiptLevel, RetryPolicy, SmscRoute, SubmitOptions, ValidityForm
 from ..protocol import Alphabet, Concatenation, MessageIdPolicy, TextProfile
 from .defaults import field_default
 from .sections import Section
@@ -124,6 +124,10 @@ class SmscSettings(Section):
     validity_period: Literal["none", "relative", "absolute"] = field_default(
         SubmitOptions, "validity"
     )
+    #: Receipts asked for: "final" (success or failure), "failure" (failures only: a
+    #: message with none by receipt_timeout is presumed delivered) or "intermediate"
+    #: (final ones and the SMSC's intermediate notifications, kept in the history).
+    receipts: Literal["final", "failure", "intermediate"] = field_default(SubmitOptions, "receipts")
     #: The most SMS one message may take on this route; longer texts are refused.
     max_parts: int = Field(default=field_default(SubmitOptions, "max_parts"), ge=1, le=255)
     lease: Seconds = field_default(SmscRoute, "lease")
@@ -198,5 +202,6 @@ class SmscSettings(Section):
             submit_options=SubmitOptions(
                 validity=ValidityForm(self.validity_period),
                 max_parts=self.max_parts,
+                receipts=ReceiptLevel(self.receipts),
             ),
         )

@@ -4,8 +4,9 @@ Both also implement :class:`CampaignStore`: bulk campaigns, recipient groups
 and the opt-out list; :class:`BillingStore`, the billing core's repository
 (:class:`billing_core.BillingRepository`), loaded by :func:`import_billing_data`;
 :class:`JobStore`, the schedule of the gateway's jobs; :class:`PauseStore`, the
-routes an operator paused; and :class:`RetentionStore`, the purge of finished
-messages past their age.
+routes an operator paused; :class:`RetentionStore`, the purge of finished
+messages past their age; and :class:`RateShareStore`, each gateway process's
+share of an SMSC account's rate.
 
 :func:`open_store` opens either from a URL (``sqlite:///path/to/file.db``,
 ``sqlite://:memory:``, ``postgresql://user@host:port/db``) and applies the schema
@@ -55,6 +56,7 @@ from .messages.model import (
     PartSubmitted,
     PartView,
     ReceiptArrived,
+    ReceiptNoted,
     RecoveryReport,
     Rerouted,
     SubmitFailed,
@@ -64,6 +66,7 @@ from .messages.model import (
 from .messages.plans import decode_plan, next_route
 from .opening import open_store
 from .pauses import PauseStore, RoutePause
+from .rates import RateShare, RateShareStore
 from .retention import PURGEABLE_STATES, DayCount, PurgeBatch, RetentionStore, day_of
 from .writer import BatchWriter
 
@@ -102,7 +105,10 @@ __all__ = [
     "PauseStore",
     "PurgeBatch",
     "QueuedCampaignMessage",
+    "RateShare",
+    "RateShareStore",
     "ReceiptArrived",
+    "ReceiptNoted",
     "RecoveryReport",
     "ReplyLease",
     "Rerouted",

@@ -48,8 +48,9 @@ from .messages.plans import REROUTED_EVENT, decode_plan, failover_moves
 from .messages.postgres_accept import accept_messages
 from .messages.postgres_record import record_batch
 from .messages.recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
-from .messages.rules import ANSWERED_PART_STATES, check_updates
+from .messages.rules import ANSWERED_PART_STATES, check_updates, receipt_timeout
 from .pauses.postgres import PostgresPauses
+from .rates.postgres import PostgresRateShares
 from .retention.postgres import PostgresRetention
 from .schema.postgres import migrate
 
@@ -217,16 +218,16 @@ SELECT count(*) FROM purged
 _EXPIRE_RECEIPTS = """
 WITH settled AS (
     UPDATE messages
-    SET state = 'unknown', lease_owner = NULL, lease_until = NULL, updated_at = $2
+    SET state = $4, lease_owner = NULL, lease_until = NULL, updated_at = $2
     WHERE state = 'submitted' AND updated_at < $1 AND ($3::text IS NULL OR smsc = $3)
     RETURNING id, smsc
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
-    SELECT id, $2, 'receipt_timeout', 'no final receipt -> unknown' FROM settled
+    SELECT id, $2, 'receipt_timeout', $5 || ' -> ' || $4 FROM settled
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, change.state, change.sign * count(*)
-    FROM settled CROSS JOIN (VALUES ('submitted', -1), ('unknown', 1)) AS change (state, sign)
+    FROM settled CROSS JOIN (VALUES ('submitted', -1), ($4, 1)) AS change (state, sign)
     GROUP BY smsc, change.state, change.sign
 )
 SELECT count(*) FROM settled
@@ -316,7 +317,12 @@ _COUNT_SMSC = "SELECT state, n FROM state_counts WHERE smsc = $1"
 
 
 class PostgresStore(
-    PostgresCampaigns, PostgresBilling, PostgresJobs, PostgresPauses, PostgresRetention
+    PostgresCampaigns,
+    PostgresBilling,
+    PostgresJobs,
+    PostgresPauses,
+    PostgresRetention,
+    PostgresRateShares,
 ):
     """The store on a PostgreSQL database; open it with :func:`open_postgres_store`.
 
@@ -471,10 +477,23 @@ class PostgresStore(
         return moved
 
     async def expire_receipts(
-        self, *, older_than: float, now: float, smsc: str | None = None
+        self,
+        *,
+        older_than: float,
+        now: float,
+        smsc: str | None = None,
+        presume_delivered: bool = False,
     ) -> int:
+        state, detail = receipt_timeout(presume_delivered=presume_delivered)
         return await self._run(
-            "expire_receipts", self._fetch_value, _EXPIRE_RECEIPTS, older_than, now, smsc
+            "expire_receipts",
+            self._fetch_value,
+            _EXPIRE_RECEIPTS,
+            older_than,
+            now,
+            smsc,
+            state.value,
+            detail,
         )
 
     async def purge_held_receipts(self, *, older_than: float) -> int:

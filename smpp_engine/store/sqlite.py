@@ -49,10 +49,11 @@ from .messages.model import (
 )
 from .messages.plans import REROUTED_EVENT, decode_plan, failover_moves
 from .messages.recovery import plan_recovery, release_moves, unlease_moves
-from .messages.rules import ANSWERED_PART_STATES, check_updates
+from .messages.rules import ANSWERED_PART_STATES, check_updates, receipt_timeout
 from .messages.sqlite_accept import accept_messages
 from .messages.sqlite_record import StateCounts, apply_updates
 from .pauses.sqlite import SqlitePauses
+from .rates.sqlite import SqliteRateShares
 from .retention.sqlite import SqliteRetention
 from .schema.sqlite import migrate
 from .sqlite_rows import named, named_one
@@ -78,7 +79,9 @@ def _json(values: Sequence[object] | set[int]) -> str:
     return json.dumps(list(values))
 
 
-class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqlitePauses, SqliteRetention):
+class SqliteStore(
+    SqliteCampaigns, SqliteBilling, SqliteJobs, SqlitePauses, SqliteRetention, SqliteRateShares
+):
     """The store on a SQLite file; open it with :func:`open_sqlite_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from
@@ -345,30 +348,39 @@ class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqlitePauses, Sqli
         return moved
 
     async def expire_receipts(
-        self, *, older_than: float, now: float, smsc: str | None = None
+        self,
+        *,
+        older_than: float,
+        now: float,
+        smsc: str | None = None,
+        presume_delivered: bool = False,
     ) -> int:
+        state, detail = receipt_timeout(presume_delivered=presume_delivered)
+
         def work(c: sqlite3.Connection) -> int:
-            return in_transaction(c, lambda: self._expire_receipts(c, older_than, now, smsc))
+            return in_transaction(
+                c,
+                lambda: self._expire_receipts(c, older_than, smsc, now, state=state, detail=detail),
+            )
 
         return await self._worker.run("expire_receipts", work)
 
     @staticmethod
     def _expire_receipts(
-        c: sqlite3.Connection, older_than: float, now: float, smsc: str | None
+        c: sqlite3.Connection,
+        older_than: float,
+        smsc: str | None,
+        now: float,
+        *,
+        state: MessageState,
+        detail: str,
     ) -> int:
         rows = c.execute(
             "SELECT id, smsc, state FROM messages WHERE state = 'submitted' AND updated_at < ? "
             "AND (? IS NULL OR smsc = ?)",
             (older_than, smsc, smsc),
         ).fetchall()
-        return _settle(
-            c,
-            rows,
-            state=MessageState.UNKNOWN,
-            now=now,
-            event="receipt_timeout",
-            detail="no final receipt",
-        )
+        return _settle(c, rows, state=state, now=now, event="receipt_timeout", detail=detail)
 
     async def purge_held_receipts(self, *, older_than: float) -> int:
         def work(c: sqlite3.Connection) -> int:

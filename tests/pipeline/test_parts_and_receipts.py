@@ -29,7 +29,7 @@ from smpp_engine.protocol import (
     plan_text,
     response_id_key,
 )
-from smpp_engine.store import ClaimedMessage, PartState
+from smpp_engine.store import ClaimedMessage, PartState, ReceiptNoted
 
 
 def claimed(
@@ -181,9 +181,13 @@ def test_receipt_update_normalises_the_id_and_keeps_the_facts() -> None:
     assert update.done_at == datetime.fromisoformat("2026-11-30T12:00:00+00:00").timestamp()
 
 
-def test_intermediate_receipts_settle_nothing() -> None:
+def test_intermediate_receipts_settle_nothing_and_are_noted() -> None:
     enroute = Receipt(message_id="1", state=MessageState.ENROUTE, intermediate=True)
-    assert receipt_update("op", enroute, MessageIdPolicy.AS_IS, 0.0) is None
+    noted = receipt_update("op", enroute, MessageIdPolicy.AS_IS, 3.0)
+    assert noted == ReceiptNoted("op", "1", "ENROUTE", 3.0)
+    # A non-final state without the flag is an intermediate notification too.
+    scheduled = Receipt(message_id="2", state=MessageState.SCHEDULED)
+    assert isinstance(receipt_update("op", scheduled, MessageIdPolicy.AS_IS, 0.0), ReceiptNoted)
 
 
 def test_receipt_id_outside_the_policy_is_a_typed_error() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from smpp_engine.esme import BindType
-from smpp_engine.pipeline import SmscRoute, ValidityForm
+from smpp_engine.pipeline import ReceiptLevel, SmscRoute, ValidityForm
 from smpp_engine.protocol import Alphabet, Concatenation, MessageIdPolicy, TextProfile
 from smpp_engine.settings import SmscSettings
 
@@ -49,6 +49,12 @@ CASES: list[tuple[str, Callable[[SmscRoute], Any], Any]] = [
         ValidityForm.RELATIVE,
     ),
     ("max_parts = 4", lambda r: r.submit_options.max_parts, 4),
+    ("receipts = 'failure'", lambda r: r.submit_options.receipts, ReceiptLevel.FAILURE),
+    (
+        "receipts = 'intermediate'",
+        lambda r: r.submit_options.receipts.registered_delivery,
+        0x11,
+    ),
     ("lease = 300", lambda r: r.lease, 300),
     ("claim_batch = 64", lambda r: r.claim_batch, 64),
     ("failover_after = 5", lambda r: r.failover_after, 5),

@@ -22,6 +22,7 @@ from smpp_engine.store import (
     PartState,
     PartSubmitted,
     ReceiptArrived,
+    ReceiptNoted,
     RecoveryReport,
     Store,
     SubmitFailed,
@@ -829,6 +830,51 @@ async def test_submitted_messages_without_a_receipt_in_time_become_unknown(store
     assert await state(store, delivered) is MessageState.DELIVERED
     assert await state(store, queued) is MessageState.QUEUED
     assert await store.expire_receipts(older_than=50.0, now=100.0) == 0
+
+
+async def test_on_a_failure_only_route_no_receipt_in_time_is_a_presumed_delivery(
+    store: Store,
+) -> None:
+    waiting = await submitted_message(store)
+    failed = await submitted_message(store)
+    await store.record([receipt(failed, part_state=PartState.UNDELIVERABLE)])
+    assert await store.expire_receipts(older_than=50.0, now=100.0, presume_delivered=True) == 1
+    found = await view(store, waiting)
+    assert found.state is MessageState.PRESUMED_DELIVERED
+    assert (found.events[-1].event, found.events[-1].detail) == (
+        "receipt_timeout",
+        "no failure receipt -> presumed_delivered",
+    )
+    assert await state(store, failed) is MessageState.UNDELIVERABLE
+    counts = await store.count_by_state()
+    assert (counts.get(MessageState.PRESUMED_DELIVERED), counts.get(MessageState.SUBMITTED)) == (
+        1,
+        None,
+    )
+
+
+async def test_an_intermediate_note_goes_into_the_history_and_settles_nothing(
+    store: Store,
+) -> None:
+    message_id = await submitted_message(store)
+    await store.record(
+        [
+            ReceiptNoted(SMSC, f"id-{message_id}-0", "ENROUTE", 4.0),
+            # One for an id no part carries is dropped, not held.
+            ReceiptNoted(SMSC, "id-nobody", "ENROUTE", 4.0),
+        ]
+    )
+    found = await view(store, message_id)
+    assert found.state is MessageState.SUBMITTED
+    assert (found.events[-1].event, found.events[-1].detail) == (
+        "receipt_intermediate",
+        "part=0 state=ENROUTE",
+    )
+    stats = await store.stats()
+    assert stats["held_receipts"] == 0
+    assert stats["intermediate_receipts_dropped"] == 1
+    await store.record([receipt(message_id)])
+    assert await state(store, message_id) is MessageState.DELIVERED
 
 
 async def test_a_receipt_for_one_part_keeps_a_long_message_waiting(store: Store) -> None:

@@ -269,3 +269,60 @@ def test_the_rate_stays_between_floor_and_ceiling(
             assert controller.rate == ceiling
         elif controller.state == "recovering":
             assert controller.rate < ceiling
+
+
+# --- an account shared by processes ------------------------------------------------------
+
+
+def test_a_share_scales_the_ceiling_the_floor_the_increase_and_the_burst() -> None:
+    controller = aimd(100.0, make=lambda rate, now: GCRA(rate, 50.0, now=now), min_rate=4.0)
+    controller.share(0.25, 0.0)
+    assert (controller.ceiling, controller.min_rate, controller.rate) == (25.0, 1.0, 25.0)
+    assert controller.limiter.rate == 25.0 and controller.limiter.burst == 12.5
+    assert controller.state == "steady" and controller.level == 1.0
+    # Back to the whole account when the other holders are gone.
+    controller.share(1.0, 0.0)
+    assert (controller.ceiling, controller.rate, controller.limiter.burst) == (100.0, 100.0, 50.0)
+
+
+def test_a_share_keeps_the_cut_in_force_and_recovers_in_proportion() -> None:
+    controller = aimd(120.0, decrease=0.5, pause=1.0)
+    controller.throttled(THROTTLED, 0.0)
+    assert controller.level == 0.5
+    controller.share(0.5, 0.5)
+    assert controller.rate == pytest.approx(30.0) and controller.level == pytest.approx(0.5)
+    # A sixtieth of the share per clean second: the level climbs as it would unshared.
+    controller.accepted(1.0)
+    controller.accepted(2.0)
+    assert controller.rate == pytest.approx(31.0)
+    assert controller.level == pytest.approx(0.5 + 1 / 60)
+
+
+@pytest.mark.parametrize("fraction", [0.0, -0.5, 1.5, math.nan])
+def test_a_share_outside_zero_to_one_is_refused(fraction: float) -> None:
+    with pytest.raises(ValueError, match="fraction"):
+        aimd().share(fraction, 0.0)
+
+
+def test_a_cut_made_elsewhere_is_followed_and_joins_its_episode() -> None:
+    controller = aimd(100.0, decrease=0.5, pause=2.0)
+    assert controller.follow_cut(0.5, 10.0)
+    assert (controller.rate, controller.state) == (50.0, "backing_off")
+    # Not this controller's own cut: it publishes none.
+    assert controller.last_cut == -math.inf
+    # The throttle answers to what it sent before it knew are the same episode ...
+    assert controller.throttled(THROTTLED, 11.0) == pytest.approx(1.0)
+    assert controller.rate == 50.0
+    # ... and a cut no deeper than the rate now changes nothing.
+    assert not controller.follow_cut(0.6, 13.0)
+    assert controller.rate == 50.0
+    # The floor holds.
+    assert controller.follow_cut(0.001, 14.0)
+    assert controller.rate == controller.min_rate
+
+
+def test_an_own_cut_is_published_as_its_moment() -> None:
+    controller = aimd()
+    assert controller.last_cut == -math.inf
+    controller.throttled(THROTTLED, 7.0)
+    assert controller.last_cut == 7.0

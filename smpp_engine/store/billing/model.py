@@ -21,8 +21,14 @@ __all__ = [
 ]
 
 #: Message states that mean the text did not reach the phone, as far as anyone knows:
-#: the final ones but DELIVERED, and QUARANTINED (kept aside after it may have been sent).
-FAILED_STATES = FINAL_STATES - {MessageState.DELIVERED, MessageState.QUARANTINED}
+#: the final ones but DELIVERED, QUARANTINED (kept aside after it may have been sent)
+#: and PRESUMED_DELIVERED (no failure reported: no proof either way, so a notice
+#: stays pending rather than be sent again).
+FAILED_STATES = FINAL_STATES - {
+    MessageState.DELIVERED,
+    MessageState.QUARANTINED,
+    MessageState.PRESUMED_DELIVERED,
+}
 
 
 def delivery_state(state: MessageState | None) -> DeliveryState:

@@ -204,11 +204,15 @@ def waiting_state(campaign_state: str | None) -> MessageState:
     return MessageState.QUEUED
 
 
-_FAILED = frozenset(FINAL_STATES - {MessageState.DELIVERED, MessageState.CANCELLED})
+# A presumed delivery (no failure reported on a failure-only route) is no failure:
+# it shows in by_state alone.
+_FAILED = frozenset(
+    FINAL_STATES - {MessageState.DELIVERED, MessageState.CANCELLED, MessageState.PRESUMED_DELIVERED}
+)
 _IN_QUEUE = frozenset({MessageState.QUEUED, MessageState.SUBMITTING, MessageState.HELD})
 FAILED_STATE_VALUES: tuple[str, ...] = tuple(sorted(state.value for state in _FAILED))
-"""The final states other than DELIVERED and CANCELLED, as stored: whose error codes the
-stats count."""
+"""The final states other than DELIVERED, CANCELLED and PRESUMED_DELIVERED, as stored:
+whose error codes the stats count."""
 
 
 def build_stats(

@@ -132,9 +132,16 @@ class Store(Protocol):
         ...
 
     async def expire_receipts(
-        self, *, older_than: float, now: float, smsc: str | None = None
+        self,
+        *,
+        older_than: float,
+        now: float,
+        smsc: str | None = None,
+        presume_delivered: bool = False,
     ) -> int:
-        """SUBMITTED messages last updated before ``older_than`` with no final receipt: UNKNOWN.
+        """SUBMITTED messages last updated before ``older_than`` with no final receipt: UNKNOWN,
+        or PRESUMED_DELIVERED with ``presume_delivered`` (a route asking failure
+        receipts only).
 
         Only ``smsc``'s messages when given (each route has its own receipt
         timeout). Returns how many were changed.

@@ -25,6 +25,7 @@ __all__ = [
     "PartSubmitted",
     "PartView",
     "ReceiptArrived",
+    "ReceiptNoted",
     "RecoveryReport",
     "Rerouted",
     "SubmitFailed",
@@ -46,6 +47,9 @@ class MessageState(enum.StrEnum):
     REJECTED = "rejected"  # a permanent submit error, or a REJECTD receipt
     DELETED = "deleted"
     UNKNOWN = "unknown"  # the fate cannot be known: no receipt in time, UNKNOWN receipt
+    # No failure receipt by the receipt timeout on a route asking failure receipts
+    # only: presumably delivered, never proof of delivery.
+    PRESUMED_DELIVERED = "presumed_delivered"
     CANCELLED = "cancelled"  # withdrawn (campaign cancelled) before submission
     # In flight at too many unclean stops in a row: suspected of stopping the
     # gateway, so it is kept aside instead of being sent again.
@@ -60,6 +64,7 @@ FINAL_STATES = frozenset(
         MessageState.REJECTED,
         MessageState.DELETED,
         MessageState.UNKNOWN,
+        MessageState.PRESUMED_DELIVERED,
         MessageState.CANCELLED,
         MessageState.QUARANTINED,
     }
@@ -266,7 +271,27 @@ class Rerouted:
     reason: str
 
 
-Update = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived | Dispatching | Rerouted
+@dataclass(frozen=True, slots=True)
+class ReceiptNoted:
+    """An intermediate notification for the part the SMSC knows as ``smsc_message_id``:
+    ``state`` is what the SMSC said (ENROUTE, ACCEPTED ...). It settles nothing and
+    goes into the message's history; one for an id no part carries yet is dropped."""
+
+    smsc: str
+    smsc_message_id: str
+    state: str
+    received_at: float
+
+
+Update = (
+    PartSubmitted
+    | SubmitFailed
+    | SubmitUnknown
+    | ReceiptArrived
+    | ReceiptNoted
+    | Dispatching
+    | Rerouted
+)
 
 
 # --- reads ---

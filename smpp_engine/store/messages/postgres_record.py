@@ -20,7 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .model import PartSubmitted, ReceiptArrived, Rerouted, SubmitFailed, SubmitUnknown, Update
+from .model import (
+    PartSubmitted,
+    ReceiptArrived,
+    ReceiptNoted,
+    Rerouted,
+    SubmitFailed,
+    SubmitUnknown,
+    Update,
+)
 from .rules import (
     AppliedUpdate,
     HeldReceipt,
@@ -186,7 +194,11 @@ async def record_batch(connection: Any, updates: Sequence[Update]) -> None:
     """Apply ``updates`` in one transaction on ``connection`` (on the bridge's loop)."""
     dispatched, applied = split_dispatching(updates)
     message_ids = RecordBatch.message_ids(applied)
-    receipt_keys = {(u.smsc, u.smsc_message_id) for u in applied if isinstance(u, ReceiptArrived)}
+    receipt_keys = {
+        (u.smsc, u.smsc_message_id) for u in applied if isinstance(u, ReceiptArrived | ReceiptNoted)
+    }
+    # Intermediate notes are never held: only final receipts wait for their submit.
+    final_keys = {(u.smsc, u.smsc_message_id) for u in applied if isinstance(u, ReceiptArrived)}
     submitted = [u for u in applied if isinstance(u, PartSubmitted)]
     async with connection.transaction():
         if dispatched:
@@ -197,7 +209,7 @@ async def record_batch(connection: Any, updates: Sequence[Update]) -> None:
         may_hold = False
         if receipt_keys:
             receipt_messages, known = await _find_receipt_parts(connection, receipt_keys, submitted)
-            may_hold = bool(receipt_keys - known)
+            may_hold = bool(final_keys - known)
         if may_hold:
             # Wait for every PartSubmitted in flight elsewhere, then look again:
             # now all of them are visible.

@@ -22,6 +22,8 @@ once), and the backend writes back what changed. The rules:
 - Rerouted: a message still open on the route it names moves to the other
   route (a claimed one goes back to its queue there); its parts keep the SMSC
   they were submitted to, so each receipt still finds its part.
+- ReceiptNoted (an intermediate notification): only the message's history; one
+  for an id no part carries yet is dropped (counted), never held.
 - Any answer or receipt ends the message's run of unclean stops.
 
 States are plain strings here: a StrEnum member equals and hashes like its value,
@@ -42,6 +44,7 @@ from .model import (
     PartState,
     PartSubmitted,
     ReceiptArrived,
+    ReceiptNoted,
     Rerouted,
     SubmitFailed,
     SubmitUnknown,
@@ -61,6 +64,7 @@ __all__ = [
     "PartRow",
     "RecordBatch",
     "check_updates",
+    "receipt_timeout",
     "split_dispatching",
 ]
 
@@ -80,7 +84,9 @@ ANSWERED_PART_STATES: frozenset[str] = RECEIPT_PART_STATES | {PartState.SUBMITTE
 """Parts the SMSC accepted (ESME_ROK): never submitted again."""
 
 #: The updates applied in memory (a Dispatching mark is one statement of the backend's).
-AppliedUpdate = PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived | Rerouted
+AppliedUpdate = (
+    PartSubmitted | SubmitFailed | SubmitUnknown | ReceiptArrived | ReceiptNoted | Rerouted
+)
 
 _MESSAGE_STATE_OF_RECEIPT = {
     PartState.DELIVERED.value: MessageState.DELIVERED.value,
@@ -304,6 +310,18 @@ class HeldReceipt:
         self.done_at = done_at
 
 
+def receipt_timeout(*, presume_delivered: bool) -> tuple[MessageState, str]:
+    """The state a SUBMITTED message takes when its receipt timeout passes, and why.
+
+    On a route asking failure receipts only, silence is the SMSC's word for
+    success: PRESUMED_DELIVERED (never proof of delivery). Elsewhere a final
+    receipt was due and its fate cannot be known: UNKNOWN.
+    """
+    if presume_delivered:
+        return MessageState.PRESUMED_DELIVERED, "no failure receipt"
+    return MessageState.UNKNOWN, "no final receipt"
+
+
 def check_updates(updates: Iterable[Update]) -> None:
     """Refuse (ValueError) an update no store may apply: a receipt with a state that is
     not final for a part."""
@@ -347,13 +365,14 @@ class RecordBatch:
         self.orphans = 0
         self.duplicates = 0
         self.applied_held = 0
+        self.dropped_notes = 0
 
     # --- what the backend loads ---
 
     @staticmethod
     def message_ids(updates: Iterable[AppliedUpdate]) -> set[int]:
         """The messages the batch's answers name (receipts name theirs by SMSC id)."""
-        return {u.message_id for u in updates if not isinstance(u, ReceiptArrived)}
+        return {u.message_id for u in updates if not isinstance(u, ReceiptArrived | ReceiptNoted)}
 
     def receipt_lookups(self, updates: Sequence[AppliedUpdate]) -> dict[str, set[str]]:
         """The SMSC ids, by SMSC, whose parts must be found in the store.
@@ -364,7 +383,10 @@ class RecordBatch:
         submitted = self.submitted_keys(updates)
         wanted: dict[str, set[str]] = {}
         for u in updates:
-            if isinstance(u, ReceiptArrived) and (u.smsc, u.smsc_message_id) not in submitted:
+            if (
+                isinstance(u, ReceiptArrived | ReceiptNoted)
+                and (u.smsc, u.smsc_message_id) not in submitted
+            ):
                 wanted.setdefault(u.smsc, set()).add(u.smsc_message_id)
         return wanted
 
@@ -402,6 +424,9 @@ class RecordBatch:
     def apply(self, u: AppliedUpdate) -> None:
         if isinstance(u, ReceiptArrived):
             self._receipt(u)
+            return
+        if isinstance(u, ReceiptNoted):
+            self._note(u)
             return
         message = self.messages.get(u.message_id)
         if isinstance(u, Rerouted):
@@ -531,6 +556,14 @@ class RecordBatch:
             return
         self._apply_receipt(self.messages[part.message_id], part, held, held=False)
 
+    def _note(self, u: ReceiptNoted) -> None:
+        part = self.by_smsc_id.get((u.smsc, u.smsc_message_id))
+        if part is None:
+            self.dropped_notes += 1
+            return
+        detail = f"part={part.part} state={u.state}"
+        self.events.append((part.message_id, u.received_at, "receipt_intermediate", detail))
+
     def _apply_receipt(
         self, message: MessageRow, part: PartRow, r: HeldReceipt, *, held: bool
     ) -> None:
@@ -590,5 +623,6 @@ class RecordBatch:
             ("orphan_updates", self.orphans),
             ("duplicate_receipts", self.duplicates),
             ("held_receipts_applied", self.applied_held),
+            ("intermediate_receipts_dropped", self.dropped_notes),
         ]
         return [(name, n) for name, n in counted if n]

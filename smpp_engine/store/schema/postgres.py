@@ -766,6 +766,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_failover ON messages (smsc, id)
         WHERE state = 'queued' AND route_plan LIKE '% %';
     """,
+    # 14: shares of an SMSC account's rate, one row per gateway process sending for
+    # it, renewed while the process lives: the account's limit holds across processes.
+    # And the state PRESUMED_DELIVERED: no failure receipt by the receipt timeout on a
+    # route asking failure receipts only.
+    """
+    ALTER TABLE messages DROP CONSTRAINT messages_state_check;
+    ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('queued', 'held',
+        'submitting', 'submitted', 'delivered', 'undeliverable', 'expired', 'rejected',
+        'deleted', 'unknown', 'cancelled', 'quarantined', 'presumed_delivered'));
+    CREATE TABLE rate_shares (
+        route text COLLATE "C" NOT NULL,
+        holder text COLLATE "C" NOT NULL,
+        lease_until double precision NOT NULL,
+        level double precision NOT NULL,
+        cut_at double precision,
+        PRIMARY KEY (route, holder)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

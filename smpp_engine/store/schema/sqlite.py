@@ -510,8 +510,23 @@ _V12 = (
     "WHERE state = 'queued' AND route_plan LIKE '% %'",
 )
 
+# 13: shares of an SMSC account's rate, one row per gateway process sending for it,
+# renewed while the process lives (processes may share the database file).
+_V13 = (
+    """
+    CREATE TABLE rate_shares (
+        route TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        lease_until REAL NOT NULL,
+        level REAL NOT NULL,
+        cut_at REAL,
+        PRIMARY KEY (route, holder)
+    )
+    """,
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13
 )  # fmt: skip
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 

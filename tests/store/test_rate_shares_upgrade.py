@@ -1,0 +1,110 @@
+"""A database of the schema before rate shares opens with this code, on both stores: its
+queued message is claimed and may end PRESUMED_DELIVERED (PostgreSQL's state check
+takes the new state), and the processes sharing it hold rate shares.
+
+The schema before is found by the migration that creates ``rate_shares``, not by a
+number, so it stays right when migrations of other features are numbered around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import trio
+
+from smpp_engine.store import (
+    MessageState,
+    PartSubmitted,
+    RateShare,
+    RateShareStore,
+    Store,
+    open_store,
+)
+from smpp_engine.store.schema import postgres as postgres_schema
+from smpp_engine.store.schema import sqlite as sqlite_schema
+
+from .conftest import store_url_of
+
+_QUEUED = (
+    "INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton, "
+    "dest_npi, text, parts, priority, registered_delivery, not_before, state, attempts, "
+    "created_at, updated_at) VALUES (1, 'sim', 'ACME', 5, 0, '447700900001', 1, 1, 'queued', "
+    "1, 0, {true}, 0, 'queued', 0, 1, 1)"
+)
+
+
+def _before(migrations: tuple[object, ...]) -> int:
+    """The number of migrations before the one creating rate_shares (and, on PostgreSQL,
+    taking the state PRESUMED_DELIVERED)."""
+    return next(n for n, m in enumerate(migrations) if "CREATE TABLE rate_shares" in str(m))
+
+
+def _sqlite_before(path: Path) -> None:
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        for version in range(1, _before(sqlite_schema.MIGRATIONS) + 1):
+            for statement in sqlite_schema.MIGRATIONS[version - 1]:
+                connection.execute(statement)
+            connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+        connection.execute(_QUEUED.format(true=1))
+        connection.execute("INSERT INTO state_counts (smsc, state, n) VALUES ('sim', 'queued', 1)")
+        connection.execute("INSERT INTO counters (name, value) VALUES ('last_message_id', 1)")
+    finally:
+        connection.close()
+
+
+def _postgres_before(dsn: str) -> None:
+    async def write() -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(
+                "CREATE TABLE schema_version (version integer PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for version in range(1, _before(postgres_schema.MIGRATIONS) + 1):
+                await connection.execute(postgres_schema.MIGRATIONS[version - 1])
+                await connection.execute(
+                    "INSERT INTO schema_version (version) VALUES ($1)", version
+                )
+            await connection.execute(_QUEUED.format(true="true"))
+            await connection.execute(
+                "INSERT INTO state_counts (smsc, state, n) VALUES ('sim', 'queued', 1)"
+            )
+            await connection.execute("SELECT setval('messages_id_seq', 1)")
+        finally:
+            await connection.close()
+
+    asyncio.run(write())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def before(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    async with store_url_of(request.param, tmp_path) as url:
+        if request.param == "sqlite":
+            await trio.to_thread.run_sync(_sqlite_before, tmp_path / "store.db")
+        else:
+            await trio.to_thread.run_sync(_postgres_before, url)
+        async with open_store(url) as store:
+            yield store
+
+
+async def test_a_database_before_rate_shares_opens_and_goes_on(before: Store) -> None:
+    now = time.time()
+    (claimed,) = await before.claim("sim", 10, owner="new:1/sim#0", now=now, lease=60)
+    assert (claimed.message_id, claimed.text) == (1, "queued")
+    await before.record([PartSubmitted(1, 0, "bind-1", "smsc-1", now, now)])
+    assert await before.expire_receipts(older_than=now + 1, now=now + 2, presume_delivered=True)
+    view = await before.get(1)
+    assert view is not None and view.state is MessageState.PRESUMED_DELIVERED
+    assert isinstance(before, RateShareStore)
+    rows = await before.renew_rate_share(RateShare("sim", "new:1", now + 3), now=now)
+    assert rows == [RateShare("sim", "new:1", now + 3, 1.0, None)]
