@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     )
     from .payments import PaymentResult, post_and_confirm
     from .service import ReplyQueue, SmsSelfService
-    from .warning_proofs import WarningFollowUp, follow_up_warnings
+    from .warning_proofs import WarningFollowUp, account_warnings, follow_up_warnings
 
 __all__ = [
     "NOTICE_PAGE",
@@ -33,6 +33,7 @@ __all__ = [
     "ReplyQueue",
     "SmsSelfService",
     "WarningFollowUp",
+    "account_warnings",
     "follow_up_warnings",
     "load_notice",
     "message_fate",
@@ -60,6 +61,6 @@ __getattr__ = lazy_exports(
         ),
         "payments": ("PaymentResult", "post_and_confirm"),
         "service": ("ReplyQueue", "SmsSelfService"),
-        "warning_proofs": ("WarningFollowUp", "follow_up_warnings"),
+        "warning_proofs": ("WarningFollowUp", "account_warnings", "follow_up_warnings"),
     },
 )

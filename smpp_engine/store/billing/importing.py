@@ -316,11 +316,16 @@ class BillingStore(BillingRepository, Protocol):
         ...
 
     async def sent_warnings(
-        self, *, since: datetime, utility_id: str | None = None
+        self,
+        *,
+        since: datetime,
+        utility_id: str | None = None,
+        account_number: str | None = None,
     ) -> list[StoredNotice]:
         """The disconnection warnings of the utility's accounts (the default utility
-        when ``utility_id`` is None) stored since ``since`` and queued, oldest first,
-        each with its key and its message's id."""
+        when ``utility_id`` is None), or of the one account ``account_number`` (then
+        ``utility_id`` is not looked at), stored since ``since`` and queued, oldest
+        first, each with its key and its message's id."""
         ...
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:

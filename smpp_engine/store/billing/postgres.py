@@ -242,6 +242,13 @@ WHERE n.kind = 'disconnection_warning' AND n.message_id IS NOT NULL AND n.create
       $2, (SELECT id FROM billing_utilities ORDER BY is_default DESC, id LIMIT 1)))
 ORDER BY n.id
 """
+# One account's, through billing_notices_account.
+_ACCOUNT_WARNINGS = f"""
+SELECT {_NOTICE_COLUMNS}, n.notice_key, n.message_id FROM billing_notices AS n
+WHERE n.account_number = $1 AND n.kind = 'disconnection_warning' AND n.created_at >= $2
+  AND n.message_id IS NOT NULL
+ORDER BY n.id
+"""
 _UNQUEUED_NOTICES = f"""
 SELECT {_NOTICE_COLUMNS} FROM billing_notices AS n
 WHERE n.payment_reference = $1 AND n.message_id IS NULL ORDER BY n.id
@@ -766,15 +773,24 @@ class PostgresBilling(rows.UtilitySettingsCache):
         return [StoredNotice(rows.notice(tuple(r)[:11]), r["message_id"]) for r in found]
 
     async def sent_warnings(
-        self, *, since: datetime, utility_id: str | None = None
+        self,
+        *,
+        since: datetime,
+        utility_id: str | None = None,
+        account_number: str | None = None,
     ) -> list[StoredNotice]:
-        found = await self._run(
-            "sent_warnings",
-            self._fetch,
-            _SENT_WARNINGS,
-            since,
-            utility_id or self.billing_utility,
-        )
+        if account_number is not None:
+            found = await self._run(
+                "sent_warnings", self._fetch, _ACCOUNT_WARNINGS, account_number, since
+            )
+        else:
+            found = await self._run(
+                "sent_warnings",
+                self._fetch,
+                _SENT_WARNINGS,
+                since,
+                utility_id or self.billing_utility,
+            )
         return [StoredNotice(rows.keyed_notice(tuple(r)[:12]), r["message_id"]) for r in found]
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:

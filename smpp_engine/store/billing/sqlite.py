@@ -562,9 +562,24 @@ class SqliteBilling(rows.UtilitySettingsCache):
         return await self._worker.run("recent_notices", read)
 
     async def sent_warnings(
-        self, *, since: datetime, utility_id: str | None = None
+        self,
+        *,
+        since: datetime,
+        utility_id: str | None = None,
+        account_number: str | None = None,
     ) -> list[StoredNotice]:
         def read(c: sqlite3.Connection) -> list[StoredNotice]:
+            if account_number is not None:
+                # One account's, through billing_notices_account.
+                return [
+                    StoredNotice(rows.keyed_notice(r[:12]), r[12])
+                    for r in c.execute(
+                        f"SELECT {_NOTICE_COLUMNS}, notice_key, message_id FROM billing_notices "
+                        "WHERE account_number = ? AND kind = 'disconnection_warning' "
+                        "AND created_at >= ? AND message_id IS NOT NULL ORDER BY id",
+                        (account_number, iso_time(since)),
+                    ).fetchall()
+                ]
             found = c.execute(
                 f"SELECT {_NOTICE_COLUMNS}, notice_key, message_id FROM billing_notices "
                 "WHERE kind = 'disconnection_warning' AND message_id IS NOT NULL "
