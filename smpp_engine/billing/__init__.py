@@ -12,6 +12,7 @@ from ..lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from .notice_run import NOTICE_PAGE, RUN_YEARS, NoticeRunSummary, run_notices
+    from .notice_states import NOTICE_STATES, NOTICE_WINDOW, count_notice_states, sample_notices
     from .notices import (
         MessageFate,
         load_notice,
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOTICE_PAGE",
+    "NOTICE_STATES",
+    "NOTICE_WINDOW",
     "RUN_YEARS",
     "MessageFate",
     "NoticeRunSummary",
@@ -34,6 +37,7 @@ __all__ = [
     "SmsSelfService",
     "WarningFollowUp",
     "account_warnings",
+    "count_notice_states",
     "follow_up_warnings",
     "load_notice",
     "message_fate",
@@ -42,6 +46,7 @@ __all__ = [
     "recent_notices",
     "reply_fate",
     "run_notices",
+    "sample_notices",
 ]
 
 
@@ -50,6 +55,12 @@ __getattr__ = lazy_exports(
     globals(),
     {
         "notice_run": ("NOTICE_PAGE", "RUN_YEARS", "NoticeRunSummary", "run_notices"),
+        "notice_states": (
+            "NOTICE_STATES",
+            "NOTICE_WINDOW",
+            "count_notice_states",
+            "sample_notices",
+        ),
         "notices": (
             "MessageFate",
             "follow_up_warnings",

@@ -242,6 +242,25 @@ WHERE n.kind = 'disconnection_warning' AND n.message_id IS NOT NULL AND n.create
       $2, (SELECT id FROM billing_utilities ORDER BY is_default DESC, id LIMIT 1)))
 ORDER BY n.id
 """
+# Notices of the window by kind and their message's state: those stored after the
+# last notice whose message was queued before the window. It is found by walking
+# the primary key back from the newest notice, which costs the window's notices,
+# not the table's. Messages are queued at the clock's time (a run with a past
+# --now stores notices of that time and queues them now), and in the order their
+# notices were stored, but for a notice left unqueued by an interrupted run and
+# queued by a later one. Each notice's message is looked up by its key (a join
+# may hash the whole messages table).
+_NOTICE_STATES = """
+SELECT n.kind,
+    coalesce((SELECT m.state FROM messages AS m WHERE m.id = n.message_id), 'unqueued') AS state,
+    count(*) AS n
+FROM billing_notices AS n
+WHERE n.id > coalesce((
+    SELECT b.id FROM billing_notices AS b
+    WHERE (SELECT q.created_at FROM messages AS q WHERE q.id = b.message_id) < $1
+    ORDER BY b.id DESC LIMIT 1), 0)
+GROUP BY 1, 2
+"""
 # One account's, through billing_notices_account.
 _ACCOUNT_WARNINGS = f"""
 SELECT {_NOTICE_COLUMNS}, n.notice_key, n.message_id FROM billing_notices AS n
@@ -792,6 +811,10 @@ class PostgresBilling(rows.UtilitySettingsCache):
                 utility_id or self.billing_utility,
             )
         return [StoredNotice(rows.keyed_notice(tuple(r)[:12]), r["message_id"]) for r in found]
+
+    async def notice_states(self, *, since: datetime) -> dict[tuple[str, str], int]:
+        found = await self._run("notice_states", self._fetch, _NOTICE_STATES, since.timestamp())
+        return {(r["kind"], r["state"]): r["n"] for r in found}
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         found: int | None = await self._run(
