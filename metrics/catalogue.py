@@ -189,6 +189,13 @@ BILLING_NOTICES_SKIPPED = Counter(
     "reading_received).",
     ["kind", "reason"],
 )
+BILLING_NOTICES = Gauge(
+    "smpp_billing_notices",
+    "Notices queued in the last 30 days (and any stored since, not yet queued) by kind and the "
+    "state of the message carrying each (queued, submitted, delivered, undeliverable, expired, "
+    "...; unqueued: none yet), counted in the store after each notices run and every 5 minutes.",
+    ["kind", "state"],
+)
 HTTP_REQUESTS = Counter(
     "smpp_http_requests",
     "HTTP API requests by route template, method and status code.",

@@ -28,7 +28,7 @@ import trio
 
 from billing_core import UtilitySettings
 
-from .billing import SmsSelfService
+from .billing import SmsSelfService, sample_notices
 from .control import ReloadReport, RoutingConfiguration, restart_needed
 from .interrupts import run_until_interrupted
 from .jobs import (
@@ -67,6 +67,9 @@ _log = structlog.get_logger("smpp_engine.app")
 
 # How often the queue-depth gauge is refreshed: a count per state per route.
 _QUEUE_SAMPLE_SECONDS = 5.0
+#: smpp_billing_notices changes with receipts, slowly: a count every few minutes is
+#: enough, and each costs a grouped count over a month of notices.
+_NOTICE_SAMPLE_SECONDS = 300.0
 # /readyz answers within this even when the store hangs.
 _READINESS_TIMEOUT = 2.0
 
@@ -178,6 +181,9 @@ class Gateway:
                 billing = self._self_service(store, utility, pipeline)
                 self.billing = billing
                 await services.start(billing.run)
+                await services.start(
+                    partial(sample_notices, store, every=_NOTICE_SAMPLE_SECONDS, clock=self.clock)
+                )
             jobs = self._jobs(store, utility, pipeline)
             if jobs is not None:
                 self.jobs = jobs

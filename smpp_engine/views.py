@@ -18,7 +18,16 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from billing_core import AccountSnapshot, Ledger, NoticeContext, NoticeRecord, Reading
+from billing_core import (
+    AccountSnapshot,
+    Ledger,
+    NoticeContext,
+    NoticeRecord,
+    Reading,
+    WarningProof,
+    last_day_to_pay,
+    payment_deadline,
+)
 from throttling import Priority
 
 from .protocol import status_name
@@ -188,9 +197,12 @@ def billing_account_json(
     context: NoticeContext,
     snapshot: AccountSnapshot | None,
     notices: Sequence[tuple[StoredNotice, NoticeRecord]] = (),
+    warnings: Sequence[tuple[WarningProof, NoticeRecord]] = (),
 ) -> dict[str, Any]:
     """An account's balance, debts by period, phones, (when loaded) meters and readings,
-    and its recent ``notices`` with their delivery.
+    its recent ``notices`` with their delivery, and its disconnection ``warnings`` as
+    judged (see :func:`~smpp_engine.billing.account_warnings`), each proven one with
+    the time to pay counted from its delivery.
 
     ``snapshot`` is None when no phone is bound to the account: the store loads
     meters only through a bound phone.
@@ -257,6 +269,34 @@ def billing_account_json(
         ),
         "meters": meters,
         "notices": [_notice_json(stored, notice) for stored, notice in notices],
+        "warnings": [_warning_json(context, proof, first) for proof, first in warnings],
+    }
+
+
+def _warning_json(
+    context: NoticeContext, proof: WarningProof, first: NoticeRecord
+) -> dict[str, Any]:
+    delivered = proof.delivered_at
+    # The consumer's clock and the utility's rules, as the disconnection procedure counts.
+    rules = context.settings.notices.disconnection
+    return {
+        "key": proof.key,
+        "msisdn": proof.msisdn,
+        "service": first.service.value if first.service else None,
+        "status": proof.status.value,
+        "attempts": proof.attempts,
+        "first_sent_at": proof.first_sent_at.isoformat(),
+        "delivered_at": None if delivered is None else delivered.isoformat(),
+        "last_day_to_pay": (
+            None
+            if delivered is None
+            else last_day_to_pay(delivered, context.zone, rules).isoformat()
+        ),
+        "pay_by": (
+            None
+            if delivered is None
+            else payment_deadline(delivered, context.zone, rules).isoformat()
+        ),
     }
 
 

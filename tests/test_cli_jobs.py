@@ -38,3 +38,22 @@ def test_jobs_on_a_store_with_none_says_so(tmp_path: Path) -> None:
     shown = run("jobs", "--store", f"sqlite:///{tmp_path / 'new.db'}")
     assert shown.returncode == 0
     assert "no scheduled jobs yet" in shown.stdout
+
+
+async def test_notices_jobs_is_the_same_listing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gw.db'}"
+    async with open_store(url) as store:
+        jobs = cast(JobStore, store)
+        await jobs.schedule_job("notices", due=T0, now=T0)
+        await jobs.schedule_job("close-period", due=T0 + 60, now=T0)
+    both = run("jobs", "--store", url, "--json"), run("notices", "jobs", "--store", url, "--json")
+    assert [shown.returncode for shown in both] == [0, 0], [shown.stderr for shown in both]
+    assert both[0].stdout == both[1].stdout
+    assert [job["name"] for job in json.loads(both[1].stdout)["jobs"]] == [
+        "close-period",
+        "notices",
+    ]
+    helped = run("notices", "jobs", "--help")
+    assert helped.returncode == 0 and "smpp-engine jobs" in helped.stdout
+    listed = run("notices", "--help")
+    assert "jobs" in listed.stdout

@@ -12,6 +12,7 @@ from ..lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from .notice_run import NOTICE_PAGE, RUN_YEARS, NoticeRunSummary, run_notices
+    from .notice_states import NOTICE_STATES, NOTICE_WINDOW, count_notice_states, sample_notices
     from .notices import (
         MessageFate,
         load_notice,
@@ -22,10 +23,12 @@ if TYPE_CHECKING:
     )
     from .payments import PaymentResult, post_and_confirm
     from .service import ReplyQueue, SmsSelfService
-    from .warning_proofs import WarningFollowUp, follow_up_warnings
+    from .warning_proofs import WarningFollowUp, account_warnings, follow_up_warnings
 
 __all__ = [
     "NOTICE_PAGE",
+    "NOTICE_STATES",
+    "NOTICE_WINDOW",
     "RUN_YEARS",
     "MessageFate",
     "NoticeRunSummary",
@@ -33,6 +36,8 @@ __all__ = [
     "ReplyQueue",
     "SmsSelfService",
     "WarningFollowUp",
+    "account_warnings",
+    "count_notice_states",
     "follow_up_warnings",
     "load_notice",
     "message_fate",
@@ -41,6 +46,7 @@ __all__ = [
     "recent_notices",
     "reply_fate",
     "run_notices",
+    "sample_notices",
 ]
 
 
@@ -49,6 +55,12 @@ __getattr__ = lazy_exports(
     globals(),
     {
         "notice_run": ("NOTICE_PAGE", "RUN_YEARS", "NoticeRunSummary", "run_notices"),
+        "notice_states": (
+            "NOTICE_STATES",
+            "NOTICE_WINDOW",
+            "count_notice_states",
+            "sample_notices",
+        ),
         "notices": (
             "MessageFate",
             "follow_up_warnings",
@@ -60,6 +72,6 @@ __getattr__ = lazy_exports(
         ),
         "payments": ("PaymentResult", "post_and_confirm"),
         "service": ("ReplyQueue", "SmsSelfService"),
-        "warning_proofs": ("WarningFollowUp", "follow_up_warnings"),
+        "warning_proofs": ("WarningFollowUp", "account_warnings", "follow_up_warnings"),
     },
 )

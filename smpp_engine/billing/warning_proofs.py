@@ -25,11 +25,11 @@ from billing_core import (
 from throttling import Priority
 
 from ..routing import RoutingTable
-from ..store import BillingStore, Store
+from ..store import BillingStore, Store, StoredNotice
 from .notices import message_fate, queue_notices
 from .service import ReplyQueue
 
-__all__ = ["LOOKBACK", "WarningFollowUp", "follow_up_warnings"]
+__all__ = ["LOOKBACK", "WarningFollowUp", "account_warnings", "follow_up_warnings"]
 
 #: How far back warnings are followed: beyond every attempt's wait.
 LOOKBACK = timedelta(days=60)
@@ -86,24 +86,7 @@ async def follow_up_warnings(
     With ``routing`` a retry goes on the next route of its rule's plan after the
     one the attempt before it took (see :func:`.notices.notice_route`)."""
     stored = await billing.sent_warnings(since=now - LOOKBACK, utility_id=utility_id)
-    attempts: list[WarningAttempt] = []
-    first: dict[str, NoticeRecord] = {}
-    for kept in stored:
-        notice = kept.notice
-        key = notice.key or f"notice:{notice.id}"
-        fate = None if kept.message_id is None else await message_fate(store, kept.message_id)
-        attempts.append(
-            WarningAttempt(
-                key,
-                notice.account_number,
-                notice.msisdn,
-                notice.created_at,
-                None if fate is None else fate.delivered_at,
-                fate is not None and fate.delivery is DeliveryState.FAILED,
-            )
-        )
-        first.setdefault(attempt_of(key)[0], notice)
-    proofs = judge_warnings(attempts, now, wait=wait, retries=retries)
+    proofs, first = await _judged(store, stored, now, wait, retries)
     due = [p for p in proofs if p.status is ProofStatus.RETRY and p.next_key is not None]
     if queue is None or not due:
         return WarningFollowUp(proofs)
@@ -127,3 +110,44 @@ async def follow_up_warnings(
         billing, queue, retried, route=route, priority=Priority.TRANSACTIONAL, routing=routing
     )
     return WarningFollowUp(proofs, tuple(n.key for n in retried if n.key is not None))
+
+
+async def account_warnings(
+    billing: BillingStore,
+    store: Store,
+    account_number: str,
+    *,
+    now: datetime,
+    wait: timedelta,
+    retries: int,
+) -> list[tuple[WarningProof, NoticeRecord]]:
+    """The account's warnings of the last :data:`LOOKBACK` judged at ``now`` as
+    :func:`follow_up_warnings` judges them, each with its first attempt's notice
+    (which names the service warned about)."""
+    stored = await billing.sent_warnings(since=now - LOOKBACK, account_number=account_number)
+    proofs, first = await _judged(store, stored, now, wait, retries)
+    return [(proof, first[proof.key]) for proof in proofs]
+
+
+async def _judged(
+    store: Store, stored: Sequence[StoredNotice], now: datetime, wait: timedelta, retries: int
+) -> tuple[list[WarningProof], dict[str, NoticeRecord]]:
+    """The warnings' proofs, and each warning's first attempt by the warning's key."""
+    attempts: list[WarningAttempt] = []
+    first: dict[str, NoticeRecord] = {}
+    for kept in stored:
+        notice = kept.notice
+        key = notice.key or f"notice:{notice.id}"
+        fate = None if kept.message_id is None else await message_fate(store, kept.message_id)
+        attempts.append(
+            WarningAttempt(
+                key,
+                notice.account_number,
+                notice.msisdn,
+                notice.created_at,
+                None if fate is None else fate.delivered_at,
+                fate is not None and fate.delivery is DeliveryState.FAILED,
+            )
+        )
+        first.setdefault(attempt_of(key)[0], notice)
+    return judge_warnings(attempts, now, wait=wait, retries=retries), first

@@ -51,8 +51,9 @@ def jobs(
 ) -> None:
     """The scheduled jobs: when each is next due, its last run, who holds it.
 
-    Closing each billing period is one. The gateway puts a job here when it first
-    starts with it enabled ([billing] close_period_day); times are UTC.
+    Closing each billing period ([billing] close_period_day) and the day's notices
+    ([notices] run_at) are jobs. The gateway puts a job here when it first starts
+    with it enabled; times are UTC. `smpp-engine notices jobs` is the same listing.
     """
     url = store_url(store, config)
 

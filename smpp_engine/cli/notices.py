@@ -33,6 +33,7 @@ from ..protocol import Concatenation, plan_text
 from ..settings import Settings
 from ..store import BillingStore, NoBillingUtilityError, StoreError
 from .errors import EXIT_FAILED, fail
+from .jobs import jobs
 from .moments import moment_option
 from .store import ConfigOpt, StoreOpt, StoreQueue, opened_store, settings_or_exit, store_url
 
@@ -41,6 +42,14 @@ notices_app = typer.Typer(
     no_args_is_help=True,
 )
 Opt = typer.Option
+
+# The notices run is one of the gateway's scheduled jobs: the listing is
+# `smpp-engine jobs` itself under the name the notices' operators look for.
+notices_app.command(
+    "jobs",
+    help="The scheduled jobs, the day's notices among them: the same listing as "
+    "`smpp-engine jobs` (when each is next due, its last run, who holds it; times UTC).",
+)(jobs)
 
 NowOpt = Annotated[str | None, Opt(help="Decide as of this ISO time with its zone (default: now).")]
 UtilityOpt = Annotated[

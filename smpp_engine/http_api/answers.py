@@ -487,9 +487,28 @@ class Notice(Answer):
     delivered_at: Time | None
 
 
+class AccountWarning(Answer):
+    """One disconnection warning of the account and its proof, judged as
+    ``GET /v1/billing/notices/warnings`` judges it: proven (a receipt's done date is
+    ``delivered_at``, and the consumer's time to pay counts from it: the last day to
+    pay in the consumer's zone, and the instant it runs out), awaiting its receipt,
+    due to be sent again, or unreached (paper mail)."""
+
+    key: str
+    msisdn: str
+    service: str | None
+    status: Literal["proven", "awaiting", "retry", "unreached"]
+    attempts: Annotated[int, Field(ge=1)]
+    first_sent_at: Time
+    delivered_at: Time | None
+    last_day_to_pay: Day | None
+    pay_by: Time | None
+
+
 class Account(Answer):
     """A utility account: balance, debts by period, phones, meters with their last
-    readings (null when no phone is bound), and the last notices, newest first."""
+    readings (null when no phone is bound), the last notices, newest first, and the
+    disconnection warnings of the last 60 days with their proof."""
 
     account: str
     language: str | None
@@ -504,6 +523,7 @@ class Account(Answer):
     last_reading_period: str | None
     meters: list[Meter] | None
     notices: list[Notice]
+    warnings: list[AccountWarning]
 
 
 class PaymentKnown(Answer):

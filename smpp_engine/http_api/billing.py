@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from billing_core import AccountSnapshot, BillingError, Payment, Period
 
-from ..billing import post_and_confirm, recent_notices
+from ..billing import account_warnings, post_and_confirm, recent_notices
 from ..store import Accepted, BillingStore, NewMessage, UnknownAccountError
 from ..views import billing_account_json
 from .answers import Account, PaymentKnown, PaymentPosted, respond
@@ -104,8 +104,8 @@ def _account(request: Request) -> str:
 
 
 async def get_account(context: ApiContext, request: Request) -> Response:
-    """Balance, debts by period, phones, the meters with their last readings, and the
-    last notices with their delivery."""
+    """Balance, debts by period, phones, the meters with their last readings, the last
+    notices with their delivery, and the disconnection warnings with their proof."""
     account = _account(request)
     billing = _billing(context)
     now = datetime.fromtimestamp(context.clock(), UTC)
@@ -126,7 +126,17 @@ async def get_account(context: ApiContext, request: Request) -> Response:
         )
         snapshot = loaded.account
     sent = await recent_notices(billing, context.store, account)
-    return respond(Account.model_validate(billing_account_json(ledger, notices, snapshot, sent)))
+    warnings = await account_warnings(
+        billing,
+        context.store,
+        account,
+        now=now,
+        wait=context.warning_wait,
+        retries=context.warning_retries,
+    )
+    return respond(
+        Account.model_validate(billing_account_json(ledger, notices, snapshot, sent, warnings))
+    )
 
 
 async def post_payment(context: ApiContext, request: Request) -> Response:

@@ -289,7 +289,8 @@ OPERATIONS: Sequence[Operation] = (
     Operation(
         "get",
         "/v1/billing/accounts/{account}",
-        "Balance, debts by period, phones, meters with their last readings.",
+        "Balance, debts by period, phones, meters with their last readings, the last "
+        "notices, and the disconnection warnings with their proof and time to pay.",
         {200: Reply("The account.", a.Account)},
         (401, 404, 503),
         parameters={"account": _ACCOUNT},

@@ -18,7 +18,7 @@ from typing import cast
 from billing_core import Period, ProofStatus, UtilitySettings
 from metrics.catalogue import BILLING_WARNINGS as WARNINGS
 
-from ..billing import ReplyQueue, follow_up_warnings, run_notices
+from ..billing import ReplyQueue, count_notice_states, follow_up_warnings, run_notices
 from ..routing import RoutingTable
 from ..store import BillingStore, Store
 from .runner import Job
@@ -101,6 +101,8 @@ def notices_job(
         )
         for status in ProofStatus:
             WARNINGS.labels(status.value).set(warnings.count(status))
+        # What the run queued shows at once, not at the next sample.
+        await count_notice_states(billing, now=datetime.fromtimestamp(now, UTC))
         return (
             f"{summary.accounts} account(s); queued {queued or 'none'}; "
             f"{summary.resumed} left by an earlier run; warnings sent again "

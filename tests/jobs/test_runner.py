@@ -10,6 +10,7 @@ from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
+from prometheus_client import REGISTRY
 
 from smpp_engine.jobs import Daily, Job, JobRunner, Monthly, close_period_job, notices_job
 from smpp_engine.store import (
@@ -160,6 +161,15 @@ async def test_the_days_notices_are_queued_once(kind: str, tmp_path: Path) -> No
         said = await job.work(at - 3600, at)
         queued = sum((await store.count_by_state()).values())
         assert queued > 0
+        # smpp_billing_notices shows what the run queued at once.
+        shown = [
+            s.value
+            for metric in REGISTRY.collect()
+            if metric.name == "smpp_billing_notices"
+            for s in metric.samples
+            if s.labels["state"] == "queued"
+        ]
+        assert sum(shown) == queued
         assert said.startswith("5 account(s); queued ") and "queued none" not in said
         again = await job.work(at - 3600, at)  # a rerun after a crash
         assert "queued none" in again

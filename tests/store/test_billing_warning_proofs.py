@@ -52,9 +52,13 @@ class StoreQueue:
         return await self.store.accept(messages, now=self.now.timestamp())
 
 
-async def _warn(billing: BillingStore, store: Store, key: str, at: datetime) -> int:
+async def _warn(
+    billing: BillingStore, store: Store, key: str, at: datetime, account: str = "8880001"
+) -> int:
     """A warning as a notices run stores and queues it; its message's id."""
-    notice = replace(_notice(NoticeKind.DISCONNECTION_WARNING, at), key=key, send_at=None)
+    notice = replace(
+        _notice(NoticeKind.DISCONNECTION_WARNING, at), key=key, send_at=None, account_number=account
+    )
     (saved,) = await billing.save_run_notices([notice], [notice.account_number])
     (message_id,) = await queue_notices(billing, StoreQueue(store, at), [saved], route=ROUTE)
     return message_id
@@ -169,3 +173,54 @@ async def test_with_routing_a_warning_sent_again_goes_on_the_next_route_of_its_r
         ("bulk-route", "notices", ("bulk-route",)),
         ("backup", "legal", ("backup", "sim")),
     ]
+
+
+async def test_the_account_view_shows_each_warning_and_its_proof(
+    billing: BillingStore, store: Store
+) -> None:
+    """One warning delivered (proven: its receipt's done date, and the time to pay
+    counted from it in the consumer's zone), one never (unreached: no retries left);
+    another account's warning is not this account's."""
+    proven_id = await _warn(billing, store, KEY, T0)
+    done = T0 + timedelta(minutes=2)
+    await _deliver(store, proven_id, done)
+    lost = KEY.replace("electricity", "water")
+    await _warn(billing, store, lost, T0 - timedelta(minutes=1))
+    await _warn(billing, store, KEY.replace("8880001", "9990001"), T0, account="9990001")
+    context, _ = context_for(store)
+    context.clock = (T0 + WAIT).timestamp
+    context.billing_route = None
+    context.warning_retries = 0
+    async with client_for(context) as client:
+        answer = await client.get("/v1/billing/accounts/8880001")
+    assert answer.status_code == 200, answer.text
+    proven, unreached = answer.json()["warnings"]
+    assert proven == {
+        "key": KEY,
+        "msisdn": "79161234567",
+        "service": "electricity",
+        "status": "proven",
+        "attempts": 1,
+        "first_sent_at": T0.isoformat(),
+        "delivered_at": done.isoformat(),
+        # Delivered 13:02 on 20 April in Moscow: 20 days to pay from the day after.
+        "last_day_to_pay": "2024-05-10",
+        "pay_by": "2024-05-10T21:00:00+00:00",
+    }
+    assert (unreached["key"], unreached["status"], unreached["attempts"]) == (lost, "unreached", 1)
+    assert unreached["delivered_at"] is unreached["last_day_to_pay"] is unreached["pay_by"] is None
+    # The same judge as the warnings list: the account's warnings there say the same.
+    async with client_for(context) as client:
+        listed = (await client.get("/v1/billing/notices/warnings")).json()["warnings"]
+    assert [(w["key"], w["status"]) for w in listed if w["account"] == "8880001"] == [
+        (KEY, "proven"),
+        (lost, "unreached"),
+    ]
+
+
+async def test_an_account_without_warnings_shows_none(billing: BillingStore, store: Store) -> None:
+    context, _ = context_for(store)
+    async with client_for(context) as client:
+        answer = await client.get("/v1/billing/accounts/8880001")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["warnings"] == []

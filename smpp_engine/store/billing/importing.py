@@ -316,11 +316,27 @@ class BillingStore(BillingRepository, Protocol):
         ...
 
     async def sent_warnings(
-        self, *, since: datetime, utility_id: str | None = None
+        self,
+        *,
+        since: datetime,
+        utility_id: str | None = None,
+        account_number: str | None = None,
     ) -> list[StoredNotice]:
         """The disconnection warnings of the utility's accounts (the default utility
-        when ``utility_id`` is None) stored since ``since`` and queued, oldest first,
-        each with its key and its message's id."""
+        when ``utility_id`` is None), or of the one account ``account_number`` (then
+        ``utility_id`` is not looked at), stored since ``since`` and queued, oldest
+        first, each with its key and its message's id."""
+        ...
+
+    async def notice_states(self, *, since: datetime) -> dict[tuple[str, str], int]:
+        """How many notices of the window stand in each (kind, state): the state of
+        the gateway message carrying each (``queued``, ``delivered``... as
+        :class:`~smpp_engine.store.MessageState` names them), ``unqueued`` for a notice
+        with none yet; pairs with none left out. Every utility's notices.
+
+        The window: the notices stored after the last one whose message was queued
+        before ``since`` (so those queued since, and those stored since and not yet
+        queued), found through the primary key at the cost of the window's rows."""
         ...
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:

@@ -242,6 +242,32 @@ WHERE n.kind = 'disconnection_warning' AND n.message_id IS NOT NULL AND n.create
       $2, (SELECT id FROM billing_utilities ORDER BY is_default DESC, id LIMIT 1)))
 ORDER BY n.id
 """
+# Notices of the window by kind and their message's state: those stored after the
+# last notice whose message was queued before the window. It is found by walking
+# the primary key back from the newest notice, which costs the window's notices,
+# not the table's. Messages are queued at the clock's time (a run with a past
+# --now stores notices of that time and queues them now), and in the order their
+# notices were stored, but for a notice left unqueued by an interrupted run and
+# queued by a later one. Each notice's message is looked up by its key (a join
+# may hash the whole messages table).
+_NOTICE_STATES = """
+SELECT n.kind,
+    coalesce((SELECT m.state FROM messages AS m WHERE m.id = n.message_id), 'unqueued') AS state,
+    count(*) AS n
+FROM billing_notices AS n
+WHERE n.id > coalesce((
+    SELECT b.id FROM billing_notices AS b
+    WHERE (SELECT q.created_at FROM messages AS q WHERE q.id = b.message_id) < $1
+    ORDER BY b.id DESC LIMIT 1), 0)
+GROUP BY 1, 2
+"""
+# One account's, through billing_notices_account.
+_ACCOUNT_WARNINGS = f"""
+SELECT {_NOTICE_COLUMNS}, n.notice_key, n.message_id FROM billing_notices AS n
+WHERE n.account_number = $1 AND n.kind = 'disconnection_warning' AND n.created_at >= $2
+  AND n.message_id IS NOT NULL
+ORDER BY n.id
+"""
 _UNQUEUED_NOTICES = f"""
 SELECT {_NOTICE_COLUMNS} FROM billing_notices AS n
 WHERE n.payment_reference = $1 AND n.message_id IS NULL ORDER BY n.id
@@ -766,16 +792,29 @@ class PostgresBilling(rows.UtilitySettingsCache):
         return [StoredNotice(rows.notice(tuple(r)[:11]), r["message_id"]) for r in found]
 
     async def sent_warnings(
-        self, *, since: datetime, utility_id: str | None = None
+        self,
+        *,
+        since: datetime,
+        utility_id: str | None = None,
+        account_number: str | None = None,
     ) -> list[StoredNotice]:
-        found = await self._run(
-            "sent_warnings",
-            self._fetch,
-            _SENT_WARNINGS,
-            since,
-            utility_id or self.billing_utility,
-        )
+        if account_number is not None:
+            found = await self._run(
+                "sent_warnings", self._fetch, _ACCOUNT_WARNINGS, account_number, since
+            )
+        else:
+            found = await self._run(
+                "sent_warnings",
+                self._fetch,
+                _SENT_WARNINGS,
+                since,
+                utility_id or self.billing_utility,
+            )
         return [StoredNotice(rows.keyed_notice(tuple(r)[:12]), r["message_id"]) for r in found]
+
+    async def notice_states(self, *, since: datetime) -> dict[tuple[str, str], int]:
+        found = await self._run("notice_states", self._fetch, _NOTICE_STATES, since.timestamp())
+        return {(r["kind"], r["state"]): r["n"] for r in found}
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         found: int | None = await self._run(

@@ -293,6 +293,27 @@ def _save_answer(
     return rules.saved_answer(reply, accepted, lease)
 
 
+# Notices of the window by kind and their message's state: those stored after the
+# last notice whose message was queued before the window. It is found by walking
+# the primary key back from the newest notice, which costs the window's notices,
+# not the table's. Messages are queued at the clock's time (a run with a past
+# --now stores notices of that time and queues them now), and in the order their
+# notices were stored, but for a notice left unqueued by an interrupted run and
+# queued by a later one. Each notice's message is looked up by its key (a join
+# may hash the whole messages table).
+_NOTICE_STATES = """
+SELECT n.kind,
+    coalesce((SELECT m.state FROM messages AS m WHERE m.id = n.message_id), 'unqueued'),
+    count(*)
+FROM billing_notices AS n
+WHERE n.id > coalesce((
+    SELECT b.id FROM billing_notices AS b
+    WHERE (SELECT q.created_at FROM messages AS q WHERE q.id = b.message_id) < ?
+    ORDER BY b.id DESC LIMIT 1), 0)
+GROUP BY 1, 2
+"""
+
+
 class SqliteBilling(rows.UtilitySettingsCache):
     """The :class:`BillingRepository` part of :class:`~.sqlite.SqliteStore`."""
 
@@ -562,9 +583,24 @@ class SqliteBilling(rows.UtilitySettingsCache):
         return await self._worker.run("recent_notices", read)
 
     async def sent_warnings(
-        self, *, since: datetime, utility_id: str | None = None
+        self,
+        *,
+        since: datetime,
+        utility_id: str | None = None,
+        account_number: str | None = None,
     ) -> list[StoredNotice]:
         def read(c: sqlite3.Connection) -> list[StoredNotice]:
+            if account_number is not None:
+                # One account's, through billing_notices_account.
+                return [
+                    StoredNotice(rows.keyed_notice(r[:12]), r[12])
+                    for r in c.execute(
+                        f"SELECT {_NOTICE_COLUMNS}, notice_key, message_id FROM billing_notices "
+                        "WHERE account_number = ? AND kind = 'disconnection_warning' "
+                        "AND created_at >= ? AND message_id IS NOT NULL ORDER BY id",
+                        (account_number, iso_time(since)),
+                    ).fetchall()
+                ]
             found = c.execute(
                 f"SELECT {_NOTICE_COLUMNS}, notice_key, message_id FROM billing_notices "
                 "WHERE kind = 'disconnection_warning' AND message_id IS NOT NULL "
@@ -576,6 +612,13 @@ class SqliteBilling(rows.UtilitySettingsCache):
             return [StoredNotice(rows.keyed_notice(r[:12]), r[12]) for r in found]
 
         return await self._worker.run("sent_warnings", read)
+
+    async def notice_states(self, *, since: datetime) -> dict[tuple[str, str], int]:
+        def read(c: sqlite3.Connection) -> dict[tuple[str, str], int]:
+            found = c.execute(_NOTICE_STATES, (since.timestamp(),)).fetchall()
+            return {(kind, state): int(n) for kind, state, n in found}
+
+        return await self._worker.run("notice_states", read)
 
     async def reply_message_id(self, mo_message_id: str) -> int | None:
         def read(c: sqlite3.Connection) -> int | None:
