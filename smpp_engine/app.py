@@ -292,6 +292,7 @@ class Gateway:
             probe_readiness,
             serve_api,
         )
+        from .http_api.tenancy import tenant_gate  # noqa: PLC0415
 
         def binds_up() -> dict[str, int]:
             return {name: d.binds_up for name, d in pipeline.dispatchers.items()}
@@ -333,6 +334,7 @@ class Gateway:
             notice_rules=self.settings.notices.apply_to,
             warning_wait=timedelta(hours=self.settings.notices.warning_wait_hours),
             warning_retries=self.settings.notices.warning_retries,
+            tenant_gate=tenant_gate(self.settings),
         )
         port: int = await nursery.start(
             lambda task_status: serve_api(

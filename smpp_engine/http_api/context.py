@@ -14,6 +14,7 @@ from ..pipeline import RouteStatus
 from ..protocol import DEFAULT_PROFILE, MAX_PARTS, Concatenation, TextProfile
 from ..store import Accepted, NewMessage, Store
 from .health import Readiness
+from .tenancy import TenantGate
 
 __all__ = ["ApiContext", "RouteText"]
 
@@ -67,6 +68,8 @@ class ApiContext:
     #: it is sent again ([notices] warning_wait_hours, warning_retries).
     warning_wait: timedelta = timedelta(hours=48)
     warning_retries: int = 1
+    #: The tenants and the keys acting for them ([[tenants]], [http] api_keys tenant).
+    tenant_gate: TenantGate = field(default_factory=TenantGate)
 
     def __post_init__(self) -> None:
         if not self.routes:

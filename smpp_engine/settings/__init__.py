@@ -29,6 +29,7 @@ from .model import (
 from .priority import NamedPriority
 from .rendering import MASK, settings_data, to_toml
 from .smsc import RetrySettings, SmscSettings, TlsSettings
+from .tenants import CallbackSettings, TenantSettings, check_callback_url
 
 __all__ = [
     "EMBEDDED_SOURCE",
@@ -37,6 +38,7 @@ __all__ = [
     "ApiKey",
     "ApiKeyEntryError",
     "BillingSettings",
+    "CallbackSettings",
     "CapSettings",
     "HttpSettings",
     "LogSettings",
@@ -51,9 +53,11 @@ __all__ = [
     "SimulatorSettings",
     "SmscSettings",
     "StoreSettings",
+    "TenantSettings",
     "TlsSettings",
     "api_key_entry",
     "apply_environment",
+    "check_callback_url",
     "default_toml",
     "hash_api_key",
     "load_settings",

@@ -33,6 +33,29 @@ def cross_check(settings: Settings, source: str) -> list[Problem]:
                     repr(name),
                 )
             )
+    tenants = [tenant.name for tenant in settings.tenants]
+    for index, name in enumerate(tenants):
+        if name in tenants[:index]:
+            problems.append(
+                Problem(
+                    source,
+                    f"tenants[{index}].name",
+                    "expected a name no other [[tenants]] entry has",
+                    repr(name),
+                )
+            )
+    for index, key in enumerate(settings.http.api_keys):
+        if key.tenant is not None and key.tenant not in tenants:
+            problems.append(
+                Problem(
+                    source,
+                    f"http.api_keys[{index}].tenant",
+                    f"expected the name of a [[tenants]] entry ({', '.join(map(repr, tenants))})"
+                    if tenants
+                    else "expected the name of a [[tenants]] entry (there is none)",
+                    repr(key.tenant),
+                )
+            )
     billing = settings.billing
     if billing.enabled and billing.route not in names:
         problems.append(

@@ -33,6 +33,7 @@ from .priority import NamedPriority
 from .sections import Section
 from .senders import SenderId
 from .smsc import Seconds, SmscSettings
+from .tenants import CallbackSettings, TenantSettings
 
 if TYPE_CHECKING:
     from ..simulator import Scenario
@@ -80,6 +81,8 @@ class ApiKey(Section):
 
     name: str = Field(min_length=1, max_length=64)
     sha256: str
+    #: The [[tenants]] entry the key acts for; none: the operator's key (sees everything).
+    tenant: str | None = None
 
     @field_validator("sha256")
     @classmethod
@@ -107,6 +110,10 @@ class HttpSettings(Section):
     def api_key_digests(self) -> dict[str, str]:
         """Key name -> digest, as the HTTP API takes them."""
         return {key.name: key.sha256 for key in self.api_keys}
+
+    def api_key_tenants(self) -> dict[str, str]:
+        """Key name -> the tenant it acts for, for the keys that act for one."""
+        return {key.name: key.tenant for key in self.api_keys if key.tenant is not None}
 
     def priority(self) -> Priority:
         return self.default_priority
@@ -327,6 +334,8 @@ class Settings(Section):
     pipeline: PipelineSettings = PipelineSettings()
     billing: BillingSettings = BillingSettings()
     notices: NoticeSettings = NoticeSettings()
+    tenants: list[TenantSettings] = []
+    callbacks: CallbackSettings = CallbackSettings()
 
     def route(self, name: str) -> SmscSettings:
         """The ``[[smsc]]`` called ``name``; KeyError if none is."""

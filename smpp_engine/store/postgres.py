@@ -28,6 +28,7 @@ from throttling import Priority
 
 from .billing.postgres import PostgresBilling
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
+from .callbacks.postgres import PostgresCallbacks
 from .campaigns.postgres import PostgresCampaigns
 from .errors import StoreError, StoreUnavailableError
 from .jobs.postgres import PostgresJobs
@@ -49,6 +50,7 @@ from .messages.postgres_record import record_batch
 from .messages.recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
 from .messages.rules import ANSWERED_PART_STATES, check_updates
 from .schema.postgres import migrate
+from .tenants.postgres import PostgresTenants
 
 __all__ = ["PostgresStore", "open_postgres_store"]
 
@@ -253,7 +255,7 @@ SELECT count(*) FROM settled
 
 _GET_MESSAGE = """
 SELECT id, smsc, source, destination, text, state, priority, parts, created_at, updated_at,
-       attempts, possible_duplicate, campaign_id, idempotency_key, error_code
+       attempts, possible_duplicate, campaign_id, idempotency_key, error_code, tenant
 FROM messages WHERE id = $1
 """
 _GET_PARTS = """
@@ -282,7 +284,9 @@ _COUNT_ALL = "SELECT state, sum(n)::bigint AS n FROM state_counts GROUP BY state
 _COUNT_SMSC = "SELECT state, n FROM state_counts WHERE smsc = $1"
 
 
-class PostgresStore(PostgresCampaigns, PostgresBilling, PostgresJobs):
+class PostgresStore(
+    PostgresCampaigns, PostgresBilling, PostgresJobs, PostgresCallbacks, PostgresTenants
+):
     """The store on a PostgreSQL database; open it with :func:`open_postgres_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from
@@ -479,6 +483,7 @@ class PostgresStore(PostgresCampaigns, PostgresBilling, PostgresJobs):
                 for number in range(row["parts"])
             ),
             events=tuple(MessageEvent(r["at"], r["event"], r["detail"]) for r in event_rows),
+            tenant=row["tenant"],
         )
 
     async def find_by_idempotency_key(self, key: str) -> int | None:

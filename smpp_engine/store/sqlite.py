@@ -32,6 +32,7 @@ import trio
 from throttling import Priority
 
 from .billing.sqlite import SqliteBilling
+from .callbacks.sqlite import SqliteCallbacks
 from .campaigns.sqlite import SqliteCampaigns
 from .jobs.sqlite import SqliteJobs
 from .messages.accept import ACCEPTED_EVENT, accepted_detail, check_new
@@ -54,6 +55,7 @@ from .messages.sqlite_record import StateCounts, apply_updates
 from .schema.sqlite import migrate
 from .sqlite_rows import named, named_one
 from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
+from .tenants.sqlite import SqliteTenants
 
 __all__ = ["SqliteStore", "Synchronous", "open_sqlite_store"]
 
@@ -75,7 +77,7 @@ def _json(values: Sequence[object] | set[int]) -> str:
     return json.dumps(list(values))
 
 
-class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs):
+class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqliteCallbacks, SqliteTenants):
     """The store on a SQLite file; open it with :func:`open_sqlite_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from
@@ -438,8 +440,8 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
     row = named_one(
         c,
         "SELECT id, smsc, source, destination, text, state, priority, parts, created_at, "
-        "updated_at, attempts, possible_duplicate, campaign_id, idempotency_key, error_code "
-        "FROM messages WHERE id = ?",
+        "updated_at, attempts, possible_duplicate, campaign_id, idempotency_key, error_code, "
+        "tenant FROM messages WHERE id = ?",
         (message_id,),
     )
     if row is None:
@@ -500,6 +502,7 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         error_code=row.error_code,
         part_views=parts,
         events=events,
+        tenant=row.tenant,
     )
 
 

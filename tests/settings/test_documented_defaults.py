@@ -22,6 +22,7 @@ from smpp_engine.esme import EsmeConfig, ReconnectPolicy
 from smpp_engine.pipeline import Pipeline, RetryPolicy, SmscRoute
 from smpp_engine.settings import (
     BillingSettings,
+    CallbackSettings,
     CapSettings,
     HttpSettings,
     LogSettings,
@@ -31,6 +32,7 @@ from smpp_engine.settings import (
     SimulatorSettings,
     SmscSettings,
     StoreSettings,
+    TenantSettings,
     TlsSettings,
     load_settings,
 )
@@ -53,6 +55,8 @@ TABLES: dict[str, type[BaseModel]] = {
     "billing": BillingSettings,
     "notices": NoticeSettings,
     "notices.caps": CapSettings,
+    "tenants": TenantSettings,
+    "callbacks": CallbackSettings,
 }
 
 _TABLE = re.compile(r"^(?:### )?`\[\[?([a-z.]+)\]\]?`")

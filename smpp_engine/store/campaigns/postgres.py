@@ -63,13 +63,13 @@ _MSISDN_CHUNK = 100_000
 # In the field order of CampaignView.
 _CAMPAIGN_COLUMNS = (
     "id, name, smsc, sender, template, kind, rate, start_at, settings, state, created_at, "
-    "updated_at"
+    "updated_at, tenant"
 )
 
 _CREATE_CAMPAIGN = f"""
 INSERT INTO campaigns (name, smsc, sender, template, kind, rate, start_at, settings, state,
-                       created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $9)
+                       created_at, updated_at, tenant)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $9, $10)
 ON CONFLICT (name) DO NOTHING
 RETURNING {_CAMPAIGN_COLUMNS}
 """
@@ -215,6 +215,7 @@ class PostgresCampaigns:
                 campaign.start_at,
                 campaign.settings,
                 now,
+                campaign.tenant,
             )
         if row is None:
             raise DuplicateNameError(_NAME, "campaign", campaign.name)

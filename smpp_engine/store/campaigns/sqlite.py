@@ -56,7 +56,7 @@ _MSISDN_CHUNK = 100_000
 # Named as the fields of CampaignView and GroupView, which are built from them by name.
 _CAMPAIGN_COLUMNS = (
     "id AS campaign_id, name, smsc, sender, template, kind, rate, start_at, settings, state, "
-    "created_at, updated_at"
+    "created_at, updated_at, tenant"
 )
 _GROUP_COLUMNS = (
     "g.id AS group_id, g.name, "
@@ -79,8 +79,8 @@ class SqliteCampaigns:
                     raise DuplicateNameError(_NAME, "campaign", campaign.name)
                 cursor = c.execute(
                     "INSERT INTO campaigns (name, smsc, sender, template, kind, rate, start_at, "
-                    "settings, state, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?)",
+                    "settings, state, created_at, updated_at, tenant) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
                     (
                         campaign.name,
                         campaign.smsc,
@@ -92,6 +92,7 @@ class SqliteCampaigns:
                         campaign.settings,
                         now,
                         now,
+                        campaign.tenant,
                     ),
                 )
                 assert cursor.lastrowid is not None

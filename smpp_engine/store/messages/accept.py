@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..callbacks.model import ACCEPTED, encode_events
+from ..callbacks.rules import OutboxRow, wanted
 from .model import Accepted, ClaimedMessage, MessageState, NewMessage
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "AcceptBatch",
     "Lease",
     "accepted",
+    "accepted_callbacks",
     "accepted_detail",
     "check_new",
     "claimed_on_accept",
@@ -127,8 +130,22 @@ def message_rows(
             "dispatched": lease is not None,
             "created_at": now,
             "updated_at": now,
+            "tenant": m.tenant,
+            "callback_url": m.callback_url,
+            "callback_events": (
+                None if m.callback_url is None else encode_events(m.callback_events)
+            ),
         }
         for m in messages
+    ]
+
+
+def accepted_callbacks(rows: Sequence[dict[str, Any]]) -> list[OutboxRow]:
+    """The "accepted" events of freshly stored ``rows`` (with their ids) that asked for one."""
+    return [
+        OutboxRow(r["id"], r["tenant"], r["callback_url"], ACCEPTED, r["created_at"])
+        for r in rows
+        if r["callback_url"] is not None and wanted(r["callback_events"], ACCEPTED)
     ]
 
 

@@ -106,6 +106,12 @@ class NewMessage:
     source_npi: int = 0
     dest_ton: int = 1
     dest_npi: int = 1
+    #: The tenant whose API key sent it; None: the operator's (no tenant).
+    tenant: str | None = None
+    #: Where its state changes are posted (None: nowhere), and which: states by name,
+    #: and "accepted" (see :mod:`..callbacks.model`).
+    callback_url: str | None = None
+    callback_events: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +292,7 @@ class MessageView:
     error_code: int | None
     part_views: tuple[PartView, ...] = ()
     events: tuple[MessageEvent, ...] = ()
+    tenant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from .accept import AcceptBatch, Lease, accepted, message_rows
+from ..callbacks.sqlite import write_outbox
+from .accept import AcceptBatch, Lease, accepted, accepted_callbacks, message_rows
 from .model import Accepted, MessageState, NewMessage
 from .sqlite_record import StateCounts
 
@@ -21,11 +22,12 @@ __all__ = ["accept_messages"]
 _INSERT = """
 INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi,
     text, parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
-    campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at, updated_at)
+    campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at, updated_at,
+    tenant, callback_url, callback_events)
 VALUES (:id, :smsc, :source, :source_ton, :source_npi, :destination, :dest_ton, :dest_npi,
     :text, :parts, :priority, :registered_delivery, :not_before, :expires_at, :idempotency_key,
     :campaign_id, :state, :attempts, :lease_owner, :lease_until, :dispatched, :created_at,
-    :updated_at)
+    :updated_at, :tenant, :callback_url, :callback_events)
 """
 
 
@@ -77,4 +79,5 @@ def accept_messages(
             (last_id,),
         )
         counts.write(c)
+        write_outbox(c, accepted_callbacks(fresh))
     return accepted(batch, ids)

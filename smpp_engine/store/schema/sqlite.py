@@ -460,7 +460,52 @@ _V9 = (
     "CREATE INDEX job_runs_job ON job_runs (job, id)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# 10: tenants and delivery callbacks. A message and a campaign carry the tenant whose
+# API key made them (NULL: the operator's); a message carries where its state
+# changes are posted and which ones (",submitted,delivered," ...). Each tenant's
+# quota use is counted per day and per month (D2026-12-05, M2026-12) in the store,
+# so every gateway process sees one count. The callback outbox holds the events
+# written in the transaction of the state change they tell, until they are posted
+# (then deleted) or parked as dead letters.
+_V10 = (
+    "ALTER TABLE messages ADD COLUMN tenant TEXT",
+    "ALTER TABLE messages ADD COLUMN callback_url TEXT",
+    "ALTER TABLE messages ADD COLUMN callback_events TEXT",
+    "ALTER TABLE campaigns ADD COLUMN tenant TEXT",
+    "CREATE INDEX messages_tenant_created ON messages (tenant, created_at)",
+    """
+    CREATE TABLE tenant_usage (
+        tenant TEXT NOT NULL,
+        period TEXT NOT NULL,
+        messages INTEGER NOT NULL DEFAULT 0,
+        parts INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tenant, period)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE callback_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id INTEGER,
+        tenant TEXT,
+        url TEXT NOT NULL,
+        event TEXT NOT NULL,
+        occurred_at REAL NOT NULL,
+        payload TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at REAL NOT NULL,
+        created_at REAL NOT NULL,
+        last_error TEXT,
+        lease_owner TEXT,
+        lease_until REAL
+    )
+    """,
+    "CREATE INDEX callback_outbox_due ON callback_outbox (status, next_at)",
+    "CREATE INDEX callback_outbox_message ON callback_outbox (message_id, id) "
+    "WHERE message_id IS NOT NULL",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
