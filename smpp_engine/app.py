@@ -27,6 +27,7 @@ import trio
 from billing_core import UtilitySettings
 
 from .billing import SmsSelfService
+from .callbacks import CallbackPolicy, CallbackSender
 from .interrupts import run_until_interrupted
 from .jobs import (
     Daily,
@@ -39,7 +40,9 @@ from .jobs import (
 from .pipeline import MoMessage, Pipeline, SmscRoute, default_owner
 from .pipeline.queue_depth import sample_queue_depth
 from .settings import Settings
+from .settings.tenants import callback_secrets
 from .store import BillingStore, JobStore, Store, StoreError, open_store
+from .store.callbacks import Backoff, CallbackStore
 
 __all__ = ["Gateway", "Started", "serve_until_signalled", "stop_on_signals"]
 
@@ -82,6 +85,7 @@ class Gateway:
         self.simulator: Any = None
         self.billing: SmsSelfService | None = None
         self.jobs: JobRunner | None = None
+        self.callbacks: CallbackSender | None = None
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
         self._services: trio.Nursery | None = None
@@ -145,6 +149,9 @@ class Gateway:
                 if jobs is not None:
                     self.jobs = jobs
                     await services.start(jobs.run)
+            if settings.callbacks.enabled:
+                self.callbacks = self._callback_sender(store)
+                await services.start(self.callbacks.run)
             pipeline_done = trio.Event()
             await services.start(self._run_pipeline, pipeline, pipeline_done)
             await services.start(
@@ -260,6 +267,31 @@ class Gateway:
         if not jobs:
             return None
         return JobRunner(cast(JobStore, store), jobs, owner=default_owner(), clock=self.clock)
+
+    def _callback_sender(self, store: Store) -> CallbackSender:
+        """The poster of the callback outbox, as ``[callbacks]`` says."""
+        config = self.settings.callbacks
+        policy = CallbackPolicy(
+            timeout=config.timeout,
+            backoff=Backoff(
+                first=config.first_delay,
+                factor=config.factor,
+                longest=config.max_delay,
+                give_up_after=config.retry_for,
+            ),
+            concurrency=config.concurrency,
+            per_host=config.per_host,
+            per_tenant=config.per_tenant,
+            lease=config.lease,
+            poll=config.poll,
+        )
+        return CallbackSender(
+            cast(CallbackStore, store),
+            callback_secrets(self.settings.tenants, config),
+            policy,
+            owner=default_owner(),
+            clock=self.clock,
+        )
 
     def _self_service(
         self, store: Store, utility: UtilitySettings, pipeline: Pipeline

@@ -20,7 +20,12 @@ from .sections import Section
 from .senders import SenderId
 from .smsc import Seconds
 
-__all__ = ["CallbackSettings", "TenantSettings", "check_callback_url"]
+__all__ = [
+    "CallbackSettings",
+    "TenantSettings",
+    "callback_secrets",
+    "check_callback_url",
+]
 
 _NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
@@ -122,3 +127,12 @@ class CallbackSettings(Section):
     lease: Seconds = 120.0
     #: Longest wait between looks at the outbox when it had nothing due.
     poll: Seconds = 1.0
+
+
+def callback_secrets(
+    tenants: list[TenantSettings], callbacks: CallbackSettings
+) -> dict[str | None, str]:
+    """The signing secret of each tenant's callbacks, and the operator's (None)."""
+    secrets: dict[str | None, str] = {t.name: t.callback_secret for t in tenants}
+    secrets[None] = callbacks.secret
+    return secrets

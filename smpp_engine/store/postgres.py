@@ -89,11 +89,17 @@ WITH expired AS (
         FOR UPDATE SKIP LOCKED
     ) AS due
     WHERE m.id = due.id
-    RETURNING m.id, m.expires_at
+    RETURNING m.id, m.expires_at, m.tenant, m.callback_url, m.callback_events
 ), expired_events AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $2, 'expired', format('expires_at=%s before submission', expires_at)
     FROM expired
+), expired_callbacks AS (
+    -- callbacks.rules.wanted(), in SQL.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, 'expired', $2, $2, $2 FROM expired
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,expired,%'
 ), picked AS (
     SELECT id FROM messages
     WHERE smsc = $1 AND state = 'queued' AND not_before <= $2
@@ -165,11 +171,17 @@ WITH moved AS (
         lease_owner = NULL, lease_until = NULL, updated_at = $1
     FROM unnest($2::bigint[], $3::text[], $4::boolean[]) AS u (id, state, stopped)
     WHERE m.id = u.id
-    RETURNING m.id, m.smsc, m.state
+    RETURNING m.id, m.smsc, m.state, m.tenant, m.callback_url, m.callback_events
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $1, event, detail FROM unnest($2::bigint[], $5::text[], $6::text[])
         AS e (id, event, detail)
+), callbacks_written AS (
+    -- callbacks.rules.wanted(), in SQL: a quarantined (or cancelled) message's event.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, state, $1, $1, $1 FROM moved
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,' || state || ',%'
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, 'submitting', -count(*) FROM moved GROUP BY smsc
@@ -217,10 +229,16 @@ WITH settled AS (
     UPDATE messages
     SET state = 'unknown', lease_owner = NULL, lease_until = NULL, updated_at = $2
     WHERE state = 'submitted' AND updated_at < $1 AND ($3::text IS NULL OR smsc = $3)
-    RETURNING id, smsc
+    RETURNING id, smsc, tenant, callback_url, callback_events
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $2, 'receipt_timeout', 'no final receipt -> unknown' FROM settled
+), callbacks_written AS (
+    -- callbacks.rules.wanted(), in SQL.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, 'unknown', $2, $2, $2 FROM settled
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,unknown,%'
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, change.state, change.sign * count(*)
@@ -240,10 +258,17 @@ WITH old AS MATERIALIZED (
     UPDATE messages AS m
     SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $2
     FROM old WHERE m.id = old.id
-    RETURNING m.id, m.smsc, old.state AS old_state
+    RETURNING m.id, m.smsc, old.state AS old_state, m.tenant, m.callback_url,
+        m.callback_events
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $2, 'cancelled', '-> cancelled' FROM settled
+), callbacks_written AS (
+    -- callbacks.rules.wanted(), in SQL.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, 'cancelled', $2, $2, $2 FROM settled
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,cancelled,%'
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, old_state, -count(*) FROM settled GROUP BY smsc, old_state

@@ -32,7 +32,7 @@ import trio
 from throttling import Priority
 
 from .billing.sqlite import SqliteBilling
-from .callbacks.sqlite import SqliteCallbacks
+from .callbacks.sqlite import SqliteCallbacks, write_changed
 from .campaigns.sqlite import SqliteCampaigns
 from .jobs.sqlite import SqliteJobs
 from .messages.accept import ACCEPTED_EVENT, accepted_detail, check_new
@@ -160,6 +160,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqliteCallbacks, S
                 [(r.id, now, f"expires_at={r.expires_at} before submission") for r in expired],
             )
             counts.move(smsc, MessageState.QUEUED.value, MessageState.EXPIRED.value, len(expired))
+            write_changed(c, [(r.id, MessageState.EXPIRED.value) for r in expired], now)
         counts.write(c)
         # Part rows exist only for parts some update named: for a fresh message
         # this finds nothing, and every part is pending.
@@ -433,6 +434,7 @@ def _settle(
     for r in rows:
         counts.move(r[1], r[2], state.value)
     counts.write(c)
+    write_changed(c, [(r[0], state.value) for r in rows], now)
     return len(rows)
 
 
@@ -604,3 +606,4 @@ def _unlease(
     for _, smsc, state in rows:
         counts.move(smsc, MessageState.SUBMITTING.value, state)
     counts.write(c)
+    write_changed(c, [(message_id, state) for message_id, _, state in rows], now)

@@ -10,7 +10,7 @@ over their limit; usage is counted per tenant, day and state.
 from __future__ import annotations
 
 from smpp_engine.store import NewMessage, PartSubmitted, ReceiptArrived, Store
-from smpp_engine.store.callbacks import OutboxRow, OutboxStatus
+from smpp_engine.store.callbacks import OutboxRow, OutboxStats, OutboxStatus
 from smpp_engine.store.messages.model import PartState, SubmitFailed
 
 NOW = 1_765_000_000.0  # 2025-12-06 05:46:40 UTC
@@ -95,6 +95,7 @@ async def test_failed_events_wait_then_are_parked_and_replayed(store: Store) -> 
     assert await store.callback_failed(  # type: ignore[attr-defined]
         event.event_id, owner="p1", status=OutboxStatus.PENDING, next_at=NOW + 60, error="HTTP 500"
     )
+    assert await store.callback_stats() == OutboxStats(1, 1, 0, NOW)  # type: ignore[attr-defined]
     assert await store.claim_callbacks(owner="p1", now=NOW + 59, lease=30, limit=10) == []  # type: ignore[attr-defined]
     (event,) = await store.claim_callbacks(owner="p1", now=NOW + 60, lease=30, limit=10)  # type: ignore[attr-defined]
     assert event.attempts == 1 and event.last_error == "HTTP 500"
@@ -107,7 +108,7 @@ async def test_failed_events_wait_then_are_parked_and_replayed(store: Store) -> 
     (dead,) = await store.list_callbacks(status=OutboxStatus.DEAD)  # type: ignore[attr-defined]
     assert (dead.event_id, dead.attempts, dead.last_error) == (event.event_id, 2, "timeout")
     assert await store.list_callbacks(status=OutboxStatus.DEAD, tenant="other") == []  # type: ignore[attr-defined]
-    assert await store.callback_stats() == (0, 1, None)  # type: ignore[attr-defined]
+    assert await store.callback_stats() == OutboxStats(0, 0, 1, None)  # type: ignore[attr-defined]
     assert await store.replay_callbacks(now=NOW + 20_000, tenant="other") == 0  # type: ignore[attr-defined]
     assert await store.replay_callbacks(now=NOW + 20_000, event_id=dead.event_id) == 1  # type: ignore[attr-defined]
     (replayed,) = await store.claim_callbacks(owner="p1", now=NOW + 20_000, lease=30, limit=10)  # type: ignore[attr-defined]
@@ -116,7 +117,7 @@ async def test_failed_events_wait_then_are_parked_and_replayed(store: Store) -> 
         0,
         NOW + 20_000,
     )
-    assert await store.callback_stats() == (1, 0, NOW + 20_000)  # type: ignore[attr-defined]
+    assert await store.callback_stats() == OutboxStats(1, 0, 0, NOW + 20_000)  # type: ignore[attr-defined]
 
 
 async def test_quotas_are_counted_and_refused_over_the_limit(store: Store) -> None:
@@ -150,3 +151,37 @@ async def test_usage_by_tenant_day_and_state(store: Store) -> None:
     ]
     only = await store.tenant_usage(since=NOW - 10, until=NOW + 10, tenant="beta")  # type: ignore[attr-defined]
     assert [(r.tenant, r.messages) for r in only] == [("beta", 1)]
+
+
+async def test_set_based_changes_write_their_events_too(store: Store) -> None:
+    every = frozenset({"expired", "unknown", "cancelled", "quarantined", "submitted"})
+    late = NewMessage(
+        smsc="sim",
+        source="A",
+        destination="447700900001",
+        text="x",
+        expires_at=NOW + 1,
+        callback_url="http://hooks.example/a",
+        callback_events=every,
+    )
+    (expired, waiting, cancelled, crashed) = await store.accept(
+        [late, _message(2, events=every), _message(3, events=every), _message(4, events=every)],
+        now=NOW,
+    )
+    await store.cancel([cancelled.message_id], now=NOW + 1)
+    claimed = await store.claim("sim", 10, owner="gw", now=NOW + 5, lease=10)
+    assert {c.message_id for c in claimed} == {waiting.message_id, crashed.message_id}
+    await store.record([PartSubmitted(waiting.message_id, 0, "b1", "W1", NOW + 5, NOW + 6)])
+    await store.expire_receipts(older_than=NOW + 100, now=NOW + 100)
+    # The crashed one was in flight at an unclean stop: quarantined at once with 1.
+    from smpp_engine.store import Dispatching  # noqa: PLC0415
+
+    await store.record([Dispatching((crashed.message_id,))])
+    await store.recover(now=NOW + 200, quarantine_after=1)
+    assert await _outbox(store) == [
+        (cancelled.message_id, "cancelled"),
+        (expired.message_id, "expired"),
+        (waiting.message_id, "submitted"),
+        (waiting.message_id, "unknown"),
+        (crashed.message_id, "quarantined"),
+    ]

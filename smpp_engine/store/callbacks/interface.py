@@ -14,16 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from .model import OutboxEvent, OutboxStatus
+from .model import OutboxEvent, OutboxSettlement, OutboxStats, OutboxStatus
 from .rules import OutboxRow
 
-__all__ = ["CallbackStore", "OutboxStats"]
-
-
-class OutboxStats(Protocol):
-    pending: int
-    dead: int
-    oldest_pending_at: float | None
+__all__ = ["CallbackStore"]
 
 
 class CallbackStore(Protocol):
@@ -49,6 +43,14 @@ class CallbackStore(Protocol):
         pending again at ``next_at``, or parked dead."""
         ...
 
+    async def settle_callbacks(
+        self, settlements: Sequence[OutboxSettlement], *, owner: str
+    ) -> None:
+        """Settle many claimed events in one transaction, each as the single calls would
+        (:meth:`callback_delivered`, :meth:`callback_failed`, :meth:`defer_callback`);
+        those ``owner`` no longer holds are left alone."""
+        ...
+
     async def defer_callback(self, event_id: int, *, owner: str, until: float) -> bool:
         """Not tried: the lease let go and the event due again at ``until``."""
         ...
@@ -66,6 +68,6 @@ class CallbackStore(Protocol):
         window; returns how many."""
         ...
 
-    async def callback_stats(self) -> tuple[int, int, float | None]:
-        """Pending events, dead letters, and when the oldest pending one was written."""
+    async def callback_stats(self) -> OutboxStats:
+        """Events pending (and retrying), dead letters, and the oldest pending one's age."""
         ...

@@ -22,6 +22,8 @@ __all__ = [
     "DEFAULT_CALLBACK_EVENTS",
     "MO_EVENT",
     "OutboxEvent",
+    "OutboxSettlement",
+    "OutboxStats",
     "OutboxStatus",
     "decode_events",
     "encode_events",
@@ -84,3 +86,44 @@ class OutboxEvent:
     next_at: float
     created_at: float
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """The outbox now: events pending (``retrying`` of them failed before), dead letters,
+    and when the oldest pending one was written (None: none pending)."""
+
+    pending: int = 0
+    retrying: int = 0
+    dead: int = 0
+    oldest_pending_at: float | None = None
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[str, bool, int, float | None]]) -> OutboxStats:
+        """From the rows of :data:`.queries.STATS`."""
+        pending = retrying = dead = 0
+        oldest: float | None = None
+        for status, failed_before, count, first in rows:
+            if status == OutboxStatus.DEAD.value:
+                dead += int(count)
+                continue
+            pending += int(count)
+            if failed_before:
+                retrying += int(count)
+            if first is not None and (oldest is None or first < oldest):
+                oldest = float(first)
+        return cls(pending, retrying, dead, oldest)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettlement:
+    """What became of one claimed event: posted (``delivered``), failed (``status``
+    PENDING again at ``next_at``, or DEAD, with ``error``), or not tried (``deferred``:
+    due again at ``next_at``, no attempt counted)."""
+
+    event_id: int
+    delivered: bool = False
+    deferred: bool = False
+    status: OutboxStatus = OutboxStatus.PENDING
+    next_at: float = 0.0
+    error: str | None = None

@@ -10,9 +10,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 from . import queries
-from .model import OutboxEvent, OutboxStatus
+from .model import OutboxEvent, OutboxSettlement, OutboxStats, OutboxStatus
 from .rules import OutboxRow
-from .sqlite import event_of
+from .sqlite import event_of, settlement_rows
 
 __all__ = ["PostgresCallbacks"]
 
@@ -76,6 +76,24 @@ class PostgresCallbacks:
             error,
         )
 
+    async def settle_callbacks(
+        self, settlements: Sequence[OutboxSettlement], *, owner: str
+    ) -> None:
+        if settlements:
+            rows = settlement_rows(settlements, owner)
+            await self._run("settle_callbacks", self._settle_callbacks, rows)
+
+    async def _settle_callbacks(self, rows: tuple[list[Any], list[Any], list[Any]]) -> None:
+        delivered, failed, deferred = rows
+        async with self._pool.acquire() as connection, connection.transaction():
+            for statement, parameters in (
+                (queries.DELIVERED, delivered),
+                (queries.FAILED, failed),
+                (queries.DEFER, deferred),
+            ):
+                if parameters:
+                    await connection.executemany(statement, parameters)
+
     async def defer_callback(self, event_id: int, *, owner: str, until: float) -> bool:
         return await self._run(
             "defer_callback", self._outbox_changed, queries.DEFER, event_id, owner, until
@@ -96,12 +114,9 @@ class PostgresCallbacks:
             "replay_callbacks", self._outbox_count, _REPLAY, now, tenant, event_id
         )
 
-    async def callback_stats(self) -> tuple[int, int, float | None]:
+    async def callback_stats(self) -> OutboxStats:
         rows = await self._run("callback_stats", self._fetch_callbacks, queries.STATS)
-        found = {row[0]: (row[1], row[2]) for row in rows}
-        pending, oldest = found.get(OutboxStatus.PENDING.value, (0, None))
-        dead, _ = found.get(OutboxStatus.DEAD.value, (0, None))
-        return int(pending), int(dead), oldest
+        return OutboxStats.of((r[0], bool(r[1]), r[2], r[3]) for r in rows)
 
     async def _fetch_callbacks(self, query: str, *args: Any) -> list[Any]:
         async with self._pool.acquire() as connection:

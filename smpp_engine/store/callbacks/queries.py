@@ -8,6 +8,7 @@ takes and skips those another process holds.
 from __future__ import annotations
 
 __all__ = [
+    "CHANGED",
     "CLAIM",
     "COLUMNS",
     "DEFER",
@@ -28,6 +29,15 @@ COLUMNS = (
 INSERT = (
     "INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, payload, "
     "next_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $5, $5)"
+)
+
+# A message moved to $2 by a set-based change (expired unsent, receipt timed out,
+# cancelled, quarantined): its event, when it asked for it. The test is
+# rules.wanted() written in SQL, over the stored form of encode_events.
+CHANGED = (
+    "INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at, "
+    "created_at) SELECT id, tenant, callback_url, $2, $3, $3, $3 FROM messages "
+    "WHERE id = $1 AND callback_url IS NOT NULL AND callback_events LIKE '%,' || $2 || ',%'"
 )
 
 # Due, not held by a live lease, and the first pending event of its message: an
@@ -79,7 +89,11 @@ REPLAY = (
     "AND ($2 IS NULL OR tenant = $2) AND ($3 IS NULL OR id = $3)"
 )
 
-STATS = "SELECT status, count(*), min(created_at) FROM callback_outbox GROUP BY status"
+# Per status, and whether the event failed before: counts and the oldest's creation.
+STATS = (
+    "SELECT status, attempts > 0 AS failed_before, count(*), min(created_at) "
+    "FROM callback_outbox GROUP BY status, attempts > 0"
+)
 
 
 def for_sqlite(statement: str) -> str:

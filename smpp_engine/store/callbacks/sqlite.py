@@ -6,14 +6,15 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from ..sqlite_worker import SqliteWorker, in_snapshot, in_transaction
+from ..sqlite_worker import SqliteWorker, in_transaction
 from . import queries
-from .model import OutboxEvent, OutboxStatus
+from .model import OutboxEvent, OutboxSettlement, OutboxStats, OutboxStatus
 from .rules import OutboxRow
 
-__all__ = ["SqliteCallbacks", "write_outbox"]
+__all__ = ["SqliteCallbacks", "settlement_rows", "write_changed", "write_outbox"]
 
 _INSERT = queries.for_sqlite(queries.INSERT)
+_CHANGED = queries.for_sqlite(queries.CHANGED)
 _CLAIM = queries.for_sqlite(queries.CLAIM)
 _DELIVERED = queries.for_sqlite(queries.DELIVERED)
 _FAILED = queries.for_sqlite(queries.FAILED)
@@ -29,6 +30,13 @@ def write_outbox(c: sqlite3.Connection, rows: Sequence[OutboxRow]) -> None:
             _INSERT,
             [(r.message_id, r.tenant, r.url, r.event, r.occurred_at, r.payload) for r in rows],
         )
+
+
+def write_changed(c: sqlite3.Connection, moved: Sequence[tuple[int, str]], at: float) -> None:
+    """The events of messages (id, new state) moved by a set-based change, in the caller's
+    transaction: one for each that asked for its new state."""
+    if moved:
+        c.executemany(_CHANGED, [(message_id, state, at) for message_id, state in moved])
 
 
 def event_of(row: Sequence[Any]) -> OutboxEvent:
@@ -47,6 +55,20 @@ def event_of(row: Sequence[Any]) -> OutboxEvent:
         created_at=row[10],
         last_error=row[11],
     )
+
+
+def settlement_rows(
+    settlements: Sequence[OutboxSettlement], owner: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The parameters of DELIVERED, FAILED and DEFER for ``settlements``."""
+    delivered = [(s.event_id, owner) for s in settlements if s.delivered]
+    deferred = [(s.event_id, owner, s.next_at) for s in settlements if s.deferred]
+    failed = [
+        (s.event_id, owner, s.status.value, s.next_at, s.error)
+        for s in settlements
+        if not s.delivered and not s.deferred
+    ]
+    return delivered, failed, deferred
 
 
 class SqliteCallbacks:
@@ -88,6 +110,21 @@ class SqliteCallbacks:
             "callback_failed", _FAILED, (event_id, owner, status.value, next_at, error)
         )
 
+    async def settle_callbacks(
+        self, settlements: Sequence[OutboxSettlement], *, owner: str
+    ) -> None:
+        delivered, failed, deferred = settlement_rows(settlements, owner)
+
+        def work(c: sqlite3.Connection) -> None:
+            def settle() -> None:
+                c.executemany(_DELIVERED, delivered)
+                c.executemany(_FAILED, failed)
+                c.executemany(_DEFER, deferred)
+
+            in_transaction(c, settle)
+
+        await self._worker.run("settle_callbacks", work)
+
     async def defer_callback(self, event_id: int, *, owner: str, until: float) -> bool:
         return await self._change("defer_callback", _DEFER, (event_id, owner, until))
 
@@ -107,14 +144,11 @@ class SqliteCallbacks:
 
         return await self._worker.run("replay_callbacks", work)
 
-    async def callback_stats(self) -> tuple[int, int, float | None]:
-        def work(c: sqlite3.Connection) -> tuple[int, int, float | None]:
-            def read() -> tuple[int, int, float | None]:
-                found = {row[0]: (row[1], row[2]) for row in c.execute(queries.STATS)}
-                pending, oldest = found.get(OutboxStatus.PENDING.value, (0, None))
-                dead, _ = found.get(OutboxStatus.DEAD.value, (0, None))
-                return int(pending), int(dead), oldest
-
-            return in_snapshot(c, read)
+    async def callback_stats(self) -> OutboxStats:
+        def work(c: sqlite3.Connection) -> OutboxStats:
+            return OutboxStats.of(
+                (status, bool(failed), n, first)
+                for status, failed, n, first in c.execute(queries.STATS)
+            )
 
         return await self._worker.run("callback_stats", work)
