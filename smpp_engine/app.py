@@ -37,12 +37,14 @@ from .jobs import (
     notices_job,
     parse_time_of_day,
 )
+from .mo import MoInbox, MoRule
 from .pipeline import MoMessage, Pipeline, SmscRoute, default_owner
 from .pipeline.queue_depth import sample_queue_depth
 from .settings import Settings
 from .settings.tenants import callback_secrets
 from .store import BillingStore, JobStore, Store, StoreError, open_store
 from .store.callbacks import Backoff, CallbackStore
+from .store.mo import MoRoute, MoStore
 
 __all__ = ["Gateway", "Started", "serve_until_signalled", "stop_on_signals"]
 
@@ -86,6 +88,7 @@ class Gateway:
         self.billing: SmsSelfService | None = None
         self.jobs: JobRunner | None = None
         self.callbacks: CallbackSender | None = None
+        self.mo_inbox: MoInbox | None = None
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
         self._services: trio.Nursery | None = None
@@ -123,15 +126,15 @@ class Gateway:
             routes = [self._route(smsc.to_route(), simulator_port) for smsc in settings.smsc]
 
             def take_mo(message: MoMessage) -> None:
-                # The self-service is made after the pipeline it answers through.
-                assert self.billing is not None
-                self.billing.take(message)
+                # The inbox is made after the pipeline (the self-service answers through it).
+                assert self.mo_inbox is not None
+                self.mo_inbox.take(message)
 
             pipeline = Pipeline(
                 store,
                 routes,
                 clock=self.clock,
-                on_mo=take_mo if utility is not None else None,
+                on_mo=take_mo,
                 writer_batch=settings.pipeline.writer_batch,
                 writer_delay=settings.pipeline.writer_delay,
                 housekeeping=settings.pipeline.housekeeping,
@@ -152,6 +155,8 @@ class Gateway:
             if settings.callbacks.enabled:
                 self.callbacks = self._callback_sender(store)
                 await services.start(self.callbacks.run)
+            self.mo_inbox = self._mo_inbox(store, billing)
+            await services.start(self.mo_inbox.run)
             pipeline_done = trio.Event()
             await services.start(self._run_pipeline, pipeline, pipeline_done)
             await services.start(
@@ -267,6 +272,26 @@ class Gateway:
         if not jobs:
             return None
         return JobRunner(cast(JobStore, store), jobs, owner=default_owner(), clock=self.clock)
+
+    def _mo_inbox(self, store: Store, billing: SmsSelfService | None) -> MoInbox:
+        """Where MO messages go: ``[[mo_routes]]`` in order (none: the self-service when
+        billing is enabled); a message no route takes is kept, not refused for ever."""
+        rules = [
+            MoRule(
+                MoRoute(rule.target),
+                destination=rule.destination,
+                keyword=rule.keyword,
+                source_prefix=rule.source_prefix,
+                tenant=rule.tenant or None,
+            )
+            for rule in self.settings.mo_routes
+        ]
+        return MoInbox(
+            cast(MoStore, store),
+            rules,
+            billing=None if billing is None else billing.take,
+            tenant_urls={t.name: t.callback_url for t in self.settings.tenants if t.callback_url},
+        )
 
     def _callback_sender(self, store: Store) -> CallbackSender:
         """The poster of the callback outbox, as ``[callbacks]`` says."""

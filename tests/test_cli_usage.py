@@ -82,3 +82,21 @@ async def test_dead_letters_are_listed_and_replayed(tmp_path: Path) -> None:
     assert [e["tenant"] for e in json.loads(pending.stdout)["events"]] == ["beta"]
     left = run("callbacks", "dead", "--store", url)
     assert "acme" in left.stdout and "beta" not in left.stdout
+
+
+async def test_mo_list_shows_what_was_kept(tmp_path: Path) -> None:
+    from smpp_engine.store.mo import MoRoute, MoStore, NewMo  # noqa: PLC0415
+
+    url = f"sqlite:///{tmp_path / 'gw.db'}"
+    async with open_store(url) as store:
+        kept = cast(MoStore, store)
+        await kept.keep_mo(NewMo("a", "sim", "3598", "5566", "hi", 0, 1, T0, MoRoute.UNROUTED))
+        await kept.keep_mo(
+            NewMo("b", "sim", "3598", "7000", "yo", 0, 1, T0, MoRoute.TENANT, "acme"),
+            callback_url="https://hooks.example/mo",
+        )
+    unrouted = run("mo", "list", "--unrouted", "--json", "--store", url)
+    assert [m["text"] for m in json.loads(unrouted.stdout)["messages"]] == ["hi"]
+    lines = run("mo", "list", "--store", url)
+    assert "3598 -> 7000 [tenant acme] yo" in lines.stdout
+    assert "3598 -> 5566 [unrouted] hi" in lines.stdout

@@ -90,6 +90,12 @@ class RootGroup(ReportingGroup, LazyGroup):
             "callbacks_app",
             "Callback events: the outbox's pending and dead letters; replay dead ones.",
         ),
+        _here(
+            "mo",
+            "mo",
+            "mo_app",
+            "MO messages the gateway kept: routed to a tenant, or taken by no route.",
+        ),
         _here("pdu", "pdu", "pdu_app", "Decode and encode single PDUs (for operators and QA)."),
         _here(
             "campaign",

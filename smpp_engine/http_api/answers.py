@@ -42,6 +42,7 @@ __all__ = [
     "GroupMemberRemoved",
     "GroupMembersUpserted",
     "Groups",
+    "KeptMoMessages",
     "Message",
     "MessageAccepted",
     "NoticeRun",
@@ -550,3 +551,22 @@ class CallbacksReplayed(Answer):
     """How many dead letters went back to the outbox."""
 
     replayed: int
+
+
+class KeptMoMessage(Answer):
+    """An MO message the gateway kept: routed to a tenant, or taken by no route."""
+
+    id: int
+    mo_id: str
+    smsc: str
+    source: str
+    destination: str
+    text: str
+    parts: int
+    received_at: Time
+    route: Literal["tenant", "unrouted"]
+    tenant: str | None
+
+
+class KeptMoMessages(Answer):
+    messages: list[KeptMoMessage]

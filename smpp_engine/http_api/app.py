@@ -109,6 +109,7 @@ def create_app(context: ApiContext) -> Starlette:
         Route("/v1/usage/csv", bound(tenants.get_usage_csv), methods=["GET"]),
         Route("/v1/callbacks/dead", bound(tenants.list_dead_callbacks), methods=["GET"]),
         Route("/v1/callbacks/dead/replay", bound(tenants.replay_callbacks), methods=["POST"]),
+        Route("/v1/mo", bound(tenants.list_mo), methods=["GET"]),
     ]
     public = {"/healthz", "/readyz", "/openapi.json"}
     if context.metrics_public:

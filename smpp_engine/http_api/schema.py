@@ -318,6 +318,18 @@ OPERATIONS: Sequence[Operation] = (
         (400, 401, 404, 413, 422, 503),
         body=ReplayBody,
     ),
+    Operation(
+        "get",
+        "/v1/mo",
+        "MO messages the gateway kept, newest first: routed to a tenant (its endpoint got "
+        "them), or taken by no route (route=unrouted). A tenant's key sees its own.",
+        {200: Reply("At most 1,000 messages.", a.KeptMoMessages)},
+        (401, 404, 422, 503),
+        query={
+            "route": Literal["tenant", "unrouted"],
+            "tenant": Annotated[str, Field(min_length=1)],
+        },
+    ),
 )
 
 _IDEMPOTENCY_KEY = Annotated[str, Field(min_length=1, max_length=128)]

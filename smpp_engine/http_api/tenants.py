@@ -7,22 +7,30 @@ see every tenant's, or one with ``tenant=NAME``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..store.callbacks import OutboxEvent, OutboxStatus
+from ..store.mo import MoRoute, MoStore
 from ..usage import UsageRangeError, day_range, usage_csv, usage_json
 from ..views import iso_time
-from .answers import CallbackEvents, CallbacksReplayed, Usage, respond
+from .answers import CallbackEvents, CallbacksReplayed, KeptMoMessages, Usage, respond
 from .bodies import parse_body, read_json
 from .context import ApiContext
 from .errors import ApiError, invalid
 from .tenancy import callback_store, tenant_store
 
-__all__ = ["ReplayBody", "get_usage", "get_usage_csv", "list_dead_callbacks", "replay_callbacks"]
+__all__ = [
+    "ReplayBody",
+    "get_usage",
+    "get_usage_csv",
+    "list_dead_callbacks",
+    "list_mo",
+    "replay_callbacks",
+]
 
 
 class ReplayBody(BaseModel):
@@ -102,3 +110,36 @@ async def replay_callbacks(context: ApiContext, request: Request) -> Response:
         now=context.clock(), tenant=tenant, event_id=body.event_id
     )
     return respond(CallbacksReplayed(replayed=replayed))
+
+
+async def list_mo(context: ApiContext, request: Request) -> Response:
+    """The MO messages kept (newest first, at most 1,000): ``route=unrouted`` for those
+    no route took; a tenant's key sees the ones routed to it."""
+    route_text = request.query_params.get("route")
+    route = None
+    if route_text is not None:
+        if route_text not in (MoRoute.TENANT.value, MoRoute.UNROUTED.value):
+            raise invalid("route", route_text, "expected tenant or unrouted")
+        route = MoRoute(route_text)
+    tenant = _tenant_asked(context, request)
+    if context.tenant_gate.of(request) is not None:
+        route = MoRoute.TENANT  # a tenant's are routed to it; unrouted ones are nobody's
+    kept = await cast(MoStore, context.store).list_mo(route=route, tenant=tenant, limit=1000)
+    answer = {
+        "messages": [
+            {
+                "id": k.id,
+                "mo_id": k.mo_id,
+                "smsc": k.smsc,
+                "source": k.source,
+                "destination": k.destination,
+                "text": k.text,
+                "parts": k.parts,
+                "received_at": iso_time(k.received_at),
+                "route": k.route.value,
+                "tenant": k.tenant,
+            }
+            for k in kept
+        ]
+    }
+    return respond(KeptMoMessages.model_validate(answer))

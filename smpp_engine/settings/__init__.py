@@ -29,7 +29,7 @@ from .model import (
 from .priority import NamedPriority
 from .rendering import MASK, settings_data, to_toml
 from .smsc import RetrySettings, SmscSettings, TlsSettings
-from .tenants import CallbackSettings, TenantSettings, check_callback_url
+from .tenants import CallbackSettings, MoRouteSettings, TenantSettings, check_callback_url
 
 __all__ = [
     "EMBEDDED_SOURCE",
@@ -42,6 +42,7 @@ __all__ = [
     "CapSettings",
     "HttpSettings",
     "LogSettings",
+    "MoRouteSettings",
     "NamedPriority",
     "NoticeSettings",
     "Override",

@@ -56,6 +56,39 @@ def cross_check(settings: Settings, source: str) -> list[Problem]:
                     repr(key.tenant),
                 )
             )
+    rules = [rule.name for rule in settings.mo_routes]
+    for index, name in enumerate(rules):
+        if name in rules[:index]:
+            problems.append(
+                Problem(
+                    source,
+                    f"mo_routes[{index}].name",
+                    "expected a name no other [[mo_routes]] rule has",
+                    repr(name),
+                )
+            )
+    with_urls = {t.name for t in settings.tenants if t.callback_url}
+    for index, rule in enumerate(settings.mo_routes):
+        where = f"mo_routes[{index}]"
+        if rule.target == "tenant" and rule.tenant not in with_urls:
+            problems.append(
+                Problem(
+                    source,
+                    f"{where}.tenant",
+                    "expected a [[tenants]] entry with a callback_url "
+                    f"({', '.join(map(repr, sorted(with_urls))) or 'there is none'})",
+                    repr(rule.tenant),
+                )
+            )
+        if rule.target == "billing" and not settings.billing.enabled:
+            problems.append(
+                Problem(
+                    source,
+                    f"{where}.target",
+                    "expected billing enabled ([billing] enabled = true) for this target",
+                    repr(rule.target),
+                )
+            )
     billing = settings.billing
     if billing.enabled and billing.route not in names:
         problems.append(

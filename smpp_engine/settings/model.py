@@ -33,7 +33,7 @@ from .priority import NamedPriority
 from .sections import Section
 from .senders import SenderId
 from .smsc import Seconds, SmscSettings
-from .tenants import CallbackSettings, TenantSettings
+from .tenants import CallbackSettings, MoRouteSettings, TenantSettings
 
 if TYPE_CHECKING:
     from ..simulator import Scenario
@@ -336,6 +336,7 @@ class Settings(Section):
     notices: NoticeSettings = NoticeSettings()
     tenants: list[TenantSettings] = []
     callbacks: CallbackSettings = CallbackSettings()
+    mo_routes: list[MoRouteSettings] = []
 
     def route(self, name: str) -> SmscSettings:
         """The ``[[smsc]]`` called ``name``; KeyError if none is."""

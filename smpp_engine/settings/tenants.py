@@ -10,7 +10,7 @@ operator's, sees everything and sends from any sender.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -22,6 +22,7 @@ from .smsc import Seconds
 
 __all__ = [
     "CallbackSettings",
+    "MoRouteSettings",
     "TenantSettings",
     "callback_secrets",
     "check_callback_url",
@@ -65,8 +66,9 @@ class TenantSettings(Section):
     monthly_quota: int | None = Field(default=None, ge=0)
     #: Where its messages' state changes are posted by default; empty: nowhere.
     callback_url: str = ""
-    #: The HMAC-SHA256 key of its callbacks' signatures (secret).
-    callback_secret: str = ""
+    #: The HMAC-SHA256 key of its callbacks' signatures (secret); checked even when
+    #: left out, so a callback_url without one is refused.
+    callback_secret: Annotated[str, Field(validate_default=True)] = ""
     #: Hosts a message's own callback_url may name; empty: only callback_url's host.
     callback_hosts: list[str] = []
     #: The events posted when a message does not say.
@@ -90,7 +92,7 @@ class TenantSettings(Section):
             raise ValueError("expected one of the tenant's senders")
         return value
 
-    @field_validator("callback_secret")
+    @field_validator("callback_secret", mode="after")
     @classmethod
     def _secret(cls, value: str, info: ValidationInfo) -> str:
         if info.data.get("callback_url") and not value:
@@ -136,3 +138,24 @@ def callback_secrets(
     secrets: dict[str | None, str] = {t.name: t.callback_secret for t in tenants}
     secrets[None] = callbacks.secret
     return secrets
+
+
+class MoRouteSettings(Section):
+    """One ``[[mo_routes]]`` rule: MO messages it matches go to ``target``.
+
+    Rules are tried in order; the first that matches takes the message. A rule
+    matches on each key it sets (none set: every message).
+    """
+
+    #: The rule's name, for logs and environment variables; unique.
+    name: str = Field(min_length=1, max_length=64, pattern=_NAME_PATTERN)
+    #: The short code (or number) the consumer texted; empty: any.
+    destination: str = Field(default="", max_length=21)
+    #: The text's first word, case aside; empty: any.
+    keyword: str = Field(default="", max_length=64, pattern=r"^\S*$")
+    #: The sender's number starts with this (+ and 00 aside); empty: any.
+    source_prefix: str = Field(default="", max_length=21, pattern=r"^[+0-9]*$")
+    #: "billing": the SMS self-service; "tenant": the tenant's callback_url.
+    target: Literal["billing", "tenant"]
+    #: The [[tenants]] entry whose endpoint gets them (target "tenant").
+    tenant: str = ""

@@ -49,6 +49,7 @@ from .messages.postgres_accept import accept_messages
 from .messages.postgres_record import record_batch
 from .messages.recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
 from .messages.rules import ANSWERED_PART_STATES, check_updates
+from .mo.postgres import PostgresMo
 from .schema.postgres import migrate
 from .tenants.postgres import PostgresTenants
 
@@ -310,7 +311,7 @@ _COUNT_SMSC = "SELECT state, n FROM state_counts WHERE smsc = $1"
 
 
 class PostgresStore(
-    PostgresCampaigns, PostgresBilling, PostgresJobs, PostgresCallbacks, PostgresTenants
+    PostgresCampaigns, PostgresBilling, PostgresJobs, PostgresCallbacks, PostgresTenants, PostgresMo
 ):
     """The store on a PostgreSQL database; open it with :func:`open_postgres_store`.
 

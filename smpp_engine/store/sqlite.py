@@ -52,6 +52,7 @@ from .messages.recovery import plan_recovery, release_moves, unlease_moves
 from .messages.rules import ANSWERED_PART_STATES, check_updates
 from .messages.sqlite_accept import accept_messages
 from .messages.sqlite_record import StateCounts, apply_updates
+from .mo.sqlite import SqliteMo
 from .schema.sqlite import migrate
 from .sqlite_rows import named, named_one
 from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
@@ -77,7 +78,9 @@ def _json(values: Sequence[object] | set[int]) -> str:
     return json.dumps(list(values))
 
 
-class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqliteCallbacks, SqliteTenants):
+class SqliteStore(
+    SqliteCampaigns, SqliteBilling, SqliteJobs, SqliteCallbacks, SqliteTenants, SqliteMo
+):
     """The store on a SQLite file; open it with :func:`open_sqlite_store`.
 
     Campaigns, groups and opt-outs (:class:`CampaignStore`) come from

@@ -163,6 +163,7 @@ async def _tour(client: httpx.AsyncClient, readiness: list[Readiness]) -> None:
     await expect(200, "GET", "/v1/usage/csv", params={"from": "2026-01-01"})
     await expect(200, "GET", "/v1/callbacks/dead")
     await expect(200, "POST", "/v1/callbacks/dead/replay", json={})
+    await expect(200, "GET", "/v1/mo", params={"route": "unrouted"})
     spent = {"Authorization": f"Bearer {SPENT_KEY}"}
     sms = {"to": "+447700900123", "from": "ACME", "text": "hi"}
     await expect(429, "POST", "/v1/messages", json=sms, headers=spent)

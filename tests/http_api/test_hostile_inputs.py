@@ -379,6 +379,16 @@ CALLS: dict[str, st.SearchStrategy[Call]] = {
         ),
         st.one_of(st.none(), path_texts),
     ),
+    "GET /v1/mo": st.builds(
+        lambda route, tenant: Call(
+            "GET",
+            "/v1/mo?"
+            + ("" if route is None else f"route={segment(route)}&")
+            + ("" if tenant is None else f"tenant={segment(tenant)}"),
+        ),
+        st.one_of(st.none(), st.sampled_from(["tenant", "unrouted"]), path_texts),
+        st.one_of(st.none(), path_texts),
+    ),
     "POST /v1/callbacks/dead/replay": st.builds(
         lambda body: Call("POST", "/v1/callbacks/dead/replay", body),
         _json(bodies({"event_id": ids}, set())),

@@ -9,6 +9,7 @@ import functools
 import operator
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -254,3 +255,19 @@ async def test_operator_keys_work_as_before(tenants: Tenants) -> None:
     view = await tenants.api.store.get(sent.json()["id"])
     assert view is not None and view.tenant is None
     assert KEY not in (ACME_KEY, BETA_KEY)
+
+
+async def test_kept_mo_messages_are_the_tenants_own(tenants: Tenants) -> None:
+    from smpp_engine.store.mo import MoRoute, MoStore, NewMo  # noqa: PLC0415
+
+    kept = cast(MoStore, tenants.api.store)
+    await kept.keep_mo(NewMo("a", "main", "3598", "5566", "hi", 0, 1, NOW, MoRoute.UNROUTED))
+    await kept.keep_mo(NewMo("b", "main", "3598", "7000", "yo", 0, 1, NOW, MoRoute.TENANT, "acme"))
+    everything = await tenants.api.client.get("/v1/mo")
+    assert [m["mo_id"] for m in everything.json()["messages"]] == ["b", "a"]
+    unrouted = await tenants.api.client.get("/v1/mo", params={"route": "unrouted"})
+    assert [m["mo_id"] for m in unrouted.json()["messages"]] == ["a"]
+    assert [m["mo_id"] for m in (await tenants.acme.get("/v1/mo")).json()["messages"]] == ["b"]
+    assert (await tenants.beta.get("/v1/mo")).json()["messages"] == []
+    bad = await tenants.api.client.get("/v1/mo", params={"route": "billing"})
+    assert (bad.status_code, bad.json()["field"]) == (422, "route")

@@ -26,6 +26,7 @@ from smpp_engine.settings import (
     CapSettings,
     HttpSettings,
     LogSettings,
+    MoRouteSettings,
     NoticeSettings,
     PipelineSettings,
     RetrySettings,
@@ -57,9 +58,10 @@ TABLES: dict[str, type[BaseModel]] = {
     "notices.caps": CapSettings,
     "tenants": TenantSettings,
     "callbacks": CallbackSettings,
+    "mo_routes": MoRouteSettings,
 }
 
-_TABLE = re.compile(r"^(?:### )?`\[\[?([a-z.]+)\]\]?`")
+_TABLE = re.compile(r"^(?:### )?`\[\[?([a-z._]+)\]\]?`")
 _ROW = re.compile(r"^\| `([a-z0-9_]+)` \| ([^|]+) \|")
 _DEFAULT = re.compile(r"^`([^`]*)`(?: \(`([^`]*)` in the default\))?$")
 

@@ -49,5 +49,6 @@ def test_every_key_has_a_row_naming_its_variable() -> None:
     # The address, not a setting.
     documented.add(("name", "SMPP_ENGINE__SMSC__<NAME>__NAME"))
     documented.add(("name", "SMPP_ENGINE__TENANTS__<NAME>__NAME"))
+    documented.add(("name", "SMPP_ENGINE__MO_ROUTES__<NAME>__NAME"))
     missing = [pair for pair in all_keys() if pair not in documented]
     assert missing == []

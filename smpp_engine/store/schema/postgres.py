@@ -729,7 +729,8 @@ MIGRATIONS: tuple[str, ...] = (
     # tenant's quota use is counted per day and per month (D2026-12-05, M2026-12) in
     # the store, so every gateway process sees one count. The callback outbox holds
     # the events written in the transaction of the state change they tell, until
-    # they are posted (then deleted) or parked as dead letters.
+    # they are posted (then deleted) or parked as dead letters. MO messages routed to
+    # a tenant, or taken by no route, are kept.
     """
     ALTER TABLE messages ADD COLUMN tenant text COLLATE "C";
     ALTER TABLE messages ADD COLUMN callback_url text;
@@ -762,6 +763,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX callback_outbox_due ON callback_outbox (status, next_at);
     CREATE INDEX callback_outbox_message ON callback_outbox (message_id, id)
         WHERE message_id IS NOT NULL;
+    CREATE TABLE mo_messages (
+        id bigserial PRIMARY KEY,
+        mo_id text COLLATE "C" NOT NULL UNIQUE,
+        smsc text NOT NULL,
+        source text NOT NULL,
+        destination text NOT NULL,
+        text text NOT NULL,
+        data_coding integer NOT NULL,
+        parts integer NOT NULL,
+        received_at double precision NOT NULL,
+        route text NOT NULL,
+        tenant text COLLATE "C"
+    );
+    CREATE INDEX mo_messages_route ON mo_messages (route, id);
     """,
 )
 

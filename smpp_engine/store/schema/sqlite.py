@@ -466,7 +466,8 @@ _V9 = (
 # quota use is counted per day and per month (D2026-12-05, M2026-12) in the store,
 # so every gateway process sees one count. The callback outbox holds the events
 # written in the transaction of the state change they tell, until they are posted
-# (then deleted) or parked as dead letters.
+# (then deleted) or parked as dead letters. MO messages routed to a tenant, or
+# taken by no route, are kept.
 _V10 = (
     "ALTER TABLE messages ADD COLUMN tenant TEXT",
     "ALTER TABLE messages ADD COLUMN callback_url TEXT",
@@ -503,6 +504,24 @@ _V10 = (
     "CREATE INDEX callback_outbox_due ON callback_outbox (status, next_at)",
     "CREATE INDEX callback_outbox_message ON callback_outbox (message_id, id) "
     "WHERE message_id IS NOT NULL",
+    # MO messages the gateway keeps: those routed to a tenant (their event is in the
+    # outbox) and those no route takes, kept and listed instead of refused for ever.
+    """
+    CREATE TABLE mo_messages (
+        id INTEGER PRIMARY KEY,
+        mo_id TEXT NOT NULL UNIQUE,
+        smsc TEXT NOT NULL,
+        source TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        text TEXT NOT NULL,
+        data_coding INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        received_at REAL NOT NULL,
+        route TEXT NOT NULL,
+        tenant TEXT
+    )
+    """,
+    "CREATE INDEX mo_messages_route ON mo_messages (route, id)",
 )
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
