@@ -6,6 +6,7 @@ request it answers 2xx is recorded with its headers and body, in arrival order."
 from __future__ import annotations
 
 import functools
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -29,8 +30,8 @@ class Receiver:
     refused: int = 0
     changed: trio.Event = field(default_factory=trio.Event)
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, scheme: str = "http", host: str = "127.0.0.1") -> str:
+        return f"{scheme}://{host}:{self.port}{path}"
 
     def set(self, path: str, mode: str) -> None:
         self.modes[path] = mode
@@ -42,7 +43,7 @@ class Receiver:
             await self.changed.wait()
         return self.modes.get(path, "ok")
 
-    async def serve(self, stream: trio.SocketStream) -> None:
+    async def serve(self, stream: trio.abc.Stream) -> None:
         connection = h11.Connection(h11.SERVER)
         try:
             while True:
@@ -77,7 +78,7 @@ class Receiver:
 
     @staticmethod
     async def _read(
-        stream: trio.SocketStream, connection: h11.Connection
+        stream: trio.abc.Stream, connection: h11.Connection
     ) -> tuple[h11.Request | None, bytes]:
         request: h11.Request | None = None
         body = b""
@@ -100,12 +101,19 @@ class Receiver:
 
 
 @asynccontextmanager
-async def receiving() -> AsyncIterator[Receiver]:
+async def receiving(tls: ssl.SSLContext | None = None) -> AsyncIterator[Receiver]:
+    """A receiver on loopback; over TLS with ``tls`` (a server context)."""
     receiver = Receiver()
     async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(
-            functools.partial(trio.serve_tcp, receiver.serve, 0, host="127.0.0.1")
-        )
-        receiver.port = listeners[0].socket.getsockname()[1]
+        if tls is None:
+            serve = functools.partial(trio.serve_tcp, receiver.serve, 0, host="127.0.0.1")
+        else:
+            serve = functools.partial(
+                trio.serve_ssl_over_tcp, receiver.serve, 0, tls, host="127.0.0.1"
+            )
+        listeners = await nursery.start(serve)
+        listener = listeners[0]
+        raw = getattr(listener, "transport_listener", listener)
+        receiver.port = raw.socket.getsockname()[1]
         yield receiver
         nursery.cancel_scope.cancel()
