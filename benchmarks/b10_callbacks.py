@@ -48,6 +48,8 @@ from .report import write
 
 TEXT = "Your electricity bill for May is 42.17 EUR. Pay by 30 June: ref 12345678."
 ACCEPT_BATCH = 500
+#: "No effect on the sending rate", allowing for this shared machine's noise.
+TARGET_RECORD_SHARE = 0.9
 
 
 @asynccontextmanager
@@ -248,6 +250,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "callbacks_per_s": round(delivered / posting_s),
         "record_alone_per_s": round(args.events / record_alone_s),
         "record_while_posting_per_s": round(args.events / record_busy_s),
+        # Callbacks must not slow what sending records (BENCHMARKS.md: "no effect on
+        # sending rate"): the record rate while posting, over the rate alone.
+        "record_share_while_posting": round(record_alone_s / record_busy_s, 2),
+        "target_record_share": TARGET_RECORD_SHARE,
         "outage_s": args.outage,
         "outage_max_pending": max(s["pending"] for s in during),
         "outage_max_age_s": max(s["oldest_age_s"] for s in during),

@@ -185,3 +185,20 @@ async def test_set_based_changes_write_their_events_too(store: Store) -> None:
         (waiting.message_id, "unknown"),
         (crashed.message_id, "quarantined"),
     ]
+
+
+async def test_a_cancelled_campaigns_messages_tell_their_clients(store: Store) -> None:
+    from smpp_engine.store import NewCampaign  # noqa: PLC0415
+
+    campaigns = store  # both stores implement the campaign store
+    view = await campaigns.create_campaign(  # type: ignore[attr-defined]
+        NewCampaign("c1", "sim", "ACME", "hi", "bulk", 10.0, None, "{}", tenant="acme"),
+        now=NOW,
+    )
+    every = frozenset({"cancelled"})
+    (a, _plain) = await campaigns.add_campaign_messages(  # type: ignore[attr-defined]
+        view.campaign_id, [_message(1, events=every), _message(2, url=None)], now=NOW
+    )
+    await campaigns.set_campaign_state(view.campaign_id, "scheduled", now=NOW)  # type: ignore[attr-defined]
+    await campaigns.set_campaign_state(view.campaign_id, "cancelled", now=NOW + 1)  # type: ignore[attr-defined]
+    assert await _outbox(store) == [(a.message_id, "cancelled")]

@@ -84,10 +84,17 @@ WITH moved AS (
     UPDATE messages
     SET state = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4
     WHERE campaign_id = $1 AND state = $2
-    RETURNING id, smsc
+    RETURNING id, smsc, tenant, callback_url, callback_events
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $4, $5::text, $6 FROM moved WHERE $5::text IS NOT NULL ORDER BY id
+), callbacks_written AS (
+    -- callbacks.rules.wanted(), in SQL: a cancelled campaign's messages' events.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, $3, $4, $4, $4 FROM moved
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,' || $3 || ',%'
+    ORDER BY id
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, change.state, change.sign * count(*)

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import trio
 
+from ..callbacks.model import CALLBACK_EVENTS
+from ..callbacks.sqlite import write_changed
 from ..errors import (
     CampaignClosedError,
     DuplicateNameError,
@@ -473,12 +475,22 @@ def _move(
             "SELECT id, ?, ?, ? FROM messages WHERE campaign_id = ? AND state = ? ORDER BY id",
             (now, event, f"campaign -> {new.value}", *where),
         )
+    # Only a move to a state a client may ask about (cancelled) can owe callbacks;
+    # pausing and resuming (held, queued) move large campaigns and owe none.
+    moved = []
+    if new.value in CALLBACK_EVENTS:
+        moved = c.execute(
+            "SELECT id FROM messages WHERE campaign_id = ? AND state = ? "
+            "AND callback_url IS NOT NULL ORDER BY id",
+            where,
+        ).fetchall()
     c.execute(
         "UPDATE messages SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? "
         "WHERE campaign_id = ? AND state = ?",
         (new.value, now, *where),
     )
     counts.write(c)
+    write_changed(c, [(row[0], new.value) for row in moved], now)
 
 
 def _chunks(values: list[str]) -> list[list[str]]:
