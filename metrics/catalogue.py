@@ -236,6 +236,28 @@ RETENTION_PURGED = Counter(
     ["kind"],
 )
 
+CALLBACKS = Counter(
+    "smpp_callbacks",
+    "Callback posts by tenant and outcome: delivered (2xx), failed (retried later), dead "
+    "(parked after [callbacks] retry_for), deferred (its host or tenant busy: not tried yet).",
+    ["tenant", "outcome"],
+)
+CALLBACK_DURATION = Histogram(
+    "smpp_callback_duration_seconds",
+    "Time a callback post took, to its receiver's answer or its failure.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+CALLBACK_OUTBOX = Gauge(
+    "smpp_callback_outbox",
+    "Events in the callback outbox by status: pending (retrying: pending and failed before), "
+    "dead (parked), sampled periodically.",
+    ["status"],
+)
+CALLBACK_OUTBOX_AGE = Gauge(
+    "smpp_callback_outbox_age_seconds",
+    "How long the oldest pending callback event has waited (0: none pending).",
+)
+
 M = TypeVar("M", bound=MetricWrapperBase)
 
 

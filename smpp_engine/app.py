@@ -29,6 +29,7 @@ import trio
 from billing_core import UtilitySettings
 
 from .billing import SmsSelfService, sample_notices
+from .callbacks import CallbackPolicy, CallbackSender
 from .control import ReloadReport, RoutingConfiguration, restart_needed
 from .interrupts import run_until_interrupted
 from .jobs import (
@@ -41,10 +42,12 @@ from .jobs import (
     parse_time_of_day,
     retention_job,
 )
+from .mo import MoInbox, MoRule
 from .pipeline import MoMessage, Pipeline, SmscRoute, default_owner
 from .pipeline.queue_depth import sample_queue_depth
 from .routing import RoutingTable
 from .settings import Settings, SettingsError
+from .settings.tenants import callback_secrets
 from .store import (
     BillingStore,
     JobStore,
@@ -54,6 +57,8 @@ from .store import (
     StoreError,
     open_store,
 )
+from .store.callbacks import Backoff, CallbackStore
+from .store.mo import MoRoute, MoStore
 
 __all__ = [
     "Gateway",
@@ -120,6 +125,8 @@ class Gateway:
         self.simulator: Any = None
         self.billing: SmsSelfService | None = None
         self.jobs: JobRunner | None = None
+        self.callbacks: CallbackSender | None = None
+        self.mo_inbox: MoInbox | None = None
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
         self._services: trio.Nursery | None = None
@@ -159,15 +166,15 @@ class Gateway:
             routes = list(self.routing.routes)
 
             def take_mo(message: MoMessage) -> None:
-                # The self-service is made after the pipeline it answers through.
-                assert self.billing is not None
-                self.billing.take(message)
+                # The inbox is made after the pipeline (the self-service answers through it).
+                assert self.mo_inbox is not None
+                self.mo_inbox.take(message)
 
             pipeline = Pipeline(
                 store,
                 routes,
                 clock=self.clock,
-                on_mo=take_mo if utility is not None else None,
+                on_mo=take_mo,
                 writer_batch=settings.pipeline.writer_batch,
                 writer_delay=settings.pipeline.writer_delay,
                 housekeeping=settings.pipeline.housekeeping,
@@ -188,6 +195,11 @@ class Gateway:
             if jobs is not None:
                 self.jobs = jobs
                 await services.start(jobs.run)
+            if settings.callbacks.enabled:
+                self.callbacks = self._callback_sender(store)
+                await services.start(self.callbacks.run)
+            self.mo_inbox = self._mo_inbox(store, billing)
+            await services.start(self.mo_inbox.run)
             pipeline_done = trio.Event()
             await services.start(self._run_pipeline, pipeline, pipeline_done)
             self._sampled[:] = [r.name for r in routes]
@@ -324,6 +336,51 @@ class Gateway:
             )
         return jobs
 
+    def _mo_inbox(self, store: Store, billing: SmsSelfService | None) -> MoInbox:
+        """Where MO messages go: ``[[mo_routes]]`` in order (none: the self-service when
+        billing is enabled); a message no route takes is kept, not refused for ever."""
+        rules = [
+            MoRule(
+                MoRoute(rule.target),
+                destination=rule.destination,
+                keyword=rule.keyword,
+                source_prefix=rule.source_prefix,
+                tenant=rule.tenant or None,
+            )
+            for rule in self.settings.mo_routes
+        ]
+        return MoInbox(
+            cast(MoStore, store),
+            rules,
+            billing=None if billing is None else billing.take,
+            tenant_urls={t.name: t.callback_url for t in self.settings.tenants if t.callback_url},
+        )
+
+    def _callback_sender(self, store: Store) -> CallbackSender:
+        """The poster of the callback outbox, as ``[callbacks]`` says."""
+        config = self.settings.callbacks
+        policy = CallbackPolicy(
+            timeout=config.timeout,
+            backoff=Backoff(
+                first=config.first_delay,
+                factor=config.factor,
+                longest=config.max_delay,
+                give_up_after=config.retry_for,
+            ),
+            concurrency=config.concurrency,
+            per_host=config.per_host,
+            per_tenant=config.per_tenant,
+            lease=config.lease,
+            poll=config.poll,
+        )
+        return CallbackSender(
+            cast(CallbackStore, store),
+            callback_secrets(self.settings.tenants, config),
+            policy,
+            owner=default_owner(),
+            clock=self.clock,
+        )
+
     def _self_service(
         self, store: Store, utility: UtilitySettings, pipeline: Pipeline
     ) -> SmsSelfService:
@@ -355,6 +412,7 @@ class Gateway:
             probe_readiness,
             serve_api,
         )
+        from .http_api.tenancy import tenant_gate  # noqa: PLC0415
 
         def binds_up() -> dict[str, int]:
             return {name: d.binds_up for name, d in pipeline.dispatchers.items()}
@@ -399,6 +457,7 @@ class Gateway:
             rebind=rebind,
             pauses_changed=pipeline.read_pauses,
             reload=self.reload if self.load_settings is not None else None,
+            tenant_gate=tenant_gate(self.settings),
         )
         self._api = context
         port: int = await nursery.start(
@@ -439,12 +498,16 @@ class Gateway:
             changed = {smsc.name for smsc in loaded.smsc if before.get(smsc.name, smsc) != smsc}
             change = self._apply_routing(self._routing(loaded), changed)
             http = self.settings.http.model_copy(update={"api_keys": loaded.http.api_keys})
-            if self._api is not None:
-                self._api.replace_keys(http.api_key_digests(), http.api_key_scopes())
             later = restart_needed(self.settings, loaded)
             self.settings = self.settings.model_copy(
-                update={"smsc": loaded.smsc, "routing": loaded.routing, "http": http}
+                update={
+                    "smsc": loaded.smsc,
+                    "routing": loaded.routing,
+                    "http": http,
+                    "tenants": loaded.tenants,
+                }
             )
+            self._apply_tenants()
             queued = {}
             assert self.store is not None
             for name in change["removed"]:
@@ -485,6 +548,25 @@ class Gateway:
                 routing.table,
             )
         return change
+
+    def _apply_tenants(self) -> None:
+        """The keys and the tenants they act for, swapped together (a key never acts for
+        a tenant it does not belong to), with the tenants' callback secrets and URLs."""
+        settings = self.settings
+        if self._api is not None:
+            from .http_api.tenancy import tenant_gate  # noqa: PLC0415 - the web stack loads late
+
+            self._api.replace_keys(
+                settings.http.api_key_digests(),
+                settings.http.api_key_scopes(),
+                tenant_gate(settings),
+            )
+        if self.callbacks is not None:
+            self.callbacks.secrets = dict(callback_secrets(settings.tenants, settings.callbacks))
+        if self.mo_inbox is not None:
+            self.mo_inbox.tenant_urls = {
+                t.name: t.callback_url for t in settings.tenants if t.callback_url
+            }
 
     def _routing_table(self) -> RoutingTable | None:
         """The routing table in force now (scheduled jobs ask at each run)."""

@@ -2,10 +2,11 @@
 
 A reload re-reads the settings file. What it can apply while messages flow is
 the *routing configuration* (:class:`RoutingConfiguration`: the ``[[smsc]]``
-routes, and whatever later decides which route a message takes) and the API
-keys; everything else (the store, the HTTP listener, the simulator, billing)
-is read at start only, and a reload that finds it changed says so in
-``restart_needed`` instead of applying half of it. The gateway swaps the routing
+routes and the ``[routing]`` rules), the API keys and the ``[[tenants]]`` they
+act for (swapped together); everything else (the store, the HTTP listener, the
+simulator, billing, callbacks, MO routes, retention) is read at start only, and
+a reload that finds it changed says so in ``restart_needed`` instead of applying
+half of it. The gateway swaps the routing
 configuration in one place (:meth:`smpp_engine.app.Gateway.reload`), so anything
 added to it is reloaded the same way.
 """
@@ -23,7 +24,17 @@ from .settings import Settings
 __all__ = ["ReloadReport", "RoutingConfiguration", "restart_needed"]
 
 #: Settings sections read at start only: a change to one takes a restart.
-_AT_START = ("store", "log", "simulator", "pipeline", "billing", "notices")
+_AT_START = (
+    "store",
+    "log",
+    "simulator",
+    "pipeline",
+    "billing",
+    "notices",
+    "callbacks",
+    "mo_routes",
+    "retention",
+)
 #: Of [http], what a reload applies; the rest (host, port, ...) takes a restart.
 _HTTP_RELOADED = frozenset({"api_keys"})
 

@@ -198,3 +198,41 @@ routes = ["{route}"]
             after = await send()
             assert (after["route"], after["route_rule"]) == ("spare", "uk")
         gateway.stop()
+
+
+async def test_a_reload_adds_a_tenant_and_its_key_sees_only_its_own(tmp_path: Path) -> None:
+    """Keys and the tenants they act for are swapped together: a key added by a reload
+    with ``tenant`` set is that tenant's from its first request (its own messages
+    only, its senders only), never an operator's key for a moment."""
+    file = tmp_path / "gw.toml"
+    text = settings_text(tmp_path, routes={"default": 8})
+    file.write_text(text)
+    gateway = Gateway(load_settings(file, {}), load_settings=lambda: load_settings(file, {}))
+    tenant_key = "tenant-key-0123456789"
+    async with trio.open_nursery() as nursery:
+        started: Started = await nursery.start(gateway.run)
+        base = f"http://127.0.0.1:{started.http_port}"
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        async with (
+            httpx.AsyncClient(base_url=base, headers=admin, timeout=30) as client,
+            httpx.AsyncClient(
+                base_url=base, headers={"Authorization": f"Bearer {tenant_key}"}, timeout=30
+            ) as acme,
+        ):
+            body = {"to": "+447700900123", "from": "OPS", "text": "operator's"}
+            operators = (await client.post("/v1/messages", json=body)).json()["id"]
+            entry = (
+                f'{{ name = "acme-app", sha256 = "{hash_api_key(tenant_key)}", tenant = "acme" }}'
+            )
+            file.write_text(
+                text.replace("api_keys = [", f"api_keys = [{entry}, ")
+                + '\n[[tenants]]\nname = "acme"\nsenders = ["ACME"]\n'
+            )
+            assert (await client.post("/v1/admin/reload")).status_code == 200
+            assert (await acme.get(f"/v1/messages/{operators}")).status_code == 404
+            refused = await acme.post("/v1/messages", json=body)
+            assert refused.status_code == 422 and "from" in refused.text
+            own = await acme.post("/v1/messages", json={**body, "from": "ACME"})
+            assert own.status_code == 201, own.text
+            assert (await acme.get(f"/v1/messages/{own.json()['id']}")).status_code == 200
+        gateway.stop()

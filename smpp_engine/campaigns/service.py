@@ -83,6 +83,11 @@ class CampaignRequest:
     method: Concatenation = Concatenation.UDH8
     #: The route's most SMS per message (``[[smsc]] max_parts``).
     max_parts: int = MAX_PARTS
+    #: The tenant creating it (its messages carry it too); None: the operator.
+    tenant: str | None = None
+    #: Where its messages' state changes are posted, and which (none: nowhere).
+    callback_url: str | None = None
+    callback_events: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +244,7 @@ async def _store_campaign(  # noqa: PLR0917 - private, called once
             rate=request.rate,
             start_at=request.start_at.timestamp() if request.start_at else None,
             settings=json.dumps(settings),
+            tenant=request.tenant,
         ),
         now=stamp,
     )
@@ -258,6 +264,9 @@ async def _store_campaign(  # noqa: PLR0917 - private, called once
             not_before=slot.timestamp(),
             # A campaign queues each number once, even if this call is retried.
             idempotency_key=f"campaign:{view.campaign_id}:{planned.recipient.msisdn}",
+            tenant=request.tenant,
+            callback_url=request.callback_url,
+            callback_events=request.callback_events if request.callback_url else frozenset(),
         )
         for planned, slot in zip(batch.messages, slots, strict=True)
     ]

@@ -78,6 +78,24 @@ class RootGroup(ReportingGroup, LazyGroup):
             "jobs",
             "The scheduled jobs: when each is next due, its last run, who holds it.",
         ),
+        _here(
+            "usage",
+            "usage",
+            "usage",
+            "Messages and SMS parts per tenant, UTC day and state, for invoicing.",
+        ),
+        _here(
+            "callbacks",
+            "callbacks",
+            "callbacks_app",
+            "Callback events: the outbox's pending and dead letters; replay dead ones.",
+        ),
+        _here(
+            "mo",
+            "mo",
+            "mo_app",
+            "MO messages the gateway kept: routed to a tenant, or taken by no route.",
+        ),
         _here("pdu", "pdu", "pdu_app", "Decode and encode single PDUs (for operators and QA)."),
         _here(
             "campaign",

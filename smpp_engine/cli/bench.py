@@ -67,6 +67,11 @@ BENCHMARKS: dict[str, Benchmark] = {
     "b8": Benchmark(
         "b8_memory", "RSS with many messages queued", ("--messages", "100000", "--run-seconds", "5")
     ),
+    "b10": Benchmark(
+        "b10_callbacks",
+        "delivery callbacks/s with 10 % of receivers failing, and a receiver outage",
+        ("--events", "2000", "--outage", "10", "--rate", "50", "--max-delay", "4"),
+    ),
     "b11": Benchmark(
         "b11_shared_rate",
         "one account's rate held by 1-3 processes on PostgreSQL, and after a kill",

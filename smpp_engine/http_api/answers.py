@@ -28,6 +28,9 @@ __all__ = [
     "Account",
     "Alive",
     "BatchAccepted",
+    "CallbackEvent",
+    "CallbackEvents",
+    "CallbacksReplayed",
     "Campaign",
     "CampaignCreated",
     "CampaignStats",
@@ -39,6 +42,7 @@ __all__ = [
     "GroupMemberRemoved",
     "GroupMembersUpserted",
     "Groups",
+    "KeptMoMessages",
     "Message",
     "MessageAccepted",
     "NoticeRun",
@@ -52,6 +56,8 @@ __all__ = [
     "ScopeError",
     "StoreReadiness",
     "StoreUnavailable",
+    "Usage",
+    "UsageRow",
     "respond",
 ]
 
@@ -594,3 +600,65 @@ class NoticeRun(Answer):
     skipped: dict[str, dict[str, int]]
     queued: dict[str, int]
     resumed: int
+
+
+class UsageRow(Answer):
+    """One tenant's messages accepted on one UTC day, in one state now."""
+
+    day: Day
+    tenant: str | None
+    state: MessageState
+    messages: int
+    parts: int
+
+
+class Usage(Answer):
+    """Messages and parts per tenant, day and state (for invoicing); days are UTC."""
+
+    since: Day
+    until: Day
+    rows: list[UsageRow]
+
+
+class CallbackEvent(Answer):
+    """An event of the callback outbox; ``event_id`` is what its receiver sees."""
+
+    event_id: str
+    message_id: int | None
+    tenant: str | None
+    url: str
+    event: str
+    occurred_at: Time
+    status: Literal["pending", "dead"]
+    attempts: int
+    next_at: Time
+    last_error: str | None
+
+
+class CallbackEvents(Answer):
+    events: list[CallbackEvent]
+
+
+class CallbacksReplayed(Answer):
+    """How many dead letters went back to the outbox."""
+
+    replayed: int
+
+
+class KeptMoMessage(Answer):
+    """An MO message the gateway kept: routed to a tenant, or taken by no route."""
+
+    id: int
+    mo_id: str
+    smsc: str
+    source: str
+    destination: str
+    text: str
+    parts: int
+    received_at: Time
+    route: Literal["tenant", "unrouted"]
+    tenant: str | None
+
+
+class KeptMoMessages(Answer):
+    messages: list[KeptMoMessage]

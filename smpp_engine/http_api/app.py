@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..store import StoreError
-from . import billing, campaigns, messages, notices, route_states
+from . import billing, campaigns, messages, notices, route_states, tenants
 from .answers import Alive, Readiness, StoreReadiness, StoreUnavailable, respond
 from .context import ApiContext
 from .errors import ApiError, api_error_response, http_exception_response
@@ -113,6 +113,11 @@ def create_app(context: ApiContext) -> Starlette:
         Route("/v1/billing/notices/plan", bound(notices.plan_notices), methods=["POST"]),
         Route("/v1/billing/notices/run", bound(notices.post_notices_run), methods=["POST"]),
         Route("/v1/billing/notices/warnings", bound(notices.get_warnings), methods=["GET"]),
+        Route("/v1/usage", bound(tenants.get_usage), methods=["GET"]),
+        Route("/v1/usage/csv", bound(tenants.get_usage_csv), methods=["GET"]),
+        Route("/v1/callbacks/dead", bound(tenants.list_dead_callbacks), methods=["GET"]),
+        Route("/v1/callbacks/dead/replay", bound(tenants.replay_callbacks), methods=["POST"]),
+        Route("/v1/mo", bound(tenants.list_mo), methods=["GET"]),
     ]
     public = {"/healthz", "/readyz", "/openapi.json"}
     if context.metrics_public:

@@ -54,6 +54,7 @@ from .bodies import IsoTime, PhoneNumber, RouteName, SenderId, parse_body, path_
 from .context import ApiContext
 from .errors import ApiError, invalid
 from .messages import MAX_ID, sender_fields
+from .tenancy import Tenant, callback_choice
 
 __all__ = [
     "create_group",
@@ -186,13 +187,21 @@ def _start(text: str | None) -> datetime | None:
     return start
 
 
-def _request(context: ApiContext, body: CampaignBody) -> CampaignRequest:
+def _request(
+    context: ApiContext, body: CampaignBody, tenant: Tenant | None = None
+) -> CampaignRequest:
     route = body.route or context.routes[0]
     if route not in context.routes:
         raise invalid("route", route, f"no such route (known: {', '.join(context.routes)})")
     if (body.recipients is None) == (body.group is None):
         raise invalid("recipients", None, "give exactly one of recipients and group")
+    if tenant is not None and tenant.senders and body.sender not in tenant.senders:
+        allowed = ", ".join(sorted(tenant.senders))
+        raise invalid(
+            "sender", body.sender, f"not a sender id of tenant {tenant.name!r} (allowed: {allowed})"
+        )
     sender_fields(body.sender, field="sender")
+    callback_url, callback_events = callback_choice(tenant, None, None, "")
     inline = None
     if body.recipients is not None:
         members = _members(body.recipients, body.country_code, "recipients")
@@ -217,6 +226,9 @@ def _request(context: ApiContext, body: CampaignBody) -> CampaignRequest:
             profile=text.profile,
             method=text.method,
             max_parts=text.max_parts,
+            tenant=None if tenant is None else tenant.name,
+            callback_url=callback_url,
+            callback_events=callback_events,
         )
     except CampaignError as exc:
         raise _campaign_error(exc, body) from None
@@ -224,7 +236,7 @@ def _request(context: ApiContext, body: CampaignBody) -> CampaignRequest:
 
 async def post_campaign(context: ApiContext, request: Request) -> Response:
     body = parse_body(CampaignBody, await read_json(request))
-    campaign_request = _request(context, body)
+    campaign_request = _request(context, body, context.tenant_gate.of(request))
     try:
         report = await create_campaign(_backend(context), campaign_request, now=_now(context))
     except DuplicateNameError as exc:
@@ -238,6 +250,9 @@ async def post_campaign(context: ApiContext, request: Request) -> Response:
 
 async def list_campaigns(context: ApiContext, request: Request) -> Response:
     views = await _backend(context).list_campaigns()
+    tenant = context.tenant_gate.of(request)
+    if tenant is not None:
+        views = [view for view in views if view.tenant == tenant.name]
     answer = {"campaigns": [campaign_view_json(view) for view in views]}
     return respond(Campaigns.model_validate(answer))
 
@@ -247,6 +262,9 @@ async def _campaign(context: ApiContext, request: Request) -> CampaignView:
     view = None
     if campaign_id <= MAX_ID:
         view = await _backend(context).get_campaign(campaign_id)
+    tenant = context.tenant_gate.of(request)
+    if view is not None and tenant is not None and view.tenant != tenant.name:
+        view = None  # another tenant's: answered as none, its id reveals nothing
     if view is None:
         raise ApiError(404, "not found", f"no campaign has id {campaign_id}")
     return view

@@ -17,6 +17,7 @@ from ..routing import RoutingTable
 from ..store import Accepted, NewMessage, Store
 from .auth import KeyRing
 from .health import Readiness
+from .tenancy import TenantGate
 
 __all__ = ["ApiContext", "RouteText"]
 
@@ -83,6 +84,8 @@ class ApiContext:
     #: Re-read the settings file and apply it; raises SettingsError, the running
     #: settings kept (None: this process has nothing to reload).
     reload: Callable[[], Awaitable[ReloadReport]] | None = None
+    #: The tenants and the keys acting for them ([[tenants]], [http] api_keys tenant).
+    tenant_gate: TenantGate = field(default_factory=TenantGate)
     #: The keys in force, made from the two mappings above.
     keys: KeyRing = field(init=False)
 
@@ -99,9 +102,18 @@ class ApiContext:
             raise ValueError(f"billing_route: no such route {self.billing_route}")
 
     def replace_keys(
-        self, digests: Mapping[str, str], scopes: Mapping[str, frozenset[str]]
+        self,
+        digests: Mapping[str, str],
+        scopes: Mapping[str, frozenset[str]],
+        tenants: TenantGate | None = None,
     ) -> None:
-        """Take these keys from the next request on (one assignment: no request sees half)."""
+        """Take these keys (and the tenants they act for) from the next request on.
+
+        The tenants go first: a request between the two assignments meets a new key
+        only once the gate knows whose it is (no request runs between them anyway:
+        this runs on the one trio thread)."""
+        if tenants is not None:
+            self.tenant_gate = tenants
         self.api_key_digests = digests
         self.api_key_scopes = scopes
         self.keys = KeyRing(digests, scopes)

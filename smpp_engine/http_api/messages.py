@@ -40,6 +40,14 @@ from .bodies import IsoTime, PhoneNumber, RouteName, SenderId, parse_body, read_
 from .context import ApiContext
 from .errors import ApiError, invalid
 from .idempotency import client_key, differences, scoped_key, stored_differences
+from .tenancy import (
+    Tenant,
+    callback_choice,
+    check_sender,
+    quota_error,
+    rate_error,
+    tenant_store,
+)
 
 __all__ = [
     "MAX_BATCH",
@@ -66,7 +74,14 @@ class MessageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=False)
 
     to: PhoneNumber
-    sender: Annotated[SenderId, Field(alias="from")]
+    sender: Annotated[
+        SenderId | None,
+        Field(
+            alias="from",
+            description="Required unless the key's tenant has a default sender; a tenant "
+            "sends only from its own sender ids (else a 422 naming from).",
+        ),
+    ] = None
     text: Annotated[
         str,
         Field(
@@ -95,6 +110,23 @@ class MessageRequest(BaseModel):
     ] = None
     route: RouteName | None = None
     registered_delivery: bool = True
+    callback_url: Annotated[
+        str | None,
+        Field(
+            max_length=2048,
+            description="Where this message's state changes are posted (signed JSON); "
+            "else the tenant's callback_url. A tenant may name only its allowed hosts.",
+        ),
+    ] = None
+    callback_events: Annotated[
+        list[str] | None,
+        Field(
+            max_length=16,
+            description="The events posted: accepted, submitted, delivered, undeliverable, "
+            "expired, rejected, deleted, unknown, cancelled, quarantined; else the "
+            "tenant's (default: submitted and every final state).",
+        ),
+    ] = None
     idempotency_key: (
         Annotated[
             str,
@@ -233,9 +265,10 @@ def _new_message(
     body: MessageRequest,
     now: float,
     key: str | None,
-    at: str = "",
     *,
+    at: str = "",
     client: str | None = None,
+    tenant: Tenant | None = None,
 ) -> tuple[NewMessage, TextPlan]:
     """The message ``body`` asks for, with its text plan; 422s name ``at`` + the field.
 
@@ -250,8 +283,12 @@ def _new_message(
         raise invalid(f"{at}to", body.to, exc.reason) from None
     except PduError as exc:
         raise invalid(f"{at}to", body.to, exc.reason) from None
-    ton, npi, source = sender_fields(body.sender, field=f"{at}from")
-    choice = _route(context, body, (destination, body.sender, client, key), now, at)
+    sender = check_sender(tenant, body.sender, at)
+    ton, npi, source = sender_fields(sender, field=f"{at}from")
+    callback_url, callback_events = callback_choice(
+        tenant, body.callback_url, body.callback_events, at
+    )
+    choice = _route(context, body, (destination, sender, client, key), now, at)
     route = choice.route if choice is not None else body.route or context.routes[0]
     text = context.route_text(route)
     try:
@@ -274,6 +311,9 @@ def _new_message(
         idempotency_key=key,
         route_rule=None if choice is None else choice.rule,
         route_plan=() if choice is None else choice.plan,
+        tenant=None if tenant is None else tenant.name,
+        callback_url=callback_url,
+        callback_events=callback_events if callback_url is not None else frozenset(),
     )
     return message, plan
 
@@ -311,11 +351,57 @@ def _conflict(message_id: int, message: NewMessage, differ: Sequence[str], field
     )
 
 
+async def _accept_as(
+    context: ApiContext, tenant: Tenant | None, messages: Sequence[NewMessage], now: float
+) -> list[Accepted]:
+    """Accept ``messages`` for ``tenant``: within its throughput and quotas (counted in the
+    store before the accept; given back for what the accept did not store)."""
+    if tenant is None:
+        return await context.accept(messages)
+    wait = tenant.take(len(messages), now)
+    if wait > 0:
+        raise rate_error(tenant, wait)
+    parts = sum(m.parts for m in messages)
+    counted = tenant.daily_quota is not None or tenant.monthly_quota is not None
+    if counted:
+        refusal = await tenant_store(context).reserve_quota(
+            tenant.name,
+            messages=len(messages),
+            parts=parts,
+            now=now,
+            daily=tenant.daily_quota,
+            monthly=tenant.monthly_quota,
+        )
+        if refusal is not None:
+            raise quota_error(tenant, refusal, now)
+    try:
+        accepted = await context.accept(messages)
+    except BaseException:
+        if counted:
+            with trio.CancelScope(shield=True):
+                await tenant_store(context).release_quota(
+                    tenant.name, messages=len(messages), parts=parts, at=now
+                )
+        raise
+    repeated = [m for m, a in zip(messages, accepted, strict=True) if a.duplicate]
+    if counted and repeated:
+        # A message sent again under its idempotency key is not a second message.
+        await tenant_store(context).release_quota(
+            tenant.name,
+            messages=len(repeated),
+            parts=sum(m.parts for m in repeated),
+            at=now,
+        )
+    return accepted
+
+
 async def post_message(context: ApiContext, request: Request) -> Response:
     body = parse_body(MessageRequest, await read_json(request))
     key = _scoped(request, _idempotency_key(request, body))
-    message, plan = _new_message(context, body, context.clock(), key, client=_client(request))
-    (accepted,) = await context.accept([message])
+    tenant = context.tenant_gate.of(request)
+    now = context.clock()
+    message, plan = _new_message(context, body, now, key, client=_client(request), tenant=tenant)
+    (accepted,) = await _accept_as(context, tenant, [message], now)
     if accepted.duplicate:
         # The store kept nothing of this request: a 409 leaves nothing behind.
         differ = await _differences(context, accepted.message_id, message)
@@ -409,6 +495,7 @@ async def post_messages(context: ApiContext, request: Request) -> Response:
     body = parse_body(BatchRequest, await read_json(request))
     now = context.clock()
     name = api_key_name(request)
+    tenant = context.tenant_gate.of(request)
     planned = [
         _new_message(
             context,
@@ -417,6 +504,7 @@ async def post_messages(context: ApiContext, request: Request) -> Response:
             None if item.idempotency_key is None else scoped_key(name, item.idempotency_key),
             at=f"messages[{n}].",
             client=name,
+            tenant=tenant,
         )
         for n, item in enumerate(body.messages)
     ]
@@ -424,7 +512,7 @@ async def post_messages(context: ApiContext, request: Request) -> Response:
     first_of = _first_of_keys(messages)
     # Checked before the accept, so that a 409 leaves the whole batch unwritten.
     known = await _known_keys(context, messages, first_of)
-    accepted = await context.accept(messages)
+    accepted = await _accept_as(context, tenant, messages, now)
     for index, answer in enumerate(accepted):
         stored_key = messages[index].idempotency_key
         if (
@@ -456,7 +544,9 @@ def path_id(request: Request, name: str, what: str) -> int:
 async def get_message(context: ApiContext, request: Request) -> Response:
     message_id = path_id(request, "message_id", "message")
     view = await context.store.get(message_id)
-    if view is None:
+    tenant = context.tenant_gate.of(request)
+    if view is None or (tenant is not None and view.tenant != tenant.name):
+        # Another tenant's message is answered as none: its id reveals nothing.
         raise ApiError(404, "not found", f"no message has id {message_id}")
     answer = message_view_json(view)
     answer["idempotency_key"] = client_key(view.idempotency_key)

@@ -25,6 +25,7 @@ from .bodies import ROUTE_MARK
 from .campaigns import CampaignBody, GroupBody, MembersBody
 from .messages import BatchRequest, MessageRequest
 from .notices import NoticeRunBody
+from .tenants import ReplayBody
 
 __all__ = ["ERRORS", "OPERATIONS", "Operation", "Reply", "openapi_document"]
 
@@ -39,6 +40,8 @@ class Reply:
     description: str
     model: type[BaseModel] | None
     name: str = ""
+    #: The media type of a text answer (model None).
+    media_type: str = "text/plain"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,8 @@ class Operation:
     #: send, campaigns or billing for writes of that kind, admin for the gateway's
     #: control. The gate enforces it; every non-public operation may answer 403.
     scope: Scope | None = None
+    #: Optional query parameters, by name.
+    query: Mapping[str, Any] = field(default_factory=dict)
 
 
 #: The error answers, by status: what each means and its shape.
@@ -80,6 +85,12 @@ ERRORS: Mapping[int, Reply] = {
         "Conflict",
     ),
     413: Reply("The body is too large.", a.Error, "TooLarge"),
+    429: Reply(
+        "The key's tenant is over its daily or monthly quota, or its throughput: nothing "
+        "was accepted; Retry-After says when to try again.",
+        a.Error,
+        "TooMany",
+    ),
     422: Reply("A field's value cannot be used; field and value name it.", a.FieldError, "Invalid"),
     503: Reply(
         "The store did not answer; nothing was written.", a.StoreUnavailable, "StoreUnavailable"
@@ -91,6 +102,9 @@ _NAME = Annotated[str, Field(min_length=1, max_length=200)]
 _ACCOUNT = Annotated[str, Field(min_length=1, max_length=64)]
 _CAMPAIGN = {"campaign_id": _ID}
 _WRITE_ERRORS = (400, 401, 409, 413, 422, 503)
+_SEND_ERRORS = (400, 401, 409, 413, 422, 429, 503)
+_DAY = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+_USAGE_QUERY = {"from": _DAY, "to": _DAY, "tenant": Annotated[str, Field(min_length=1)]}
 
 
 def _steer(action: str) -> Operation:
@@ -191,7 +205,7 @@ OPERATIONS: Sequence[Operation] = (
                 a.MessageAccepted,
             ),
         },
-        _WRITE_ERRORS,
+        _SEND_ERRORS,
         body=MessageRequest,
         header=True,
         scope="send",
@@ -208,7 +222,7 @@ OPERATIONS: Sequence[Operation] = (
             201: Reply("Accepted and stored, in order.", a.BatchAccepted),
             200: Reply("Every message was known.", a.BatchAccepted),
         },
-        _WRITE_ERRORS,
+        _SEND_ERRORS,
         body=BatchRequest,
         scope="send",
     ),
@@ -339,6 +353,58 @@ OPERATIONS: Sequence[Operation] = (
         (401, 503),
         scope="read",
     ),
+    Operation(
+        "get",
+        "/v1/usage",
+        "Messages and SMS parts per tenant, UTC day (from, to: YYYY-MM-DD, inclusive) and "
+        "state, for invoicing; a tenant's key sees its own.",
+        {200: Reply("The rows by day, tenant and state.", a.Usage)},
+        (401, 404, 422, 503),
+        query=_USAGE_QUERY,
+        scope="read",
+    ),
+    Operation(
+        "get",
+        "/v1/usage/csv",
+        "The same as CSV (day,tenant,state,messages,parts).",
+        {200: Reply("CSV with a header line.", None, media_type="text/csv")},
+        (401, 404, 422, 503),
+        query=_USAGE_QUERY,
+        scope="read",
+    ),
+    Operation(
+        "get",
+        "/v1/callbacks/dead",
+        "Callback events parked after their retries ran out (a tenant's key: its own).",
+        {200: Reply("The dead letters, oldest first.", a.CallbackEvents)},
+        (401, 404, 503),
+        query={"tenant": Annotated[str, Field(min_length=1)]},
+        scope="read",
+    ),
+    Operation(
+        "post",
+        "/v1/callbacks/dead/replay",
+        "Put dead letters back in the outbox (one event_id, or all of the tenant's), "
+        "with a fresh retry window.",
+        {200: Reply("How many went back.", a.CallbacksReplayed)},
+        (400, 401, 404, 413, 422, 503),
+        body=ReplayBody,
+        # A tenant replays its own dead letters: they go to its own endpoint.
+        scope="send",
+    ),
+    Operation(
+        "get",
+        "/v1/mo",
+        "MO messages the gateway kept, newest first: routed to a tenant (its endpoint got "
+        "them), or taken by no route (route=unrouted). A tenant's key sees its own.",
+        {200: Reply("At most 1,000 messages.", a.KeptMoMessages)},
+        (401, 404, 422, 503),
+        query={
+            "route": Literal["tenant", "unrouted"],
+            "tenant": Annotated[str, Field(min_length=1)],
+        },
+        scope="read",
+    ),
 )
 
 _IDEMPOTENCY_KEY = Annotated[str, Field(min_length=1, max_length=128)]
@@ -408,7 +474,7 @@ def _operation(operation: Operation, refs: _Refs) -> Schema:
     responses: Schema = {}
     for status, reply in operation.replies.items():
         if reply.model is None:
-            content = {"text/plain": {"schema": {"type": "string"}}}
+            content = {reply.media_type: {"schema": {"type": "string"}}}
         else:
             content = {"application/json": {"schema": refs[(reply.model, "serialization")]}}
         responses[str(status)] = {"description": reply.description, "content": content}
@@ -424,6 +490,10 @@ def _operation(operation: Operation, refs: _Refs) -> Schema:
     }
     parameters = [
         _parameter(name, "path", annotation) for name, annotation in operation.parameters.items()
+    ]
+    parameters += [
+        _parameter(name, "query", annotation, required=False)
+        for name, annotation in operation.query.items()
     ]
     if operation.header:
         parameters.append(_parameter("Idempotency-Key", "header", _IDEMPOTENCY_KEY, required=False))

@@ -31,6 +31,7 @@ from .priority import NamedPriority
 from .rendering import MASK, settings_data, to_toml
 from .routing import RoutingSettings, RuleSettings
 from .smsc import RetrySettings, SmscSettings, TlsSettings
+from .tenants import CallbackSettings, MoRouteSettings, TenantSettings, check_callback_url
 
 __all__ = [
     "EMBEDDED_SOURCE",
@@ -40,9 +41,11 @@ __all__ = [
     "ApiKey",
     "ApiKeyEntryError",
     "BillingSettings",
+    "CallbackSettings",
     "CapSettings",
     "HttpSettings",
     "LogSettings",
+    "MoRouteSettings",
     "NamedPriority",
     "NoticeSettings",
     "Override",
@@ -58,9 +61,11 @@ __all__ = [
     "SimulatorSettings",
     "SmscSettings",
     "StoreSettings",
+    "TenantSettings",
     "TlsSettings",
     "api_key_entry",
     "apply_environment",
+    "check_callback_url",
     "default_toml",
     "hash_api_key",
     "load_settings",

@@ -33,6 +33,62 @@ def cross_check(settings: Settings, source: str) -> list[Problem]:
                     repr(name),
                 )
             )
+    tenants = [tenant.name for tenant in settings.tenants]
+    for index, name in enumerate(tenants):
+        if name in tenants[:index]:
+            problems.append(
+                Problem(
+                    source,
+                    f"tenants[{index}].name",
+                    "expected a name no other [[tenants]] entry has",
+                    repr(name),
+                )
+            )
+    for index, key in enumerate(settings.http.api_keys):
+        if key.tenant is not None and key.tenant not in tenants:
+            problems.append(
+                Problem(
+                    source,
+                    f"http.api_keys[{index}].tenant",
+                    f"expected the name of a [[tenants]] entry ({', '.join(map(repr, tenants))})"
+                    if tenants
+                    else "expected the name of a [[tenants]] entry (there is none)",
+                    repr(key.tenant),
+                )
+            )
+    rules = [rule.name for rule in settings.mo_routes]
+    for index, name in enumerate(rules):
+        if name in rules[:index]:
+            problems.append(
+                Problem(
+                    source,
+                    f"mo_routes[{index}].name",
+                    "expected a name no other [[mo_routes]] rule has",
+                    repr(name),
+                )
+            )
+    with_urls = {t.name for t in settings.tenants if t.callback_url}
+    for index, rule in enumerate(settings.mo_routes):
+        where = f"mo_routes[{index}]"
+        if rule.target == "tenant" and rule.tenant not in with_urls:
+            problems.append(
+                Problem(
+                    source,
+                    f"{where}.tenant",
+                    "expected a [[tenants]] entry with a callback_url "
+                    f"({', '.join(map(repr, sorted(with_urls))) or 'there is none'})",
+                    repr(rule.tenant),
+                )
+            )
+        if rule.target == "billing" and not settings.billing.enabled:
+            problems.append(
+                Problem(
+                    source,
+                    f"{where}.target",
+                    "expected billing enabled ([billing] enabled = true) for this target",
+                    repr(rule.target),
+                )
+            )
     billing = settings.billing
     if billing.enabled and billing.route not in names:
         problems.append(

@@ -35,6 +35,7 @@ from .routing import RoutingSettings
 from .sections import Section
 from .senders import SenderId
 from .smsc import Seconds, SmscSettings
+from .tenants import CallbackSettings, MoRouteSettings, TenantSettings
 
 if TYPE_CHECKING:
     from ..simulator import Scenario
@@ -88,6 +89,8 @@ class ApiKey(Section):
     name: str = Field(min_length=1, max_length=64)
     sha256: str
     scopes: list[Scope] | None = Field(default=None, min_length=1)
+    #: The [[tenants]] entry the key acts for; none: the operator's key (sees everything).
+    tenant: str | None = None
 
     def granted(self) -> frozenset[str]:
         """The scopes this key holds: all of them when none are listed."""
@@ -123,6 +126,10 @@ class HttpSettings(Section):
     def api_key_scopes(self) -> dict[str, frozenset[str]]:
         """Key name -> the scopes it holds, as the HTTP API takes them."""
         return {key.name: key.granted() for key in self.api_keys}
+
+    def api_key_tenants(self) -> dict[str, str]:
+        """Key name -> the tenant it acts for, for the keys that act for one."""
+        return {key.name: key.tenant for key in self.api_keys if key.tenant is not None}
 
     def priority(self) -> Priority:
         return self.default_priority
@@ -379,6 +386,10 @@ class Settings(Section):
         if self.routing is None:
             return None
         return self.routing.to_table(self.smsc[0].name)
+
+    tenants: list[TenantSettings] = []
+    callbacks: CallbackSettings = CallbackSettings()
+    mo_routes: list[MoRouteSettings] = []
 
     def route(self, name: str) -> SmscSettings:
         """The ``[[smsc]]`` called ``name``; KeyError if none is."""

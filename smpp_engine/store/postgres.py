@@ -28,6 +28,7 @@ from throttling import Priority
 
 from .billing.postgres import PostgresBilling
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
+from .callbacks.postgres import PostgresCallbacks
 from .campaigns.postgres import PostgresCampaigns
 from .errors import StoreError, StoreUnavailableError
 from .jobs.postgres import PostgresJobs
@@ -49,10 +50,12 @@ from .messages.postgres_accept import accept_messages
 from .messages.postgres_record import record_batch
 from .messages.recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
 from .messages.rules import ANSWERED_PART_STATES, check_updates, receipt_timeout
+from .mo.postgres import PostgresMo
 from .pauses.postgres import PostgresPauses
 from .rates.postgres import PostgresRateShares
 from .retention.postgres import PostgresRetention
 from .schema.postgres import migrate
+from .tenants.postgres import PostgresTenants
 
 __all__ = ["PostgresStore", "open_postgres_store"]
 
@@ -91,11 +94,17 @@ WITH expired AS (
         FOR UPDATE SKIP LOCKED
     ) AS due
     WHERE m.id = due.id
-    RETURNING m.id, m.expires_at
+    RETURNING m.id, m.expires_at, m.tenant, m.callback_url, m.callback_events
 ), expired_events AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $2, 'expired', format('expires_at=%s before submission', expires_at)
     FROM expired
+), expired_callbacks AS (
+    -- callbacks.rules.wanted(), in SQL.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, 'expired', $2, $2, $2 FROM expired
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,expired,%'
 ), picked AS (
     SELECT id FROM messages
     WHERE smsc = $1 AND state = 'queued' AND not_before <= $2
@@ -168,11 +177,17 @@ WITH moved AS (
         lease_owner = NULL, lease_until = NULL, updated_at = $1
     FROM unnest($2::bigint[], $3::text[], $4::boolean[]) AS u (id, state, stopped)
     WHERE m.id = u.id
-    RETURNING m.id, m.smsc, m.state
+    RETURNING m.id, m.smsc, m.state, m.tenant, m.callback_url, m.callback_events
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $1, event, detail FROM unnest($2::bigint[], $5::text[], $6::text[])
         AS e (id, event, detail)
+), callbacks_written AS (
+    -- callbacks.rules.wanted(), in SQL: a quarantined (or cancelled) message's event.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, state, $1, $1, $1 FROM moved
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,' || state || ',%'
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, 'submitting', -count(*) FROM moved GROUP BY smsc
@@ -220,10 +235,16 @@ WITH settled AS (
     UPDATE messages
     SET state = $4, lease_owner = NULL, lease_until = NULL, updated_at = $2
     WHERE state = 'submitted' AND updated_at < $1 AND ($3::text IS NULL OR smsc = $3)
-    RETURNING id, smsc
+    RETURNING id, smsc, tenant, callback_url, callback_events
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $2, 'receipt_timeout', $5 || ' -> ' || $4 FROM settled
+), callbacks_written AS (
+    -- callbacks.rules.wanted(), in SQL.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, $4, $2, $2, $2 FROM settled
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,' || $4 || ',%'
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, change.state, change.sign * count(*)
@@ -243,10 +264,17 @@ WITH old AS MATERIALIZED (
     UPDATE messages AS m
     SET state = 'cancelled', lease_owner = NULL, lease_until = NULL, updated_at = $2
     FROM old WHERE m.id = old.id
-    RETURNING m.id, m.smsc, old.state AS old_state
+    RETURNING m.id, m.smsc, old.state AS old_state, m.tenant, m.callback_url,
+        m.callback_events
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $2, 'cancelled', '-> cancelled' FROM settled
+), callbacks_written AS (
+    -- callbacks.rules.wanted(), in SQL.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, 'cancelled', $2, $2, $2 FROM settled
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,cancelled,%'
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, old_state, -count(*) FROM settled GROUP BY smsc, old_state
@@ -287,7 +315,7 @@ SELECT smsc, 'queued', count(*) FROM moved GROUP BY smsc
 _GET_MESSAGE = """
 SELECT id, smsc, source, destination, text, state, priority, parts, created_at, updated_at,
        attempts, possible_duplicate, campaign_id, idempotency_key, error_code, route_rule,
-       route_plan
+       route_plan, tenant
 FROM messages WHERE id = $1
 """
 _GET_PARTS = """
@@ -323,6 +351,9 @@ class PostgresStore(
     PostgresPauses,
     PostgresRetention,
     PostgresRateShares,
+    PostgresCallbacks,
+    PostgresTenants,
+    PostgresMo,
 ):
     """The store on a PostgreSQL database; open it with :func:`open_postgres_store`.
 
@@ -561,6 +592,7 @@ class PostgresStore(
             events=tuple(MessageEvent(r["at"], r["event"], r["detail"]) for r in event_rows),
             route_rule=row["route_rule"],
             route_plan=decode_plan(row["route_plan"]),
+            tenant=row["tenant"],
         )
 
     async def find_by_idempotency_key(self, key: str) -> int | None:

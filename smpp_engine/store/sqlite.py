@@ -32,6 +32,7 @@ import trio
 from throttling import Priority
 
 from .billing.sqlite import SqliteBilling
+from .callbacks.sqlite import SqliteCallbacks, write_changed
 from .campaigns.sqlite import SqliteCampaigns
 from .jobs.sqlite import SqliteJobs
 from .messages.accept import ACCEPTED_EVENT, accepted_detail, check_new
@@ -52,12 +53,14 @@ from .messages.recovery import plan_recovery, release_moves, unlease_moves
 from .messages.rules import ANSWERED_PART_STATES, check_updates, receipt_timeout
 from .messages.sqlite_accept import accept_messages
 from .messages.sqlite_record import StateCounts, apply_updates
+from .mo.sqlite import SqliteMo
 from .pauses.sqlite import SqlitePauses
 from .rates.sqlite import SqliteRateShares
 from .retention.sqlite import SqliteRetention
 from .schema.sqlite import migrate
 from .sqlite_rows import named, named_one
 from .sqlite_worker import SqliteWorker, in_snapshot, in_transaction
+from .tenants.sqlite import SqliteTenants
 
 __all__ = ["SqliteStore", "Synchronous", "open_sqlite_store"]
 
@@ -80,7 +83,15 @@ def _json(values: Sequence[object] | set[int]) -> str:
 
 
 class SqliteStore(
-    SqliteCampaigns, SqliteBilling, SqliteJobs, SqlitePauses, SqliteRetention, SqliteRateShares
+    SqliteCampaigns,
+    SqliteBilling,
+    SqliteJobs,
+    SqlitePauses,
+    SqliteRetention,
+    SqliteRateShares,
+    SqliteCallbacks,
+    SqliteTenants,
+    SqliteMo,
 ):
     """The store on a SQLite file; open it with :func:`open_sqlite_store`.
 
@@ -164,6 +175,7 @@ class SqliteStore(
                 [(r.id, now, f"expires_at={r.expires_at} before submission") for r in expired],
             )
             counts.move(smsc, MessageState.QUEUED.value, MessageState.EXPIRED.value, len(expired))
+            write_changed(c, [(r.id, MessageState.EXPIRED.value) for r in expired], now)
         counts.write(c)
         # Part rows exist only for parts some update named: for a fresh message
         # this finds nothing, and every part is pending.
@@ -490,6 +502,7 @@ def _settle(
     for r in rows:
         counts.move(r[1], r[2], state.value)
     counts.write(c)
+    write_changed(c, [(r[0], state.value) for r in rows], now)
     return len(rows)
 
 
@@ -498,7 +511,7 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         c,
         "SELECT id, smsc, source, destination, text, state, priority, parts, created_at, "
         "updated_at, attempts, possible_duplicate, campaign_id, idempotency_key, error_code, "
-        "route_rule, route_plan FROM messages WHERE id = ?",
+        "route_rule, route_plan, tenant FROM messages WHERE id = ?",
         (message_id,),
     )
     if row is None:
@@ -561,6 +574,7 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         events=events,
         route_rule=row.route_rule,
         route_plan=decode_plan(row.route_plan),
+        tenant=row.tenant,
     )
 
 
@@ -662,3 +676,4 @@ def _unlease(
     for _, smsc, state in rows:
         counts.move(smsc, MessageState.SUBMITTING.value, state)
     counts.write(c)
+    write_changed(c, [(message_id, state) for message_id, _, state in rows], now)

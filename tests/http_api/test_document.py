@@ -20,8 +20,9 @@ from smpp_engine.control import ReloadReport
 from smpp_engine.http_api import ApiContext, Readiness, create_app, openapi_document
 from smpp_engine.http_api.bodies import MAX_BODY
 from smpp_engine.http_api.schema import ERRORS, OPERATIONS
+from smpp_engine.http_api.tenancy import Tenant, TenantGate
 from smpp_engine.pipeline import RouteStatus
-from smpp_engine.settings import Problem, SettingsError
+from smpp_engine.settings import Problem, SettingsError, hash_api_key
 from smpp_engine.store import BillingStore, Store, import_billing_data, load_billing_json
 
 from ..store.conftest import open_test_store
@@ -67,6 +68,9 @@ def test_only_public_routes_need_no_key() -> None:
     assert public == {"/healthz", "/readyz"}
 
 
+SPENT_KEY = "k-tenant-with-no-quota-left"
+
+
 async def test_a_tour_meets_every_answer_the_document_gives(tmp_path: Path) -> None:
     check = DocumentCheck(ROUTES)
     async for store in open_test_store("sqlite", tmp_path):
@@ -75,6 +79,11 @@ async def test_a_tour_meets_every_answer_the_document_gives(tmp_path: Path) -> N
         )
         assert not report.problems
         context, readiness = context_for(store)
+        # A tenant with no quota left: its sends are answered 429.
+        context.api_key_digests = {**context.api_key_digests, "spent": hash_api_key(SPENT_KEY)}
+        context.tenant_gate = TenantGate(
+            {"spent": Tenant("spent", daily_quota=0)}, {"spent": "spent"}
+        )
         transport = httpx.ASGITransport(app=create_app(context))
         async with httpx.AsyncClient(
             transport=transport,
@@ -152,6 +161,14 @@ async def _tour(client: httpx.AsyncClient, readiness: list[Readiness]) -> None:
     await expect(200, "POST", "/v1/billing/notices/plan", json=at)
     await expect(200, "POST", "/v1/billing/notices/run", json=at)
     await expect(200, "GET", "/v1/billing/notices/warnings")
+    await expect(200, "GET", "/v1/usage", params={"from": "2026-01-01", "to": "2026-01-31"})
+    await expect(200, "GET", "/v1/usage/csv", params={"from": "2026-01-01"})
+    await expect(200, "GET", "/v1/callbacks/dead")
+    await expect(200, "POST", "/v1/callbacks/dead/replay", json={})
+    await expect(200, "GET", "/v1/mo", params={"route": "unrouted"})
+    spent = {"Authorization": f"Bearer {SPENT_KEY}"}
+    sms = {"to": "+447700900123", "from": "ACME", "text": "hi"}
+    await expect(429, "POST", "/v1/messages", json=sms, headers=spent)
 
 
 async def _control_tour(client: httpx.AsyncClient, context: ApiContext) -> None:

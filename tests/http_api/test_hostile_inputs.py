@@ -370,6 +370,39 @@ CALLS: dict[str, st.SearchStrategy[Call]] = {
         _json(bodies({"name": names, "members": members, "country_code": st.just("44")}, {"name"})),
     ),
     "GET /v1/groups": st.just(Call("GET", "/v1/groups")),
+    **{
+        f"GET /v1/usage{suffix}": st.builds(
+            lambda since, until, tenant, suffix=suffix: Call(
+                "GET",
+                f"/v1/usage{suffix}?from={segment(since)}&to={segment(until)}"
+                + ("" if tenant is None else f"&tenant={segment(tenant)}"),
+            ),
+            st.one_of(st.sampled_from(["2026-01-01", "2026-02-30", "0001-01-01"]), path_texts),
+            st.one_of(st.sampled_from(["2026-01-31", "9999-12-31", "2025-01-01"]), path_texts),
+            st.one_of(st.none(), path_texts),
+        )
+        for suffix in ("", "/csv")
+    },
+    "GET /v1/callbacks/dead": st.builds(
+        lambda tenant: Call(
+            "GET", "/v1/callbacks/dead" + ("" if tenant is None else f"?tenant={segment(tenant)}")
+        ),
+        st.one_of(st.none(), path_texts),
+    ),
+    "GET /v1/mo": st.builds(
+        lambda route, tenant: Call(
+            "GET",
+            "/v1/mo?"
+            + ("" if route is None else f"route={segment(route)}&")
+            + ("" if tenant is None else f"tenant={segment(tenant)}"),
+        ),
+        st.one_of(st.none(), st.sampled_from(["tenant", "unrouted"]), path_texts),
+        st.one_of(st.none(), path_texts),
+    ),
+    "POST /v1/callbacks/dead/replay": st.builds(
+        lambda body: Call("POST", "/v1/callbacks/dead/replay", body),
+        _json(bodies({"event_id": ids}, set())),
+    ),
     "POST /v1/groups/{name}/members": st.builds(
         lambda name, body: Call("POST", f"/v1/groups/{segment(name)}/members", body),
         path_texts,
@@ -466,8 +499,10 @@ def _no_server_error(served: Served, call: Call, answer: httpx.Response) -> None
     served.escaped.clear()
     assert answer.status_code < 500, f"{call!r:.2000}\n{answer.text:.2000}\n{escaped}"
     assert not escaped, escaped
-    if call.path != "/metrics" and not answer.is_redirect:
-        # Every answer but the metrics text (and a redirect to drop a slash) is JSON.
+    csv = call.path.startswith("/v1/usage/csv") and answer.status_code == 200
+    if call.path != "/metrics" and not answer.is_redirect and not csv:
+        # Every answer but the metrics text, the usage CSV (and a redirect to drop a
+        # slash) is JSON.
         assert answer.headers.get("content-type") == "application/json", (call, answer)
         answer.json()
 

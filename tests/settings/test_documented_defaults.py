@@ -22,9 +22,11 @@ from smpp_engine.esme import EsmeConfig, ReconnectPolicy
 from smpp_engine.pipeline import Pipeline, RetryPolicy, SmscRoute
 from smpp_engine.settings import (
     BillingSettings,
+    CallbackSettings,
     CapSettings,
     HttpSettings,
     LogSettings,
+    MoRouteSettings,
     NoticeSettings,
     PipelineSettings,
     RetentionSettings,
@@ -34,6 +36,7 @@ from smpp_engine.settings import (
     SimulatorSettings,
     SmscSettings,
     StoreSettings,
+    TenantSettings,
     TlsSettings,
     load_settings,
 )
@@ -59,9 +62,12 @@ TABLES: dict[str, type[BaseModel]] = {
     "retention": RetentionSettings,
     "routing": RoutingSettings,
     "routing.rules": RuleSettings,
+    "tenants": TenantSettings,
+    "callbacks": CallbackSettings,
+    "mo_routes": MoRouteSettings,
 }
 
-_TABLE = re.compile(r"^(?:### )?`\[\[?([a-z.]+)\]\]?`")
+_TABLE = re.compile(r"^(?:### )?`\[\[?([a-z._]+)\]\]?`")
 _ROW = re.compile(r"^\| `([a-z0-9_]+)` \| ([^|]+) \|")
 _DEFAULT = re.compile(r"^`([^`]*)`(?: \(`([^`]*)` in the default\))?$")
 

@@ -48,7 +48,10 @@ def test_every_key_has_a_row_naming_its_variable() -> None:
     text = README.read_text("utf-8")
     rows = re.findall(r"^\| `([a-z_0-9]+)` \|[^|]*\| ([^|]*) \|", text, flags=re.MULTILINE)
     documented = {(key, variable.strip().strip("`")) for key, variable in rows}
-    documented.add(("name", "SMPP_ENGINE__SMSC__<NAME>__NAME"))  # the address, not a setting
+    # The address, not a setting.
+    documented.add(("name", "SMPP_ENGINE__SMSC__<NAME>__NAME"))
+    documented.add(("name", "SMPP_ENGINE__TENANTS__<NAME>__NAME"))
+    documented.add(("name", "SMPP_ENGINE__MO_ROUTES__<NAME>__NAME"))
     documented.add(("name", "SMPP_ENGINE__ROUTING__RULES__<NAME>__NAME"))
     missing = [pair for pair in all_keys() if pair not in documented]
     assert missing == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,12 @@ def test_every_sender_key_is_checked_by_sender_address() -> None:
     fields = _sender_fields(Settings)
     assert "billing.source_addr" in [key for key, _ in fields]
     for key, field in fields:
-        validators = [getattr(m, "func", None) for m in getattr(field, "metadata", [])]
+        metadata = list(getattr(field, "metadata", []))
+        annotation = getattr(field, "annotation", None)
+        if typing.get_origin(annotation) is list:  # a list of senders: each typed SenderId
+            (item,) = typing.get_args(annotation)
+            metadata += list(getattr(item, "__metadata__", ()))
+        validators = [getattr(m, "func", None) for m in metadata]
         assert check_sender in validators, f"{key} is not typed SenderId"
 
 

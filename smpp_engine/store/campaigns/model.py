@@ -71,6 +71,8 @@ class NewCampaign:
     rate: float
     start_at: float | None
     settings: str
+    #: The tenant whose key created it; None: the operator's.
+    tenant: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -106,6 +108,7 @@ class CampaignView:
     state: str
     created_at: float
     updated_at: float
+    tenant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

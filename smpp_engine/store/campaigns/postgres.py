@@ -63,13 +63,13 @@ _MSISDN_CHUNK = 100_000
 # In the field order of CampaignView.
 _CAMPAIGN_COLUMNS = (
     "id, name, smsc, sender, template, kind, rate, start_at, settings, state, created_at, "
-    "updated_at"
+    "updated_at, tenant"
 )
 
 _CREATE_CAMPAIGN = f"""
 INSERT INTO campaigns (name, smsc, sender, template, kind, rate, start_at, settings, state,
-                       created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $9)
+                       created_at, updated_at, tenant)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9, $9, $10)
 ON CONFLICT (name) DO NOTHING
 RETURNING {_CAMPAIGN_COLUMNS}
 """
@@ -84,10 +84,17 @@ WITH moved AS (
     UPDATE messages
     SET state = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4
     WHERE campaign_id = $1 AND state = $2
-    RETURNING id, smsc
+    RETURNING id, smsc, tenant, callback_url, callback_events
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
     SELECT id, $4, $5::text, $6 FROM moved WHERE $5::text IS NOT NULL ORDER BY id
+), callbacks_written AS (
+    -- callbacks.rules.wanted(), in SQL: a cancelled campaign's messages' events.
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT id, tenant, callback_url, $3, $4, $4, $4 FROM moved
+    WHERE callback_url IS NOT NULL AND callback_events LIKE '%,' || $3 || ',%'
+    ORDER BY id
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, change.state, change.sign * count(*)
@@ -215,6 +222,7 @@ class PostgresCampaigns:
                 campaign.start_at,
                 campaign.settings,
                 now,
+                campaign.tenant,
             )
         if row is None:
             raise DuplicateNameError(_NAME, "campaign", campaign.name)

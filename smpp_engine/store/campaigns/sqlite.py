@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import trio
 
+from ..callbacks.model import CALLBACK_EVENTS
+from ..callbacks.sqlite import write_changed
 from ..errors import (
     CampaignClosedError,
     DuplicateNameError,
@@ -56,7 +58,7 @@ _MSISDN_CHUNK = 100_000
 # Named as the fields of CampaignView and GroupView, which are built from them by name.
 _CAMPAIGN_COLUMNS = (
     "id AS campaign_id, name, smsc, sender, template, kind, rate, start_at, settings, state, "
-    "created_at, updated_at"
+    "created_at, updated_at, tenant"
 )
 _GROUP_COLUMNS = (
     "g.id AS group_id, g.name, "
@@ -79,8 +81,8 @@ class SqliteCampaigns:
                     raise DuplicateNameError(_NAME, "campaign", campaign.name)
                 cursor = c.execute(
                     "INSERT INTO campaigns (name, smsc, sender, template, kind, rate, start_at, "
-                    "settings, state, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?)",
+                    "settings, state, created_at, updated_at, tenant) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?)",
                     (
                         campaign.name,
                         campaign.smsc,
@@ -92,6 +94,7 @@ class SqliteCampaigns:
                         campaign.settings,
                         now,
                         now,
+                        campaign.tenant,
                     ),
                 )
                 assert cursor.lastrowid is not None
@@ -472,12 +475,22 @@ def _move(
             "SELECT id, ?, ?, ? FROM messages WHERE campaign_id = ? AND state = ? ORDER BY id",
             (now, event, f"campaign -> {new.value}", *where),
         )
+    # Only a move to a state a client may ask about (cancelled) can owe callbacks;
+    # pausing and resuming (held, queued) move large campaigns and owe none.
+    moved = []
+    if new.value in CALLBACK_EVENTS:
+        moved = c.execute(
+            "SELECT id FROM messages WHERE campaign_id = ? AND state = ? "
+            "AND callback_url IS NOT NULL ORDER BY id",
+            where,
+        ).fetchall()
     c.execute(
         "UPDATE messages SET state = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? "
         "WHERE campaign_id = ? AND state = ?",
         (new.value, now, *where),
     )
     counts.write(c)
+    write_changed(c, [(row[0], new.value) for row in moved], now)
 
 
 def _chunks(values: list[str]) -> list[list[str]]:

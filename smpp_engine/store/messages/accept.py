@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..callbacks.model import ACCEPTED, encode_events
+from ..callbacks.rules import OutboxRow, wanted
 from .model import Accepted, ClaimedMessage, MessageState, NewMessage
 from .plans import encode_plan
 
@@ -26,6 +28,7 @@ __all__ = [
     "AcceptBatch",
     "Lease",
     "accepted",
+    "accepted_callbacks",
     "accepted_detail",
     "check_new",
     "claimed_on_accept",
@@ -130,8 +133,22 @@ def message_rows(
             "updated_at": now,
             "route_rule": m.route_rule,
             "route_plan": encode_plan(m.route_plan),
+            "tenant": m.tenant,
+            "callback_url": m.callback_url,
+            "callback_events": (
+                None if m.callback_url is None else encode_events(m.callback_events)
+            ),
         }
         for m in messages
+    ]
+
+
+def accepted_callbacks(rows: Sequence[dict[str, Any]]) -> list[OutboxRow]:
+    """The "accepted" events of freshly stored ``rows`` (with their ids) that asked for one."""
+    return [
+        OutboxRow(r["id"], r["tenant"], r["callback_url"], ACCEPTED, r["created_at"])
+        for r in rows
+        if r["callback_url"] is not None and wanted(r["callback_events"], ACCEPTED)
     ]
 
 

@@ -117,6 +117,12 @@ class NewMessage:
     dest_npi: int = 1
     route_rule: str | None = None
     route_plan: tuple[str, ...] = ()
+    #: The tenant whose API key sent it; None: the operator's (no tenant).
+    tenant: str | None = None
+    #: Where its state changes are posted (None: nowhere), and which: states by name,
+    #: and "accepted" (see :mod:`..callbacks.model`).
+    callback_url: str | None = None
+    callback_events: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,6 +347,7 @@ class MessageView:
     events: tuple[MessageEvent, ...] = ()
     route_rule: str | None = None
     route_plan: tuple[str, ...] = ()
+    tenant: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from .accept import (
     AcceptBatch,
     Lease,
     accepted,
+    accepted_callbacks,
     accepted_detail,
     message_rows,
 )
@@ -40,11 +41,11 @@ WITH input AS (
     INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton,
         dest_npi, text, parts, priority, registered_delivery, not_before, expires_at,
         idempotency_key, campaign_id, state, attempts, lease_owner, lease_until, dispatched,
-        created_at, updated_at, route_rule, route_plan)
+        created_at, updated_at, route_rule, route_plan, tenant, callback_url, callback_events)
     SELECT new_id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi, text,
         parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
         campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at,
-        updated_at, route_rule, route_plan
+        updated_at, route_rule, route_plan, tenant, callback_url, callback_events
     FROM fresh ORDER BY new_id
     -- A concurrent accept of the same key, committed after the check above.
     ON CONFLICT (idempotency_key) DO NOTHING
@@ -56,6 +57,15 @@ WITH input AS (
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, state, count(*) FROM inserted GROUP BY smsc, state
+), callbacks_written AS (
+    -- $4: per input row, whether it asked for its "accepted" event (accept.py decides).
+    INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
+        created_at)
+    SELECT fresh.new_id, fresh.tenant, fresh.callback_url, $2, fresh.created_at,
+        fresh.created_at, fresh.created_at
+    FROM fresh JOIN inserted ON inserted.id = fresh.new_id
+    WHERE ($4::boolean[])[fresh.ordinality]
+    ORDER BY fresh.new_id
 )
 SELECT inserted.id
 FROM input
@@ -83,7 +93,9 @@ async def accept_messages(
     batch = AcceptBatch.of(messages)
     rows = message_rows(batch.distinct, now, state=state, campaign_id=campaign_id, lease=lease)
     details = [accepted_detail(m.parts, m.priority) for m in batch.distinct]
-    records = await connection.fetch(_ACCEPT, rows, ACCEPTED_EVENT, details)
+    # The "accepted" event's name is the accepted history event's too.
+    asked = [accepted_callbacks([{**row, "id": 0}]) != [] for row in rows]
+    records = await connection.fetch(_ACCEPT, rows, ACCEPTED_EVENT, details, asked)
     new_ids: list[int | None] = [record["id"] for record in records]
     known: dict[str, int] = {}
     stood_down = [

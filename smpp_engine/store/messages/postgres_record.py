@@ -61,7 +61,7 @@ JOIN messages AS m ON m.id = s.message_id
 # each other instead of deadlocking.
 _LOCK_MESSAGES = """
 SELECT id, smsc, state, parts, not_before, possible_duplicate, error_code, updated_at,
-       campaign_id, unclean_stops
+       campaign_id, unclean_stops, tenant, callback_url, callback_events
 FROM messages WHERE id = ANY($1::bigint[])
 ORDER BY id
 FOR UPDATE
@@ -179,6 +179,14 @@ _WRITE = _compose(
             "INSERT INTO state_count_changes (smsc, state, delta) SELECT * FROM "
             + _unnest("smsc text, state text, delta bigint"),
             3,
+        ),
+        (
+            "callbacks_written",
+            "INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at, "
+            "created_at) SELECT message_id, tenant, url, event, at, at, at FROM "
+            "unnest({}::bigint[], {}::text[], {}::text[], {}::text[], {}::float8[]) "
+            "WITH ORDINALITY AS u (message_id, tenant, url, event, at, n) ORDER BY n",
+            5,
         ),
         (
             "counters_counted",
@@ -332,6 +340,7 @@ def _write_arguments(batch: RecordBatch) -> list[Any]:
     held = batch.still_held()
     state_changes = batch.state_changes(messages)
     counters = batch.counters()
+    outbox = batch.outbox_rows(messages)
     return [
         *_columns([p for p in parts if not p.stored], *_PART_ARGUMENTS),
         *_columns([p for p in parts if p.stored], *_PART_ARGUMENTS),
@@ -355,6 +364,7 @@ def _write_arguments(batch: RecordBatch) -> list[Any]:
         [key[0] for key in state_changes],
         [key[1] for key in state_changes],
         list(state_changes.values()),
+        *_columns(outbox, "message_id", "tenant", "url", "event", "occurred_at"),
         [name for name, _ in counters],
         [n for _, n in counters],
     ]

@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ..callbacks.rules import OutboxRow, wanted
 from ..campaigns.model import waiting_state
 from .model import (
     FINAL_STATES,
@@ -140,6 +141,9 @@ MESSAGE_ROW = (
     "updated_at",
     "campaign_id",
     "unclean_stops",
+    "tenant",
+    "callback_url",
+    "callback_events",
 )
 
 #: The part columns an update may change, in the order of the ``changed`` bits.
@@ -220,10 +224,13 @@ class MessageRow:
     """A message as stored, with the parts loaded; ``changed`` has a bit per MESSAGE_COLUMNS."""
 
     __slots__ = (
+        "callback_events",
+        "callback_url",
         "campaign_id",
         "changed",
         "error_code",
         "id",
+        "moves",
         "not_before",
         "part_rows",
         "parts",
@@ -232,6 +239,7 @@ class MessageRow:
         "state",
         "stored_smsc",
         "stored_state",
+        "tenant",
         "unclean_stops",
         "updated_at",
     )
@@ -248,6 +256,11 @@ class MessageRow:
         self.updated_at: float = row[7]
         self.campaign_id: int | None = row[8]
         self.unclean_stops: int = row[9]
+        self.tenant: str | None = row[10]
+        self.callback_url: str | None = row[11]
+        self.callback_events: str | None = row[12]
+        # (state, at) of each move, for the callbacks: only when it has a URL.
+        self.moves: list[tuple[str, float]] | None = None if row[11] is None else []
         self.stored_state = self.state
         self.stored_smsc = self.smsc
         self.part_rows: dict[int, PartRow] = {}
@@ -271,6 +284,8 @@ class MessageRow:
     def move(self, state: str) -> str:
         # The lease columns are left as they are: they mean something only while
         # SUBMITTING, and every query on a lease asks for SUBMITTING.
+        if self.moves is not None and state != self.state:
+            self.moves.append((state, self.updated_at))
         self.state = state
         self.changed |= _M_STATE
         return f" -> {state}"
@@ -616,6 +631,18 @@ class RecordBatch:
                 deltas[left] = deltas.get(left, 0) - 1
                 deltas[came] = deltas.get(came, 0) + 1
         return {key: n for key, n in deltas.items() if n}
+
+    @staticmethod
+    def outbox_rows(messages: Iterable[MessageRow]) -> list[OutboxRow]:
+        """The callback events of the moves of ``messages`` their clients asked for, in
+        order: a message moved twice in one batch (submitted, then delivered) has two."""
+        return [
+            OutboxRow(m.id, m.tenant, m.callback_url, state, at)
+            for m in messages
+            if m.moves and m.callback_url is not None
+            for state, at in m.moves
+            if wanted(m.callback_events, state)
+        ]
 
     def counters(self) -> list[tuple[str, int]]:
         """The store counters this batch adds to, with what it adds."""

@@ -12,7 +12,8 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from .accept import AcceptBatch, Lease, accepted, message_rows
+from ..callbacks.sqlite import write_outbox
+from .accept import AcceptBatch, Lease, accepted, accepted_callbacks, message_rows
 from .model import Accepted, MessageState, NewMessage
 from .sqlite_record import StateCounts
 
@@ -22,11 +23,11 @@ _INSERT = """
 INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi,
     text, parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
     campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at, updated_at,
-    route_rule, route_plan)
+    route_rule, route_plan, tenant, callback_url, callback_events)
 VALUES (:id, :smsc, :source, :source_ton, :source_npi, :destination, :dest_ton, :dest_npi,
     :text, :parts, :priority, :registered_delivery, :not_before, :expires_at, :idempotency_key,
     :campaign_id, :state, :attempts, :lease_owner, :lease_until, :dispatched, :created_at,
-    :updated_at, :route_rule, :route_plan)
+    :updated_at, :route_rule, :route_plan, :tenant, :callback_url, :callback_events)
 """
 
 
@@ -78,4 +79,5 @@ def accept_messages(
             (last_id,),
         )
         counts.write(c)
+        write_outbox(c, accepted_callbacks(fresh))
     return accepted(batch, ids)

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 
+from ..callbacks.sqlite import write_outbox
 from .model import Update
 from .rules import (
     MESSAGE_COLUMNS,
@@ -67,13 +68,14 @@ def _json(values: Iterable[object]) -> str:
 
 _LOAD_MESSAGES = (
     "SELECT m.id, m.smsc, m.state, m.parts, m.not_before, m.possible_duplicate, m.error_code, "
-    "m.updated_at, m.campaign_id, m.unclean_stops, p.part, p.state, p.bind, p.smsc_message_id, "
+    "m.updated_at, m.campaign_id, m.unclean_stops, m.tenant, m.callback_url, m.callback_events, "
+    "p.part, p.state, p.bind, p.smsc_message_id, "
     "p.submitted_at, p.responded_at, p.command_status, p.receipt_at, p.receipt_error, p.done_at, "
     "p.smsc "
     "FROM messages m LEFT JOIN message_parts p ON p.message_id = m.id "
     "WHERE m.id IN (SELECT value FROM json_each(?))"
 )
-_MESSAGE_WIDTH = 10  # the columns of MessageRow, then the part's
+_MESSAGE_WIDTH = 13  # the columns of MessageRow, then the part's
 
 _INSERT_PART = (
     "INSERT INTO message_parts (state, bind, smsc_message_id, submitted_at, responded_at, "
@@ -204,6 +206,7 @@ def _write(c: sqlite3.Connection, batch: RecordBatch) -> None:
             still_held,
         )
     write_state_changes(c, batch.state_changes(changed))
+    write_outbox(c, batch.outbox_rows(changed))
     counters = batch.counters()
     if counters:
         c.executemany(

@@ -784,6 +784,61 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (route, holder)
     );
     """,
+    # 15: tenants and delivery callbacks. A message and a campaign carry the tenant
+    # whose API key made them (NULL: the operator's); a message carries where its
+    # state changes are posted and which ones (",submitted,delivered," ...). Each
+    # tenant's quota use is counted per day and per month (D2026-12-05, M2026-12) in
+    # the store, so every gateway process sees one count. The callback outbox holds
+    # the events written in the transaction of the state change they tell, until
+    # they are posted (then deleted) or parked as dead letters. MO messages routed to
+    # a tenant, or taken by no route, are kept.
+    """
+    ALTER TABLE messages ADD COLUMN tenant text COLLATE "C";
+    ALTER TABLE messages ADD COLUMN callback_url text;
+    ALTER TABLE messages ADD COLUMN callback_events text;
+    ALTER TABLE campaigns ADD COLUMN tenant text COLLATE "C";
+    CREATE INDEX messages_tenant_created ON messages (tenant, created_at);
+    CREATE TABLE tenant_usage (
+        tenant text COLLATE "C" NOT NULL,
+        period text COLLATE "C" NOT NULL,
+        messages bigint NOT NULL DEFAULT 0,
+        parts bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (tenant, period)
+    );
+    CREATE TABLE callback_outbox (
+        id bigserial PRIMARY KEY,
+        message_id bigint,
+        tenant text COLLATE "C",
+        url text NOT NULL,
+        event text NOT NULL,
+        occurred_at double precision NOT NULL,
+        payload text,
+        status text NOT NULL DEFAULT 'pending',
+        attempts integer NOT NULL DEFAULT 0,
+        next_at double precision NOT NULL,
+        created_at double precision NOT NULL,
+        last_error text,
+        lease_owner text,
+        lease_until double precision
+    );
+    CREATE INDEX callback_outbox_due ON callback_outbox (status, next_at);
+    CREATE INDEX callback_outbox_message ON callback_outbox (message_id, id)
+        WHERE message_id IS NOT NULL;
+    CREATE TABLE mo_messages (
+        id bigserial PRIMARY KEY,
+        mo_id text COLLATE "C" NOT NULL UNIQUE,
+        smsc text NOT NULL,
+        source text NOT NULL,
+        destination text NOT NULL,
+        text text NOT NULL,
+        data_coding integer NOT NULL,
+        parts integer NOT NULL,
+        received_at double precision NOT NULL,
+        route text NOT NULL,
+        tenant text COLLATE "C"
+    );
+    CREATE INDEX mo_messages_route ON mo_messages (route, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -525,8 +525,72 @@ _V13 = (
     """,
 )
 
+# 14: tenants and delivery callbacks. A message and a campaign carry the tenant whose
+# API key made them (NULL: the operator's); a message carries where its state
+# changes are posted and which ones (",submitted,delivered," ...). Each tenant's
+# quota use is counted per day and per month (D2026-12-05, M2026-12) in the store,
+# so every gateway process sees one count. The callback outbox holds the events
+# written in the transaction of the state change they tell, until they are posted
+# (then deleted) or parked as dead letters. MO messages routed to a tenant, or
+# taken by no route, are kept.
+_V14 = (
+    "ALTER TABLE messages ADD COLUMN tenant TEXT",
+    "ALTER TABLE messages ADD COLUMN callback_url TEXT",
+    "ALTER TABLE messages ADD COLUMN callback_events TEXT",
+    "ALTER TABLE campaigns ADD COLUMN tenant TEXT",
+    "CREATE INDEX messages_tenant_created ON messages (tenant, created_at)",
+    """
+    CREATE TABLE tenant_usage (
+        tenant TEXT NOT NULL,
+        period TEXT NOT NULL,
+        messages INTEGER NOT NULL DEFAULT 0,
+        parts INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tenant, period)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE callback_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id INTEGER,
+        tenant TEXT,
+        url TEXT NOT NULL,
+        event TEXT NOT NULL,
+        occurred_at REAL NOT NULL,
+        payload TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at REAL NOT NULL,
+        created_at REAL NOT NULL,
+        last_error TEXT,
+        lease_owner TEXT,
+        lease_until REAL
+    )
+    """,
+    "CREATE INDEX callback_outbox_due ON callback_outbox (status, next_at)",
+    "CREATE INDEX callback_outbox_message ON callback_outbox (message_id, id) "
+    "WHERE message_id IS NOT NULL",
+    # MO messages the gateway keeps: those routed to a tenant (their event is in the
+    # outbox) and those no route takes, kept and listed instead of refused for ever.
+    """
+    CREATE TABLE mo_messages (
+        id INTEGER PRIMARY KEY,
+        mo_id TEXT NOT NULL UNIQUE,
+        smsc TEXT NOT NULL,
+        source TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        text TEXT NOT NULL,
+        data_coding INTEGER NOT NULL,
+        parts INTEGER NOT NULL,
+        received_at REAL NOT NULL,
+        route TEXT NOT NULL,
+        tenant TEXT
+    )
+    """,
+    "CREATE INDEX mo_messages_route ON mo_messages (route, id)",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14
 )  # fmt: skip
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
