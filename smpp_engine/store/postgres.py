@@ -110,7 +110,8 @@ WITH expired AS (
     RETURNING m.id, m.smsc, m.source, m.destination, m.text, m.parts, m.priority,
         m.registered_delivery, m.not_before, m.expires_at, m.attempts - 1 AS attempts,
         m.possible_duplicate,
-        m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi, m.unclean_stops
+        m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi, m.unclean_stops,
+        m.payload
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT $1, change.state, change.delta
@@ -366,6 +367,7 @@ class PostgresStore(
                 dest_ton=r["dest_ton"],
                 dest_npi=r["dest_npi"],
                 unclean_stops=r["unclean_stops"],
+                payload=r["payload"],
             )
             for r in records
         ]

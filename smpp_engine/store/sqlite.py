@@ -69,7 +69,7 @@ _ALL_PARTS = tuple(tuple(range(n)) for n in range(256))  # pending_parts of a fr
 _CLAIM_COLUMNS = (
     "id, smsc, source, destination, text, parts, priority, registered_delivery, expires_at, "
     "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi, "
-    "unclean_stops"
+    "unclean_stops, payload"
 )
 
 
@@ -200,6 +200,7 @@ class SqliteStore(SqliteCampaigns, SqliteBilling, SqliteJobs, SqliteCallbacks, S
                     dest_ton=r.dest_ton,
                     dest_npi=r.dest_npi,
                     unclean_stops=r.unclean_stops,
+                    payload=r.payload,
                 )
             )
         return claimed

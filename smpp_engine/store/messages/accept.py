@@ -135,6 +135,7 @@ def message_rows(
             "callback_events": (
                 None if m.callback_url is None else encode_events(m.callback_events)
             ),
+            "payload": m.payload,
         }
         for m in messages
     ]
@@ -179,4 +180,5 @@ def claimed_on_accept(message: NewMessage, message_id: int) -> ClaimedMessage:
         dest_ton=message.dest_ton,
         dest_npi=message.dest_npi,
         dispatched=True,
+        payload=message.payload,
     )

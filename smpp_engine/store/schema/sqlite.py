@@ -505,7 +505,25 @@ _V10 = (
     "WHERE message_id IS NOT NULL",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
+# 11: messages taken over the SMPP server face keep the client's segment as sent
+# (esm_class, data_coding, short_message and TLVs, in submit_sm's own layout), so a
+# part of a long message goes upstream with the client's UDH or SAR, never re-split.
+# NULL: the text is split by the route as before.
+_V11 = ("ALTER TABLE messages ADD COLUMN payload BLOB",)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1,
+    _V2,
+    _V3,
+    _V4,
+    _V5,
+    _V6,
+    _V7,
+    _V8,
+    _V9,
+    _V10,
+    _V11,
+)
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
