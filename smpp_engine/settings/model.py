@@ -32,6 +32,7 @@ from .defaults import field_default, parameter_default
 from .priority import NamedPriority
 from .sections import Section
 from .senders import SenderId
+from .smpp_server import SmppServerSettings
 from .smsc import Seconds, SmscSettings
 from .tenants import CallbackSettings, TenantSettings
 
@@ -336,6 +337,8 @@ class Settings(Section):
     notices: NoticeSettings = NoticeSettings()
     tenants: list[TenantSettings] = []
     callbacks: CallbackSettings = CallbackSettings()
+    #: None (no [smpp_server] table): no SMPP listener.
+    smpp_server: SmppServerSettings | None = None
 
     def route(self, name: str) -> SmscSettings:
         """The ``[[smsc]]`` called ``name``; KeyError if none is."""
