@@ -61,6 +61,8 @@ class Started:
     simulator_control_port: int | None
     http_port: int | None
     billing: bool
+    #: The SMPP server face's port ([smpp_server]), None when it is off.
+    smpp_server_port: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"event": "running", **dataclasses.asdict(self)}
@@ -82,6 +84,7 @@ class Gateway:
         self.simulator: Any = None
         self.billing: SmsSelfService | None = None
         self.jobs: JobRunner | None = None
+        self.smpp_server: Any = None
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
         self._services: trio.Nursery | None = None
@@ -156,6 +159,7 @@ class Gateway:
                 )
             )
             http_port = await self._start_http(services, store, pipeline)
+            smpp_server_port = await self._start_smpp_server(services, store, pipeline)
             started = Started(
                 store=store.name,
                 routes=tuple(r.name for r in routes),
@@ -163,6 +167,7 @@ class Gateway:
                 simulator_control_port=control_port,
                 http_port=http_port,
                 billing=billing is not None,
+                smpp_server_port=smpp_server_port,
             )
             _log.info("gateway running", **dataclasses.asdict(started))
             task_status.started(started)
@@ -200,6 +205,20 @@ class Gateway:
         await nursery.start(simulator.run)
         self.simulator = simulator
         return int(simulator.port), simulator.control_port
+
+    async def _start_smpp_server(
+        self, nursery: trio.Nursery, store: Store, pipeline: Pipeline
+    ) -> int | None:
+        if self.settings.smpp_server is None:
+            return None
+        from .smpp_server import SmppServer  # noqa: PLC0415
+
+        server = SmppServer(
+            self.settings, store, pipeline.accept, owner=pipeline.owner, clock=self.clock
+        )
+        port: int = await nursery.start(server.run)
+        self.smpp_server = server
+        return port
 
     def _route(self, route: SmscRoute, simulator_port: int | None) -> SmscRoute:
         """An ``[[smsc]]`` at the built-in simulator's address binds to the port it got.

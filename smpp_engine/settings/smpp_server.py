@@ -124,7 +124,7 @@ class SmppServerSettings(Section):
 
     host: str = Field(default="127.0.0.1", min_length=1)
     #: 0: any free port (the first JSON line of ``run`` says which).
-    port: int = Field(default=2775, ge=0, le=65535)
+    port: int = Field(default=2776, ge=0, le=65535)
     #: Present: TLS only, with this certificate (PEM, with its chain) and key.
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
@@ -140,6 +140,8 @@ class SmppServerSettings(Section):
     priority: NamedPriority = Priority.TRANSACTIONAL
     #: Receipts (and other deliver_sm) in flight per receiver bind.
     deliver_window: int = Field(default=64, ge=1, le=10_000)
+    #: Longest wait between looks at the outbox for receipts to send.
+    receipt_poll: Seconds = 0.25
 
     _files = field_validator("tls_cert_file", "tls_key_file")(_existing_file)
 
