@@ -140,6 +140,9 @@ class SmppServerSettings(Section):
     priority: NamedPriority = Priority.TRANSACTIONAL
     #: Receipts (and other deliver_sm) in flight per receiver bind.
     deliver_window: int = Field(default=64, ge=1, le=10_000)
+    #: A bind refused for its credentials is answered after this long, doubling for
+    #: each further refusal to the same address (up to 30 s): guessing costs time.
+    failed_bind_delay: float = Field(default=1.0, ge=0, le=30, allow_inf_nan=False)
     #: Longest wait between looks at the outbox for receipts to send.
     receipt_poll: Seconds = 0.25
 

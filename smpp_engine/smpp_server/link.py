@@ -169,7 +169,7 @@ class Link:
                 self._room = trio.Event()
                 await self._room.wait()
             try:
-                data = await receive(RECEIVE_SIZE)
+                data = bytes(await receive(RECEIVE_SIZE))
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             now = trio.current_time()
@@ -219,7 +219,10 @@ class Link:
             while not self._pending:
                 self._work = trio.Event()
                 await self._work.wait()
-            batch, self._pending = self._pending, []
+            # At most a window's worth at once: what one read brought beyond it waits
+            # its turn, as the requests still in the socket do.
+            window = self.window
+            batch, self._pending = self._pending[:window], self._pending[window:]
             assert self.account is not None
             answers = await self.server.accept(self.account, batch)
             for item, (status, fields) in zip(batch, answers, strict=True):

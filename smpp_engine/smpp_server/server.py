@@ -83,7 +83,7 @@ class SmppServer:
             give_up_after=callbacks.retry_for,
         )
         self.failed_binds = FailedBinds()
-        self.failed_bind_delay = 1.0
+        self.failed_bind_delay = self.config.failed_bind_delay
         self.port = 0
         self.links: set[Link] = set()
         self.bind_timeouts = 0
@@ -356,9 +356,9 @@ def _unsent(item: Pending) -> list[UnsuccessSme]:
 
 
 def _peer(stream: trio.abc.Stream) -> str:
-    inner = getattr(stream, "transport_stream", stream)
+    inner: Any = getattr(stream, "transport_stream", stream)
     try:
-        host, port = inner.socket.getpeername()[:2]  # type: ignore[attr-defined]
+        host, port = inner.socket.getpeername()[:2]
     except (AttributeError, OSError, ValueError):
         return "?"
     return f"{host}:{port}"
