@@ -75,9 +75,9 @@ def _smpp_problems(settings: Settings, source: str, routes: list[str]) -> list[P
     problems: list[Problem] = []
     seen: set[str] = set()
     expected = f"expected the name of an [[smsc]] ({', '.join(map(repr, routes))})"
-    for t, tenant in enumerate(settings.tenants):
+    for tenant in settings.tenants:
         for c, credential in enumerate(tenant.smpp):
-            at = f"tenants[{t}].smpp[{c}]"
+            at = f"tenants[{tenant.name}].smpp[{c}]"
             if credential.system_id in seen:
                 problems.append(
                     Problem(

@@ -23,6 +23,7 @@ from throttling import Priority
 
 from .priority import NamedPriority
 from .sections import Section
+from .senders import SenderId
 from .smsc import Seconds, _existing_file
 
 __all__ = [
@@ -77,7 +78,7 @@ class SmppCredential(Section):
     #: submit_sm per second over all its binds; over it: ESME_RTHROTTLED.
     throughput: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     #: Source addresses it may send from (exact); with source_range, either matches.
-    source_addresses: list[str] = []
+    source_addresses: list[SenderId] = []
     #: A regular expression a source address must match in full (SMPP's address_range).
     source_range: str = ""
     #: How the gateway's message ids are written in submit_sm_resp and receipts.

@@ -30,6 +30,8 @@ from smpp_engine.settings import (
     PipelineSettings,
     RetrySettings,
     SimulatorSettings,
+    SmppCredential,
+    SmppServerSettings,
     SmscSettings,
     StoreSettings,
     TenantSettings,
@@ -57,9 +59,11 @@ TABLES: dict[str, type[BaseModel]] = {
     "notices.caps": CapSettings,
     "tenants": TenantSettings,
     "callbacks": CallbackSettings,
+    "tenants.smpp": SmppCredential,
+    "smpp_server": SmppServerSettings,
 }
 
-_TABLE = re.compile(r"^(?:### )?`\[\[?([a-z.]+)\]\]?`")
+_TABLE = re.compile(r"^(?:### )?`\[\[?([a-z_.]+)\]\]?`")
 _ROW = re.compile(r"^\| `([a-z0-9_]+)` \| ([^|]+) \|")
 _DEFAULT = re.compile(r"^`([^`]*)`(?: \(`([^`]*)` in the default\))?$")
 
