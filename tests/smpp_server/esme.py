@@ -26,7 +26,7 @@ from smpp_engine.protocol import (
 class RawEsme:
     """Requests out, their responses and the server's requests in, one event at a time."""
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(self, stream: trio.abc.Stream) -> None:
         self.stream = stream
         self.session = Session(
             Role.ESME, window_size=1000, enquire_link_interval=None, now=trio.current_time()
