@@ -61,14 +61,16 @@ def messages_of(
         payload = segment.encode()
     except PduError as exc:
         raise SubmitRefusedError(exc.status, exc.reason) from None
-    moment = datetime.fromtimestamp(now, UTC)
-    try:
-        expiry = parse_smpp_time(getattr(pdu, "validity_period", ""), moment)
-        schedule = parse_smpp_time(
-            getattr(pdu, "schedule_delivery_time", ""), moment, field="schedule_delivery_time"
-        )
-    except PduError as exc:
-        raise SubmitRefusedError(exc.status, exc.reason) from None
+    validity = getattr(pdu, "validity_period", "")
+    scheduled = getattr(pdu, "schedule_delivery_time", "")
+    expiry = schedule = None
+    if validity or scheduled:
+        moment = datetime.fromtimestamp(now, UTC)
+        try:
+            expiry = parse_smpp_time(validity, moment)
+            schedule = parse_smpp_time(scheduled, moment, field="schedule_delivery_time")
+        except PduError as exc:
+            raise SubmitRefusedError(exc.status, exc.reason) from None
     requested = pdu.registered_delivery & 0x03
     events = _ALL_FINAL if requested == 1 else _FAILURES if requested == 2 else frozenset()
     if isinstance(pdu, SubmitMulti):

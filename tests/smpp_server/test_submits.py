@@ -246,3 +246,18 @@ async def test_a_source_the_credential_may_not_use_is_refused(tmp_path: Path) ->
             esme, [submit(1, source_addr="ACME7"), submit(2, source_addr="OTHER")]
         )
         assert [s for s, _ in answers] == [0, S.ESME_RINVSRCADR]
+
+
+async def test_a_validity_period_is_kept_and_a_bad_one_refused(tmp_path: Path) -> None:
+    async with running(gateway_settings(tmp_path)) as (gateway, started):
+        assert started.smpp_server_port
+        esme = await RawEsme.connect(started.smpp_server_port)
+        assert await esme.bind() == 0
+        answers = await submit_all(
+            esme,
+            [
+                submit(1, validity_period="000001000000000R"),  # one hour from now
+                submit(2, validity_period="261399000000000+"),  # month 13
+            ],
+        )
+        assert [s for s, _ in answers] == [0, S.ESME_RINVEXPIRY]
