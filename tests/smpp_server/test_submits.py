@@ -248,8 +248,8 @@ async def test_a_source_the_credential_may_not_use_is_refused(tmp_path: Path) ->
         assert [s for s, _ in answers] == [0, S.ESME_RINVSRCADR]
 
 
-async def test_a_validity_period_is_kept_and_a_bad_one_refused(tmp_path: Path) -> None:
-    async with running(gateway_settings(tmp_path)) as (gateway, started):
+async def test_a_validity_period_is_taken_and_a_bad_one_refused(tmp_path: Path) -> None:
+    async with running(gateway_settings(tmp_path)) as (_, started):
         assert started.smpp_server_port
         esme = await RawEsme.connect(started.smpp_server_port)
         assert await esme.bind() == 0
