@@ -108,16 +108,27 @@ class SmppServer:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(config.tls_cert_file, config.tls_key_file)
             listeners = [trio.SSLListener(listener, context) for listener in listeners]
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._receipts)
-            await nursery.start(trio.serve_listeners, self._serve, listeners)
-            _log.info(
-                "SMPP server listening",
-                host=config.host,
-                port=self.port,
-                tls=config.tls_cert_file is not None,
-            )
-            task_status.started(self.port)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._receipts)
+                await nursery.start(trio.serve_listeners, self._serve, listeners)
+                _log.info(
+                    "SMPP server listening",
+                    host=config.host,
+                    port=self.port,
+                    tls=config.tls_cert_file is not None,
+                )
+                task_status.started(self.port)
+        finally:
+            # Receipts sent and not answered are offered again at once, not after the
+            # lease; those answered are settled (as far as the store lets in a moment).
+            with trio.CancelScope(shield=True), trio.move_on_after(5):
+                self._released.extend(self._in_flight.values())
+                self._in_flight.clear()
+                try:
+                    await self._settle()
+                except StoreError as exc:
+                    _log.warning("receipts left to their lease: the store failed", error=str(exc))
 
     async def _serve(self, stream: trio.abc.Stream) -> None:
         link = Link(self, stream, next(self._numbers), _peer(stream))
@@ -126,6 +137,9 @@ class SmppServer:
             await link.run()
         except (trio.BrokenResourceError, ssl.SSLError) as exc:  # a TLS handshake gone wrong
             _log.info("connection failed", connection=link.number, error=str(exc))
+        except Exception:
+            # One client's fault ends its connection only; the others go on.
+            _log.exception("connection failed", connection=link.number, peer=link.peer)
 
     # --- binds ---------------------------------------------------------------------
 
@@ -134,7 +148,10 @@ class SmppServer:
         account = self.accounts.by_system_id.get(system_id)
         if account is None:
             return CommandStatus.ESME_RINVSYSID
-        return await trio.to_thread.run_sync(self.accounts.check_bind, system_id, password, kind)
+        found = await trio.to_thread.run_sync(self.accounts.check_bind, system_id, password, kind)
+        if isinstance(found, Account) and found.binds >= found.credential.max_binds:
+            return CommandStatus.ESME_RBINDFAIL  # another bind got the last slot meanwhile
+        return found
 
     def link_bound(self, link: Link) -> None:
         assert link.account is not None and link.kind is not None
@@ -184,6 +201,12 @@ class SmppServer:
             accepted = await self._accept(messages)
         except StoreError as exc:
             _log.error("store failed: submits refused", system_id=account.system_id, error=str(exc))
+            if counted:
+                await self._release(tenant.name, len(messages), now)
+            return [(CommandStatus.ESME_RSYSERR, {})] * len(batch)
+        except Exception:
+            # A message the store refuses: nothing was kept, and the client is told so.
+            _log.exception("submits refused", system_id=account.system_id)
             if counted:
                 await self._release(tenant.name, len(messages), now)
             return [(CommandStatus.ESME_RSYSERR, {})] * len(batch)
@@ -251,6 +274,10 @@ class SmppServer:
                 _log.warning("receipts wait: the store failed", error=str(exc))
                 await trio.sleep(poll)
                 continue
+            except Exception:
+                _log.exception("receipts: unexpected failure; trying again")
+                await trio.sleep(poll)
+                continue
             if claimed:
                 continue
             self._wake = trio.Event()
@@ -294,7 +321,20 @@ class SmppServer:
             urls, owner=self.owner, now=self.clock(), lease=_LEASE, limit=min(room, 2000)
         )
         for event in events:
-            await self._send(event)
+            try:
+                await self._send(event)
+            except StoreError:
+                raise
+            except Exception as exc:
+                # One receipt that cannot be built is parked for people, not retried.
+                _log.exception("receipt not sent", event_id=event.event_id)
+                await self.outbox.callback_failed(
+                    event.event_id,
+                    owner=self.owner,
+                    status=OutboxStatus.DEAD,
+                    next_at=self.clock(),
+                    error=f"receipt cannot be built: {exc}"[:300],
+                )
         return len(events)
 
     async def _send(self, event: OutboxEvent) -> None:

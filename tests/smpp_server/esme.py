@@ -34,6 +34,8 @@ class RawEsme:
         self.events: list[Event] = []
         self.closed = False
         self.auto_answer = True
+        #: The statuses our next deliver_sm_resp carry, first first (then ESME_ROK).
+        self.deliver_statuses: list[int] = []
 
     @classmethod
     async def connect(cls, port: int) -> RawEsme:
@@ -67,7 +69,8 @@ class RawEsme:
                 and isinstance(event, RequestReceived)
                 and isinstance(event.pdu, DeliverSm)
             ):
-                self.session.respond(event.pdu, 0)
+                status = self.deliver_statuses.pop(0) if self.deliver_statuses else 0
+                self.session.respond(event.pdu, status)
             self.events.append(event)
         await self.flush()
 

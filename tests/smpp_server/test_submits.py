@@ -67,6 +67,13 @@ async def test_no_id_without_the_message_kept_a_store_failure_is_rsyserr(tmp_pat
             (S.ESME_RSYSERR, ""),
             (S.ESME_RSYSERR, ""),
         ]
+
+        async def refusing(messages: Sequence[NewMessage]) -> list[Accepted]:
+            raise ValueError("a message the store refuses")
+
+        # Any other failure is the same to the client, and the bind goes on.
+        server._accept = refusing
+        assert await submit_all(esme, [submit(4)]) == [(S.ESME_RSYSERR, "")]
         server._accept = stored
         [(status, message_id)] = await submit_all(esme, [submit(3)])
         assert status == 0
@@ -261,3 +268,31 @@ async def test_a_validity_period_is_taken_and_a_bad_one_refused(tmp_path: Path) 
             ],
         )
         assert [s for s, _ in answers] == [0, S.ESME_RINVEXPIRY]
+
+
+async def test_a_receipt_the_client_refuses_comes_again_until_it_is_taken(
+    tmp_path: Path,
+) -> None:
+    settings = gateway_settings(tmp_path)
+    settings = settings.model_copy(
+        update={"callbacks": settings.callbacks.model_copy(update={"first_delay": 0.05})}
+    )
+    async with running(settings) as (gateway, started):
+        assert started.smpp_server_port
+        esme = await RawEsme.connect(started.smpp_server_port)
+        esme.deliver_statuses = [S.ESME_RX_T_APPN]
+        assert await esme.bind() == 0
+        [(status, message_id)] = await submit_all(esme, [submit(1)])
+        assert status == 0
+        ids = []
+        for _ in range(2):
+            event = await esme.wait_for(
+                lambda e: isinstance(e, RequestReceived) and isinstance(e.pdu, DeliverSm)
+            )
+            assert isinstance(event, RequestReceived)
+            ids.append(event.pdu.tlvs[Tag.receipted_message_id])
+        assert ids == [message_id, message_id]
+        store = gateway.store
+        with trio.fail_after(30):
+            while await store.list_callbacks(status=OutboxStatus.PENDING):  # type: ignore[union-attr]
+                await trio.sleep(0.05)
