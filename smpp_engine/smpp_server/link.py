@@ -278,11 +278,13 @@ class Link:
         wall = server.clock()
         if not account.take(wall):
             server.throttled += 1
+            server.telemetry.limited(account.system_id, _S.ESME_RTHROTTLED)
             self.session.respond(pdu, _S.ESME_RTHROTTLED)
             return
         try:
             messages = messages_of(pdu, account, server.config.priority, wall)
         except SubmitRefusedError as exc:
+            server.telemetry.rejected.inc()
             self.session.respond(pdu, exc.status)
             _log.debug("submit refused", connection=self.number, reason=exc.reason)
             return
@@ -302,6 +304,7 @@ class Link:
                 )
                 await trio.sleep(delay)
             self.session.respond(pdu, status)
+            server.telemetry.bind_refused(pdu.system_id, status)
             _log.info(
                 "bind refused",
                 connection=self.number,

@@ -38,6 +38,7 @@ from ..store.tenants import TenantStore
 from .accounts import Account, Accounts, BindKind
 from .link import Link, Pending, submit_answer
 from .receipts import MessageFacts, receipt_pdu
+from .telemetry import Telemetry
 
 __all__ = ["SmppServer"]
 
@@ -74,6 +75,7 @@ class SmppServer:
         self.owner = owner
         self.clock = clock
         self.accounts = Accounts.of(settings)
+        self.telemetry = Telemetry(frozenset(self.accounts.by_system_id))
         self.system_id = "gateway"
         callbacks = settings.callbacks
         self.backoff = Backoff(
@@ -155,6 +157,7 @@ class SmppServer:
 
     def link_bound(self, link: Link) -> None:
         assert link.account is not None and link.kind is not None
+        self.telemetry.binds.inc()
         if link.kind.receives:
             self._receivers.setdefault(link.account.system_id, []).append(link)
             self._wake.set()
@@ -171,6 +174,7 @@ class SmppServer:
         if link.account is not None:
             link.account.binds -= 1
             link.account = None
+            self.telemetry.binds.dec()
 
     # --- submits -------------------------------------------------------------------
 
@@ -197,19 +201,23 @@ class SmppServer:
                     if len(batch) > 1:
                         # Some of them may still fit: each on its own.
                         return [a for item in batch for a in await self.accept(account, [item])]
+                    self.telemetry.limited(account.system_id, CommandStatus.ESME_RMSGQFUL)
                     return [(CommandStatus.ESME_RMSGQFUL, {})]
             accepted = await self._accept(messages)
         except StoreError as exc:
             _log.error("store failed: submits refused", system_id=account.system_id, error=str(exc))
             if counted:
                 await self._release(tenant.name, len(messages), now)
+            self.telemetry.rejected.inc(len(batch))
             return [(CommandStatus.ESME_RSYSERR, {})] * len(batch)
         except Exception:
             # A message the store refuses: nothing was kept, and the client is told so.
             _log.exception("submits refused", system_id=account.system_id)
             if counted:
                 await self._release(tenant.name, len(messages), now)
+            self.telemetry.rejected.inc(len(batch))
             return [(CommandStatus.ESME_RSYSERR, {})] * len(batch)
+        self.telemetry.accepted.inc(len(batch))
         answers = []
         first = 0
         for item in batch:
@@ -252,6 +260,7 @@ class SmppServer:
         self._in_flight.pop(context.event_id, None)
         if status == 0:
             self._settled.append(context.event_id)
+            self.telemetry.receipt_sent(context.event)
         else:
             self._failed.append(context)
         self._wake.set()

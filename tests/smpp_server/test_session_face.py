@@ -7,6 +7,7 @@ import struct
 from pathlib import Path
 
 import trio
+from prometheus_client import REGISTRY
 
 from smpp_engine.protocol import (
     BindTransceiver,
@@ -25,6 +26,11 @@ S = CommandStatus
 NO_DELAY = {"failed_bind_delay": 0.0}
 
 
+def _bind_failures(side: str, bind: str, status: str) -> float:
+    labels = {"side": side, "bind": bind, "status": status}
+    return REGISTRY.get_sample_value("smpp_bind_failures_total", labels) or 0.0
+
+
 async def test_binds_are_checked_as_the_spec_says(tmp_path: Path) -> None:
     settings = gateway_settings(
         tmp_path,
@@ -35,8 +41,11 @@ async def test_binds_are_checked_as_the_spec_says(tmp_path: Path) -> None:
     async with running(settings) as (_, started):
         port = started.smpp_server_port
         assert port
+        refused = ("server", "acme1", "ESME_RINVPASWD")
+        before = _bind_failures(*refused)
         esme = await RawEsme.connect(port)
         assert await esme.bind(password="wrong") == S.ESME_RINVPASWD
+        assert _bind_failures(*refused) == before + 1
         assert await esme.bind(system_id="nobody") == S.ESME_RINVSYSID
         assert await esme.bind(system_id="acme-tx", kind="receiver") == S.ESME_RBINDFAIL
         # Refused binds leave the session open: the right one binds.
