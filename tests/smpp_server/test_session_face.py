@@ -115,3 +115,23 @@ async def test_a_connection_that_does_not_bind_in_time_is_closed(tmp_path: Path)
         esme = await RawEsme.connect(started.smpp_server_port)
         await esme.closed_by_peer()
         assert gateway.smpp_server.bind_timeouts == 1
+
+
+async def test_a_submit_that_cannot_be_decoded_is_answered_and_the_bind_goes_on(
+    tmp_path: Path,
+) -> None:
+    async with running(gateway_settings(tmp_path)) as (_, started):
+        assert started.smpp_server_port
+        esme = await RawEsme.connect(started.smpp_server_port)
+        assert await esme.bind() == 0
+        # A submit_sm whose body stops inside service_type (no NUL): its own response,
+        # with the decoder's status, not a closed connection.
+        body = b"CMT"
+        await esme.send_raw(struct.pack(">IIII", 16 + len(body), 0x00000004, 0, 4244) + body)
+        answer = await esme.wait_for(
+            lambda e: getattr(getattr(e, "response", None), "sequence_number", 0) == 4244
+        )
+        status = answer.response.command_status  # type: ignore[attr-defined]
+        assert status != 0
+        sequence = await esme.send(EnquireLink())
+        assert (await esme.response(sequence)).command_status == 0
