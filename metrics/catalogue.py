@@ -44,7 +44,9 @@ BIND_STATE = Gauge(
     "1 for the state each bind is in (OPEN, BOUND_TX, BOUND_RX, BOUND_TRX, UNBOUND, CLOSED).",
     ["side", "bind", "state"],
 )
-BINDS = Gauge("smpp_binds", "Bound sessions now.", ["side"])
+BINDS = Gauge(
+    "smpp_binds", "Bound sessions now (side server: clients bound to the gateway).", ["side"]
+)
 RECONNECTS = Counter(
     "smpp_reconnects",
     "Reconnect attempts of a bind, by why the previous link ended.",
@@ -52,12 +54,14 @@ RECONNECTS = Counter(
 )
 BIND_FAILURES = Counter(
     "smpp_bind_failures",
-    "Bind attempts refused by the SMSC, by command_status (a wrong password shows here).",
+    "Bind attempts refused by the SMSC (or by the gateway's server face, side server), "
+    "by command_status (a wrong password shows here).",
     ["side", "bind", "status"],
 )
 THROTTLE_EVENTS = Counter(
     "smpp_throttle_events",
-    "ESME_RTHROTTLED / ESME_RMSGQFUL answers (sent by the simulator, received by the ESME).",
+    "ESME_RTHROTTLED / ESME_RMSGQFUL answers (sent by the simulator or the server face, "
+    "received by the ESME).",
     ["side", "bind", "status"],
 )
 SUBMIT_OUTCOMES = Counter(
@@ -67,7 +71,8 @@ SUBMIT_OUTCOMES = Counter(
 )
 RECEIPTS = Counter(
     "smpp_receipts",
-    "Delivery receipts sent (simulator) or received (ESME), by final state.",
+    "Delivery receipts sent (simulator; server face, once answered) or received (ESME), "
+    "by final state.",
     ["side", "state"],
 )
 MO_MESSAGES = Counter(

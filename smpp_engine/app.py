@@ -89,6 +89,8 @@ class Started:
     simulator_control_port: int | None
     http_port: int | None
     billing: bool
+    #: The SMPP server face's port ([smpp_server]), None when it is off.
+    smpp_server_port: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"event": "running", **dataclasses.asdict(self)}
@@ -127,6 +129,7 @@ class Gateway:
         self.jobs: JobRunner | None = None
         self.callbacks: CallbackSender | None = None
         self.mo_inbox: MoInbox | None = None
+        self.smpp_server: Any = None
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
         self._services: trio.Nursery | None = None
@@ -207,6 +210,7 @@ class Gateway:
                 partial(sample_queue_depth, store, self._sampled, every=_QUEUE_SAMPLE_SECONDS)
             )
             http_port = await self._start_http(services, store, pipeline)
+            smpp_server_port = await self._start_smpp_server(services, store, pipeline)
             started = Started(
                 store=store.name,
                 routes=tuple(r.name for r in routes),
@@ -214,6 +218,7 @@ class Gateway:
                 simulator_control_port=control_port,
                 http_port=http_port,
                 billing=billing is not None,
+                smpp_server_port=smpp_server_port,
             )
             _log.info("gateway running", **dataclasses.asdict(started))
             task_status.started(started)
@@ -251,6 +256,20 @@ class Gateway:
         await nursery.start(simulator.run)
         self.simulator = simulator
         return int(simulator.port), simulator.control_port
+
+    async def _start_smpp_server(
+        self, nursery: trio.Nursery, store: Store, pipeline: Pipeline
+    ) -> int | None:
+        if self.settings.smpp_server is None:
+            return None
+        from .smpp_server import SmppServer  # noqa: PLC0415
+
+        server = SmppServer(
+            self.settings, store, pipeline.accept, owner=pipeline.owner, clock=self.clock
+        )
+        port: int = await nursery.start(server.run)
+        self.smpp_server = server
+        return port
 
     def _route(self, route: SmscRoute, simulator_port: int | None) -> SmscRoute:
         """An ``[[smsc]]`` at the built-in simulator's address binds to the port it got.
@@ -540,6 +559,8 @@ class Gateway:
         self._sampled[:] = routing.names
         if self.billing is not None:
             self.billing.routing = routing.table
+        if self.smpp_server is not None:
+            self.smpp_server.routing = routing.table
         if self._api is not None:
             self._api.replace_routes(
                 routing.names,

@@ -88,4 +88,7 @@ def restart_needed(running: Settings, loaded: Settings) -> list[str]:
         for key in http_old
         if key not in _HTTP_RELOADED and http_old[key] != http_new.get(key)
     ]
+    # The SMPP server face's credentials hold its binds: read at start only.
+    if [(t.name, t.smpp) for t in running.tenants] != [(t.name, t.smpp) for t in loaded.tenants]:
+        changed.append("tenants.smpp")
     return sorted(changed)

@@ -67,6 +67,11 @@ BENCHMARKS: dict[str, Benchmark] = {
     "b8": Benchmark(
         "b8_memory", "RSS with many messages queued", ("--messages", "100000", "--run-seconds", "5")
     ),
+    "b9": Benchmark(
+        "b9_server_face",
+        "a raw ESME through the SMPP server face to the simulator, with receipts",
+        ("--messages", "10000"),
+    ),
     "b10": Benchmark(
         "b10_callbacks",
         "delivery callbacks/s with 10 % of receivers failing, and a receiver outage",

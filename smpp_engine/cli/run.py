@@ -99,6 +99,11 @@ def listeners(settings: Settings) -> list[Listener]:
         found.append(
             Listener("the simulator's SMPP port", "[simulator] port", sim.host, sim.port, False)
         )
+    server = settings.smpp_server
+    if server is not None:
+        found.append(
+            Listener("the SMPP server face", "[smpp_server] port", server.host, server.port, False)
+        )
     return found
 
 

@@ -21,6 +21,7 @@ from ..protocol import (
     DEFAULT_PROFILE,
     MAX_PARTS,
     Concatenation,
+    SegmentPayload,
     SubmitSm,
     TextProfile,
     format_absolute,
@@ -142,7 +143,13 @@ def submit_parts(
     cannot be sent (more parts than the route allows included) and
     :class:`PartCountError` when it no longer splits as it did at accept time;
     the caller records either as a permanent failure.
+
+    A message stored with its segment as a client sent it (``payload``: the SMPP
+    server face) is that one submit_sm, never split again: its UDH or SAR TLVs
+    join it to the client's other parts.
     """
+    if message.payload is not None:
+        return _as_sent(message, options, now)
     if message.parts > options.max_parts:
         raise PartCountError(message.message_id, message.parts, message.parts, options.max_parts)
     segments = split_text(
@@ -180,3 +187,33 @@ def submit_parts(
             )
         )
     return result
+
+
+def _as_sent(
+    message: ClaimedMessage, options: SubmitOptions, now: float
+) -> list[tuple[int, SubmitSm]]:
+    assert message.payload is not None
+    segment = SegmentPayload.decode(message.payload)
+    if message.parts != 1:
+        raise PartCountError(message.message_id, message.parts, 1)
+    if 0 not in message.pending_parts:
+        return []
+    return [
+        (
+            0,
+            SubmitSm(
+                source_addr_ton=message.source_ton,
+                source_addr_npi=message.source_npi,
+                source_addr=message.source,
+                dest_addr_ton=message.dest_ton,
+                dest_addr_npi=message.dest_npi,
+                destination_addr=message.destination,
+                esm_class=segment.esm_class,
+                registered_delivery=1 if message.registered_delivery else 0,
+                validity_period=options.validity_period(message.expires_at, now),
+                data_coding=segment.data_coding,
+                short_message=segment.short_message,
+                tlvs=dict(segment.tlvs),
+            ),
+        )
+    ]

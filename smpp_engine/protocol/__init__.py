@@ -73,6 +73,7 @@ from .receipts import (
     response_id_key,
 )
 from .references import ReferenceAllocator
+from .segment_payload import SegmentPayload
 from .segmentation import (
     MAX_PARTS,
     Concatenation,
@@ -190,6 +191,7 @@ __all__ = [
     "ResponseReceived",
     "Role",
     "Segment",
+    "SegmentPayload",
     "SequenceAllocator",
     "Session",
     "SessionError",

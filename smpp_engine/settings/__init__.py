@@ -30,6 +30,12 @@ from .model import (
 from .priority import NamedPriority
 from .rendering import MASK, settings_data, to_toml
 from .routing import RoutingSettings, RuleSettings
+from .smpp_server import (
+    SmppCredential,
+    SmppServerSettings,
+    check_smpp_password,
+    hash_smpp_password,
+)
 from .smsc import RetrySettings, SmscSettings, TlsSettings
 from .tenants import CallbackSettings, MoRouteSettings, TenantSettings, check_callback_url
 
@@ -59,6 +65,8 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SimulatorSettings",
+    "SmppCredential",
+    "SmppServerSettings",
     "SmscSettings",
     "StoreSettings",
     "TenantSettings",
@@ -66,8 +74,10 @@ __all__ = [
     "api_key_entry",
     "apply_environment",
     "check_callback_url",
+    "check_smpp_password",
     "default_toml",
     "hash_api_key",
+    "hash_smpp_password",
     "load_settings",
     "new_api_key",
     "read_toml",

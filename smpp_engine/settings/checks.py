@@ -89,6 +89,7 @@ def cross_check(settings: Settings, source: str) -> list[Problem]:
                     repr(rule.target),
                 )
             )
+    problems.extend(_smpp_problems(settings, source, names))
     billing = settings.billing
     if billing.enabled and billing.route not in names:
         problems.append(
@@ -115,3 +116,29 @@ def _routing_problems(settings: Settings, source: str, names: list[str]) -> list
     return [
         Problem(source, key, expected, repr(route)) for key, route in named if route not in names
     ]
+
+
+def _smpp_problems(settings: Settings, source: str, routes: list[str]) -> list[Problem]:
+    """system_ids unique over every tenant; routes named by the SMPP server face exist."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    expected = f"expected the name of an [[smsc]] ({', '.join(map(repr, routes))})"
+    for tenant in settings.tenants:
+        for c, credential in enumerate(tenant.smpp):
+            at = f"tenants[{tenant.name}].smpp[{c}]"
+            if credential.system_id in seen:
+                problems.append(
+                    Problem(
+                        source,
+                        f"{at}.system_id",
+                        "expected a system_id no other credential has",
+                        repr(credential.system_id),
+                    )
+                )
+            seen.add(credential.system_id)
+            if credential.route and credential.route not in routes:
+                problems.append(Problem(source, f"{at}.route", expected, repr(credential.route)))
+    server = settings.smpp_server
+    if server is not None and server.route and server.route not in routes:
+        problems.append(Problem(source, "smpp_server.route", expected, repr(server.route)))
+    return problems

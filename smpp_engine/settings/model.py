@@ -34,6 +34,7 @@ from .priority import NamedPriority
 from .routing import RoutingSettings
 from .sections import Section
 from .senders import SenderId
+from .smpp_server import SmppServerSettings
 from .smsc import Seconds, SmscSettings
 from .tenants import CallbackSettings, MoRouteSettings, TenantSettings
 
@@ -390,6 +391,8 @@ class Settings(Section):
     tenants: list[TenantSettings] = []
     callbacks: CallbackSettings = CallbackSettings()
     mo_routes: list[MoRouteSettings] = []
+    #: None (no [smpp_server] table): no SMPP listener.
+    smpp_server: SmppServerSettings | None = None
 
     def route(self, name: str) -> SmscSettings:
         """The ``[[smsc]]`` called ``name``; KeyError if none is."""

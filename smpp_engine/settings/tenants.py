@@ -18,6 +18,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from ..store.callbacks import CALLBACK_EVENTS, DEFAULT_CALLBACK_EVENTS
 from .sections import Section
 from .senders import SenderId
+from .smpp_server import SmppCredential
 from .smsc import Seconds
 
 __all__ = [
@@ -73,6 +74,8 @@ class TenantSettings(Section):
     callback_hosts: list[str] = []
     #: The events posted when a message does not say.
     callback_events: list[CallbackEvent] = sorted(DEFAULT_CALLBACK_EVENTS)
+    #: The system_ids its systems bind to the SMPP server face with ([smpp_server]).
+    smpp: list[SmppCredential] = []
 
     @field_validator("callback_url")
     @classmethod

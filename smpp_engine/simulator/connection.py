@@ -72,6 +72,8 @@ from ..protocol import (
     format_absolute,
     status_name,
 )
+from ..protocol.log_fields import error_fields as _error_fields
+from ..protocol.log_fields import printable as _printable
 from .receipts_scheduler import BEFORE_RESP
 from .records import MessageRecord
 from .routing import Outgoing
@@ -109,9 +111,6 @@ _RESP_PACKERS: dict[int, struct.Struct] = {}
 _MESSAGE_ID_LIMIT = 64  # message_id C-octet string: 65 octets with the NUL
 #: Refusals that a password guess gets: answered late (see failed_binds).
 _CREDENTIAL_REFUSALS = frozenset({_S.ESME_RINVPASWD.value, _S.ESME_RINVSYSID.value})
-#: PDU fields whose value is never logged.
-_SECRET_FIELDS = frozenset({"password"})
-_LOGGED_VALUE = 80
 
 
 def _response_octets(command_id: int, status: int, sequence: int, message_id: bytes) -> bytes:
@@ -785,26 +784,3 @@ def _peer(stream: trio.SocketStream) -> tuple[str, str]:
     except (OSError, ValueError):
         return "?", "?"
     return str(host), f"{host}:{port}"
-
-
-def _printable(text: str) -> str:
-    """``text`` for a log line: control characters (a terminal's escapes) escaped."""
-    return text if text.isprintable() else ascii(text)[1:-1]
-
-
-def _error_fields(error: PduError) -> dict[str, object]:
-    """A codec error for the log, with no secret field's value (an over-long
-    password is refused by the codec with the value in hand)."""
-    value: object = error.value
-    if error.field in _SECRET_FIELDS and value is not None:
-        value = "***"
-    elif value is not None:
-        text = repr(value)
-        value = text if len(text) <= _LOGGED_VALUE else text[: _LOGGED_VALUE - 3] + "..."
-    return {
-        "error": error.reason,
-        "status": status_name(error.status),
-        "field": error.field,
-        "value": value,
-        "command_id": None if error.command_id is None else f"0x{error.command_id:08X}",
-    }

@@ -19,13 +19,13 @@ import trio
 from pydantic import ValidationError
 
 from ..protocol import CommandStatus
+from ..protocol.failed_binds import FailedBinds
 from ..redaction import remember
 from .accounts import Accounts
 from .behaviour import Behaviour
 from .clock import SimClock
 from .connection import Connection
 from .control_api import MIN_TOKEN_LENGTH, serve_control_api
-from .failed_binds import FailedBinds
 from .faults import FaultError, FaultKind, Malformed, malformed_pdu
 from .message_ids import MessageIds
 from .mo import MoBuilder, MoError, MoLog, MoLogEntry, MoResult

@@ -122,7 +122,7 @@ WITH expired AS (
         m.registered_delivery, m.not_before, m.expires_at, m.attempts - 1 AS attempts,
         m.possible_duplicate,
         m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi, m.unclean_stops,
-        m.route_plan
+        m.route_plan, m.payload
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT $1, change.state, change.delta
@@ -435,6 +435,7 @@ class PostgresStore(
                 dest_npi=r["dest_npi"],
                 unclean_stops=r["unclean_stops"],
                 route_plan=decode_plan(r["route_plan"]),
+                payload=r["payload"],
             )
             for r in records
         ]

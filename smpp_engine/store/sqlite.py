@@ -74,7 +74,7 @@ _ALL_PARTS = tuple(tuple(range(n)) for n in range(256))  # pending_parts of a fr
 _CLAIM_COLUMNS = (
     "id, smsc, source, destination, text, parts, priority, registered_delivery, expires_at, "
     "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi, "
-    "unclean_stops, route_plan"
+    "unclean_stops, route_plan, payload"
 )
 
 
@@ -217,6 +217,7 @@ class SqliteStore(
                     dest_npi=r.dest_npi,
                     unclean_stops=r.unclean_stops,
                     route_plan=decode_plan(r.route_plan),
+                    payload=r.payload,
                 )
             )
         return claimed

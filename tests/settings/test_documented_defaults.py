@@ -34,6 +34,8 @@ from smpp_engine.settings import (
     RoutingSettings,
     RuleSettings,
     SimulatorSettings,
+    SmppCredential,
+    SmppServerSettings,
     SmscSettings,
     StoreSettings,
     TenantSettings,
@@ -65,6 +67,8 @@ TABLES: dict[str, type[BaseModel]] = {
     "tenants": TenantSettings,
     "callbacks": CallbackSettings,
     "mo_routes": MoRouteSettings,
+    "tenants.smpp": SmppCredential,
+    "smpp_server": SmppServerSettings,
 }
 
 _TABLE = re.compile(r"^(?:### )?`\[\[?([a-z._]+)\]\]?`")

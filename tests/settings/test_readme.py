@@ -26,7 +26,8 @@ def documented_keys(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, 
     for key, field in model.model_fields.items():
         variable = f"{prefix}__{key.upper()}"
         sub = _model(field.annotation)
-        if sub is None or key == "api_keys":
+        # Lists of tables inside a table are given whole in one variable.
+        if sub is None or key in ("api_keys", "smpp"):
             yield key, variable
         else:
             if typing.get_origin(field.annotation) is list:  # entries addressed by name

@@ -22,9 +22,9 @@ from smpp_engine.protocol import (
     DeliverSm,
     EnquireLink,
 )
+from smpp_engine.protocol.failed_binds import FORGET_AFTER, MAX_SOURCES, FailedBinds
 from smpp_engine.simulator import parse_scenario
 from smpp_engine.simulator.accounts import Accounts
-from smpp_engine.simulator.failed_binds import FORGET_AFTER, MAX_SOURCES, FailedBinds
 from smpp_engine.simulator.routing import Outgoing, Router
 from smpp_engine.simulator.scenario import Account, BindType
 from smpp_engine.simulator.scheduler import Scheduler

@@ -24,8 +24,8 @@ from smpp_engine.store.schema import sqlite as sqlite_schema
 from .conftest import store_url_of
 from .test_upgrade import _ROWS, QUEUED, SUBMITTED
 
-BEFORE_TENANTS = sqlite_schema.SCHEMA_VERSION - 1
-PG_BEFORE_TENANTS = postgres_schema.SCHEMA_VERSION - 1
+BEFORE_TENANTS = 13  # the schema just before tenants and callbacks
+PG_BEFORE_TENANTS = 14
 
 
 def _sqlite_before(path: Path) -> None:

@@ -13,6 +13,7 @@ from .model import (
     decode_events,
     encode_events,
 )
+from .queries import SMPP_URL_PREFIX
 from .rules import Backoff, OutboxRow, wanted
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "CALLBACK_EVENTS",
     "DEFAULT_CALLBACK_EVENTS",
     "MO_EVENT",
+    "SMPP_URL_PREFIX",
     "Backoff",
     "CallbackStore",
     "OutboxEvent",

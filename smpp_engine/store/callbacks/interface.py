@@ -32,6 +32,18 @@ class CallbackStore(Protocol):
         of its message, leased to ``owner`` until ``now + lease``; oldest due first."""
         ...
 
+    async def claim_callbacks_for(
+        self, urls: Sequence[str], *, owner: str, now: float, lease: float, limit: int
+    ) -> list[OutboxEvent]:
+        """As :meth:`claim_callbacks`, for events whose URL is one of ``urls`` only
+        (``smpp:SYSTEM_ID``: the binds this process holds). :meth:`claim_callbacks`
+        never returns events of ``smpp:`` URLs: they go out over SMPP binds."""
+        ...
+
+    async def callbacks_delivered(self, event_ids: Sequence[int], *, owner: str) -> int:
+        """As :meth:`callback_delivered` for many events; returns how many left."""
+        ...
+
     async def callback_delivered(self, event_id: int, *, owner: str) -> bool:
         """The event was posted: it leaves the outbox. False if ``owner`` no longer holds it."""
         ...

@@ -21,6 +21,8 @@ Ts = TypeVarTuple("Ts")
 
 _INSERT = queries.INSERT
 _CLAIM = queries.for_postgres(queries.CLAIM)
+_CLAIM_FOR_URLS = queries.for_postgres(queries.CLAIM_FOR_URLS)
+_DELIVERED_MANY = queries.for_postgres(queries.DELIVERED_MANY)
 _LIST = queries.LIST.replace("$2 IS NULL", "$2::text IS NULL")
 _REPLAY = queries.REPLAY.replace("$2 IS NULL", "$2::text IS NULL").replace(
     "$3 IS NULL", "$3::bigint IS NULL"
@@ -56,6 +58,28 @@ class PostgresCallbacks:
             "claim_callbacks", self._fetch_callbacks, _CLAIM, owner, now, lease, limit
         )
         return sorted((event_of(tuple(r)) for r in rows), key=lambda e: (e.next_at, e.event_id))
+
+    async def claim_callbacks_for(
+        self, urls: Sequence[str], *, owner: str, now: float, lease: float, limit: int
+    ) -> list[OutboxEvent]:
+        if not urls:
+            return []
+        rows = await self._run(
+            "claim_callbacks_for",
+            self._fetch_callbacks,
+            _CLAIM_FOR_URLS,
+            owner,
+            now,
+            lease,
+            limit,
+            list(urls),
+        )
+        return sorted((event_of(tuple(r)) for r in rows), key=lambda e: (e.next_at, e.event_id))
+
+    async def callbacks_delivered(self, event_ids: Sequence[int], *, owner: str) -> int:
+        return await self._run(
+            "callbacks_delivered", self._outbox_count, _DELIVERED_MANY, list(event_ids), owner
+        )
 
     async def callback_delivered(self, event_id: int, *, owner: str) -> bool:
         return await self._run(

@@ -10,13 +10,16 @@ from __future__ import annotations
 __all__ = [
     "CHANGED",
     "CLAIM",
+    "CLAIM_FOR_URLS",
     "COLUMNS",
     "DEFER",
     "DELIVERED",
+    "DELIVERED_MANY",
     "FAILED",
     "INSERT",
     "LIST",
     "REPLAY",
+    "SMPP_URL_PREFIX",
     "STATS",
     "for_sqlite",
 ]
@@ -42,10 +45,13 @@ CHANGED = (
 
 # Due, not held by a live lease, and the first pending event of its message: an
 # event never overtakes an earlier one of the same message (the earlier one stays
-# pending until posted or parked). $1 owner, $2 now, $3 lease, $4 limit.
+# pending until posted or parked). $1 owner, $2 now, $3 lease, $4 limit. {scope}:
+# which receivers: HTTP ones for the callback sender, named SMPP binds for the
+# SMPP server face (their URLs are "smpp:SYSTEM_ID", see SMPP_URL_PREFIX).
 _CLAIMABLE = """
 SELECT o.id FROM callback_outbox AS o
 WHERE o.status = 'pending' AND o.next_at <= $2 AND (o.lease_until IS NULL OR o.lease_until <= $2)
+  AND {scope}
   AND (o.message_id IS NULL OR NOT EXISTS (
       SELECT 1 FROM callback_outbox AS e
       WHERE e.message_id = o.message_id AND e.id < o.id AND e.status = 'pending'))
@@ -53,11 +59,22 @@ ORDER BY o.next_at, o.id
 LIMIT $4
 """
 
-CLAIM = (
+#: The URL of events for a client bound over SMPP: the prefix and its system_id.
+SMPP_URL_PREFIX = "smpp:"
+
+_CLAIM_ANY = (
     "UPDATE callback_outbox SET lease_owner = $1, "
     "lease_until = CAST($2 AS DOUBLE PRECISION) + CAST($3 AS DOUBLE PRECISION) "
     "WHERE id IN (" + _CLAIMABLE + "{lock}) RETURNING " + COLUMNS
 )
+# Events for HTTP receivers only: those for SMPP binds go out over their binds.
+CLAIM = _CLAIM_ANY.replace("{scope}", f"o.url NOT LIKE '{SMPP_URL_PREFIX}%'")
+# Events whose URL is one of $5 (the SMPP binds this process holds). {urls} is
+# the backend's "one of a list" test.
+CLAIM_FOR_URLS = _CLAIM_ANY.replace("{scope}", "{urls}")
+
+# Many events delivered at once (deliver_sm_resp of a window): $1 ids, $2 owner.
+DELIVERED_MANY = "DELETE FROM callback_outbox WHERE id {ids} AND lease_owner = $2"
 
 # Posted: the event leaves the outbox.
 DELIVERED = "DELETE FROM callback_outbox WHERE id = $1 AND lease_owner = $2"
@@ -98,8 +115,17 @@ STATS = (
 
 def for_sqlite(statement: str) -> str:
     """``statement`` with SQLite's numbered parameters (``?1``)."""
-    return statement.replace("$", "?").replace("{lock}", "")
+    return (
+        statement.replace("$", "?")
+        .replace("{lock}", "")
+        .replace("{urls}", "o.url IN (SELECT value FROM json_each(?5))")
+        .replace("{ids}", "IN (SELECT value FROM json_each(?1))")
+    )
 
 
 def for_postgres(statement: str) -> str:
-    return statement.replace("{lock}", " FOR UPDATE SKIP LOCKED")
+    return (
+        statement.replace("{lock}", " FOR UPDATE SKIP LOCKED")
+        .replace("{urls}", "o.url = ANY($5::text[])")
+        .replace("{ids}", "= ANY($1::bigint[])")
+    )

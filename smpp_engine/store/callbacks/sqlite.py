@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,8 @@ _FAILED = queries.for_sqlite(queries.FAILED)
 _DEFER = queries.for_sqlite(queries.DEFER)
 _LIST = queries.for_sqlite(queries.LIST)
 _REPLAY = queries.for_sqlite(queries.REPLAY)
+_CLAIM_FOR_URLS = queries.for_sqlite(queries.CLAIM_FOR_URLS)
+_DELIVERED_MANY = queries.for_sqlite(queries.DELIVERED_MANY)
 
 
 def write_outbox(c: sqlite3.Connection, rows: Sequence[OutboxRow]) -> None:
@@ -93,6 +96,30 @@ class SqliteCallbacks:
             return in_transaction(c, claim)
 
         return await self._worker.run("claim_callbacks", work)
+
+    async def claim_callbacks_for(
+        self, urls: Sequence[str], *, owner: str, now: float, lease: float, limit: int
+    ) -> list[OutboxEvent]:
+        if not urls:
+            return []
+        listed = json.dumps(list(urls))
+
+        def work(c: sqlite3.Connection) -> list[OutboxEvent]:
+            def claim() -> list[OutboxEvent]:
+                rows = c.execute(_CLAIM_FOR_URLS, (owner, now, lease, limit, listed)).fetchall()
+                return sorted((event_of(r) for r in rows), key=lambda e: (e.next_at, e.event_id))
+
+            return in_transaction(c, claim)
+
+        return await self._worker.run("claim_callbacks_for", work)
+
+    async def callbacks_delivered(self, event_ids: Sequence[int], *, owner: str) -> int:
+        listed = json.dumps(list(event_ids))
+
+        def work(c: sqlite3.Connection) -> int:
+            return in_transaction(c, lambda: c.execute(_DELIVERED_MANY, (listed, owner)).rowcount)
+
+        return await self._worker.run("callbacks_delivered", work)
 
     async def _change(self, operation: str, statement: str, parameters: tuple[Any, ...]) -> bool:
         def work(c: sqlite3.Connection) -> bool:

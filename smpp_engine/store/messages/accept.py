@@ -138,6 +138,7 @@ def message_rows(
             "callback_events": (
                 None if m.callback_url is None else encode_events(m.callback_events)
             ),
+            "payload": m.payload,
         }
         for m in messages
     ]
@@ -183,4 +184,5 @@ def claimed_on_accept(message: NewMessage, message_id: int) -> ClaimedMessage:
         dest_npi=message.dest_npi,
         dispatched=True,
         route_plan=message.route_plan,
+        payload=message.payload,
     )

@@ -123,6 +123,10 @@ class NewMessage:
     #: and "accepted" (see :mod:`..callbacks.model`).
     callback_url: str | None = None
     callback_events: frozenset[str] = frozenset()
+    #: The one segment to submit as it is (a client's submit_sm over the SMPP server
+    #: face: esm_class, data_coding, short_message, TLVs; see
+    #: :mod:`smpp_engine.protocol.segment_payload`); None: ``text`` is split by the route.
+    payload: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,8 @@ class ClaimedMessage:
     unclean_stops: int = 0
     dispatched: bool = False  # marked dispatched when stored (a reply handed over at once)
     route_plan: tuple[str, ...] = ()  # the routes its rule allows, in failover order
+    #: The segment to submit as it is (see :attr:`NewMessage.payload`); None: split ``text``.
+    payload: bytes | None = None
 
 
 # --- updates: what the pipeline records, in batches, through the batching writer ---

@@ -839,6 +839,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX mo_messages_route ON mo_messages (route, id);
     """,
+    # 16: messages taken over the SMPP server face keep the client's segment as sent
+    # (esm_class, data_coding, short_message and TLVs, in submit_sm's own layout), so a
+    # part of a long message goes upstream with the client's UDH or SAR, never re-split.
+    # NULL: the text is split by the route as before.
+    """
+    ALTER TABLE messages ADD COLUMN payload bytea;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

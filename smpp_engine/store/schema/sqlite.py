@@ -589,8 +589,14 @@ _V14 = (
     "CREATE INDEX mo_messages_route ON mo_messages (route, id)",
 )
 
+# 15: messages taken over the SMPP server face keep the client's segment as sent
+# (esm_class, data_coding, short_message and TLVs, in submit_sm's own layout), so a
+# part of a long message goes upstream with the client's UDH or SAR, never re-split.
+# NULL: the text is split by the route as before.
+_V15 = ("ALTER TABLE messages ADD COLUMN payload BLOB",)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15
 )  # fmt: skip
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 

@@ -1,18 +1,18 @@
 // An ESME made with npm's smpp package, for interop tests of the engine's simulator.
-// Usage: node client.js HOST PORT SYSTEM_ID PASSWORD COUNT
+// Usage: node client.js HOST PORT SYSTEM_ID PASSWORD COUNT [TIMEOUT_MS]
 // Binds as transceiver, submits COUNT messages asking for receipts, waits for them,
 // unbinds. Prints one JSON object per line on stdout.
 'use strict';
 const smpp = require('smpp');
 
-const [host, port, systemId, password, countText] = process.argv.slice(2);
+const [host, port, systemId, password, countText, timeoutText] = process.argv.slice(2);
 const count = Number(countText);
 const log = (event) => process.stdout.write(JSON.stringify(event) + '\n');
 const receipts = new Set();
 const accepted = new Set();
 
 const session = smpp.connect({ url: `smpp://${host}:${port}` });
-const timer = setTimeout(() => { log({ event: 'timeout' }); process.exit(3); }, 20000);
+const timer = setTimeout(() => { log({ event: 'timeout' }); process.exit(3); }, Number(timeoutText || 20000));
 
 const finish = () => {
   session.unbind(() => {
