@@ -59,15 +59,18 @@ async def tenants(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             return await store.accept(messages, now=clock[0])
 
         context.accept = accept
-        context.api_key_digests = {
-            **context.api_key_digests,
-            "acme-key": hash_api_key(ACME_KEY),
-            "beta-key": hash_api_key(BETA_KEY),
-        }
         # Fresh tenants per test: the throughput limiter lives in the tenant.
-        context.tenant_gate = TenantGate(
-            {"acme": dataclasses.replace(ACME), "beta": dataclasses.replace(BETA)},
-            {"acme-key": "acme", "beta-key": "beta"},
+        context.replace_keys(
+            {
+                **context.api_key_digests,
+                "acme-key": hash_api_key(ACME_KEY),
+                "beta-key": hash_api_key(BETA_KEY),
+            },
+            context.api_key_scopes,
+            TenantGate(
+                {"acme": dataclasses.replace(ACME), "beta": dataclasses.replace(BETA)},
+                {"acme-key": "acme", "beta-key": "beta"},
+            ),
         )
         async with (
             client_for(context) as ops,
