@@ -151,14 +151,16 @@ class SmsSelfService:
 
     ``replies`` is the :class:`Pipeline`: replies go to its ``route`` dispatcher
     already claimed. Anything else: replies are stored QUEUED, for whichever
-    dispatcher claims them. ``workers`` tasks process messages; each takes the
-    messages waiting when it is free, up to ``batch`` of different phones, and
-    answers them with one context load and one save on a store that can
-    (PostgreSQL; one at a time on any other, and always when only one waits).
-    ``backlog`` more wait, beyond which an MO is refused for now (the SMSC
-    offers it again later). ``clock`` is the billing core's "now" (the reading
-    window, due dates); a reply expires ``reply_validity`` seconds after the
-    MO arrived.
+    dispatcher claims them. ``workers`` messages are processed at once, each alone.
+    On a store that loads and saves several at once (PostgreSQL) ``batch_workers``
+    tasks (at most ``workers``) each take the messages waiting when it is free, up
+    to ``batch`` of different phones, and answer them with one context load and one
+    save: the messages that arrive while a batch is in the store make the next one
+    (a lone message goes at once), which costs the gateway and the database less
+    per message than more tasks answering smaller batches. ``backlog`` more wait,
+    beyond which an MO is refused for now (the SMSC offers it again later).
+    ``clock`` is the billing core's "now" (the reading window, due dates); a reply
+    expires ``reply_validity`` seconds after the MO arrived.
     """
 
     def __init__(
@@ -171,6 +173,7 @@ class SmsSelfService:
         clock: Callable[[], float] = time.time,
         workers: int = 8,
         batch: int = 16,
+        batch_workers: int = 2,
         backlog: int = 10_000,
         reply_validity: float = DEFAULT_REPLY_VALIDITY,
         ask_again_after: float = DEFAULT_ASK_AGAIN_AFTER,
@@ -193,6 +196,7 @@ class SmsSelfService:
         self.clock = clock
         self.workers = workers
         self.batch = batch
+        self.batch_workers = batch_workers
         self._batches = repository if isinstance(repository, _BatchStore) else None
         self._send, self._receive = trio.open_memory_channel[tuple["MoMessage", float]](backlog)
         self._sender = sender_address(settings.sender_id) if settings.sender_id else None
@@ -218,8 +222,11 @@ class SmsSelfService:
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Process queued MO messages with ``workers`` tasks until cancelled."""
+        tasks = self.workers
+        if self._batches is not None and self.batch > 1:
+            tasks = min(tasks, self.batch_workers)
         async with trio.open_nursery() as nursery:
-            for _ in range(self.workers):
+            for _ in range(tasks):
                 nursery.start_soon(self._work)
             task_status.started()
 
