@@ -238,7 +238,9 @@ class SmsSelfService:
             # that the batch left.
             batch, later = [first], []
             phones = {first[0].source}
-            while len(batch) < self.batch:
+            # On a store that answers MO one at a time, the others stay for idle workers.
+            limit = 1 if self._batches is None else self.batch
+            while len(batch) < limit:
                 try:
                     item = receive.receive_nowait()
                 except (trio.WouldBlock, trio.EndOfChannel):
