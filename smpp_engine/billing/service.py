@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -28,6 +29,7 @@ from billing_core import (
     Ledger,
     Outcome,
     OutcomeStatus,
+    ReadingContext,
     SmsParseError,
     TextSizer,
     UtilitySettings,
@@ -44,7 +46,8 @@ if TYPE_CHECKING:
 
 from ..protocol import DEFAULT_PROFILE, Concatenation, TextProfile, plan_text, sender_address
 from ..routing import MessageFacts, MessageKind, RouteChoice, RoutingTable
-from ..store import Accepted, BillingStore, NewMessage, ReplyLease, StoreError
+from ..store import Accepted, BillingStore, NewMessage, ReplyLease, SavedAnswer, StoreError
+from ..store.billing.model import AnswerToSave, ContextAsked
 
 __all__ = ["ReplyQueue", "SmsSelfService"]
 
@@ -103,16 +106,61 @@ class _RoutedQueue(Protocol):
     async def accept(self, messages: Sequence[NewMessage]) -> list[Accepted]: ...
 
 
+@runtime_checkable
+class _BatchStore(Protocol):
+    """A store that loads and saves several SMS's answers at once (PostgreSQL's):
+    told apart by its shape; any other answers each MO alone."""
+
+    async def load_contexts(
+        self, asked: Sequence[ContextAsked], *, now: datetime
+    ) -> list[ReadingContext]: ...
+
+    async def save_answers(self, answers: Sequence[AnswerToSave]) -> list[SavedAnswer]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """An MO taken (``taken``: ``time.perf_counter()``), with the id its answer is
+    stored under and the route its reply takes."""
+
+    message: MoMessage
+    taken: float
+    mo_id: str
+    choice: RouteChoice | None
+    route: str
+
+
+@dataclass(slots=True)
+class _Answer:
+    """An MO's outcome on its way to the store; ``outcome`` is restated when the save
+    finds the ledger changed since it was loaded."""
+
+    asked: _Asked
+    outcome: Outcome
+    lane: RouteDispatcher | None
+    replied: bool
+    to_save: AnswerToSave = field(init=False)
+
+    @property
+    def message(self) -> MoMessage:
+        return self.asked.message
+
+
 class SmsSelfService:
     """Answers one utility's consumers. ``take`` is the pipeline's ``on_mo`` callback.
 
     ``replies`` is the :class:`Pipeline`: replies go to its ``route`` dispatcher
     already claimed. Anything else: replies are stored QUEUED, for whichever
-    dispatcher claims them. ``workers`` messages are processed at once;
-    ``backlog`` more wait, beyond which an MO is refused for now (the SMSC
-    offers it again later). ``clock`` is the billing core's "now" (the reading
-    window, due dates); a reply expires ``reply_validity`` seconds after the
-    MO arrived.
+    dispatcher claims them. ``workers`` messages are processed at once, each alone.
+    On a store that loads and saves several at once (PostgreSQL) ``batch_workers``
+    tasks (at most ``workers``) each take the messages waiting when it is free, up
+    to ``batch`` of different phones, and answer them with one context load and one
+    save: the messages that arrive while a batch is in the store make the next one
+    (a lone message goes at once), which costs the gateway and the database less
+    per message than more tasks answering smaller batches. ``backlog`` more wait,
+    beyond which an MO is refused for now (the SMSC offers it again later).
+    ``clock`` is the billing core's "now" (the reading window, due dates); a reply
+    expires ``reply_validity`` seconds after the MO arrived.
     """
 
     def __init__(
@@ -124,13 +172,17 @@ class SmsSelfService:
         route: str,
         clock: Callable[[], float] = time.time,
         workers: int = 8,
+        batch: int = 16,
+        batch_workers: int = 2,
         backlog: int = 10_000,
         reply_validity: float = DEFAULT_REPLY_VALIDITY,
         ask_again_after: float = DEFAULT_ASK_AGAIN_AFTER,
         routing: RoutingTable | None = None,
     ) -> None:
-        if workers < 1 or backlog < 1:
-            raise ValueError(f"workers and backlog must be at least 1, got {workers}, {backlog}")
+        if workers < 1 or backlog < 1 or batch < 1:
+            raise ValueError(
+                f"workers, batch and backlog must be at least 1, got {workers}, {batch}, {backlog}"
+            )
         if not reply_validity > 0:
             raise ValueError(f"reply_validity must be above 0 seconds, got {reply_validity!r}")
         self.reply_validity = reply_validity
@@ -143,6 +195,9 @@ class SmsSelfService:
         self.route = route
         self.clock = clock
         self.workers = workers
+        self.batch = batch
+        self.batch_workers = batch_workers
+        self._batches = repository if isinstance(repository, _BatchStore) else None
         self._send, self._receive = trio.open_memory_channel[tuple["MoMessage", float]](backlog)
         self._sender = sender_address(settings.sender_id) if settings.sender_id else None
         self.routing = routing
@@ -167,29 +222,124 @@ class SmsSelfService:
 
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Process queued MO messages with ``workers`` tasks until cancelled."""
+        tasks = self.workers
+        if self._batches is not None and self.batch > 1:
+            tasks = min(tasks, self.batch_workers)
         async with trio.open_nursery() as nursery:
-            for _ in range(self.workers):
+            for _ in range(tasks):
                 nursery.start_soon(self._work)
             task_status.started()
 
     async def _work(self) -> None:
-        async for message, taken in self._receive.clone():
+        receive = self._receive.clone()
+        async for first in receive:
+            # The MO waiting now join this one (no wait for more), up to ``batch``;
+            # one of a phone already in the batch is answered after it, on the ledger
+            # that the batch left.
+            batch, later = [first], []
+            phones = {first[0].source}
+            # On a store that answers MO one at a time, the others stay for idle workers.
+            limit = 1 if self._batches is None else self.batch
+            while len(batch) < limit:
+                try:
+                    item = receive.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+                if item[0].source in phones:
+                    later.append(item)
+                else:
+                    phones.add(item[0].source)
+                    batch.append(item)
+            if len(batch) > 1 and self._batches is not None:
+                later[:0] = await self._answer_batch(self._batches, batch)
+            else:
+                later[:0] = batch
+            for message, taken in later:
+                await self._answer_one(message, taken)
+
+    async def _answer_one(self, message: MoMessage, taken: float) -> None:
+        """Answer one MO, then ack it: taken when its outcome is durable, else refused."""
+        try:
+            await self.handle(message, taken=taken)
+        except StoreError as exc:
+            # The database is away: nothing was billed; the SMSC will try again.
+            _log.warning("MO not processed: store unavailable", error=str(exc))
+            _counted["refused"](1)
+            message.ack(ok=False)
+            return
+        except Exception:
+            # A fault of ours must not stop every other consumer's answers: the
+            # SMSC keeps this message, and the log says what went wrong.
+            _log.exception("MO not processed: unexpected error", mo_id=message.mo_id)
+            _counted["refused"](1)
+            message.ack(ok=False)
+            return
+        message.ack()
+
+    async def _answer_batch(
+        self, store: _BatchStore, batch: list[tuple[MoMessage, float]]
+    ) -> list[tuple[MoMessage, float]]:
+        """Answer MO of different phones with one context load and one save, acking
+        each once its outcome is durable; those left to answer one by one are returned:
+        an MO charging an account another of the batch charges (after the batch, it
+        sees those charges), or all of them when the batch could not be saved."""
+        try:
+            answers, left = await self._batch_outcomes(store, batch)
+            saving = [a for a in answers if a.outcome.status is not OutcomeStatus.ALREADY_PROCESSED]
+            saved = await store.save_answers([a.to_save for a in saving])
+        except Exception as exc:
+            # Nothing of the batch was saved (one transaction): each MO is tried alone,
+            # so that one that cannot be saved keeps no other from being answered.
+            _log.warning("MO batch not saved: answered one by one", error=str(exc), size=len(batch))
+            return batch
+        for answer in answers:
+            if answer.outcome.status is OutcomeStatus.ALREADY_PROCESSED:
+                answer.message.ack()
+        for answer, result in zip(saving, saved, strict=True):
             try:
-                await self.handle(message, taken=taken)
-            except StoreError as exc:
-                # The database is away: nothing was billed; the SMSC will try again.
-                _log.warning("MO not processed: store unavailable", error=str(exc))
-                _counted["refused"](1)
-                message.ack(ok=False)
-                continue
+                await self._finish(answer, result)
             except Exception:
-                # A fault of ours must not stop every other consumer's answers: the
-                # SMSC keeps this message, and the log says what went wrong.
-                _log.exception("MO not processed: unexpected error", mo_id=message.mo_id)
+                # Saved, but the reply could not be handed on: the lease recovers it;
+                # the SMSC offers the MO again and the gate answers it as processed.
+                _log.exception("MO saved, reply not handed on", mo_id=answer.message.mo_id)
                 _counted["refused"](1)
-                message.ack(ok=False)
+                answer.message.ack(ok=False)
                 continue
-            message.ack()
+            answer.message.ack()
+        return left
+
+    async def _batch_outcomes(
+        self, store: _BatchStore, batch: list[tuple[MoMessage, float]]
+    ) -> tuple[list[_Answer], list[tuple[MoMessage, float]]]:
+        """The batch's contexts in one load, then each MO's outcome by the pure core;
+        those MO whose accounts another of the batch charges are left for later."""
+        clock = self.clock()
+        now = datetime.fromtimestamp(clock, UTC)
+        asked = [self._asked(message, taken, clock) for message, taken in batch]
+        contexts = await store.load_contexts(
+            [
+                (a.message.source.lstrip("+"), account_hint(a.message.text, self.settings), a.mo_id)
+                for a in asked
+            ],
+            now=now,
+        )
+        answers: list[_Answer] = []
+        left: list[tuple[MoMessage, float]] = []
+        touched: set[str] = set()
+        stamps: dict[str, tuple[float, ReplyLease | None]] = {}
+        for a, context, item in zip(asked, contexts, batch, strict=True):
+            outcome = process_sms(
+                context, a.message.text, mo_message_id=a.mo_id, now=now, sizer=self._sizer(a.route)
+            )
+            accounts = {c.account_number for c in outcome.charges}
+            if outcome.account_number is not None:
+                accounts.add(outcome.account_number)
+            if accounts & touched:
+                left.append(item)
+                continue
+            touched |= accounts
+            answers.append(self._answer(a, outcome, now, stamps))
+        return answers, left
 
     async def handle(self, message: MoMessage, *, taken: float | None = None) -> Outcome:
         """Compute, then save the outcome with its reply; the MO's ack is the caller's.
@@ -197,39 +347,64 @@ class SmsSelfService:
         ``taken`` (``time.perf_counter()``) is when the MO was taken: the round
         trip to the reply queued durably is observed from it.
         """
-        started = time.perf_counter() if taken is None else taken
         clock = self.clock()
         now = datetime.fromtimestamp(clock, UTC)
+        asked = self._asked(message, time.perf_counter() if taken is None else taken, clock)
+        outcome = await self._process(message, asked.mo_id, now, self._sizer(asked.route))
+        if outcome.status is OutcomeStatus.ALREADY_PROCESSED:
+            return outcome
+        answer = self._answer(asked, outcome, now, {})
+        save = answer.to_save
+        saved = await self.repository.save_answer(
+            outcome, save.reply, now=save.now, lease=save.lease, restate=save.restate
+        )
+        return await self._finish(answer, saved)
+
+    def _asked(self, message: MoMessage, taken: float, clock: float) -> _Asked:
         mo_id = self._question_id(message) or message.mo_id
         choice = self._reply_route(message, mo_id, clock)
         route = self.route if choice is None else choice.route
-        outcome = await self._process(message, mo_id, now, self._sizer(route))
-        if outcome.status is OutcomeStatus.ALREADY_PROCESSED:
-            return outcome
+        return _Asked(message, taken, mo_id, choice, route)
+
+    def _answer(
+        self,
+        asked: _Asked,
+        outcome: Outcome,
+        now: datetime,
+        stamps: dict[str, tuple[float, ReplyLease | None]],
+    ) -> _Answer:
+        """What saving ``outcome`` takes: its reply, when and under which lease it is
+        stored (``stamps``: the same for every answer of a route in one save)."""
+        message, mo_id, choice, route = asked.message, asked.mo_id, asked.choice, asked.route
         reply = outcome.reply
         queued = None
         if reply is not None:
             queued = self._reply_message(message, mo_id, reply.text, reply.parts, choice)
         lane = None if self._lanes is None else self._lanes[route]
-        # The pipeline's clock: leases are compared with it when they are recovered.
-        stored_at = time.time() if lane is None else lane.clock()
-        lease = None if lane is None else ReplyLease(lane.owner, stored_at + lane.route.lease)
-
-        billed = [outcome]
+        stamp = stamps.get(route)
+        if stamp is None:
+            # The pipeline's clock: leases are compared with it when they are recovered.
+            stored_at = time.time() if lane is None else lane.clock()
+            lease = None if lane is None else ReplyLease(lane.owner, stored_at + lane.route.lease)
+            stamp = stamps[route] = (stored_at, lease)
+        answer = _Answer(asked, outcome, lane, queued is not None)
 
         def restate(dropped: Sequence[Charge], ledger: Ledger) -> NewMessage | None:
             # Saved on a ledger other than the one loaded (a concurrent first reading
             # billed our fixed charge, say): the reply says the balance as billed.
-            billed[0] = as_billed(outcome, dropped, ledger, self.settings, self._sizer(route))
-            again = billed[0].reply
+            answer.outcome = as_billed(outcome, dropped, ledger, self.settings, self._sizer(route))
+            again = answer.outcome.reply
             if again is None:
                 return None
             return self._reply_message(message, mo_id, again.text, again.parts, choice)
 
-        saved = await self.repository.save_answer(
-            outcome, queued, now=stored_at, lease=lease, restate=restate
-        )
-        outcome = billed[0]
+        answer.to_save = AnswerToSave(outcome, queued, stamp[0], stamp[1], restate)
+        return answer
+
+    async def _finish(self, answer: _Answer, saved: SavedAnswer) -> Outcome:
+        """Hand a saved reply to its route (or wake it), count the outcome."""
+        outcome, message, lane = answer.outcome, answer.message, answer.lane
+        lease = answer.to_save.lease
         if not saved.saved:
             _log.info("MO already processed by a concurrent delivery", mo_id=message.mo_id)
             return outcome
@@ -245,8 +420,8 @@ class SmsSelfService:
                 )
             elif saved.reply_id is not None:
                 lane.wake()  # stored before, unclaimed: the dispatcher claims it
-        if queued is not None:
-            self._round_trip(time.perf_counter() - started)
+        if answer.replied:
+            self._round_trip(time.perf_counter() - answer.asked.taken)
         result = _result(outcome)
         if result is not None:
             _counted[result](1)

@@ -4,16 +4,19 @@ linked to the gateway messages that carry them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from billing_core import DeliveryState, NoticeRecord
+from billing_core import Charge, DeliveryState, Ledger, NoticeRecord, Outcome
 
 from ..messages.accept import Lease
-from ..messages.model import FINAL_STATES, ClaimedMessage, MessageState
+from ..messages.model import FINAL_STATES, ClaimedMessage, MessageState, NewMessage
 
 __all__ = [
     "CLOSE_BATCH",
     "FAILED_STATES",
+    "AnswerToSave",
+    "ContextAsked",
     "ReplyLease",
     "SavedAnswer",
     "StoredNotice",
@@ -48,6 +51,22 @@ CLOSE_BATCH = 500
 #: Store the reply already claimed by ``owner`` until ``until`` (wall seconds): it is
 #: accepted leased (see :mod:`..messages.accept`).
 ReplyLease = Lease
+
+#: An SMS's context asked for in a batch: (phone, account hint, MO id).
+ContextAsked = tuple[str, str | None, str]
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerToSave:
+    """One SMS's answer in a batch save: its outcome and reply, saved as ``save_answer``
+    saves them (``now`` the reply's accept time, ``lease`` to store it claimed;
+    ``restate`` the reply instead, given the charges left out and the ledger saved)."""
+
+    outcome: Outcome
+    reply: NewMessage | None
+    now: float
+    lease: ReplyLease | None = None
+    restate: Callable[[Sequence[Charge], Ledger], NewMessage | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
+from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast
 
 from billing_core import (
     CAP_COUNTED,
@@ -40,13 +40,21 @@ from billing_core import (
 )
 
 from ..errors import NoBillingUtilityError
-from ..messages.model import NewMessage
+from ..messages.model import Accepted, NewMessage
 from ..messages.postgres_accept import accept_messages
 from . import import_rules as imports
 from . import rows, rules
 from .codec import parse_time
 from .importing import ImportBatch, ImportProblem, Restate
-from .model import CLOSE_BATCH, FAILED_STATES, ReplyLease, SavedAnswer, StoredNotice
+from .model import (
+    CLOSE_BATCH,
+    FAILED_STATES,
+    AnswerToSave,
+    ContextAsked,
+    ReplyLease,
+    SavedAnswer,
+    StoredNotice,
+)
 
 __all__ = ["PostgresBilling"]
 
@@ -73,6 +81,15 @@ _ITEMS_JSON = """
 # The function (migration 3, replaced by 7) runs the one statement that loads a
 # reading's context, with a generic plan: planned once per connection, not per SMS.
 _LOAD_CONTEXT = "SELECT * FROM billing_load_context($1, $2, $3, $4, $5, $6)"
+# Several SMS's contexts in one round trip: the same function for each (phone $1,
+# account hint $2, MO id $3), in the order asked.
+_LOAD_CONTEXTS = """
+SELECT c.* FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY
+    AS t (msisdn, account_number, mo_message_id, n)
+CROSS JOIN LATERAL billing_load_context(t.msisdn, t.account_number, t.mo_message_id,
+                                        $4, $5, $6) AS c
+ORDER BY t.n
+"""
 
 # Those of the keys (account, service, period) whose fixed charge is stored: read
 # under the ledgers' lock, in a statement of its own (so in a snapshot taken after
@@ -127,6 +144,21 @@ WITH mo AS (
 SELECT EXISTS (SELECT 1 FROM mo) AS saved, (SELECT ledgers FROM ledgers) AS ledgers
 """
 
+# A batch of SMS's MO rows ($2): the ids of those stored now (the others were stored
+# before: their saves write nothing), and the ledgers of the accounts $1, locked.
+_SAVE_MOS = f"""
+WITH mo AS (
+    INSERT INTO billing_mo (mo_message_id, msisdn, text, received_at, status, intent,
+                            account_number, reply, rejection, balance_after)
+    SELECT mo_message_id, msisdn, text, received_at, status, intent, account_number, reply,
+           rejection, balance_after
+    FROM unnest($2::billing_mo[])
+    ON CONFLICT (mo_message_id) DO NOTHING
+    RETURNING mo_message_id
+), {_LOCKED}
+SELECT ARRAY(SELECT mo_message_id FROM mo) AS saved, (SELECT ledgers FROM ledgers) AS ledgers
+"""
+
 # A payment's reference ($2) stored already, and its account's ledger ($1), locked.
 _PAYMENT_LOCK = f"""
 WITH {_LOCKED}
@@ -164,8 +196,9 @@ totals AS (
 
 # The rest of an SMS's changes (see rules.AnswerRows: $1 readings, $2 status
 # changes, $3 bindings, $4 charges, $5 and $6 the ledgers) and its reply's id ($8)
-# kept on its MO ($7): one statement.
-_SAVE_CHANGES = f"""
+# kept on its MO ($7): one statement. For a batch of SMS, each parameter holds the
+# rows of all of them, and $7 and $8 are arrays (MO ids, their replies' ids).
+_CHANGES = f"""
 WITH readings AS (
     INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, status,
                                   period, mo_message_id)
@@ -185,12 +218,21 @@ WITH readings AS (
     SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
            lines, mo_message_id, kind, billed_at
     FROM unnest($4::billing_charges[])
-), {_ledger_writes("$5", "$6", "true")}, reply AS (
-    UPDATE billing_mo SET reply_message_id = $8
-    WHERE mo_message_id = $7 AND $8::bigint IS NOT NULL
+), {_ledger_writes("$5", "$6", "true")}, reply AS ({{reply}}
 )
 SELECT 1
 """
+_SAVE_CHANGES = _CHANGES.format(
+    reply="""
+    UPDATE billing_mo SET reply_message_id = $8
+    WHERE mo_message_id = $7 AND $8::bigint IS NOT NULL"""
+)
+_SAVE_BATCH_CHANGES = _CHANGES.format(
+    reply="""
+    UPDATE billing_mo AS m SET reply_message_id = t.reply_id
+    FROM unnest($7::text[], $8::bigint[]) AS t (mo_message_id, reply_id)
+    WHERE m.mo_message_id = t.mo_message_id"""
+)
 
 _NOTICE_INSERT = """
 INSERT INTO billing_notices (kind, account_number, msisdn, text, created_at, send_at, service,
@@ -583,6 +625,30 @@ class PostgresBilling(rows.UtilitySettingsCache):
             now,
             str(fixed_charges_since(now)),
         )
+        return self._context_of(r, msisdn)
+
+    async def load_contexts(
+        self, asked: Sequence[ContextAsked], *, now: datetime
+    ) -> list[ReadingContext]:
+        """The contexts of several SMS (phone, account hint, MO id) at ``now``, in the
+        order asked, in one round trip: each as :meth:`load_context` reads it."""
+        if not asked:
+            return []
+        phones, hints, mo_ids = [list(column) for column in zip(*asked, strict=True)]
+        found = await self._run(
+            "load_context",
+            self._fetch,
+            _LOAD_CONTEXTS,
+            phones,
+            hints,
+            mo_ids,
+            self.billing_utility,
+            now,
+            str(fixed_charges_since(now)),
+        )
+        return [self._context_of(r, msisdn) for r, (msisdn, _, _) in zip(found, asked, strict=True)]
+
+    def _context_of(self, r: Any, msisdn: str) -> ReadingContext:
         if r["settings"] is None:
             raise NoBillingUtilityError(_NAME, "load_context")
         settings = self._settings_cache().get(r["settings"])
@@ -851,6 +917,30 @@ class PostgresBilling(rows.UtilitySettingsCache):
         async with self._pool.acquire() as connection, _saving(connection):
             return await _save_answer(connection, outcome, reply, now, lease, restate=restate)
 
+    async def save_answers(self, answers: Sequence[AnswerToSave]) -> list[SavedAnswer]:
+        """Save several SMS's outcomes with their replies in one transaction, each as
+        :meth:`save_answer` would (an MO stored before saves nothing of its own), in a
+        statement per kind of row. Their accounts must differ: each is charged on its
+        ledger as stored, not on another's of the same batch (ValueError). One error
+        rolls the whole batch back: nothing of it is saved."""
+        touched: set[str] = set()
+        for answer in answers:
+            if not answer.outcome.persists:
+                raise ValueError("an ALREADY_PROCESSED outcome is not saved")
+            accounts = set(rules.charged_accounts(answer.outcome))
+            if answer.outcome.account_number is not None:
+                accounts.add(answer.outcome.account_number)
+            if shared := accounts & touched:
+                raise ValueError(f"two answers of one batch charge account {min(shared)}")
+            touched |= accounts
+        if not answers:
+            return []
+        return await self._run("save_answer", self._save_answers, list(answers))
+
+    async def _save_answers(self, answers: list[AnswerToSave]) -> list[SavedAnswer]:
+        async with self._pool.acquire() as connection, _saving(connection):
+            return await _save_answers(connection, answers)
+
     async def close_period(
         self,
         period: Period,
@@ -1003,6 +1093,56 @@ async def _save_answer(
         None if accepted is None else accepted.message_id,
     )
     return rules.saved_answer(reply, accepted, lease)
+
+
+async def _save_answers(connection: Any, answers: list[AnswerToSave]) -> list[SavedAnswer]:
+    """Save SMS outcomes (of different accounts) and accept their replies, in the
+    caller's transaction: the MO gate and the ledgers' lock in one statement, the
+    fixed charges stored in one, the replies in one accept per lease, the other rows
+    in one."""
+    numbers = sorted({n for a in answers for n in rules.charged_accounts(a.outcome)})
+    gate = await connection.fetchrow(_SAVE_MOS, numbers, [rules.mo_row(a.outcome) for a in answers])
+    stored = set(gate["saved"])
+    saving = [a for a in answers if a.outcome.mo_message_id in stored]
+    ledgers = await _locked_ledgers(connection, numbers, gate["ledgers"])
+    keys = [k for a in saving for k in rules.fixed_keys(a.outcome)]
+    fixed = await _fixed_stored(connection, keys)
+    writes: list[rules.AnswerRows] = []
+    replies: list[NewMessage | None] = []
+    for a in saving:
+        mine = {n: ledgers[n] for n in rules.charged_accounts(a.outcome) if n in ledgers}
+        write = rules.answer_rows(a.outcome, mine, fixed)
+        reply = a.reply
+        if write.restated is not None and reply is not None and a.restate is not None:
+            reply = a.restate(write.dropped, write.restated)
+        writes.append(write)
+        replies.append(reply)
+    accepted: dict[int, Accepted] = {}
+    by_lease: dict[tuple[float, ReplyLease | None], list[int]] = {}
+    for i, (a, reply) in enumerate(zip(saving, replies, strict=True)):
+        if reply is not None:
+            by_lease.setdefault((a.now, a.lease), []).append(i)
+    for (now, lease), indexes in by_lease.items():
+        found = await accept_messages(
+            connection, [cast(NewMessage, replies[i]) for i in indexes], now, lease=lease
+        )
+        accepted.update(zip(indexes, found, strict=True))
+    await connection.execute(
+        _SAVE_BATCH_CHANGES,
+        [row for w in writes for row in w.readings],
+        [row for w in writes for row in w.status_changes],
+        [row for w in writes for row in w.bindings],
+        [row for w in writes for row in w.charges],
+        [row for w in writes for row in w.ledgers.accounts],
+        [row for w in writes for row in w.ledgers.open_items],
+        [saving[i].outcome.mo_message_id for i in accepted],
+        [a.message_id for a in accepted.values()],
+    )
+    saved = {
+        a.outcome.mo_message_id: rules.saved_answer(reply, accepted.get(i), a.lease)
+        for i, (a, reply) in enumerate(zip(saving, replies, strict=True))
+    }
+    return [saved.get(a.outcome.mo_message_id, SavedAnswer(saved=False)) for a in answers]
 
 
 # What the import rules ask about (billing_import_rules.ImportLookups), by table.
