@@ -47,6 +47,7 @@ from .pipeline import MoMessage, Pipeline, SmscRoute, default_owner
 from .pipeline.queue_depth import sample_queue_depth
 from .routing import RoutingTable
 from .settings import Settings, SettingsError
+from .settings.checks import mo_receivers
 from .settings.tenants import callback_secrets
 from .store import (
     BillingStore,
@@ -358,16 +359,23 @@ class Gateway:
     def _mo_inbox(self, store: Store, billing: SmsSelfService | None) -> MoInbox:
         """Where MO messages go: ``[[mo_routes]]`` in order (none: the self-service when
         billing is enabled); a message no route takes is kept, not refused for ever."""
-        rules = [
-            MoRule(
-                MoRoute(rule.target),
-                destination=rule.destination,
-                keyword=rule.keyword,
-                source_prefix=rule.source_prefix,
-                tenant=rule.tenant or None,
+        tenants = {t.name: t for t in self.settings.tenants}
+        rules = []
+        for rule in self.settings.mo_routes:
+            smpp = None
+            if rule.target == "smpp":
+                # The settings checks made sure there is exactly one when none is named.
+                smpp = rule.system_id or mo_receivers(tenants[rule.tenant])[0]
+            rules.append(
+                MoRule(
+                    MoRoute.TENANT if rule.target == "smpp" else MoRoute(rule.target),
+                    destination=rule.destination,
+                    keyword=rule.keyword,
+                    source_prefix=rule.source_prefix,
+                    tenant=rule.tenant or None,
+                    smpp=smpp,
+                )
             )
-            for rule in self.settings.mo_routes
-        ]
         return MoInbox(
             cast(MoStore, store),
             rules,

@@ -33,10 +33,18 @@ from ..protocol import CommandStatus, UnsuccessSme, sender_address
 from ..protocol.failed_binds import FailedBinds
 from ..settings import Settings, SmppServerSettings
 from ..store import Accepted, NewMessage, Store, StoreError
-from ..store.callbacks import SMPP_URL_PREFIX, Backoff, CallbackStore, OutboxEvent, OutboxStatus
+from ..store.callbacks import (
+    MO_EVENT,
+    SMPP_URL_PREFIX,
+    Backoff,
+    CallbackStore,
+    OutboxEvent,
+    OutboxStatus,
+)
 from ..store.tenants import TenantStore
 from .accounts import Account, Accounts, BindKind
 from .link import Link, Pending, submit_answer
+from .mo import mo_pdus
 from .receipts import MessageFacts, receipt_pdu
 from .telemetry import Telemetry
 
@@ -257,6 +265,14 @@ class SmppServer:
     # --- receipts ------------------------------------------------------------------
 
     def deliver_answered(self, context: Any, status: int) -> None:
+        if isinstance(context, _Parts):
+            # An MO in parts is delivered when every part is answered ESME_ROK.
+            context.left -= 1
+            context.failed = context.failed or status != 0
+            if context.left > 0 or context.done:
+                return
+            context.done = True
+            status, context = (1 if context.failed else 0), context.event
         if not isinstance(context, OutboxEvent):
             return
         self._in_flight.pop(context.event_id, None)
@@ -269,6 +285,11 @@ class SmppServer:
 
     def deliver_unanswered(self, context: Any) -> None:
         """Timed out or abandoned: it may have arrived; it is offered again (at least once)."""
+        if isinstance(context, _Parts):
+            if context.done:
+                return
+            context.done = True
+            context = context.event
         if isinstance(context, OutboxEvent):
             self._in_flight.pop(context.event_id, None)
             self._released.append(context)
@@ -351,6 +372,9 @@ class SmppServer:
     async def _send(self, event: OutboxEvent) -> None:
         system_id = event.url.removeprefix(SMPP_URL_PREFIX)
         account = self.accounts.by_system_id.get(system_id)
+        if event.event == MO_EVENT and account is not None:
+            self._send_mo(system_id, event)
+            return
         facts = await self._facts_of(event.message_id)
         if account is None or facts is None or event.message_id is None:
             # A credential removed from the settings, or a message gone: parked for people.
@@ -374,6 +398,33 @@ class SmppServer:
                 return
         self._released.append(event)
 
+    def _send_mo(self, system_id: str, event: OutboxEvent) -> None:
+        """An MO for the client: over one link, all its parts (if a 3.3 bind needs them)."""
+        links = self._receivers.get(system_id, [])
+        for _ in range(len(links)):
+            self._turn = (self._turn + 1) % len(links)
+            link = links[self._turn]
+            pdus = mo_pdus(event.payload, link.interface_version)
+            if link.deliver_room < len(pdus):
+                continue
+            context: OutboxEvent | _Parts = event if len(pdus) == 1 else _Parts(event, len(pdus))
+            sent = 0
+            for pdu in pdus:
+                if not link.send_deliver(pdu, context):
+                    break
+                sent += 1
+            if sent == len(pdus):
+                self._in_flight[event.event_id] = event
+                return
+            if sent:
+                # Some parts went and the rest cannot: they come back with the event.
+                assert isinstance(context, _Parts)
+                context.left = sent
+                context.failed = True
+                self._in_flight[event.event_id] = event
+                return
+        self._released.append(event)
+
     async def _facts_of(self, message_id: int | None) -> MessageFacts | None:
         if message_id is None:
             return None
@@ -390,6 +441,18 @@ class SmppServer:
         return MessageFacts(
             view.source, ton, npi, view.destination, 1, 1, view.created_at, view.text
         )
+
+
+class _Parts:
+    """The deliver_sm parts of one MO event still to be answered."""
+
+    __slots__ = ("done", "event", "failed", "left")
+
+    def __init__(self, event: OutboxEvent, parts: int) -> None:
+        self.event = event
+        self.left = parts
+        self.failed = False
+        self.done = False
 
 
 def _unsent(item: Pending) -> list[UnsuccessSme]:
