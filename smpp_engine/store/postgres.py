@@ -343,6 +343,13 @@ ON CONFLICT (name) DO UPDATE SET value = store_counters.value + EXCLUDED.value
 _COUNT_ALL = "SELECT state, sum(n)::bigint AS n FROM state_counts GROUP BY state"
 _COUNT_SMSC = "SELECT state, n FROM state_counts WHERE smsc = $1"
 
+#: One tenant's messages by state (on one route, or all): the running counts are per
+#: route only, so these are counted from the messages (the tenant's index).
+_COUNT_TENANT = (
+    "SELECT state, count(*) AS n FROM messages WHERE tenant = $1 "
+    "AND ($2::text IS NULL OR smsc = $2) GROUP BY state"
+)
+
 
 class PostgresStore(
     PostgresCampaigns,
@@ -604,10 +611,18 @@ class PostgresStore(
             key,
         )
 
-    async def count_by_state(self, *, smsc: str | None = None) -> Mapping[MessageState, int]:
-        return await self._run("count_by_state", self._count_by_state, smsc)
+    async def count_by_state(
+        self, *, smsc: str | None = None, tenant: str | None = None
+    ) -> Mapping[MessageState, int]:
+        return await self._run("count_by_state", self._count_by_state, smsc, tenant)
 
-    async def _count_by_state(self, smsc: str | None) -> dict[MessageState, int]:
+    async def _count_by_state(
+        self, smsc: str | None, tenant: str | None
+    ) -> dict[MessageState, int]:
+        if tenant is not None:
+            async with self._pool.acquire() as connection:
+                rows = await connection.fetch(_COUNT_TENANT, tenant, smsc)
+            return {MessageState(r["state"]): r["n"] for r in rows if r["n"]}
         async with self._pool.acquire() as connection, connection.transaction():
             await _fold(connection, _FOLD_STATE_COUNTS)
             if smsc is None:

@@ -82,6 +82,14 @@ def _json(values: Sequence[object] | set[int]) -> str:
     return json.dumps(list(values))
 
 
+#: One tenant's messages by state (on one route, or all): the running counts are per
+#: route only, so these are counted from the messages (the tenant's index).
+_COUNT_TENANT = (
+    "SELECT state, count(*) FROM messages WHERE tenant = ? AND (? IS NULL OR smsc = ?) "
+    "GROUP BY state"
+)
+
+
 class SqliteStore(
     SqliteCampaigns,
     SqliteBilling,
@@ -446,9 +454,13 @@ class SqliteStore(
 
         return await self._worker.run("find_by_idempotency_key", work)
 
-    async def count_by_state(self, *, smsc: str | None = None) -> Mapping[MessageState, int]:
+    async def count_by_state(
+        self, *, smsc: str | None = None, tenant: str | None = None
+    ) -> Mapping[MessageState, int]:
         def work(c: sqlite3.Connection) -> dict[MessageState, int]:
-            if smsc is None:
+            if tenant is not None:
+                rows = c.execute(_COUNT_TENANT, (tenant, smsc, smsc)).fetchall()
+            elif smsc is None:
                 rows = c.execute("SELECT state, sum(n) FROM state_counts GROUP BY state").fetchall()
             else:
                 rows = c.execute(

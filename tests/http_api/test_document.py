@@ -80,9 +80,10 @@ async def test_a_tour_meets_every_answer_the_document_gives(tmp_path: Path) -> N
         assert not report.problems
         context, readiness = context_for(store)
         # A tenant with no quota left: its sends are answered 429.
-        context.api_key_digests = {**context.api_key_digests, "spent": hash_api_key(SPENT_KEY)}
-        context.tenant_gate = TenantGate(
-            {"spent": Tenant("spent", daily_quota=0)}, {"spent": "spent"}
+        context.replace_keys(
+            {**context.api_key_digests, "spent": hash_api_key(SPENT_KEY)},
+            context.api_key_scopes,
+            TenantGate({"spent": Tenant("spent", daily_quota=0)}, {"spent": "spent"}),
         )
         transport = httpx.ASGITransport(app=create_app(context))
         async with httpx.AsyncClient(

@@ -167,8 +167,11 @@ class Store(Protocol):
 
     async def find_by_idempotency_key(self, key: str) -> int | None: ...
 
-    async def count_by_state(self, *, smsc: str | None = None) -> Mapping[MessageState, int]:
-        """How many messages are in each state (states with none may be left out)."""
+    async def count_by_state(
+        self, *, smsc: str | None = None, tenant: str | None = None
+    ) -> Mapping[MessageState, int]:
+        """How many messages are in each state (states with none may be left out); only
+        ``tenant``'s when given (counted from its messages, not the running counts)."""
         ...
 
     async def stats(self) -> Mapping[str, int]:
