@@ -232,9 +232,15 @@ class SmppServer:
         first = 0
         for item in batch:
             ids = accepted[first : first + len(item.messages)]
+            # One submit_multi_resp names the first destination's id: the receipts of
+            # every destination name it (written down before the client is told it).
+            named = ids[0].message_id if len(ids) > 1 else None
             for message, stored in zip(item.messages, ids, strict=True):
                 if message.callback_url is not None:
-                    self._remember(stored.message_id, message, now)
+                    own = stored.message_id == named or named is None
+                    self._remember(stored.message_id, message, now, None if own else named)
+            if named is not None and item.messages[0].callback_url is not None:
+                await self._name_receipts(named, [a.message_id for a in ids[1:]])
             first += len(item.messages)
             texts = [account.format_id(a.message_id) for a in ids]
             answers.append((0, submit_answer(item.pdu, texts, _unsent(item))))
@@ -247,7 +253,18 @@ class SmppServer:
             except StoreError:
                 _log.warning("quota not given back: the store failed", tenant=tenant)
 
-    def _remember(self, message_id: int, message: NewMessage, now: float) -> None:
+    async def _name_receipts(self, named: int, others: list[int]) -> None:
+        try:
+            await self.store.name_receipts(named, others)
+        except StoreError as exc:
+            # The messages are kept: refusing now would have the client send them
+            # again. This process names them from memory; only a restart before their
+            # receipts would name them by their own ids.
+            _log.warning("submit_multi receipt ids kept in memory only", error=str(exc))
+
+    def _remember(
+        self, message_id: int, message: NewMessage, now: float, receipt_id: int | None = None
+    ) -> None:
         facts = self._facts
         facts[message_id] = MessageFacts(
             message.source,
@@ -258,6 +275,7 @@ class SmppServer:
             message.dest_npi,
             now,
             message.text,
+            receipt_id,
         )
         if len(facts) > _MAX_FACTS:
             facts.popitem(last=False)
@@ -386,9 +404,8 @@ class SmppServer:
                 error="no such SMPP account or message",
             )
             return
-        pdu = receipt_pdu(
-            account.format_id(event.message_id), event.event, facts, event.occurred_at
-        )
+        named = event.message_id if facts.receipt_id is None else facts.receipt_id
+        pdu = receipt_pdu(account.format_id(named), event.event, facts, event.occurred_at)
         links = self._receivers.get(system_id, [])
         for _ in range(len(links)):
             self._turn = (self._turn + 1) % len(links)
@@ -438,8 +455,9 @@ class SmppServer:
             ton, npi, _ = sender_address(view.source)
         except ValueError:
             ton, npi = 5, 0
+        named = (await self.store.receipt_ids([message_id])).get(message_id)
         return MessageFacts(
-            view.source, ton, npi, view.destination, 1, 1, view.created_at, view.text
+            view.source, ton, npi, view.destination, 1, 1, view.created_at, view.text, named
         )
 
 

@@ -631,6 +631,29 @@ class PostgresStore(
                 rows = await connection.fetch(_COUNT_SMSC, smsc)
         return {MessageState(r["state"]): r["n"] for r in rows if r["n"]}
 
+    async def name_receipts(self, receipt_id: int, message_ids: Sequence[int]) -> None:
+        await self._run("name_receipts", self._name_receipts, receipt_id, list(message_ids))
+
+    async def _name_receipts(self, receipt_id: int, message_ids: list[int]) -> None:
+        async with self._pool.acquire() as connection:
+            await connection.execute(
+                "UPDATE messages SET receipt_id = $1 WHERE id = ANY($2::bigint[])",
+                receipt_id,
+                message_ids,
+            )
+
+    async def receipt_ids(self, message_ids: Sequence[int]) -> Mapping[int, int]:
+        return await self._run("receipt_ids", self._receipt_ids, list(message_ids))
+
+    async def _receipt_ids(self, message_ids: list[int]) -> dict[int, int]:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(
+                "SELECT id, receipt_id FROM messages "
+                "WHERE id = ANY($1::bigint[]) AND receipt_id IS NOT NULL",
+                message_ids,
+            )
+        return {int(r["id"]): int(r["receipt_id"]) for r in rows}
+
     async def stats(self) -> Mapping[str, int]:
         return await self._run("stats", self._stats)
 

@@ -470,6 +470,34 @@ class SqliteStore(
 
         return await self._worker.run("count_by_state", work)
 
+    async def name_receipts(self, receipt_id: int, message_ids: Sequence[int]) -> None:
+        listed = json.dumps(list(message_ids))
+
+        def work(c: sqlite3.Connection) -> None:
+            in_transaction(
+                c,
+                lambda: c.execute(
+                    "UPDATE messages SET receipt_id = ? "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
+                    (receipt_id, listed),
+                ),
+            )
+
+        await self._worker.run("name_receipts", work)
+
+    async def receipt_ids(self, message_ids: Sequence[int]) -> Mapping[int, int]:
+        listed = json.dumps(list(message_ids))
+
+        def work(c: sqlite3.Connection) -> dict[int, int]:
+            rows = c.execute(
+                "SELECT id, receipt_id FROM messages "
+                "WHERE id IN (SELECT value FROM json_each(?)) AND receipt_id IS NOT NULL",
+                (listed,),
+            ).fetchall()
+            return {int(i): int(r) for i, r in rows}
+
+        return await self._worker.run("receipt_ids", work)
+
     async def stats(self) -> Mapping[str, int]:
         def work(c: sqlite3.Connection) -> dict[str, int]:
             def read() -> dict[str, int]:

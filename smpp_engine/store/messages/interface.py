@@ -174,6 +174,16 @@ class Store(Protocol):
         ``tenant``'s when given (counted from its messages, not the running counts)."""
         ...
 
+    async def name_receipts(self, receipt_id: int, message_ids: Sequence[int]) -> None:
+        """The receipts of ``message_ids`` name ``receipt_id`` (the id their client was
+        given: a submit_multi's one id) instead of their own."""
+        ...
+
+    async def receipt_ids(self, message_ids: Sequence[int]) -> Mapping[int, int]:
+        """The id each of ``message_ids`` is named by in receipts, for those named by
+        another's (see :meth:`name_receipts`); the others are left out."""
+        ...
+
     async def stats(self) -> Mapping[str, int]:
         """Store counters for metrics: "held_receipts", "orphan_updates", ..."""
         ...
