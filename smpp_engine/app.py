@@ -53,6 +53,7 @@ from .store import (
     BillingStore,
     JobStore,
     MessageState,
+    RateShareStore,
     RetentionStore,
     Store,
     StoreError,
@@ -60,6 +61,7 @@ from .store import (
 )
 from .store.callbacks import Backoff, CallbackStore
 from .store.mo import MoRoute, MoStore
+from .tenant_rates import TenantRates
 
 __all__ = [
     "Gateway",
@@ -131,6 +133,7 @@ class Gateway:
         self.callbacks: CallbackSender | None = None
         self.mo_inbox: MoInbox | None = None
         self.smpp_server: Any = None
+        self.tenant_rates: TenantRates | None = None
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
         self._services: trio.Nursery | None = None
@@ -210,6 +213,15 @@ class Gateway:
             await services.start(
                 partial(sample_queue_depth, store, self._sampled, every=_QUEUE_SAMPLE_SECONDS)
             )
+            # A tenant's throughput holds across processes and faces: one limiter per
+            # tenant in this process, sized by its share, renewed in the store.
+            self.tenant_rates = TenantRates(
+                {t.name: t.throughput for t in settings.tenants},
+                holder=pipeline.owner,
+                clock=self.clock,
+            )
+            # Always running: a reload may give a tenant a throughput (none: no store call).
+            await services.start(self.tenant_rates.keep_renewed, cast(RateShareStore, store))
             http_port = await self._start_http(services, store, pipeline)
             smpp_server_port = await self._start_smpp_server(services, store, pipeline)
             started = Started(
@@ -266,7 +278,12 @@ class Gateway:
         from .smpp_server import SmppServer  # noqa: PLC0415
 
         server = SmppServer(
-            self.settings, store, pipeline.accept, owner=pipeline.owner, clock=self.clock
+            self.settings,
+            store,
+            pipeline.accept,
+            owner=pipeline.owner,
+            clock=self.clock,
+            rates=self.tenant_rates,
         )
         port: int = await nursery.start(server.run)
         self.smpp_server = server
@@ -484,7 +501,7 @@ class Gateway:
             rebind=rebind,
             pauses_changed=pipeline.read_pauses,
             reload=self.reload if self.load_settings is not None else None,
-            tenant_gate=tenant_gate(self.settings),
+            tenant_gate=tenant_gate(self.settings, self.tenant_rates),
         )
         self._api = context
         port: int = await nursery.start(
@@ -585,10 +602,12 @@ class Gateway:
         if self._api is not None:
             from .http_api.tenancy import tenant_gate  # noqa: PLC0415 - the web stack loads late
 
+            if self.tenant_rates is not None:
+                self.tenant_rates.update({t.name: t.throughput for t in settings.tenants})
             self._api.replace_keys(
                 settings.http.api_key_digests(),
                 settings.http.api_key_scopes(),
-                tenant_gate(settings),
+                tenant_gate(settings, self.tenant_rates),
             )
         if self.callbacks is not None:
             self.callbacks.secrets = dict(callback_secrets(settings.tenants, settings.callbacks))

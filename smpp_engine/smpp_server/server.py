@@ -42,6 +42,7 @@ from ..store.callbacks import (
     OutboxStatus,
 )
 from ..store.tenants import TenantStore
+from ..tenant_rates import TenantRates
 from .accounts import Account, Accounts, BindKind
 from .link import Link, Pending, submit_answer
 from .mo import mo_pdus
@@ -73,6 +74,7 @@ class SmppServer:
         *,
         owner: str,
         clock: Callable[[], float] = time.time,
+        rates: TenantRates | None = None,
     ) -> None:
         assert settings.smpp_server is not None
         self.config: SmppServerSettings = settings.smpp_server
@@ -82,7 +84,7 @@ class SmppServer:
         self._accept = accept
         self.owner = owner
         self.clock = clock
-        self.accounts = Accounts.of(settings)
+        self.accounts = Accounts.of(settings, rates)
         #: The routing rules in force (a reload replaces them); None: the accounts' routes.
         self.routing = settings.routing_table()
         self.telemetry = Telemetry(frozenset(self.accounts.by_system_id))
