@@ -47,11 +47,13 @@ from .pipeline import MoMessage, Pipeline, SmscRoute, default_owner
 from .pipeline.queue_depth import sample_queue_depth
 from .routing import RoutingTable
 from .settings import Settings, SettingsError
+from .settings.checks import mo_receivers
 from .settings.tenants import callback_secrets
 from .store import (
     BillingStore,
     JobStore,
     MessageState,
+    RateShareStore,
     RetentionStore,
     Store,
     StoreError,
@@ -59,6 +61,7 @@ from .store import (
 )
 from .store.callbacks import Backoff, CallbackStore
 from .store.mo import MoRoute, MoStore
+from .tenant_rates import TenantRates
 
 __all__ = [
     "Gateway",
@@ -130,6 +133,7 @@ class Gateway:
         self.callbacks: CallbackSender | None = None
         self.mo_inbox: MoInbox | None = None
         self.smpp_server: Any = None
+        self.tenant_rates: TenantRates | None = None
         self._stop_requested = trio.Event()
         self._stopped = trio.Event()
         self._services: trio.Nursery | None = None
@@ -209,6 +213,15 @@ class Gateway:
             await services.start(
                 partial(sample_queue_depth, store, self._sampled, every=_QUEUE_SAMPLE_SECONDS)
             )
+            # A tenant's throughput holds across processes and faces: one limiter per
+            # tenant in this process, sized by its share, renewed in the store.
+            self.tenant_rates = TenantRates(
+                {t.name: t.throughput for t in settings.tenants},
+                holder=pipeline.owner,
+                clock=self.clock,
+            )
+            # Always running: a reload may give a tenant a throughput (none: no store call).
+            await services.start(self.tenant_rates.keep_renewed, cast(RateShareStore, store))
             http_port = await self._start_http(services, store, pipeline)
             smpp_server_port = await self._start_smpp_server(services, store, pipeline)
             started = Started(
@@ -265,7 +278,12 @@ class Gateway:
         from .smpp_server import SmppServer  # noqa: PLC0415
 
         server = SmppServer(
-            self.settings, store, pipeline.accept, owner=pipeline.owner, clock=self.clock
+            self.settings,
+            store,
+            pipeline.accept,
+            owner=pipeline.owner,
+            clock=self.clock,
+            rates=self.tenant_rates,
         )
         port: int = await nursery.start(server.run)
         self.smpp_server = server
@@ -358,16 +376,23 @@ class Gateway:
     def _mo_inbox(self, store: Store, billing: SmsSelfService | None) -> MoInbox:
         """Where MO messages go: ``[[mo_routes]]`` in order (none: the self-service when
         billing is enabled); a message no route takes is kept, not refused for ever."""
-        rules = [
-            MoRule(
-                MoRoute(rule.target),
-                destination=rule.destination,
-                keyword=rule.keyword,
-                source_prefix=rule.source_prefix,
-                tenant=rule.tenant or None,
+        tenants = {t.name: t for t in self.settings.tenants}
+        rules = []
+        for rule in self.settings.mo_routes:
+            smpp = None
+            if rule.target == "smpp":
+                # The settings checks made sure there is exactly one when none is named.
+                smpp = rule.system_id or mo_receivers(tenants[rule.tenant])[0]
+            rules.append(
+                MoRule(
+                    MoRoute.TENANT if rule.target == "smpp" else MoRoute(rule.target),
+                    destination=rule.destination,
+                    keyword=rule.keyword,
+                    source_prefix=rule.source_prefix,
+                    tenant=rule.tenant or None,
+                    smpp=smpp,
+                )
             )
-            for rule in self.settings.mo_routes
-        ]
         return MoInbox(
             cast(MoStore, store),
             rules,
@@ -476,7 +501,7 @@ class Gateway:
             rebind=rebind,
             pauses_changed=pipeline.read_pauses,
             reload=self.reload if self.load_settings is not None else None,
-            tenant_gate=tenant_gate(self.settings),
+            tenant_gate=tenant_gate(self.settings, self.tenant_rates),
         )
         self._api = context
         port: int = await nursery.start(
@@ -577,10 +602,12 @@ class Gateway:
         if self._api is not None:
             from .http_api.tenancy import tenant_gate  # noqa: PLC0415 - the web stack loads late
 
+            if self.tenant_rates is not None:
+                self.tenant_rates.update({t.name: t.throughput for t in settings.tenants})
             self._api.replace_keys(
                 settings.http.api_key_digests(),
                 settings.http.api_key_scopes(),
-                tenant_gate(settings),
+                tenant_gate(settings, self.tenant_rates),
             )
         if self.callbacks is not None:
             self.callbacks.secrets = dict(callback_secrets(settings.tenants, settings.callbacks))

@@ -4,7 +4,8 @@ and ``routes pause|resume|rebind NAME`` to steer one.
 The gateway's address is the settings' ``[http]`` host and port (``--config``),
 or ``--url``; the API key is ``--key`` or ``$SMPP_ENGINE_API_KEY``. The answer is
 ``GET /v1/routes``: binds, the rate allowed now, restarts, last error, whether
-it is paused, and the route's messages in the store by state. Steering needs a
+it is paused, and the route's messages in the store by state (a tenant's key: that
+tenant's own messages only). Steering needs a
 key with the admin scope: ``POST /v1/routes/NAME/pause`` and the like.
 """
 

@@ -158,7 +158,8 @@ class Readiness(Answer):
 
 class RouteState(Answer):
     """One route now: its SMSC account, binds, the rate its controller allows (null: no
-    limit), restarts after faults, and its messages in the store by state."""
+    limit), restarts after faults, and its messages in the store by state (to a tenant's
+    key: that tenant's messages only)."""
 
     name: str
     smsc: str

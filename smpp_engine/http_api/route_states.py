@@ -1,7 +1,8 @@
 """``GET /v1/routes``: each route now, from the pipeline (binds, rate, restarts) and the
 store (its messages by state and whether it is paused: what every gateway process
-shares); ``POST /v1/routes/{name}/pause|resume|rebind`` and ``POST /v1/admin/reload``,
-the operator's control of a running gateway."""
+shares; a tenant's key is shown its own messages only); ``POST
+/v1/routes/{name}/pause|resume|rebind`` and ``POST /v1/admin/reload``, the operator's
+control of a running gateway."""
 
 from __future__ import annotations
 
@@ -28,10 +29,13 @@ _UNKNOWN = RouteStatus(binds_up=0)
 async def get_routes(context: ApiContext, request: Request) -> Response:
     statuses = context.route_status() if context.route_status is not None else {}
     pauses = await cast(PauseStore, context.store).route_pauses()
+    # A tenant's key sees its own messages on each route, never the other tenants'.
+    tenant = context.tenant_gate.of(request)
+    mine = None if tenant is None else tenant.name
     routes: list[dict[str, Any]] = []
     for name in context.routes:
         status = statuses.get(name, _UNKNOWN)
-        counts = await context.store.count_by_state(smsc=name)
+        counts = await context.store.count_by_state(smsc=name, tenant=mine)
         routes.append(
             {
                 "name": name,

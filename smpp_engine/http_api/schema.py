@@ -149,7 +149,8 @@ OPERATIONS: Sequence[Operation] = (
         "get",
         "/v1/routes",
         "Each route now: its SMSC account, binds up, the rate allowed, restarts and last "
-        "error, and its messages in the store by state.",
+        "error, and its messages in the store by state (to a tenant's key: that tenant's "
+        "own messages only).",
         {200: Reply("The routes, the default first.", a.Routes)},
         (401, 503),
         scope="read",

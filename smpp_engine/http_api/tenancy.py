@@ -8,10 +8,13 @@ keys see everything, as every key did before tenants existed.
 Quotas (messages per UTC day and month) are counted in the store when a send
 is accepted, so all gateway processes share one count; over a quota the send
 is refused with 429 ``quota exceeded`` and a ``Retry-After`` up to the period's
-end. Throughput is applied at accept, per process, with a GCRA (429 ``rate
-limited`` with the wait in ``Retry-After``): refusing at the door keeps one
-tenant from filling the route's queue, where its messages would hold back the
-others' (the dispatcher sends by priority, not by tenant).
+end. Throughput is applied at accept with a GCRA (429 ``rate limited`` with the
+wait in ``Retry-After``), one per tenant per process, sized by the process's share
+of the tenant's throughput (:mod:`smpp_engine.tenant_rates`: the gateway processes
+on one store share it, and the SMPP server face takes from the same limiter):
+refusing at the door keeps one tenant from filling the route's queue, where its
+messages would hold back the others' (the dispatcher sends by priority, not by
+tenant).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from throttling import GCRA
 
 from ..store.callbacks import CALLBACK_EVENTS, DEFAULT_CALLBACK_EVENTS, CallbackStore
 from ..store.tenants import QuotaRefusal, TenantStore
+from ..tenant_rates import TenantRates
 from .errors import ApiError, invalid
 
 if TYPE_CHECKING:
@@ -59,11 +63,16 @@ class Tenant:
     callback_hosts: frozenset[str] = frozenset()
     callback_events: frozenset[str] = DEFAULT_CALLBACK_EVENTS
     _limiter: GCRA | None = field(default=None, repr=False)
+    #: The process's shares of the tenants' throughputs, which the SMPP server face
+    #: takes from too (None: a limiter of this tenant's own, this process only).
+    rates: TenantRates | None = field(default=None, repr=False)
 
     def take(self, units: int, now: float) -> float:
         """Take ``units`` messages of the throughput; the wait (0: taken) when over it."""
         if self.throughput is None:
             return 0.0
+        if self.rates is not None:
+            return self.rates.take(self.name, units, now)
         if self._limiter is None:
             # A second of burst: a client sending in batches is not refused for batching.
             self._limiter = GCRA(self.throughput, max(self.throughput, 1.0), now=now)
@@ -182,8 +191,9 @@ def callback_store(context: ApiContext) -> CallbackStore:
     return cast("CallbackStore", context.store)
 
 
-def tenant_gate(settings: Settings) -> TenantGate:
-    """The tenants of ``settings`` ([[tenants]]) and the keys acting for them."""
+def tenant_gate(settings: Settings, rates: TenantRates | None = None) -> TenantGate:
+    """The tenants of ``settings`` ([[tenants]]) and the keys acting for them; their
+    throughput taken from ``rates`` when given (shared across processes and faces)."""
     tenants = {
         t.name: Tenant(
             name=t.name,
@@ -195,6 +205,7 @@ def tenant_gate(settings: Settings) -> TenantGate:
             callback_url=t.callback_url or None,
             callback_hosts=t.allowed_hosts(),
             callback_events=frozenset(t.callback_events),
+            rates=rates,
         )
         for t in settings.tenants
     }

@@ -6,6 +6,9 @@ the SMSC only once it is durable there.
 - TENANT: kept in the store with its callback event in the outbox (one
   transaction), then acknowledged; the callback sender posts it, signed, to the
   tenant's ``callback_url``.
+- TENANT over SMPP (``target = "smpp"``): kept likewise, the outbox event naming
+  ``smpp:SYSTEM_ID``; the SMPP face sends it as a plain deliver_sm to that
+  system_id's receiver binds, and deletes it once answered.
 - no route: kept as ``unrouted`` (``smpp-engine mo list``, ``GET /v1/mo``), then
   acknowledged: the SMSC stops offering it, and nothing is lost.
 
@@ -24,6 +27,7 @@ import trio
 
 from ..pipeline import MoMessage
 from ..store import StoreError
+from ..store.callbacks import SMPP_URL_PREFIX
 from ..store.mo import MoRoute, MoStore, NewMo
 from .rules import MoRule, choose
 
@@ -87,7 +91,12 @@ class MoInbox:
         route, tenant, url = MoRoute.UNROUTED, None, None
         if rule is not None and rule.target is MoRoute.TENANT and rule.tenant is not None:
             route, tenant = MoRoute.TENANT, rule.tenant
-            url = self.tenant_urls.get(rule.tenant)
+            if rule.smpp is not None:
+                # Delivered as deliver_sm to the tenant's receiver binds (the SMPP face
+                # claims the events of the system_ids it holds such binds of).
+                url = SMPP_URL_PREFIX + rule.smpp
+            else:
+                url = self.tenant_urls.get(rule.tenant)
         elif rule is not None and rule.target is MoRoute.BILLING:
             # A billing route while billing is off: kept, so nothing is lost.
             _log.warning("MO routed to billing, which is not enabled: kept unrouted")

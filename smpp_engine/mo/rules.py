@@ -19,13 +19,15 @@ __all__ = ["MoRule", "choose", "keyword_of"]
 
 @dataclass(frozen=True, slots=True)
 class MoRule:
-    """``target`` BILLING or TENANT (then ``tenant`` names whose endpoint)."""
+    """``target`` BILLING or TENANT (then ``tenant`` names whose endpoint; ``smpp``,
+    when set, the system_id whose SMPP receiver binds get them instead of its URL)."""
 
     target: MoRoute
     destination: str = ""
     keyword: str = ""
     source_prefix: str = ""
     tenant: str | None = None
+    smpp: str | None = None
 
     def matches(self, source: str, destination: str, text: str) -> bool:
         if self.destination and _digits(destination) != _digits(self.destination):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .errors import Problem
 from .model import Settings
+from .tenants import TenantSettings
 
 __all__ = ["cross_check"]
 
@@ -80,6 +81,8 @@ def cross_check(settings: Settings, source: str) -> list[Problem]:
                     repr(rule.tenant),
                 )
             )
+        if rule.target == "smpp":
+            problems.extend(_mo_smpp_problems(settings, source, where, rule.tenant, rule.system_id))
         if rule.target == "billing" and not settings.billing.enabled:
             problems.append(
                 Problem(
@@ -142,3 +145,51 @@ def _smpp_problems(settings: Settings, source: str, routes: list[str]) -> list[P
     if server is not None and server.route and server.route not in routes:
         problems.append(Problem(source, "smpp_server.route", expected, repr(server.route)))
     return problems
+
+
+def mo_receivers(tenant: TenantSettings) -> list[str]:
+    """The system_ids of ``tenant``'s credentials that may bind to receive."""
+    return [c.system_id for c in tenant.smpp if {"receiver", "transceiver"} & set(c.bind_types)]
+
+
+def _mo_smpp_problems(
+    settings: Settings, source: str, where: str, tenant_name: str, system_id: str
+) -> list[Problem]:
+    """An MO route to a tenant's SMPP binds names a tenant with a credential that may
+    bind to receive: the one given, or its only one."""
+    tenant = next((t for t in settings.tenants if t.name == tenant_name), None)
+    if tenant is None:
+        names = ", ".join(repr(t.name) for t in settings.tenants) or "there is none"
+        return [
+            Problem(
+                source,
+                f"{where}.tenant",
+                f"expected a [[tenants]] entry ({names})",
+                repr(tenant_name),
+            )
+        ]
+    receivers = mo_receivers(tenant)
+    if system_id:
+        if system_id not in receivers:
+            return [
+                Problem(
+                    source,
+                    f"{where}.system_id",
+                    f"expected a [[tenants.smpp]] system_id of {tenant_name!r} that may bind "
+                    f"as a receiver ({', '.join(map(repr, receivers)) or 'there is none'})",
+                    repr(system_id),
+                )
+            ]
+        return []
+    if len(receivers) != 1:
+        return [
+            Problem(
+                source,
+                f"{where}.system_id",
+                f"expected the system_id whose binds get them: {tenant_name!r} has "
+                f"{len(receivers)} credentials that may bind as a receiver "
+                f"({', '.join(map(repr, receivers)) or 'none'})",
+                repr(system_id),
+            )
+        ]
+    return []

@@ -158,7 +158,11 @@ class MoRouteSettings(Section):
     keyword: str = Field(default="", max_length=64, pattern=r"^\S*$")
     #: The sender's number starts with this (+ and 00 aside); empty: any.
     source_prefix: str = Field(default="", max_length=21, pattern=r"^[+0-9]*$")
-    #: "billing": the SMS self-service; "tenant": the tenant's callback_url.
-    target: Literal["billing", "tenant"]
-    #: The [[tenants]] entry whose endpoint gets them (target "tenant").
+    #: "billing": the SMS self-service; "tenant": the tenant's callback_url; "smpp":
+    #: the tenant's SMPP receiver/transceiver binds, as deliver_sm.
+    target: Literal["billing", "tenant", "smpp"]
+    #: The [[tenants]] entry whose endpoint (or SMPP binds) gets them.
     tenant: str = ""
+    #: With target "smpp": the [[tenants.smpp]] system_id whose binds get them; empty:
+    #: the tenant's one credential that may bind as a receiver.
+    system_id: str = Field(default="", max_length=15)

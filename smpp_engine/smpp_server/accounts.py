@@ -18,6 +18,7 @@ from throttling import GCRA
 
 from ..protocol import CommandId, CommandStatus
 from ..settings import Settings, SmppCredential, TenantSettings, check_smpp_password
+from ..tenant_rates import TenantRates
 
 __all__ = ["Account", "Accounts", "BindKind", "Throughput"]
 
@@ -50,18 +51,24 @@ _KINDS = {
 
 
 class Throughput:
-    """Messages per second with a second's burst; ``None`` rate: no limit."""
+    """Messages per second with a second's burst; ``None`` rate: no limit. Given
+    ``shared`` (the process's shares of the tenants' throughputs, and a tenant's name),
+    taken from that limiter instead: the HTTP API takes from it too."""
 
-    __slots__ = ("_gcra", "rate")
+    __slots__ = ("_gcra", "rate", "shared")
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(self, rate: float | None, shared: tuple[TenantRates, str] | None = None) -> None:
         self.rate = rate
+        self.shared = shared
         self._gcra: GCRA | None = None
 
     def take(self, now: float) -> bool:
         """Take one message; False (nothing taken) when over the rate."""
         if self.rate is None:
             return True
+        if self.shared is not None:
+            rates, tenant = self.shared
+            return rates.take(tenant, 1, now) == 0
         if self._gcra is None:
             self._gcra = GCRA(self.rate, max(self.rate, 1.0), now=now)
         if self._gcra.wait(1, now=now) > 0:
@@ -122,14 +129,15 @@ class Accounts:
         self.by_system_id = {a.system_id: a for a in accounts}
 
     @classmethod
-    def of(cls, settings: Settings) -> Accounts:
+    def of(cls, settings: Settings, rates: TenantRates | None = None) -> Accounts:
         server = settings.smpp_server
         server_route = server.route if server else ""
         default_route = server_route or settings.smsc[0].name
         found = []
         for tenant in settings.tenants:
             # One throughput per tenant, shared by all its credentials' binds here.
-            tenant_rate = Throughput(tenant.throughput)
+            shared = None if rates is None else (rates, tenant.name)
+            tenant_rate = Throughput(tenant.throughput, shared)
             for credential in tenant.smpp:
                 found.append(
                     Account(

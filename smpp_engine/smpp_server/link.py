@@ -104,6 +104,8 @@ class Link:
         )
         self.account: Account | None = None
         self.kind: BindKind | None = None
+        #: The bind's interface_version: below 0x34 the client takes no TLVs.
+        self.interface_version = 0
         self.out = bytearray()
         self._pending: list[Pending] = []
         #: Submits taken from the socket and not answered yet.
@@ -320,6 +322,7 @@ class Link:
         self.session.respond(pdu, 0, system_id=server.system_id, tlvs=tlvs)
         self.account = found
         self.kind = kind
+        self.interface_version = pdu.interface_version
         found.binds += 1
         server.link_bound(self)
 

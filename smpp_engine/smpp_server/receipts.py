@@ -2,8 +2,11 @@
 
 The receipt names the message by the gateway's id, written as the account was
 given it in submit_sm_resp (hex or decimal), whatever ids the upstream SMSC
-used: the client never sees those. It carries the receipt text of SMPP 3.4
-Appendix B and the receipted_message_id and message_state TLVs.
+used: the client never sees those. A submit_multi_resp carries one message_id
+(SMPP 3.4 §4.5.2) for all its destinations, each stored as its own message: the
+receipts of all of them name that id (the first destination's), and their
+source_addr (the destination the message went to) tells them apart. It carries
+the receipt text of SMPP 3.4 Appendix B and the receipted_message_id and message_state TLVs.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ class MessageFacts:
     dest_npi: int
     submitted_at: float
     text: str
+    #: The id the client was given for the message when not its own (a submit_multi's
+    #: other destinations: its one id); None: its own.
+    receipt_id: int | None = None
 
 
 def receipt_pdu(message_id: str, state: str, facts: MessageFacts, done_at: float) -> DeliverSm:

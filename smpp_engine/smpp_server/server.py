@@ -33,10 +33,19 @@ from ..protocol import CommandStatus, UnsuccessSme, sender_address
 from ..protocol.failed_binds import FailedBinds
 from ..settings import Settings, SmppServerSettings
 from ..store import Accepted, NewMessage, Store, StoreError
-from ..store.callbacks import SMPP_URL_PREFIX, Backoff, CallbackStore, OutboxEvent, OutboxStatus
+from ..store.callbacks import (
+    MO_EVENT,
+    SMPP_URL_PREFIX,
+    Backoff,
+    CallbackStore,
+    OutboxEvent,
+    OutboxStatus,
+)
 from ..store.tenants import TenantStore
+from ..tenant_rates import TenantRates
 from .accounts import Account, Accounts, BindKind
 from .link import Link, Pending, submit_answer
+from .mo import mo_pdus
 from .receipts import MessageFacts, receipt_pdu
 from .telemetry import Telemetry
 
@@ -65,6 +74,7 @@ class SmppServer:
         *,
         owner: str,
         clock: Callable[[], float] = time.time,
+        rates: TenantRates | None = None,
     ) -> None:
         assert settings.smpp_server is not None
         self.config: SmppServerSettings = settings.smpp_server
@@ -74,7 +84,7 @@ class SmppServer:
         self._accept = accept
         self.owner = owner
         self.clock = clock
-        self.accounts = Accounts.of(settings)
+        self.accounts = Accounts.of(settings, rates)
         #: The routing rules in force (a reload replaces them); None: the accounts' routes.
         self.routing = settings.routing_table()
         self.telemetry = Telemetry(frozenset(self.accounts.by_system_id))
@@ -224,9 +234,15 @@ class SmppServer:
         first = 0
         for item in batch:
             ids = accepted[first : first + len(item.messages)]
+            # One submit_multi_resp names the first destination's id: the receipts of
+            # every destination name it (written down before the client is told it).
+            named = ids[0].message_id if len(ids) > 1 else None
             for message, stored in zip(item.messages, ids, strict=True):
                 if message.callback_url is not None:
-                    self._remember(stored.message_id, message, now)
+                    own = stored.message_id == named or named is None
+                    self._remember(stored.message_id, message, now, None if own else named)
+            if named is not None and item.messages[0].callback_url is not None:
+                await self._name_receipts(named, [a.message_id for a in ids[1:]])
             first += len(item.messages)
             texts = [account.format_id(a.message_id) for a in ids]
             answers.append((0, submit_answer(item.pdu, texts, _unsent(item))))
@@ -239,7 +255,18 @@ class SmppServer:
             except StoreError:
                 _log.warning("quota not given back: the store failed", tenant=tenant)
 
-    def _remember(self, message_id: int, message: NewMessage, now: float) -> None:
+    async def _name_receipts(self, named: int, others: list[int]) -> None:
+        try:
+            await self.store.name_receipts(named, others)
+        except StoreError as exc:
+            # The messages are kept: refusing now would have the client send them
+            # again. This process names them from memory; only a restart before their
+            # receipts would name them by their own ids.
+            _log.warning("submit_multi receipt ids kept in memory only", error=str(exc))
+
+    def _remember(
+        self, message_id: int, message: NewMessage, now: float, receipt_id: int | None = None
+    ) -> None:
         facts = self._facts
         facts[message_id] = MessageFacts(
             message.source,
@@ -250,6 +277,7 @@ class SmppServer:
             message.dest_npi,
             now,
             message.text,
+            receipt_id,
         )
         if len(facts) > _MAX_FACTS:
             facts.popitem(last=False)
@@ -257,6 +285,14 @@ class SmppServer:
     # --- receipts ------------------------------------------------------------------
 
     def deliver_answered(self, context: Any, status: int) -> None:
+        if isinstance(context, _Parts):
+            # An MO in parts is delivered when every part is answered ESME_ROK.
+            context.left -= 1
+            context.failed = context.failed or status != 0
+            if context.left > 0 or context.done:
+                return
+            context.done = True
+            status, context = (1 if context.failed else 0), context.event
         if not isinstance(context, OutboxEvent):
             return
         self._in_flight.pop(context.event_id, None)
@@ -269,6 +305,11 @@ class SmppServer:
 
     def deliver_unanswered(self, context: Any) -> None:
         """Timed out or abandoned: it may have arrived; it is offered again (at least once)."""
+        if isinstance(context, _Parts):
+            if context.done:
+                return
+            context.done = True
+            context = context.event
         if isinstance(context, OutboxEvent):
             self._in_flight.pop(context.event_id, None)
             self._released.append(context)
@@ -351,6 +392,9 @@ class SmppServer:
     async def _send(self, event: OutboxEvent) -> None:
         system_id = event.url.removeprefix(SMPP_URL_PREFIX)
         account = self.accounts.by_system_id.get(system_id)
+        if event.event == MO_EVENT and account is not None:
+            self._send_mo(system_id, event)
+            return
         facts = await self._facts_of(event.message_id)
         if account is None or facts is None or event.message_id is None:
             # A credential removed from the settings, or a message gone: parked for people.
@@ -362,15 +406,41 @@ class SmppServer:
                 error="no such SMPP account or message",
             )
             return
-        pdu = receipt_pdu(
-            account.format_id(event.message_id), event.event, facts, event.occurred_at
-        )
+        named = event.message_id if facts.receipt_id is None else facts.receipt_id
+        pdu = receipt_pdu(account.format_id(named), event.event, facts, event.occurred_at)
         links = self._receivers.get(system_id, [])
         for _ in range(len(links)):
             self._turn = (self._turn + 1) % len(links)
             if links[self._turn].send_deliver(pdu, event):
                 self._in_flight[event.event_id] = event
                 self._facts.pop(event.message_id, None)
+                return
+        self._released.append(event)
+
+    def _send_mo(self, system_id: str, event: OutboxEvent) -> None:
+        """An MO for the client: over one link, all its parts (if a 3.3 bind needs them)."""
+        links = self._receivers.get(system_id, [])
+        for _ in range(len(links)):
+            self._turn = (self._turn + 1) % len(links)
+            link = links[self._turn]
+            pdus = mo_pdus(event.payload, link.interface_version)
+            if link.deliver_room < len(pdus):
+                continue
+            context: OutboxEvent | _Parts = event if len(pdus) == 1 else _Parts(event, len(pdus))
+            sent = 0
+            for pdu in pdus:
+                if not link.send_deliver(pdu, context):
+                    break
+                sent += 1
+            if sent == len(pdus):
+                self._in_flight[event.event_id] = event
+                return
+            if sent:
+                # Some parts went and the rest cannot: they come back with the event.
+                assert isinstance(context, _Parts)
+                context.left = sent
+                context.failed = True
+                self._in_flight[event.event_id] = event
                 return
         self._released.append(event)
 
@@ -387,9 +457,22 @@ class SmppServer:
             ton, npi, _ = sender_address(view.source)
         except ValueError:
             ton, npi = 5, 0
+        named = (await self.store.receipt_ids([message_id])).get(message_id)
         return MessageFacts(
-            view.source, ton, npi, view.destination, 1, 1, view.created_at, view.text
+            view.source, ton, npi, view.destination, 1, 1, view.created_at, view.text, named
         )
+
+
+class _Parts:
+    """The deliver_sm parts of one MO event still to be answered."""
+
+    __slots__ = ("done", "event", "failed", "left")
+
+    def __init__(self, event: OutboxEvent, parts: int) -> None:
+        self.event = event
+        self.left = parts
+        self.failed = False
+        self.done = False
 
 
 def _unsent(item: Pending) -> list[UnsuccessSme]:

@@ -343,6 +343,13 @@ ON CONFLICT (name) DO UPDATE SET value = store_counters.value + EXCLUDED.value
 _COUNT_ALL = "SELECT state, sum(n)::bigint AS n FROM state_counts GROUP BY state"
 _COUNT_SMSC = "SELECT state, n FROM state_counts WHERE smsc = $1"
 
+#: One tenant's messages by state (on one route, or all): the running counts are per
+#: route only, so these are counted from the messages (the tenant's index).
+_COUNT_TENANT = (
+    "SELECT state, count(*) AS n FROM messages WHERE tenant = $1 "
+    "AND ($2::text IS NULL OR smsc = $2) GROUP BY state"
+)
+
 
 class PostgresStore(
     PostgresCampaigns,
@@ -604,10 +611,18 @@ class PostgresStore(
             key,
         )
 
-    async def count_by_state(self, *, smsc: str | None = None) -> Mapping[MessageState, int]:
-        return await self._run("count_by_state", self._count_by_state, smsc)
+    async def count_by_state(
+        self, *, smsc: str | None = None, tenant: str | None = None
+    ) -> Mapping[MessageState, int]:
+        return await self._run("count_by_state", self._count_by_state, smsc, tenant)
 
-    async def _count_by_state(self, smsc: str | None) -> dict[MessageState, int]:
+    async def _count_by_state(
+        self, smsc: str | None, tenant: str | None
+    ) -> dict[MessageState, int]:
+        if tenant is not None:
+            async with self._pool.acquire() as connection:
+                rows = await connection.fetch(_COUNT_TENANT, tenant, smsc)
+            return {MessageState(r["state"]): r["n"] for r in rows if r["n"]}
         async with self._pool.acquire() as connection, connection.transaction():
             await _fold(connection, _FOLD_STATE_COUNTS)
             if smsc is None:
@@ -615,6 +630,29 @@ class PostgresStore(
             else:
                 rows = await connection.fetch(_COUNT_SMSC, smsc)
         return {MessageState(r["state"]): r["n"] for r in rows if r["n"]}
+
+    async def name_receipts(self, receipt_id: int, message_ids: Sequence[int]) -> None:
+        await self._run("name_receipts", self._name_receipts, receipt_id, list(message_ids))
+
+    async def _name_receipts(self, receipt_id: int, message_ids: list[int]) -> None:
+        async with self._pool.acquire() as connection:
+            await connection.execute(
+                "UPDATE messages SET receipt_id = $1 WHERE id = ANY($2::bigint[])",
+                receipt_id,
+                message_ids,
+            )
+
+    async def receipt_ids(self, message_ids: Sequence[int]) -> Mapping[int, int]:
+        return await self._run("receipt_ids", self._receipt_ids, list(message_ids))
+
+    async def _receipt_ids(self, message_ids: list[int]) -> dict[int, int]:
+        async with self._pool.acquire() as connection:
+            rows = await connection.fetch(
+                "SELECT id, receipt_id FROM messages "
+                "WHERE id = ANY($1::bigint[]) AND receipt_id IS NOT NULL",
+                message_ids,
+            )
+        return {int(r["id"]): int(r["receipt_id"]) for r in rows}
 
     async def stats(self) -> Mapping[str, int]:
         return await self._run("stats", self._stats)

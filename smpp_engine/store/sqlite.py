@@ -82,6 +82,14 @@ def _json(values: Sequence[object] | set[int]) -> str:
     return json.dumps(list(values))
 
 
+#: One tenant's messages by state (on one route, or all): the running counts are per
+#: route only, so these are counted from the messages (the tenant's index).
+_COUNT_TENANT = (
+    "SELECT state, count(*) FROM messages WHERE tenant = ? AND (? IS NULL OR smsc = ?) "
+    "GROUP BY state"
+)
+
+
 class SqliteStore(
     SqliteCampaigns,
     SqliteBilling,
@@ -446,9 +454,13 @@ class SqliteStore(
 
         return await self._worker.run("find_by_idempotency_key", work)
 
-    async def count_by_state(self, *, smsc: str | None = None) -> Mapping[MessageState, int]:
+    async def count_by_state(
+        self, *, smsc: str | None = None, tenant: str | None = None
+    ) -> Mapping[MessageState, int]:
         def work(c: sqlite3.Connection) -> dict[MessageState, int]:
-            if smsc is None:
+            if tenant is not None:
+                rows = c.execute(_COUNT_TENANT, (tenant, smsc, smsc)).fetchall()
+            elif smsc is None:
                 rows = c.execute("SELECT state, sum(n) FROM state_counts GROUP BY state").fetchall()
             else:
                 rows = c.execute(
@@ -457,6 +469,34 @@ class SqliteStore(
             return {MessageState(state): int(n) for state, n in rows if n}
 
         return await self._worker.run("count_by_state", work)
+
+    async def name_receipts(self, receipt_id: int, message_ids: Sequence[int]) -> None:
+        listed = json.dumps(list(message_ids))
+
+        def work(c: sqlite3.Connection) -> None:
+            in_transaction(
+                c,
+                lambda: c.execute(
+                    "UPDATE messages SET receipt_id = ? "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
+                    (receipt_id, listed),
+                ),
+            )
+
+        await self._worker.run("name_receipts", work)
+
+    async def receipt_ids(self, message_ids: Sequence[int]) -> Mapping[int, int]:
+        listed = json.dumps(list(message_ids))
+
+        def work(c: sqlite3.Connection) -> dict[int, int]:
+            rows = c.execute(
+                "SELECT id, receipt_id FROM messages "
+                "WHERE id IN (SELECT value FROM json_each(?)) AND receipt_id IS NOT NULL",
+                (listed,),
+            ).fetchall()
+            return {int(i): int(r) for i, r in rows}
+
+        return await self._worker.run("receipt_ids", work)
 
     async def stats(self) -> Mapping[str, int]:
         def work(c: sqlite3.Connection) -> dict[str, int]:

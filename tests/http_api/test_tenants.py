@@ -59,7 +59,8 @@ async def tenants(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             return await store.accept(messages, now=clock[0])
 
         context.accept = accept
-        # Fresh tenants per test: the throughput limiter lives in the tenant.
+        # Fresh tenants per test: the throughput limiter lives in the tenant. The keys
+        # go in as a reload gives them (the context's key ring is made from them).
         context.replace_keys(
             {
                 **context.api_key_digests,
@@ -274,3 +275,25 @@ async def test_kept_mo_messages_are_the_tenants_own(tenants: Tenants) -> None:
     assert (await tenants.beta.get("/v1/mo")).json()["messages"] == []
     bad = await tenants.api.client.get("/v1/mo", params={"route": "billing"})
     assert (bad.status_code, bad.json()["field"]) == (422, "route")
+
+
+async def test_a_tenant_sees_its_own_messages_on_each_route(tenants: Tenants) -> None:
+    for client, count in ((tenants.acme, 2), (tenants.beta, 1)):
+        for n in range(count):
+            sender = {} if client is tenants.acme else {"from": "BETA"}
+            answer = await client.post("/v1/messages", json=_sms(to=f"+35988800000{n}", **sender))
+            assert answer.status_code == 201, answer.text
+        tenants.clock[0] += 10  # beta's throughput: one a second
+    await tenants.api.store.accept(
+        [NewMessage(smsc="main", source="OPS", destination="359888", text="x")], now=NOW
+    )
+
+    def queued(answer: httpx.Response) -> int:
+        assert answer.status_code == 200, answer.text
+        (route,) = [r for r in answer.json()["routes"] if r["name"] == "main"]
+        return int(route["queue"]["queued"])
+
+    assert queued(await tenants.acme.get("/v1/routes")) == 2
+    assert queued(await tenants.beta.get("/v1/routes")) == 1
+    # The operator sees every message.
+    assert queued(await tenants.api.client.get("/v1/routes")) == 4

@@ -167,8 +167,21 @@ class Store(Protocol):
 
     async def find_by_idempotency_key(self, key: str) -> int | None: ...
 
-    async def count_by_state(self, *, smsc: str | None = None) -> Mapping[MessageState, int]:
-        """How many messages are in each state (states with none may be left out)."""
+    async def count_by_state(
+        self, *, smsc: str | None = None, tenant: str | None = None
+    ) -> Mapping[MessageState, int]:
+        """How many messages are in each state (states with none may be left out); only
+        ``tenant``'s when given (counted from its messages, not the running counts)."""
+        ...
+
+    async def name_receipts(self, receipt_id: int, message_ids: Sequence[int]) -> None:
+        """The receipts of ``message_ids`` name ``receipt_id`` (the id their client was
+        given: a submit_multi's one id) instead of their own."""
+        ...
+
+    async def receipt_ids(self, message_ids: Sequence[int]) -> Mapping[int, int]:
+        """The id each of ``message_ids`` is named by in receipts, for those named by
+        another's (see :meth:`name_receipts`); the others are left out."""
         ...
 
     async def stats(self) -> Mapping[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..callbacks.model import MO_EVENT
+from ..callbacks.queries import SMPP_URL_PREFIX
 from ..callbacks.rules import OutboxRow
 from .model import KeptMo, MoRoute, NewMo
 
@@ -28,7 +29,7 @@ def mo_parameters(mo: NewMo) -> tuple[object, ...]:
 
 def mo_event(mo: NewMo, kept_id: int, url: str) -> OutboxRow:
     """The outbox event posting a tenant's MO message to ``url``."""
-    payload = {
+    payload: dict[str, object] = {
         "id": kept_id,
         "from": mo.source,
         "to": mo.destination,
@@ -36,6 +37,9 @@ def mo_event(mo: NewMo, kept_id: int, url: str) -> OutboxRow:
         "parts": mo.parts,
         "smsc": mo.smsc,
     }
+    if url.startswith(SMPP_URL_PREFIX):
+        # The SMPP face sends the text in the coding it came in.
+        payload["data_coding"] = mo.data_coding
     return OutboxRow(
         None, mo.tenant, url, MO_EVENT, mo.received_at, json.dumps(payload, sort_keys=True)
     )

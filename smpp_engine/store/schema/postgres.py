@@ -846,6 +846,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN payload bytea;
     """,
+    # 17: the id a client was given for a message when not its own: the other
+    # destinations of a submit_multi over the SMPP server face, whose one
+    # submit_multi_resp named the first destination's id; their receipts name it too.
+    # NULL: the message's own id.
+    """
+    ALTER TABLE messages ADD COLUMN receipt_id bigint;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
