@@ -307,6 +307,7 @@ class Message(Answer):
         str, Field(description="interactive, transactional or bulk; another as its number.")
     ]
     parts: int
+    flash: Annotated[bool, Field(description="Sent as a flash SMS (message class 0).")]
     created_at: Time | None
     updated_at: Time | None
     attempts: int

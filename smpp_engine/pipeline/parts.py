@@ -8,7 +8,14 @@ never joins them.
 What the SMSC is told beyond the text is the route's choice (:class:`SubmitOptions`):
 whether the message's validity is sent as its validity_period (else the SMSC's
 own default applies; the gateway still does not submit a message past its
-expiry), the receipts asked for, and the most parts a message may have.
+expiry), the receipts asked for, the most parts a message may have, and whether
+a message may go as a flash SMS.
+
+A flash message goes with the GSM 03.38 (TS 23.038) general data coding group and
+message class 0 in data_coding: 0x10 for GSM 7-bit, 0x18 for UCS-2, on every part.
+The alphabet stays the one the route's text profile chose, so the parts split as
+planned. Latin-1 (3) and IA5 (1) have no class form, so a route that allows flash
+must write its text as GSM 7-bit or UCS-2 only (:func:`check_flash_profile`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from datetime import UTC, datetime, timedelta
 from ..protocol import (
     DEFAULT_PROFILE,
     MAX_PARTS,
+    Alphabet,
     Concatenation,
+    PduError,
     SegmentPayload,
     SubmitSm,
     TextProfile,
@@ -35,7 +44,9 @@ __all__ = [
     "ReceiptLevel",
     "SubmitOptions",
     "ValidityForm",
+    "check_flash_profile",
     "concatenation_reference",
+    "flash_coding",
     "submit_parts",
 ]
 
@@ -85,6 +96,8 @@ class SubmitOptions:
     validity: ValidityForm = ValidityForm.NONE
     max_parts: int = MAX_PARTS
     receipts: ReceiptLevel = ReceiptLevel.FINAL
+    #: Whether a message may ask to go as a flash SMS on this route.
+    flash: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_parts <= MAX_PARTS:
@@ -102,6 +115,32 @@ class SubmitOptions:
 
 
 DEFAULT_OPTIONS = SubmitOptions()
+
+#: data_coding -> the same alphabet with message class 0 (TS 23.038 general data coding:
+#: bit 4 says the class bits count, bits 3-2 the character set, bits 1-0 the class).
+_FLASH_CODING = {0x00: 0x10, 0x08: 0x18}
+
+
+def check_flash_profile(profile: TextProfile) -> None:
+    """Raise ValueError unless every data_coding ``profile`` writes can carry a class."""
+    if profile.default_alphabet is not Alphabet.GSM7 or profile.allow_latin1:
+        raise ValueError(
+            "flash needs text written as GSM 7-bit or UCS-2 (data_coding 0 or 8): "
+            f"default_alphabet = {profile.default_alphabet.value!r} and allow_latin1 = "
+            f"{str(profile.allow_latin1).lower()} write data_coding that has no message class"
+        )
+
+
+def flash_coding(data_coding: int) -> int:
+    """``data_coding`` with message class 0 (flash); PduError for one without a class form."""
+    try:
+        return _FLASH_CODING[data_coding]
+    except KeyError:
+        raise PduError(
+            f"data_coding {data_coding:#04x} has no message class form for flash",
+            field="data_coding",
+            value=data_coding,
+        ) from None
 
 
 class PartCountError(ValueError):
@@ -150,6 +189,10 @@ def submit_parts(
     """
     if message.payload is not None:
         return _as_sent(message, options, now)
+    if message.flash and not options.flash:
+        # Accepted on a route that allows flash, then moved (failover, a reload): the
+        # SMSC of this route was not agreed to take it, so it fails with the reason.
+        raise PduError("flash is not allowed on this route ([[smsc]] flash)", field="data_coding")
     if message.parts > options.max_parts:
         raise PartCountError(message.message_id, message.parts, message.parts, options.max_parts)
     segments = split_text(
@@ -180,7 +223,9 @@ def submit_parts(
                     esm_class=_UDHI if segment.esm_class_udhi else 0,
                     registered_delivery=registered,
                     validity_period=validity,
-                    data_coding=segment.data_coding,
+                    data_coding=(
+                        flash_coding(segment.data_coding) if message.flash else segment.data_coding
+                    ),
                     short_message=segment.short_message,
                     tlvs=segment.tlvs,
                 ),

@@ -130,6 +130,9 @@ class SmscSettings(Section):
     receipts: Literal["final", "failure", "intermediate"] = field_default(SubmitOptions, "receipts")
     #: The most SMS one message may take on this route; longer texts are refused.
     max_parts: int = Field(default=field_default(SubmitOptions, "max_parts"), ge=1, le=255)
+    #: Whether a message may ask to go as a flash SMS (data_coding message class 0);
+    #: needs text written as GSM 7-bit or UCS-2 (default_alphabet "gsm7", no Latin-1).
+    flash: bool = field_default(SubmitOptions, "flash")
     lease: Seconds = field_default(SmscRoute, "lease")
     #: Seconds with no bind up before messages whose routing rule lists another
     #: route move to it.
@@ -203,5 +206,6 @@ class SmscSettings(Section):
                 validity=ValidityForm(self.validity_period),
                 max_parts=self.max_parts,
                 receipts=ReceiptLevel(self.receipts),
+                flash=self.flash,
             ),
         )

@@ -122,7 +122,7 @@ WITH expired AS (
         m.registered_delivery, m.not_before, m.expires_at, m.attempts - 1 AS attempts,
         m.possible_duplicate,
         m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi, m.unclean_stops,
-        m.route_plan, m.payload
+        m.route_plan, m.payload, m.flash
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT $1, change.state, change.delta
@@ -315,7 +315,7 @@ SELECT smsc, 'queued', count(*) FROM moved GROUP BY smsc
 _GET_MESSAGE = """
 SELECT id, smsc, source, destination, text, state, priority, parts, created_at, updated_at,
        attempts, possible_duplicate, campaign_id, idempotency_key, error_code, route_rule,
-       route_plan, tenant
+       route_plan, tenant, flash
 FROM messages WHERE id = $1
 """
 _GET_PARTS = """
@@ -436,6 +436,7 @@ class PostgresStore(
                 unclean_stops=r["unclean_stops"],
                 route_plan=decode_plan(r["route_plan"]),
                 payload=r["payload"],
+                flash=r["flash"],
             )
             for r in records
         ]
@@ -594,6 +595,7 @@ class PostgresStore(
             route_rule=row["route_rule"],
             route_plan=decode_plan(row["route_plan"]),
             tenant=row["tenant"],
+            flash=row["flash"],
         )
 
     async def find_by_idempotency_key(self, key: str) -> int | None:

@@ -74,7 +74,7 @@ _ALL_PARTS = tuple(tuple(range(n)) for n in range(256))  # pending_parts of a fr
 _CLAIM_COLUMNS = (
     "id, smsc, source, destination, text, parts, priority, registered_delivery, expires_at, "
     "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi, "
-    "unclean_stops, route_plan, payload"
+    "unclean_stops, route_plan, payload, flash"
 )
 
 
@@ -218,6 +218,7 @@ class SqliteStore(
                     unclean_stops=r.unclean_stops,
                     route_plan=decode_plan(r.route_plan),
                     payload=r.payload,
+                    flash=bool(r.flash),
                 )
             )
         return claimed
@@ -512,7 +513,7 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         c,
         "SELECT id, smsc, source, destination, text, state, priority, parts, created_at, "
         "updated_at, attempts, possible_duplicate, campaign_id, idempotency_key, error_code, "
-        "route_rule, route_plan, tenant FROM messages WHERE id = ?",
+        "route_rule, route_plan, tenant, flash FROM messages WHERE id = ?",
         (message_id,),
     )
     if row is None:
@@ -576,6 +577,7 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         route_rule=row.route_rule,
         route_plan=decode_plan(row.route_plan),
         tenant=row.tenant,
+        flash=bool(row.flash),
     )
 
 

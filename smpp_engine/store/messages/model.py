@@ -127,6 +127,9 @@ class NewMessage:
     #: face: esm_class, data_coding, short_message, TLVs; see
     #: :mod:`smpp_engine.protocol.segment_payload`); None: ``text`` is split by the route.
     payload: bytes | None = None
+    #: Sent as a flash SMS (data_coding message class 0: shown, not stored, by the
+    #: handset); accepted only for a route that allows it.
+    flash: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,7 @@ class ClaimedMessage:
     route_plan: tuple[str, ...] = ()  # the routes its rule allows, in failover order
     #: The segment to submit as it is (see :attr:`NewMessage.payload`); None: split ``text``.
     payload: bytes | None = None
+    flash: bool = False  # every part goes with message class 0 (see NewMessage.flash)
 
 
 # --- updates: what the pipeline records, in batches, through the batching writer ---
@@ -354,6 +358,7 @@ class MessageView:
     route_rule: str | None = None
     route_plan: tuple[str, ...] = ()
     tenant: str | None = None
+    flash: bool = False
 
 
 @dataclass(frozen=True, slots=True)

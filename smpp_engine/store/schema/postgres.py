@@ -846,6 +846,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN payload bytea;
     """,
+    # 17: a message sent as a flash SMS (data_coding message class 0), per message.
+    """
+    ALTER TABLE messages ADD COLUMN flash boolean NOT NULL DEFAULT false;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

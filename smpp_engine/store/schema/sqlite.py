@@ -595,8 +595,11 @@ _V14 = (
 # NULL: the text is split by the route as before.
 _V15 = ("ALTER TABLE messages ADD COLUMN payload BLOB",)
 
+# 16: a message sent as a flash SMS (data_coding message class 0), per message.
+_V16 = ("ALTER TABLE messages ADD COLUMN flash INTEGER NOT NULL DEFAULT 0",)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15, _V16
 )  # fmt: skip
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
