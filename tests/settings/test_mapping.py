@@ -49,6 +49,7 @@ CASES: list[tuple[str, Callable[[SmscRoute], Any], Any]] = [
         ValidityForm.RELATIVE,
     ),
     ("max_parts = 4", lambda r: r.submit_options.max_parts, 4),
+    ("flash = true", lambda r: r.submit_options.flash, True),
     ("receipts = 'failure'", lambda r: r.submit_options.receipts, ReceiptLevel.FAILURE),
     (
         "receipts = 'intermediate'",
