@@ -174,6 +174,14 @@ class RouteState(Answer):
     paused: bool
     paused_since: Time | None = None
     paused_by: str | None = None
+    failover_after: Annotated[
+        float | None,
+        Field(
+            description="Seconds with no bind up before messages whose routing rule lists "
+            "another route move there ([[smsc]] failover_after); null for a route this "
+            "process does not run."
+        ),
+    ] = None
 
 
 class Routes(Answer):
