@@ -305,6 +305,7 @@ def _new_message(
     except PduError as exc:
         raise invalid(f"{at}text", body.text, f"{exc} on route {route!r}") from None
     expires_at = _expiry(body, now, at)
+    not_before = _send_at(body, now, expires_at, at)
     message = NewMessage(
         smsc=route,
         source=source,
@@ -317,7 +318,8 @@ def _new_message(
         registered_delivery=body.registered_delivery,
         flash=body.flash,
         expires_at=expires_at,
-        not_before=_send_at(body, now, expires_at, at),
+        not_before=not_before,
+        send_at=not_before if body.send_at is not None else None,
         idempotency_key=key,
         route_rule=None if choice is None else choice.rule,
         route_plan=() if choice is None else choice.plan,

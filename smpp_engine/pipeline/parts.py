@@ -42,6 +42,7 @@ from ..store import ClaimedMessage
 __all__ = [
     "PartCountError",
     "ReceiptLevel",
+    "ScheduleForm",
     "SubmitOptions",
     "ValidityForm",
     "check_flash_profile",
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 _UDHI = 0x40
+#: The longest schedule lead: an hour bounds what is out of the gateway's hands early.
+_MAX_LEAD = 3600.0
 #: A relative validity_period counts whole seconds, at least one, at most 99 days.
 _MAX_RELATIVE = timedelta(days=99, hours=23, minutes=59, seconds=59)
 
@@ -61,6 +64,20 @@ class ValidityForm(enum.StrEnum):
     NONE = "none"  # not sent: the SMSC's default validity
     RELATIVE = "relative"  # the time left, as YYMMDDhhmmss000R
     ABSOLUTE = "absolute"  # the moment, in UTC
+
+
+class ScheduleForm(enum.StrEnum):
+    """Who holds a message with a client send time (send_at) until that time.
+
+    ``gateway``: the gateway, which submits it once the time has come (a cancel, an
+    opt-out or a paused route still stop it, and the route's rate paces it). ``smsc``:
+    it is submitted up to the route's ``schedule_lead`` seconds before, with
+    schedule_delivery_time = send_at, and the SMSC holds it: once handed over nothing
+    the gateway does stops it, and the SMSC releases what it holds at its own pace.
+    """
+
+    GATEWAY = "gateway"
+    SMSC = "smsc"
 
 
 class ReceiptLevel(enum.StrEnum):
@@ -98,10 +115,28 @@ class SubmitOptions:
     receipts: ReceiptLevel = ReceiptLevel.FINAL
     #: Whether a message may ask to go as a flash SMS on this route.
     flash: bool = False
+    schedule: ScheduleForm = ScheduleForm.GATEWAY
+    #: With ``schedule`` SMSC: how many seconds before its send time a message is handed over.
+    schedule_lead: float = 300.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_parts <= MAX_PARTS:
             raise ValueError(f"max_parts must be 1-{MAX_PARTS}, not {self.max_parts!r}")
+        if not 0 < self.schedule_lead <= _MAX_LEAD:
+            raise ValueError(f"schedule_lead must be 0-{_MAX_LEAD:g} s, not {self.schedule_lead!r}")
+
+    @property
+    def claim_early(self) -> float:
+        """How long before its send time a message may be claimed (0: not before)."""
+        return self.schedule_lead if self.schedule is ScheduleForm.SMSC else 0.0
+
+    def schedule_delivery_time(self, send_at: float | None, now: float) -> str:
+        """The schedule_delivery_time for a message with client send time ``send_at``
+        sent at ``now``: the moment in absolute form (UTC, offset ``00+``) while it is
+        still ahead and the route schedules at the SMSC; else empty (deliver at once)."""
+        if self.schedule is not ScheduleForm.SMSC or send_at is None or send_at <= now:
+            return ""
+        return format_absolute(datetime.fromtimestamp(send_at, UTC))
 
     def validity_period(self, expires_at: float | None, now: float) -> str:
         """The validity_period for a message expiring at ``expires_at`` sent at ``now``
@@ -207,6 +242,7 @@ def submit_parts(
         raise PartCountError(message.message_id, message.parts, len(segments))
     registered = options.receipts.registered_delivery if message.registered_delivery else 0
     validity = options.validity_period(message.expires_at, now)
+    schedule = options.schedule_delivery_time(message.send_at, now)
     result = []
     for index in message.pending_parts:
         segment = segments[index]
@@ -222,6 +258,7 @@ def submit_parts(
                     destination_addr=message.destination,
                     esm_class=_UDHI if segment.esm_class_udhi else 0,
                     registered_delivery=registered,
+                    schedule_delivery_time=schedule,
                     validity_period=validity,
                     data_coding=(
                         flash_coding(segment.data_coding) if message.flash else segment.data_coding

@@ -107,7 +107,7 @@ WITH expired AS (
     WHERE callback_url IS NOT NULL AND callback_events LIKE '%,expired,%'
 ), picked AS (
     SELECT id FROM messages
-    WHERE smsc = $1 AND state = 'queued' AND not_before <= $2
+    WHERE smsc = $1 AND state = 'queued' AND {due}
       AND (expires_at IS NULL OR expires_at >= $2)
     ORDER BY priority DESC, not_before, id
     LIMIT $3
@@ -122,7 +122,7 @@ WITH expired AS (
         m.registered_delivery, m.not_before, m.expires_at, m.attempts - 1 AS attempts,
         m.possible_duplicate,
         m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi, m.unclean_stops,
-        m.route_plan, m.payload, m.flash
+        m.route_plan, m.payload, m.flash, m.send_at
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT $1, change.state, change.delta
@@ -143,6 +143,14 @@ ORDER BY c.priority DESC, c.not_before, c.id
 
 # Expired messages are settled at most this many per claim, so one claim stays
 # short even behind a large expired backlog; the next claims take the rest.
+# The ordinary claim keeps its plain predicate; a route scheduling at the SMSC also takes
+# messages whose client send time ($8) is within its lead, unless moved since (a retry
+# sets another not_before). Campaign messages have no send_at, so they never come early.
+_CLAIM_EARLY = _CLAIM.replace(
+    "{due}", "(not_before <= $2 OR (send_at = not_before AND not_before <= $2 + $8))"
+)
+_CLAIM = _CLAIM.replace("{due}", "not_before <= $2")
+
 _EXPIRE_PER_CLAIM = 1000
 
 # The expired leases with what decides their fate (see messages/recovery.py); the campaigns
@@ -400,20 +408,30 @@ class PostgresStore(
             return await accept_messages(connection, messages, now)
 
     async def claim(
-        self, smsc: str, limit: int, *, owner: str, now: float, lease: float
+        self,
+        smsc: str,
+        limit: int,
+        *,
+        owner: str,
+        now: float,
+        lease: float,
+        early: float = 0.0,
     ) -> list[ClaimedMessage]:
         if limit <= 0:
             await trio.lowlevel.checkpoint()
             return []
-        return await self._run("claim", self._claim, smsc, limit, owner, now, lease)
+        return await self._run("claim", self._claim, smsc, limit, owner, (now, lease, early))
 
     async def _claim(
-        self, smsc: str, limit: int, owner: str, now: float, lease: float
+        self, smsc: str, limit: int, owner: str, times: tuple[float, float, float]
     ) -> list[ClaimedMessage]:
+        now, lease, early = times
+        args = (smsc, now, limit, owner, lease, _EXPIRE_PER_CLAIM, _ANSWERED)
         async with self._pool.acquire() as connection:
-            records = await connection.fetch(
-                _CLAIM, smsc, now, limit, owner, lease, _EXPIRE_PER_CLAIM, _ANSWERED
-            )
+            if early > 0:
+                records = await connection.fetch(_CLAIM_EARLY, *args, early)
+            else:
+                records = await connection.fetch(_CLAIM, *args)
         return [
             ClaimedMessage(
                 message_id=r["id"],
@@ -437,6 +455,7 @@ class PostgresStore(
                 route_plan=decode_plan(r["route_plan"]),
                 payload=r["payload"],
                 flash=r["flash"],
+                send_at=r["send_at"],
             )
             for r in records
         ]

@@ -140,6 +140,7 @@ def message_rows(
             ),
             "payload": m.payload,
             "flash": m.flash,
+            "send_at": m.send_at,
         }
         for m in messages
     ]
@@ -187,4 +188,5 @@ def claimed_on_accept(message: NewMessage, message_id: int) -> ClaimedMessage:
         route_plan=message.route_plan,
         payload=message.payload,
         flash=message.flash,
+        send_at=message.send_at,
     )

@@ -846,9 +846,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN payload bytea;
     """,
-    # 17: a message sent as a flash SMS (data_coding message class 0), per message.
+    # 17: a message sent as a flash SMS (data_coding message class 0), per message; and
+    # the send time its client asked for (NULL: none), which a route scheduling at the
+    # SMSC (schedule_delivery_time) may hand over early.
     """
     ALTER TABLE messages ADD COLUMN flash boolean NOT NULL DEFAULT false;
+    ALTER TABLE messages ADD COLUMN send_at double precision;
     """,
 )
 

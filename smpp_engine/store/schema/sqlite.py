@@ -595,8 +595,13 @@ _V14 = (
 # NULL: the text is split by the route as before.
 _V15 = ("ALTER TABLE messages ADD COLUMN payload BLOB",)
 
-# 16: a message sent as a flash SMS (data_coding message class 0), per message.
-_V16 = ("ALTER TABLE messages ADD COLUMN flash INTEGER NOT NULL DEFAULT 0",)
+# 16: a message sent as a flash SMS (data_coding message class 0), per message; and
+# the send time its client asked for (NULL: none), which a route scheduling at the
+# SMSC (schedule_delivery_time) may hand over early.
+_V16 = (
+    "ALTER TABLE messages ADD COLUMN flash INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE messages ADD COLUMN send_at REAL",
+)
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15, _V16
