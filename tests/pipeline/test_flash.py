@@ -4,8 +4,10 @@ the alphabet the route's text profile chose kept; one that does not goes as befo
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,8 @@ import pytest
 import trio
 
 from smpp_engine.esme import EsmeConfig
-from smpp_engine.pipeline import Pipeline, SmscRoute, SubmitOptions
-from smpp_engine.protocol import Alphabet, TextProfile
+from smpp_engine.pipeline import Pipeline, ScheduleForm, SmscRoute, SubmitOptions
+from smpp_engine.protocol import Alphabet, TextProfile, parse_smpp_time
 from smpp_engine.protocol.coding import alphabet_of
 from smpp_engine.simulator import Simulator
 from smpp_engine.store import MessageState, Store, open_store
@@ -105,3 +107,40 @@ def test_a_route_allowing_flash_needs_a_profile_whose_codings_carry_a_class() ->
             SmscRoute(name="r", esme=esme, submit_options=FLASH, text_profile=profile)
         # Without flash the profile is as good as ever.
         SmscRoute(name="r", esme=esme, text_profile=profile)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_a_route_scheduling_at_the_smsc_hands_a_message_over_before_its_time(
+    kind: str, tmp_path: Path
+) -> None:
+    smsc_holds = SubmitOptions(schedule=ScheduleForm.SMSC, schedule_lead=300.0)
+    send_at = float(int(time.time()) + 120)
+    async with (
+        running(scenario()) as sim,
+        pipeline_of(kind, tmp_path, sim, submit_options=smsc_holds) as (pipeline, store),
+    ):
+        (scheduled,) = await pipeline.accept(
+            [message("447700900001", not_before=send_at, send_at=send_at)]
+        )
+        # Two minutes before its time it is at the SMSC (the simulator does not hold it:
+        # it may report it delivered at once).
+        with trio.fail_after(30):
+            await settled(
+                store,
+                lambda c: c.get(MessageState.SUBMITTED, 0) + c.get(MessageState.DELIVERED, 0) == 1,
+            )
+        (record,) = sim.messages(system_id="gateway")
+    stamp = record.pdu.schedule_delivery_time
+    assert stamp.endswith("000+")  # absolute, UTC: offset 00 quarter hours, "+"
+    assert parse_smpp_time(stamp, datetime.now(UTC)) == datetime.fromtimestamp(send_at, UTC)
+    assert scheduled.message_id
+
+
+def test_the_schedule_time_is_sent_only_while_ahead_and_only_when_the_smsc_holds() -> None:
+    smsc = SubmitOptions(schedule=ScheduleForm.SMSC)
+    assert smsc.claim_early == 300.0 and SubmitOptions().claim_early == 0.0
+    assert smsc.schedule_delivery_time(1_800_000_100.0, 1_800_000_000.0) == "270115080140000+"
+    # Late (a retry after its time) or none: at once.
+    assert smsc.schedule_delivery_time(1_800_000_100.0, 1_800_000_100.0) == ""
+    assert smsc.schedule_delivery_time(None, 1_800_000_000.0) == ""
+    assert SubmitOptions().schedule_delivery_time(1_800_000_100.0, 1_800_000_000.0) == ""
