@@ -181,6 +181,14 @@ def test_flash_on_a_route_whose_text_has_no_message_class_is_a_settings_error(
     assert settings.smsc[0].flash
 
 
+def test_a_bad_schedule_setting_names_the_field_and_value(tmp_path: Path) -> None:
+    problem = only(problems_of(tmp_path, MINIMAL + "schedule_delivery = 'later'\n"))
+    assert problem.key == "smsc[primary].schedule_delivery"
+    assert "'later'" in problem.message or "later" in str(problem)
+    problem = only(problems_of(tmp_path, MINIMAL + "schedule_lead = 7200\n"))
+    assert problem.key == "smsc[primary].schedule_lead"
+
+
 def test_invalid_toml_names_the_file_line_and_column(tmp_path: Path) -> None:
     problem = only(problems_of(tmp_path, MINIMAL + "window = \n"))
     assert problem.key == "line 7, column 10"
