@@ -146,8 +146,10 @@ ORDER BY c.priority DESC, c.not_before, c.id
 # The ordinary claim keeps its plain predicate; a route scheduling at the SMSC also takes
 # messages whose client send time ($8) is within its lead, unless moved since (a retry
 # sets another not_before). Campaign messages have no send_at, so they never come early.
+# The bound on not_before alone stays an index condition of messages_claim_order, as in
+# the ordinary claim: only the messages inside the lead are read from the table.
 _CLAIM_EARLY = _CLAIM.replace(
-    "{due}", "(not_before <= $2 OR (send_at = not_before AND not_before <= $2 + $8))"
+    "{due}", "not_before <= $2 + $8 AND (not_before <= $2 OR send_at = not_before)"
 )
 _CLAIM = _CLAIM.replace("{due}", "not_before <= $2")
 

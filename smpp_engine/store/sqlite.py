@@ -163,10 +163,10 @@ class SqliteStore(
                 rows = named(
                     c,
                     f"SELECT {_CLAIM_COLUMNS} FROM messages "
-                    "WHERE smsc = ? AND state = 'queued' AND (not_before <= ? OR "
-                    "(send_at = not_before AND not_before <= ?)) "
+                    "WHERE smsc = ? AND state = 'queued' AND not_before <= ? "
+                    "AND (not_before <= ? OR send_at = not_before) "
                     "ORDER BY priority DESC, not_before, id LIMIT ?",
-                    (smsc, now, now + early, limit - len(taken)),
+                    (smsc, now + early, now, limit - len(taken)),
                 )
             else:
                 rows = named(
