@@ -28,6 +28,11 @@ async def test_a_message_sent_at_a_later_time_is_not_claimed_before(api: Api) ->
     assert early == []
     due = await api.store.claim("main", 10, owner="t", now=send_at + 1, lease=60)
     assert [m.message_id for m in due] == [message_id]
+    # The client's send time is kept: a route scheduling at the SMSC may take it early.
+    assert due[0].send_at is not None and abs(due[0].send_at - send_at) < 1e-3
+    again = await api.client.post("/v1/messages", json=_message(send_at=_iso(send_at)))
+    lead = await api.store.claim("main", 10, owner="t", now=send_at - 100, lease=60, early=300)
+    assert [m.message_id for m in lead] == [again.json()["id"]]
 
 
 async def test_a_send_at_that_cannot_be_is_a_422_naming_it(sqlite_api: Api) -> None:
