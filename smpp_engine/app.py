@@ -627,7 +627,10 @@ def _route_texts(routes: Iterable[SmscRoute]) -> dict[str, Any]:
 
     return {
         route.name: RouteText(
-            route.text_profile, route.concatenation, route.submit_options.max_parts
+            route.text_profile,
+            route.concatenation,
+            route.submit_options.max_parts,
+            route.submit_options.flash,
         )
         for route in routes
     }

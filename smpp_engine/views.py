@@ -112,6 +112,7 @@ def message_view_json(view: MessageView) -> dict[str, Any]:
         "text": view.text,
         "priority": priority_name(view.priority),
         "parts": view.parts,
+        "flash": view.flash,
         "created_at": iso_time(view.created_at),
         "updated_at": iso_time(view.updated_at),
         "attempts": view.attempts,

@@ -154,6 +154,7 @@ def _print_message(found: dict[str, Any]) -> None:
             + f"  route {found['route']}, {found['from']} -> {found['to']},"
             f" {found['parts']} part(s), {found['priority']}, attempts {found['attempts']}"
             + (", possible duplicate" if found["possible_duplicate"] else "")
+            + (", flash" if found.get("flash") else "")
         )
     )
     if found.get("route_rule") is not None:  # none without a routing table

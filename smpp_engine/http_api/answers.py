@@ -175,6 +175,14 @@ class RouteState(Answer):
     paused: bool
     paused_since: Time | None = None
     paused_by: str | None = None
+    failover_after: Annotated[
+        float | None,
+        Field(
+            description="Seconds with no bind up before messages whose routing rule lists "
+            "another route move there ([[smsc]] failover_after); null for a route this "
+            "process does not run."
+        ),
+    ] = None
 
 
 class Routes(Answer):
@@ -308,6 +316,7 @@ class Message(Answer):
         str, Field(description="interactive, transactional or bulk; another as its number.")
     ]
     parts: int
+    flash: Annotated[bool, Field(description="Sent as a flash SMS (message class 0).")]
     created_at: Time | None
     updated_at: Time | None
     attempts: int

@@ -35,6 +35,8 @@ class RouteText:
     profile: TextProfile = DEFAULT_PROFILE
     method: Concatenation = Concatenation.UDH8
     max_parts: int = MAX_PARTS
+    #: Whether its messages may ask for flash ([[smsc]] flash).
+    flash: bool = False
 
 
 @dataclass

@@ -10,8 +10,8 @@ have silenced it.
 A key sent again is answered as the first time (same id, 200, ``duplicate``)
 when it comes with the same message, and refused with a 409 naming the key when
 it comes with another: a second message is never dropped in silence. The same
-message is the message as accepted: route, from, to, text and priority (a
-missing priority counts as the configured default), the fields the store gives
+message is the message as accepted: route, from, to, text, priority (a
+missing priority counts as the configured default) and flash, the fields the store gives
 back (:meth:`~smpp_engine.store.Store.get`). ``registered_delivery``, the
 validity and ``send_at`` are not kept in a form that can be read back, so they are not compared
 against a stored message; inside one batch, where both bodies are at hand, they
@@ -59,6 +59,7 @@ def stored_differences(stored: MessageView, message: NewMessage) -> list[str]:
         "to": (stored.destination, message.destination),
         "text": (stored.text, message.text),
         "priority": (stored.priority, message.priority),
+        "flash": (stored.flash, message.flash),
     }
     return [name for name, (was, now) in pairs.items() if was != now]
 
@@ -74,6 +75,7 @@ def differences(first: NewMessage, second: NewMessage) -> list[str]:
         "to": (first.destination, second.destination),
         "text": (first.text, second.text),
         "priority": (first.priority, second.priority),
+        "flash": (first.flash, second.flash),
         "registered_delivery": (first.registered_delivery, second.registered_delivery),
         "validity": (first.expires_at, second.expires_at),
         "send_at": (first.not_before, second.not_before),

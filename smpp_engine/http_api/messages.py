@@ -110,6 +110,13 @@ class MessageRequest(BaseModel):
     ] = None
     route: RouteName | None = None
     registered_delivery: bool = True
+    flash: Annotated[
+        bool,
+        Field(
+            description="Sent as a flash SMS (data_coding message class 0: shown at once, "
+            "not stored by the handset); a 422 when its route does not allow it."
+        ),
+    ] = False
     callback_url: Annotated[
         str | None,
         Field(
@@ -291,11 +298,14 @@ def _new_message(
     choice = _route(context, body, (destination, sender, client, key), now, at)
     route = choice.route if choice is not None else body.route or context.routes[0]
     text = context.route_text(route)
+    if body.flash and not text.flash:
+        raise invalid(f"{at}flash", body.flash, f"route {route!r} does not allow flash")
     try:
         plan = plan_text(body.text, text.profile, text.method, max_parts=text.max_parts)
     except PduError as exc:
         raise invalid(f"{at}text", body.text, f"{exc} on route {route!r}") from None
     expires_at = _expiry(body, now, at)
+    not_before = _send_at(body, now, expires_at, at)
     message = NewMessage(
         smsc=route,
         source=source,
@@ -306,8 +316,10 @@ def _new_message(
         parts=plan.parts,
         priority=context.default_priority if body.priority is None else body.priority,
         registered_delivery=body.registered_delivery,
+        flash=body.flash,
         expires_at=expires_at,
-        not_before=_send_at(body, now, expires_at, at),
+        not_before=not_before,
+        send_at=not_before if body.send_at is not None else None,
         idempotency_key=key,
         route_rule=None if choice is None else choice.rule,
         route_plan=() if choice is None else choice.plan,

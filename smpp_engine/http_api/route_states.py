@@ -48,6 +48,7 @@ async def get_routes(context: ApiContext, request: Request) -> Response:
                 "restarts": status.restarts,
                 "restarting": status.restarting,
                 "last_error": status.last_error,
+                "failover_after": status.failover_after,
                 "queue": {state: counts.get(state, 0) for state in MessageState},
                 **_paused(pauses.get(name)),
             }

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .parts import (
         PartCountError,
         ReceiptLevel,
+        ScheduleForm,
         SubmitOptions,
         ValidityForm,
         concatenation_reference,
@@ -44,6 +45,7 @@ __all__ = [
     "RetryPolicy",
     "RouteDispatcher",
     "RouteStatus",
+    "ScheduleForm",
     "SmscRoute",
     "StatusClassifier",
     "SubmitOptions",
@@ -67,6 +69,7 @@ __getattr__ = lazy_exports(
         "parts": (
             "PartCountError",
             "ReceiptLevel",
+            "ScheduleForm",
             "SubmitOptions",
             "ValidityForm",
             "concatenation_reference",

@@ -558,7 +558,12 @@ class RouteDispatcher:
         now = self.clock()
         try:
             claimed = await self.store.claim(
-                self.route.name, limit, owner=owner, now=now, lease=self.route.lease
+                self.route.name,
+                limit,
+                owner=owner,
+                now=now,
+                lease=self.route.lease,
+                early=self.route.submit_options.claim_early,
             )
         except StoreUnavailableError as exc:
             # What is in the lanes still goes out; claiming resumes when the store is back.

@@ -8,7 +8,14 @@ never joins them.
 What the SMSC is told beyond the text is the route's choice (:class:`SubmitOptions`):
 whether the message's validity is sent as its validity_period (else the SMSC's
 own default applies; the gateway still does not submit a message past its
-expiry), the receipts asked for, and the most parts a message may have.
+expiry), the receipts asked for, the most parts a message may have, and whether
+a message may go as a flash SMS.
+
+A flash message goes with the GSM 03.38 (TS 23.038) general data coding group and
+message class 0 in data_coding: 0x10 for GSM 7-bit, 0x18 for UCS-2, on every part.
+The alphabet stays the one the route's text profile chose, so the parts split as
+planned. Latin-1 (3) and IA5 (1) have no class form, so a route that allows flash
+must write its text as GSM 7-bit or UCS-2 only (:func:`check_flash_profile`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from datetime import UTC, datetime, timedelta
 from ..protocol import (
     DEFAULT_PROFILE,
     MAX_PARTS,
+    Alphabet,
     Concatenation,
+    PduError,
     SegmentPayload,
     SubmitSm,
     TextProfile,
@@ -33,13 +42,18 @@ from ..store import ClaimedMessage
 __all__ = [
     "PartCountError",
     "ReceiptLevel",
+    "ScheduleForm",
     "SubmitOptions",
     "ValidityForm",
+    "check_flash_profile",
     "concatenation_reference",
+    "flash_coding",
     "submit_parts",
 ]
 
 _UDHI = 0x40
+#: The longest schedule lead: an hour bounds what is out of the gateway's hands early.
+_MAX_LEAD = 3600.0
 #: A relative validity_period counts whole seconds, at least one, at most 99 days.
 _MAX_RELATIVE = timedelta(days=99, hours=23, minutes=59, seconds=59)
 
@@ -50,6 +64,20 @@ class ValidityForm(enum.StrEnum):
     NONE = "none"  # not sent: the SMSC's default validity
     RELATIVE = "relative"  # the time left, as YYMMDDhhmmss000R
     ABSOLUTE = "absolute"  # the moment, in UTC
+
+
+class ScheduleForm(enum.StrEnum):
+    """Who holds a message with a client send time (send_at) until that time.
+
+    ``gateway``: the gateway, which submits it once the time has come (a cancel, an
+    opt-out or a paused route still stop it, and the route's rate paces it). ``smsc``:
+    it is submitted up to the route's ``schedule_lead`` seconds before, with
+    schedule_delivery_time = send_at, and the SMSC holds it: once handed over nothing
+    the gateway does stops it, and the SMSC releases what it holds at its own pace.
+    """
+
+    GATEWAY = "gateway"
+    SMSC = "smsc"
 
 
 class ReceiptLevel(enum.StrEnum):
@@ -85,10 +113,30 @@ class SubmitOptions:
     validity: ValidityForm = ValidityForm.NONE
     max_parts: int = MAX_PARTS
     receipts: ReceiptLevel = ReceiptLevel.FINAL
+    #: Whether a message may ask to go as a flash SMS on this route.
+    flash: bool = False
+    schedule: ScheduleForm = ScheduleForm.GATEWAY
+    #: With ``schedule`` SMSC: how many seconds before its send time a message is handed over.
+    schedule_lead: float = 300.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_parts <= MAX_PARTS:
             raise ValueError(f"max_parts must be 1-{MAX_PARTS}, not {self.max_parts!r}")
+        if not 0 < self.schedule_lead <= _MAX_LEAD:
+            raise ValueError(f"schedule_lead must be 0-{_MAX_LEAD:g} s, not {self.schedule_lead!r}")
+
+    @property
+    def claim_early(self) -> float:
+        """How long before its send time a message may be claimed (0: not before)."""
+        return self.schedule_lead if self.schedule is ScheduleForm.SMSC else 0.0
+
+    def schedule_delivery_time(self, send_at: float | None, now: float) -> str:
+        """The schedule_delivery_time for a message with client send time ``send_at``
+        sent at ``now``: the moment in absolute form (UTC, offset ``00+``) while it is
+        still ahead and the route schedules at the SMSC; else empty (deliver at once)."""
+        if self.schedule is not ScheduleForm.SMSC or send_at is None or send_at <= now:
+            return ""
+        return format_absolute(datetime.fromtimestamp(send_at, UTC))
 
     def validity_period(self, expires_at: float | None, now: float) -> str:
         """The validity_period for a message expiring at ``expires_at`` sent at ``now``
@@ -102,6 +150,32 @@ class SubmitOptions:
 
 
 DEFAULT_OPTIONS = SubmitOptions()
+
+#: data_coding -> the same alphabet with message class 0 (TS 23.038 general data coding:
+#: bit 4 says the class bits count, bits 3-2 the character set, bits 1-0 the class).
+_FLASH_CODING = {0x00: 0x10, 0x08: 0x18}
+
+
+def check_flash_profile(profile: TextProfile) -> None:
+    """Raise ValueError unless every data_coding ``profile`` writes can carry a class."""
+    if profile.default_alphabet is not Alphabet.GSM7 or profile.allow_latin1:
+        raise ValueError(
+            "flash needs text written as GSM 7-bit or UCS-2 (data_coding 0 or 8): "
+            f"default_alphabet = {profile.default_alphabet.value!r} and allow_latin1 = "
+            f"{str(profile.allow_latin1).lower()} write data_coding that has no message class"
+        )
+
+
+def flash_coding(data_coding: int) -> int:
+    """``data_coding`` with message class 0 (flash); PduError for one without a class form."""
+    try:
+        return _FLASH_CODING[data_coding]
+    except KeyError:
+        raise PduError(
+            f"data_coding {data_coding:#04x} has no message class form for flash",
+            field="data_coding",
+            value=data_coding,
+        ) from None
 
 
 class PartCountError(ValueError):
@@ -150,6 +224,10 @@ def submit_parts(
     """
     if message.payload is not None:
         return _as_sent(message, options, now)
+    if message.flash and not options.flash:
+        # Accepted on a route that allows flash, then moved (failover, a reload): the
+        # SMSC of this route was not agreed to take it, so it fails with the reason.
+        raise PduError("flash is not allowed on this route ([[smsc]] flash)", field="data_coding")
     if message.parts > options.max_parts:
         raise PartCountError(message.message_id, message.parts, message.parts, options.max_parts)
     segments = split_text(
@@ -164,6 +242,7 @@ def submit_parts(
         raise PartCountError(message.message_id, message.parts, len(segments))
     registered = options.receipts.registered_delivery if message.registered_delivery else 0
     validity = options.validity_period(message.expires_at, now)
+    schedule = options.schedule_delivery_time(message.send_at, now)
     result = []
     for index in message.pending_parts:
         segment = segments[index]
@@ -179,8 +258,11 @@ def submit_parts(
                     destination_addr=message.destination,
                     esm_class=_UDHI if segment.esm_class_udhi else 0,
                     registered_delivery=registered,
+                    schedule_delivery_time=schedule,
                     validity_period=validity,
-                    data_coding=segment.data_coding,
+                    data_coding=(
+                        flash_coding(segment.data_coding) if message.flash else segment.data_coding
+                    ),
                     short_message=segment.short_message,
                     tlvs=segment.tlvs,
                 ),

@@ -63,7 +63,8 @@ class RouteStatus:
     now (None: no limit; the adaptive controller cuts it after a throttle) and
     ``rate_state`` that controller's state; ``smsc`` is the SMSC's host:port and
     ``system_id`` the account. ``paused``: the route claims nothing new (as this
-    process last read the store).
+    process last read the store). ``failover_after``: seconds with no bind up before
+    messages whose rule lists another route move there (None: not known here).
     """
 
     binds_up: int
@@ -76,6 +77,7 @@ class RouteStatus:
     smsc: str = ""
     system_id: str = ""
     paused: bool = False
+    failover_after: float | None = None
 
 
 class _RouteHealth:
@@ -248,6 +250,7 @@ class Pipeline:
                 smsc=f"{route.esme.host}:{route.esme.port}",
                 system_id=route.esme.system_id,
                 paused=dispatcher.paused,
+                failover_after=route.failover_after,
             )
         return statuses
 

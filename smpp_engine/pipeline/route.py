@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from ..esme import EsmeConfig
 from ..protocol import DEFAULT_PROFILE, Concatenation, MessageIdPolicy, TextProfile
-from .parts import DEFAULT_OPTIONS, SubmitOptions
+from .parts import DEFAULT_OPTIONS, SubmitOptions, check_flash_profile
 from .retry import RetryPolicy
 from .statuses import StatusClassifier
 
@@ -76,6 +76,8 @@ class SmscRoute:
             raise ValueError(
                 f"SmscRoute.receipt_timeout must be positive, got {self.receipt_timeout!r}"
             )
+        if self.submit_options.flash:
+            check_flash_profile(self.text_profile)
 
     def unsettled_limit(self) -> int:
         """``max_unsettled``, or its default from the windows."""

@@ -12,7 +12,14 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..esme import BindType, ConfigError, EsmeConfig, ReconnectPolicy, TlsConfig
-from ..pipeline import ReceiptLevel, RetryPolicy, SmscRoute, SubmitOptions, ValidityForm
+from ..pipeline import (
+    ReceiptLevel,
+    RetryPolicy,
+    ScheduleForm,
+    SmscRoute,
+    SubmitOptions,
+    ValidityForm,
+)
 from ..protocol import Alphabet, Concatenation, MessageIdPolicy, TextProfile
 from .defaults import field_default
 from .sections import Section
@@ -130,6 +137,16 @@ class SmscSettings(Section):
     receipts: Literal["final", "failure", "intermediate"] = field_default(SubmitOptions, "receipts")
     #: The most SMS one message may take on this route; longer texts are refused.
     max_parts: int = Field(default=field_default(SubmitOptions, "max_parts"), ge=1, le=255)
+    #: Whether a message may ask to go as a flash SMS (data_coding message class 0);
+    #: needs text written as GSM 7-bit or UCS-2 (default_alphabet "gsm7", no Latin-1).
+    flash: bool = field_default(SubmitOptions, "flash")
+    #: Who holds a message with a send_at until then: "gateway" (it is submitted when
+    #: the time comes) or "smsc" (submitted up to schedule_lead seconds before, with
+    #: schedule_delivery_time; out of the gateway's hands once handed over).
+    schedule_delivery: Literal["gateway", "smsc"] = field_default(SubmitOptions, "schedule")
+    schedule_lead: float = Field(
+        default=field_default(SubmitOptions, "schedule_lead"), gt=0, le=3600, allow_inf_nan=False
+    )
     lease: Seconds = field_default(SmscRoute, "lease")
     #: Seconds with no bind up before messages whose routing rule lists another
     #: route move to it.
@@ -203,5 +220,8 @@ class SmscSettings(Section):
                 validity=ValidityForm(self.validity_period),
                 max_parts=self.max_parts,
                 receipts=ReceiptLevel(self.receipts),
+                flash=self.flash,
+                schedule=ScheduleForm(self.schedule_delivery),
+                schedule_lead=self.schedule_lead,
             ),
         )

@@ -107,7 +107,7 @@ WITH expired AS (
     WHERE callback_url IS NOT NULL AND callback_events LIKE '%,expired,%'
 ), picked AS (
     SELECT id FROM messages
-    WHERE smsc = $1 AND state = 'queued' AND not_before <= $2
+    WHERE smsc = $1 AND state = 'queued' AND {due}
       AND (expires_at IS NULL OR expires_at >= $2)
     ORDER BY priority DESC, not_before, id
     LIMIT $3
@@ -122,7 +122,7 @@ WITH expired AS (
         m.registered_delivery, m.not_before, m.expires_at, m.attempts - 1 AS attempts,
         m.possible_duplicate,
         m.campaign_id, m.source_ton, m.source_npi, m.dest_ton, m.dest_npi, m.unclean_stops,
-        m.route_plan, m.payload
+        m.route_plan, m.payload, m.flash, m.send_at
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT $1, change.state, change.delta
@@ -143,6 +143,16 @@ ORDER BY c.priority DESC, c.not_before, c.id
 
 # Expired messages are settled at most this many per claim, so one claim stays
 # short even behind a large expired backlog; the next claims take the rest.
+# The ordinary claim keeps its plain predicate; a route scheduling at the SMSC also takes
+# messages whose client send time ($8) is within its lead, unless moved since (a retry
+# sets another not_before). Campaign messages have no send_at, so they never come early.
+# The bound on not_before alone stays an index condition of messages_claim_order, as in
+# the ordinary claim: only the messages inside the lead are read from the table.
+_CLAIM_EARLY = _CLAIM.replace(
+    "{due}", "not_before <= $2 + $8 AND (not_before <= $2 OR send_at = not_before)"
+)
+_CLAIM = _CLAIM.replace("{due}", "not_before <= $2")
+
 _EXPIRE_PER_CLAIM = 1000
 
 # The expired leases with what decides their fate (see messages/recovery.py); the campaigns
@@ -315,7 +325,7 @@ SELECT smsc, 'queued', count(*) FROM moved GROUP BY smsc
 _GET_MESSAGE = """
 SELECT id, smsc, source, destination, text, state, priority, parts, created_at, updated_at,
        attempts, possible_duplicate, campaign_id, idempotency_key, error_code, route_rule,
-       route_plan, tenant
+       route_plan, tenant, flash
 FROM messages WHERE id = $1
 """
 _GET_PARTS = """
@@ -407,20 +417,30 @@ class PostgresStore(
             return await accept_messages(connection, messages, now)
 
     async def claim(
-        self, smsc: str, limit: int, *, owner: str, now: float, lease: float
+        self,
+        smsc: str,
+        limit: int,
+        *,
+        owner: str,
+        now: float,
+        lease: float,
+        early: float = 0.0,
     ) -> list[ClaimedMessage]:
         if limit <= 0:
             await trio.lowlevel.checkpoint()
             return []
-        return await self._run("claim", self._claim, smsc, limit, owner, now, lease)
+        return await self._run("claim", self._claim, smsc, limit, owner, (now, lease, early))
 
     async def _claim(
-        self, smsc: str, limit: int, owner: str, now: float, lease: float
+        self, smsc: str, limit: int, owner: str, times: tuple[float, float, float]
     ) -> list[ClaimedMessage]:
+        now, lease, early = times
+        args = (smsc, now, limit, owner, lease, _EXPIRE_PER_CLAIM, _ANSWERED)
         async with self._pool.acquire() as connection:
-            records = await connection.fetch(
-                _CLAIM, smsc, now, limit, owner, lease, _EXPIRE_PER_CLAIM, _ANSWERED
-            )
+            if early > 0:
+                records = await connection.fetch(_CLAIM_EARLY, *args, early)
+            else:
+                records = await connection.fetch(_CLAIM, *args)
         return [
             ClaimedMessage(
                 message_id=r["id"],
@@ -443,6 +463,8 @@ class PostgresStore(
                 unclean_stops=r["unclean_stops"],
                 route_plan=decode_plan(r["route_plan"]),
                 payload=r["payload"],
+                flash=r["flash"],
+                send_at=r["send_at"],
             )
             for r in records
         ]
@@ -601,6 +623,7 @@ class PostgresStore(
             route_rule=row["route_rule"],
             route_plan=decode_plan(row["route_plan"]),
             tenant=row["tenant"],
+            flash=row["flash"],
         )
 
     async def find_by_idempotency_key(self, key: str) -> int | None:

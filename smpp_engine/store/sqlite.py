@@ -74,7 +74,7 @@ _ALL_PARTS = tuple(tuple(range(n)) for n in range(256))  # pending_parts of a fr
 _CLAIM_COLUMNS = (
     "id, smsc, source, destination, text, parts, priority, registered_delivery, expires_at, "
     "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi, "
-    "unclean_stops, route_plan, payload"
+    "unclean_stops, route_plan, payload, flash, send_at"
 )
 
 
@@ -128,7 +128,14 @@ class SqliteStore(
         return await self._worker.run("accept", work)
 
     async def claim(
-        self, smsc: str, limit: int, *, owner: str, now: float, lease: float
+        self,
+        smsc: str,
+        limit: int,
+        *,
+        owner: str,
+        now: float,
+        lease: float,
+        early: float = 0.0,
     ) -> list[ClaimedMessage]:
         if limit <= 0:
             await trio.lowlevel.checkpoint()
@@ -136,27 +143,47 @@ class SqliteStore(
 
         def work(c: sqlite3.Connection) -> list[ClaimedMessage]:
             return in_transaction(
-                c, lambda: self._claim(c, smsc, limit, owner=owner, now=now, lease=lease)
+                c,
+                lambda: self._claim(c, smsc, limit, owner=owner, now=now, lease=lease, early=early),
             )
 
         return await self._worker.run("claim", work)
 
     @staticmethod
     def _claim(
-        c: sqlite3.Connection, smsc: str, limit: int, *, owner: str, now: float, lease: float
+        c: sqlite3.Connection,
+        smsc: str,
+        limit: int,
+        *,
+        owner: str,
+        now: float,
+        lease: float,
+        early: float = 0.0,
     ) -> list[ClaimedMessage]:
         taken: list[Any] = []
         counts = StateCounts()
         # Expired messages met on the way are settled and skipped, then the query
         # runs again for the places they would have taken.
         while len(taken) < limit:
-            rows = named(
-                c,
-                f"SELECT {_CLAIM_COLUMNS} FROM messages "
-                "WHERE smsc = ? AND state = 'queued' AND not_before <= ? "
-                "ORDER BY priority DESC, not_before, id LIMIT ?",
-                (smsc, now, limit - len(taken)),
-            )
+            if early > 0:
+                # A route scheduling at the SMSC: also messages whose client send time
+                # is within its lead, unless moved since (see the PostgreSQL claim).
+                rows = named(
+                    c,
+                    f"SELECT {_CLAIM_COLUMNS} FROM messages "
+                    "WHERE smsc = ? AND state = 'queued' AND not_before <= ? "
+                    "AND (not_before <= ? OR send_at = not_before) "
+                    "ORDER BY priority DESC, not_before, id LIMIT ?",
+                    (smsc, now + early, now, limit - len(taken)),
+                )
+            else:
+                rows = named(
+                    c,
+                    f"SELECT {_CLAIM_COLUMNS} FROM messages "
+                    "WHERE smsc = ? AND state = 'queued' AND not_before <= ? "
+                    "ORDER BY priority DESC, not_before, id LIMIT ?",
+                    (smsc, now, limit - len(taken)),
+                )
             if not rows:
                 break
             live = [r for r in rows if r.expires_at is None or r.expires_at >= now]
@@ -226,6 +253,8 @@ class SqliteStore(
                     unclean_stops=r.unclean_stops,
                     route_plan=decode_plan(r.route_plan),
                     payload=r.payload,
+                    flash=bool(r.flash),
+                    send_at=r.send_at,
                 )
             )
         return claimed
@@ -552,7 +581,7 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         c,
         "SELECT id, smsc, source, destination, text, state, priority, parts, created_at, "
         "updated_at, attempts, possible_duplicate, campaign_id, idempotency_key, error_code, "
-        "route_rule, route_plan, tenant FROM messages WHERE id = ?",
+        "route_rule, route_plan, tenant, flash FROM messages WHERE id = ?",
         (message_id,),
     )
     if row is None:
@@ -616,6 +645,7 @@ def _view(c: sqlite3.Connection, message_id: int) -> MessageView | None:
         route_rule=row.route_rule,
         route_plan=decode_plan(row.route_plan),
         tenant=row.tenant,
+        flash=bool(row.flash),
     )
 
 

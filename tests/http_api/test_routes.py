@@ -17,7 +17,7 @@ async def test_each_route_shows_its_binds_rate_restarts_and_queue(api: Api) -> N
     statuses = {
         "main": RouteStatus(
             binds_up=2, binds=2, rate=50.0, rate_state="steady", smsc="smsc.a:2775",
-            system_id="acme",
+            system_id="acme", failover_after=30.0,
         ),
         "backup": RouteStatus(
             binds_up=0, restarts=3, restarting=True, last_error="bind refused", binds=1,
@@ -44,6 +44,7 @@ async def test_each_route_shows_its_binds_rate_restarts_and_queue(api: Api) -> N
         "bind refused",
     )
     assert backup["rate"] is None and sum(backup["queue"].values()) == 0
+    assert main["failover_after"] == 30.0 and backup["failover_after"] is None
 
 
 async def test_routes_need_a_key(api: Api) -> None:

@@ -28,6 +28,11 @@ async def test_a_message_sent_at_a_later_time_is_not_claimed_before(api: Api) ->
     assert early == []
     due = await api.store.claim("main", 10, owner="t", now=send_at + 1, lease=60)
     assert [m.message_id for m in due] == [message_id]
+    # The client's send time is kept: a route scheduling at the SMSC may take it early.
+    assert due[0].send_at is not None and abs(due[0].send_at - send_at) < 1e-3
+    again = await api.client.post("/v1/messages", json=_message(send_at=_iso(send_at)))
+    lead = await api.store.claim("main", 10, owner="t", now=send_at - 100, lease=60, early=300)
+    assert [m.message_id for m in lead] == [again.json()["id"]]
 
 
 async def test_a_send_at_that_cannot_be_is_a_422_naming_it(sqlite_api: Api) -> None:
@@ -74,3 +79,39 @@ async def test_a_text_longer_than_the_routes_max_parts_is_a_422(sqlite_api: Api)
         assert "4 parts, the route allows at most 2" in refused.json()["detail"]
         elsewhere = await client.post("/v1/messages", json=_message(text=longer, route="backup"))
         assert elsewhere.status_code == 201
+
+
+async def test_flash_is_kept_where_the_route_allows_it_and_a_422_elsewhere(api: Api) -> None:
+    routes = {"main": RouteText(flash=True), "backup": RouteText()}
+    context, _ = context_for(api.store, route_texts=routes)
+    async with client_for(context) as client:
+        posted = await client.post("/v1/messages", json=_message(flash=True))
+        assert posted.status_code == 201, posted.text
+        shown = await client.get(f"/v1/messages/{posted.json()['id']}")
+        assert shown.json()["flash"] is True
+        (claimed,) = await api.store.claim("main", 10, owner="t", now=time.time(), lease=60)
+        assert claimed.flash
+        plain = await client.post("/v1/messages", json=_message())
+        assert (await client.get(f"/v1/messages/{plain.json()['id']}")).json()["flash"] is False
+        refused = await client.post("/v1/messages", json=_message(flash=True, route="backup"))
+        assert refused.status_code == 422
+        assert refused.json()["field"] == "flash"
+        assert "route 'backup' does not allow flash" in refused.json()["detail"]
+        batch = {"messages": [_message(flash=True), _message(flash=True, route="backup")]}
+        answer = await client.post("/v1/messages/batch", json=batch)
+        assert answer.status_code == 422
+        assert answer.json()["field"] == "messages[1].flash"
+        # Not a boolean: refused as the other fields are.
+        wrong = await client.post("/v1/messages", json=_message(flash="yes"))
+        assert wrong.status_code == 422
+    assert sum((await api.store.count_by_state()).values()) == 2
+
+
+async def test_the_same_key_with_and_without_flash_is_another_message(api: Api) -> None:
+    routes = {"main": RouteText(flash=True)}
+    context, _ = context_for(api.store, route_texts=routes)
+    async with client_for(context) as client:
+        first = await client.post("/v1/messages", json=_message(idempotency_key="k1"))
+        assert first.status_code == 201
+        again = await client.post("/v1/messages", json=_message(idempotency_key="k1", flash=True))
+        assert again.status_code == 409, again.text

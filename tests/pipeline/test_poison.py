@@ -113,6 +113,7 @@ async def test_a_route_whose_task_fails_starts_again_and_says_so(tmp_path: Path)
             assert not status.restarting
             assert status.last_error == "RuntimeError: a fault nobody planned for"
             assert status.binds_up == 1
+            assert status.failover_after == pipeline.dispatchers[ROUTE].route.failover_after
             # The route still takes new work after its restarts.
             more = await pipeline.accept([message("447700919999")])
             with trio.fail_after(30):

@@ -170,6 +170,25 @@ def test_the_route_rules_are_checked_when_loading(tmp_path: Path) -> None:
     assert "lease" in problem.message
 
 
+def test_flash_on_a_route_whose_text_has_no_message_class_is_a_settings_error(
+    tmp_path: Path,
+) -> None:
+    for profile in ("allow_latin1 = true\n", "default_alphabet = 'latin1'\n"):
+        problem = only(problems_of(tmp_path, MINIMAL + "flash = true\n" + profile))
+        assert problem.key == "smsc[primary]"
+        assert "flash needs text written as GSM 7-bit or UCS-2" in problem.message
+    settings = load_settings(write(tmp_path, MINIMAL + "flash = true\n"), {})
+    assert settings.smsc[0].flash
+
+
+def test_a_bad_schedule_setting_names_the_field_and_value(tmp_path: Path) -> None:
+    problem = only(problems_of(tmp_path, MINIMAL + "schedule_delivery = 'later'\n"))
+    assert problem.key == "smsc[primary].schedule_delivery"
+    assert "'later'" in problem.message or "later" in str(problem)
+    problem = only(problems_of(tmp_path, MINIMAL + "schedule_lead = 7200\n"))
+    assert problem.key == "smsc[primary].schedule_lead"
+
+
 def test_invalid_toml_names_the_file_line_and_column(tmp_path: Path) -> None:
     problem = only(problems_of(tmp_path, MINIMAL + "window = \n"))
     assert problem.key == "line 7, column 10"

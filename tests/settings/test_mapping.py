@@ -49,6 +49,9 @@ CASES: list[tuple[str, Callable[[SmscRoute], Any], Any]] = [
         ValidityForm.RELATIVE,
     ),
     ("max_parts = 4", lambda r: r.submit_options.max_parts, 4),
+    ("flash = true", lambda r: r.submit_options.flash, True),
+    ("schedule_delivery = 'smsc'", lambda r: r.submit_options.claim_early, 300.0),
+    ("schedule_lead = 60", lambda r: r.submit_options.schedule_lead, 60.0),
     ("receipts = 'failure'", lambda r: r.submit_options.receipts, ReceiptLevel.FAILURE),
     (
         "receipts = 'intermediate'",

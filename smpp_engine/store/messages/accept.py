@@ -139,6 +139,8 @@ def message_rows(
                 None if m.callback_url is None else encode_events(m.callback_events)
             ),
             "payload": m.payload,
+            "flash": m.flash,
+            "send_at": m.send_at,
         }
         for m in messages
     ]
@@ -185,4 +187,6 @@ def claimed_on_accept(message: NewMessage, message_id: int) -> ClaimedMessage:
         dispatched=True,
         route_plan=message.route_plan,
         payload=message.payload,
+        flash=message.flash,
+        send_at=message.send_at,
     )

@@ -40,9 +40,20 @@ class Store(Protocol):
         ...
 
     async def claim(
-        self, smsc: str, limit: int, *, owner: str, now: float, lease: float
+        self,
+        smsc: str,
+        limit: int,
+        *,
+        owner: str,
+        now: float,
+        lease: float,
+        early: float = 0.0,
     ) -> list[ClaimedMessage]:
         """Take up to ``limit`` QUEUED messages of ``smsc`` whose not_before <= now.
+
+        ``early`` > 0 (a route scheduling delivery at the SMSC): also those whose
+        client send time (``send_at``, never a retry's or a campaign's not_before)
+        is at most ``now + early``.
 
         Order: priority (higher first), then not_before, then id. Each becomes
         SUBMITTING under a lease held by ``owner`` until ``now + lease``; its

@@ -127,6 +127,13 @@ class NewMessage:
     #: face: esm_class, data_coding, short_message, TLVs; see
     #: :mod:`smpp_engine.protocol.segment_payload`); None: ``text`` is split by the route.
     payload: bytes | None = None
+    #: Sent as a flash SMS (data_coding message class 0: shown, not stored, by the
+    #: handset); accepted only for a route that allows it.
+    flash: bool = False
+    #: The send time its client asked for (the send API's send_at; ``not_before`` is
+    #: set to it too). Only such a message may be handed to a route that schedules
+    #: at the SMSC before that time; a retry's or a campaign's not_before never is.
+    send_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +180,8 @@ class ClaimedMessage:
     route_plan: tuple[str, ...] = ()  # the routes its rule allows, in failover order
     #: The segment to submit as it is (see :attr:`NewMessage.payload`); None: split ``text``.
     payload: bytes | None = None
+    flash: bool = False  # every part goes with message class 0 (see NewMessage.flash)
+    send_at: float | None = None  # the client's send time (see NewMessage.send_at)
 
 
 # --- updates: what the pipeline records, in batches, through the batching writer ---
@@ -354,6 +363,7 @@ class MessageView:
     route_rule: str | None = None
     route_plan: tuple[str, ...] = ()
     tenant: str | None = None
+    flash: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,12 +42,12 @@ WITH input AS (
         dest_npi, text, parts, priority, registered_delivery, not_before, expires_at,
         idempotency_key, campaign_id, state, attempts, lease_owner, lease_until, dispatched,
         created_at, updated_at, route_rule, route_plan, tenant, callback_url, callback_events,
-        payload)
+        payload, flash, send_at)
     SELECT new_id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi, text,
         parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
         campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at,
         updated_at, route_rule, route_plan, tenant, callback_url, callback_events,
-        payload
+        payload, flash, send_at
     FROM fresh ORDER BY new_id
     -- A concurrent accept of the same key, committed after the check above.
     ON CONFLICT (idempotency_key) DO NOTHING

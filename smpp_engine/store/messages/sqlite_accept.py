@@ -23,12 +23,12 @@ _INSERT = """
 INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton, dest_npi,
     text, parts, priority, registered_delivery, not_before, expires_at, idempotency_key,
     campaign_id, state, attempts, lease_owner, lease_until, dispatched, created_at, updated_at,
-    route_rule, route_plan, tenant, callback_url, callback_events, payload)
+    route_rule, route_plan, tenant, callback_url, callback_events, payload, flash, send_at)
 VALUES (:id, :smsc, :source, :source_ton, :source_npi, :destination, :dest_ton, :dest_npi,
     :text, :parts, :priority, :registered_delivery, :not_before, :expires_at, :idempotency_key,
     :campaign_id, :state, :attempts, :lease_owner, :lease_until, :dispatched, :created_at,
     :updated_at, :route_rule, :route_plan, :tenant, :callback_url, :callback_events,
-    :payload)
+    :payload, :flash, :send_at)
 """
 
 

@@ -853,6 +853,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE messages ADD COLUMN receipt_id bigint;
     """,
+    # 18: a message sent as a flash SMS (data_coding message class 0), per message; and
+    # the send time its client asked for (NULL: none), which a route scheduling at the
+    # SMSC (schedule_delivery_time) may hand over early.
+    """
+    ALTER TABLE messages ADD COLUMN flash boolean NOT NULL DEFAULT false;
+    ALTER TABLE messages ADD COLUMN send_at double precision;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

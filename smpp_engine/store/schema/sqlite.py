@@ -600,9 +600,16 @@ _V15 = ("ALTER TABLE messages ADD COLUMN payload BLOB",)
 # first destination's id; their receipts name it too. NULL: the message's own id.
 _V16 = ("ALTER TABLE messages ADD COLUMN receipt_id INTEGER",)
 
+# 17: a message sent as a flash SMS (data_coding message class 0), per message; and
+# the send time its client asked for (NULL: none), which a route scheduling at the
+# SMSC (schedule_delivery_time) may hand over early.
+_V17 = (
+    "ALTER TABLE messages ADD COLUMN flash INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE messages ADD COLUMN send_at REAL",
+)
+
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15,
-    _V16,
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13, _V14, _V15, _V16, _V17
 )  # fmt: skip
 """Migration n (1-based) is ``MIGRATIONS[n - 1]``: statements run in order."""
 
