@@ -71,13 +71,20 @@ async def pipeline_on(
 
 
 async def settled(
-    store: Store, until: Callable[[Mapping[MessageState, int]], bool]
+    store: Store, until: Callable[[Mapping[MessageState, int]], bool], *, within: float = 120
 ) -> Mapping[MessageState, int]:
-    while True:
-        counts = await store.count_by_state()
-        if until(counts):
-            return counts
-        await trio.sleep(0.02)
+    """The store's counts once ``until`` holds; a test that never gets there fails after
+    ``within`` seconds, showing the counts, instead of hanging the run."""
+    counts: Mapping[MessageState, int] = {}
+    try:
+        with trio.fail_after(within):
+            while True:
+                counts = await store.count_by_state()
+                if until(counts):
+                    return counts
+                await trio.sleep(0.02)
+    except trio.TooSlowError:
+        raise AssertionError(f"the store never got there; its counts: {dict(counts)}") from None
 
 
 async def test_messages_short_and_long_are_delivered_and_the_store_knows_each_part(
