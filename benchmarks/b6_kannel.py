@@ -46,7 +46,7 @@ import trio
 
 from smpp_engine.settings import hash_api_key
 
-from .peers.jasmin import INSTALL, find_venv, jasmin
+from .peers.jasmin import INSTALL, find_venv, jasmin, version
 from .processes import simulator_with_control
 from .report import write
 
@@ -368,7 +368,11 @@ def main() -> None:
         )
     else:
         figures["jasmin"] = "not installed"
-    parameters = {**vars(args), "jasmin": str(args.jasmin) if args.jasmin else None}
+    parameters = {
+        **vars(args),
+        "jasmin": str(args.jasmin) if args.jasmin else None,
+        "jasmin_version": version(args.jasmin) if args.jasmin else None,
+    }
     write("b6_kannel", parameters, figures, results)
 
 

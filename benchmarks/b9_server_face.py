@@ -38,7 +38,7 @@ from smpp_engine import logs
 from smpp_engine.settings import hash_smpp_password
 
 from .b4_durable import run_store
-from .peers.jasmin import INSTALL, find_venv, jasmin
+from .peers.jasmin import INSTALL, find_venv, jasmin, version
 from .processes import simulator
 from .raw_client import blast
 from .report import write
@@ -192,6 +192,7 @@ def main() -> None:
         figures["jasmin_messages_per_s"] = peer["messages_per_s"]
         figures["jasmin_cpu_us_per_msg"] = peer["cpu_us_per_msg"]
         figures["ratio_to_jasmin"] = round(per_s / max(1, peer["messages_per_s"]), 2)
+        figures["target_ratio_to_jasmin"] = 1.0  # ahead of Jasmin's SMPP server
     else:
         figures["jasmin"] = "not installed"
     print(
@@ -206,7 +207,11 @@ def main() -> None:
             f"engine/Jasmin {figures['ratio_to_jasmin']}"
         )
     raw = {"client": vars(result), "b4": b4, "jasmin": peer}
-    parameters = {**vars(args), "jasmin_venv": str(venv) if venv else None}
+    parameters = {
+        **vars(args),
+        "jasmin_venv": str(venv) if venv else None,
+        "jasmin_version": version(venv) if venv else None,
+    }
     write("b9_server_face", parameters, figures, raw)
 
 

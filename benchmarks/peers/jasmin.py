@@ -58,6 +58,20 @@ def find_venv(option: str | None) -> Path | None:
     return venv if (venv / "bin" / "jasmind.py").exists() else None
 
 
+def version(venv: Path) -> str:
+    """The Jasmin version installed in ``venv``, for the benchmark's record."""
+    return subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m; print(m.version('jasmin'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
