@@ -13,8 +13,15 @@ Then the engine again with ``POST /v1/messages/batch`` (``--batch`` messages per
 request, an eighth of the requests in flight), which Kannel's sendsms has no
 equivalent of.
 
+Jasmin 0.11 is the second peer when its virtual environment is found
+(``--jasmin-venv`` or ``JASMIN_VENV``; see benchmarks/peers/jasmin.py): its
+HTTP API ``/send``, one message per request, through the same simulator. Its
+SMPP client connector has no window setting (it takes one message at a time
+from RabbitMQ); it runs as Jasmin ships it, with its default one-submit-a-second
+throttle lifted.
+
     python -m benchmarks.b6_kannel [--messages 20000] [--concurrency 64] [--window 256]
-        [--batch 100]
+        [--batch 100] [--jasmin-venv PATH]
 
 Needs Debian's ``kannel`` package (bearerbox, smsbox).
 """
@@ -39,6 +46,7 @@ import trio
 
 from smpp_engine.settings import hash_api_key
 
+from .peers.jasmin import INSTALL, find_venv, jasmin, version
 from .processes import simulator_with_control
 from .report import write
 
@@ -235,6 +243,21 @@ async def _blast_kannel(control: httpx.AsyncClient, sendsms: int, args: Any) -> 
         return await blast(control, args.messages, args.concurrency, send, client)
 
 
+async def run_jasmin(
+    control: httpx.AsyncClient, smsc_port: int, venv: Path, args: Any
+) -> dict[str, Any]:
+    with jasmin(venv, smsc_port, SYSTEM_ID, PASSWORD) as peer:
+        params = {"username": "bench", "password": "bench", "from": "ACME", "content": TEXT}
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{peer.http_port}", timeout=60
+        ) as client:
+
+            async def send(c: httpx.AsyncClient, n: int) -> httpx.Response:
+                return await c.get("/send", params={**params, "to": f"4477009{n:05d}"})
+
+            return await blast(control, args.messages, args.concurrency, send, client)
+
+
 async def run_engine(control: httpx.AsyncClient, smsc_port: int, args: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="b6-engine-") as name:
         conf = engine_conf(Path(name), smsc_port, args.window)
@@ -287,6 +310,8 @@ async def run(args: Any) -> dict[str, Any]:
     with simulator_with_control("healthy") as (port, control_port):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{control_port}") as control:
             results["kannel"] = await run_kannel(control, port, args)
+            if args.jasmin is not None:
+                results["jasmin"] = await run_jasmin(control, port, args.jasmin, args)
             results["engine"] = await run_engine(control, port, args)
     return results
 
@@ -297,7 +322,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--window", type=int, default=256)
     parser.add_argument("--batch", type=int, default=100, help="messages per batch request")
+    parser.add_argument(
+        "--jasmin-venv",
+        help="virtual environment holding Jasmin 0.11 (default: $JASMIN_VENV)",
+    )
     args = parser.parse_args()
+    args.jasmin = find_venv(args.jasmin_venv)
+    if args.jasmin is None:
+        print(f"Jasmin not installed: {INSTALL}")
     if shutil.which("bearerbox") is None or shutil.which("smsbox") is None:
         raise SystemExit("B6 needs Kannel: apt-get install kannel")
     results = trio.run(run, args)
@@ -306,6 +338,8 @@ def main() -> None:
         "engine POST /v1/messages": results["engine"]["single"],
         f"engine batch of {args.batch}": results["engine"]["batch"],
     }
+    if "jasmin" in results:
+        rows["jasmin /send"] = results["jasmin"]
     for name, figures in rows.items():
         print(
             f"{name:>26}: HTTP {figures['http_per_s']:>6,} msg/s   "
@@ -319,7 +353,27 @@ def main() -> None:
         "ratio_to_kannel": round(results["engine"]["single"]["smsc_per_s"] / kannel, 2),
         "batch_ratio_to_kannel": round(results["engine"]["batch"]["smsc_per_s"] / kannel, 2),
     }
-    write("b6_kannel", vars(args), figures, results)
+    if "jasmin" in results:
+        jasmin_rate = max(1, results["jasmin"]["smsc_per_s"])
+        figures["jasmin_smsc_per_s"] = results["jasmin"]["smsc_per_s"]
+        figures["ratio_to_jasmin"] = round(
+            results["engine"]["single"]["smsc_per_s"] / jasmin_rate, 2
+        )
+        figures["batch_ratio_to_jasmin"] = round(
+            results["engine"]["batch"]["smsc_per_s"] / jasmin_rate, 2
+        )
+        print(
+            f"engine/Jasmin: {figures['ratio_to_jasmin']}x single, "
+            f"{figures['batch_ratio_to_jasmin']}x batched"
+        )
+    else:
+        figures["jasmin"] = "not installed"
+    parameters = {
+        **vars(args),
+        "jasmin": str(args.jasmin) if args.jasmin else None,
+        "jasmin_version": version(args.jasmin) if args.jasmin else None,
+    }
+    write("b6_kannel", parameters, figures, results)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,22 @@ def test_bench_shows_each_figure_with_the_target_its_record_carries(tmp_path: Pa
     assert not [key for key in rows if key[1].startswith("target_")]
 
 
+def test_b9_is_judged_against_jasmin_only_when_its_record_measured_jasmin() -> None:
+    figures = {"share_of_b4": 0.6, "target_share_of_b4": 0.5}
+    with_jasmin = {**figures, "ratio_to_jasmin": 0.8, "target_ratio_to_jasmin": 1.0}
+    without = {**figures, "jasmin": "not installed"}
+    rows = _shown(
+        {
+            "b9": {"benchmark": "b9_server_face", "figures": with_jasmin},
+            "b9 alone": {"benchmark": "b9_server_face", "figures": without},
+        }
+    )
+    assert rows["b9", "ratio_to_jasmin"] == ["0.8", "≥ 1", "not met"]
+    assert rows["b9", "share_of_b4"] == ["0.6", "≥ 0.5", "met"]
+    assert rows["b9 alone", "jasmin"] == ["not installed", "", "no target"]
+    assert ("b9 alone", "ratio_to_jasmin") not in rows
+
+
 def test_a_figure_of_an_unknown_benchmark_has_no_target() -> None:
     rows = _shown({"b99": {"benchmark": "b99_new", "figures": {"per_s": 10, "target": 5}}})
     assert rows["b99", "per_s"] == ["10", "", "no target"]

@@ -57,7 +57,11 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target("p99_ms", "target_p99_ms", at_most=True),
     ),
     "b7_simulator": (Target("ratio_to_b2", "target_ratio_to_b2"),),
-    "b9_server_face": (Target("share_of_b4", "target_share_of_b4"),),
+    "b9_server_face": (
+        Target("share_of_b4", "target_share_of_b4"),
+        # Only in a record of a run that found Jasmin (benchmarks/peers/jasmin.py).
+        Target("ratio_to_jasmin", "target_ratio_to_jasmin"),
+    ),
     "b10_callbacks": (Target("record_share_while_posting", "target_record_share"),),
     "b8_memory": (
         Target("sqlite_peak_rss_mib", "target_mib", at_most=True),
