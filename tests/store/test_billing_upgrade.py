@@ -42,11 +42,10 @@ from smpp_engine.store import (
     open_store,
 )
 from smpp_engine.store.billing.codec import dumps, settings_from_json, settings_to_json
-from smpp_engine.store.schema import postgres as postgres_schema
-from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from ..billing.builders import SIZER
 from .conftest import store_url_of
+from .schema_at import postgres_schema_at, sqlite_schema_at
 from .test_billing_repository import NOW, PHONE, example
 
 PREVIOUS_RELEASE = 5
@@ -95,13 +94,7 @@ _ROWS: list[tuple[str, tuple[Any, ...]]] = [
 def _sqlite_release_5(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        for version in range(1, PREVIOUS_RELEASE + 1):
-            for statement in sqlite_schema.MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+        sqlite_schema_at(connection, PREVIOUS_RELEASE)
         for statement, args in _ROWS:
             connection.execute(statement.format(true=1, false=0), args)
     finally:
@@ -116,15 +109,7 @@ def _postgres_release_5(dsn: str) -> None:
     async def write() -> None:
         connection = await asyncpg.connect(dsn)
         try:
-            await connection.execute(
-                "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            for version in range(1, PREVIOUS_RELEASE + 1):
-                await connection.execute(postgres_schema.MIGRATIONS[version - 1])
-                await connection.execute(
-                    "INSERT INTO schema_version (version) VALUES ($1)", version
-                )
+            await postgres_schema_at(connection, PREVIOUS_RELEASE)
             for statement, args in _ROWS:
                 sql = numbered(statement.format(true="true", false="false"))
                 types = await connection.prepare(sql)

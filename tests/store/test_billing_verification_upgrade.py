@@ -19,11 +19,10 @@ import trio
 
 from billing_core import MeterVerification, NoticeKind, NoticeReason, Service, decide_notices
 from smpp_engine.store import BillingStore, Store, import_billing_data, open_store
-from smpp_engine.store.schema import postgres as postgres_schema
-from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from ..billing.builders import SIZER
 from .conftest import store_url_of
+from .schema_at import postgres_schema_at, sqlite_schema_at
 from .test_billing_repository import NOW
 from .test_billing_upgrade import _ROWS, ACCOUNT
 
@@ -35,13 +34,7 @@ POSTGRES_BEFORE = 10
 def _sqlite_before(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        for version in range(1, SQLITE_BEFORE + 1):
-            for statement in sqlite_schema.MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+        sqlite_schema_at(connection, SQLITE_BEFORE)
         for statement, args in _ROWS:
             connection.execute(statement.format(true=1, false=0), args)
     finally:
@@ -56,15 +49,7 @@ def _postgres_before(dsn: str) -> None:
     async def write() -> None:
         connection = await asyncpg.connect(dsn)
         try:
-            await connection.execute(
-                "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            for version in range(1, POSTGRES_BEFORE + 1):
-                await connection.execute(postgres_schema.MIGRATIONS[version - 1])
-                await connection.execute(
-                    "INSERT INTO schema_version (version) VALUES ($1)", version
-                )
+            await postgres_schema_at(connection, POSTGRES_BEFORE)
             for statement, args in _ROWS:
                 sql = numbered(statement.format(true="true", false="false"))
                 types = await connection.prepare(sql)

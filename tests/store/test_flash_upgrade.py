@@ -20,28 +20,14 @@ from smpp_engine.store.schema import postgres as postgres_schema
 from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from .conftest import store_url_of
+from .schema_at import postgres_schema_at, sqlite_schema_at, version_before
 from .test_upgrade import _ROWS, QUEUED
-
-
-def _before_flash(migrations: tuple[object, ...]) -> int:
-    """The schema version just before the migration adding the flash column (found by
-    its content: other migrations may come after it)."""
-    for index, migration in enumerate(migrations):
-        if "ADD COLUMN flash" in str(migration):
-            return index
-    raise AssertionError("no migration adds messages.flash")
 
 
 def _sqlite_before(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        for version in range(1, _before_flash(sqlite_schema.MIGRATIONS) + 1):
-            for statement in sqlite_schema.MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+        sqlite_schema_at(connection, version_before(sqlite_schema.MIGRATIONS, "ADD COLUMN flash"))
         for statement in _ROWS:
             connection.execute(statement.format(true=1))
         connection.executemany(
@@ -57,15 +43,9 @@ def _postgres_before(dsn: str) -> None:
     async def write() -> None:
         connection = await asyncpg.connect(dsn)
         try:
-            await connection.execute(
-                "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
+            await postgres_schema_at(
+                connection, version_before(postgres_schema.MIGRATIONS, "ADD COLUMN flash")
             )
-            for version in range(1, _before_flash(postgres_schema.MIGRATIONS) + 1):
-                await connection.execute(postgres_schema.MIGRATIONS[version - 1])
-                await connection.execute(
-                    "INSERT INTO schema_version (version) VALUES ($1)", version
-                )
             for statement in _ROWS:
                 await connection.execute(statement.format(true="true"))
             await connection.execute("SELECT setval('messages_id_seq', 3)")

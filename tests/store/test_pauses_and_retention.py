@@ -32,10 +32,9 @@ from smpp_engine.store import (
     day_of,
     open_store,
 )
-from smpp_engine.store.schema import postgres as postgres_schema
-from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from .conftest import store_url_of
+from .schema_at import postgres_schema_at, sqlite_schema_at
 
 DAY = 86_400.0
 T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC
@@ -267,13 +266,7 @@ async def test_a_database_of_the_previous_schema_opens_and_pauses_and_purges(
 def _sqlite_previous(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        for version in range(1, PREVIOUS + 1):
-            for statement in sqlite_schema.MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+        sqlite_schema_at(connection, PREVIOUS)
     finally:
         connection.close()
 
@@ -285,15 +278,7 @@ async def _postgres_previous(dsn: str) -> None:
         async def run() -> None:
             connection = await asyncpg.connect(dsn)
             try:
-                await connection.execute(
-                    "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-                    " applied_at timestamptz NOT NULL DEFAULT now())"
-                )
-                for version in range(1, POSTGRES_PREVIOUS + 1):
-                    await connection.execute(postgres_schema.MIGRATIONS[version - 1])
-                    await connection.execute(
-                        "INSERT INTO schema_version (version) VALUES ($1)", version
-                    )
+                await postgres_schema_at(connection, POSTGRES_PREVIOUS)
             finally:
                 await connection.close()
 

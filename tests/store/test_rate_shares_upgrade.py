@@ -30,6 +30,7 @@ from smpp_engine.store.schema import postgres as postgres_schema
 from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from .conftest import store_url_of
+from .schema_at import postgres_schema_at, sqlite_schema_at, version_before
 
 _QUEUED = (
     "INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton, "
@@ -39,22 +40,12 @@ _QUEUED = (
 )
 
 
-def _before(migrations: tuple[object, ...]) -> int:
-    """The number of migrations before the one creating rate_shares (and, on PostgreSQL,
-    taking the state PRESUMED_DELIVERED)."""
-    return next(n for n, m in enumerate(migrations) if "CREATE TABLE rate_shares" in str(m))
-
-
 def _sqlite_before(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
+        sqlite_schema_at(
+            connection, version_before(sqlite_schema.MIGRATIONS, "CREATE TABLE rate_shares")
         )
-        for version in range(1, _before(sqlite_schema.MIGRATIONS) + 1):
-            for statement in sqlite_schema.MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
         connection.execute(_QUEUED.format(true=1))
         connection.execute("INSERT INTO state_counts (smsc, state, n) VALUES ('sim', 'queued', 1)")
         connection.execute("INSERT INTO counters (name, value) VALUES ('last_message_id', 1)")
@@ -66,15 +57,9 @@ def _postgres_before(dsn: str) -> None:
     async def write() -> None:
         connection = await asyncpg.connect(dsn)
         try:
-            await connection.execute(
-                "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
+            await postgres_schema_at(
+                connection, version_before(postgres_schema.MIGRATIONS, "CREATE TABLE rate_shares")
             )
-            for version in range(1, _before(postgres_schema.MIGRATIONS) + 1):
-                await connection.execute(postgres_schema.MIGRATIONS[version - 1])
-                await connection.execute(
-                    "INSERT INTO schema_version (version) VALUES ($1)", version
-                )
             await connection.execute(_QUEUED.format(true="true"))
             await connection.execute(
                 "INSERT INTO state_counts (smsc, state, n) VALUES ('sim', 'queued', 1)"

@@ -24,10 +24,9 @@ from smpp_engine.store import (
     SubmitFailed,
     open_store,
 )
-from smpp_engine.store.schema import postgres as postgres_schema
-from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from .conftest import store_url_of
+from .schema_at import postgres_schema_at, sqlite_schema_at
 
 A, B, C = "route-a", "route-b", "route-c"
 LEASE = 30.0
@@ -194,13 +193,7 @@ _ROW = (
 def _sqlite_before(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        for version in range(1, SQLITE_BEFORE_ROUTING + 1):
-            for statement in sqlite_schema.MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+        sqlite_schema_at(connection, SQLITE_BEFORE_ROUTING)
         connection.execute(_ROW.format(true=1))
         connection.execute("INSERT INTO state_counts VALUES ('route-a', 'queued', 1)")
         connection.execute("INSERT INTO counters VALUES ('last_message_id', 1)")
@@ -211,13 +204,7 @@ def _sqlite_before(path: Path) -> None:
 async def _postgres_before(dsn: str) -> None:
     connection = await asyncpg.connect(dsn)
     try:
-        await connection.execute(
-            "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        for version in range(1, POSTGRES_BEFORE_ROUTING + 1):
-            await connection.execute(postgres_schema.MIGRATIONS[version - 1])
-            await connection.execute("INSERT INTO schema_version (version) VALUES ($1)", version)
+        await postgres_schema_at(connection, POSTGRES_BEFORE_ROUTING)
         await connection.execute(_ROW.format(true="true"))
         await connection.execute("SELECT setval('messages_id_seq', 1)")
         await connection.execute(

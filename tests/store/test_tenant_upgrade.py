@@ -18,10 +18,9 @@ import trio
 
 from smpp_engine.store import MessageState, NewMessage, PartState, ReceiptArrived, open_store
 from smpp_engine.store.callbacks import OutboxStatus
-from smpp_engine.store.schema import postgres as postgres_schema
-from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from .conftest import store_url_of
+from .schema_at import postgres_schema_at, sqlite_schema_at
 from .test_upgrade import _ROWS, QUEUED, SUBMITTED
 
 BEFORE_TENANTS = 13  # the schema just before tenants and callbacks
@@ -31,13 +30,7 @@ PG_BEFORE_TENANTS = 14
 def _sqlite_before(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        for version in range(1, BEFORE_TENANTS + 1):
-            for statement in sqlite_schema.MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+        sqlite_schema_at(connection, BEFORE_TENANTS)
         for statement in _ROWS:
             connection.execute(statement.format(true=1))
         connection.executemany(
@@ -53,15 +46,7 @@ def _postgres_before(dsn: str) -> None:
     async def write() -> None:
         connection = await asyncpg.connect(dsn)
         try:
-            await connection.execute(
-                "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            for version in range(1, PG_BEFORE_TENANTS + 1):
-                await connection.execute(postgres_schema.MIGRATIONS[version - 1])
-                await connection.execute(
-                    "INSERT INTO schema_version (version) VALUES ($1)", version
-                )
+            await postgres_schema_at(connection, PG_BEFORE_TENANTS)
             for statement in _ROWS:
                 await connection.execute(statement.format(true="true"))
             await connection.execute("SELECT setval('messages_id_seq', 3)")

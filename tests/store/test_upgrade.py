@@ -26,10 +26,9 @@ from smpp_engine.store import (
     ReceiptArrived,
     open_store,
 )
-from smpp_engine.store.schema import postgres as postgres_schema
-from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from .conftest import store_url_of
+from .schema_at import postgres_schema_at, sqlite_schema_at
 
 PREVIOUS_RELEASE = 4
 QUEUED, SUBMITTED, SUBMITTING = 1, 2, 3
@@ -57,13 +56,7 @@ _ROWS = [
 def _sqlite_release_4(path: Path) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute(
-            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)"
-        )
-        for version in range(1, PREVIOUS_RELEASE + 1):
-            for statement in sqlite_schema.MIGRATIONS[version - 1]:
-                connection.execute(statement)
-            connection.execute("INSERT INTO schema_version VALUES (?, 0)", (version,))
+        sqlite_schema_at(connection, PREVIOUS_RELEASE)
         for statement in _ROWS:
             connection.execute(statement.format(true=1))
         connection.executemany(
@@ -79,15 +72,7 @@ def _postgres_release_4(dsn: str) -> None:
     async def write() -> None:
         connection = await asyncpg.connect(dsn)
         try:
-            await connection.execute(
-                "CREATE TABLE schema_version (version integer PRIMARY KEY,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            for version in range(1, PREVIOUS_RELEASE + 1):
-                await connection.execute(postgres_schema.MIGRATIONS[version - 1])
-                await connection.execute(
-                    "INSERT INTO schema_version (version) VALUES ($1)", version
-                )
+            await postgres_schema_at(connection, PREVIOUS_RELEASE)
             for statement in _ROWS:
                 await connection.execute(statement.format(true="true"))
             await connection.execute("SELECT setval('messages_id_seq', 3)")
