@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from billing_core import NoticeRecord, Payment, PaymentPosting, payment_confirmations, post_payment
+from billing_core import (
+    NoticeRecord,
+    Payment,
+    PaymentPosting,
+    TextSizer,
+    payment_confirmations,
+    post_payment,
+)
 
 from ..routing import RoutingTable
 from ..store import BillingStore
@@ -48,13 +55,17 @@ async def post_and_confirm(
     route: str,
     now: datetime,
     routing: RoutingTable | None = None,
+    sizer: TextSizer | None = None,
 ) -> PaymentResult:
     """Post ``payment`` to its account and queue the confirmations on ``route``.
 
+    ``sizer`` sizes the confirmation as ``route`` sends it (its SMSC's text profile
+    and concatenation); without it, the pipeline ``queue`` says, else the defaults.
     Raises the store's ``UnknownAccountError`` (a ``LookupError``) for an
     account it does not know, and ``StoreError`` when the store fails.
     """
-    sizer = route_sizer(queue, route)
+    if sizer is None:
+        sizer = route_sizer(queue, route)
     context = await billing.load_notice_context(payment.account_number, now=now)
     posting = post_payment(await billing.load_ledger(payment.account_number), payment)
     kept: list[PaymentPosting] = []

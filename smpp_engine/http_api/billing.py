@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +22,7 @@ from starlette.responses import Response
 from billing_core import AccountSnapshot, BillingError, Payment, Period
 
 from ..billing import account_warnings, post_and_confirm, recent_notices
+from ..protocol import plan_text
 from ..store import Accepted, BillingStore, NewMessage, UnknownAccountError
 from ..views import billing_account_json
 from .answers import Account, PaymentKnown, PaymentPosted, respond
@@ -150,14 +152,18 @@ async def post_payment(context: ApiContext, request: Request) -> Response:
         reference=body.reference,
         period=_period(body.period),
     )
+    # Confirmations go on the billing route, as the notices do, sized as it sends text.
+    route = context.billing_route or context.routes[0]
+    text = context.route_text(route)
     try:
         posted = await post_and_confirm(
             _billing(context),
             PipelineQueue(context),
             payment,
-            route=context.routes[0],
+            route=route,
             now=now,
             routing=context.routing,
+            sizer=partial(plan_text, profile=text.profile, method=text.method),
         )
     except UnknownAccountError:
         raise ApiError(404, "not found", f"no account {account!r}") from None

@@ -137,3 +137,37 @@ async def test_a_run_sizes_its_texts_as_the_billing_route_sends_them(
         assert await _reminder_sent_on(other, context_for(other)[0], "main") == [
             "Cta 1234567890: le recordamos que debe pagar 2.500,00 € antes del 23/03"
         ]
+
+
+async def _confirmation_sent_on(store: Store, context: ApiContext, route: str) -> list[str]:
+    billing = cast(BillingStore, store)
+    assert not (await import_billing_data(billing, _spanish_in_euros())).problems
+    async with client_for(dataclasses.replace(context, billing_route=route)) as client:
+        posted = await client.post(
+            "/v1/billing/accounts/1234567890/payments",
+            json={"amount": "1000.00", "reference": "pago-1"},
+        )
+        assert posted.status_code == 201, posted.text
+    return [
+        s.notice.text
+        for s in await billing.recent_notices("1234567890", limit=10)
+        if s.notice.kind is NoticeKind.PAYMENT_CONFIRMATION
+    ]
+
+
+async def test_a_payment_confirmation_is_sized_as_the_billing_route_sends_it(
+    api: Api, tmp_path: Path
+) -> None:
+    """The confirmation goes on the billing route and is planned as that route writes
+    text: its long form with the account number fits one SMS on the GSM 7-bit route
+    (``main``); on the IA5 route (``backup``: "€" is not ASCII, so UCS-2 at 70 a part)
+    the long form would take two, and the shorter one is sent."""
+    on_ia5 = await _confirmation_sent_on(api.store, api.context, "backup")
+    kind = "postgresql" if "postgres" in type(api.store).__module__ else "sqlite"
+    (tmp_path / "gsm").mkdir()
+    async for other in open_test_store(kind, tmp_path / "gsm"):
+        on_gsm = await _confirmation_sent_on(other, context_for(other)[0], "main")
+    assert len(on_gsm) == len(on_ia5) >= 1
+    assert all(text.startswith("Cta 1234567890: pago de 1.000,00 € recibido.") for text in on_gsm)
+    assert all(text.startswith("Pago de 1.000,00 € recibido.") for text in on_ia5)
+    assert all(len(text) <= 70 for text in on_ia5)
