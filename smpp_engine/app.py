@@ -437,6 +437,8 @@ class Gateway:
             clock=self.clock,
             workers=config.workers,
             backlog=config.backlog,
+            batch=config.batch,
+            batch_workers=config.batch_workers,
             reply_validity=config.reply_validity,
             ask_again_after=config.ask_again_after,
             routing=self.settings.routing_table(),

@@ -174,6 +174,21 @@ async def test_scheduled_jobs_can_be_turned_off(tmp_path: Path) -> None:
         gateway.stop()
 
 
+async def test_the_billing_batch_settings_reach_the_self_service(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    billing = {"enabled": True, "batch": 4, "batch_workers": 3}
+    config = config.model_copy(update={"billing": config.billing.model_copy(update=billing)})
+    async with open_store(config.store.url) as store:
+        example = load_billing_json(str(Path(__file__).parents[1] / "config/billing-example.json"))
+        assert (await import_billing_data(cast(BillingStore, store), example)).ok
+    gateway = Gateway(config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(gateway.run)
+        assert gateway.billing is not None
+        assert (gateway.billing.batch, gateway.billing.batch_workers) == (4, 3)
+        gateway.stop()
+
+
 async def _scheduled(config: Settings) -> dict[str, JobView]:
     gateway = Gateway(config)
     async with trio.open_nursery() as nursery:

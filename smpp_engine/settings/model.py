@@ -248,6 +248,11 @@ class BillingSettings(Section):
     utility: str = ""
     workers: int = Field(default=parameter_default(SmsSelfService, "workers"), ge=1)
     backlog: int = Field(default=parameter_default(SmsSelfService, "backlog"), ge=1)
+    #: On PostgreSQL, MO waiting at once (of different phones) answered together: one
+    #: context load and one save for all of them; 1: one at a time.
+    batch: int = Field(default=parameter_default(SmsSelfService, "batch"), ge=1, le=256)
+    #: On PostgreSQL with batch > 1, the tasks answering batches (at most ``workers``).
+    batch_workers: int = Field(default=parameter_default(SmsSelfService, "batch_workers"), ge=1)
     #: The day of the month (1-28) the gateway closes the month before; 0: it does not
     #: (smpp-engine billing close-period does it by hand).
     close_period_day: int = Field(default=1, ge=0, le=28)
