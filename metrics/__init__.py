@@ -41,6 +41,7 @@ from .catalogue import (
     WINDOW_SIZE,
     child,
     counter_adder,
+    histogram_batch_observer,
 )
 
 __all__ = [
@@ -84,4 +85,5 @@ __all__ = [
     "WINDOW_SIZE",
     "child",
     "counter_adder",
+    "histogram_batch_observer",
 ]

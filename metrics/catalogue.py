@@ -12,7 +12,8 @@ caches children for that.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -281,3 +282,54 @@ def counter_adder(metric: Counter, *labels: str) -> Callable[[float], None]:
     """A bound ``inc`` for one label set: the cheapest way to count on a hot path."""
     inc: Callable[[float], None] = child(metric, *labels).inc
     return inc
+
+
+def histogram_batch_observer(metric: Histogram, *labels: str) -> Callable[[Sequence[float]], None]:
+    """A function that observes a batch of values into one labelled child of ``metric``.
+
+    ``observe`` per value takes a lock per bucket and per sum, about 1.5 µs; a hot
+    path that has many values at once (the submit latencies of one read) counts
+    them per bucket first and adds each bucket and the sum once. The exposition is
+    the same as observing each value. Where the client library's histogram does not
+    look as expected (its internals changed), it falls back to ``observe`` per value.
+    """
+    histogram = child(metric, *labels)
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if (
+        not isinstance(bounds, list)
+        or not isinstance(buckets, list)
+        or len(bounds) != len(buckets)
+        or not hasattr(total, "inc")
+        or not all(hasattr(bucket, "inc") for bucket in buckets)
+    ):
+        observe = histogram.observe
+
+        def observe_each(values: Sequence[float]) -> None:
+            for value in values:
+                observe(value)
+
+        return observe_each
+
+    # A value goes in the first bucket whose upper bound is >= it (the library's
+    # rule): bisect_left on the bounds finds that index.
+    bucket_incs = [bucket.inc for bucket in buckets]
+    add_to_sum = total.inc
+    count = len(bounds)
+
+    def observe_batch(values: Sequence[float]) -> None:
+        if not values:
+            return
+        if len(values) == 1:
+            histogram.observe(values[0])
+            return
+        per_bucket = [0] * count
+        for value in values:
+            per_bucket[bisect_left(bounds, value)] += 1
+        add_to_sum(sum(values))
+        for index, n in enumerate(per_bucket):
+            if n:
+                bucket_incs[index](n)
+
+    return observe_batch

@@ -27,6 +27,7 @@ from metrics.catalogue import (
     WINDOW_SIZE,
     child,
     counter_adder,
+    histogram_batch_observer,
 )
 
 from ..protocol import CommandId, status_name
@@ -56,7 +57,7 @@ class BindMetrics:
         self.accepted = counter_adder(SUBMIT_OUTCOMES, SIDE, "accepted")
         self.rejected = counter_adder(SUBMIT_OUTCOMES, SIDE, "rejected")
         self.unknown = counter_adder(SUBMIT_OUTCOMES, SIDE, "unknown")
-        self.latency = child(SUBMIT_LATENCY, SIDE).observe
+        self.latencies = histogram_batch_observer(SUBMIT_LATENCY, SIDE)
         self.in_flight = child(IN_FLIGHT, SIDE, bind).set
         self.window_size = child(WINDOW_SIZE, SIDE, bind).set
         self.mo = counter_adder(MO_MESSAGES, SIDE)
