@@ -655,3 +655,38 @@ def test_keys_are_strings_or_message_id_error(message_id: str, policy: MessageId
     for key_of in (response_id_key, receipt_id_key):
         with contextlib.suppress(MessageIdError):
             assert isinstance(key_of(message_id, policy), str)
+
+
+_STAT_WORDS = st.sampled_from(["DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "ACCEPTD", "deliv"])
+
+
+@given(
+    fields=st.tuples(_ids, _tokens, _tokens, _tokens, _tokens, _STAT_WORDS, _tokens),
+    text=st.none()
+    | st.builds(
+        str.__add__,
+        st.text(st.characters(max_codepoint=0xFF), max_size=30),
+        st.sampled_from(["", " ", "\r\n", "\x00", " id:x stat:UNDELIV"]),
+    ),
+)
+def test_the_standard_layout_reads_as_the_general_parser_does(
+    fields: tuple[str, ...], text: str | None
+) -> None:
+    # Appendix B's exact layout is read by one match (the common case); the same
+    # fields with upper-case keys go through the general loop. Both must agree,
+    # values with colons, odd dates and counts, and a text full of keys included.
+    keys = ("id", "sub", "dlvrd", "submit date", "done date", "stat", "err")
+    tail = "" if text is None else f" text:{text}"
+
+    def layout(upper: bool) -> bytes:
+        spelled = (key.upper() if upper else key for key in keys)
+        body = " ".join(f"{key}:{value}" for key, value in zip(spelled, fields, strict=True))
+        return (body + tail).encode("latin-1")
+
+    def outcome(raw: bytes) -> Receipt | str:
+        try:
+            return parse_receipt(0x04, raw, {})
+        except ReceiptError as exc:
+            return str(exc)
+
+    assert outcome(layout(upper=False)) == outcome(layout(upper=True))
