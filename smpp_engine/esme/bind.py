@@ -170,8 +170,9 @@ class Bind:
         self._room_waiters = 0
         self._drained_lot = trio.lowlevel.ParkingLot()
         self._unflushed_submits = 0
-        self._queued_since_yield = 0
-        self._flush_every = max(8, session.window.size // 8)
+        # Requests put in the window since the writer last took the bytes; see send.
+        self._unwritten = 0
+        self._flush_every = max(32, session.window.size // 8)
         # Writer
         self._write_rung = False
         self._writer_lot = trio.lowlevel.ParkingLot()
@@ -259,10 +260,11 @@ class Bind:
 
         Returns as soon as the request is queued for writing: when a slot is free,
         the bind is not paused and the rate controller lets it go, without waiting
-        (once every eighth of a window it yields to the scheduler, never raising
-        Cancelled, so the writer puts that stretch on the wire while the caller
-        builds the next); otherwise it waits for all three. ``segments`` is what the rate controller
-        counts (SMS parts on the air). ``timeout`` overrides the response timeout.
+        (after an eighth of a window, at least 32, put without the writer running
+        it yields to the scheduler, never raising Cancelled, so the writer puts
+        that stretch on the wire while the caller builds the next); otherwise it
+        waits for all three. ``segments`` is what the rate controller counts (SMS
+        parts on the air). ``timeout`` overrides the response timeout.
         Raises :class:`NotBoundError` when the bind is not (or no longer) bound
         (nothing was sent), :class:`~smpp_engine.protocol.PduError` for a PDU that
         cannot be encoded and :class:`~smpp_engine.protocol.SessionError` for one
@@ -277,12 +279,15 @@ class Bind:
             and self._controller.acquire(segments, now) <= 0.0
         ):
             self._put(pdu, context, now, timeout)
-            self._queued_since_yield += 1
-            if self._queued_since_yield >= self._flush_every:
-                # Let the writer put this stretch on the wire while the caller
-                # prepares the next: the SMSC works on it meanwhile, instead of
-                # the two sides taking turns a whole window at a time.
-                self._queued_since_yield = 0
+            self._unwritten += 1
+            if self._unwritten >= self._flush_every:
+                # A caller sending without a pause: let the writer put this
+                # stretch on the wire while the next is built, so the SMSC works
+                # on it meanwhile instead of the two sides taking turns a whole
+                # window at a time. A caller that pauses on its own (the writer
+                # ran in between) never yields here: that would hand the loop to
+                # other work (billing) and delay the rest of its sends.
+                self._unwritten = 0
                 await trio.lowlevel.cancel_shielded_checkpoint()
             return
         await self._send_slowly(pdu, context, segments, timeout)
@@ -452,6 +457,7 @@ class Bind:
                     self._unflushed_submits = 0
                     self._metrics.in_flight(self._window.used)
                 data = session.data_to_send()
+                self._unwritten = 0
                 if data:
                     try:
                         await stream.send_all(data)

@@ -12,8 +12,9 @@ Public names: ``MAX_SEQUENCE``, ``SequenceAllocator``, ``InFlight``, ``Window``,
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Container
-from heapq import heapify, heappop, heappush
+from heapq import heappop, heappush
 from typing import Any
 
 from .pdus import RESPONSE_BIT, CommandId, Pdu
@@ -110,19 +111,23 @@ class InFlight:
 class Window:
     """At most ``size`` unanswered requests that take a slot, each with a deadline.
 
-    Deadlines live in a heap with lazy deletion: an answered request leaves its
-    heap entry behind, which :meth:`expire` skips; the heap is rebuilt from the
-    live entries when stale ones outnumber them, so it stays within a small
-    multiple of the window.
+    Deadlines are kept with lazy deletion: an answered request leaves its entry
+    behind, which :meth:`expire` and :meth:`next_deadline` skip; the entries are
+    rebuilt from the live requests when stale ones outnumber them, so they stay
+    within a small multiple of the window. Requests registered with deadlines in
+    order (the usual case: one response timeout, a clock that only goes forward)
+    queue in a FIFO, where passing over an answered one costs nothing; a deadline
+    earlier than the last queued (a shorter timeout) goes to a heap.
     """
 
-    __slots__ = ("_heap", "_pending", "_used", "allocator", "size")
+    __slots__ = ("_fifo", "_heap", "_pending", "_used", "allocator", "size")
 
     def __init__(self, size: int, *, first_sequence: int = 1) -> None:
         if size < 1:
             raise ValueError("window size must be at least 1")
         self.size = size
         self._pending: dict[int, InFlight] = {}
+        self._fifo: deque[InFlight] = deque()
         self._heap: list[tuple[float, int, InFlight]] = []
         self._used = 0
         self.allocator = SequenceAllocator(self._pending, first_sequence)
@@ -172,9 +177,13 @@ class Window:
         inflight = InFlight(pdu, seq, now, deadline, context, takes_slot)
         pending = self._pending
         pending[seq] = inflight
+        fifo = self._fifo
         heap = self._heap
-        heappush(heap, (deadline, seq, inflight))
-        if len(heap) > 2 * len(pending) + 64:
+        if not fifo or deadline >= fifo[-1].deadline:
+            fifo.append(inflight)
+        else:
+            heappush(heap, (deadline, seq, inflight))
+        if len(fifo) + len(heap) > 2 * len(pending) + 64:
             self._compact()
         return inflight
 
@@ -200,41 +209,60 @@ class Window:
         return inflight
 
     def expire(self, now: float) -> list[InFlight]:
-        """Remove and return the requests whose deadline is at or before ``now``."""
+        """Remove and return the requests whose deadline is at or before ``now``,
+        earliest deadline first."""
+        fifo = self._fifo
         heap = self._heap
-        if not heap or heap[0][0] > now:
+        if (not fifo or fifo[0].deadline > now) and (not heap or heap[0][0] > now):
             return []
         pending = self._pending
         expired: list[InFlight] = []
-        while heap and heap[0][0] <= now:
-            _, seq, inflight = heappop(heap)
-            if pending.get(seq) is inflight:
-                del pending[seq]
-                if inflight.takes_slot:
-                    self._used -= 1
+        while fifo and fifo[0].deadline <= now:
+            inflight = fifo.popleft()
+            if pending.get(inflight.sequence_number) is inflight:
                 expired.append(inflight)
+        from_fifo = len(expired)
+        while heap and heap[0][0] <= now:
+            inflight = heappop(heap)[2]
+            if pending.get(inflight.sequence_number) is inflight:
+                expired.append(inflight)
+        if from_fifo and len(expired) > from_fifo:
+            expired.sort(key=_deadline_order)
+        for inflight in expired:
+            del pending[inflight.sequence_number]
+            if inflight.takes_slot:
+                self._used -= 1
         return expired
 
     def drain(self) -> list[InFlight]:
         """Remove and return every outstanding request, oldest first."""
         outstanding = list(self._pending.values())
         self._pending.clear()
+        self._fifo.clear()
         self._heap.clear()
         self._used = 0
         return outstanding
 
     def next_deadline(self) -> float | None:
         """The earliest deadline of an outstanding request."""
-        heap = self._heap
         pending = self._pending
-        while heap:
-            deadline, seq, inflight = heap[0]
-            if pending.get(seq) is inflight:
-                return deadline
+        fifo = self._fifo
+        while fifo and pending.get(fifo[0].sequence_number) is not fifo[0]:
+            fifo.popleft()
+        heap = self._heap
+        while heap and pending.get(heap[0][1]) is not heap[0][2]:
             heappop(heap)
-        return None
+        if not heap:
+            return fifo[0].deadline if fifo else None
+        if not fifo:
+            return heap[0][0]
+        return min(fifo[0].deadline, heap[0][0])
 
     def _compact(self) -> None:
-        heap = [(i.deadline, i.sequence_number, i) for i in self._pending.values()]
-        heapify(heap)
-        self._heap = heap
+        # Every live request, in deadline order, is a valid FIFO on its own.
+        self._fifo = deque(sorted(self._pending.values(), key=_deadline_order))
+        self._heap = []
+
+
+def _deadline_order(inflight: InFlight) -> tuple[float, int]:
+    return (inflight.deadline, inflight.sequence_number)
