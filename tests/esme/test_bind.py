@@ -329,6 +329,45 @@ async def test_a_full_window_holds_the_next_send_until_a_response_frees_a_slot(
         assert [p.short_message for p in link.submits] == [b"1", b"2", b"3"]
 
 
+async def test_a_caller_sending_without_pause_lets_the_writer_go_every_stretch(
+    smsc: FakeSmsc,
+) -> None:
+    # The SMSC must work on the first submits while the caller still builds the
+    # rest of the window; writing the whole window at once made the two sides take
+    # turns (half the throughput at window 256).
+    async with open_bind(make_config(smsc, window_size=256)) as bind:
+        link = smsc.bound_links[0]
+        seen_before_the_last: int | None = None
+        for n in range(256):
+            if n == 255:
+                seen_before_the_last = len(link.submits)
+            await bind.send(submit_sm(str(n)))
+        assert seen_before_the_last is not None
+        assert seen_before_the_last >= 32
+        await link.wait_until(lambda: len(link.submits) == 256)
+
+
+async def test_a_caller_that_pauses_on_its_own_is_never_made_to_yield(
+    smsc: FakeSmsc,
+) -> None:
+    # Sparse sends (a reply now and then) return without handing the loop to other
+    # work: the writer ran in between, so nothing is owed to it.
+    async with open_bind(make_config(smsc, window_size=256)) as bind:
+        for n in range(100):
+            await bind.send(submit_sm(str(n)))
+            await trio.testing.wait_all_tasks_blocked()  # the writer runs
+            ran = False
+
+            async def other() -> None:
+                nonlocal ran
+                ran = True
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(other)
+                await bind.send(submit_sm(f"{n}b"))
+                assert not ran, "send yielded although the writer had just run"
+
+
 async def test_peer_enquire_link_is_answered_with_a_full_window(
     smsc: FakeSmsc, autojump_clock: Any
 ) -> None:
