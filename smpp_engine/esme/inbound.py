@@ -18,7 +18,7 @@ from ..protocol import (
 __all__ = ["Inbound", "read_inbound"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Inbound:
     """One deliver_sm or data_sm from the SMSC, taken by the application.
 
@@ -33,6 +33,8 @@ class Inbound:
     only when :meth:`ack` is called (ESME_ROK, or the configured error status
     with ``ok=False``); elsewhere the bind answered when the application took it
     and :meth:`ack` does nothing.
+
+    Not frozen only for speed (one per inbound PDU): nothing changes one once made.
     """
 
     pdu: DeliverSm | DataSm
