@@ -70,6 +70,8 @@ __all__ = ["Bind", "open_bind"]
 _log = structlog.get_logger("smpp_engine.esme")
 
 _RECEIVE_SIZE: Final = 256 * 1024
+#: Inbound PDUs handled before the deliverer lets the writer send their answers.
+_INBOUND_STRETCH: Final = 32
 #: deliver_sm/data_sm waiting for the application beyond this are refused at once. An
 #: SMSC's window normally bounds them far lower; this holds against one that ignores it.
 MAX_QUEUED_INBOUND = 4096
@@ -500,9 +502,18 @@ class Bind:
         error_status = self.config.deliver_error_status
         patience = self.config.deliver_timeout
         deferred = self.config.ack_inbound and self._inbound is not None
+        handled = 0
         while True:
             while not queue:
+                handled = 0
                 await lot.park()
+            handled += 1
+            if handled > _INBOUND_STRETCH:
+                # A long run of receipts: let the writer send the answers so far, so
+                # the SMSC, whose deliver window they hold, goes on meanwhile.
+                handled = 0
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                continue
             pdu, arrived = queue.popleft()
             pending = _PendingAck(self, pdu, arrived + patience) if deferred else None
             item = read_inbound(pdu, self.name, arrived, pending.answer if pending else None)

@@ -20,7 +20,7 @@ from smpp_engine.protocol import (
     Tag,
 )
 
-from .conftest import FakeSmsc, SmscLink, make_config, metric
+from .conftest import FakeSmsc, SmscLink, make_config, metric, receipt_pdu
 from .test_bind import submit_sm
 
 S = CommandStatus
@@ -194,3 +194,28 @@ async def test_without_deferred_ack_ack_is_a_no_op(smsc: FakeSmsc) -> None:
         await trio.sleep(0.05)
         assert len(link.responses) == 1
     assert answer.command_status == 0
+
+
+async def test_a_burst_of_receipts_is_answered_in_stretches(smsc: FakeSmsc) -> None:
+    # The SMSC's deliver window is held by the receipts not yet answered: the first
+    # answers must leave while the rest of a long burst is still being handled.
+    link: SmscLink | None = None
+    answered_when_taken: list[int] = []
+
+    class Recording:
+        """Takes every item at once, noting how many answers the SMSC had read then."""
+
+        def send_nowait(self, item: Inbound) -> None:
+            assert link is not None
+            answered_when_taken.append(len(link.responses))
+
+    recording: Any = Recording()
+    async with open_bind(make_config(smsc), inbound=recording):
+        link = smsc.bound_links[0]
+        for n in range(100):
+            pdu = receipt_pdu(f"M{n}", MessageState.DELIVERED)
+            link.session.send_request(pdu, trio.current_time())
+        await link.flush()
+        await wait_answers(link, 100)
+    assert len(answered_when_taken) == 100
+    assert answered_when_taken[-1] >= 32
