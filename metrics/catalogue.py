@@ -296,7 +296,7 @@ def histogram_batch_observer(metric: Histogram, *labels: str) -> Callable[[Seque
     histogram = child(metric, *labels)
     bounds = getattr(histogram, "_upper_bounds", None)
     buckets = getattr(histogram, "_buckets", None)
-    total = getattr(histogram, "_sum", None)
+    total: Any = getattr(histogram, "_sum", None)
     if (
         not isinstance(bounds, list)
         or not isinstance(buckets, list)
@@ -315,7 +315,7 @@ def histogram_batch_observer(metric: Histogram, *labels: str) -> Callable[[Seque
     # A value goes in the first bucket whose upper bound is >= it (the library's
     # rule): bisect_left on the bounds finds that index.
     bucket_incs = [bucket.inc for bucket in buckets]
-    add_to_sum = total.inc
+    add_to_sum: Callable[[float], None] = total.inc
     count = len(bounds)
 
     def observe_batch(values: Sequence[float]) -> None:
