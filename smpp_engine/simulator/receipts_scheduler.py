@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from ..protocol import (
     DeliverSm,
@@ -339,7 +340,13 @@ def _preview(record: MessageRecord) -> str:
     data = record.short_message
     if record.esm_class & _UDHI and data:
         data = data[1 + data[0] :]
-    return decode_text(data[:40], record.data_coding)[:20]
+    return _decoded_start(data[:40], record.data_coding)
+
+
+# A load test sends the same few texts many times: each is decoded once.
+@lru_cache(maxsize=1024)
+def _decoded_start(data: bytes, data_coding: int) -> str:
+    return decode_text(data, data_coding)[:20]
 
 
 def _multi_address(pdu: SubmitMulti, destination: str) -> tuple[int, int]:
