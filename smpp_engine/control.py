@@ -4,11 +4,12 @@ A reload re-reads the settings file. What it can apply while messages flow is
 the *routing configuration* (:class:`RoutingConfiguration`: the ``[[smsc]]``
 routes and the ``[routing]`` rules), the API keys and the ``[[tenants]]`` they
 act for (swapped together); everything else (the store, the HTTP listener, the
-simulator, billing, callbacks, MO routes, retention) is read at start only, and
-a reload that finds it changed says so in ``restart_needed`` instead of applying
-half of it. The gateway swaps the routing
-configuration in one place (:meth:`smpp_engine.app.Gateway.reload`), so anything
-added to it is reloaded the same way.
+simulator, billing, callbacks, MO routes, retention, the SMPP server face and
+the tenants' SMPP credentials) is read at start only, and a reload that finds it
+changed says so in ``restart_needed`` instead of applying half of it. The
+gateway swaps the routing configuration in one place
+(:meth:`smpp_engine.app.Gateway.reload`), so anything added to it is reloaded
+the same way.
 """
 
 from __future__ import annotations
@@ -23,18 +24,10 @@ from .settings import Settings
 
 __all__ = ["ReloadReport", "RoutingConfiguration", "restart_needed"]
 
-#: Settings sections read at start only: a change to one takes a restart.
-_AT_START = (
-    "store",
-    "log",
-    "simulator",
-    "pipeline",
-    "billing",
-    "notices",
-    "callbacks",
-    "mo_routes",
-    "retention",
-)
+#: The sections a reload applies (of [http] only api_keys, of [[tenants]] all but
+#: smpp; both are compared below). Every other section is read at start only, a
+#: section added later included: a change to one is reported, never ignored.
+_RELOADED = frozenset({"smsc", "routing", "http", "tenants"})
 #: Of [http], what a reload applies; the rest (host, port, ...) takes a restart.
 _HTTP_RELOADED = frozenset({"api_keys"})
 
@@ -81,7 +74,11 @@ class ReloadReport:
 def restart_needed(running: Settings, loaded: Settings) -> list[str]:
     """The settings keys that differ between ``running`` and ``loaded`` and that a
     reload does not apply (``store``, ``http.port``, ...), sorted."""
-    changed = [name for name in _AT_START if getattr(running, name) != getattr(loaded, name)]
+    changed = [
+        name
+        for name in type(running).model_fields
+        if name not in _RELOADED and getattr(running, name) != getattr(loaded, name)
+    ]
     http_old, http_new = running.http.model_dump(), loaded.http.model_dump()
     changed += [
         f"http.{key}"
@@ -89,6 +86,11 @@ def restart_needed(running: Settings, loaded: Settings) -> list[str]:
         if key not in _HTTP_RELOADED and http_old[key] != http_new.get(key)
     ]
     # The SMPP server face's credentials hold its binds: read at start only.
-    if [(t.name, t.smpp) for t in running.tenants] != [(t.name, t.smpp) for t in loaded.tenants]:
+    # A tenant without SMPP credentials added or removed changes none of them.
+    if _credentials(running) != _credentials(loaded):
         changed.append("tenants.smpp")
     return sorted(changed)
+
+
+def _credentials(settings: Settings) -> dict[str, Any]:
+    return {tenant.name: tenant.smpp for tenant in settings.tenants if tenant.smpp}
