@@ -202,3 +202,49 @@ async def test_a_cancelled_campaigns_messages_tell_their_clients(store: Store) -
     await campaigns.set_campaign_state(view.campaign_id, "scheduled", now=NOW)  # type: ignore[attr-defined]
     await campaigns.set_campaign_state(view.campaign_id, "cancelled", now=NOW + 1)  # type: ignore[attr-defined]
     assert await _outbox(store) == [(a.message_id, "cancelled")]
+
+
+async def test_a_receipt_timeout_tells_the_state_it_settles_in(store: Store) -> None:
+    # On a route asking failure receipts only, no receipt by the timeout is a
+    # presumed delivery: its clients hear that, not "unknown" (PostgreSQL writes
+    # these events in one set-based statement, SQLite per message).
+    wanted = frozenset({"submitted", "presumed_delivered", "unknown"})
+    (presumed, silent, other) = await store.accept(
+        [
+            _message(1, events=wanted),
+            _message(2, events=frozenset({"unknown"})),  # did not ask for that state
+            NewMessage(
+                smsc="elsewhere",
+                source="ACME",
+                destination="447700900003",
+                text="x",
+                tenant="acme",
+                callback_url="http://hooks.example/a",
+                callback_events=wanted,
+            ),
+        ],
+        now=NOW,
+    )
+    for smsc in ("sim", "elsewhere"):
+        await store.claim(smsc, 10, owner="gw", now=NOW + 1, lease=10)
+    await store.record(
+        [
+            PartSubmitted(presumed.message_id, 0, "b1", "P1", NOW + 1, NOW + 2),
+            PartSubmitted(silent.message_id, 0, "b1", "S1", NOW + 1, NOW + 2),
+            PartSubmitted(other.message_id, 0, "b1", "O1", NOW + 1, NOW + 2),
+        ]
+    )
+    settled = await store.expire_receipts(
+        older_than=NOW + 100, now=NOW + 100, smsc="sim", presume_delivered=True
+    )
+    assert settled == 2
+    await store.expire_receipts(older_than=NOW + 100, now=NOW + 101, smsc="elsewhere")
+    outbox = await _outbox(store)
+    events = {
+        m.message_id: [e for i, e in outbox if i == m.message_id] for m in (presumed, silent, other)
+    }
+    assert events == {
+        presumed.message_id: ["submitted", "presumed_delivered"],
+        silent.message_id: [],
+        other.message_id: ["submitted", "unknown"],
+    }
