@@ -6,6 +6,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import cast
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from billing_core import Ledger, Period
 from smpp_engine.store import BillingStore, Store, import_billing_data
 from smpp_engine.store.billing.import_rules import StoredImport, decide, lookups
@@ -161,3 +164,27 @@ async def test_new_rows_are_numbered_after_the_stored_ones_on_both_stores(store:
         ("G-50", 50),
         ("G-51", 51),
     ]
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["G-1", "G-2", "G-3", "G-4", "G-7"]), st.sampled_from("12")),
+        max_size=12,
+    )
+)
+def test_a_new_meter_goes_after_the_meters_its_account_has(rows: list[tuple[str, str]]) -> None:
+    # The model: stored meters and the batch's rows so far, each serial on the
+    # account it was last given; a new meter's position counts its account's.
+    accounts = {"1", "2"}
+    points = {("1", "gas"): 3, ("2", "gas"): 4}
+    plan = decide(
+        ImportBatch(meters=[meter(i, s, a) for i, (s, a) in enumerate(rows)]),
+        stored(accounts=accounts, points=points),
+    )
+    owner = {"G-7": "1"}
+    expected = []
+    for serial, account in rows:
+        if serial not in owner:
+            expected.append((serial, sum(1 for a in owner.values() if a == account)))
+        owner[serial] = account
+    assert [(m["serial"], m["position"]) for m in plan.meters] == expected

@@ -24,6 +24,7 @@ new rows without one get the next free id (the highest stored, plus one).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -159,6 +160,9 @@ class _Decision:
         self.defaults = dict(stored.utilities)  # as loaded
         self.next_ids = {table: stored.last_ids.get(table, 0) + 1 for table in NUMBERED}
         self.by_serial = {serial: id_ for id_, (serial, _) in stored.meters.items()}
+        # Meters per account, kept with stored.meters: a new meter's position is the
+        # count of its account's (counting them per meter made an import quadratic).
+        self.meter_counts = Counter(account for _, account in stored.meters.values())
         self.by_zone = {(m, zone): id_ for id_, (m, zone) in stored.registers.items()}
         self.settings: dict[str, str] = {}
         self.new_accounts: dict[str, Row] = {}
@@ -241,7 +245,7 @@ class _Decision:
         if old is None:
             meter_id = self.take_id("billing_meters", m.id)
             # Its place among the account's meters: after those it has.
-            position = sum(1 for _, account in self.stored.meters.values() if account == m.account)
+            position = self.meter_counts[m.account]
             self.new_meters[meter_id] = {
                 "id": meter_id,
                 "serial": m.serial,
@@ -255,7 +259,12 @@ class _Decision:
         else:
             meter_id = old
             self.plan.meter_changes.append({"id": meter_id, **details})
+        previous = self.stored.meters.get(meter_id)
         self.stored.meters[meter_id] = (m.serial, m.account)
+        if previous is None or previous[1] != m.account:
+            if previous is not None:
+                self.meter_counts[previous[1]] -= 1
+            self.meter_counts[m.account] += 1
         for position, (register_id, zone) in enumerate(m.registers):
             self._register(meter_id, zone, register_id, position)
         return True
