@@ -94,14 +94,22 @@ async def test_a_rebind_with_messages_flowing_loses_and_repeats_nothing(tmp_path
 async def test_reconfigured_routes_start_stop_and_restart_with_nothing_lost(
     tmp_path: Path,
 ) -> None:
-    async with running(scenario()) as sim:
+    accounts = [
+        {"system_id": name, "password": "secret"}
+        for name in ("gateway", "gateway-old", "gateway-new")
+    ]
+    async with running(scenario(accounts=accounts)) as sim:
         main = make_route(sim, rate=200.0)
-        old = make_route(sim, name="old")
+        # One [[smsc]] per SMSC account, as the settings say: an SMSC delivers a
+        # receipt on any bind of the account, and a receipt is matched on the route
+        # it arrives on. Sharing "gateway" made a receipt of the restarted route
+        # land on "new" now and then, and its message wait for ever.
+        old = make_route(sim, name="old", esme=_account(main, "gateway-old"))
         async with pipeline_of(tmp_path, [main, old]) as (pipeline, store):
             accepted = await pipeline.accept([message(f"4477009{i:05d}") for i in range(300)])
             await settled(store, lambda c: c.get(MessageState.DELIVERED, 0) >= 20)
             changed = dataclasses.replace(main, esme=dataclasses.replace(main.esme, window_size=8))
-            added = make_route(sim, name="new")
+            added = make_route(sim, name="new", esme=_account(main, "gateway-new"))
             # "old" is paused first, so that its queued messages are still there when it goes.
             await cast(PauseStore, store).pause_route("old", now=0.0, by="test")
             await until(lambda: pipeline.route_status()["old"].paused)
@@ -118,8 +126,17 @@ async def test_reconfigured_routes_start_stop_and_restart_with_nothing_lost(
             await settled(store, lambda c: c.get(MessageState.DELIVERED, 0) == 301)
             view = await store.get(kept[0].message_id)
             assert view is not None and view.state is MessageState.QUEUED
-            sent = [r.destination for r in sim.messages(system_id="gateway")]
+            sent = [
+                r.destination
+                for account in ("gateway", "gateway-new")
+                for r in sim.messages(system_id=account)
+            ]
+            assert sim.messages(system_id="gateway-old") == []
     assert len(sent) == len(set(sent)) == len(accepted) + len(late)
+
+
+def _account(route: SmscRoute, system_id: str) -> Any:
+    return dataclasses.replace(route.esme, system_id=system_id)
 
 
 async def test_a_pause_holds_in_every_process_on_one_postgresql(tmp_path: Path) -> None:
