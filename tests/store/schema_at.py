@@ -8,14 +8,23 @@ migrators keep it, then migrations 1 to ``version`` in order.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import partial
+from pathlib import Path
 from typing import Any
+
+import asyncpg
+import trio
 
 from smpp_engine.store.schema import postgres as postgres_schema
 from smpp_engine.store.schema import sqlite as sqlite_schema
 
-__all__ = ["postgres_schema_at", "sqlite_schema_at", "version_before"]
+from .conftest import store_url_of
+
+__all__ = ["postgres_schema_at", "sqlite_schema_at", "store_before", "version_before"]
 
 
 def sqlite_schema_at(connection: sqlite3.Connection, version: int) -> None:
@@ -47,3 +56,58 @@ def version_before(migrations: Sequence[object], marker: str) -> int:
         if marker in str(migration):
             return index
     raise AssertionError(f"no migration holds {marker!r}")
+
+
+@asynccontextmanager
+async def store_before(
+    kind: str,
+    tmp_path: Path,
+    versions: tuple[int, int],
+    statements: Sequence[str],
+    *,
+    last_id: int,
+    sqlite_only: Sequence[str] = (),
+) -> AsyncIterator[str]:
+    """The URL of a ``kind`` store at schema ``versions`` (SQLite's, PostgreSQL's)
+    holding the rows ``statements`` write (``{true}`` spelled for the backend), with
+    message ids used up to ``last_id``; ``sqlite_only`` runs on SQLite alone (its
+    state counts, which PostgreSQL derives otherwise)."""
+    async with store_url_of(kind, tmp_path) as url:
+        if kind == "sqlite":
+            write = partial(_sqlite_rows, tmp_path / "store.db", versions[0], statements)
+            await trio.to_thread.run_sync(write, last_id, sqlite_only)
+        else:
+            write_pg = partial(_postgres_rows, url, versions[1], statements)
+            await trio.to_thread.run_sync(write_pg, last_id)
+        yield url
+
+
+def _sqlite_rows(
+    path: Path, version: int, statements: Sequence[str], last_id: int, extra: Sequence[str]
+) -> None:
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        sqlite_schema_at(connection, version)
+        for statement in statements:
+            connection.execute(statement.format(true=1))
+        for statement in extra:
+            connection.execute(statement)
+        connection.execute(
+            "INSERT INTO counters (name, value) VALUES ('last_message_id', ?)", (last_id,)
+        )
+    finally:
+        connection.close()
+
+
+def _postgres_rows(dsn: str, version: int, statements: Sequence[str], last_id: int) -> None:
+    async def write() -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await postgres_schema_at(connection, version)
+            for statement in statements:
+                await connection.execute(statement.format(true="true"))
+            await connection.execute("SELECT setval('messages_id_seq', $1)", last_id)
+        finally:
+            await connection.close()
+
+    asyncio.run(write())

@@ -7,55 +7,18 @@ payload is claimed with it, byte for byte, also when accepted leased.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-import trio
 
 from smpp_engine.protocol import SegmentPayload, Tag
 from smpp_engine.store import NewMessage, open_store
 from smpp_engine.store.schema import postgres as postgres_schema
 from smpp_engine.store.schema import sqlite as sqlite_schema
 
-from .conftest import store_url_of
-from .schema_at import postgres_schema_at, sqlite_schema_at, version_before
-from .test_upgrade import _ROWS, QUEUED
-
-
-def _sqlite_before(path: Path) -> None:
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        sqlite_schema_at(connection, version_before(sqlite_schema.MIGRATIONS, "ADD COLUMN payload"))
-        for statement in _ROWS:
-            connection.execute(statement.format(true=1))
-        connection.executemany(
-            "INSERT INTO state_counts (smsc, state, n) VALUES ('sim', ?, 1)",
-            [("queued",), ("submitted",), ("submitting",)],
-        )
-        connection.execute("INSERT INTO counters (name, value) VALUES ('last_message_id', 3)")
-    finally:
-        connection.close()
-
-
-def _postgres_before(dsn: str) -> None:
-    async def write() -> None:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await postgres_schema_at(
-                connection, version_before(postgres_schema.MIGRATIONS, "ADD COLUMN payload")
-            )
-            for statement in _ROWS:
-                await connection.execute(statement.format(true="true"))
-            await connection.execute("SELECT setval('messages_id_seq', 3)")
-        finally:
-            await connection.close()
-
-    asyncio.run(write())
-
+from .schema_at import store_before, version_before
+from .test_upgrade import _ROWS, _SQLITE_STATE_COUNTS, QUEUED
 
 # A client's second part of three, with its SAR TLVs and UCS-2 coding.
 PAYLOAD = SegmentPayload(
@@ -68,13 +31,13 @@ PAYLOAD = SegmentPayload(
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def before_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with store_url_of(request.param, tmp_path) as url:
-        writer: Callable[[], None]
-        if request.param == "sqlite":
-            writer = lambda: _sqlite_before(tmp_path / "store.db")  # noqa: E731
-        else:
-            writer = lambda: _postgres_before(url)  # noqa: E731
-        await trio.to_thread.run_sync(writer)
+    versions = (
+        version_before(sqlite_schema.MIGRATIONS, "ADD COLUMN payload"),
+        version_before(postgres_schema.MIGRATIONS, "ADD COLUMN payload"),
+    )
+    async with store_before(
+        request.param, tmp_path, versions, _ROWS, last_id=3, sqlite_only=_SQLITE_STATE_COUNTS
+    ) as url:
         yield url
 
 

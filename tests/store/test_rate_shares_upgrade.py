@@ -8,15 +8,11 @@ number, so it stays right when migrations of other features are numbered around 
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-import trio
 
 from smpp_engine.store import (
     MessageState,
@@ -29,8 +25,7 @@ from smpp_engine.store import (
 from smpp_engine.store.schema import postgres as postgres_schema
 from smpp_engine.store.schema import sqlite as sqlite_schema
 
-from .conftest import store_url_of
-from .schema_at import postgres_schema_at, sqlite_schema_at, version_before
+from .schema_at import store_before, version_before
 
 _QUEUED = (
     "INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton, "
@@ -40,46 +35,19 @@ _QUEUED = (
 )
 
 
-def _sqlite_before(path: Path) -> None:
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        sqlite_schema_at(
-            connection, version_before(sqlite_schema.MIGRATIONS, "CREATE TABLE rate_shares")
-        )
-        connection.execute(_QUEUED.format(true=1))
-        connection.execute("INSERT INTO state_counts (smsc, state, n) VALUES ('sim', 'queued', 1)")
-        connection.execute("INSERT INTO counters (name, value) VALUES ('last_message_id', 1)")
-    finally:
-        connection.close()
-
-
-def _postgres_before(dsn: str) -> None:
-    async def write() -> None:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await postgres_schema_at(
-                connection, version_before(postgres_schema.MIGRATIONS, "CREATE TABLE rate_shares")
-            )
-            await connection.execute(_QUEUED.format(true="true"))
-            await connection.execute(
-                "INSERT INTO state_counts (smsc, state, n) VALUES ('sim', 'queued', 1)"
-            )
-            await connection.execute("SELECT setval('messages_id_seq', 1)")
-        finally:
-            await connection.close()
-
-    asyncio.run(write())
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def before(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    async with store_url_of(request.param, tmp_path) as url:
-        if request.param == "sqlite":
-            await trio.to_thread.run_sync(_sqlite_before, tmp_path / "store.db")
-        else:
-            await trio.to_thread.run_sync(_postgres_before, url)
-        async with open_store(url) as store:
-            yield store
+    marker = "CREATE TABLE rate_shares"
+    versions = (
+        version_before(sqlite_schema.MIGRATIONS, marker),
+        version_before(postgres_schema.MIGRATIONS, marker),
+    )
+    rows = [_QUEUED, "INSERT INTO state_counts (smsc, state, n) VALUES ('sim', 'queued', 1)"]
+    async with (
+        store_before(request.param, tmp_path, versions, rows, last_id=1) as url,
+        open_store(url) as store,
+    ):
+        yield store
 
 
 async def test_a_database_before_rate_shares_opens_and_goes_on(before: Store) -> None:

@@ -7,64 +7,27 @@ callback, and their events reach the outbox.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-import trio
 
 from smpp_engine.store import MessageState, NewMessage, PartState, ReceiptArrived, open_store
 from smpp_engine.store.callbacks import OutboxStatus
 
-from .conftest import store_url_of
-from .schema_at import postgres_schema_at, sqlite_schema_at
-from .test_upgrade import _ROWS, QUEUED, SUBMITTED
+from .schema_at import store_before
+from .test_upgrade import _ROWS, _SQLITE_STATE_COUNTS, QUEUED, SUBMITTED
 
 BEFORE_TENANTS = 13  # the schema just before tenants and callbacks
 PG_BEFORE_TENANTS = 14
 
 
-def _sqlite_before(path: Path) -> None:
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        sqlite_schema_at(connection, BEFORE_TENANTS)
-        for statement in _ROWS:
-            connection.execute(statement.format(true=1))
-        connection.executemany(
-            "INSERT INTO state_counts (smsc, state, n) VALUES ('sim', ?, 1)",
-            [("queued",), ("submitted",), ("submitting",)],
-        )
-        connection.execute("INSERT INTO counters (name, value) VALUES ('last_message_id', 3)")
-    finally:
-        connection.close()
-
-
-def _postgres_before(dsn: str) -> None:
-    async def write() -> None:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await postgres_schema_at(connection, PG_BEFORE_TENANTS)
-            for statement in _ROWS:
-                await connection.execute(statement.format(true="true"))
-            await connection.execute("SELECT setval('messages_id_seq', 3)")
-        finally:
-            await connection.close()
-
-    asyncio.run(write())
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def before_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with store_url_of(request.param, tmp_path) as url:
-        writer: Callable[[], None]
-        if request.param == "sqlite":
-            writer = lambda: _sqlite_before(tmp_path / "store.db")  # noqa: E731
-        else:
-            writer = lambda: _postgres_before(url)  # noqa: E731
-        await trio.to_thread.run_sync(writer)
+    versions = (BEFORE_TENANTS, PG_BEFORE_TENANTS)
+    async with store_before(
+        request.param, tmp_path, versions, _ROWS, last_id=3, sqlite_only=_SQLITE_STATE_COUNTS
+    ) as url:
         yield url
 
 

@@ -51,6 +51,11 @@ _ROWS = [
     "(1, 1, 'accepted', 'parts=1 priority=0'), (2, 1, 'accepted', 'parts=1 priority=0'), "
     "(3, 1, 'accepted', 'parts=1 priority=0')",
 ]
+# SQLite kept its state counts in a table of its own: those of _ROWS.
+_SQLITE_STATE_COUNTS = [
+    f"INSERT INTO state_counts (smsc, state, n) VALUES ('sim', '{state}', 1)"
+    for state in ("queued", "submitted", "submitting")
+]
 
 
 def _sqlite_release_4(path: Path) -> None:
@@ -59,10 +64,8 @@ def _sqlite_release_4(path: Path) -> None:
         sqlite_schema_at(connection, PREVIOUS_RELEASE)
         for statement in _ROWS:
             connection.execute(statement.format(true=1))
-        connection.executemany(
-            "INSERT INTO state_counts (smsc, state, n) VALUES ('sim', ?, 1)",
-            [("queued",), ("submitted",), ("submitting",)],
-        )
+        for statement in _SQLITE_STATE_COUNTS:
+            connection.execute(statement)
         connection.execute("INSERT INTO counters (name, value) VALUES ('last_message_id', 3)")
     finally:
         connection.close()
