@@ -418,7 +418,7 @@ class SmsSelfService:
                 await lane.store.release(
                     [saved.claimed.message_id], owner=lease.owner, now=lane.clock()
                 )
-            elif saved.reply_id is not None:
+            elif saved.claimed is None and saved.reply_id is not None:
                 lane.wake()  # stored before, unclaimed: the dispatcher claims it
         if answer.replied:
             self._round_trip(time.perf_counter() - answer.asked.taken)

@@ -263,3 +263,46 @@ async def _reply(store: Any) -> Any:
         if view is not None and (view.idempotency_key or "").startswith("reply:"):
             return view
     return None
+
+
+async def test_a_reply_handed_to_its_dispatcher_costs_no_claim(store_url: str) -> None:
+    """A reply stored already claimed goes straight to its dispatcher: asking the store
+    for more work after each one would cost a transaction per MO for nothing."""
+    data = cast(dict[str, Any], copy.deepcopy(load_billing_json(str(EXAMPLE))))
+    claims: list[float] = []
+    async with (
+        running(parse_scenario({})) as sim,
+        open_store(store_url) as store,
+        trio.open_nursery() as nursery,
+    ):
+        billing = cast(BillingStore, store)
+        assert (await import_billing_data(billing, data)).ok
+        claim = store.claim
+
+        async def counted_claim(*args: Any, **kwargs: Any) -> Any:
+            claims.append(trio.current_time())
+            return await claim(*args, **kwargs)
+
+        store.claim = counted_claim  # type: ignore[method-assign]
+        pipeline = Pipeline(store, [route(sim)])
+        service = SmsSelfService(
+            billing, await billing.load_settings(), pipeline, route="sim", clock=NOW.timestamp
+        )
+        for dispatcher in pipeline.dispatchers.values():
+            dispatcher.on_mo = service.take
+        await nursery.start(service.run)
+        await nursery.start(pipeline.run)
+        while not sim.stats()["binds"]:
+            await trio.sleep(0.01)
+        with trio.fail_after(30):
+            started = trio.current_time()
+            for n in range(1, 6):  # one at a time: each reply is handed over alone
+                # Not understood, so each is answered (the same balance request twice
+                # would be taken for a redelivery).
+                sim.inject_mo(source=PHONE, destination="5566", text=f"кто здесь {n}")
+                await replies_to(sim, PHONE, n)
+            ended = trio.current_time()
+        nursery.cancel_scope.cancel()
+    during = [at for at in claims if started <= at <= ended]
+    # The dispatcher's idle poll (once a second) may fall in the window; one per reply may not.
+    assert len(during) <= 1 + int(ended - started), (len(during), ended - started)
