@@ -25,6 +25,7 @@ import trio
 
 from smpp_engine import logs
 from smpp_engine.esme import EsmeConfig
+from smpp_engine.heap import settle_after_start
 from smpp_engine.pipeline import Pipeline, SmscRoute
 from smpp_engine.store import MessageState, NewMessage, Store
 
@@ -101,6 +102,7 @@ async def run_store(kind: str, port: int, messages: int, window: int) -> dict[st
             start = time.perf_counter()
             cpu = time.process_time()
             await nursery.start(pipeline.run)
+            settle_after_start()  # as a started gateway does (smpp_engine.heap)
             while True:
                 counts = await store.count_by_state()
                 if counts.get(MessageState.DELIVERED, 0) >= messages:

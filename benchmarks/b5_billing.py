@@ -35,6 +35,7 @@ import trio
 from smpp_engine import logs
 from smpp_engine.billing import SmsSelfService
 from smpp_engine.esme import EsmeConfig
+from smpp_engine.heap import settle_after_start
 from smpp_engine.pipeline import Pipeline, SmscRoute
 from smpp_engine.simulator import Simulator, parse_scenario
 from smpp_engine.store import BillingStore, import_billing_data, load_billing_json
@@ -156,6 +157,7 @@ async def run(
                 dispatcher.on_mo = service.take
             await nursery.start(service.run)
             await nursery.start(pipeline.run)
+            settle_after_start()  # as a started gateway does (smpp_engine.heap)
 
         if simulator == "inline":
             sent, replies = await _inline(nursery, gateway, accounts, messages, rate)

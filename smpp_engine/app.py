@@ -31,6 +31,7 @@ from billing_core import UtilitySettings
 from .billing import SmsSelfService, sample_notices
 from .callbacks import CallbackPolicy, CallbackSender
 from .control import ReloadReport, RoutingConfiguration, restart_needed
+from .heap import settle_after_start
 from .interrupts import run_until_interrupted
 from .jobs import (
     Daily,
@@ -674,7 +675,10 @@ def serve_until_signalled(gateway: Gateway, on_started: Callable[[Started], None
         async with trio.open_nursery() as nursery:
             await nursery.start(stop_on_signals, gateway)
             await nursery.start(reload_on_sighup, gateway)
-            on_started(await nursery.start(gateway.run))
+            started = await nursery.start(gateway.run)
+            frozen = settle_after_start()
+            _log.info("start-up objects set aside from full collections", objects=frozen)
+            on_started(started)
             await gateway.wait_stopped()
             nursery.cancel_scope.cancel()
 
