@@ -10,6 +10,7 @@ import trio
 import typer
 
 from .. import logs
+from ..heap import settle_after_start
 from ..interrupts import run_until_interrupted
 from .errors import fail
 from .ports import Listener, ensure_free
@@ -80,6 +81,7 @@ def sim(  # noqa: PLR0917 - one parameter per command-line option
     async def serve() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(simulator.run)
+            settle_after_start()  # its load tests' tails are not the collector's
             ready = {
                 "event": "listening",
                 "host": host,
