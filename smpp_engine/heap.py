@@ -8,17 +8,29 @@ receipt and request in flight for 45-85 ms, the largest part of the SMS
 round trip's tail (B5). Moved to the permanent generation, those objects are
 skipped by every later pass; they are still freed as usual when nothing refers
 to them (only a reference cycle among them would stay).
+
+The youngest generation is collected after 10,000 new objects instead of
+CPython's 700: a gateway at work allocates and frees objects by the million, nearly
+all freed by their reference counts, and the default made a thousand small
+passes over a B4 run of 50,000 messages, about 5% of its CPU (0.43 s against
+0.06 s); cyclic garbage waits a little longer to be freed, a few megabytes at most.
 """
 
 from __future__ import annotations
 
 import gc
 
-__all__ = ["settle_after_start"]
+__all__ = ["YOUNG_COLLECTION_THRESHOLD", "settle_after_start"]
+
+#: New (tracked, not yet freed) objects between two collections of the youngest generation.
+YOUNG_COLLECTION_THRESHOLD = 10_000
 
 
 def settle_after_start() -> int:
-    """Collect start-up's garbage, then freeze what is left; the objects now frozen."""
+    """Collect start-up's garbage, freeze what is left and space the young collections
+    out (see the module's docstring); the objects now frozen."""
     gc.collect()  # what start-up threw away is freed now, not kept for ever
     gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, oldest)
     return gc.get_freeze_count()

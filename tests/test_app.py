@@ -17,6 +17,7 @@ import httpx
 import trio
 
 from smpp_engine.app import Gateway, Started, serve_until_signalled
+from smpp_engine.heap import YOUNG_COLLECTION_THRESHOLD
 from smpp_engine.settings import ApiKey, Settings, hash_api_key, load_settings
 from smpp_engine.store import (
     BillingStore,
@@ -216,18 +217,23 @@ def test_a_started_gateway_sets_its_start_up_objects_aside_from_full_collections
     tmp_path: Path,
 ) -> None:
     """A full collection walks every tracked object on the event loop's thread: what
-    start-up built is frozen once the gateway serves, so those passes skip it."""
+    start-up built is frozen once the gateway serves, so those passes skip it, and
+    the young generation is collected less often."""
     gc.unfreeze()
+    thresholds = gc.get_threshold()
     gateway = Gateway(settings(tmp_path))
-    frozen: list[int] = []
+    seen: list[tuple[int, tuple[int, int, int]]] = []
 
     def on_started(_: Started) -> None:
-        frozen.append(gc.get_freeze_count())
+        seen.append((gc.get_freeze_count(), gc.get_threshold()))
         gateway.stop()
 
     try:
         serve_until_signalled(gateway, on_started)
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
+        gc.set_threshold(*thresholds)
+    ((frozen, (young, middle, oldest)),) = seen
     # The modules, settings and application of a started gateway: tens of thousands.
-    assert frozen and frozen[0] > 10_000, frozen
+    assert frozen > 10_000, frozen
+    assert (young, middle, oldest) == (YOUNG_COLLECTION_THRESHOLD, *thresholds[1:])
