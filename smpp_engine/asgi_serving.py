@@ -1,29 +1,32 @@
-"""Serving an ASGI application with Hypercorn's trio worker, for every HTTP face of the engine.
+"""Serving an ASGI application over HTTP/1.1, for every HTTP face of the engine.
 
 The simulator's control API and the gateway's HTTP API both bind one address,
 report the port they got (port 0 picks a free one) and serve until cancelled.
 An address that cannot be listened on (in use, a port below 1024 without the
 right) is a :class:`ListenError` naming it, not an OSError deep in exception groups.
 
+Each connection is served by :mod:`.http_connection` (h11 on trio, one task per
+connection). It replaced Hypercorn, whose task, timers and locks per request
+were three quarters of the gateway's CPU for one message per request (B6).
+
 Slow clients cannot hold the server: a connection gets ``head_timeout`` seconds to
-send a whole request head (Hypercorn's keep-alive timer, which runs from the
-connection's start or its last answer until a head is in; an idle keep-alive
-connection is closed after as long), and a request ``body_timeout`` seconds from
-its head to send the whole body, else it is answered 408 and closed. Hypercorn's
-``read_timeout`` is not used: it also runs while the client rightly waits for a
-slow answer. Hypercorn has no cap on connections; the timeouts bound how long a
+send a whole request head (from the connection's start or its last answer until a
+head is in; an idle keep-alive connection is closed after as long), and a request
+``body_timeout`` seconds from its head to send the whole body, else it is answered
+408 and closed. There is no cap on connections; the timeouts bound how long a
 connection that does not play along is kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+from functools import partial
 from typing import Any
 
 import trio
-from hypercorn.config import Config
-from hypercorn.trio import serve
 from starlette.exceptions import HTTPException
+
+from .http_connection import serve_connection
 
 __all__ = ["BODY_TIMEOUT", "HEAD_TIMEOUT", "ListenError", "serve_asgi"]
 
@@ -31,6 +34,8 @@ __all__ = ["BODY_TIMEOUT", "HEAD_TIMEOUT", "ListenError", "serve_asgi"]
 HEAD_TIMEOUT = 5.0
 #: Seconds a request has, from its head, to send all of its body (8 MiB at 300 KB/s).
 BODY_TIMEOUT = 30.0
+#: Connections the kernel queues before they are accepted.
+BACKLOG = 1024
 
 
 class ListenError(OSError):
@@ -60,25 +65,26 @@ async def serve_asgi(
     ``head_timeout`` and ``body_timeout``: see the module docstring. Raises
     :class:`ListenError` when the address cannot be bound.
     """
-    config = Config()
-    config.keep_alive_timeout = head_timeout
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.accesslog = None  # request lines would carry query strings; the app counts requests
-    config.loglevel = "WARNING"  # its "Running on ..." line is not in the engine's log format
-    config.graceful_timeout = 0.5
-    failure: OSError | None = None
-    async with trio.open_nursery() as nursery:
-        try:
-            binds: list[str] = await nursery.start(serve, _BodyDeadline(app, body_timeout), config)
-        except (OSError, BaseExceptionGroup) as exc:
-            failure = _bind_failure(exc)
-            if failure is None:
-                raise
-        else:
-            task_status.started(int(binds[0].rsplit(":", 1)[1]))
-    if failure is not None:
-        # Raised out here, not in the nursery, so it is not wrapped in a group.
-        raise ListenError(host, port, failure) from None
+    listener = _listen(host, port)
+    task_status.started(listener.socket.getsockname()[1])
+    handler = partial(
+        serve_connection, app=_BodyDeadline(app, body_timeout), head_timeout=head_timeout
+    )
+    await trio.serve_listeners(handler, [listener])
+
+
+def _listen(host: str, port: int) -> trio.SocketListener:
+    """One listening socket on ``host:port`` (IPv6 when the host is written with colons)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(host, port, exc) from None
+    return trio.SocketListener(trio.socket.from_stdlib_socket(sock))
 
 
 class _BodyDeadline:
@@ -111,24 +117,3 @@ class _BodyDeadline:
             raise HTTPException(408, f"the request body did not arrive within {self.seconds:g} s")
 
         await self.app(scope, receive_in_time, send)
-
-
-def _bind_failure(exc: BaseException) -> OSError | None:
-    """The one OSError a failed start came down to (Hypercorn nests it in groups), if any."""
-    if isinstance(exc, OSError):
-        return exc
-    if not isinstance(exc, BaseExceptionGroup):
-        return None
-    matched, rest = exc.split(OSError)
-    if matched is None or rest is not None:
-        return None
-    leaves = list(_leaves(matched))
-    return leaves[0] if len(leaves) == 1 and isinstance(leaves[0], OSError) else None
-
-
-def _leaves(exc: BaseException) -> Iterator[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield exc

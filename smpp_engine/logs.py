@@ -1,9 +1,9 @@
 """Log set-up for the command line: structlog to stderr, console in a terminal, JSON otherwise.
 
 stdout stays for the commands' results (JSON lines a script or CI reads).
-Libraries that log through the standard library (asyncpg, Hypercorn, trio's
-helpers) come out the same way: one rendered line each, masked, with their
-traceback inside it, never as bare text between the JSON lines.
+Libraries that log through the standard library (asyncpg, trio's helpers) come
+out the same way: one rendered line each, masked, with their traceback inside
+it, never as bare text between the JSON lines.
 Secrets never reach the output: :func:`redact_secrets` replaces the value of
 every key named like a password, secret, API key, authorization or token, in
 nested dicts and lists too, and masks URL credentials and remembered secrets

@@ -24,7 +24,7 @@ from smpp_engine.cli import RootGroup, app
 #: exporter, the settings' models, the pipeline and the SMPP client.
 HEAVY = (
     "asyncpg",
-    "hypercorn",
+    "smpp_engine.asgi_serving",
     "starlette",
     "prometheus_client",
     "smpp_engine.store.postgres",
@@ -37,7 +37,7 @@ HEAVY = (
 #: store, so neither the pipeline's dispatcher nor the notices runs load.
 NOT_FOR_BILLING_SMS = (
     "asyncpg",
-    "hypercorn",
+    "smpp_engine.asgi_serving",
     "starlette",
     "smpp_engine.store.postgres",
     "smpp_engine.settings",

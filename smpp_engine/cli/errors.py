@@ -148,7 +148,7 @@ def _report(exc: BaseException) -> int:
         return EXIT_BAD_INPUT
     if isinstance(error, OSError) and error.errno in LISTEN_ERRNOS:
         # A command that listens names the setting (cli.ports); this is the last resort.
-        from ..asgi_serving import ListenError  # noqa: PLC0415 - Hypercorn loads with it
+        from ..asgi_serving import ListenError  # noqa: PLC0415 - the web stack loads with it
 
         named = isinstance(error, ListenError) or error.strerror is None
         say_error(str(error) if named else f"cannot listen: {error.strerror}")

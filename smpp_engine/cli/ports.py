@@ -37,7 +37,7 @@ class Listener:
 def listen_failure(exc: BaseException, listeners: Sequence[Listener]) -> str | None:
     """One line naming the address that could not be listened on, or None when ``exc``
     is not such a failure."""
-    from ..asgi_serving import ListenError  # noqa: PLC0415 - Hypercorn loads with it
+    from ..asgi_serving import ListenError  # noqa: PLC0415 - the web stack loads with it
 
     error = single_error(exc)
     if not isinstance(error, OSError) or error.errno not in LISTEN_ERRNOS:

@@ -1,8 +1,9 @@
 """The gateway's HTTP API: send and track messages, steer campaigns, post payments.
 
-Starlette served by Hypercorn's trio worker. ``/v1/...`` needs an API key
-(``Authorization: Bearer KEY`` or ``X-API-Key``); ``/healthz``, ``/readyz`` and
-``/openapi.json`` do not, nor ``/metrics`` when configured public.
+Starlette served by the engine's HTTP/1.1 server (:mod:`smpp_engine.http_connection`).
+``/v1/...`` needs an API key (``Authorization: Bearer KEY`` or ``X-API-Key``);
+``/healthz``, ``/readyz`` and ``/openapi.json`` do not, nor ``/metrics`` when
+configured public.
 """
 
 from .app import create_app

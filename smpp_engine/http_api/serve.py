@@ -1,4 +1,4 @@
-"""Serving the HTTP API with Hypercorn's trio worker, in the gateway's own trio run."""
+"""Serving the HTTP API on the engine's HTTP/1.1 server, in the gateway's own trio run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HTTP control API of the simulator (Starlette on Hypercorn's trio worker, loopback).
+"""The HTTP control API of the simulator (Starlette on the engine's HTTP/1.1 server, loopback).
 
 - ``GET /stats``: scenario, connections, counters (``listener``: connections
   refused at the cap, bind timeouts, binds refused for their credentials).
