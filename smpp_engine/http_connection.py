@@ -69,11 +69,15 @@ def _address(name: Any) -> tuple[str, int] | None:
 
 
 async def serve_connection(stream: trio.SocketStream, app: App, *, head_timeout: float) -> None:
-    """Serve requests on ``stream`` until the client or a rule closes it; then close it."""
+    """Serve requests on ``stream`` until the client or a rule closes it; then close it.
+
+    Nothing a client does escapes this function: a fault it did not foresee is logged
+    and ends this connection alone, never the listener and the connections beside it.
+    """
     connection = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
-    peer = _address(stream.socket.getpeername())
-    local = _address(stream.socket.getsockname())
     try:
+        peer = _address(stream.socket.getpeername())
+        local = _address(stream.socket.getsockname())
         while True:
             event = None
             with trio.move_on_after(head_timeout):
@@ -89,8 +93,10 @@ async def serve_connection(stream: trio.SocketStream, app: App, *, head_timeout:
             connection.start_next_cycle()
     except h11.RemoteProtocolError as exc:
         await _refuse(stream, connection, exc)
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
-        pass  # the client went away
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        pass  # the client went away (reset, or gone before its address could be read)
+    except Exception:
+        _log.exception("HTTP connection failed; closed")
     finally:
         await trio.aclose_forcefully(stream)
 

@@ -8,6 +8,7 @@ import errno
 import json
 import re
 import socket
+import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -188,3 +189,19 @@ async def test_a_malformed_or_oversized_head_is_refused_and_closed() -> None:
         )
     assert garbled.startswith(b"HTTP/1.1 400 Bad Request") and garbled_closed
     assert huge.startswith(b"HTTP/1.1 431 Request Header Fields Too Large") and huge_closed
+
+
+async def test_clients_resetting_at_once_leave_the_server_serving() -> None:
+    """Connections reset before, during and after their head: each ends alone."""
+    linger = struct.pack("ii", 1, 0)  # close = reset
+    async with _serving() as port:
+        for data in (b"", b"GET / HTTP/1.1\r\n", b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"):
+            for _ in range(20):
+                sock = socket.create_connection(("127.0.0.1", port))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                if data:
+                    sock.sendall(data)
+                sock.close()
+        await trio.sleep(0.2)
+        answer, _ = await _exchange(port, b"GET /still HTTP/1.1\r\nHost: t\r\n\r\n", wait=0.5)
+    assert _bodies(answer)[0]["path"] == "/still"
