@@ -155,8 +155,8 @@ async def _refuse(
         with trio.move_on_after(1.0):
             await stream.send_all(data)
         await _linger(stream)  # the rest of what it sent must not reset the answer
-    except (h11.LocalProtocolError, trio.BrokenResourceError, trio.ClosedResourceError):
-        pass
+    except (h11.LocalProtocolError, trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+        pass  # it went away: nothing to answer
 
 
 class _Cycle:
