@@ -11,9 +11,10 @@ were three quarters of the gateway's CPU for one message per request (B6).
 
 Slow clients cannot hold the server: a connection gets ``head_timeout`` seconds to
 send a whole request head (from the connection's start or its last answer until a
-head is in; an idle keep-alive connection is closed after as long), and a request
+head is in; an idle keep-alive connection is closed after as long), a request
 ``body_timeout`` seconds from its head to send the whole body, else it is answered
-408 and closed. There is no cap on connections; the timeouts bound how long a
+408 and closed, and a client ``send_timeout`` seconds to take each piece of its
+answer, else the connection closes. There is no cap on connections; the timeouts bound how long a
 connection that does not play along is kept.
 """
 
@@ -28,12 +29,14 @@ from starlette.exceptions import HTTPException
 
 from .http_connection import serve_connection
 
-__all__ = ["BODY_TIMEOUT", "HEAD_TIMEOUT", "ListenError", "serve_asgi"]
+__all__ = ["BODY_TIMEOUT", "HEAD_TIMEOUT", "SEND_TIMEOUT", "ListenError", "serve_asgi"]
 
 #: Seconds a connection has to send a request head, and an idle one is kept.
 HEAD_TIMEOUT = 5.0
 #: Seconds a request has, from its head, to send all of its body (8 MiB at 300 KB/s).
 BODY_TIMEOUT = 30.0
+#: Seconds a client has to take each piece of an answer (the kernel's buffers full).
+SEND_TIMEOUT = 30.0
 #: Connections the kernel queues before they are accepted.
 BACKLOG = 1024
 
@@ -58,17 +61,21 @@ async def serve_asgi(
     port: int,
     head_timeout: float = HEAD_TIMEOUT,
     body_timeout: float = BODY_TIMEOUT,
+    send_timeout: float = SEND_TIMEOUT,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` on ``host:port`` until cancelled; ``task_status.started`` gets the port.
 
-    ``head_timeout`` and ``body_timeout``: see the module docstring. Raises
+    ``head_timeout``, ``body_timeout`` and ``send_timeout``: see the module docstring. Raises
     :class:`ListenError` when the address cannot be bound.
     """
     listener = _listen(host, port)
     task_status.started(listener.socket.getsockname()[1])
     handler = partial(
-        serve_connection, app=_BodyDeadline(app, body_timeout), head_timeout=head_timeout
+        serve_connection,
+        app=_BodyDeadline(app, body_timeout),
+        head_timeout=head_timeout,
+        send_timeout=send_timeout,
     )
     await trio.serve_listeners(handler, [listener])
 

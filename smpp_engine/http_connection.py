@@ -11,8 +11,9 @@ The response head is held back until the first body piece, so that an ordinary
 answer leaves in one write. A request head must arrive within ``head_timeout``
 seconds of the connection's start or of its last answer, else the connection
 closes without an answer (a client that never speaks, or speaks too slowly,
-holds nothing for long). The body's deadline is the application's (see
-:mod:`.asgi_serving`).
+holds nothing for long), and a client must take the answer's bytes within
+``send_timeout`` seconds of each write, else the connection closes. The body's
+deadline is the application's (see :mod:`.asgi_serving`).
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def _address(name: Any) -> tuple[str, int] | None:
     return (str(name[0]), int(name[1])) if isinstance(name, tuple) and len(name) >= 2 else None
 
 
-async def serve_connection(stream: trio.SocketStream, app: App, *, head_timeout: float) -> None:
+async def serve_connection(
+    stream: trio.SocketStream, app: App, *, head_timeout: float, send_timeout: float
+) -> None:
     """Serve requests on ``stream`` until the client or a rule closes it; then close it.
 
     Nothing a client does escapes this function: a fault it did not foresee is logged
@@ -84,7 +87,7 @@ async def serve_connection(stream: trio.SocketStream, app: App, *, head_timeout:
                 event = await _next_head(stream, connection)
             if not isinstance(event, h11.Request):
                 return  # no head in time, or the client closed
-            cycle = _Cycle(stream, connection, event)
+            cycle = _Cycle(stream, connection, event, send_timeout)
             await cycle.run(app, peer, local)
             if not cycle.reusable():
                 if connection.their_state is h11.SEND_BODY:
@@ -169,6 +172,7 @@ class _Cycle:
         "_head",
         "_headers",
         "_request",
+        "_send_timeout",
         "_status",
         "_stream",
         "broken",
@@ -177,9 +181,14 @@ class _Cycle:
     )
 
     def __init__(
-        self, stream: trio.SocketStream, connection: h11.Connection, request: h11.Request
+        self,
+        stream: trio.SocketStream,
+        connection: h11.Connection,
+        request: h11.Request,
+        send_timeout: float,
     ) -> None:
         self._stream = stream
+        self._send_timeout = send_timeout
         self._connection = connection
         self._request = request
         self._head = request.method == b"HEAD"
@@ -253,7 +262,7 @@ class _Cycle:
             return {"type": "http.disconnect"}
         connection = self._connection
         if connection.they_are_waiting_for_100_continue:
-            await self._stream.send_all(
+            await self._write(
                 connection.send(h11.InformationalResponse(status_code=100, headers=[]))
             )
         try:
@@ -306,10 +315,21 @@ class _Cycle:
             pieces.append(connection.send(h11.EndOfMessage()))
             self.finished = True
         try:
-            await self._stream.send_all(b"".join(p for p in pieces if p))
+            await self._write(b"".join(p for p in pieces if p))
         finally:
             if self.finished:
                 self._answered.set()
+
+    async def _write(self, data: bytes) -> None:
+        """Write ``data``; a client that takes none of it for the send timeout is cut off
+        (BrokenResourceError), so one that stops reading holds nothing for long."""
+        with trio.move_on_after(self._send_timeout):
+            await self._stream.send_all(data)
+            return
+        self.broken = True
+        raise trio.BrokenResourceError(
+            f"the client read nothing of the answer for {self._send_timeout:g} s"
+        )
 
     async def _answer_error(self, status: int) -> None:
         body = _REASONS[status] + b"\n"

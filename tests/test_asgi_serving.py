@@ -205,3 +205,34 @@ async def test_clients_resetting_at_once_leave_the_server_serving() -> None:
         await trio.sleep(0.2)
         answer, _ = await _exchange(port, b"GET /still HTTP/1.1\r\nHost: t\r\n\r\n", wait=0.5)
     assert _bodies(answer)[0]["path"] == "/still"
+
+
+async def test_a_client_that_stops_reading_its_answer_is_cut_off_after_the_send_timeout() -> None:
+    cut: list[float] = []
+
+    async def flood(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = trio.current_time()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            for _ in range(1000):  # far more than the kernel's buffers hold
+                await send(
+                    {"type": "http.response.body", "body": b"x" * 1_000_000, "more_body": True}
+                )
+        except trio.BrokenResourceError:
+            cut.append(trio.current_time() - started)
+            raise
+
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(
+            lambda task_status: serve_asgi(
+                flood, host="127.0.0.1", port=0, send_timeout=1.0, task_status=task_status
+            )
+        )
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        async with stream:
+            await stream.send_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            with trio.fail_after(10):  # reads nothing meanwhile
+                while not cut:
+                    await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    assert 1.0 <= cut[0] < 8.0, cut
