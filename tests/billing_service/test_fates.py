@@ -226,3 +226,35 @@ async def test_a_payment_retried_after_its_confirmations_failed_to_queue_queues_
     assert view is not None and view.destination == PHONE
     assert view.text == retried.confirmations[0] and "500" in view.text
     assert ledger.balance.payments == Decimal("500.00")  # posted once
+
+
+async def test_a_reply_handed_to_its_dispatcher_costs_no_claim(store_url: str) -> None:
+    """A reply stored already claimed goes straight to its dispatcher: asking the store
+    for more work after each one would cost a transaction per MO for nothing."""
+    claims: list[float] = []
+    async with (
+        running(parse_scenario({})) as sim,
+        open_store(store_url) as store,
+        trio.open_nursery() as nursery,
+    ):
+        assert (await import_billing_data(cast(BillingStore, store), _example())).ok
+        claim = store.claim
+
+        async def counted_claim(*args: Any, **kwargs: Any) -> Any:
+            claims.append(trio.current_time())
+            return await claim(*args, **kwargs)
+
+        store.claim = counted_claim  # type: ignore[method-assign]
+        await _serve(store, sim, nursery, [])
+        with trio.fail_after(30):
+            started = trio.current_time()
+            for n in range(1, 6):  # one at a time: each reply is handed over alone
+                # Not understood, so each is answered (the same balance request twice
+                # would be taken for a redelivery).
+                sim.inject_mo(source=PHONE, destination="5566", text=f"кто здесь {n}")
+                await replies_to(sim, PHONE, n)
+            ended = trio.current_time()
+        nursery.cancel_scope.cancel()
+    during = [at for at in claims if started <= at <= ended]
+    # The dispatcher's idle poll (once a second) may fall in the window; one per reply may not.
+    assert len(during) <= 1 + int(ended - started), (len(during), ended - started)
