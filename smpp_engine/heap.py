@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import gc
 
+import structlog
+
 __all__ = ["YOUNG_COLLECTION_THRESHOLD", "settle_after_start"]
+
+_log = structlog.get_logger("smpp_engine.heap")
 
 #: New (tracked, not yet freed) objects between two collections of the youngest generation.
 YOUNG_COLLECTION_THRESHOLD = 10_000
@@ -28,9 +32,11 @@ YOUNG_COLLECTION_THRESHOLD = 10_000
 
 def settle_after_start() -> int:
     """Collect start-up's garbage, freeze what is left and space the young collections
-    out (see the module's docstring); the objects now frozen."""
+    out (see the module's docstring); the objects now frozen (also logged)."""
     gc.collect()  # what start-up threw away is freed now, not kept for ever
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, middle, oldest)
-    return gc.get_freeze_count()
+    frozen = gc.get_freeze_count()
+    _log.info("start-up objects set aside from full collections", objects=frozen)
+    return frozen

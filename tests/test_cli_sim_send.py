@@ -177,3 +177,23 @@ def test_send_against_an_smsc_that_throttles_now_and_then_gets_every_submit_acce
     report = json.loads(done.stdout.splitlines()[-1])
     assert (report["submitted"], report["accepted"], report["rejected"]) == (300, 300, 0)
     assert report["retried"] > 0  # the SMSC did throttle: they were sent again
+
+
+def test_the_simulator_sets_its_start_up_objects_aside_from_full_collections() -> None:
+    """As a started gateway does: a load test's tail is then not the simulator's collector."""
+    process = subprocess.Popen(
+        [*_command(), "sim", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert json.loads(process.stdout.readline())["event"] == "listening"
+    finally:
+        process.terminate()
+        _, errors = process.communicate(timeout=10)
+    settled = [
+        json.loads(line) for line in errors.splitlines() if "start-up objects set aside" in line
+    ]
+    assert len(settled) == 1 and settled[0]["objects"] > 10_000, errors[-2000:]
