@@ -24,7 +24,13 @@ from smpp_engine.store.schema import sqlite as sqlite_schema
 
 from .conftest import store_url_of
 
-__all__ = ["postgres_schema_at", "sqlite_schema_at", "store_before", "version_before"]
+__all__ = [
+    "postgres_schema_at",
+    "sqlite_schema_at",
+    "store_before",
+    "version_before",
+    "versions_before",
+]
 
 
 def sqlite_schema_at(connection: sqlite3.Connection, version: int) -> None:
@@ -56,6 +62,15 @@ def version_before(migrations: Sequence[object], marker: str) -> int:
         if marker in str(migration):
             return index
     raise AssertionError(f"no migration holds {marker!r}")
+
+
+def versions_before(marker: str) -> tuple[int, int]:
+    """SQLite's and PostgreSQL's schema versions just before the migration holding
+    ``marker``: the ``versions`` of :func:`store_before`."""
+    return (
+        version_before(sqlite_schema.MIGRATIONS, marker),
+        version_before(postgres_schema.MIGRATIONS, marker),
+    )
 
 
 @asynccontextmanager

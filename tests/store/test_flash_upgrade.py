@@ -12,19 +12,14 @@ from pathlib import Path
 import pytest
 
 from smpp_engine.store import NewMessage, open_store
-from smpp_engine.store.schema import postgres as postgres_schema
-from smpp_engine.store.schema import sqlite as sqlite_schema
 
-from .schema_at import store_before, version_before
+from .schema_at import store_before, versions_before
 from .test_upgrade import _ROWS, _SQLITE_STATE_COUNTS, QUEUED
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def before_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    versions = (
-        version_before(sqlite_schema.MIGRATIONS, "ADD COLUMN flash"),
-        version_before(postgres_schema.MIGRATIONS, "ADD COLUMN flash"),
-    )
+    versions = versions_before("ADD COLUMN flash")
     async with store_before(
         request.param, tmp_path, versions, _ROWS, last_id=3, sqlite_only=_SQLITE_STATE_COUNTS
     ) as url:

@@ -22,10 +22,8 @@ from smpp_engine.store import (
     Store,
     open_store,
 )
-from smpp_engine.store.schema import postgres as postgres_schema
-from smpp_engine.store.schema import sqlite as sqlite_schema
 
-from .schema_at import store_before, version_before
+from .schema_at import store_before, versions_before
 
 _QUEUED = (
     "INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton, "
@@ -37,11 +35,7 @@ _QUEUED = (
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def before(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    marker = "CREATE TABLE rate_shares"
-    versions = (
-        version_before(sqlite_schema.MIGRATIONS, marker),
-        version_before(postgres_schema.MIGRATIONS, marker),
-    )
+    versions = versions_before("CREATE TABLE rate_shares")
     rows = [_QUEUED, "INSERT INTO state_counts (smsc, state, n) VALUES ('sim', 'queued', 1)"]
     async with (
         store_before(request.param, tmp_path, versions, rows, last_id=1) as url,

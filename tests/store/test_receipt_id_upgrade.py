@@ -10,19 +10,14 @@ from pathlib import Path
 import pytest
 
 from smpp_engine.store import NewMessage, open_store
-from smpp_engine.store.schema import postgres as postgres_schema
-from smpp_engine.store.schema import sqlite as sqlite_schema
 
-from .schema_at import store_before, version_before
+from .schema_at import store_before, versions_before
 from .test_upgrade import _ROWS, QUEUED
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def before_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    versions = (
-        version_before(sqlite_schema.MIGRATIONS, "ADD COLUMN receipt_id"),
-        version_before(postgres_schema.MIGRATIONS, "ADD COLUMN receipt_id"),
-    )
+    versions = versions_before("ADD COLUMN receipt_id")
     async with store_before(request.param, tmp_path, versions, _ROWS, last_id=3) as url:
         yield url
 
