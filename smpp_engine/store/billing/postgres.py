@@ -16,8 +16,7 @@ accepted by :mod:`..messages.postgres_accept`, as any message. Runs on the bridg
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, cast
 
@@ -42,6 +41,7 @@ from billing_core import (
 from ..errors import NoBillingUtilityError
 from ..messages.model import Accepted, NewMessage
 from ..messages.postgres_accept import accept_messages
+from ..postgres_plans import planned_once
 from . import import_rules as imports
 from . import rows, rules
 from .codec import parse_time
@@ -678,7 +678,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
         return await self._run("save_outcome", self._save_outcome, outcome)
 
     async def _save_outcome(self, o: Outcome) -> bool:
-        async with self._pool.acquire() as connection, _saving(connection):
+        async with self._pool.acquire() as connection, planned_once(connection):
             return (await _save_answer(connection, o, None, 0.0, None)).saved
 
     async def load_ledger(self, account_number: str) -> Ledger:
@@ -700,7 +700,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
     ) -> bool | None:
         payment = posting.payment
         number = payment.account_number
-        async with self._pool.acquire() as connection, _saving(connection):
+        async with self._pool.acquire() as connection, planned_once(connection):
             found = await connection.fetchrow(_PAYMENT_LOCK, [number], payment.reference)
             if found["stored"]:
                 return False
@@ -787,7 +787,8 @@ class PostgresBilling(rows.UtilitySettingsCache):
 
     async def _fetch_by_keys(self, query: str, *args: Any) -> Any:
         """One row of a statement of keyed lookups, sequential scans ruled out (see
-        _SAVING): its plan must not scan a table for each account of a page."""
+        :mod:`..postgres_plans`): its plan must not scan a table for each account of a
+        page."""
         async with self._pool.acquire() as connection, connection.transaction(readonly=True):
             await connection.execute("SET LOCAL enable_seqscan = off")
             return await connection.fetchrow(query, *args)
@@ -914,7 +915,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
         lease: ReplyLease | None,
         restate: Restate | None,
     ) -> SavedAnswer:
-        async with self._pool.acquire() as connection, _saving(connection):
+        async with self._pool.acquire() as connection, planned_once(connection):
             return await _save_answer(connection, outcome, reply, now, lease, restate=restate)
 
     async def save_answers(self, answers: Sequence[AnswerToSave]) -> list[SavedAnswer]:
@@ -938,7 +939,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
         return await self._run("save_answer", self._save_answers, list(answers))
 
     async def _save_answers(self, answers: list[AnswerToSave]) -> list[SavedAnswer]:
-        async with self._pool.acquire() as connection, _saving(connection):
+        async with self._pool.acquire() as connection, planned_once(connection):
             return await _save_answers(connection, answers)
 
     async def close_period(
@@ -1003,30 +1004,6 @@ class PostgresBilling(rows.UtilitySettingsCache):
     async def _write_import(self, batch: ImportBatch) -> tuple[dict[str, int], list[ImportProblem]]:
         async with self._pool.acquire() as connection, connection.transaction():
             return await _write_import(connection, batch)
-
-
-# A save's statements (the ledgers locked and read, the reply accepted, the rows
-# written) run with plans made once per connection, as the stored procedures of
-# migrations 3 and 4 did: planning them for each SMS costs more than running them.
-# They are keyed lookups and inserts, so with sequential scans ruled out no plan
-# made while a table was small scans it whole once it has grown (the pool's reason
-# for planning every statement afresh). Opened in one round trip.
-_SAVING = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off"
-
-
-@asynccontextmanager
-async def _saving(connection: Any) -> AsyncIterator[None]:
-    """A save's transaction (see _SAVING); an error rolls it back."""
-    await connection.execute(_SAVING)
-    try:
-        yield
-    except BaseException:
-        if not connection.is_closed():
-            # A connection lost here is closed by the pool; the error stays the first one.
-            with suppress(Exception):
-                await connection.execute("ROLLBACK")
-        raise
-    await connection.execute("COMMIT")
 
 
 async def _insert_notices(

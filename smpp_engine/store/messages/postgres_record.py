@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..postgres_plans import planned_once
 from .model import (
     PartSubmitted,
     ReceiptArrived,
@@ -44,8 +45,7 @@ _HOLD_LOCK = 0x736D_7070_686F_6C64  # "smpphold"
 
 # The parts the batch's receipts name, and the keys its PartSubmitted updates will
 # make known: a receipt matching neither is about to be held. "= ANY(array)"
-# rather than a join on unnest: the planner then sees how many ids it looks up
-# and takes the index even while the table is small.
+# rather than a join on unnest: a lookup by index for each id, whatever the plan.
 _FIND_RECEIPT_PARTS = """
 SELECT p.message_id, p.smsc, p.smsc_message_id
 FROM message_parts AS p
@@ -199,7 +199,8 @@ _WRITE = _compose(
 
 
 async def record_batch(connection: Any, updates: Sequence[Update]) -> None:
-    """Apply ``updates`` in one transaction on ``connection`` (on the bridge's loop)."""
+    """Apply ``updates`` in one transaction on ``connection`` (on the bridge's loop), its
+    statements on plans made once per connection (see :mod:`..postgres_plans`)."""
     dispatched, applied = split_dispatching(updates)
     message_ids = RecordBatch.message_ids(applied)
     receipt_keys = {
@@ -208,7 +209,7 @@ async def record_batch(connection: Any, updates: Sequence[Update]) -> None:
     # Intermediate notes are never held: only final receipts wait for their submit.
     final_keys = {(u.smsc, u.smsc_message_id) for u in applied if isinstance(u, ReceiptArrived)}
     submitted = [u for u in applied if isinstance(u, PartSubmitted)]
-    async with connection.transaction():
+    async with planned_once(connection):
         if dispatched:
             await connection.execute(_MARK_DISPATCHED, dispatched)
         if not applied:
