@@ -97,6 +97,30 @@ class _Waiter:
         self.outcome: SubmitOutcome | None = None
 
 
+class _InboundCounts:
+    """What a stretch of inbound PDUs adds to the bind's counters, added in one go when
+    the stretch ends: one lock per counter and stretch instead of two per receipt."""
+
+    __slots__ = ("mo", "ok_resps", "receipts")
+
+    def __init__(self) -> None:
+        self.mo = 0
+        self.ok_resps = 0
+        self.receipts: dict[str, int] = {}
+
+    def flush(self, metrics: BindMetrics) -> None:
+        if self.ok_resps:
+            metrics.deliver_resps_ok(self.ok_resps)
+            self.ok_resps = 0
+        if self.mo:
+            metrics.mo(self.mo)
+            self.mo = 0
+        if self.receipts:
+            for stat_word, count in self.receipts.items():
+                metrics.receipt(stat_word, count)
+            self.receipts.clear()
+
+
 class _PendingAck:
     """An inbound message handed over with its deliver_sm_resp deferred to :meth:`Inbound.ack`."""
 
@@ -502,43 +526,51 @@ class Bind:
         error_status = self.config.deliver_error_status
         patience = self.config.deliver_timeout
         deferred = self.config.ack_inbound and self._inbound is not None
-        handled = 0
-        while True:
-            while not queue:
-                handled = 0
-                await lot.park()
-            handled += 1
-            if handled > _INBOUND_STRETCH:
-                # A long run of receipts: let the writer send the answers so far, so
-                # the SMSC, whose deliver window they hold, goes on meanwhile.
-                handled = 0
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                continue
-            pdu, arrived = queue.popleft()
-            pending = _PendingAck(self, pdu, arrived + patience) if deferred else None
-            item = read_inbound(pdu, self.name, arrived, pending.answer if pending else None)
-            self._count_inbound(item)
-            taken = False
-            channel = self._inbound
-            if channel is not None:
-                try:
-                    channel.send_nowait(item)
-                    taken = True
-                except trio.WouldBlock:
-                    with trio.move_on_at(arrived + patience):
-                        await channel.send(item)
+        # Counted per stretch, added to the metrics when it ends (and when this stops).
+        counts = _InboundCounts()
+        try:
+            handled = 0
+            while True:
+                while not queue:
+                    handled = 0
+                    counts.flush(self._metrics)
+                    await lot.park()
+                handled += 1
+                if handled > _INBOUND_STRETCH:
+                    # A long run of receipts: let the writer send the answers so far, so
+                    # the SMSC, whose deliver window they hold, goes on meanwhile.
+                    handled = 0
+                    counts.flush(self._metrics)
+                    await trio.lowlevel.cancel_shielded_checkpoint()
+                    continue
+                pdu, arrived = queue.popleft()
+                pending = _PendingAck(self, pdu, arrived + patience) if deferred else None
+                item = read_inbound(pdu, self.name, arrived, pending.answer if pending else None)
+                self._count_inbound(item, counts)
+                taken = False
+                channel = self._inbound
+                if channel is not None:
+                    try:
+                        channel.send_nowait(item)
                         taken = True
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    pass
-            self._note_taken(taken, patience)
-            if pending is None or not taken:
-                self._answer_inbound(pdu, 0 if taken else error_status)
-                if pending is not None:
-                    pending.done = True
-            else:
-                self._unacked.append(pending)
-                if len(self._unacked) == 1:
-                    self._ack_lot.unpark()
+                    except trio.WouldBlock:
+                        counts.flush(self._metrics)  # the application may take a while
+                        with trio.move_on_at(arrived + patience):
+                            await channel.send(item)
+                            taken = True
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        pass
+                self._note_taken(taken, patience)
+                if pending is None or not taken:
+                    self._answer_inbound(pdu, 0 if taken else error_status, counts)
+                    if pending is not None:
+                        pending.done = True
+                else:
+                    self._unacked.append(pending)
+                    if len(self._unacked) == 1:
+                        self._ack_lot.unpark()
+        finally:
+            counts.flush(self._metrics)
 
     async def _ack_deadlines(self) -> None:
         """Answer with the error status every deferred ack not given in time, in arrival order."""
@@ -563,13 +595,20 @@ class Bind:
             )
             self._answer_inbound(first.pdu, error_status)
 
-    def _answer_inbound(self, pdu: DeliverSm | DataSm, status: int) -> None:
+    def _answer_inbound(
+        self, pdu: DeliverSm | DataSm, status: int, counts: _InboundCounts | None = None
+    ) -> None:
+        """Answer ``pdu`` with ``status``; an ESME_ROK deliver_sm_resp is counted in
+        ``counts`` when given (the deliverer's stretch), else at once."""
         response_id = pdu.command_id | _RESPONSE_BIT
         session = self._session
         if session.may_send(response_id):
             session.respond(pdu, status)
             if status == 0 and pdu.__class__ is DeliverSm:
-                self._metrics.deliver_resps_ok(1)
+                if counts is None:
+                    self._metrics.deliver_resps_ok(1)
+                else:
+                    counts.ok_resps += 1
             else:
                 self._metrics.pdu(SENT, response_id, status)
             self._ring()
@@ -764,14 +803,15 @@ class Bind:
             )
         self._inbound_refused = refused + 1
 
-    def _count_inbound(self, item: Inbound) -> None:
+    def _count_inbound(self, item: Inbound, counts: _InboundCounts) -> None:
         receipt = item.receipt
         if receipt is not None:
-            self._metrics.receipt(receipt.state.stat_word)
+            stat_word = receipt.state.stat_word
+            counts.receipts[stat_word] = counts.receipts.get(stat_word, 0) + 1
         elif item.receipt_error is not None:
             self._log.warning("unreadable delivery receipt", error=str(item.receipt_error))
         elif not item.is_receipt:
-            self._metrics.mo(1)
+            counts.mo += 1
 
     # --- plumbing --------------------------------------------------------------------
 

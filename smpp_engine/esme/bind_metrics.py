@@ -78,12 +78,12 @@ class BindMetrics:
             self._pdus[key] = adder
         adder(count)
 
-    def receipt(self, stat_word: str) -> None:
+    def receipt(self, stat_word: str, count: int = 1) -> None:
         adder = self._receipts.get(stat_word)
         if adder is None:
             adder = counter_adder(RECEIPTS, SIDE, stat_word)
             self._receipts[stat_word] = adder
-        adder(1)
+        adder(count)
 
     def state(self, state: str) -> None:
         """This bind is now in ``state`` (one of :data:`BIND_STATES`)."""

@@ -219,3 +219,39 @@ async def test_a_burst_of_receipts_is_answered_in_stretches(smsc: FakeSmsc) -> N
         await wait_answers(link, 100)
     assert len(answered_when_taken) == 100
     assert answered_when_taken[-1] >= 32
+
+
+async def test_a_burst_is_counted_whole_by_the_time_its_answers_have_left(
+    smsc: FakeSmsc,
+) -> None:
+    # Counted per stretch, not per receipt: the counts reach the metrics when each
+    # stretch ends, so a scrape after the answers finds all of them, bind still up.
+    delivered_before = metric("smpp_receipts_total", side="esme", state="DELIVRD")
+    undelivered_before = metric("smpp_receipts_total", side="esme", state="UNDELIV")
+    answers_before = metric(
+        "smpp_pdus_total",
+        side="esme",
+        direction="sent",
+        command="deliver_sm_resp",
+        status="ESME_ROK",
+    )
+    send, receive = trio.open_memory_channel[Inbound](200)
+    async with open_bind(make_config(smsc), inbound=send):
+        link = smsc.bound_links[0]
+        for n in range(70):
+            state = MessageState.DELIVERED if n % 7 else MessageState.UNDELIVERABLE
+            link.session.send_request(receipt_pdu(f"M{n}", state), trio.current_time())
+        await link.flush()
+        await wait_answers(link, 70)
+        delivered = metric("smpp_receipts_total", side="esme", state="DELIVRD")
+        undelivered = metric("smpp_receipts_total", side="esme", state="UNDELIV")
+        answers = metric(
+            "smpp_pdus_total",
+            side="esme",
+            direction="sent",
+            command="deliver_sm_resp",
+            status="ESME_ROK",
+        )
+    assert (delivered - delivered_before, undelivered - undelivered_before) == (60, 10)
+    assert answers - answers_before == 70
+    receive.close()
