@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import trio
@@ -34,12 +35,14 @@ from smpp_engine.store import (
     import_billing_data,
 )
 from smpp_engine.store.billing import rules
+from smpp_engine.store.billing.model import AnswerToSave
 from smpp_engine.store.messages.accept import AcceptBatch, Lease, accepted, message_rows
 from smpp_engine.store.messages.model import Accepted
 from smpp_engine.store.postgres import open_postgres_store
 
 from ..billing.builders import SIZER
-from .test_billing_repository import NOW, PHONE, example, load
+from .conftest import open_test_store
+from .test_billing_repository import NOW, PHONE, TWO_ACCOUNTS, example, load
 from .test_postgres import admin_connection
 
 D = Decimal
@@ -139,6 +142,60 @@ async def test_a_reply_is_accepted_as_any_message(store: Store) -> None:
     assert [(e.at, e.event, e.detail) for e in view.events][:1] == [
         (at, "accepted", "parts=1 priority=2")
     ]
+
+
+async def test_a_reply_whose_key_is_stored_is_kept_on_its_mo_and_not_sent_again(
+    store: Store,
+) -> None:
+    repo = cast(BillingStore, store)
+    assert (await import_billing_data(repo, example())).ok
+    at = NOW.timestamp()
+    (before,) = await store.accept([_message("reply:mo-k", "sent before")], now=at)
+    outcome = process_sms(
+        await load(repo, PHONE, None, "mo-k"), "БАЛ", mo_message_id="mo-k", now=NOW, sizer=SIZER
+    )
+    assert outcome.reply is not None
+    saved = await repo.save_answer(
+        outcome, _message("reply:mo-k"), now=at, lease=ReplyLease("me", at + 60)
+    )
+    # Saved, its reply the one stored: not claimed again, kept on the MO.
+    assert (saved.saved, saved.reply_id, saved.claimed) == (True, before.message_id, None)
+    assert await repo.reply_message_id("mo-k") == before.message_id
+    view = await store.get(before.message_id)
+    assert view is not None and view.text == "sent before"
+
+
+@pytest.mark.parametrize("kind", ["postgresql"])
+async def test_a_batch_keeps_each_reply_on_its_mo_stored_before_or_new(
+    kind: str, tmp_path: Path
+) -> None:
+    async for store in open_test_store(kind, tmp_path):
+        repo = cast(Any, store)
+        assert (await import_billing_data(repo, example())).ok
+        at = NOW.timestamp()
+        (before,) = await store.accept([_message("reply:mo-b1", "sent before")], now=at)
+        answers = []
+        for phone, mo_id in ((PHONE, "mo-b1"), (TWO_ACCOUNTS, "mo-b2")):
+            outcome = process_sms(
+                await load(repo, phone, None, mo_id),
+                "БАЛ",
+                mo_message_id=mo_id,
+                now=NOW,
+                sizer=SIZER,
+            )
+            reply = NewMessage(
+                smsc="sim", source="5566", destination=phone, text="ok",
+                idempotency_key=f"reply:{mo_id}",
+            )  # fmt: skip
+            answers.append(AnswerToSave(outcome, reply, at, ReplyLease("me", at + 60)))
+        first, second = await repo.save_answers(answers)
+        assert (first.saved, first.reply_id, first.claimed) == (True, before.message_id, None)
+        assert second.saved and second.claimed is not None
+        assert second.reply_id == second.claimed.message_id != before.message_id
+        assert await repo.reply_message_id("mo-b1") == before.message_id
+        assert await repo.reply_message_id("mo-b2") == second.reply_id
+        view = await store.get(cast(int, second.reply_id))
+        assert view is not None and view.state is MessageState.SUBMITTING
 
 
 async def test_a_save_that_waited_for_the_ledger_charges_it_as_left(pg_dsn: str) -> None:
