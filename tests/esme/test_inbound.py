@@ -221,20 +221,27 @@ async def test_a_burst_of_receipts_is_answered_in_stretches(smsc: FakeSmsc) -> N
     assert answered_when_taken[-1] >= 32
 
 
+def _inbound_counts() -> tuple[float, float, float]:
+    """The ESME's receipts counted DELIVRD and UNDELIV, and its ESME_ROK deliver_sm_resp."""
+    return (
+        metric("smpp_receipts_total", side="esme", state="DELIVRD"),
+        metric("smpp_receipts_total", side="esme", state="UNDELIV"),
+        metric(
+            "smpp_pdus_total",
+            side="esme",
+            direction="sent",
+            command="deliver_sm_resp",
+            status="ESME_ROK",
+        ),
+    )
+
+
 async def test_a_burst_is_counted_whole_by_the_time_its_answers_have_left(
     smsc: FakeSmsc,
 ) -> None:
     # Counted per stretch, not per receipt: the counts reach the metrics when each
     # stretch ends, so a scrape after the answers finds all of them, bind still up.
-    delivered_before = metric("smpp_receipts_total", side="esme", state="DELIVRD")
-    undelivered_before = metric("smpp_receipts_total", side="esme", state="UNDELIV")
-    answers_before = metric(
-        "smpp_pdus_total",
-        side="esme",
-        direction="sent",
-        command="deliver_sm_resp",
-        status="ESME_ROK",
-    )
+    before = _inbound_counts()
     send, receive = trio.open_memory_channel[Inbound](200)
     async with open_bind(make_config(smsc), inbound=send):
         link = smsc.bound_links[0]
@@ -243,15 +250,6 @@ async def test_a_burst_is_counted_whole_by_the_time_its_answers_have_left(
             link.session.send_request(receipt_pdu(f"M{n}", state), trio.current_time())
         await link.flush()
         await wait_answers(link, 70)
-        delivered = metric("smpp_receipts_total", side="esme", state="DELIVRD")
-        undelivered = metric("smpp_receipts_total", side="esme", state="UNDELIV")
-        answers = metric(
-            "smpp_pdus_total",
-            side="esme",
-            direction="sent",
-            command="deliver_sm_resp",
-            status="ESME_ROK",
-        )
-    assert (delivered - delivered_before, undelivered - undelivered_before) == (60, 10)
-    assert answers - answers_before == 70
+        after = _inbound_counts()
+    assert [x - y for x, y in zip(after, before, strict=True)] == [60, 10, 70]
     receive.close()
