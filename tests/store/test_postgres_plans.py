@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from smpp_engine.store.messages import postgres_record
+from smpp_engine.store import NewMessage
+from smpp_engine.store.messages import postgres_accept, postgres_record
 from smpp_engine.store.postgres_plans import planned_once
 
 from .conftest import open_test_store
@@ -74,6 +75,31 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
+async def _generic_plan(store: Any, statement: str) -> list[dict[str, Any]]:
+    """The nodes of ``statement``'s generic plan, as :func:`planned_once` runs it."""
+    count = max(int(n) for n in re.findall(r"\$(\d+)", statement))
+
+    async def explain(pool: Any) -> Any:  # on the store's asyncio loop
+        async with pool.acquire() as connection, planned_once(connection):
+            await connection.execute(f"PREPARE planned AS {statement}")
+            nulls = ", ".join(["NULL"] * count)
+            # EXPLAIN EXECUTE shows the plan the cache holds: the generic one here.
+            found = await connection.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE planned ({nulls})")
+            await connection.execute("DEALLOCATE planned")
+            return json.loads(found)
+
+    (plan,) = await store._run("plan", explain, store._pool)
+    return list(_nodes(plan["Plan"]))
+
+
+def _assert_keyed_lookups(name: str, nodes: list[dict[str, Any]]) -> None:
+    """No table read whole: no sequential scan, and every index read by a condition."""
+    assert any("Index" in node["Node Type"] for node in nodes), name
+    for node in nodes:
+        assert node["Node Type"] != "Seq Scan", (name, node.get("Relation Name"))
+        assert "Index Name" not in node or "Index Cond" in node, (name, node["Index Name"])
+
+
 _RECORD_STATEMENTS = {
     name: getattr(postgres_record, name)
     for name in (
@@ -92,21 +118,33 @@ _RECORD_STATEMENTS = {
 async def test_no_generic_plan_of_the_record_path_scans_a_table_whole(
     name: str, tmp_path: Path
 ) -> None:
-    statement = _RECORD_STATEMENTS[name]
-    count = max(int(n) for n in re.findall(r"\$(\d+)", statement))
-
-    async def generic_plan(pool: Any) -> Any:
-        async with pool.acquire() as connection, planned_once(connection):
-            await connection.execute(f"PREPARE planned AS {statement}")
-            nulls = ", ".join(["NULL"] * count)
-            # EXPLAIN EXECUTE shows the plan the cache holds: the generic one here.
-            found = await connection.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE planned ({nulls})")
-            await connection.execute("DEALLOCATE planned")
-            return json.loads(found)
-
     async for store in open_test_store("postgresql", tmp_path):
-        (plan,) = await store._run("plan", generic_plan, store._pool)  # type: ignore[attr-defined]
-    nodes = list(_nodes(plan["Plan"]))
-    assert any("Index" in node["Node Type"] for node in nodes), name
-    for node in nodes:
-        assert node["Node Type"] != "Seq Scan", (name, node.get("Relation Name"))
+        nodes = await _generic_plan(store, _RECORD_STATEMENTS[name])
+    _assert_keyed_lookups(name, nodes)
+
+
+async def test_the_generic_plan_of_an_accept_looks_each_key_up_once_the_table_has_grown(
+    tmp_path: Path,
+) -> None:
+    # Planned on statistics of a small table (150 keyed messages), as a new database
+    # is until the next ANALYZE: the check of a key stays a lookup of that key. The
+    # plan it had read every key stored (a hashed NOT EXISTS) for each billing reply.
+    async for store in open_test_store("postgresql", tmp_path):
+        await store.accept(
+            [
+                NewMessage(smsc="sim", source="5566", destination="79160000001", text="t",
+                           idempotency_key=f"reply:{n}")
+                for n in range(150)
+            ],
+            now=1_000_000.0,
+        )  # fmt: skip
+        await store._run("analyze", _analyze, store._pool)  # type: ignore[attr-defined]
+        nodes = await _generic_plan(store, postgres_accept._ACCEPT)
+    _assert_keyed_lookups("_ACCEPT", nodes)
+    lookups = [n for n in nodes if n.get("Index Name") == "messages_idempotency_key_key"]
+    assert lookups and all("input" in n["Index Cond"] for n in lookups), lookups
+
+
+async def _analyze(pool: Any) -> None:
+    async with pool.acquire() as connection:
+        await connection.execute("ANALYZE")

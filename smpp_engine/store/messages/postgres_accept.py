@@ -31,11 +31,16 @@ WITH input AS (
     SELECT * FROM unnest($1::messages[]) WITH ORDINALITY AS t
 ), fresh AS MATERIALIZED (
     -- Ids drawn only for keys not stored yet (no gaps but for a race on a key), in
-    -- input order: nextval runs after the sort.
+    -- input order: nextval runs after the sort. Each key is looked up by the index:
+    -- a LATERAL subquery runs per row, where a NOT EXISTS may be planned as one pass
+    -- over every key stored (a generic plan made while the table was small did so).
     SELECT nextval('messages_id_seq') AS new_id, input.*
     FROM input
-    WHERE input.idempotency_key IS NULL OR NOT EXISTS (
-        SELECT 1 FROM messages AS m WHERE m.idempotency_key = input.idempotency_key)
+    LEFT JOIN LATERAL (
+        SELECT true AS stored FROM messages AS m
+        WHERE m.idempotency_key = input.idempotency_key LIMIT 1
+    ) AS key ON true
+    WHERE key.stored IS NULL
     ORDER BY input.ordinality
 ), inserted AS (
     INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton,

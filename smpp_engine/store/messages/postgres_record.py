@@ -68,13 +68,20 @@ FOR UPDATE
 """
 
 # A message's Dispatching comes before any answer to it; the mark means something
-# only while SUBMITTING. Locked in id order, as every batch locks.
+# only while SUBMITTING. Locked in id order ($1 sorted), as every batch locks. Each
+# message is found by its id alone (a LATERAL subquery per id), its state checked
+# once locked: with the state in the lookup, a plan made once may read every
+# SUBMITTING message (their partial index) and filter the ids.
 _MARK_DISPATCHED = """
 UPDATE messages SET dispatched = true
-WHERE id IN (
-    SELECT id FROM messages WHERE id = ANY($1::bigint[]) AND state = 'submitting'
-    ORDER BY id FOR UPDATE
-)
+WHERE id = ANY (ARRAY(
+    SELECT locked.id FROM unnest($1::bigint[]) AS t (id)
+    CROSS JOIN LATERAL (
+        -- OFFSET 0: the state is not pushed into the lookup.
+        SELECT m.id, m.state FROM messages AS m WHERE m.id = t.id OFFSET 0 FOR UPDATE
+    ) AS locked
+    WHERE locked.state = 'submitting'
+))
 """
 
 # FOR SHARE, not FOR KEY SHARE: it must wait for a state change in progress.
@@ -211,7 +218,7 @@ async def record_batch(connection: Any, updates: Sequence[Update]) -> None:
     submitted = [u for u in applied if isinstance(u, PartSubmitted)]
     async with planned_once(connection):
         if dispatched:
-            await connection.execute(_MARK_DISPATCHED, dispatched)
+            await connection.execute(_MARK_DISPATCHED, sorted(dispatched))
         if not applied:
             return
         receipt_messages: set[int] = set()
