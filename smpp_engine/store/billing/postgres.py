@@ -227,11 +227,13 @@ _SAVE_CHANGES = _CHANGES.format(
     UPDATE billing_mo SET reply_message_id = $8
     WHERE mo_message_id = $7 AND $8::bigint IS NOT NULL"""
 )
+# The MO rows are found by their keys ("= ANY"), whatever join the plan made once
+# chose: billing_mo grows with every MO and is not analyzed at import.
 _SAVE_BATCH_CHANGES = _CHANGES.format(
     reply="""
     UPDATE billing_mo AS m SET reply_message_id = t.reply_id
     FROM unnest($7::text[], $8::bigint[]) AS t (mo_message_id, reply_id)
-    WHERE m.mo_message_id = t.mo_message_id"""
+    WHERE m.mo_message_id = ANY ($7::text[]) AND m.mo_message_id = t.mo_message_id"""
 )
 
 _NOTICE_INSERT = """
