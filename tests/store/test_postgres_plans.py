@@ -5,7 +5,8 @@ generic plans with sequential scans ruled out: the settings hold for their
 transaction alone. A plan made while a table was small stays in use as it
 grows: the accept of a reply and the batch save's update of its MO rows are
 checked to read every table by a condition when planned on a small or empty
-table's statistics, the record path's statements on a new database's.
+table's statistics, the record path's statements on a new database's and on
+statistics of its empty tables.
 """
 
 from __future__ import annotations
@@ -122,11 +123,16 @@ _RECORD_STATEMENTS = {
 }
 
 
+@pytest.mark.parametrize("analyzed", [False, True], ids=["new", "analyzed-empty"])
 @pytest.mark.parametrize("name", sorted(_RECORD_STATEMENTS))
 async def test_no_generic_plan_of_the_record_path_scans_a_table_whole(
-    name: str, tmp_path: Path
+    name: str, analyzed: bool, tmp_path: Path
 ) -> None:
+    # A new database, and one whose tables were analyzed while empty: the plans
+    # made then stay cached on the connection while the tables grow.
     async for store in open_test_store("postgresql", tmp_path):
+        if analyzed:
+            await store._run("analyze", _analyze, store._pool)  # type: ignore[attr-defined]
         nodes = await _generic_plan(store, _RECORD_STATEMENTS[name])
     _assert_keyed_lookups(name, nodes)
 

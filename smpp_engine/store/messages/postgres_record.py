@@ -53,7 +53,9 @@ WHERE p.smsc_message_id = ANY($1::text[]) AND p.smsc = ANY($2::text[])
 UNION ALL
 SELECT NULL, coalesce(nullif(s.smsc, ''), m.smsc), s.smsc_message_id
 FROM unnest($3::bigint[], $4::text[], $5::text[]) AS s (message_id, smsc_message_id, smsc)
-JOIN messages AS m ON m.id = s.message_id
+-- OFFSET 0 keeps the lookup a lookup: joined flat, a plan made on an empty table's
+-- statistics may read every message by its primary key.
+CROSS JOIN LATERAL (SELECT m.smsc FROM messages AS m WHERE m.id = s.message_id OFFSET 0) AS m
 """
 
 # The columns of message_rules.MESSAGE_ROW. ORDER BY id: every transaction locks
@@ -96,11 +98,16 @@ SELECT message_id, part, state, bind, smsc_message_id, submitted_at, responded_a
 FROM message_parts WHERE message_id = ANY($1::bigint[])
 """
 
-# Matched to the exact (smsc, id) pairs afterwards, in Python.
+# Matched to the exact (smsc, id) pairs afterwards, in Python. Found by their keys
+# first, then locked in id order: asked in one query, a plan made on an empty
+# table's statistics may read every held receipt in id order to spare the sort.
 _LOAD_HELD = """
 SELECT id, smsc, smsc_message_id, state, received_at, error, done_at
 FROM held_receipts
-WHERE smsc_message_id = ANY($1::text[]) AND smsc = ANY($2::text[])
+WHERE id = ANY (ARRAY(
+    SELECT h.id FROM held_receipts AS h
+    WHERE h.smsc_message_id = ANY($1::text[]) AND h.smsc = ANY($2::text[])
+))
 ORDER BY id
 FOR UPDATE
 """
@@ -114,7 +121,7 @@ _PART_VALUES = (
 
 def _compose(ctes: Sequence[tuple[str, str, int]]) -> str:
     """One statement of data-modifying CTEs; each takes ``count`` array parameters,
-    written ``{}`` in its text and numbered here in order."""
+    written ``{}`` (or ``{0}``, ``{1}``...) in its text and numbered here in order."""
     pieces = []
     number = 1
     for name, text, count in ctes:
@@ -124,9 +131,10 @@ def _compose(ctes: Sequence[tuple[str, str, int]]) -> str:
 
 
 def _unnest(columns: str) -> str:
-    """``unnest`` of one array parameter per column of ``columns`` ("name type, ...")."""
+    """``unnest`` of one array parameter per column of ``columns`` ("name type, ..."),
+    written ``{0}``, ``{1}``... so the statement can name a column's array again."""
     typed = [column.split() for column in columns.split(", ")]
-    arrays = ", ".join(f"{{}}::{kind}[]" for _, kind in typed)
+    arrays = ", ".join(f"{{{n}}}::{kind}[]" for n, (_, kind) in enumerate(typed))
     names = ", ".join(name for name, _ in typed)
     return f"unnest({arrays}) AS u ({names})"
 
@@ -147,7 +155,10 @@ _WRITE = _compose(
             "responded_at = u.responded_at, command_status = u.command_status, "
             "receipt_at = u.receipt_at, receipt_error = u.receipt_error, done_at = u.done_at "
             f"FROM {_unnest(_PART_VALUES)} "
-            "WHERE p.message_id = u.message_id AND p.part = u.part",
+            "WHERE p.message_id = u.message_id AND p.part = u.part "
+            # The ids again, as a condition on the table: whatever join a plan made
+            # on an empty table's statistics chose, it reads the parts by id.
+            "AND p.message_id = ANY({0}::bigint[])",
             12,
         ),
         (
@@ -161,7 +172,7 @@ _WRITE = _compose(
                 "possible_duplicate boolean, error_code integer, unclean_stops integer, "
                 "smsc text"
             )
-            + " WHERE m.id = u.id",
+            + " WHERE m.id = u.id AND m.id = ANY({0}::bigint[])",
             8,
         ),
         (
