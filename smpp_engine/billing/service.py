@@ -2,7 +2,10 @@
 
 Per message: one store round trip loads what the billing core needs, the pure
 core computes the outcome, and one more saves the outcome together with the
-reply (interactive priority, so it overtakes any bulk campaign). With the
+reply (interactive priority, so it overtakes any bulk campaign). On PostgreSQL
+the three are one call to the store's thread, the outcome computed there: each
+hand-over between the gateway's thread and the store's costs as much as a
+statement when the gateway is busy. With the
 pipeline as the reply queue the reply is stored already claimed by this
 process and handed straight to its route's dispatcher: no claim round trip,
 and a crash leaves it to the lease like any claimed message. Only then does
@@ -108,14 +111,17 @@ class _RoutedQueue(Protocol):
 
 @runtime_checkable
 class _BatchStore(Protocol):
-    """A store that loads and saves several SMS's answers at once (PostgreSQL's):
-    told apart by its shape; any other answers each MO alone."""
+    """A store that answers several SMS at once (PostgreSQL's): their contexts loaded,
+    their answers decided and saved in one call (see ``PostgresBilling.answer``).
+    Told apart by its shape; any other answers each MO alone."""
 
-    async def load_contexts(
-        self, asked: Sequence[ContextAsked], *, now: datetime
-    ) -> list[ReadingContext]: ...
-
-    async def save_answers(self, answers: Sequence[AnswerToSave]) -> list[SavedAnswer]: ...
+    async def answer(
+        self,
+        asked: Sequence[ContextAsked],
+        *,
+        now: datetime,
+        decide: Callable[[list[ReadingContext]], Sequence[AnswerToSave]],
+    ) -> list[SavedAnswer]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +161,10 @@ class SmsSelfService:
     On a store that loads and saves several at once (PostgreSQL) ``batch_workers``
     tasks (at most ``workers``) each take the messages waiting when it is free, up
     to ``batch`` of different phones, and answer them with one context load and one
-    save: the messages that arrive while a batch is in the store make the next one
-    (a lone message goes at once), which costs the gateway and the database less
-    per message than more tasks answering smaller batches. ``backlog`` more wait,
+    save, in one call to the store (the outcomes are computed on its thread): the
+    messages that arrive while a batch is in the store make the next one (a lone
+    message goes at once, as a batch of one), which costs the gateway and the
+    database less per message than more tasks answering smaller batches. ``backlog`` more wait,
     beyond which an MO is refused for now (the SMSC offers it again later).
     ``clock`` is the billing core's "now" (the reading window, due dates); a reply
     expires ``reply_validity`` seconds after the MO arrived.
@@ -250,7 +257,7 @@ class SmsSelfService:
                 else:
                     phones.add(item[0].source)
                     batch.append(item)
-            if len(batch) > 1 and self._batches is not None:
+            if self._batches is not None:
                 later[:0] = await self._answer_batch(self._batches, batch)
             else:
                 later[:0] = batch
@@ -261,37 +268,52 @@ class SmsSelfService:
         """Answer one MO, then ack it: taken when its outcome is durable, else refused."""
         try:
             await self.handle(message, taken=taken)
-        except StoreError as exc:
-            # The database is away: nothing was billed; the SMSC will try again.
-            _log.warning("MO not processed: store unavailable", error=str(exc))
-            _counted["refused"](1)
-            message.ack(ok=False)
-            return
-        except Exception:
-            # A fault of ours must not stop every other consumer's answers: the
-            # SMSC keeps this message, and the log says what went wrong.
-            _log.exception("MO not processed: unexpected error", mo_id=message.mo_id)
-            _counted["refused"](1)
-            message.ack(ok=False)
+        except Exception as exc:
+            _refuse(message, exc)
             return
         message.ack()
 
     async def _answer_batch(
         self, store: _BatchStore, batch: list[tuple[MoMessage, float]]
     ) -> list[tuple[MoMessage, float]]:
-        """Answer MO of different phones with one context load and one save, acking
-        each once its outcome is durable; those left to answer one by one are returned:
-        an MO charging an account another of the batch charges (after the batch, it
-        sees those charges), or all of them when the batch could not be saved."""
+        """Answer MO of different phones with one call to the store (one context load,
+        their outcomes, one save), acking each once its outcome is durable; those left
+        to answer one by one are returned: an MO charging an account another of the
+        batch charges (after the batch, it sees those charges), or all of them when a
+        batch of several could not be saved. A lone MO that could not be is refused
+        for now, as :meth:`_answer_one` refuses it."""
+        clock = self.clock()
+        now = datetime.fromtimestamp(clock, UTC)
+        asked = [self._asked(message, taken, clock) for message, taken in batch]
+        # Whatever reads the gateway's clocks or caches, read here, on the trio thread.
+        stamps = {a.route: self._stamp(a.route) for a in asked}
+        sizers = {a.route: self._sizer(a.route) for a in asked}
+        decided: list[tuple[list[_Answer], list[tuple[MoMessage, float]]]] = []
+
+        def decide(contexts: list[ReadingContext]) -> list[AnswerToSave]:
+            # On the store's thread: the pure core's work alone.
+            answers, left = self._outcomes(
+                asked, contexts, batch, now, stamps=stamps, sizers=sizers
+            )
+            decided.append((answers, left))
+            return [a.to_save for a in answers if a.outcome.persists]
+
+        questions = [
+            (a.message.source.lstrip("+"), account_hint(a.message.text, self.settings), a.mo_id)
+            for a in asked
+        ]
         try:
-            answers, left = await self._batch_outcomes(store, batch)
-            saving = [a for a in answers if a.outcome.status is not OutcomeStatus.ALREADY_PROCESSED]
-            saved = await store.save_answers([a.to_save for a in saving])
+            saved = await store.answer(questions, now=now, decide=decide)
         except Exception as exc:
+            if len(batch) == 1:
+                _refuse(batch[0][0], exc)
+                return []
             # Nothing of the batch was saved (one transaction): each MO is tried alone,
             # so that one that cannot be saved keeps no other from being answered.
             _log.warning("MO batch not saved: answered one by one", error=str(exc), size=len(batch))
             return batch
+        answers, left = decided[0]
+        saving = [a for a in answers if a.outcome.persists]
         for answer in answers:
             if answer.outcome.status is OutcomeStatus.ALREADY_PROCESSED:
                 answer.message.ack()
@@ -308,28 +330,24 @@ class SmsSelfService:
             answer.message.ack()
         return left
 
-    async def _batch_outcomes(
-        self, store: _BatchStore, batch: list[tuple[MoMessage, float]]
+    def _outcomes(
+        self,
+        asked: list[_Asked],
+        contexts: list[ReadingContext],
+        batch: list[tuple[MoMessage, float]],
+        now: datetime,
+        *,
+        stamps: dict[str, tuple[float, ReplyLease | None]],
+        sizers: Mapping[str, TextSizer],
     ) -> tuple[list[_Answer], list[tuple[MoMessage, float]]]:
-        """The batch's contexts in one load, then each MO's outcome by the pure core;
-        those MO whose accounts another of the batch charges are left for later."""
-        clock = self.clock()
-        now = datetime.fromtimestamp(clock, UTC)
-        asked = [self._asked(message, taken, clock) for message, taken in batch]
-        contexts = await store.load_contexts(
-            [
-                (a.message.source.lstrip("+"), account_hint(a.message.text, self.settings), a.mo_id)
-                for a in asked
-            ],
-            now=now,
-        )
+        """Each MO's outcome by the pure core, on its loaded context; those MO whose
+        accounts another of the batch charges are left for later."""
         answers: list[_Answer] = []
         left: list[tuple[MoMessage, float]] = []
         touched: set[str] = set()
-        stamps: dict[str, tuple[float, ReplyLease | None]] = {}
         for a, context, item in zip(asked, contexts, batch, strict=True):
             outcome = process_sms(
-                context, a.message.text, mo_message_id=a.mo_id, now=now, sizer=self._sizer(a.route)
+                context, a.message.text, mo_message_id=a.mo_id, now=now, sizer=sizers[a.route]
             )
             accounts = {c.account_number for c in outcome.charges}
             if outcome.account_number is not None:
@@ -383,10 +401,7 @@ class SmsSelfService:
         lane = None if self._lanes is None else self._lanes[route]
         stamp = stamps.get(route)
         if stamp is None:
-            # The pipeline's clock: leases are compared with it when they are recovered.
-            stored_at = time.time() if lane is None else lane.clock()
-            lease = None if lane is None else ReplyLease(lane.owner, stored_at + lane.route.lease)
-            stamp = stamps[route] = (stored_at, lease)
+            stamp = stamps[route] = self._stamp(route)
         answer = _Answer(asked, outcome, lane, queued is not None)
 
         def restate(dropped: Sequence[Charge], ledger: Ledger) -> NewMessage | None:
@@ -400,6 +415,14 @@ class SmsSelfService:
 
         answer.to_save = AnswerToSave(outcome, queued, stamp[0], stamp[1], restate)
         return answer
+
+    def _stamp(self, route: str) -> tuple[float, ReplyLease | None]:
+        """When a reply on ``route`` is stored, and the lease it is stored under."""
+        lane = None if self._lanes is None else self._lanes[route]
+        # The pipeline's clock: leases are compared with it when they are recovered.
+        stored_at = time.time() if lane is None else lane.clock()
+        lease = None if lane is None else ReplyLease(lane.owner, stored_at + lane.route.lease)
+        return stored_at, lease
 
     async def _finish(self, answer: _Answer, saved: SavedAnswer) -> Outcome:
         """Hand a saved reply to its route (or wake it), count the outcome."""
@@ -496,6 +519,19 @@ class SmsSelfService:
             idempotency_key=f"reply:{mo_id}",
             expires_at=message.received_at + self.reply_validity,
         )
+
+
+def _refuse(message: MoMessage, exc: Exception) -> None:
+    """Refuse ``message`` for now (the SMSC offers it again), saying why."""
+    if isinstance(exc, StoreError):
+        # The database is away: nothing was billed; the SMSC will try again.
+        _log.warning("MO not processed: store unavailable", error=str(exc))
+    else:
+        # A fault of ours must not stop every other consumer's answers: the
+        # SMSC keeps this message, and the log says what went wrong.
+        _log.exception("MO not processed: unexpected error", mo_id=message.mo_id, exc_info=exc)
+    _counted["refused"](1)
+    message.ack(ok=False)
 
 
 def route_sizer(queue: object, route: str) -> TextSizer:

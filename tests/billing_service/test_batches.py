@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -65,17 +65,27 @@ class _Counting:
 
 
 class _CountingBatches(_Counting):
-    """A store that answers batches (PostgreSQL's), counted likewise."""
+    """A store that answers batches (PostgreSQL's), counted likewise: each call loads
+    the contexts asked, and saves the answers decided unless one of them fails."""
 
-    async def load_contexts(self, asked: Sequence[Any], *, now: datetime) -> Any:
+    async def answer(
+        self,
+        asked: Sequence[Any],
+        *,
+        now: datetime,
+        decide: Callable[[list[Any]], Sequence[AnswerToSave]],
+    ) -> Any:
         self.loads.append(len(asked))
-        return await self._store.load_contexts(asked, now=now)
 
-    async def save_answers(self, answers: Sequence[AnswerToSave]) -> Any:
-        if any(a.outcome.mo_message_id in self.failing for a in answers):
-            raise RuntimeError("this MO cannot be saved")
-        self.saves.append(len(answers))
-        return await self._store.save_answers(answers)
+        def deciding(contexts: list[Any]) -> Sequence[AnswerToSave]:
+            answers = decide(contexts)
+            if any(a.outcome.mo_message_id in self.failing for a in answers):
+                raise RuntimeError("this MO cannot be saved")
+            if answers:
+                self.saves.append(len(answers))
+            return answers
+
+        return await self._store.answer(asked, now=now, decide=deciding)
 
 
 def batching(store: Any) -> bool:

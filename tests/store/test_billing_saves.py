@@ -261,3 +261,61 @@ async def test_the_store_s_billing_utility_answers_for_the_default(store: Store)
     store.billing_utility = "beta"  # type: ignore[attr-defined]
     assert (await repo.load_settings()).utility_id == "beta"
     assert (await repo.load_settings("acme")).utility_id == "acme"
+
+
+@pytest.mark.parametrize("kind", ["postgresql"])
+@pytest.mark.parametrize("asked", [[PHONE], [PHONE, TWO_ACCOUNTS]], ids=["one", "two"])
+async def test_one_call_loads_decides_and_saves_what_was_decided(
+    kind: str, asked: list[str], tmp_path: Path
+) -> None:
+    at = NOW.timestamp()
+    seen: list[list[Any]] = []
+
+    def decide(contexts: list[Any]) -> list[AnswerToSave]:
+        seen.append(contexts)
+        answers = []
+        for n, context in enumerate(contexts):
+            mo_id = f"mo-one-call-{n}"
+            outcome = process_sms(context, "БАЛ", mo_message_id=mo_id, now=NOW, sizer=SIZER)
+            reply = NewMessage(smsc="sim", source="5566", destination=context.msisdn,
+                               text="ok", idempotency_key=f"reply:{mo_id}")  # fmt: skip
+            answers.append(AnswerToSave(outcome, reply, at, ReplyLease("me", at + 60)))
+        return answers
+
+    async for store in open_test_store(kind, tmp_path):
+        repo = cast(Any, store)
+        assert (await import_billing_data(repo, example())).ok
+        questions = [(phone, None, f"mo-one-call-{n}") for n, phone in enumerate(asked)]
+        saved = await repo.answer(questions, now=NOW, decide=decide)
+        # Each context is the one asked, in order; each answer decided is saved.
+        (contexts,) = seen
+        assert [c.msisdn for c in contexts] == asked
+        assert [s.saved for s in saved] == [True] * len(asked)
+        for n, result in enumerate(saved):
+            assert result.claimed is not None and result.reply_id == result.claimed.message_id
+            assert await repo.reply_message_id(f"mo-one-call-{n}") == result.reply_id
+
+
+@pytest.mark.parametrize("kind", ["postgresql"])
+async def test_what_the_decision_raises_is_raised_as_it_is_and_nothing_is_saved(
+    kind: str, tmp_path: Path
+) -> None:
+    def decide(contexts: list[Any]) -> list[AnswerToSave]:
+        raise LookupError("the core's own fault")
+
+    def twice(contexts: list[Any]) -> list[AnswerToSave]:
+        (context,) = contexts
+        outcome = process_sms(context, "БАЛ", mo_message_id="mo-2x", now=NOW, sizer=SIZER)
+        return [AnswerToSave(outcome, None, 0.0), AnswerToSave(outcome, None, 0.0)]
+
+    async for store in open_test_store(kind, tmp_path):
+        repo = cast(Any, store)
+        assert (await import_billing_data(repo, example())).ok
+        with pytest.raises(LookupError, match="the core's own fault"):
+            await repo.answer([(PHONE, None, "mo-raised")], now=NOW, decide=decide)
+        # Answers that charge one account twice are the caller's mistake too.
+        with pytest.raises(ValueError, match="1234567890"):
+            await repo.answer([(PHONE, None, "mo-2x")], now=NOW, decide=twice)
+        for mo_id in ("mo-raised", "mo-2x"):
+            assert not (await load(repo, PHONE, None, mo_id)).mo_already_processed
+        assert await repo.answer([], now=NOW, decide=decide) == []
