@@ -382,9 +382,11 @@ class PostgresStore(
 
     name: str = _NAME
 
-    def __init__(self, bridge: AsyncioBridge, pool: Any) -> None:
+    def __init__(self, bridge: AsyncioBridge, pool: Any, planned: Any) -> None:
         self._bridge = bridge
         self._pool = pool
+        # Connections that plan once (see _PLANNED_SETTINGS), for the billing answers.
+        self._planned = planned
         self._closed = False
 
     async def _run(
@@ -709,6 +711,7 @@ class PostgresStore(
         # Shielded: closing from a cancelled scope must still close. A bridge
         # already stopped took the connections with it.
         with trio.CancelScope(shield=True), suppress(BridgeClosedError, BridgeCancelledError):
+            await self._bridge.call(_close_pool, self._planned)
             await self._bridge.call(_close_pool, self._pool)
 
 
@@ -768,6 +771,18 @@ _SERVER_SETTINGS = {
 }
 
 
+# The small pool whose connections plan each statement once, generically, with
+# sequential scans ruled out: for the statements run per SMS answered, keyed
+# lookups and inserts whose planning costs more than running them, and which
+# must run alone (one round trip), where a transaction could set this locally.
+_PLANNED_SETTINGS = {
+    **_SERVER_SETTINGS,
+    "plan_cache_mode": "force_generic_plan",
+    "enable_seqscan": "off",
+}
+_PLANNED_POOL_SIZE = 4
+
+
 async def _keep_session(connection: Any) -> None:
     """Nothing to reset: the store sets no session state (no SET, LISTEN, cursor or
     session advisory lock). asyncpg still rolls back an open transaction; its
@@ -792,6 +807,18 @@ async def _create_pool(dsn: str, min_size: int, max_size: int, connect_timeout: 
     return pool
 
 
+async def _create_planned_pool(dsn: str, connect_timeout: float) -> Any:
+    """The planned pool (see _PLANNED_SETTINGS): it connects when first used."""
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=0,
+        max_size=_PLANNED_POOL_SIZE,
+        timeout=connect_timeout,
+        server_settings=_PLANNED_SETTINGS,
+        reset=_keep_session,
+    )
+
+
 @asynccontextmanager
 async def open_postgres_store(
     dsn: str,
@@ -802,6 +829,8 @@ async def open_postgres_store(
     bridge: AsyncioBridge | None = None,
 ) -> AsyncIterator[PostgresStore]:
     """Connect a pool of ``min_size``..``max_size`` connections, migrate, and yield the store.
+    A second pool of up to four connections, opened when the first SMS is answered,
+    plans once per connection (see ``_PLANNED_SETTINGS``).
 
     ``bridge``: run on this bridge (shared with other users); by default the
     store starts its own and stops it on exit. An unreachable server raises
@@ -817,6 +846,11 @@ async def open_postgres_store(
             raise
         except Exception as exc:
             raise _store_error("open", exc) from exc
-        store = PostgresStore(bridge, pool)
+        try:
+            planned = await bridge.call(_create_planned_pool, dsn, connect_timeout)
+        except Exception as exc:
+            await bridge.call(_close_pool, pool)
+            raise _store_error("open", exc) from exc
+        store = PostgresStore(bridge, pool, planned)
         stack.push_async_callback(store.aclose)
         yield store

@@ -55,6 +55,8 @@ from .model import (
     SavedAnswer,
     StoredNotice,
 )
+from .postgres_unchanged import save_if_unchanged
+from .postgres_writes import change_ctes, ledger_writes
 
 __all__ = ["PostgresBilling"]
 
@@ -167,61 +169,18 @@ SELECT EXISTS (SELECT 1 FROM billing_payments WHERE reference = $2) AS stored,
 """
 
 
-def _ledger_writes(accounts: str, items: str, guard: str) -> str:
-    """Common table expressions writing a save's ledgers (see rules.LedgerRows:
-    ``accounts`` and ``items`` name the parameters) when ``guard`` holds: the totals,
-    the open items upserted, those of periods no longer owed deleted (disjoint rows)."""
-    return f"""
-totals AS (
-    UPDATE billing_accounts AS a
-    SET opening = t.opening, charges = t.charges, penalties = t.penalties,
-        payments = t.payments, advance = t.advance
-    FROM unnest({accounts}::billing_accounts[]) AS t
-    WHERE a.number = t.number AND {guard}
-), items_gone AS (
-    DELETE FROM billing_open_items AS o
-    USING unnest({accounts}::billing_accounts[]) AS t
-    WHERE o.account_number = t.number AND {guard} AND NOT EXISTS (
-        SELECT 1 FROM unnest({items}::billing_open_items[]) AS n
-        WHERE n.account_number = o.account_number AND n.period = o.period)
-), items_kept AS (
-    INSERT INTO billing_open_items (account_number, period, principal, penalty, due_date)
-    SELECT account_number, period, principal, penalty, due_date
-    FROM unnest({items}::billing_open_items[])
-    WHERE {guard}
-    ON CONFLICT (account_number, period) DO UPDATE
-    SET principal = EXCLUDED.principal, penalty = EXCLUDED.penalty, due_date = EXCLUDED.due_date
-)"""
-
-
 # The rest of an SMS's changes (see rules.AnswerRows: $1 readings, $2 status
 # changes, $3 bindings, $4 charges, $5 and $6 the ledgers) and its reply's id ($8)
 # kept on its MO ($7): one statement. For a batch of SMS, each parameter holds the
 # rows of all of them, and $7 and $8 are arrays (MO ids, their replies' ids).
-_CHANGES = f"""
-WITH readings AS (
-    INSERT INTO billing_readings (register_id, value, taken_at, received_at, source, status,
-                                  period, mo_message_id)
-    SELECT register_id, value, taken_at, received_at, source, status, period, mo_message_id
-    FROM unnest($1::billing_readings[])
-), statuses AS (
-    UPDATE billing_readings AS r SET status = t.status, status_reason = t.status_reason
-    FROM unnest($2::billing_readings[]) AS t
-    WHERE r.id = t.id
-), bindings AS (
-    UPDATE billing_bindings AS b SET opted_out = t.opted_out
-    FROM unnest($3::billing_bindings[]) AS t
-    WHERE b.msisdn = t.msisdn AND b.account_number = t.account_number
-), charges AS (
-    INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
-                                 due_date, amount, lines, mo_message_id, kind, billed_at)
-    SELECT account_number, period, service, meter_id, start_on, end_on, due_date, amount,
-           lines, mo_message_id, kind, billed_at
-    FROM unnest($4::billing_charges[])
-), {_ledger_writes("$5", "$6", "true")}, reply AS ({{reply}}
+_CHANGES = (
+    "WITH"
+    + change_ctes(("$1", "$2", "$3", "$4", "$5", "$6")).replace("{", "{{").replace("}", "}}")
+    + """, reply AS ({reply}
 )
 SELECT 1
 """
+)
 _SAVE_CHANGES = _CHANGES.format(
     reply="""
     UPDATE billing_mo SET reply_message_id = $8
@@ -261,7 +220,7 @@ WITH payment AS (
     INSERT INTO billing_payment_allocations (payment_id, line, period, part, amount, due_date)
     SELECT payment.id, t.line, t.period, t.part, t.amount, t.due_date
     FROM payment, unnest($2::billing_payment_allocations[]) AS t
-), {_ledger_writes("$3", "$4", _IF_PAID)}, notices AS (
+), {ledger_writes("$3", "$4", _IF_PAID)}, notices AS (
     {_NOTICE_INSERT.format(rows="$5", where="WHERE " + _IF_PAID)}
 )
 SELECT EXISTS (SELECT 1 FROM payment)
@@ -556,7 +515,7 @@ WITH readings AS (
     INSERT INTO billing_penalties (account_number, period, closed_period, through, amount)
     SELECT account_number, period, closed_period, through, amount
     FROM unnest($3::billing_penalties[])
-), {_ledger_writes("$4", "$5", "true")}
+), {ledger_writes("$4", "$5", "true")}
 SELECT 1
 """
 
@@ -590,6 +549,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
     """The :class:`BillingRepository` part of :class:`~.postgres.PostgresStore`."""
 
     _pool: Any
+    _planned: Any  # connections that plan once (see :mod:`..postgres`)
 
     if TYPE_CHECKING:
 
@@ -944,7 +904,9 @@ class PostgresBilling(rows.UtilitySettingsCache):
     ) -> list[SavedAnswer]:
         """:meth:`load_contexts`, then ``decide`` on the contexts, then :meth:`save_answers`
         of the answers it returns, in one call to the store's loop: the gateway's
-        thread and the loop's hand over once per batch, not twice.
+        thread and the loop's hand over once per batch, not twice. When the ledgers
+        charged are still the ones loaded (almost always), the save is one statement
+        (see :mod:`.postgres_unchanged`).
 
         ``decide`` runs on the loop's thread: it must be pure (the billing core's
         work: no trio, no I/O). What it raises is raised here as it is, not as a
@@ -966,7 +928,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
         raised: list[Exception],
     ) -> list[SavedAnswer]:
         context_args = (self.billing_utility, now, str(fixed_charges_since(now)))
-        async with self._pool.acquire() as connection:
+        async with self._planned.acquire() as connection:
             if len(asked) == 1:
                 # One MO: the function called alone costs less than the batch's join.
                 found = [await connection.fetchrow(_LOAD_CONTEXT, *asked[0], *context_args)]
@@ -982,6 +944,12 @@ class PostgresBilling(rows.UtilitySettingsCache):
                 return []
             if not answers:
                 return []
+            loaded = {c.account.account.number: c.account.ledger for c in contexts if c.account}
+            saved = await save_if_unchanged(connection, answers, loaded)
+            if saved is not None:
+                return saved
+            # A ledger changed since it was loaded (or an MO was stored meanwhile):
+            # saved under the ledgers' lock, on them as they stand.
             async with planned_once(connection):
                 if len(answers) == 1:
                     (a,) = answers

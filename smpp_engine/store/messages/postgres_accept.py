@@ -24,11 +24,23 @@ from .accept import (
 )
 from .model import Accepted, MessageState, NewMessage
 
-__all__ = ["accept_messages"]
+__all__ = ["accept_ctes", "accept_messages", "accept_parameters"]
 
-_ACCEPT = """
-WITH input AS (
-    SELECT * FROM unnest($1::messages[]) WITH ORDINALITY AS t
+
+def accept_ctes(
+    rows: str, event: str, details: str, asked: str, guard: str = "true", *, racing: bool = True
+) -> str:
+    """The common table expressions that accept ``rows`` (a ``messages[]`` parameter),
+    among them ``fresh`` (each new message's ``new_id`` by its ``ordinality`` in
+    ``rows``) and ``inserted`` (those stored, ``RETURNING id, smsc, state``).
+    ``event``, ``details`` and ``asked`` name the other parameters (see
+    :func:`accept_parameters`); nothing is accepted unless ``guard`` holds, so that
+    a larger statement can make the accept one of its writes. A key stored by a
+    concurrent accept once the statement has looked is left out of ``inserted``
+    (``racing``), or fails the whole statement."""
+    return f"""
+input AS (
+    SELECT * FROM unnest({rows}::messages[]) WITH ORDINALITY AS t
 ), fresh AS MATERIALIZED (
     -- Ids drawn only for keys not stored yet (no gaps but for a race on a key), in
     -- input order: nextval runs after the sort. Each key is looked up by the index:
@@ -40,7 +52,7 @@ WITH input AS (
         SELECT true AS stored FROM messages AS m
         WHERE m.idempotency_key = input.idempotency_key LIMIT 1
     ) AS key ON true
-    WHERE key.stored IS NULL
+    WHERE key.stored IS NULL AND {guard}
     ORDER BY input.ordinality
 ), inserted AS (
     INSERT INTO messages (id, smsc, source, source_ton, source_npi, destination, dest_ton,
@@ -54,34 +66,52 @@ WITH input AS (
         updated_at, route_rule, route_plan, tenant, callback_url, callback_events,
         payload, flash, send_at
     FROM fresh ORDER BY new_id
-    -- A concurrent accept of the same key, committed after the check above.
-    ON CONFLICT (idempotency_key) DO NOTHING
+    {"ON CONFLICT (idempotency_key) DO NOTHING" if racing else ""}
     RETURNING id, smsc, state
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
-    SELECT fresh.new_id, fresh.created_at, $2, ($3::text[])[fresh.ordinality]
+    SELECT fresh.new_id, fresh.created_at, {event}, ({details}::text[])[fresh.ordinality]
     FROM fresh JOIN inserted ON inserted.id = fresh.new_id ORDER BY fresh.new_id
 ), states_counted AS (
     INSERT INTO state_count_changes (smsc, state, delta)
     SELECT smsc, state, count(*) FROM inserted GROUP BY smsc, state
 ), callbacks_written AS (
-    -- $4: per input row, whether it asked for its "accepted" event (accept.py decides).
+    -- {asked}: per input row, whether it asked for its "accepted" event (accept.py decides).
     INSERT INTO callback_outbox (message_id, tenant, url, event, occurred_at, next_at,
         created_at)
-    SELECT fresh.new_id, fresh.tenant, fresh.callback_url, $2, fresh.created_at,
+    SELECT fresh.new_id, fresh.tenant, fresh.callback_url, {event}, fresh.created_at,
         fresh.created_at, fresh.created_at
     FROM fresh JOIN inserted ON inserted.id = fresh.new_id
-    WHERE ($4::boolean[])[fresh.ordinality]
+    WHERE ({asked}::boolean[])[fresh.ordinality]
     ORDER BY fresh.new_id
-)
+)"""
+
+
+_ACCEPT = (
+    "WITH"
+    + accept_ctes("$1", "$2", "$3", "$4")
+    + """
 SELECT inserted.id
 FROM input
 LEFT JOIN fresh USING (ordinality)
 LEFT JOIN inserted ON inserted.id = fresh.new_id
 ORDER BY input.ordinality
 """
+)
 
 _FIND_KEYS = "SELECT idempotency_key, id FROM messages WHERE idempotency_key = ANY($1::text[])"
+
+
+def accept_parameters(
+    messages: Sequence[NewMessage], rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], str, list[str], list[bool]]:
+    """The parameters of :func:`accept_ctes` for ``messages`` (distinct keys) and their
+    ``rows`` (:func:`.accept.message_rows`): the rows, the event, each one's detail
+    and whether it asked for its "accepted" callback."""
+    details = [accepted_detail(m.parts, m.priority) for m in messages]
+    # The "accepted" event's name is the accepted history event's too.
+    asked = [accepted_callbacks([{**row, "id": 0}]) != [] for row in rows]
+    return rows, ACCEPTED_EVENT, details, asked
 
 
 async def accept_messages(
@@ -99,10 +129,7 @@ async def accept_messages(
     """
     batch = AcceptBatch.of(messages)
     rows = message_rows(batch.distinct, now, state=state, campaign_id=campaign_id, lease=lease)
-    details = [accepted_detail(m.parts, m.priority) for m in batch.distinct]
-    # The "accepted" event's name is the accepted history event's too.
-    asked = [accepted_callbacks([{**row, "id": 0}]) != [] for row in rows]
-    records = await connection.fetch(_ACCEPT, rows, ACCEPTED_EVENT, details, asked)
+    records = await connection.fetch(_ACCEPT, *accept_parameters(batch.distinct, rows))
     new_ids: list[int | None] = [record["id"] for record in records]
     known: dict[str, int] = {}
     stood_down = [
