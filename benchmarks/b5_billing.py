@@ -164,16 +164,18 @@ async def run(
         else:
             sent, replies = await _in_process(gateway, accounts, messages, rate)
         nursery.cancel_scope.cancel()
-    latencies = []
+    timed = []  # (MO injected at, its round trip from injected, from sent)
     wrong = 0
     for destination, text, submitted_at in replies:
         if "приняты" not in text or "1027,20" not in text:
             wrong += 1
-        at = sent.get(destination)
-        if at is not None:
-            latencies.append(submitted_at - at)
-    latencies.sort()
-    ms = [1000 * x for x in latencies]
+        if destination in sent:
+            injected, at = sent[destination]
+            timed.append((injected, submitted_at - injected, submitted_at - at))
+    timed.sort()
+    # From injected: an MO that waits at the SMSC for the window waits in the figure.
+    fifths = by_fifth([1000 * waited for _, waited, _ in timed])
+    ms = sorted(1000 * latency for _, _, latency in timed)
     return {
         "store": kind,
         "simulator": simulator,
@@ -181,21 +183,36 @@ async def run(
         "messages": messages,
         "rate_per_s": rate,
         "import_s": round(import_s, 1),
-        "replies": len(latencies),
-        "lost": messages - len(latencies),
+        "replies": len(ms),
+        "lost": messages - len(ms),
         "wrong": wrong,
         "p50_ms": round(statistics.median(ms), 2) if ms else None,
         "p99_ms": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 2) if ms else None,
         "max_ms": round(ms[-1], 2) if ms else None,
+        # Queueing shows as round trips that grow through the run: the median of
+        # each fifth of the MO, in the order injected, from injected (the SMSC holds
+        # an MO while its deliver_sm window is full) to reply, and the last fifth's
+        # over the first's.
+        "p50_by_fifth_ms": [round(m, 2) for m in fifths],
+        "growth_ms": round(fifths[-1] - fifths[0], 2) if fifths else None,
     }
 
 
+def by_fifth(latencies: list[float]) -> list[float]:
+    """The median of each fifth of ``latencies`` (in the order the MO were injected)."""
+    if len(latencies) < 5:
+        return []
+    size = len(latencies) // 5
+    return [statistics.median(latencies[n * size : (n + 1) * size]) for n in range(5)]
+
+
 Replies = list[tuple[str, str, float]]  # (destination, text, submitted_at)
+Sent = dict[str, tuple[float, float]]  # by phone: (MO injected at, its deliver_sm sent at)
 
 
 async def _inline(
     nursery: trio.Nursery, gateway: Any, accounts: int, messages: int, rate: float
-) -> tuple[dict[str, float], Replies]:
+) -> tuple[Sent, Replies]:
     """The simulator in this process: MO injected from here, at ``rate``."""
     scenario = parse_scenario({"records": {"cap": messages + 10}, "mo": {"log_cap": messages + 10}})
     sim = Simulator(scenario, host="127.0.0.1", port=0)
@@ -211,7 +228,11 @@ async def _inline(
     deadline = trio.current_time() + 60
     while len(sim.messages()) < messages and trio.current_time() < deadline:
         await trio.sleep(0.05)
-    sent = {entry.source: entry.sent_at for entry in sim.mo_log.entries()}
+    sent = {
+        entry.source: (entry.time, entry.sent_at)
+        for entry in sim.mo_log.entries()
+        if entry.sent_at is not None
+    }
     replies = [
         (r.destination, r.pdu.short_message.decode("utf-16-be"), r.submitted_at)
         for r in sim.messages()
@@ -221,7 +242,7 @@ async def _inline(
 
 async def _in_process(
     gateway: Any, accounts: int, messages: int, rate: float
-) -> tuple[dict[str, float], Replies]:
+) -> tuple[Sent, Replies]:
     """The simulator in its own process: it plays the MO from a CSV file at ``rate``,
     and both ends of each round trip are read off its clock through its control API."""
     with tempfile.TemporaryDirectory(prefix="b5-") as folder:
@@ -251,7 +272,11 @@ async def _in_process(
                     await trio.sleep(0.2)
                 mo = (await client.get("/mo")).json()["messages"]
                 records = (await client.get("/messages", params={"limit": messages + 10})).json()
-    sent = {entry["source"]: entry["sent_at"] for entry in mo if entry["sent_at"] is not None}
+    sent = {
+        entry["source"]: (entry["time"], entry["sent_at"])
+        for entry in mo
+        if entry["sent_at"] is not None
+    }
     replies = [(r["destination"], r["text"], r["submitted_at"]) for r in records["messages"]]
     return sent, replies
 
@@ -281,12 +306,20 @@ def main() -> None:
     print(
         f"{result['store']}: {result['replies']:,}/{result['messages']:,} replies, "
         f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, max {result['max_ms']} ms, "
-        f"lost {result['lost']}, wrong {result['wrong']}"
+        f"lost {result['lost']}, wrong {result['wrong']}, "
+        f"p50 by fifth of the run {result['p50_by_fifth_ms']} ms"
     )
     figures = {
-        k: result[k] for k in ("store", "p50_ms", "p99_ms", "max_ms", "lost", "wrong", "replies")
+        k: result[k]
+        for k in ("store", "p50_ms", "p99_ms", "max_ms", "growth_ms", "lost", "wrong", "replies")
     }
-    figures.update({"target_p99_ms": 20, "target_p50_ms": 5})  # PostgreSQL, 300 MO/s
+    # The targets (BENCHMARKS.md): p50 and p99 at 300 MO/s, no queueing at 1,000 MO/s
+    # (the round trips of the last fifth of the MO no longer than the first fifth's,
+    # give or take 10 ms: a backlog that grows adds its whole wait to each later MO).
+    if args.rate <= 300:
+        figures.update({"target_p99_ms": 20, "target_p50_ms": 5})
+    if args.rate >= 1000:
+        figures["target_growth_ms"] = 10
     write("b5_billing", vars(args), figures, {"result": result})
 
 

@@ -124,3 +124,15 @@ def test_b5_refuses_more_readings_than_consumers() -> None:
     assert done.returncode == 2
     assert "--messages 30 is more than --accounts 20" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_b5_tells_queueing_by_round_trips_that_grow_through_the_run() -> None:
+    from benchmarks.b5_billing import by_fifth  # noqa: PLC0415 - the benchmark, not the engine
+
+    assert by_fifth([10.0] * 50) == [10.0] * 5
+    growing = by_fifth([float(n) for n in range(50)])
+    assert growing == [4.5, 14.5, 24.5, 34.5, 44.5]
+    assert by_fifth([1.0] * 4) == []
+    figures = {"growth_ms": growing[-1] - growing[0], "target_growth_ms": 10}
+    rows = _shown({"b5": {"benchmark": "b5_billing", "figures": figures}})
+    assert rows["b5", "growth_ms"] == ["40.0", "≤ 10", "not met"]

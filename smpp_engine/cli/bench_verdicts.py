@@ -55,6 +55,7 @@ TARGETS: dict[str, tuple[Target, ...]] = {
     "b5_billing": (
         Target("p50_ms", "target_p50_ms", at_most=True),
         Target("p99_ms", "target_p99_ms", at_most=True),
+        Target("growth_ms", "target_growth_ms", at_most=True),
     ),
     "b7_simulator": (Target("ratio_to_b2", "target_ratio_to_b2"),),
     "b9_server_face": (
