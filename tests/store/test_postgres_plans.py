@@ -3,10 +3,9 @@
 The statements recording outcomes and saving billing answers run on cached
 generic plans with sequential scans ruled out: the settings hold for their
 transaction alone. A plan made while a table was small stays in use as it
-grows: the accept of a reply and the batch save's update of its MO rows are
-checked to read every table by a condition when planned on a small or empty
-table's statistics, the record path's statements on a new database's and on
-statistics of its empty tables.
+grows: the accept of a reply is checked to read every table by a condition when
+planned on a small table's statistics, the record path's and the billing saves'
+statements on a new database's and on statistics of its empty tables.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ import pytest
 
 from smpp_engine.store import NewMessage
 from smpp_engine.store.billing import postgres as billing_postgres
+from smpp_engine.store.billing import postgres_unchanged
 from smpp_engine.store.messages import postgres_accept, postgres_record
 from smpp_engine.store.postgres_plans import planned_once
 
@@ -171,3 +171,27 @@ async def test_the_generic_plan_of_a_batch_save_finds_its_mo_rows_by_their_keys(
     reads = [n for n in nodes if n.get("Index Name") == "billing_mo_pkey"]
     assert reads
     assert all("Index Cond" in n for n in reads), reads
+
+
+_SAVE_STATEMENTS = {
+    "_SAVE_CHANGES": billing_postgres._SAVE_CHANGES,
+    "_SAVE_BATCH_CHANGES": billing_postgres._SAVE_BATCH_CHANGES,
+    "_SAVE_IF_UNCHANGED": postgres_unchanged._SAVE_IF_UNCHANGED,
+}
+
+
+@pytest.mark.parametrize("analyzed", [False, True], ids=["new", "analyzed-empty"])
+@pytest.mark.parametrize("name", sorted(_SAVE_STATEMENTS))
+async def test_no_generic_plan_of_a_billing_save_reads_a_table_whole(
+    name: str, analyzed: bool, tmp_path: Path
+) -> None:
+    # Saves run on generic plans (in a transaction, or on the planned pool: see
+    # postgres_unchanged), made on a connection's first save and kept: planned on a
+    # new database's statistics, each stays a set of lookups as billing_mo, messages,
+    # the readings and the ledgers grow (the joins from the arrays read whole
+    # primary keys until each table's keys were listed beside them).
+    async for store in open_test_store("postgresql", tmp_path):
+        if analyzed:
+            await store._run("analyze", _analyze, store._pool)  # type: ignore[attr-defined]
+        nodes = await _generic_plan(store, _SAVE_STATEMENTS[name])
+    _assert_keyed_lookups(name, nodes)

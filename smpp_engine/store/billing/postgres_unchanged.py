@@ -60,6 +60,7 @@ WITH locked AS (
            SELECT 1 FROM unnest($3::billing_open_items[]) AS b
            LEFT JOIN billing_open_items AS o
                ON o.account_number = b.account_number AND o.period = b.period
+              AND o.account_number = ANY ($1::text[])
            WHERE o.account_number IS NULL
               OR (o.principal, o.penalty, o.due_date)
                  IS DISTINCT FROM (b.principal, b.penalty, b.due_date))

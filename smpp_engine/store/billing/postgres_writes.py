@@ -9,6 +9,16 @@ from collections.abc import Sequence
 __all__ = ["change_ctes", "ledger_writes"]
 
 
+def _among(column: str, parameter: str, row_type: str, field: str) -> str:
+    """``column`` is one of the ``field`` values of the rows of ``parameter``.
+
+    Said beside a join on the same rows: these statements also run on plans made
+    once (see :mod:`..postgres_plans`), and a plan made on the statistics of empty
+    or small tables may join them by reading a whole index; a list of keys makes
+    that read a lookup of each key, whichever join is chosen."""
+    return f"{column} = ANY (ARRAY(SELECT k.{field} FROM unnest({parameter}::{row_type}[]) AS k))"
+
+
 def ledger_writes(accounts: str, items: str, guard: str) -> str:
     """Common table expressions writing a save's ledgers (see rules.LedgerRows:
     ``accounts`` and ``items`` name the parameters) when ``guard`` holds: the totals,
@@ -19,11 +29,14 @@ totals AS (
     SET opening = t.opening, charges = t.charges, penalties = t.penalties,
         payments = t.payments, advance = t.advance
     FROM unnest({accounts}::billing_accounts[]) AS t
-    WHERE a.number = t.number AND {guard}
+    WHERE a.number = t.number AND {_among("a.number", accounts, "billing_accounts", "number")}
+      AND {guard}
 ), items_gone AS (
     DELETE FROM billing_open_items AS o
     USING unnest({accounts}::billing_accounts[]) AS t
-    WHERE o.account_number = t.number AND {guard} AND NOT EXISTS (
+    WHERE o.account_number = t.number
+      AND {_among("o.account_number", accounts, "billing_accounts", "number")}
+      AND {guard} AND NOT EXISTS (
         SELECT 1 FROM unnest({items}::billing_open_items[]) AS n
         WHERE n.account_number = o.account_number AND n.period = o.period)
 ), items_kept AS (
@@ -52,11 +65,14 @@ readings AS (
 ), statuses AS (
     UPDATE billing_readings AS r SET status = t.status, status_reason = t.status_reason
     FROM unnest({statuses}::billing_readings[]) AS t
-    WHERE r.id = t.id AND {guard}
+    WHERE r.id = t.id AND {_among("r.id", statuses, "billing_readings", "id")} AND {guard}
 ), bindings AS (
     UPDATE billing_bindings AS b SET opted_out = t.opted_out
     FROM unnest({bindings}::billing_bindings[]) AS t
-    WHERE b.msisdn = t.msisdn AND b.account_number = t.account_number AND {guard}
+    WHERE b.msisdn = t.msisdn AND b.account_number = t.account_number
+      AND {_among("b.msisdn", bindings, "billing_bindings", "msisdn")}
+      AND {_among("b.account_number", bindings, "billing_bindings", "account_number")}
+      AND {guard}
 ), charges AS (
     INSERT INTO billing_charges (account_number, period, service, meter_id, start_on, end_on,
                                  due_date, amount, lines, mo_message_id, kind, billed_at)
