@@ -56,7 +56,7 @@ from .model import (
     StoredNotice,
 )
 from .postgres_unchanged import save_if_unchanged
-from .postgres_writes import change_ctes, ledger_writes
+from .postgres_writes import change_arrays, change_ctes, ledger_writes
 
 __all__ = ["PostgresBilling"]
 
@@ -1091,12 +1091,7 @@ async def _save_answer(
         (accepted,) = await accept_messages(connection, [reply], now, lease=lease)
     await connection.execute(
         _SAVE_CHANGES,
-        write.readings,
-        write.status_changes,
-        write.bindings,
-        write.charges,
-        write.ledgers.accounts,
-        write.ledgers.open_items,
+        *change_arrays([write]),
         o.mo_message_id,
         None if accepted is None else accepted.message_id,
     )
@@ -1137,12 +1132,7 @@ async def _save_answers(connection: Any, answers: list[AnswerToSave]) -> list[Sa
         accepted.update(zip(indexes, found, strict=True))
     await connection.execute(
         _SAVE_BATCH_CHANGES,
-        [row for w in writes for row in w.readings],
-        [row for w in writes for row in w.status_changes],
-        [row for w in writes for row in w.bindings],
-        [row for w in writes for row in w.charges],
-        [row for w in writes for row in w.ledgers.accounts],
-        [row for w in writes for row in w.ledgers.open_items],
+        *change_arrays(writes),
         [saving[i].outcome.mo_message_id for i in accepted],
         [a.message_id for a in accepted.values()],
     )

@@ -30,7 +30,7 @@ from ..messages.model import Accepted
 from ..messages.postgres_accept import accept_ctes, accept_parameters
 from . import rules
 from .model import AnswerToSave, SavedAnswer
-from .postgres_writes import change_ctes
+from .postgres_writes import change_arrays, change_ctes
 
 __all__ = ["save_if_unchanged"]
 
@@ -137,12 +137,7 @@ async def save_if_unchanged(
             *accept_parameters([reply for _, reply in replied], rows),
             [rules.mo_row(a.outcome) for a in answers],
             [a.outcome.mo_message_id for a, _ in replied],
-            [row for w in writes for row in w.readings],
-            [row for w in writes for row in w.status_changes],
-            [row for w in writes for row in w.bindings],
-            [row for w in writes for row in w.charges],
-            [row for w in writes for row in w.ledgers.accounts],
-            [row for w in writes for row in w.ledgers.open_items],
+            *change_arrays(writes),
         )
     except asyncpg.UniqueViolationError:
         return None  # an MO or a reply stored meanwhile: the statement wrote nothing

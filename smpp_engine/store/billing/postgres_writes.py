@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["change_ctes", "ledger_writes"]
+from .rules import AnswerRows, Row
+
+__all__ = ["change_arrays", "change_ctes", "ledger_writes"]
 
 
 def _among(column: str, parameter: str, row_type: str, field: str) -> str:
@@ -81,3 +83,15 @@ readings AS (
     FROM unnest({charges}::billing_charges[])
     WHERE {guard}
 ), {ledger_writes(accounts, items, guard)}"""
+
+
+def change_arrays(writes: Sequence[AnswerRows]) -> list[list[Row]]:
+    """The parameters of :func:`change_ctes` for ``writes``: each kind of row of them all."""
+    return [
+        [row for w in writes for row in w.readings],
+        [row for w in writes for row in w.status_changes],
+        [row for w in writes for row in w.bindings],
+        [row for w in writes for row in w.charges],
+        [row for w in writes for row in w.ledgers.accounts],
+        [row for w in writes for row in w.ledgers.open_items],
+    ]
