@@ -5,13 +5,12 @@ core computes the outcome, and one more saves the outcome together with the
 reply (interactive priority, so it overtakes any bulk campaign). On PostgreSQL
 the three are one call to the store's thread, the outcome computed there: each
 hand-over between the gateway's thread and the store's costs as much as a
-statement when the gateway is busy. With the
-pipeline as the reply queue the reply is stored already claimed by this
-process and handed straight to its route's dispatcher: no claim round trip,
-and a crash leaves it to the lease like any claimed message. Only then does
-the SMSC hear that the MO message was taken. A crash before that makes the
-SMSC deliver the MO again; the store's unique MO id makes the second pass
-bill nothing and send nothing twice.
+statement when the gateway is busy. With the pipeline as the reply queue the
+reply is stored already claimed by this process and handed straight to its
+route's dispatcher: no claim round trip, and a crash leaves it to the lease
+like any claimed message. Only then does the SMSC hear that the MO message was
+taken. A crash before that makes the SMSC deliver the MO again; the store's
+unique MO id makes the second pass bill nothing and send nothing twice.
 """
 
 from __future__ import annotations
@@ -164,8 +163,9 @@ class SmsSelfService:
     save, in one call to the store (the outcomes are computed on its thread): the
     messages that arrive while a batch is in the store make the next one (a lone
     message goes at once, as a batch of one), which costs the gateway and the
-    database less per message than more tasks answering smaller batches. ``backlog`` more wait,
-    beyond which an MO is refused for now (the SMSC offers it again later).
+    database less per message than more tasks answering smaller batches.
+    ``backlog`` more wait, beyond which an MO is refused for now (the SMSC offers
+    it again later).
     ``clock`` is the billing core's "now" (the reading window, due dates); a reply
     expires ``reply_validity`` seconds after the MO arrived.
     """

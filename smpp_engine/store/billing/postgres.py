@@ -10,7 +10,9 @@ Writes follow :mod:`.rules`: a save locks the ledgers it changes
 (``FOR UPDATE``), reads them, lets the billing core change them in Python and
 writes the rows it gets back, each table's as one JSON array read by
 ``jsonb_populate_recordset``, all in one transaction. An SMS's reply is
-accepted by :mod:`..messages.postgres_accept`, as any message. Runs on the bridge's loop.
+accepted by :mod:`..messages.postgres_accept`, as any message. An SMS answered
+through ``answer`` whose ledgers are still the ones its context loaded is saved
+in one statement instead (:mod:`.postgres_unchanged`). Runs on the bridge's loop.
 """
 
 from __future__ import annotations
