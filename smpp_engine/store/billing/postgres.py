@@ -8,8 +8,8 @@ made once per connection: planning it per call would cost more than running it.
 
 Writes follow :mod:`.rules`: a save locks the ledgers it changes
 (``FOR UPDATE``), reads them, lets the billing core change them in Python and
-writes the rows it gets back, each table's as one JSON array read by
-``jsonb_populate_recordset``, all in one transaction. An SMS's reply is
+writes the rows it gets back, each table's as one array parameter of the
+table's row type (``unnest``), all in one transaction. An SMS's reply is
 accepted by :mod:`..messages.postgres_accept`, as any message. An SMS answered
 through ``answer`` whose ledgers are still the ones its context loaded is saved
 in one statement instead (:mod:`.postgres_unchanged`). Runs on the bridge's loop.
