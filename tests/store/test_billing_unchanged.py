@@ -26,6 +26,7 @@ from smpp_engine.store import (
 )
 from smpp_engine.store.billing.model import AnswerToSave, SavedAnswer
 from smpp_engine.store.billing.postgres_unchanged import save_if_unchanged
+from smpp_engine.store.errors import StoreUnavailableError
 from smpp_engine.store.postgres import open_postgres_store
 
 from ..billing.builders import SIZER
@@ -218,3 +219,46 @@ async def test_an_open_item_changed_under_the_lock_is_kept_whatever_the_totals(
             (Period(2024, 2), D(100), D(7)),
             (Period(2024, 3), D("1027.20"), D(0)),
         ]
+
+
+async def test_the_answers_pool_plans_once_and_the_main_pool_does_not(pg_dsn: str) -> None:
+    async def settings(pool: Any) -> tuple[str, str]:
+        async with pool.acquire() as connection:
+            row = await connection.fetchrow(
+                "SELECT current_setting('plan_cache_mode'), current_setting('enable_seqscan')"
+            )
+            return row[0], row[1]
+
+    async with open_postgres_store(pg_dsn) as store:
+        repo = cast(Any, store)
+        planned = await repo._run("settings", settings, repo._planned)
+        main = await repo._run("settings", settings, repo._pool)
+    assert planned == ("force_generic_plan", "off")
+    assert main == ("force_custom_plan", "on")
+
+
+async def test_answers_are_unavailable_while_their_connections_are_killed_then_heal(
+    pg_dsn: str,
+) -> None:
+    def decide(contexts: list[Any]) -> list[AnswerToSave]:
+        (context,) = contexts
+        outcome = process_sms(context, "БАЛ", mo_message_id="mo-k", now=NOW, sizer=SIZER)
+        return [AnswerToSave(outcome, None, NOW.timestamp())]
+
+    async with open_postgres_store(pg_dsn) as store, admin_connection(pg_dsn) as admin:
+        repo = cast(Any, store)
+        assert (await import_billing_data(repo, example())).ok
+        await repo.answer([(PHONE, None, "mo-first")], now=NOW, decide=lambda contexts: [])
+        await admin.value(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        # Told to wait (the SMSC offers the MO again), never a plain store error.
+        with trio.fail_after(30):
+            while True:
+                try:
+                    (saved,) = await repo.answer([(PHONE, None, "mo-k")], now=NOW, decide=decide)
+                    break
+                except StoreUnavailableError:
+                    await trio.sleep(0.01)
+        assert saved.saved
