@@ -38,6 +38,12 @@ def accept_ctes(
     a larger statement can make the accept one of its writes. A key stored by a
     concurrent accept once the statement has looked is left out of ``inserted``
     (``racing``), or fails the whole statement."""
+    conflict = (
+        "-- A concurrent accept of the same key, committed after the check above.\n"
+        "    ON CONFLICT (idempotency_key) DO NOTHING"
+        if racing
+        else "-- A concurrent accept of the same key fails the statement."
+    )
     return f"""
 input AS (
     SELECT * FROM unnest({rows}::messages[]) WITH ORDINALITY AS t
@@ -66,7 +72,7 @@ input AS (
         updated_at, route_rule, route_plan, tenant, callback_url, callback_events,
         payload, flash, send_at
     FROM fresh ORDER BY new_id
-    {"ON CONFLICT (idempotency_key) DO NOTHING" if racing else ""}
+    {conflict}
     RETURNING id, smsc, state
 ), events_written AS (
     INSERT INTO message_events (message_id, at, event, detail)
