@@ -26,12 +26,11 @@ from smpp_engine.store import (
 )
 from smpp_engine.store.billing.model import AnswerToSave, SavedAnswer
 from smpp_engine.store.billing.postgres_unchanged import save_if_unchanged
-from smpp_engine.store.errors import StoreUnavailableError
 from smpp_engine.store.postgres import open_postgres_store
 
 from ..billing.builders import SIZER
 from .test_billing_repository import NOW, PHONE, example, load
-from .test_postgres import Admin, admin_connection
+from .test_postgres import Admin, admin_connection, kill_connections, once_available
 
 D = Decimal
 ACCOUNT = "1234567890"  # PHONE's; a reading "12150 5080" bills it 1027.20
@@ -249,16 +248,9 @@ async def test_answers_are_unavailable_while_their_connections_are_killed_then_h
         repo = cast(Any, store)
         assert (await import_billing_data(repo, example())).ok
         await repo.answer([(PHONE, None, "mo-first")], now=NOW, decide=lambda contexts: [])
-        await admin.value(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+        await kill_connections(admin)
         # Told to wait (the SMSC offers the MO again), never a plain store error.
-        with trio.fail_after(30):
-            while True:
-                try:
-                    (saved,) = await repo.answer([(PHONE, None, "mo-k")], now=NOW, decide=decide)
-                    break
-                except StoreUnavailableError:
-                    await trio.sleep(0.01)
+        (saved,) = await once_available(
+            lambda: repo.answer([(PHONE, None, "mo-k")], now=NOW, decide=decide)
+        )
         assert saved.saved

@@ -9,9 +9,9 @@ watching pg_locks, never by sleeping a guessed time.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -70,6 +70,30 @@ async def admin_connection(dsn: str) -> AsyncIterator[Admin]:
         finally:
             with trio.CancelScope(shield=True):
                 await bridge.call(connection.close)
+
+
+T = TypeVar("T")
+
+
+async def kill_connections(admin: Admin) -> None:
+    """Terminate every other connection to the test database (the store's pools)."""
+    await admin.value(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+
+async def once_available(call: Callable[[], Awaitable[T]]) -> T:
+    """``call`` again while the store says it is unavailable; any other error is raised.
+
+    After its connections were killed, each call either works on a fresh one or is
+    told to wait: never a plain StoreError, and the pool heals."""
+    with trio.fail_after(30):
+        while True:
+            try:
+                return await call()
+            except StoreUnavailableError:
+                await trio.sleep(0.01)
 
 
 def message(n: int, *, smsc: str = "smsc-a", parts: int = 1, key: str | None = None) -> NewMessage:
@@ -372,19 +396,8 @@ async def test_a_connection_lost_mid_call_is_unavailable_then_replaced(pg_dsn: s
 async def test_connections_killed_while_idle_are_unavailable_until_replaced(pg_dsn: str) -> None:
     async with open_postgres_store(pg_dsn, min_size=4) as store, admin_connection(pg_dsn) as admin:
         await store.accept([message(1)], now=NOW)
-        await admin.value(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        # Each call either works on a fresh connection or is told to wait: never
-        # a plain StoreError, and the pool heals.
-        with trio.fail_after(30):
-            while True:
-                try:
-                    counts = await store.count_by_state()
-                    break
-                except StoreUnavailableError:
-                    await trio.sleep(0.01)
+        await kill_connections(admin)
+        counts = await once_available(store.count_by_state)
         assert counts == {MessageState.QUEUED: 1}
 
 

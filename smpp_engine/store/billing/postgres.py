@@ -585,9 +585,7 @@ class PostgresBilling(rows.UtilitySettingsCache):
             msisdn,
             account_number,
             mo_message_id,
-            self.billing_utility,
-            now,
-            str(fixed_charges_since(now)),
+            *self._context_arguments(now),
         )
         return self._context_of(r, msisdn)
 
@@ -598,19 +596,32 @@ class PostgresBilling(rows.UtilitySettingsCache):
         order asked, in one round trip: each as :meth:`load_context` reads it."""
         if not asked:
             return []
-        phones, hints, mo_ids = [list(column) for column in zip(*asked, strict=True)]
-        found = await self._run(
-            "load_context",
-            self._fetch,
-            _LOAD_CONTEXTS,
-            phones,
-            hints,
-            mo_ids,
-            self.billing_utility,
-            now,
-            str(fixed_charges_since(now)),
-        )
-        return [self._context_of(r, msisdn) for r, (msisdn, _, _) in zip(found, asked, strict=True)]
+        return await self._run("load_context", self._load_contexts, list(asked), now)
+
+    async def _load_contexts(
+        self, asked: list[ContextAsked], now: datetime
+    ) -> list[ReadingContext]:
+        async with self._pool.acquire() as connection:
+            return await self._contexts_on(connection, asked, now)
+
+    async def _contexts_on(
+        self, connection: Any, asked: list[ContextAsked], now: datetime
+    ) -> list[ReadingContext]:
+        """The contexts of ``asked`` (at least one), read on ``connection``."""
+        if len(asked) == 1:
+            # One MO: the function called alone costs less than the batch's join.
+            found = [
+                await connection.fetchrow(_LOAD_CONTEXT, *asked[0], *self._context_arguments(now))
+            ]
+        else:
+            columns = [list(column) for column in zip(*asked, strict=True)]
+            found = await connection.fetch(_LOAD_CONTEXTS, *columns, *self._context_arguments(now))
+        return [self._context_of(r, a[0]) for r, a in zip(found, asked, strict=True)]
+
+    def _context_arguments(self, now: datetime) -> tuple[str | None, datetime, str]:
+        """billing_load_context's arguments after the MO's own: the utility, ``now``
+        and the oldest period whose fixed charges it returns."""
+        return self.billing_utility, now, str(fixed_charges_since(now))
 
     def _context_of(self, r: Any, msisdn: str) -> ReadingContext:
         if r["settings"] is None:
@@ -929,15 +940,8 @@ class PostgresBilling(rows.UtilitySettingsCache):
         decide: Callable[[list[ReadingContext]], Sequence[AnswerToSave]],
         raised: list[Exception],
     ) -> list[SavedAnswer]:
-        context_args = (self.billing_utility, now, str(fixed_charges_since(now)))
         async with self._planned.acquire() as connection:
-            if len(asked) == 1:
-                # One MO: the function called alone costs less than the batch's join.
-                found = [await connection.fetchrow(_LOAD_CONTEXT, *asked[0], *context_args)]
-            else:
-                columns = [list(column) for column in zip(*asked, strict=True)]
-                found = await connection.fetch(_LOAD_CONTEXTS, *columns, *context_args)
-            contexts = [self._context_of(r, a[0]) for r, a in zip(found, asked, strict=True)]
+            contexts = await self._contexts_on(connection, asked, now)
             try:
                 answers = list(decide(contexts))
                 _check_batch(answers)
