@@ -603,7 +603,7 @@ class Bind:
         response_id = pdu.command_id | _RESPONSE_BIT
         session = self._session
         if session.may_send(response_id):
-            session.respond(pdu, status)
+            session.acknowledge(pdu, status)
             if status == 0 and pdu.__class__ is DeliverSm:
                 if counts is None:
                     self._metrics.deliver_resps_ok(1)

@@ -226,11 +226,60 @@ def parse_receipt(esm_class: int, short_message: bytes, tlvs: Mapping[int, TlvVa
     from the text, which is short_message or else the message_payload TLV, decoded
     as Latin-1. Unreadable dates or counts become ``None``. Raises
     :class:`ReceiptError` (and nothing else) when no id or no known state is found.
+
+    When the TLVs give both the id and a known state, nothing in the text can make
+    the receipt unreadable: the text is then read when one of its fields is first
+    asked for, not here (most receivers only match the id and the state).
     """
+    message_id = _tlv_string(tlvs.get(_RECEIPTED_MESSAGE_ID))
+    state = _tlv_state(tlvs.get(_MESSAGE_STATE))
+    intermediate = (esm_class & _MESSAGE_TYPE_MASK) == _INTERMEDIATE_NOTIFICATION
+    if message_id and state is not None:
+        return _TextUnread._create(
+            message_id,
+            state,
+            _network_error(tlvs.get(_NETWORK_ERROR_CODE)),
+            intermediate,
+            _receipt_text(short_message, tlvs),
+        )
+    found, extra, text = _read_text(_receipt_text(short_message, tlvs))
+
+    message_id = message_id or found.get("id")
+    if not message_id:
+        raise ReceiptError("no message id in receipted_message_id or the receipt text", field="id")
+
+    if state is None:
+        tlv_state = tlvs.get(_MESSAGE_STATE)
+        word = found.get("stat")
+        if word is not None:
+            state = _STAT_STATE.get(word.upper())
+            if state is None:
+                raise ReceiptError("unknown receipt stat word", field="stat", value=word)
+        elif tlv_state is not None:
+            raise ReceiptError("unknown message_state", field="message_state", value=tlv_state)
+        else:
+            raise ReceiptError("no message_state or stat in the receipt", field="stat")
+
+    return Receipt(
+        message_id=message_id,
+        state=state,
+        error=found.get("err"),
+        network_error=_network_error(tlvs.get(_NETWORK_ERROR_CODE)),
+        submitted=_count(found.get("sub")),
+        delivered=_count(found.get("dlvrd")),
+        submit_date=_date(found.get("submit date")),
+        done_date=_date(found.get("done date")),
+        text=text,
+        intermediate=intermediate,
+        extra=extra,
+    )
+
+
+def _read_text(body: str) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """The known fields (by canonical key), the unknown ones, and ``text:`` of a receipt text."""
     found: dict[str, str] = {}
     extra: dict[str, str] = {}
     text: str | None = None
-    body = _receipt_text(short_message, tlvs)
     standard = _STANDARD.fullmatch(body) if body else None
     if standard is not None:
         # Appendix B's layout exactly, as most SMSCs write it: one match, and the
@@ -261,41 +310,109 @@ def parse_receipt(esm_class: int, short_message: bytes, tlvs: Mapping[int, TlvVa
                     extra[lowered] = value
             elif name not in found:
                 found[name] = value
+    return found, extra, text
 
-    message_id = _tlv_string(tlvs.get(_RECEIPTED_MESSAGE_ID)) or found.get("id")
-    if not message_id:
-        raise ReceiptError("no message id in receipted_message_id or the receipt text", field="id")
 
-    tlv_state = tlvs.get(_MESSAGE_STATE)
-    state: MessageState | None = None
-    if isinstance(tlv_state, int):
-        state = _STATE_BY_VALUE.get(tlv_state)
-    elif isinstance(tlv_state, bytes) and len(tlv_state) == 1:
-        state = _STATE_BY_VALUE.get(tlv_state[0])
-    if state is None:
-        word = found.get("stat")
-        if word is not None:
-            state = _STAT_STATE.get(word.upper())
-            if state is None:
-                raise ReceiptError("unknown receipt stat word", field="stat", value=word)
-        elif tlv_state is not None:
-            raise ReceiptError("unknown message_state", field="message_state", value=tlv_state)
-        else:
-            raise ReceiptError("no message_state or stat in the receipt", field="stat")
+def _tlv_state(value: TlvValue | None) -> MessageState | None:
+    if isinstance(value, int):
+        return _STATE_BY_VALUE.get(value)
+    if isinstance(value, bytes) and len(value) == 1:
+        return _STATE_BY_VALUE.get(value[0])
+    return None
 
-    return Receipt(
-        message_id=message_id,
-        state=state,
-        error=found.get("err"),
-        network_error=_network_error(tlvs.get(_NETWORK_ERROR_CODE)),
-        submitted=_count(found.get("sub")),
-        delivered=_count(found.get("dlvrd")),
-        submit_date=_date(found.get("submit date")),
-        done_date=_date(found.get("done date")),
-        text=text,
-        intermediate=(esm_class & _MESSAGE_TYPE_MASK) == _INTERMEDIATE_NOTIFICATION,
-        extra=extra,
-    )
+
+# The fields a receipt's text gives; the TLVs give the others.
+_TEXT_FIELDS = ("error", "submitted", "delivered", "submit_date", "done_date", "text", "extra")
+_SLOTS = {name: Receipt.__dict__[name] for name in _TEXT_FIELDS}
+
+
+def _from_text(name: str) -> property:
+    slot = _SLOTS[name]
+
+    def read(receipt: _TextUnread) -> object:
+        if receipt._body is not None:
+            receipt._read()
+        return slot.__get__(receipt, Receipt)
+
+    def write(receipt: _TextUnread, value: object) -> None:
+        slot.__set__(receipt, value)
+
+    return property(read, write, doc=f"``{name}``, read from the text on first use.")
+
+
+class _TextUnread(Receipt):
+    """A :class:`Receipt` whose id and state came from the TLVs; its text is read
+    on first use of a field that comes from it.
+
+    It is a Receipt in every way: equal to the eager one with the same fields,
+    copied, pickled and replaced as one.
+    """
+
+    __slots__ = ("_body",)
+
+    def __init__(self, *args: object, **fields: object) -> None:
+        # Built like a Receipt (dataclasses.replace does so): nothing left to read.
+        self._body: str | None = None
+        Receipt.__init__(self, *args, **fields)  # type: ignore[arg-type]
+
+    @classmethod
+    def _create(
+        cls,
+        message_id: str,
+        state: MessageState,
+        network_error: NetworkErrorCode | None,
+        intermediate: bool,
+        body: str,
+    ) -> _TextUnread:
+        receipt = cls.__new__(cls)
+        receipt.message_id = message_id
+        receipt.state = state
+        receipt.network_error = network_error
+        receipt.intermediate = intermediate
+        receipt._body = body
+        return receipt
+
+    def _read(self) -> None:
+        body = self._body
+        assert body is not None
+        self._body = None
+        found, extra, text = _read_text(body)
+        slots = _SLOTS
+        slots["error"].__set__(self, found.get("err"))
+        slots["submitted"].__set__(self, _count(found.get("sub")))
+        slots["delivered"].__set__(self, _count(found.get("dlvrd")))
+        slots["submit_date"].__set__(self, _date(found.get("submit date")))
+        slots["done_date"].__set__(self, _date(found.get("done date")))
+        slots["text"].__set__(self, text)
+        slots["extra"].__set__(self, extra)
+
+    error = _from_text("error")
+    submitted = _from_text("submitted")
+    delivered = _from_text("delivered")
+    submit_date = _from_text("submit_date")
+    done_date = _from_text("done_date")
+    text = _from_text("text")
+    extra = _from_text("extra")
+
+    def _eager(self) -> Receipt:
+        return Receipt(**{name: getattr(self, name) for name in _FIELD_NAMES})
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Receipt):
+            return all(getattr(self, name) == getattr(other, name) for name in _FIELD_NAMES)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # as Receipt: a value that compares by fields
+
+    def __repr__(self) -> str:
+        return repr(self._eager())
+
+    def __reduce__(self) -> tuple[type[Receipt], tuple[object, ...]]:
+        # Copies and pickles are plain receipts: their text is read already.
+        return Receipt, tuple(getattr(self, name) for name in _FIELD_NAMES)
+
+
+_FIELD_NAMES = tuple(Receipt.__dataclass_fields__)
 
 
 def _receipt_text(short_message: bytes, tlvs: Mapping[int, TlvValue]) -> str:

@@ -45,7 +45,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from .codec import encode_pdu
+from .codec import HEADER, HEADER_SIZE, encode_pdu
 from .errors import PduError
 from .pdus import (
     BY_COMMAND_ID,
@@ -312,6 +312,18 @@ _UNBIND = _C.unbind.value
 _OUTBIND = _C.outbind.value
 _GENERIC_NACK = _C.generic_nack.value
 _CLOSED = _S.CLOSED
+_pack_header = HEADER.pack
+# The body of each response whose fields all keep their defaults (the bind
+# responses are excluded: they carry the system_id and change the state), for
+# ESME_ROK and for an error status (some responses then have no body at all).
+_DEFAULT_BODIES: dict[int, tuple[bytes, bytes]] = {
+    cid: (
+        encode_pdu(cls())[HEADER_SIZE:],
+        encode_pdu(cls(command_status=CommandStatus.ESME_RSYSERR))[HEADER_SIZE:],
+    )
+    for cid, cls in BY_COMMAND_ID.items()
+    if cid & RESPONSE_BIT and cid not in _BIND_RESPONSES
+}
 
 
 def _command_name(command_id: int) -> str:
@@ -408,9 +420,19 @@ class Session:
     # --- sending -------------------------------------------------------------------
 
     def send_request(
-        self, pdu: Pdu, now: float, *, context: Any = None, timeout: float | None = None
+        self,
+        pdu: Pdu,
+        now: float,
+        *,
+        context: Any = None,
+        timeout: float | None = None,
+        body: bytes | None = None,
     ) -> InFlight:
         """Number ``pdu``, record it in the window, then queue its bytes.
+
+        ``body``, when given, is ``pdu`` already encoded, without its header (the
+        caller built the two together, as :func:`~.codec.encode_pdu` would): only
+        the header is packed, with the sequence number given here.
 
         Raises :class:`CommandNotAllowedError` when this side may not send it now,
         :class:`~.window.WindowFull` when it takes a slot and none is free, and
@@ -438,12 +460,18 @@ class Session:
             context,
             takes_slot=cid not in _MANAGEMENT,
         )
-        try:
-            data = encode_pdu(pdu)
-        except PduError:
-            window.resolve(inflight.sequence_number)
-            raise
-        self._out += data
+        if body is not None:
+            self._out += _pack_header(
+                HEADER_SIZE + len(body), cid, pdu.command_status, inflight.sequence_number
+            )
+            self._out += body
+        else:
+            try:
+                data = encode_pdu(pdu)
+            except PduError:
+                window.resolve(inflight.sequence_number)
+                raise
+            self._out += data
         if cid in _MANAGEMENT:
             if cid in _BIND_STATE:
                 self._our_bind = inflight
@@ -483,6 +511,19 @@ class Session:
         else:
             self._out += encode_pdu(response)
         return response
+
+    def acknowledge(self, request: Pdu, status: int = 0) -> None:
+        """Queue the response to the peer's ``request`` with every body field at its
+        default (a deliver_sm_resp, say): :meth:`respond` without building the
+        response, for answers sent once per inbound message."""
+        cid = request.command_id | RESPONSE_BIT
+        bodies = _DEFAULT_BODIES.get(cid)
+        if bodies is None or cid not in self._may_send:
+            self.respond(request, status)  # bind responses, errors: the full way
+            return
+        body = bodies[1] if status else bodies[0]
+        self._out += _pack_header(HEADER_SIZE + len(body), cid, status, request.sequence_number)
+        self._out += body
 
     def data_to_send(self) -> bytes:
         """Every byte queued since the last call (empty when there is nothing)."""

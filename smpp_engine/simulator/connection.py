@@ -631,7 +631,7 @@ class Connection:
 
     def _send_outgoing(self, item: Outgoing, now: float) -> None:
         try:
-            self.session.send_request(item.pdu, now, context=item)
+            self.session.send_request(item.pdu, now, context=item, body=item.body)
         except CommandNotAllowedError:  # unbinding: another receiver, or later
             self.sim.router.route((item,), now)
             return

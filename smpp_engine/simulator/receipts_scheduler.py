@@ -18,6 +18,7 @@ as TLVs (``receipt_tlvs``), or both.
 from __future__ import annotations
 
 import random
+import struct
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -26,15 +27,20 @@ from ..protocol import (
     DeliverSm,
     MessageState,
     NetworkErrorCode,
+    PduError,
     Receipt,
     SmeAddress,
     SubmitMulti,
     Tag,
     Tlvs,
+    TlvValue,
     decode_text,
+    encode_pdu,
     format_receipt_text,
     receipt_tlvs,
 )
+from ..protocol.codec import HEADER_SIZE as _HEADER_SIZE
+from ..protocol.tlv import encode_tlvs
 from .behaviour import prefix_lookup
 from .clock import SimClock
 from .message_ids import id_encoder
@@ -63,6 +69,7 @@ _USER_MESSAGE_REFERENCE = Tag.user_message_reference.value
 #: Stands for the id in a cached receipt text; no id the simulator writes holds it.
 _ID_MARK = "\x01"
 _TEMPLATE_CACHE = 4096
+_TLV_HEAD = struct.Struct(">HH")  # tag, length
 
 
 class ReceiptPlanner:
@@ -82,6 +89,7 @@ class ReceiptPlanner:
         "_states",
         "_telemetry",
         "_templates",
+        "_tlv_octets",
         "_tlv_templates",
         "constant_outcome",
         "enabled",
@@ -116,6 +124,7 @@ class ReceiptPlanner:
             state: receipt_tlvs(self.receipt(state, _ID_MARK, 0.0, 0.0, None))
             for state in MessageState
         }
+        self._tlv_octets = {state: _around_id(tlvs) for state, tlvs in self._tlv_templates.items()}
         self._id: Callable[[MessageRecord], str]
         if settings.id_format == "same":
             self._id = _same_id
@@ -223,9 +232,16 @@ class ReceiptPlanner:
                 continue
             copies = 2 if self._duplicate is not None and self._duplicate() else 1
             for _ in range(copies):
-                pdu = self.build(record, destination, state, now, intermediate=intermediate)
+                pdu, body = self.build_encoded(record, destination, state, now, intermediate)
                 item = Outgoing(
-                    pdu, "receipt", record.system_id, record, state, not intermediate, self._sent
+                    pdu,
+                    "receipt",
+                    record.system_id,
+                    record,
+                    state,
+                    not intermediate,
+                    self._sent,
+                    body,
                 )
                 self._router.route((item,), now, prefer)
 
@@ -248,38 +264,86 @@ class ReceiptPlanner:
         intermediate: bool = False,
     ) -> DeliverSm:
         """The deliver_sm carrying one receipt for ``record``'s ``destination``."""
+        return self.build_encoded(record, destination, state, now, intermediate)[0]
+
+    def build_encoded(
+        self,
+        record: MessageRecord,
+        destination: str,
+        state: MessageState,
+        now: float,
+        intermediate: bool,
+    ) -> tuple[DeliverSm, bytes | None]:
+        """:meth:`build`'s deliver_sm, and its encoded body (None: encode the PDU).
+
+        The body is spliced from pieces encoded once (the addresses, the TLVs of
+        each state around the id, the text around the id): encoding the whole
+        deliver_sm per receipt cost the simulator more than anything else it does
+        for one.
+        """
         settings = self.settings
         message_id = self._id(record)
         short_message = b""
         tlvs: Tlvs = {}
+        id_octets = message_id.encode("ascii")
         if settings.format != "tlv":
             head, tail = self._text_template(state, record.wall_time, self._clock.wall(now))
-            short_message = head + message_id.encode("ascii") + tail
+            short_message = head + id_octets + tail
             if settings.include_text:
-                short_message += _preview(record).encode("latin-1", "replace")
+                short_message += _preview(record)
+        around_id = _NO_TLVS
         if settings.format != "text":
             tlvs = dict(self._tlv_templates[state])
             tlvs[_RECEIPTED_MESSAGE_ID] = message_id
+            around_id = self._tlv_octets[state]
         pdu = record.pdu
+        reference_octets: bytes | None = b""
         if pdu.tlvs:
             reference = pdu.tlvs.get(_USER_MESSAGE_REFERENCE)
             if reference is not None:
                 tlvs[_USER_MESSAGE_REFERENCE] = reference
+                reference_octets = _encoded_reference(reference)
         if isinstance(pdu, SubmitMulti):
             ton, npi = _multi_address(pdu, destination)
         else:
             ton, npi = pdu.dest_addr_ton, pdu.dest_addr_npi
-        return DeliverSm(
+        esm_class = _INTERMEDIATE if intermediate else _RECEIPT
+        receipt = DeliverSm(
             source_addr_ton=ton,
             source_addr_npi=npi,
             source_addr=destination,
             dest_addr_ton=pdu.source_addr_ton,
             dest_addr_npi=pdu.source_addr_npi,
             destination_addr=pdu.source_addr,
-            esm_class=_INTERMEDIATE if intermediate else _RECEIPT,
+            esm_class=esm_class,
             short_message=short_message,
             tlvs=tlvs,
         )
+        addresses = _encoded_addresses(
+            ton, npi, destination, pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr
+        )
+        if (
+            addresses is None
+            or len(short_message) > _MAX_SHORT_MESSAGE
+            or len(id_octets) >= _MAX_RECEIPTED_ID
+            or reference_octets is None
+        ):
+            return receipt, None  # encoding names what is wrong
+        before, after = around_id
+        body = b"".join(
+            (
+                addresses,
+                _AFTER_ADDRESSES[esm_class],
+                _LENGTH_OCTET[len(short_message)],
+                short_message,
+                before,
+                _ID_HEADS[len(id_octets)] if before or after else b"",
+                id_octets + b"\x00" if before or after else b"",
+                after,
+                reference_octets,
+            )
+        )
+        return receipt, body
 
     def receipt(
         self, state: MessageState, message_id: str, submitted: float, done: float, text: str | None
@@ -335,18 +399,67 @@ def _same_id(record: MessageRecord) -> str:
     return record.message_id
 
 
-def _preview(record: MessageRecord) -> str:
+def _preview(record: MessageRecord) -> bytes:
     """The first 20 characters of the message, for the receipt's ``text:`` field."""
     data = record.short_message
     if record.esm_class & _UDHI and data:
         data = data[1 + data[0] :]
-    return _decoded_start(data[:40], record.data_coding)
+    return _encoded_start(data[:40], record.data_coding)
 
 
 # A load test sends the same few texts many times: each is decoded once.
 @lru_cache(maxsize=1024)
-def _decoded_start(data: bytes, data_coding: int) -> str:
-    return decode_text(data, data_coding)[:20]
+def _encoded_start(data: bytes, data_coding: int) -> bytes:
+    return decode_text(data, data_coding)[:20].encode("latin-1", "replace")
+
+
+# --- the receipt's octets ---------------------------------------------------------
+
+_MAX_SHORT_MESSAGE = 255  # what sm_length can say
+_MAX_RECEIPTED_ID = 65  # receipted_message_id's size, its NUL included
+_LENGTH_OCTET = [bytes((n,)) for n in range(_MAX_SHORT_MESSAGE + 1)]
+_ID_HEADS = [_TLV_HEAD.pack(_RECEIPTED_MESSAGE_ID, n + 1) for n in range(_MAX_RECEIPTED_ID)]
+_NO_TLVS = (b"", b"")
+# esm_class, then protocol_id up to sm_default_msg_id at their defaults.
+_AFTER_ADDRESSES = {
+    esm_class: bytes((esm_class, 0, 0, 0, 0, 0, 0, 0, 0)) for esm_class in (_RECEIPT, _INTERMEDIATE)
+}
+
+
+@lru_cache(maxsize=1024)
+def _encoded_addresses(  # noqa: PLR0917 - the fields in their wire order
+    ton: int, npi: int, source: str, dest_ton: int, dest_npi: int, destination: str
+) -> bytes | None:
+    """service_type and the two addresses of a receipt; None when they cannot be sent."""
+    try:
+        whole = encode_pdu(
+            DeliverSm(
+                source_addr_ton=ton,
+                source_addr_npi=npi,
+                source_addr=source,
+                dest_addr_ton=dest_ton,
+                dest_addr_npi=dest_npi,
+                destination_addr=destination,
+            )
+        )
+    except PduError:
+        return None
+    return whole[_HEADER_SIZE : -len(_AFTER_ADDRESSES[_RECEIPT]) - 1]
+
+
+@lru_cache(maxsize=256)
+def _encoded_reference(reference: TlvValue) -> bytes | None:
+    try:
+        return encode_tlvs({_USER_MESSAGE_REFERENCE: reference})
+    except PduError:
+        return None
+
+
+def _around_id(tlvs: Tlvs) -> tuple[bytes, bytes]:
+    """A state's encoded TLVs before and after the receipted_message_id TLV."""
+    marked = encode_tlvs(tlvs)
+    before, after = marked.split(_ID_HEADS[len(_ID_MARK)] + _ID_MARK.encode("ascii") + b"\x00")
+    return before, after
 
 
 def _multi_address(pdu: SubmitMulti, destination: str) -> tuple[int, int]:

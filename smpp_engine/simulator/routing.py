@@ -24,7 +24,17 @@ Kind = Literal["receipt", "mo"]
 class Outgoing:
     """One deliver_sm the simulator sends, and what it is for."""
 
-    __slots__ = ("attempts", "final", "kind", "on_sent", "pdu", "record", "state", "system_id")
+    __slots__ = (
+        "attempts",
+        "body",
+        "final",
+        "kind",
+        "on_sent",
+        "pdu",
+        "record",
+        "state",
+        "system_id",
+    )
 
     def __init__(  # noqa: PLR0917 - built positionally on the receipt path
         self,
@@ -35,8 +45,11 @@ class Outgoing:
         state: MessageState | None = None,
         final: bool = False,
         on_sent: Callable[[Outgoing], None] | None = None,
+        body: bytes | None = None,
     ) -> None:
         self.pdu = pdu
+        #: ``pdu``'s encoded body when it was built as octets: sent as it is.
+        self.body = body
         self.kind = kind
         #: The account it goes to; None: any receiver.
         self.system_id = system_id

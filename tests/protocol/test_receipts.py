@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
+import pickle
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smpp_engine.protocol import receipts as receipts_module
 from smpp_engine.protocol.receipts import (
     MessageIdError,
     MessageIdPolicy,
@@ -690,3 +693,44 @@ def test_the_standard_layout_reads_as_the_general_parser_does(
             return str(exc)
 
     assert outcome(layout(upper=False)) == outcome(layout(upper=True))
+
+
+# -- the text read on first use -----------------------------------------------------------
+
+
+def test_text_is_read_only_when_a_field_from_it_is_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    read: list[str] = []
+    real = receipts_module._read_text
+    monkeypatch.setattr(receipts_module, "_read_text", lambda body: read.append(body) or real(body))
+    tlvs: dict[int, TlvValue] = {RECEIPTED_MESSAGE_ID: "A1", MESSAGE_STATE: 2}
+    receipt = parse_receipt(0x04, b"id:X stat:UNDELIV err:042 done date:2401151231", tlvs)
+    assert (receipt.message_id, receipt.state) == ("A1", MessageState.DELIVERED)
+    assert read == []
+    assert receipt.error == "042"
+    assert receipt.done_date == datetime(2024, 1, 15, 12, 31)
+    assert len(read) == 1  # once, for every field
+
+
+def test_a_receipt_read_later_copies_pickles_and_prints_as_a_receipt() -> None:
+    tlvs: dict[int, TlvValue] = {RECEIPTED_MESSAGE_ID: "A1", MESSAGE_STATE: 2}
+    raw = b"id:X sub:001 dlvrd:001 err:000 text:hello"
+    expected = Receipt(
+        "A1", MessageState.DELIVERED, error="000", submitted=1, delivered=1, text="hello"
+    )
+    assert pickle.loads(pickle.dumps(parse_receipt(0x04, raw, tlvs))) == expected
+    assert type(copy.copy(parse_receipt(0x04, raw, tlvs))) is Receipt
+    assert repr(parse_receipt(0x04, raw, tlvs)) == repr(expected)
+    assert dataclasses.replace(parse_receipt(0x04, raw, tlvs), text="x") == dataclasses.replace(
+        expected, text="x"
+    )
+    assert expected == parse_receipt(0x04, raw, tlvs) != dataclasses.replace(expected, error="1")
+
+
+@given(st.binary(max_size=200), st.sampled_from(MessageState), _ids.filter(str.strip))
+def test_text_read_later_says_what_it_says_at_once(
+    raw: bytes, state: MessageState, message_id: str
+) -> None:
+    later = parse_receipt(0x04, raw, {RECEIPTED_MESSAGE_ID: message_id, MESSAGE_STATE: state})
+    # Without the id TLV the text is read at once; "id:" first wins over any id in raw.
+    at_once = parse_receipt(0x04, b"id:Z " + raw, {MESSAGE_STATE: state.value})
+    assert later == dataclasses.replace(at_once, message_id=later.message_id)

@@ -975,3 +975,49 @@ def test_any_bytes_from_the_peer_give_events_never_exceptions(
     # Whatever the session answered is itself well-formed.
     for pdu in decode_all(target.data_to_send()):
         assert pdu.is_response or isinstance(pdu, EnquireLink)
+
+
+# --- answers and requests sent as octets ---------------------------------------------
+
+
+@pytest.mark.parametrize("status", [0, S.ESME_RSYSERR])
+@pytest.mark.parametrize(
+    "request_",
+    [
+        DeliverSm(sequence_number=7, source_addr="1"),
+        DataSm(sequence_number=8, source_addr="1"),
+        EnquireLink(sequence_number=9),
+        QuerySm(sequence_number=10, message_id="1"),
+    ],
+    ids=lambda pdu: pdu.command_name,
+)
+def test_acknowledge_sends_what_respond_sends(request_: Pdu, status: int) -> None:
+    side = 1 if isinstance(request_, QuerySm) else 0  # the SMSC answers query_sm
+    by_respond, by_acknowledge = bound_pair()[side], bound_pair()[side]
+    by_respond.respond(request_, status)
+    by_acknowledge.acknowledge(request_, status)
+    assert by_acknowledge.data_to_send() == by_respond.data_to_send()
+
+
+def test_acknowledge_refuses_what_respond_refuses() -> None:
+    smsc = bound_pair(BindTransmitter)[1]
+    with pytest.raises(CommandNotAllowedError):  # an SMSC never answers deliver_sm
+        smsc.acknowledge(DeliverSm(sequence_number=3), 0)
+    assert smsc.data_to_send() == b""
+
+
+def test_a_request_sent_as_octets_is_numbered_and_answered_like_any() -> None:
+    esme, smsc = bound_pair()
+    pdu = DeliverSm(source_addr="4915112345678", short_message=b"hi")
+    body = encode_pdu(pdu)[16:]
+    inflight = smsc.send_request(pdu, T0, context="mine", body=body)
+    wire = smsc.data_to_send()
+    assert wire == encode_pdu(pdu)  # the sequence number given here is in the header
+    assert inflight.sequence_number == pdu.sequence_number != 0
+    esme.receive_data(wire, T0)
+    (received,) = esme.events()
+    assert isinstance(received, RequestReceived) and received.pdu == pdu
+    esme.respond(received.pdu)
+    transfer(esme, smsc)
+    (answered,) = smsc.events()
+    assert isinstance(answered, ResponseReceived) and answered.request.context == "mine"
