@@ -60,7 +60,7 @@ from .pdus import (
 )
 from .status import CommandStatus, status_name
 from .stream import DEFAULT_MAX_COMMAND_LENGTH, PduStream
-from .window import InFlight, Window
+from .window import EncodedInFlight, InFlight, Window
 
 DEFAULT_WINDOW_SIZE = 10
 DEFAULT_RESPONSE_TIMEOUT = 30.0
@@ -313,6 +313,15 @@ _OUTBIND = _C.outbind.value
 _GENERIC_NACK = _C.generic_nack.value
 _CLOSED = _S.CLOSED
 _pack_header = HEADER.pack
+
+
+def _name(command_id: int) -> str:
+    known = command_id in BY_COMMAND_ID
+    return CommandId(command_id).name if known else f"0x{command_id:08x}"
+
+
+# Requests without a response (outbind, alert_notification): never in the window.
+_NO_RESPONSE = frozenset(cid for cid, cls in BY_COMMAND_ID.items() if cls.RESPONSE is None)
 # The body of each response whose fields all keep their defaults (the bind
 # responses are excluded: they carry the system_id and change the state), for
 # ESME_ROK and for an error status (some responses then have no body at all).
@@ -420,19 +429,9 @@ class Session:
     # --- sending -------------------------------------------------------------------
 
     def send_request(
-        self,
-        pdu: Pdu,
-        now: float,
-        *,
-        context: Any = None,
-        timeout: float | None = None,
-        body: bytes | None = None,
+        self, pdu: Pdu, now: float, *, context: Any = None, timeout: float | None = None
     ) -> InFlight:
         """Number ``pdu``, record it in the window, then queue its bytes.
-
-        ``body``, when given, is ``pdu`` already encoded, without its header (the
-        caller built the two together, as :func:`~.codec.encode_pdu` would): only
-        the header is packed, with the sequence number given here.
 
         Raises :class:`CommandNotAllowedError` when this side may not send it now,
         :class:`~.window.WindowFull` when it takes a slot and none is free, and
@@ -460,18 +459,12 @@ class Session:
             context,
             takes_slot=cid not in _MANAGEMENT,
         )
-        if body is not None:
-            self._out += _pack_header(
-                HEADER_SIZE + len(body), cid, pdu.command_status, inflight.sequence_number
-            )
-            self._out += body
-        else:
-            try:
-                data = encode_pdu(pdu)
-            except PduError:
-                window.resolve(inflight.sequence_number)
-                raise
-            self._out += data
+        try:
+            data = encode_pdu(pdu)
+        except PduError:
+            window.resolve(inflight.sequence_number)
+            raise
+        self._out += data
         if cid in _MANAGEMENT:
             if cid in _BIND_STATE:
                 self._our_bind = inflight
@@ -479,6 +472,42 @@ class Session:
             elif cid == _UNBIND:
                 self._unbinding = inflight
                 self._refresh()
+        return inflight
+
+    def send_encoded_request(
+        self,
+        command_id: int,
+        body: bytes,
+        now: float,
+        *,
+        context: Any = None,
+        timeout: float | None = None,
+    ) -> EncodedInFlight:
+        """:meth:`send_request` for a request the caller has as octets.
+
+        ``body`` is the PDU as :func:`~.codec.encode_pdu` writes it, without the
+        header, which is written here with the sequence number this session gives
+        it. Only requests that take a window slot (submit_sm, deliver_sm...) may be
+        sent so. The request's :class:`~.pdus.Pdu` (``InFlight.pdu``, in events)
+        is decoded from the octets only if something asks for it.
+
+        Raises :class:`CommandNotAllowedError` and :class:`~.window.WindowFull`
+        as :meth:`send_request` does.
+        """
+        if command_id not in self._may_send or command_id & RESPONSE_BIT:
+            if command_id & RESPONSE_BIT:
+                raise SessionError(f"{_name(command_id)} is a response: use send_response")
+            raise self._not_allowed(command_id)
+        if command_id in _MANAGEMENT or command_id in _NO_RESPONSE:
+            raise SessionError(f"{_name(command_id)} cannot be sent as octets")
+        inflight = self.window.register_encoded(
+            command_id,
+            body,
+            now,
+            self.response_timeout if timeout is None else timeout,
+            context,
+        )
+        self._out += inflight.wire
         return inflight
 
     def unbind(self, now: float) -> InFlight:

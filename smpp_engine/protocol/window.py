@@ -17,12 +17,14 @@ from collections.abc import Container
 from heapq import heappop, heappush
 from typing import Any
 
+from .codec import HEADER, HEADER_SIZE, decode_pdu
 from .pdus import RESPONSE_BIT, CommandId, Pdu
 
 #: The largest sequence number; the next one after it is 1 (0 is never used).
 MAX_SEQUENCE = 0x7FFFFFFF
 
 _GENERIC_NACK = CommandId.generic_nack.value
+_pack_header = HEADER.pack
 
 
 class WindowFull(Exception):  # noqa: N818 - the name the callers know
@@ -78,7 +80,15 @@ class InFlight:
     (bind, unbind, enquire_link), which must go out even when the window is full.
     """
 
-    __slots__ = ("context", "deadline", "pdu", "sent_at", "sequence_number", "takes_slot")
+    __slots__ = (
+        "command_id",
+        "context",
+        "deadline",
+        "pdu",
+        "sent_at",
+        "sequence_number",
+        "takes_slot",
+    )
 
     def __init__(  # noqa: PLR0917 - positional: built once per request on the hot path
         self,
@@ -90,6 +100,7 @@ class InFlight:
         takes_slot: bool = True,
     ) -> None:
         self.pdu = pdu
+        self.command_id = pdu.command_id
         self.sequence_number = sequence_number
         self.sent_at = sent_at
         self.deadline = deadline
@@ -106,6 +117,50 @@ class InFlight:
             f"InFlight({self.pdu.command_name} seq={self.sequence_number} "
             f"sent_at={self.sent_at} deadline={self.deadline})"
         )
+
+
+_PDU_SLOT = InFlight.__dict__["pdu"]
+
+
+class EncodedInFlight(InFlight):
+    """An outstanding request sent as octets (:meth:`Window.register_encoded`).
+
+    ``wire`` is the whole PDU; ``pdu`` is decoded from it when first asked for,
+    so a request nobody looks at again is never built as an object.
+    """
+
+    __slots__ = ("wire",)
+
+    def __init__(  # noqa: PLR0917 - positional: built once per request on the hot path
+        self,
+        command_id: int,
+        wire: bytes,
+        sequence_number: int,
+        sent_at: float,
+        deadline: float,
+        context: Any = None,
+        takes_slot: bool = True,
+    ) -> None:
+        self.command_id = command_id
+        self.wire = wire
+        self.sequence_number = sequence_number
+        self.sent_at = sent_at
+        self.deadline = deadline
+        self.context = context
+        self.takes_slot = takes_slot
+
+    @property
+    def pdu(self) -> Pdu:
+        try:
+            return _PDU_SLOT.__get__(self, InFlight)  # type: ignore[no-any-return]
+        except AttributeError:
+            pdu = decode_pdu(self.wire)
+            _PDU_SLOT.__set__(self, pdu)
+            return pdu
+
+    @pdu.setter
+    def pdu(self, pdu: Pdu) -> None:
+        _PDU_SLOT.__set__(self, pdu)
 
 
 class Window:
@@ -173,8 +228,38 @@ class Window:
             self._used += 1
         seq = self.allocator.allocate()
         pdu.sequence_number = seq
-        deadline = now + timeout
-        inflight = InFlight(pdu, seq, now, deadline, context, takes_slot)
+        inflight = InFlight(pdu, seq, now, now + timeout, context, takes_slot)
+        self._enter(inflight)
+        return inflight
+
+    def register_encoded(
+        self,
+        command_id: int,
+        body: bytes,
+        now: float,
+        timeout: float,
+        context: Any = None,
+        *,
+        takes_slot: bool = True,
+    ) -> EncodedInFlight:
+        """:meth:`register` for a request the caller has as octets: ``body`` is the
+        PDU encoded without its header, which is written here with the number given.
+
+        Raises :class:`WindowFull` when ``takes_slot`` and no slot is free.
+        """
+        if takes_slot:
+            if self._used >= self.size:
+                raise WindowFull(self.size)
+            self._used += 1
+        seq = self.allocator.allocate()
+        wire = _pack_header(HEADER_SIZE + len(body), command_id, 0, seq) + body
+        inflight = EncodedInFlight(command_id, wire, seq, now, now + timeout, context, takes_slot)
+        self._enter(inflight)
+        return inflight
+
+    def _enter(self, inflight: InFlight) -> None:
+        deadline = inflight.deadline
+        seq = inflight.sequence_number
         pending = self._pending
         pending[seq] = inflight
         fifo = self._fifo
@@ -185,7 +270,6 @@ class Window:
             heappush(heap, (deadline, seq, inflight))
         if len(fifo) + len(heap) > 2 * len(pending) + 64:
             self._compact()
-        return inflight
 
     def resolve(self, sequence_number: int, response_id: int | None = None) -> InFlight | None:
         """Remove and return the request a response answers, None if none matches.
@@ -198,7 +282,7 @@ class Window:
             return None
         if (
             response_id is not None
-            and response_id != inflight.pdu.command_id | RESPONSE_BIT
+            and response_id != inflight.command_id | RESPONSE_BIT
             and response_id != _GENERIC_NACK
         ):
             # Not an answer to this request: it keeps waiting for its own.

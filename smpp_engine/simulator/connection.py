@@ -631,7 +631,10 @@ class Connection:
 
     def _send_outgoing(self, item: Outgoing, now: float) -> None:
         try:
-            self.session.send_request(item.pdu, now, context=item, body=item.body)
+            if item.body is not None:
+                self.session.send_encoded_request(_DELIVER_SM, item.body, now, context=item)
+            else:
+                self.session.send_request(item.pdu, now, context=item)
         except CommandNotAllowedError:  # unbinding: another receiver, or later
             self.sim.router.route((item,), now)
             return

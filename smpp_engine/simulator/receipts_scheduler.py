@@ -232,7 +232,10 @@ class ReceiptPlanner:
                 continue
             copies = 2 if self._duplicate is not None and self._duplicate() else 1
             for _ in range(copies):
-                pdu, body = self.build_encoded(record, destination, state, now, intermediate)
+                body = self.build_octets(record, destination, state, now, intermediate=intermediate)
+                pdu = None
+                if body is None:
+                    pdu = self.build(record, destination, state, now, intermediate=intermediate)
                 item = Outgoing(
                     pdu,
                     "receipt",
@@ -264,86 +267,86 @@ class ReceiptPlanner:
         intermediate: bool = False,
     ) -> DeliverSm:
         """The deliver_sm carrying one receipt for ``record``'s ``destination``."""
-        return self.build_encoded(record, destination, state, now, intermediate)[0]
-
-    def build_encoded(
-        self,
-        record: MessageRecord,
-        destination: str,
-        state: MessageState,
-        now: float,
-        intermediate: bool,
-    ) -> tuple[DeliverSm, bytes | None]:
-        """:meth:`build`'s deliver_sm, and its encoded body (None: encode the PDU).
-
-        The body is spliced from pieces encoded once (the addresses, the TLVs of
-        each state around the id, the text around the id): encoding the whole
-        deliver_sm per receipt cost the simulator more than anything else it does
-        for one.
-        """
-        settings = self.settings
-        message_id = self._id(record)
-        short_message = b""
+        message_id, short_message, (ton, npi) = self._content(record, destination, state, now)
         tlvs: Tlvs = {}
-        id_octets = message_id.encode("ascii")
-        if settings.format != "tlv":
-            head, tail = self._text_template(state, record.wall_time, self._clock.wall(now))
-            short_message = head + id_octets + tail
-            if settings.include_text:
-                short_message += _preview(record)
-        around_id = _NO_TLVS
-        if settings.format != "text":
+        if self.settings.format != "text":
             tlvs = dict(self._tlv_templates[state])
             tlvs[_RECEIPTED_MESSAGE_ID] = message_id
-            around_id = self._tlv_octets[state]
         pdu = record.pdu
-        reference_octets: bytes | None = b""
-        if pdu.tlvs:
-            reference = pdu.tlvs.get(_USER_MESSAGE_REFERENCE)
-            if reference is not None:
-                tlvs[_USER_MESSAGE_REFERENCE] = reference
-                reference_octets = _encoded_reference(reference)
-        if isinstance(pdu, SubmitMulti):
-            ton, npi = _multi_address(pdu, destination)
-        else:
-            ton, npi = pdu.dest_addr_ton, pdu.dest_addr_npi
-        esm_class = _INTERMEDIATE if intermediate else _RECEIPT
-        receipt = DeliverSm(
+        reference = pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None
+        if reference is not None:
+            tlvs[_USER_MESSAGE_REFERENCE] = reference
+        return DeliverSm(
             source_addr_ton=ton,
             source_addr_npi=npi,
             source_addr=destination,
             dest_addr_ton=pdu.source_addr_ton,
             dest_addr_npi=pdu.source_addr_npi,
             destination_addr=pdu.source_addr,
-            esm_class=esm_class,
+            esm_class=_INTERMEDIATE if intermediate else _RECEIPT,
             short_message=short_message,
             tlvs=tlvs,
         )
+
+    def build_octets(
+        self,
+        record: MessageRecord,
+        destination: str,
+        state: MessageState,
+        now: float,
+        *,
+        intermediate: bool = False,
+    ) -> bytes | None:
+        """:meth:`build`'s deliver_sm encoded, without its header; None when some
+        field cannot be encoded (then build it, and the encoder names the field).
+
+        Spliced from pieces encoded once (the addresses, each state's TLVs around
+        the id, the text around the id): encoding a deliver_sm per receipt cost
+        the simulator more than anything else it did for one.
+        """
+        message_id, short_message, (ton, npi) = self._content(record, destination, state, now)
+        pdu = record.pdu
         addresses = _encoded_addresses(
             ton, npi, destination, pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr
         )
+        reference = pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None
+        reference_octets = b"" if reference is None else _encoded_reference(reference)
+        id_octets = message_id.encode("ascii")
         if (
             addresses is None
+            or reference_octets is None
             or len(short_message) > _MAX_SHORT_MESSAGE
             or len(id_octets) >= _MAX_RECEIPTED_ID
-            or reference_octets is None
         ):
-            return receipt, None  # encoding names what is wrong
-        before, after = around_id
-        body = b"".join(
-            (
-                addresses,
-                _AFTER_ADDRESSES[esm_class],
-                _LENGTH_OCTET[len(short_message)],
-                short_message,
-                before,
-                _ID_HEADS[len(id_octets)] if before or after else b"",
-                id_octets + b"\x00" if before or after else b"",
-                after,
-                reference_octets,
-            )
-        )
-        return receipt, body
+            return None
+        parts = [
+            addresses,
+            _AFTER_ADDRESSES[_INTERMEDIATE if intermediate else _RECEIPT],
+            _LENGTH_OCTET[len(short_message)],
+            short_message,
+        ]
+        if self.settings.format != "text":
+            before, after = self._tlv_octets[state]
+            parts += (before, _ID_HEADS[len(id_octets)], id_octets, b"\x00", after)
+        parts.append(reference_octets)
+        return b"".join(parts)
+
+    def _content(
+        self, record: MessageRecord, destination: str, state: MessageState, now: float
+    ) -> tuple[str, bytes, tuple[int, int]]:
+        """A receipt's id, its short_message, and the ton and npi of ``destination``."""
+        settings = self.settings
+        message_id = self._id(record)
+        short_message = b""
+        if settings.format != "tlv":
+            head, tail = self._text_template(state, record.wall_time, self._clock.wall(now))
+            short_message = head + message_id.encode("ascii") + tail
+            if settings.include_text:
+                short_message += _preview(record)
+        pdu = record.pdu
+        if isinstance(pdu, SubmitMulti):
+            return message_id, short_message, _multi_address(pdu, destination)
+        return message_id, short_message, (pdu.dest_addr_ton, pdu.dest_addr_npi)
 
     def receipt(
         self, state: MessageState, message_id: str, submitted: float, done: float, text: str | None
@@ -419,7 +422,6 @@ _MAX_SHORT_MESSAGE = 255  # what sm_length can say
 _MAX_RECEIPTED_ID = 65  # receipted_message_id's size, its NUL included
 _LENGTH_OCTET = [bytes((n,)) for n in range(_MAX_SHORT_MESSAGE + 1)]
 _ID_HEADS = [_TLV_HEAD.pack(_RECEIPTED_MESSAGE_ID, n + 1) for n in range(_MAX_RECEIPTED_ID)]
-_NO_TLVS = (b"", b"")
 # esm_class, then protocol_id up to sm_default_msg_id at their defaults.
 _AFTER_ADDRESSES = {
     esm_class: bytes((esm_class, 0, 0, 0, 0, 0, 0, 0, 0)) for esm_class in (_RECEIPT, _INTERMEDIATE)

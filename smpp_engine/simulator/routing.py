@@ -12,25 +12,27 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from ..protocol import DeliverSm, MessageState
+from ..protocol import DeliverSm, MessageState, decode_pdu
+from ..protocol.codec import HEADER, HEADER_SIZE
 
 if TYPE_CHECKING:
     from .records import MessageRecord
     from .scheduler import Scheduler
 
 Kind = Literal["receipt", "mo"]
+_DELIVER_SM = DeliverSm.command_id
 
 
 class Outgoing:
     """One deliver_sm the simulator sends, and what it is for."""
 
     __slots__ = (
+        "_pdu",
         "attempts",
         "body",
         "final",
         "kind",
         "on_sent",
-        "pdu",
         "record",
         "state",
         "system_id",
@@ -38,7 +40,7 @@ class Outgoing:
 
     def __init__(  # noqa: PLR0917 - built positionally on the receipt path
         self,
-        pdu: DeliverSm,
+        pdu: DeliverSm | None,
         kind: Kind,
         system_id: str | None,
         record: MessageRecord | None = None,
@@ -47,8 +49,11 @@ class Outgoing:
         on_sent: Callable[[Outgoing], None] | None = None,
         body: bytes | None = None,
     ) -> None:
-        self.pdu = pdu
-        #: ``pdu``'s encoded body when it was built as octets: sent as it is.
+        if pdu is None and body is None:
+            raise ValueError("an Outgoing needs its deliver_sm or its octets")
+        self._pdu = pdu
+        #: The deliver_sm encoded without its header, when it was built so: sent as
+        #: it is, and decoded only if its :attr:`pdu` is asked for.
         self.body = body
         self.kind = kind
         #: The account it goes to; None: any receiver.
@@ -58,6 +63,17 @@ class Outgoing:
         self.final = final
         self.attempts = 0
         self.on_sent = on_sent
+
+    @property
+    def pdu(self) -> DeliverSm:
+        """The deliver_sm."""
+        if self._pdu is None:
+            assert self.body is not None
+            wire = HEADER.pack(HEADER_SIZE + len(self.body), _DELIVER_SM, 0, 0) + self.body
+            pdu = decode_pdu(wire)
+            assert isinstance(pdu, DeliverSm)
+            self._pdu = pdu
+        return self._pdu
 
 
 class Receiver(Protocol):

@@ -1009,15 +1009,44 @@ def test_acknowledge_refuses_what_respond_refuses() -> None:
 def test_a_request_sent_as_octets_is_numbered_and_answered_like_any() -> None:
     esme, smsc = bound_pair()
     pdu = DeliverSm(source_addr="4915112345678", short_message=b"hi")
-    body = encode_pdu(pdu)[16:]
-    inflight = smsc.send_request(pdu, T0, context="mine", body=body)
+    inflight = smsc.send_encoded_request(
+        CommandId.deliver_sm, encode_pdu(pdu)[16:], T0, context="mine"
+    )
     wire = smsc.data_to_send()
-    assert wire == encode_pdu(pdu)  # the sequence number given here is in the header
-    assert inflight.sequence_number == pdu.sequence_number != 0
+    pdu.sequence_number = inflight.sequence_number  # given here, written in the header
+    assert wire == encode_pdu(pdu)
+    assert inflight.pdu == pdu  # decoded from the octets when asked for
+    assert len(smsc.window) == 1 and smsc.window.used == 1
     esme.receive_data(wire, T0)
     (received,) = esme.events()
     assert isinstance(received, RequestReceived) and received.pdu == pdu
     esme.respond(received.pdu)
     transfer(esme, smsc)
     (answered,) = smsc.events()
-    assert isinstance(answered, ResponseReceived) and answered.request.context == "mine"
+    assert isinstance(answered, ResponseReceived) and answered.request is inflight
+    assert answered.request.context == "mine" and smsc.window.used == 0
+
+
+def test_a_request_sent_as_octets_times_out_like_any() -> None:
+    _, smsc = bound_pair()
+    inflight = smsc.send_encoded_request(CommandId.deliver_sm, encode_pdu(DeliverSm())[16:], T0)
+    smsc.poll(T0 + TIMEOUT + 1)
+    (timed_out,) = smsc.events()
+    assert isinstance(timed_out, RequestTimedOut) and timed_out.request is inflight
+    assert timed_out.request.pdu.sequence_number == inflight.sequence_number
+
+
+@pytest.mark.parametrize(
+    ("command_id", "error"),
+    [
+        (CommandId.deliver_sm_resp, SessionError),  # a response
+        (CommandId.enquire_link, SessionError),  # session management
+        (CommandId.alert_notification, SessionError),  # no response to wait for
+        (CommandId.submit_sm, CommandNotAllowedError),  # not the SMSC's to send
+    ],
+)
+def test_what_cannot_be_sent_as_octets(command_id: int, error: type[Exception]) -> None:
+    _, smsc = bound_pair()
+    with pytest.raises(error):
+        smsc.send_encoded_request(command_id, b"", T0)
+    assert smsc.data_to_send() == b"" and len(smsc.window) == 0

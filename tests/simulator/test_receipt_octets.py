@@ -19,6 +19,7 @@ from smpp_engine.protocol import (
 from smpp_engine.protocol.codec import HEADER
 from smpp_engine.simulator import Simulator, parse_scenario
 from smpp_engine.simulator.records import MessageRecord
+from smpp_engine.simulator.routing import Outgoing
 
 # Printable ASCII, some Latin-1, and a character Latin-1 cannot encode.
 _ADDRESS = st.text(alphabet="0123456789+ABCxyz é€", max_size=24)
@@ -85,15 +86,17 @@ def test_receipt_octets_are_the_deliver_sm_encoded(
         pdu = SubmitSm(short_message=text, **fields)  # type: ignore[arg-type]
     record = _record(sim, number, pdu, state)
 
-    receipt, body = sim.receipts.build_encoded(record, destination, state, NOW, intermediate)
+    body = sim.receipts.build_octets(record, destination, state, NOW, intermediate=intermediate)
 
-    assert receipt == sim.receipts.build(record, destination, state, NOW, intermediate=intermediate)
+    receipt = sim.receipts.build(record, destination, state, NOW, intermediate=intermediate)
     receipt.sequence_number = 42
     if body is None:
         with pytest.raises(PduError):
             encode_pdu(receipt)
         return
     assert HEADER.pack(16 + len(body), 0x00000005, 0, 42) + body == encode_pdu(receipt)
+    receipt.sequence_number = 0
+    assert Outgoing(None, "receipt", "esme", body=body).pdu == receipt
 
 
 def test_plain_receipts_go_as_octets() -> None:
@@ -101,10 +104,9 @@ def test_plain_receipts_go_as_octets() -> None:
     sim = Simulator(parse_scenario({}))
     pdu = SubmitSm(source_addr="BENCH", destination_addr="447700900123", short_message=b"hi")
     record = _record(sim, 1, pdu, MessageState.DELIVERED)
-    receipt, body = sim.receipts.build_encoded(
-        record, "447700900123", MessageState.DELIVERED, NOW, False
-    )
+    body = sim.receipts.build_octets(record, "447700900123", MessageState.DELIVERED, NOW)
     assert body is not None
+    receipt = Outgoing(None, "receipt", "esme", body=body).pdu
     read = parse_receipt(receipt.esm_class, receipt.short_message, receipt.tlvs)
     assert (read.message_id, read.state, read.text) == (
         record.message_id,
