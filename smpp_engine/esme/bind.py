@@ -41,6 +41,7 @@ from ..protocol import (
     DeliverSm,
     Event,
     LinkDead,
+    MessageState,
     Pdu,
     PeerUnbound,
     ProtocolError,
@@ -106,7 +107,7 @@ class _InboundCounts:
     def __init__(self) -> None:
         self.mo = 0
         self.ok_resps = 0
-        self.receipts: dict[str, int] = {}
+        self.receipts: dict[MessageState, int] = {}
 
     def flush(self, metrics: BindMetrics) -> None:
         if self.ok_resps:
@@ -116,8 +117,8 @@ class _InboundCounts:
             metrics.mo(self.mo)
             self.mo = 0
         if self.receipts:
-            for stat_word, count in self.receipts.items():
-                metrics.receipt(stat_word, count)
+            for state, count in self.receipts.items():
+                metrics.receipt(state.stat_word, count)
             self.receipts.clear()
 
 
@@ -546,7 +547,12 @@ class Bind:
                 pdu, arrived = queue.popleft()
                 pending = _PendingAck(self, pdu, arrived + patience) if deferred else None
                 item = read_inbound(pdu, self.name, arrived, pending.answer if pending else None)
-                self._count_inbound(item, counts)
+                receipt = item.receipt
+                if receipt is not None:
+                    by_state = counts.receipts
+                    by_state[receipt.state] = by_state.get(receipt.state, 0) + 1
+                else:
+                    self._count_inbound(item, counts)
                 taken = False
                 channel = self._inbound
                 if channel is not None:
@@ -560,7 +566,8 @@ class Bind:
                             taken = True
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
                         pass
-                self._note_taken(taken, patience)
+                if not taken or self._inbound_refused:
+                    self._note_taken(taken, patience)
                 if pending is None or not taken:
                     self._answer_inbound(pdu, 0 if taken else error_status, counts)
                     if pending is not None:
@@ -806,8 +813,7 @@ class Bind:
     def _count_inbound(self, item: Inbound, counts: _InboundCounts) -> None:
         receipt = item.receipt
         if receipt is not None:
-            stat_word = receipt.state.stat_word
-            counts.receipts[stat_word] = counts.receipts.get(stat_word, 0) + 1
+            counts.receipts[receipt.state] = counts.receipts.get(receipt.state, 0) + 1
         elif item.receipt_error is not None:
             self._log.warning("unreadable delivery receipt", error=str(item.receipt_error))
         elif not item.is_receipt:

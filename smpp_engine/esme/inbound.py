@@ -62,7 +62,17 @@ class Inbound:
 def _is_report(esm_class: int) -> bool:
     # An intermediate notification taken for an MO message would reach the
     # consumer's service (billing) as if the phone had sent its text.
-    return is_receipt(esm_class) or is_intermediate_notification(esm_class)
+    return esm_class & _MESSAGE_TYPE in _REPORT_TYPES
+
+
+# esm_class's message type bits, and their values for a delivery receipt and for
+# an intermediate notification (what is_receipt and is_intermediate_notification test).
+_MESSAGE_TYPE = 0x3C
+_REPORT_TYPES = frozenset(
+    esm_class & _MESSAGE_TYPE
+    for esm_class in range(256)
+    if is_receipt(esm_class) or is_intermediate_notification(esm_class)
+)
 
 
 def read_inbound(
