@@ -17,6 +17,9 @@ from .status import CommandStatus
 DEFAULT_MAX_COMMAND_LENGTH = 64 * 1024
 # Three times cheaper than int.from_bytes on a slice, once per PDU.
 _unpack_length = struct.Struct(">I").unpack_from
+# A remainder shorter than this is copied in front of the next piece; a longer one
+# (a long PDU still arriving) is grown in place.
+_COPY_LIMIT = 4096
 _unpack_header = HEADER.unpack_from
 _decoders = DECODERS
 
@@ -36,18 +39,33 @@ class PduStream:
         if max_command_length < HEADER_SIZE:
             raise ValueError(f"max_command_length must be at least {HEADER_SIZE}")
         self.max_command_length = max_command_length
-        self._buffer = bytearray()
+        # bytes while whole PDUs arrive: a PDU is then one slice of what was received.
+        # A bytearray while a long PDU arrives in many pieces (see feed).
+        self._buffer: bytes | bytearray = b""
         self._offset = 0
         self._broken: PduError | None = None
         self._deferred: PduError | None = None
 
     def feed(self, data: bytes) -> None:
         """Append received bytes."""
-        if self._offset and self._offset == len(self._buffer):
-            # Everything consumed: start over instead of growing or shifting.
-            self._buffer.clear()
-            self._offset = 0
-        self._buffer += data
+        buffer = self._buffer
+        offset = self._offset
+        self._offset = 0
+        if offset == len(buffer):
+            # Everything consumed: start over from what came (not even a copy).
+            self._buffer = bytes(data)
+        elif len(buffer) - offset < _COPY_LIMIT and buffer.__class__ is bytes:
+            # The start of a PDU is left over: copying it once is the cheapest.
+            self._buffer = buffer[offset:] + data
+        else:
+            # A long PDU arriving in pieces: grow in place, so that the cost stays
+            # linear however small the pieces.
+            if buffer.__class__ is bytes:
+                buffer = bytearray(memoryview(buffer)[offset:])
+            elif offset:
+                del buffer[:offset]  # type: ignore[union-attr]
+            buffer += data
+            self._buffer = buffer
 
     @property
     def buffered(self) -> int:
@@ -85,13 +103,10 @@ class PduStream:
             raise self._broken
         if available < length:
             return None
-        data = bytes(buffer[offset : offset + length])
-        offset += length
-        if offset > 65536 and offset * 2 > len(buffer):
-            # Drop the consumed prefix now and then, not per PDU, so the cost stays linear.
-            del buffer[:offset]
-            offset = 0
-        self._offset = offset
+        data = buffer[offset : offset + length]
+        if data.__class__ is not bytes:
+            data = bytes(data)
+        self._offset = offset + length
         _, command_id, status, sequence = _unpack_header(data)
         decode = _decoders.get(command_id)
         if decode is None:

@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 
 from smpp_engine.protocol import (
     CommandStatus,
+    DataSm,
     EnquireLink,
     Pdu,
     PduError,
     PduStream,
     SubmitSm,
+    Tag,
     encode_pdu,
 )
 
@@ -139,3 +141,28 @@ def test_mutated_pdus_yield_pdus_or_the_typed_error(pdu: Pdu, flips: list[tuple[
     stream = PduStream()
     stream.feed(bytes(wire))
     _drain(stream)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(4000, 60_000), st.lists(st.integers(1, 5000), min_size=1, max_size=30))
+def test_a_long_pdu_arrives_whole_in_pieces_of_any_size(size: int, pieces: list[int]) -> None:
+    # Longer than what the stream copies in front of the next piece: it grows in place.
+    payload = {Tag.message_payload.value: bytes(range(256)) * (size // 256)}
+    pdus: list[Pdu] = [
+        EnquireLink(sequence_number=1),
+        DataSm(sequence_number=2, destination_addr="1", tlvs=payload),
+        EnquireLink(sequence_number=3),
+        DataSm(sequence_number=4, destination_addr="2", tlvs=payload),
+    ]
+    wire = b"".join(encode_pdu(p) for p in pdus)
+    stream = PduStream()
+    out: list[Pdu] = []
+    position = 0
+    for n in itertools.cycle(pieces):
+        if position >= len(wire):
+            break
+        stream.feed(wire[position : position + n])
+        position += n
+        out.extend(stream.pdus())
+    assert out == pdus
+    assert stream.buffered == 0
