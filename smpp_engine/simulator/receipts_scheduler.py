@@ -125,12 +125,13 @@ class ReceiptPlanner:
             for state in MessageState
         }
         self._tlv_octets = {state: _around_id(tlvs) for state, tlvs in self._tlv_templates.items()}
-        self._id: Callable[[MessageRecord], str]
+        # The receipt's id as octets: it goes into octets, and into a str only for build.
+        self._id: Callable[[MessageRecord], bytes]
         if settings.id_format == "same":
             self._id = _same_id
         else:
             encode = id_encoder(settings.id_format)
-            self._id = lambda record: encode(record.number).decode("ascii")
+            self._id = lambda record: encode(record.number)
         #: (state, delay) of every message when nothing varies; None otherwise.
         self.constant_outcome: tuple[MessageState, float] | None = None
         delay = constant_value(settings.delay)
@@ -271,7 +272,7 @@ class ReceiptPlanner:
         tlvs: Tlvs = {}
         if self.settings.format != "text":
             tlvs = dict(self._tlv_templates[state])
-            tlvs[_RECEIPTED_MESSAGE_ID] = message_id
+            tlvs[_RECEIPTED_MESSAGE_ID] = message_id.decode("ascii")
         pdu = record.pdu
         reference = pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None
         if reference is not None:
@@ -304,14 +305,13 @@ class ReceiptPlanner:
         the id, the text around the id): encoding a deliver_sm per receipt cost
         the simulator more than anything else it did for one.
         """
-        message_id, short_message, (ton, npi) = self._content(record, destination, state, now)
+        id_octets, short_message, (ton, npi) = self._content(record, destination, state, now)
         pdu = record.pdu
         addresses = _encoded_addresses(
             ton, npi, destination, pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr
         )
         reference = pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None
         reference_octets = b"" if reference is None else _encoded_reference(reference)
-        id_octets = message_id.encode("ascii")
         if (
             addresses is None
             or reference_octets is None
@@ -333,14 +333,14 @@ class ReceiptPlanner:
 
     def _content(
         self, record: MessageRecord, destination: str, state: MessageState, now: float
-    ) -> tuple[str, bytes, tuple[int, int]]:
+    ) -> tuple[bytes, bytes, tuple[int, int]]:
         """A receipt's id, its short_message, and the ton and npi of ``destination``."""
         settings = self.settings
         message_id = self._id(record)
         short_message = b""
         if settings.format != "tlv":
             head, tail = self._text_template(state, record.wall_time, self._clock.wall(now))
-            short_message = head + message_id.encode("ascii") + tail
+            short_message = head + message_id + tail
             if settings.include_text:
                 short_message += _preview(record)
         pdu = record.pdu
@@ -398,8 +398,8 @@ def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
 
 
-def _same_id(record: MessageRecord) -> str:
-    return record.message_id
+def _same_id(record: MessageRecord) -> bytes:
+    return record.message_id_octets
 
 
 def _preview(record: MessageRecord) -> bytes:
