@@ -17,6 +17,7 @@ import trio
 
 from smpp_engine import logs
 from smpp_engine.esme import EsmeConfig, Inbound, SubmitOutcome, open_bind
+from smpp_engine.heap import settle_after_start
 from smpp_engine.protocol import SubmitSm
 
 TEXT = b"Benchmark message for the SMPP gateway engine."
@@ -157,6 +158,7 @@ async def run_load(port: int, messages: int, window: int, *, receipts: bool) -> 
 
 def load(port: int, messages: int, window: int, *, receipts: bool = False) -> LoadResult:
     logs.configure("warning")  # per-bind info lines would drown the table
+    settle_after_start()  # as the engine's own processes do (smpp_engine.heap)
     return trio.run(partial(run_load, receipts=receipts), port, messages, window)
 
 
