@@ -76,8 +76,10 @@ class ReceiptPlanner:
     """Plans, schedules and builds receipts under the current receipt settings."""
 
     __slots__ = (
+        "_around_ids",
         "_before",
         "_clock",
+        "_date_unit",
         "_delay",
         "_duplicate",
         "_errors",
@@ -124,6 +126,8 @@ class ReceiptPlanner:
             state: receipt_tlvs(self.receipt(state, _ID_MARK, 0.0, 0.0, None))
             for state in MessageState
         }
+        self._date_unit = 1 if settings.date_digits == 12 else 60
+        self._around_ids: dict[tuple[object, ...], list[bytes]] = {}
         self._tlv_octets = {state: _around_id(tlvs) for state, tlvs in self._tlv_templates.items()}
         # The receipt's id as octets: it goes into octets, and into a str only for build.
         self._id: Callable[[MessageRecord], bytes]
@@ -301,35 +305,91 @@ class ReceiptPlanner:
         """:meth:`build`'s deliver_sm encoded, without its header; None when some
         field cannot be encoded (then build it, and the encoder names the field).
 
-        Spliced from pieces encoded once (the addresses, each state's TLVs around
-        the id, the text around the id): encoding a deliver_sm per receipt cost
-        the simulator more than anything else it did for one.
+        Encoding a deliver_sm per receipt cost the simulator more than anything
+        else it did for one. Receipts that differ only in their id (same state,
+        dates to the unit written, addresses, message text, reference) have the
+        same octets around it: those are made once, and each receipt joins them
+        with its id.
         """
-        id_octets, short_message, (ton, npi) = self._content(record, destination, state, now)
+        id_octets = self._id(record)
+        pdu = record.pdu
+        if isinstance(pdu, SubmitMulti):
+            ton, npi = _multi_address(pdu, destination)
+        else:
+            ton, npi = pdu.dest_addr_ton, pdu.dest_addr_npi
+        unit = self._date_unit
+        key = (
+            state,
+            int(record.wall_time // unit),
+            int(self._clock.wall(now) // unit),
+            len(id_octets),
+            intermediate,
+            ton,
+            npi,
+            destination,
+            pdu.source_addr_ton,
+            pdu.source_addr_npi,
+            pdu.source_addr,
+            record.short_message,
+            pdu.data_coding,
+            pdu.esm_class & _UDHI,
+            pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None,
+        )
+        around = self._around_ids.get(key)
+        if around is None:
+            if len(self._around_ids) >= _TEMPLATE_CACHE:
+                self._around_ids.clear()
+            around = self._around_ids[key] = self._around_id_octets(
+                record, destination, state, now, intermediate, len(id_octets), (ton, npi)
+            )
+        return id_octets.join(around) if around else None
+
+    def _around_id_octets(  # noqa: PLR0917 - the parts of build_octets' key
+        self,
+        record: MessageRecord,
+        destination: str,
+        state: MessageState,
+        now: float,
+        intermediate: bool,
+        id_length: int,
+        address: tuple[int, int],
+    ) -> list[bytes]:
+        """The octets of a receipt's body between which its id goes; empty when it
+        cannot be encoded."""
+        settings = self.settings
         pdu = record.pdu
         addresses = _encoded_addresses(
-            ton, npi, destination, pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr
+            *address, destination, pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr
         )
         reference = pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None
         reference_octets = b"" if reference is None else _encoded_reference(reference)
+        head = tail = b""
+        if settings.format != "tlv":
+            head, tail = self._text_template(state, record.wall_time, self._clock.wall(now))
+            if settings.include_text:
+                tail += _preview(record)
+        sm_length = len(head) + id_length + len(tail) if settings.format != "tlv" else 0
         if (
             addresses is None
             or reference_octets is None
-            or len(short_message) > _MAX_SHORT_MESSAGE
-            or len(id_octets) >= _MAX_RECEIPTED_ID
+            or sm_length > _MAX_SHORT_MESSAGE
+            or id_length >= _MAX_RECEIPTED_ID
         ):
-            return None
-        parts = [
-            addresses,
-            _AFTER_ADDRESSES[_INTERMEDIATE if intermediate else _RECEIPT],
-            _LENGTH_OCTET[len(short_message)],
-            short_message,
+            return []
+        around = [
+            addresses
+            + _AFTER_ADDRESSES[_INTERMEDIATE if intermediate else _RECEIPT]
+            + _LENGTH_OCTET[sm_length]
         ]
-        if self.settings.format != "text":
+        if settings.format != "tlv":  # the text: ... id:<id> ...
+            around[-1] += head
+            around.append(tail)
+        if settings.format != "text":  # receipted_message_id: its header, <id>, NUL
             before, after = self._tlv_octets[state]
-            parts += (before, _ID_HEADS[len(id_octets)], id_octets, b"\x00", after)
-        parts.append(reference_octets)
-        return b"".join(parts)
+            around[-1] += before + _ID_HEADS[id_length]
+            around.append(b"\x00" + after)
+        around[-1] += reference_octets
+        return around
 
     def _content(
         self, record: MessageRecord, destination: str, state: MessageState, now: float
@@ -377,7 +437,7 @@ class ReceiptPlanner:
         the id, and messages splice their id and text preview in. That is a
         seventh of its cost per receipt.
         """
-        unit = 1 if self.settings.date_digits == 12 else 60
+        unit = self._date_unit
         key = (state, int(submitted // unit), int(done // unit))
         cached = self._templates.get(key)
         if cached is not None:

@@ -3,6 +3,8 @@ exactly what encoding the deliver_sm gives, whatever the message and the setting
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -41,22 +43,45 @@ def _record(
     return MessageRecord(number, message_id, "esme", "esme/TRX#1", pdu, NOW, NOW, state, NOW)
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    receipts=_RECEIPT_FIELDS,
-    number=st.integers(min_value=1, max_value=2**40),
-    source=_ADDRESS,
-    destination=_ADDRESS,
-    tons=st.tuples(*[st.integers(0, 255)] * 4),
-    text=st.binary(max_size=160),
-    data_coding=st.sampled_from([0, 3, 8]),
-    reference=st.none() | st.integers(0, 0xFFFF) | st.integers(0x10000, 0x20000),
-    state=st.sampled_from(list(MessageState)),
-    intermediate=st.booleans(),
-    data_sm=st.booleans(),
-)
+_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "number": st.integers(min_value=1, max_value=2**40),
+    "source": _ADDRESS,
+    "destination": _ADDRESS,
+    "tons": st.tuples(*[st.integers(0, 255)] * 4),
+    "text": st.binary(max_size=160),
+    "data_coding": st.sampled_from([0, 3, 8]),
+    "reference": st.none() | st.integers(0, 0xFFFF) | st.integers(0x10000, 0x20000),
+    "state": st.sampled_from(list(MessageState)),
+    "intermediate": st.booleans(),
+    "data_sm": st.booleans(),
+    "later": st.sampled_from([0.0, 0.5, 59.0, 3600.0]),
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(receipts=_RECEIPT_FIELDS, data=st.data())
 def test_receipt_octets_are_the_deliver_sm_encoded(
-    receipts: dict[str, object],
+    receipts: dict[str, object], data: st.DataObject
+) -> None:
+    # One simulator for a message and its variants, each differing from it in one
+    # field: what the simulator keeps from one receipt must not leak into another.
+    sim = Simulator(parse_scenario({"receipts": receipts}))
+    message = data.draw(st.fixed_dictionaries(_FIELDS))
+    _check_octets(sim, **message)
+    _check_octets(sim, **{**message, "number": message["number"] ^ 1})  # another id
+    for name in data.draw(st.lists(st.sampled_from(sorted(_FIELDS)), max_size=8)):
+        variant = {**message, name: data.draw(_FIELDS[name])}
+        if name == "tons":  # one of the four
+            at = data.draw(st.integers(0, 3))
+            variant["tons"] = tuple(
+                data.draw(st.integers(0, 255)) if i == at else ton
+                for i, ton in enumerate(message["tons"])
+            )
+        _check_octets(sim, **variant)
+
+
+def _check_octets(
+    sim: Simulator,
     number: int,
     source: str,
     destination: str,
@@ -67,9 +92,9 @@ def test_receipt_octets_are_the_deliver_sm_encoded(
     state: MessageState,
     intermediate: bool,
     data_sm: bool,
+    later: float,
 ) -> None:
-    sim = Simulator(parse_scenario({"receipts": receipts}))
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "source_addr_ton": tons[0],
         "source_addr_npi": tons[1],
         "source_addr": source,
@@ -80,15 +105,16 @@ def test_receipt_octets_are_the_deliver_sm_encoded(
         "tlvs": {} if reference is None else {Tag.user_message_reference.value: reference},
     }
     if data_sm:
-        fields["tlvs"] = {**fields["tlvs"], Tag.message_payload.value: text}  # type: ignore[dict-item]
-        pdu: SubmitSm | DataSm = DataSm(**fields)  # type: ignore[arg-type]
+        fields["tlvs"] = {**fields["tlvs"], Tag.message_payload.value: text}
+        pdu: SubmitSm | DataSm = DataSm(**fields)
     else:
-        pdu = SubmitSm(short_message=text, **fields)  # type: ignore[arg-type]
+        pdu = SubmitSm(short_message=text, **fields)
     record = _record(sim, number, pdu, state)
+    now = NOW + later
 
-    body = sim.receipts.build_octets(record, destination, state, NOW, intermediate=intermediate)
+    body = sim.receipts.build_octets(record, destination, state, now, intermediate=intermediate)
 
-    receipt = sim.receipts.build(record, destination, state, NOW, intermediate=intermediate)
+    receipt = sim.receipts.build(record, destination, state, now, intermediate=intermediate)
     receipt.sequence_number = 42
     if body is None:
         with pytest.raises(PduError):
