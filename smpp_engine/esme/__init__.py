@@ -19,7 +19,7 @@ from .errors import (
     NotBoundError,
     TlsError,
 )
-from .inbound import Inbound, read_inbound
+from .inbound import Inbound, InboundSink, read_inbound
 from .outcomes import Outcome, OutcomeSink, OutcomeStream, SubmitOutcome, UnknownReason
 from .pool import BindPool, open_pool
 from .sender import SendReport, send_texts
@@ -39,6 +39,7 @@ __all__ = [
     "EsmeConfig",
     "EsmeError",
     "Inbound",
+    "InboundSink",
     "LinkLostError",
     "NotBoundError",
     "Outcome",

@@ -61,7 +61,7 @@ from ._nurseries import open_unwrapping_nursery
 from .bind_metrics import BindMetrics
 from .config import BindType, EsmeConfig
 from .errors import BindRejectedError, EsmeError, LinkLostError, NotBoundError
-from .inbound import Inbound, read_inbound
+from .inbound import Inbound, InboundSink, read_inbound
 from .outcomes import OutcomeSink, SubmitOutcome
 from .transport import open_stream
 from .triage import Pause, Triage
@@ -154,8 +154,9 @@ class Bind:
     """One bound connection. Made by :func:`open_bind`, which connects and binds.
 
     Outcomes of :meth:`send` go to ``on_outcomes`` (dropped, but counted, when it
-    is None). Inbound deliver_sm/data_sm go to ``inbound``; without one they are
-    answered with ``config.deliver_error_status`` so the SMSC keeps them.
+    is None). Inbound deliver_sm/data_sm go to ``inbound``, one by one, or in
+    batches to ``on_inbound``; without either they are answered with
+    ``config.deliver_error_status`` so the SMSC keeps them.
     ``controller`` is asked before every request and told about throttling.
     ``room_signal`` (shared by a pool) is unparked whenever window slots free up.
     """
@@ -168,14 +169,18 @@ class Bind:
         controller: RateController | None = None,
         on_outcomes: OutcomeSink | None = None,
         inbound: trio.MemorySendChannel[Inbound] | None = None,
+        on_inbound: InboundSink | None = None,
         room_signal: trio.lowlevel.ParkingLot | None = None,
     ) -> None:
+        if inbound is not None and on_inbound is not None:
+            raise TypeError("give inbound (a channel) or on_inbound (a sink), not both")
         self.config = config
         self.name = config.name
         self._stream = stream
         self._controller: RateController = controller if controller is not None else Unlimited()
         self._sink = on_outcomes
         self._inbound = inbound
+        self._inbound_sink = on_inbound
         self._room_signal = room_signal
         self._metrics = BindMetrics(config.name)
         self._log = _log.bind(bind=config.name)
@@ -526,7 +531,12 @@ class Bind:
         lot = self._inbound_lot
         error_status = self.config.deliver_error_status
         patience = self.config.deliver_timeout
-        deferred = self.config.ack_inbound and self._inbound is not None
+        deferred = self.config.ack_inbound and (
+            self._inbound is not None or self._inbound_sink is not None
+        )
+        if self._inbound_sink is not None:
+            await self._deliver_in_batches(self._inbound_sink, deferred)
+            return
         # Counted per stretch, added to the metrics when it ends (and when this stops).
         counts = _InboundCounts()
         try:
@@ -545,14 +555,7 @@ class Bind:
                     await trio.lowlevel.cancel_shielded_checkpoint()
                     continue
                 pdu, arrived = queue.popleft()
-                pending = _PendingAck(self, pdu, arrived + patience) if deferred else None
-                item = read_inbound(pdu, self.name, arrived, pending.answer if pending else None)
-                receipt = item.receipt
-                if receipt is not None:
-                    by_state = counts.receipts
-                    by_state[receipt.state] = by_state.get(receipt.state, 0) + 1
-                else:
-                    self._count_inbound(item, counts)
+                item, pending = self._read_inbound(pdu, arrived, deferred, counts)
                 taken = False
                 channel = self._inbound
                 if channel is not None:
@@ -576,6 +579,54 @@ class Bind:
                     self._unacked.append(pending)
                     if len(self._unacked) == 1:
                         self._ack_lot.unpark()
+        finally:
+            counts.flush(self._metrics)
+
+    async def _deliver_in_batches(self, sink: InboundSink, deferred: bool) -> None:
+        """The deliverer with an :data:`InboundSink`: what is queued goes in one call,
+        up to a stretch at a time, then every PDU of it is answered (or its answer
+        left to :meth:`Inbound.ack`)."""
+        queue = self._inbound_queue
+        lot = self._inbound_lot
+        patience = self.config.deliver_timeout
+        counts = _InboundCounts()
+        try:
+            while True:
+                while not queue:
+                    counts.flush(self._metrics)
+                    await lot.park()
+                batch: list[Inbound] = []
+                pendings: list[_PendingAck | None] = []
+                while queue and len(batch) < _INBOUND_STRETCH:
+                    pdu, arrived = queue.popleft()
+                    item, pending = self._read_inbound(pdu, arrived, deferred, counts)
+                    batch.append(item)
+                    pendings.append(pending)
+                taken = True
+                try:
+                    sink(batch)
+                except Exception:
+                    # The application's fault, not the SMSC's: these are answered with
+                    # the error status (the SMSC keeps them) and the bind goes on.
+                    self._log.exception("on_inbound raised; answering its batch with an error")
+                    taken = False
+                if not taken or self._inbound_refused:
+                    self._note_taken(taken, patience)
+                status = 0 if taken else self.config.deliver_error_status
+                for item, pending in zip(batch, pendings, strict=True):
+                    if pending is None or not taken:
+                        self._answer_inbound(item.pdu, status, counts)
+                        if pending is not None:
+                            pending.done = True
+                    else:
+                        self._unacked.append(pending)
+                        if len(self._unacked) == 1:
+                            self._ack_lot.unpark()
+                # Counted before the answers leave (a scrape after them finds them);
+                # then the writer sends them: the SMSC, whose deliver window they
+                # hold, goes on meanwhile.
+                counts.flush(self._metrics)
+                await trio.lowlevel.cancel_shielded_checkpoint()
         finally:
             counts.flush(self._metrics)
 
@@ -810,6 +861,22 @@ class Bind:
             )
         self._inbound_refused = refused + 1
 
+    def _read_inbound(
+        self, pdu: DeliverSm | DataSm, arrived: float, deferred: bool, counts: _InboundCounts
+    ) -> tuple[Inbound, _PendingAck | None]:
+        """``pdu`` as the application gets it (with its deferred answer), counted."""
+        pending = (
+            _PendingAck(self, pdu, arrived + self.config.deliver_timeout) if deferred else None
+        )
+        item = read_inbound(pdu, self.name, arrived, pending.answer if pending else None)
+        receipt = item.receipt
+        if receipt is not None:
+            by_state = counts.receipts
+            by_state[receipt.state] = by_state.get(receipt.state, 0) + 1
+        else:
+            self._count_inbound(item, counts)
+        return item, pending
+
     def _count_inbound(self, item: Inbound, counts: _InboundCounts) -> None:
         receipt = item.receipt
         if receipt is not None:
@@ -858,6 +925,7 @@ async def open_bind(
     controller: RateController | None = None,
     on_outcomes: OutcomeSink | None = None,
     inbound: trio.MemorySendChannel[Inbound] | None = None,
+    on_inbound: InboundSink | None = None,
     room_signal: trio.lowlevel.ParkingLot | None = None,
 ) -> AsyncIterator[Bind]:
     """Connect, bind, and yield the bound :class:`Bind`; unbind gracefully on exit.
@@ -876,6 +944,7 @@ async def open_bind(
         controller=controller,
         on_outcomes=on_outcomes,
         inbound=inbound,
+        on_inbound=on_inbound,
         room_signal=room_signal,
     )
     error: EsmeError | None = None

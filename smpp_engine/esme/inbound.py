@@ -15,7 +15,7 @@ from ..protocol import (
     parse_receipt,
 )
 
-__all__ = ["Inbound", "read_inbound"]
+__all__ = ["Inbound", "InboundSink", "read_inbound"]
 
 
 @dataclass(slots=True)
@@ -57,6 +57,14 @@ class Inbound:
     def is_receipt(self) -> bool:
         """A delivery receipt or an intermediate notification: never an MO message."""
         return _is_report(self.pdu.esm_class)
+
+
+#: Takes the inbound messages of a bind in batches (``on_inbound``), on the bind's own
+#: task: it must return at once (count, match, hand over with ``send_nowait``). The
+#: SMSC gets each one's deliver_sm_resp when it returns (or at :meth:`Inbound.ack`
+#: with ``ack_inbound``); if it raises, the whole batch is answered with the bind's
+#: ``deliver_error_status``, so the SMSC delivers them again later.
+InboundSink = Callable[[list[Inbound]], None]
 
 
 def _is_report(esm_class: int) -> bool:

@@ -253,3 +253,77 @@ async def test_a_burst_is_counted_whole_by_the_time_its_answers_have_left(
         after = _inbound_counts()
     assert [x - y for x, y in zip(after, before, strict=True)] == [60, 10, 70]
     receive.close()
+
+
+# --- in batches: on_inbound ------------------------------------------------------------
+
+
+async def test_on_inbound_takes_a_burst_in_batches_each_answered_rok(smsc: FakeSmsc) -> None:
+    batches: list[list[Inbound]] = []
+    before = _inbound_counts()
+    async with open_bind(make_config(smsc), on_inbound=batches.append):
+        link = smsc.bound_links[0]
+        for n in range(70):
+            link.session.send_request(
+                receipt_pdu(f"M{n}", MessageState.DELIVERED), trio.current_time()
+            )
+        await link.deliver(mo())
+        await link.flush()
+        answers = await wait_answers(link, 71)
+        after = _inbound_counts()
+    items = [item for batch in batches for item in batch]
+    assert [i.receipt.message_id for i in items[:70] if i.receipt] == [f"M{n}" for n in range(70)]
+    assert items[70].receipt is None and isinstance(items[70].pdu, DeliverSm)
+    assert 1 < len(batches) <= 71  # more than one call: batches are bounded (a stretch)
+    assert max(len(batch) for batch in batches) <= bind_module._INBOUND_STRETCH
+    assert [a.command_status for a in answers] == [0] * 71
+    assert [x - y for x, y in zip(after, before, strict=True)] == [70, 0, 71]
+
+
+async def test_a_batch_whose_sink_raises_is_answered_with_the_error_and_the_bind_goes_on(
+    smsc: FakeSmsc, logs: list[MutableMapping[str, Any]]
+) -> None:
+    calls: list[int] = []
+
+    def sink(batch: list[Inbound]) -> None:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise RuntimeError("application bug")
+
+    config = make_config(smsc, deliver_error_status=S.ESME_RX_P_APPN)
+    async with open_bind(config, on_inbound=sink) as bind:
+        link = smsc.bound_links[0]
+        await link.deliver(mo(b"first"))
+        (refused,) = await wait_answers(link, 1)
+        await link.deliver(mo(b"second"))
+        answers = await wait_answers(link, 2)
+        assert (await bind.submit(submit_sm())).accepted  # still bound and working
+    assert refused.command_status == S.ESME_RX_P_APPN and answers[1].command_status == 0
+    assert calls == [1, 1]
+    assert any(e["log_level"] == "error" and "on_inbound" in e["event"] for e in logs)
+
+
+async def test_on_inbound_with_deferred_ack(smsc: FakeSmsc, autojump_clock: Any) -> None:
+    items: list[Inbound] = []
+    config = make_config(smsc, deliver_timeout=5.0, ack_inbound=True)
+    async with open_bind(config, on_inbound=items.extend):
+        link = smsc.bound_links[0]
+        await link.deliver(mo(b"one"))
+        await link.deliver(mo(b"two"))
+        while len(items) < 2:
+            await trio.sleep(0.01)
+        await trio.sleep(1.0)
+        assert link.responses == []
+        items[1].ack()
+        (answer,) = await wait_answers(link, 1)
+        assert answer.sequence_number == items[1].pdu.sequence_number
+        await trio.sleep(5.0)  # the other one is refused at its deadline
+        answers = await wait_answers(link, 2)
+    assert answer.command_status == 0 and answers[1].command_status == S.ESME_RX_T_APPN
+
+
+async def test_a_channel_and_a_sink_cannot_both_take_inbound(smsc: FakeSmsc) -> None:
+    send, _receive = trio.open_memory_channel[Inbound](1)
+    with pytest.raises(TypeError, match="not both"):
+        async with open_bind(make_config(smsc), inbound=send, on_inbound=print):
+            pass
