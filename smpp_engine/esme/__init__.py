@@ -1,7 +1,8 @@
 """The ESME client: binds to an SMSC over trio, on top of the sans-IO protocol core.
 
 - :func:`open_bind` / :class:`Bind`: one connection, bound; ``send`` (streaming,
-  outcomes in batches to a sink) and ``submit`` (await one outcome).
+  outcomes in batches to a sink) and ``submit`` (await one outcome); inbound
+  messages on a channel or in batches to a sink.
 - :func:`supervise` / :class:`SupervisedBind`: a bind that reconnects for ever.
 - :func:`open_pool` / :class:`BindPool`: several binds to one account.
 - :func:`send_texts` / :class:`SendReport`: what ``smpp-engine send`` runs.
