@@ -571,14 +571,7 @@ class Bind:
                         pass
                 if not taken or self._inbound_refused:
                     self._note_taken(taken, patience)
-                if pending is None or not taken:
-                    self._answer_inbound(pdu, 0 if taken else error_status, counts)
-                    if pending is not None:
-                        pending.done = True
-                else:
-                    self._unacked.append(pending)
-                    if len(self._unacked) == 1:
-                        self._ack_lot.unpark()
+                self._settle(pdu, pending, 0 if taken else error_status, counts)
         finally:
             counts.flush(self._metrics)
 
@@ -614,14 +607,7 @@ class Bind:
                     self._note_taken(taken, patience)
                 status = 0 if taken else self.config.deliver_error_status
                 for item, pending in zip(batch, pendings, strict=True):
-                    if pending is None or not taken:
-                        self._answer_inbound(item.pdu, status, counts)
-                        if pending is not None:
-                            pending.done = True
-                    else:
-                        self._unacked.append(pending)
-                        if len(self._unacked) == 1:
-                            self._ack_lot.unpark()
+                    self._settle(item.pdu, pending, status, counts)
                 # Counted before the answers leave (a scrape after them finds them);
                 # then the writer sends them: the SMSC, whose deliver window they
                 # hold, goes on meanwhile.
@@ -629,6 +615,24 @@ class Bind:
                 await trio.lowlevel.cancel_shielded_checkpoint()
         finally:
             counts.flush(self._metrics)
+
+    def _settle(
+        self,
+        pdu: DeliverSm | DataSm,
+        pending: _PendingAck | None,
+        status: int,
+        counts: _InboundCounts,
+    ) -> None:
+        """Answer a message handed over (ESME_ROK) or not (``status``); or, taken with
+        its answer deferred, leave it to :meth:`Inbound.ack` until its deadline."""
+        if pending is None or status:
+            self._answer_inbound(pdu, status, counts)
+            if pending is not None:
+                pending.done = True
+        else:
+            self._unacked.append(pending)
+            if len(self._unacked) == 1:
+                self._ack_lot.unpark()
 
     async def _ack_deadlines(self) -> None:
         """Answer with the error status every deferred ack not given in time, in arrival order."""

@@ -115,7 +115,14 @@ from .smpp_time import format_absolute, format_relative, parse_smpp_time
 from .status import CommandStatus, as_status, status_name
 from .stream import DEFAULT_MAX_COMMAND_LENGTH, PduStream
 from .tlv import NetworkErrorCode, Tag, Tlvs, TlvValue, tag_name
-from .window import MAX_SEQUENCE, InFlight, SequenceAllocator, Window, WindowFull
+from .window import (
+    MAX_SEQUENCE,
+    EncodedInFlight,
+    InFlight,
+    SequenceAllocator,
+    Window,
+    WindowFull,
+)
 
 __all__ = [
     "BOUND_STATES",
@@ -156,6 +163,7 @@ __all__ = [
     "DeliverSmResp",
     "DistributionList",
     "Duplicate",
+    "EncodedInFlight",
     "EnquireLink",
     "EnquireLinkResp",
     "EsmClass",

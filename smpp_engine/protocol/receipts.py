@@ -375,7 +375,6 @@ class _TextUnread(Receipt):
     def _read(self) -> None:
         body = self._body
         assert body is not None
-        self._body = None
         found, extra, text = _read_text(body)
         slots = _SLOTS
         slots["error"].__set__(self, found.get("err"))
@@ -385,6 +384,9 @@ class _TextUnread(Receipt):
         slots["done_date"].__set__(self, _date(found.get("done date")))
         slots["text"].__set__(self, text)
         slots["extra"].__set__(self, extra)
+        # Last: a reader on another thread meanwhile reads the text again (the same
+        # fields), never a field not yet set.
+        self._body = None
 
     error = _from_text("error")
     submitted = _from_text("submitted")

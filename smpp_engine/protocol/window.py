@@ -6,8 +6,8 @@ Responses match only this side's own outstanding requests; the peer numbers its
 requests in a separate space. A request that is never answered leaves the table
 at its deadline and its outcome is UNKNOWN: the SMSC may have taken it.
 
-Public names: ``MAX_SEQUENCE``, ``SequenceAllocator``, ``InFlight``, ``Window``,
-``WindowFull``.
+Public names: ``MAX_SEQUENCE``, ``SequenceAllocator``, ``InFlight``,
+``EncodedInFlight``, ``Window``, ``WindowFull``.
 """
 
 from __future__ import annotations
