@@ -157,7 +157,11 @@ class Gateway:
 
     async def _run(self, task_status: Any) -> None:
         settings = self.settings
-        async with open_store(settings.store.url) as store:
+        async with open_store(
+            settings.store.url,
+            pool_size=settings.store.pool_size,
+            answers_pool_size=settings.store.answers_pool_size,
+        ) as store:
             self.store = store
             # Checked before anything starts, so the error comes alone.
             utility = await self._utility(store)

@@ -28,6 +28,7 @@ from ..campaigns import CampaignSettingError, QuietHours, RecipientTimeZones, pa
 from ..jobs.schedule import parse_time_of_day
 from ..pipeline import Pipeline
 from ..routing import RoutingTable
+from ..store.opening import open_store
 from .api_keys import DIGEST_PATTERN, SCOPES, Scope
 from .defaults import field_default, parameter_default
 from .priority import NamedPriority
@@ -63,6 +64,14 @@ class StoreSettings(Section):
     """``[store]``: where messages are kept."""
 
     url: str = "sqlite:///smpp-engine.db"
+    #: PostgreSQL: connections this process opens at most for messages, campaigns,
+    #: the HTTP API and billing (SQLite has one).
+    pool_size: int = Field(default=parameter_default(open_store, "pool_size"), ge=1, le=1000)
+    #: PostgreSQL: connections it opens at most, when the first is needed, for the SMS
+    #: self-service's answers (their statements are planned once per connection).
+    answers_pool_size: int = Field(
+        default=parameter_default(open_store, "answers_pool_size"), ge=1, le=1000
+    )
 
     @field_validator("url")
     @classmethod

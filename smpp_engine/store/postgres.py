@@ -51,6 +51,7 @@ from .messages.postgres_record import record_batch
 from .messages.recovery import UnleaseMove, plan_recovery, release_moves, unlease_moves
 from .messages.rules import ANSWERED_PART_STATES, check_updates, receipt_timeout
 from .mo.postgres import PostgresMo
+from .opening import ANSWERS_POOL_SIZE, POOL_SIZE
 from .pauses.postgres import PostgresPauses
 from .rates.postgres import PostgresRateShares
 from .retention.postgres import PostgresRetention
@@ -780,7 +781,6 @@ _PLANNED_SETTINGS = {
     "plan_cache_mode": "force_generic_plan",
     "enable_seqscan": "off",
 }
-_PLANNED_POOL_SIZE = 4
 
 
 async def _keep_session(connection: Any) -> None:
@@ -807,12 +807,12 @@ async def _create_pool(dsn: str, min_size: int, max_size: int, connect_timeout: 
     return pool
 
 
-async def _create_planned_pool(dsn: str, connect_timeout: float) -> Any:
+async def _create_planned_pool(dsn: str, max_size: int, connect_timeout: float) -> Any:
     """The planned pool (see _PLANNED_SETTINGS): it connects when first used."""
     return await asyncpg.create_pool(
         dsn,
         min_size=0,
-        max_size=_PLANNED_POOL_SIZE,
+        max_size=max_size,
         timeout=connect_timeout,
         server_settings=_PLANNED_SETTINGS,
         reset=_keep_session,
@@ -824,13 +824,14 @@ async def open_postgres_store(
     dsn: str,
     *,
     min_size: int = 1,
-    max_size: int = 8,
+    max_size: int = POOL_SIZE,
+    answers_max_size: int = ANSWERS_POOL_SIZE,
     connect_timeout: float = 10.0,
     bridge: AsyncioBridge | None = None,
 ) -> AsyncIterator[PostgresStore]:
     """Connect a pool of ``min_size``..``max_size`` connections, migrate, and yield the store.
-    A second pool of up to four connections, opened when the first SMS is answered,
-    plans once per connection (see ``_PLANNED_SETTINGS``).
+    A second pool of up to ``answers_max_size`` connections, which connect when the
+    first SMS is answered, plans once per connection (see ``_PLANNED_SETTINGS``).
 
     ``bridge``: run on this bridge (shared with other users); by default the
     store starts its own and stops it on exit. An unreachable server raises
@@ -847,7 +848,9 @@ async def open_postgres_store(
         except Exception as exc:
             raise _store_error("open", exc) from exc
         try:
-            planned = await bridge.call(_create_planned_pool, dsn, connect_timeout)
+            planned = await bridge.call(
+                _create_planned_pool, dsn, answers_max_size, connect_timeout
+            )
         except Exception as exc:
             await bridge.call(_close_pool, pool)
             raise _store_error("open", exc) from exc

@@ -271,3 +271,13 @@ def test_without_routing_there_is_no_table_and_with_it_the_default_is_the_first_
     assert table is not None
     assert table.default == ("primary",)
     assert [rule.routes for rule in table.rules] == [("backup",)]
+
+
+@pytest.mark.parametrize("key", ["pool_size", "answers_pool_size"])
+def test_a_pool_of_no_connections_is_named(tmp_path: Path, key: str) -> None:
+    problem = only(problems_of(tmp_path, f"[store]\n{key} = 0\n" + MINIMAL))
+    assert (problem.key, problem.message, problem.value) == (
+        f"store.{key}",
+        "expected greater than or equal to 1",
+        "0",
+    )

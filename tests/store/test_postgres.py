@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 import trio
 
+from smpp_engine.settings.model import StoreSettings
 from smpp_engine.store import (
     MessageState,
     MigrationError,
@@ -28,6 +29,7 @@ from smpp_engine.store import (
     StoreUnavailableError,
 )
 from smpp_engine.store.bridge import AsyncioBridge, open_bridge
+from smpp_engine.store.opening import open_store
 from smpp_engine.store.postgres import PostgresStore, open_postgres_store
 from smpp_engine.store.schema.postgres import SCHEMA_VERSION
 
@@ -407,3 +409,16 @@ async def test_a_closed_store_refuses_calls(pg_dsn: str) -> None:
     await store.aclose()  # idempotent
     with pytest.raises(StoreError, match="closed"):
         await store.count_by_state()
+
+
+async def test_the_pools_are_as_large_as_configured(pg_dsn: str) -> None:
+    async with open_store(pg_dsn, pool_size=2, answers_pool_size=1) as store:
+        assert isinstance(store, PostgresStore)
+        assert (store._pool.get_max_size(), store._planned.get_max_size()) == (2, 1)
+    async with open_store(pg_dsn) as store:  # what [store] gives when it says nothing
+        assert isinstance(store, PostgresStore)
+        defaults = StoreSettings()
+        assert (store._pool.get_max_size(), store._planned.get_max_size()) == (
+            defaults.pool_size,
+            defaults.answers_pool_size,
+        )
