@@ -23,7 +23,7 @@ from ._nurseries import open_unwrapping_nursery
 from .bind import Bind, build_request
 from .config import EsmeConfig
 from .errors import NotBoundError
-from .inbound import Inbound
+from .inbound import Inbound, InboundSink
 from .outcomes import OutcomeSink, SubmitOutcome
 from .supervisor import SupervisedBind
 
@@ -128,12 +128,13 @@ async def open_pool(
     controller: RateController | None = None,
     on_outcomes: OutcomeSink | None = None,
     inbound: trio.MemorySendChannel[Inbound] | None = None,
+    on_inbound: InboundSink | None = None,
     rng: random.Random | None = None,
 ) -> AsyncIterator[BindPool]:
     """``size`` supervised binds with ``config``'s credentials, named ``<name>-1``...
 
     They share ``controller`` (the account's rate), the outcome sink and the
-    inbound channel. Yields at once; requests wait for a bound member. A normal
+    inbound channel or sink. Yields at once; requests wait for a bound member. A normal
     exit drains and unbinds every member.
     """
     if size < 1:
@@ -146,6 +147,7 @@ async def open_pool(
             controller=controller,
             on_outcomes=on_outcomes,
             inbound=inbound,
+            on_inbound=on_inbound,
             room_signal=signal,
             rng=rng,
         )

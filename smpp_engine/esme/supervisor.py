@@ -26,7 +26,7 @@ from .bind import Bind, open_bind
 from .bind_metrics import BindMetrics
 from .config import EsmeConfig
 from .errors import BindRejectedError, ConnectError, EsmeError, LinkLostError, NotBoundError
-from .inbound import Inbound
+from .inbound import Inbound, InboundSink
 from .outcomes import OutcomeSink, SubmitOutcome
 
 __all__ = ["ReconnectReason", "SupervisedBind", "supervise"]
@@ -46,7 +46,7 @@ class ReconnectReason:
 class SupervisedBind:
     """Keeps one bind up for ever; :meth:`run` is its task (see :func:`supervise`).
 
-    The outcome sink, inbound channel and rate controller outlive the successive
+    The outcome sink, inbound channel or sink and rate controller outlive the successive
     connections: requests in flight when a link drops come back UNKNOWN to the
     same sink. :meth:`send` and :meth:`submit` wait up to
     ``config.bind_wait_timeout`` for a bound link and raise :class:`NotBoundError`
@@ -60,14 +60,18 @@ class SupervisedBind:
         controller: RateController | None = None,
         on_outcomes: OutcomeSink | None = None,
         inbound: trio.MemorySendChannel[Inbound] | None = None,
+        on_inbound: InboundSink | None = None,
         room_signal: trio.lowlevel.ParkingLot | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        if inbound is not None and on_inbound is not None:
+            raise TypeError("give inbound (a channel) or on_inbound (a sink), not both")
         self.config = config
         self.name = config.name
         self._controller = controller
         self._sink = on_outcomes
         self._inbound = inbound
+        self._inbound_sink = on_inbound
         self._room_signal = room_signal
         policy = config.reconnect
         rng = rng or random.Random()
@@ -118,6 +122,7 @@ class SupervisedBind:
                         controller=self._controller,
                         on_outcomes=self._sink,
                         inbound=self._inbound,
+                        on_inbound=self._inbound_sink,
                         room_signal=self._room_signal,
                     ) as bind:
                         self._backoff.reset()
@@ -258,6 +263,7 @@ async def supervise(
     controller: RateController | None = None,
     on_outcomes: OutcomeSink | None = None,
     inbound: trio.MemorySendChannel[Inbound] | None = None,
+    on_inbound: InboundSink | None = None,
     rng: random.Random | None = None,
 ) -> AsyncIterator[SupervisedBind]:
     """Run a :class:`SupervisedBind` for the duration of the block.
@@ -267,7 +273,12 @@ async def supervise(
     cancellation unbinds at once.
     """
     supervised = SupervisedBind(
-        config, controller=controller, on_outcomes=on_outcomes, inbound=inbound, rng=rng
+        config,
+        controller=controller,
+        on_outcomes=on_outcomes,
+        inbound=inbound,
+        on_inbound=on_inbound,
+        rng=rng,
     )
     async with open_unwrapping_nursery() as nursery:
         nursery.start_soon(supervised.run)

@@ -7,7 +7,8 @@ from typing import Any
 import trio
 import trio.testing
 
-from smpp_engine.esme import open_pool
+from smpp_engine.esme import Inbound, open_pool
+from smpp_engine.protocol import MessageState
 
 from .conftest import FakeSmsc, make_config, until
 from .test_bind import Collected, submit_sm
@@ -61,3 +62,18 @@ async def test_pool_submit_returns_the_outcome(smsc: FakeSmsc) -> None:
     async with open_pool(make_config(smsc, name="pool-submit"), 2) as pool:
         outcome = await pool.submit(submit_sm())
     assert outcome.accepted and outcome.bind.startswith("pool-submit-")
+
+
+async def test_a_pool_hands_every_members_inbound_to_its_one_sink(smsc: FakeSmsc) -> None:
+    taken: list[Inbound] = []
+    async with open_pool(make_config(smsc, name="in"), 2, on_inbound=taken.extend) as pool:
+        await smsc.wait_bound(2)
+        await until(lambda: pool.bound == 2)
+        for n, link in enumerate(smsc.bound_links):
+            await link.send_receipt(f"M{n}", MessageState.DELIVERED)
+        await until(lambda: len(taken) == 2)
+        for link in smsc.bound_links:
+            await link.wait_until(lambda link=link: len(link.responses) == 1)
+    assert sorted(i.receipt.message_id for i in taken if i.receipt) == ["M0", "M1"]
+    assert {i.bind for i in taken} == {"in-1", "in-2"}
+    assert all(link.responses[0].command_status == 0 for link in smsc.bound_links)

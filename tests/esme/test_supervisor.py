@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import trio
 
-from smpp_engine.esme import NotBoundError, SupervisedBind, UnknownReason, supervise
+from smpp_engine.esme import Inbound, NotBoundError, SupervisedBind, UnknownReason, supervise
 from smpp_engine.protocol import CommandStatus, Unbind
 
 from .conftest import PASSWORD, FakeSmsc, make_config, metric
@@ -137,3 +137,26 @@ async def test_throttle_status_names_stay_available(smsc: FakeSmsc) -> None:
     async with supervise(make_config(smsc)) as supervised:
         outcome = await supervised.submit(submit_sm())
     assert outcome.status_name == "ESME_RTHROTTLED" and outcome.throttled
+
+
+async def test_a_supervised_bind_keeps_its_inbound_sink_across_links(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    taken: list[Inbound] = []
+    async with supervise(make_config(smsc), on_inbound=taken.extend):
+        first = await smsc.wait_bound(1)
+        await first.send_receipt("M1")
+        await first.wait_until(lambda: len(first.responses) == 1)
+        await first.drop()  # the link drops; the next one feeds the same sink
+        second = await smsc.wait_bound(2)
+        await second.send_receipt("M2")
+        await second.wait_until(lambda: len(second.responses) == 1)
+    assert [i.receipt.message_id for i in taken if i.receipt] == ["M1", "M2"]
+
+
+async def test_a_channel_and_a_sink_cannot_both_take_a_supervised_binds_inbound(
+    smsc: FakeSmsc,
+) -> None:
+    send, _ = trio.open_memory_channel[Inbound](1)
+    with pytest.raises(TypeError, match="not both"):
+        SupervisedBind(make_config(smsc), inbound=send, on_inbound=print)
