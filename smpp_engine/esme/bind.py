@@ -581,7 +581,6 @@ class Bind:
         left to :meth:`Inbound.ack`)."""
         queue = self._inbound_queue
         lot = self._inbound_lot
-        patience = self.config.deliver_timeout
         counts = _InboundCounts()
         try:
             while True:
@@ -603,8 +602,6 @@ class Bind:
                     # the error status (the SMSC keeps them) and the bind goes on.
                     self._log.exception("on_inbound raised; answering its batch with an error")
                     taken = False
-                if not taken or self._inbound_refused:
-                    self._note_taken(taken, patience)
                 status = 0 if taken else self.config.deliver_error_status
                 for item, pending in zip(batch, pendings, strict=True):
                     self._settle(item.pdu, pending, status, counts)
@@ -874,18 +871,16 @@ class Bind:
         )
         item = read_inbound(pdu, self.name, arrived, pending.answer if pending else None)
         receipt = item.receipt
-        if receipt is not None:
+        if receipt is not None:  # the common case, counted here without a call
             by_state = counts.receipts
             by_state[receipt.state] = by_state.get(receipt.state, 0) + 1
         else:
-            self._count_inbound(item, counts)
+            self._count_other_inbound(item, counts)
         return item, pending
 
-    def _count_inbound(self, item: Inbound, counts: _InboundCounts) -> None:
-        receipt = item.receipt
-        if receipt is not None:
-            counts.receipts[receipt.state] = counts.receipts.get(receipt.state, 0) + 1
-        elif item.receipt_error is not None:
+    def _count_other_inbound(self, item: Inbound, counts: _InboundCounts) -> None:
+        """An MO message counted, or an unreadable receipt logged."""
+        if item.receipt_error is not None:
             self._log.warning("unreadable delivery receipt", error=str(item.receipt_error))
         elif not item.is_receipt:
             counts.mo += 1
