@@ -45,7 +45,7 @@ from .behaviour import prefix_lookup
 from .clock import SimClock
 from .message_ids import id_encoder
 from .randomness import WeightedChoice, chance, constant_value, sampler
-from .records import MessageRecord
+from .records import MessageRecord, Request
 from .routing import Outgoing, Receiver, Router
 from .scenario import ReceiptSettings
 from .scheduler import Scheduler
@@ -272,13 +272,18 @@ class ReceiptPlanner:
         intermediate: bool = False,
     ) -> DeliverSm:
         """The deliver_sm carrying one receipt for ``record``'s ``destination``."""
-        message_id, short_message, (ton, npi) = self._content(record, destination, state, now)
+        message_id = self._id(record)
+        short_message = b""
+        if self.settings.format != "tlv":
+            head, tail = self._text_around_id(record, state, now)
+            short_message = head + message_id + tail
         tlvs: Tlvs = {}
         if self.settings.format != "text":
             tlvs = dict(self._tlv_templates[state])
             tlvs[_RECEIPTED_MESSAGE_ID] = message_id.decode("ascii")
         pdu = record.pdu
-        reference = pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None
+        ton, npi = _address_of(pdu, destination)
+        reference = _reference(pdu)
         if reference is not None:
             tlvs[_USER_MESSAGE_REFERENCE] = reference
         return DeliverSm(
@@ -313,10 +318,7 @@ class ReceiptPlanner:
         """
         id_octets = self._id(record)
         pdu = record.pdu
-        if isinstance(pdu, SubmitMulti):
-            ton, npi = _multi_address(pdu, destination)
-        else:
-            ton, npi = pdu.dest_addr_ton, pdu.dest_addr_npi
+        ton, npi = _address_of(pdu, destination)
         unit = self._date_unit
         key = (
             state,
@@ -333,7 +335,7 @@ class ReceiptPlanner:
             record.short_message,
             pdu.data_coding,
             pdu.esm_class & _UDHI,
-            pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None,
+            _reference(pdu),
         )
         around = self._around_ids.get(key)
         if around is None:
@@ -361,13 +363,11 @@ class ReceiptPlanner:
         addresses = _encoded_addresses(
             *address, destination, pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr
         )
-        reference = pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None
+        reference = _reference(pdu)
         reference_octets = b"" if reference is None else _encoded_reference(reference)
         head = tail = b""
         if settings.format != "tlv":
-            head, tail = self._text_template(state, record.wall_time, self._clock.wall(now))
-            if settings.include_text:
-                tail += _preview(record)
+            head, tail = self._text_around_id(record, state, now)
         sm_length = len(head) + id_length + len(tail) if settings.format != "tlv" else 0
         if (
             addresses is None
@@ -391,22 +391,14 @@ class ReceiptPlanner:
         around[-1] += reference_octets
         return around
 
-    def _content(
-        self, record: MessageRecord, destination: str, state: MessageState, now: float
-    ) -> tuple[bytes, bytes, tuple[int, int]]:
-        """A receipt's id, its short_message, and the ton and npi of ``destination``."""
-        settings = self.settings
-        message_id = self._id(record)
-        short_message = b""
-        if settings.format != "tlv":
-            head, tail = self._text_template(state, record.wall_time, self._clock.wall(now))
-            short_message = head + message_id + tail
-            if settings.include_text:
-                short_message += _preview(record)
-        pdu = record.pdu
-        if isinstance(pdu, SubmitMulti):
-            return message_id, short_message, _multi_address(pdu, destination)
-        return message_id, short_message, (pdu.dest_addr_ton, pdu.dest_addr_npi)
+    def _text_around_id(
+        self, record: MessageRecord, state: MessageState, now: float
+    ) -> tuple[bytes, bytes]:
+        """The receipt text before and after the id (the preview included)."""
+        head, tail = self._text_template(state, record.wall_time, self._clock.wall(now))
+        if self.settings.include_text:
+            tail += _preview(record)
+        return head, tail
 
     def receipt(
         self, state: MessageState, message_id: str, submitted: float, done: float, text: str | None
@@ -522,6 +514,18 @@ def _around_id(tlvs: Tlvs) -> tuple[bytes, bytes]:
     marked = encode_tlvs(tlvs)
     before, after = marked.split(_ID_HEADS[len(_ID_MARK)] + _ID_MARK.encode("ascii") + b"\x00")
     return before, after
+
+
+def _address_of(pdu: Request, destination: str) -> tuple[int, int]:
+    """The ton and npi the message gave ``destination`` (the receipt's source)."""
+    if isinstance(pdu, SubmitMulti):
+        return _multi_address(pdu, destination)
+    return pdu.dest_addr_ton, pdu.dest_addr_npi
+
+
+def _reference(pdu: Request) -> TlvValue | None:
+    """The message's user_message_reference, which its receipts carry back."""
+    return pdu.tlvs.get(_USER_MESSAGE_REFERENCE) if pdu.tlvs else None
 
 
 def _multi_address(pdu: SubmitMulti, destination: str) -> tuple[int, int]:
