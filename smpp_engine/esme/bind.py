@@ -302,6 +302,27 @@ class Bind:
         cannot be encoded and :class:`~smpp_engine.protocol.SessionError` for one
         this bind may not send (a submit on a receiver bind).
         """
+        if self.try_send(pdu, context, segments=segments, timeout=timeout):
+            await self.pace()
+            return
+        await self._send_slowly(pdu, context, segments, timeout)
+
+    def try_send(
+        self,
+        pdu: Pdu,
+        context: Any = None,
+        *,
+        segments: int = 1,
+        timeout: float | None = None,
+    ) -> bool:
+        """:meth:`send` when it would not wait: queue ``pdu`` and return True.
+
+        False, with nothing done, when :meth:`send` would wait (a full window,
+        a throttling pause, the rate, earlier waiters) or raise NotBoundError.
+        Raises as :meth:`send` does for a PDU that cannot be encoded or sent on
+        this bind. A caller sending in a loop awaits :meth:`pace` after each
+        request queued, as :meth:`send` does.
+        """
         now = _current_time()
         if (
             self._open
@@ -312,17 +333,22 @@ class Bind:
         ):
             self._put(pdu, context, now, timeout)
             self._unwritten += 1
-            if self._unwritten >= self._flush_every:
-                # A caller sending without a pause: let the writer put this
-                # stretch on the wire while the next is built, so the SMSC works
-                # on it meanwhile instead of the two sides taking turns a whole
-                # window at a time. A caller that pauses on its own (the writer
-                # ran in between) never yields here: that would hand the loop to
-                # other work (billing) and delay the rest of its sends.
-                self._unwritten = 0
-                await trio.lowlevel.cancel_shielded_checkpoint()
-            return
-        await self._send_slowly(pdu, context, segments, timeout)
+            return True
+        return False
+
+    async def pace(self) -> None:
+        """After :meth:`try_send`: yield once a stretch is queued without the writer running.
+
+        A caller sending without a pause lets the writer put that stretch on the
+        wire while the next is built, so the SMSC works on it meanwhile instead of
+        the two sides taking turns a whole window at a time. A caller that pauses
+        on its own (the writer ran in between) never yields here: that would hand
+        the loop to other work (billing) and delay the rest of its sends. Never
+        raises Cancelled.
+        """
+        if self._unwritten >= self._flush_every:
+            self._unwritten = 0
+            await trio.lowlevel.cancel_shielded_checkpoint()
 
     async def submit(
         self,

@@ -63,6 +63,19 @@ class BindPool:
             except NotBoundError:
                 continue  # that link dropped before taking it: nothing was sent
 
+    def try_send(
+        self, pdu: Pdu, context: Any = None, *, segments: int = 1, timeout: float | None = None
+    ) -> Bind | None:
+        """:meth:`Bind.try_send` on the next ready member: the bind that took ``pdu``.
+
+        None, with nothing sent, when no member can take it without waiting
+        (:meth:`send` would wait). The caller awaits the bind's :meth:`Bind.pace`.
+        """
+        bind = self._pick()
+        if bind is not None and bind.try_send(pdu, context, segments=segments, timeout=timeout):
+            return bind
+        return None
+
     async def submit(
         self,
         pdu: Pdu | None = None,

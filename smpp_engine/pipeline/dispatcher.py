@@ -468,6 +468,12 @@ class RouteDispatcher:
         part, pdu = parts[index]
         self._unsettled += 1  # before: its outcome may be counted before send returns
         try:
+            if not self.lease.ran_out():
+                # The usual case: a bind takes it at once, no wait to fence in.
+                bind = pool.try_send(pdu, (message, part, self.clock()))
+                if bind is not None:
+                    await bind.pace()
+                    return True
             # Waiting for a bind or the rate may outlast the lease: never past it
             # (a renewal moves the deadline on).
             with trio.CancelScope(deadline=self.lease.fence()) as fence:

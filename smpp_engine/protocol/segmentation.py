@@ -337,8 +337,10 @@ def split_text(
     texts.
     """
     encoded = _encode(text, profile, data_coding)
-    parts, per_part, _ = _layout(encoded, method)
     coding = encoded.data_coding
+    if method is not Concatenation.PAYLOAD and encoded.units <= _SINGLE[encoded.alphabet]:
+        return [Segment(encoded.wire, coding, False, 1, 1)]  # the usual case: one SMS
+    parts, per_part, _ = _layout(encoded, method)
     if method is Concatenation.PAYLOAD:
         return [Segment(b"", coding, False, 1, 1, {Tag.message_payload: encoded.wire})]
     if parts == 1:

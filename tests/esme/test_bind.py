@@ -35,8 +35,9 @@ from smpp_engine.protocol import (
     SubmitSm,
     Unbind,
 )
+from throttling import TokenBucketController, Unlimited
 
-from .conftest import PASSWORD, SYSTEM_ID, FakeSmsc, SmscLink, make_config, metric
+from .conftest import PASSWORD, SYSTEM_ID, FakeSmsc, SmscLink, make_config, metric, until
 
 S = CommandStatus
 
@@ -501,3 +502,83 @@ async def test_body_exception_propagates_unwrapped_and_unbinds(smsc: FakeSmsc) -
     link = smsc.bound_links[0]
     await link.wait_until(lambda: link.closed)
     assert link.received(Unbind)
+
+
+# --- try_send: the send that never waits -------------------------------------------------
+
+
+async def test_try_send_queues_while_there_is_room_and_refuses_once_the_window_is_full(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    smsc.on_submit = lambda link, pdu: None
+    collected = Collected()
+    async with open_bind(make_config(smsc, window_size=2), on_outcomes=collected) as bind:
+        assert bind.try_send(submit_sm("1"), "one")
+        assert bind.try_send(submit_sm("2"), "two")
+        assert not bind.try_send(submit_sm("3"), "three")  # full: nothing done
+        assert bind.in_flight == 2
+        link = smsc.bound_links[0]
+        await link.wait_until(lambda: len(link.held) == 2)
+        await trio.testing.wait_all_tasks_blocked()
+        assert [p.short_message for p in link.submits] == [b"1", b"2"]
+        await link.answer(link.held[0])
+        await until(lambda: bind.in_flight == 1)
+        assert bind.try_send(submit_sm("3"), "three")  # a slot freed
+        await link.wait_until(lambda: len(link.submits) == 3)
+        for pdu in list(link.held):
+            await link.answer(pdu)
+        await until(lambda: len(collected.outcomes) == 3)
+    assert [o.context for o in collected.outcomes] == ["one", "two", "three"]
+
+
+async def test_try_send_refuses_what_the_rate_would_hold_and_takes_no_token(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    controller = TokenBucketController(1.0, burst=2, now=trio.current_time())
+    async with open_bind(make_config(smsc), controller=controller) as bind:
+        assert bind.try_send(submit_sm("a"), segments=2)  # the burst
+        assert not bind.try_send(submit_sm("b"))  # the rate holds it
+        await trio.sleep(1.0)  # one token: the refusal above took none
+        assert bind.try_send(submit_sm("b"))
+        assert not bind.try_send(submit_sm("c"))
+        link = smsc.bound_links[0]
+        await link.wait_until(lambda: len(link.submits) == 2)
+
+
+async def test_try_send_refuses_during_a_throttling_pause(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    answers = iter([S.ESME_RTHROTTLED])
+    smsc.on_submit = lambda link, pdu: next(answers, 0)
+    async with open_bind(make_config(smsc), controller=Unlimited(pause=10.0)) as bind:
+        first = await bind.submit(submit_sm("first"))
+        assert first.throttled
+        assert not bind.try_send(submit_sm("paused"))
+        await trio.sleep(10.0)
+        assert bind.try_send(submit_sm("resumed"))
+        link = smsc.bound_links[0]
+        await link.wait_until(lambda: len(link.submits) == 2)
+    assert [p.short_message for p in link.submits] == [b"first", b"resumed"]
+
+
+async def test_try_send_on_a_closed_bind_refuses_and_a_bad_pdu_raises(
+    smsc: FakeSmsc,
+) -> None:
+    async with open_bind(make_config(smsc)) as bind:
+        with pytest.raises(PduError):
+            bind.try_send(submit_sm("x" * 300))  # short_message holds at most 254 octets
+        assert bind.in_flight == 0
+    assert not bind.try_send(submit_sm("after"))
+
+
+async def test_pace_lets_the_writer_go_after_a_stretch_of_try_sends(smsc: FakeSmsc) -> None:
+    async with open_bind(make_config(smsc, window_size=256)) as bind:
+        link = smsc.bound_links[0]
+        seen_before_the_last = 0
+        for n in range(256):
+            if n == 255:
+                seen_before_the_last = len(link.submits)
+            assert bind.try_send(submit_sm(str(n)))
+            await bind.pace()
+        assert seen_before_the_last >= 32  # the SMSC had the first stretches meanwhile
+        await link.wait_until(lambda: len(link.submits) == 256)

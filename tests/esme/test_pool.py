@@ -77,3 +77,24 @@ async def test_a_pool_hands_every_members_inbound_to_its_one_sink(smsc: FakeSmsc
     assert sorted(i.receipt.message_id for i in taken if i.receipt) == ["M0", "M1"]
     assert {i.bind for i in taken} == {"in-1", "in-2"}
     assert all(link.responses[0].command_status == 0 for link in smsc.bound_links)
+
+
+async def test_pool_try_send_takes_the_next_member_with_room_and_refuses_when_none_has(
+    smsc: FakeSmsc, autojump_clock: Any
+) -> None:
+    smsc.on_submit = lambda link, pdu: None
+    async with open_pool(make_config(smsc, name="try", window_size=1), 2) as pool:
+        await smsc.wait_bound(2)
+        await until(lambda: pool.bound == 2)
+        first = pool.try_send(submit_sm("a"))
+        second = pool.try_send(submit_sm("b"))
+        assert first is not None and second is not None and first is not second
+        assert pool.try_send(submit_sm("c")) is None  # every window full: nothing sent
+        links = smsc.bound_links
+        await smsc.wait_until(lambda: all(len(link.held) == 1 for link in links))
+        assert sum(len(link.submits) for link in links) == 2
+        await links[0].answer(links[0].held[0])
+        await until(lambda: pool.try_send(submit_sm("c")) is not None)
+        for link in links:
+            await link.wait_until(lambda link=link: len(link.held) == 1)
+            await link.answer(link.held[0])
