@@ -845,9 +845,12 @@ class RouteDispatcher:
         except MessageIdError as exc:
             self._log.warning("receipt id does not fit the policy", error=str(exc))
             return 0
-        # Waits when the writer is full: the deliver_sm_resp then waits too,
-        # which slows the SMSC down instead of losing the receipt.
-        await self.updates.submit(update)
+        try:
+            self.updates.submit_nowait(update)  # the batch of receipts yields once, not each
+        except trio.WouldBlock:
+            # The writer is full: the deliver_sm_resp waits too, which slows the
+            # SMSC down instead of losing the receipt.
+            await self.updates.submit(update)
         # An intermediate notification is history, not a receipt: it settles nothing.
         return 1 if isinstance(update, ReceiptArrived) else 0
 
