@@ -9,7 +9,8 @@ settles nothing: it goes into the message's history as it came.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import lru_cache
 
 from ..protocol import MessageIdPolicy, MessageState, Receipt, receipt_id_key
 from ..store import PartState, ReceiptArrived, ReceiptNoted
@@ -50,6 +51,13 @@ def receipt_update(
         state=PART_STATE[receipt.state],
         received_at=received_at,
         error=receipt.error,
-        # The SMSC's clock, taken as UTC: receipts carry no zone.
-        done_at=done.replace(tzinfo=UTC).timestamp() if done is not None else None,
+        done_at=_utc_seconds(done) if done is not None else None,
     )
+
+
+# Receipts arriving together carry the same few done dates (to the minute or the
+# second): each is converted once.
+@lru_cache(maxsize=1024)
+def _utc_seconds(done: datetime) -> float:
+    """``done``, the SMSC's clock taken as UTC (receipts carry no zone), in epoch seconds."""
+    return done.replace(tzinfo=UTC).timestamp()

@@ -76,6 +76,15 @@ _CLAIM_COLUMNS = (
     "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi, "
     "unclean_stops, route_plan, payload, flash, send_at"
 )
+# Positions in a claim row used more than once (the row is read by position).
+_ID = 0
+_EXPIRES_AT = 8
+_PRIORITIES = {int(p): p for p in Priority}
+
+
+def _priority(value: int) -> Priority:
+    priority = _PRIORITIES.get(value)
+    return Priority(value) if priority is None else priority  # Priority names a bad value
 
 
 def _json(values: Sequence[object] | set[int]) -> str:
@@ -160,7 +169,7 @@ class SqliteStore(
         lease: float,
         early: float = 0.0,
     ) -> list[ClaimedMessage]:
-        taken: list[Any] = []
+        taken: list[tuple[Any, ...]] = []
         counts = StateCounts()
         # Expired messages met on the way are settled and skipped, then the query
         # runs again for the places they would have taken.
@@ -168,49 +177,49 @@ class SqliteStore(
             if early > 0:
                 # A route scheduling at the SMSC: also messages whose client send time
                 # is within its lead, unless moved since (see the PostgreSQL claim).
-                rows = named(
-                    c,
+                rows = c.execute(
                     f"SELECT {_CLAIM_COLUMNS} FROM messages "
                     "WHERE smsc = ? AND state = 'queued' AND not_before <= ? "
                     "AND (not_before <= ? OR send_at = not_before) "
                     "ORDER BY priority DESC, not_before, id LIMIT ?",
                     (smsc, now + early, now, limit - len(taken)),
-                )
+                ).fetchall()
             else:
-                rows = named(
-                    c,
+                rows = c.execute(
                     f"SELECT {_CLAIM_COLUMNS} FROM messages "
                     "WHERE smsc = ? AND state = 'queued' AND not_before <= ? "
                     "ORDER BY priority DESC, not_before, id LIMIT ?",
                     (smsc, now, limit - len(taken)),
-                )
+                ).fetchall()
             if not rows:
                 break
-            live = [r for r in rows if r.expires_at is None or r.expires_at >= now]
-            expired = [r for r in rows if r.expires_at is not None and r.expires_at < now]
+            live = [r for r in rows if r[_EXPIRES_AT] is None or r[_EXPIRES_AT] >= now]
             if live:
-                c.executemany(
+                # One statement for the lot: per-row UPDATEs cost a bind and a step each.
+                c.execute(
                     "UPDATE messages SET state = 'submitting', lease_owner = ?, lease_until = ?, "
-                    "attempts = attempts + 1, dispatched = 0, updated_at = ? WHERE id = ?",
-                    [(owner, now + lease, now, r.id) for r in live],
+                    "attempts = attempts + 1, dispatched = 0, updated_at = ? "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
+                    (owner, now + lease, now, _json([r[_ID] for r in live])),
                 )
                 counts.move(
                     smsc, MessageState.QUEUED.value, MessageState.SUBMITTING.value, len(live)
                 )
                 taken.extend(live)
-            if not expired:
+            if len(live) == len(rows):
                 break
+            expired = [r for r in rows if r[_EXPIRES_AT] is not None and r[_EXPIRES_AT] < now]
             c.executemany(
                 "UPDATE messages SET state = 'expired', updated_at = ? WHERE id = ?",
-                [(now, r.id) for r in expired],
+                [(now, r[_ID]) for r in expired],
             )
             c.executemany(
                 "INSERT INTO message_events (message_id, at, event, detail) "
                 "VALUES (?, ?, 'expired', ?)",
-                [(r.id, now, f"expires_at={r.expires_at} before submission") for r in expired],
+                [(r[_ID], now, f"expires_at={r[_EXPIRES_AT]} before submission") for r in expired],
             )
             counts.move(smsc, MessageState.QUEUED.value, MessageState.EXPIRED.value, len(expired))
-            write_changed(c, [(r.id, MessageState.EXPIRED.value) for r in expired], now)
+            write_changed(c, [(r[_ID], MessageState.EXPIRED.value) for r in expired], now)
         counts.write(c)
         # Part rows exist only for parts some update named: for a fresh message
         # this finds nothing, and every part is pending.
@@ -219,42 +228,42 @@ class SqliteStore(
             for message_id, part, state in c.execute(
                 "SELECT message_id, part, state FROM message_parts "
                 "WHERE message_id IN (SELECT value FROM json_each(?))",
-                (_json([r.id for r in taken]),),
+                (_json([r[_ID] for r in taken]),),
             ):
                 if state in ANSWERED_PART_STATES:
                     answered.setdefault(message_id, set()).add(part)
         claimed = []
         for r in taken:
-            parts = r.parts
-            done = answered.get(r.id)
+            parts = r[5]
+            done = answered.get(r[_ID])
             if done is None:
                 pending = _ALL_PARTS[parts] if parts < len(_ALL_PARTS) else tuple(range(parts))
             else:
                 pending = tuple(p for p in range(parts) if p not in done)
             claimed.append(
                 ClaimedMessage(
-                    message_id=r.id,
-                    smsc=r.smsc,
-                    source=r.source,
-                    destination=r.destination,
-                    text=r.text,
+                    message_id=r[_ID],
+                    smsc=r[1],
+                    source=r[2],
+                    destination=r[3],
+                    text=r[4],
                     parts=parts,
-                    priority=Priority(r.priority),
-                    registered_delivery=bool(r.registered_delivery),
-                    expires_at=r.expires_at,
-                    attempts=r.attempts,
-                    possible_duplicate=bool(r.possible_duplicate),
-                    campaign_id=r.campaign_id,
+                    priority=_priority(r[6]),
+                    registered_delivery=bool(r[7]),
+                    expires_at=r[_EXPIRES_AT],
+                    attempts=r[9],
+                    possible_duplicate=bool(r[10]),
+                    campaign_id=r[11],
                     pending_parts=pending,
-                    source_ton=r.source_ton,
-                    source_npi=r.source_npi,
-                    dest_ton=r.dest_ton,
-                    dest_npi=r.dest_npi,
-                    unclean_stops=r.unclean_stops,
-                    route_plan=decode_plan(r.route_plan),
-                    payload=r.payload,
-                    flash=bool(r.flash),
-                    send_at=r.send_at,
+                    source_ton=r[12],
+                    source_npi=r[13],
+                    dest_ton=r[14],
+                    dest_npi=r[15],
+                    unclean_stops=r[16],
+                    route_plan=decode_plan(r[17]),
+                    payload=r[18],
+                    flash=bool(r[19]),
+                    send_at=r[20],
                 )
             )
         return claimed
