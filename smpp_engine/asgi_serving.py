@@ -74,9 +74,11 @@ async def serve_asgi(
     task_status.started(listener.socket.getsockname()[1])
     handler = partial(
         serve_connection,
-        app=_BodyDeadline(app, body_timeout),
+        app=app,
         head_timeout=head_timeout,
         send_timeout=send_timeout,
+        body_timeout=body_timeout,
+        late_body=_late_body,
     )
     await trio.serve_listeners(handler, [listener])
 
@@ -95,33 +97,11 @@ def _listen(host: str, port: int) -> trio.SocketListener:
     return trio.SocketListener(trio.socket.from_stdlib_socket(sock))
 
 
-class _BodyDeadline:
-    """ASGI wrapper: a request body not all in ``seconds`` after its head is a 408.
+def _late_body(seconds: float) -> Exception:
+    """A request body not all in ``seconds`` after its head: a 408.
 
-    The app's ``receive`` raises Starlette's HTTPException(408) at the deadline, so
-    the app answers it as its own error (counted, in its own shape); the server
-    then closes the connection, whose request was not read to its end.
+    The app's ``receive`` raises it, so the app answers it as its own error
+    (counted, in its own shape); the server then closes the connection, whose
+    request was not read to its end.
     """
-
-    def __init__(self, app: Any, seconds: float) -> None:
-        self.app = app
-        self.seconds = seconds
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        deadline = trio.current_time() + self.seconds
-        body_done = False
-
-        async def receive_in_time() -> Any:
-            nonlocal body_done
-            if body_done:  # only the disconnect is left to come: no hurry
-                return await receive()
-            with trio.move_on_at(deadline):
-                message = await receive()
-                body_done = message["type"] != "http.request" or not message.get("more_body")
-                return message
-            raise HTTPException(408, f"the request body did not arrive within {self.seconds:g} s")
-
-        await self.app(scope, receive_in_time, send)
+    return HTTPException(408, f"the request body did not arrive within {seconds:g} s")

@@ -12,13 +12,18 @@ answer leaves in one write. A request head must arrive within ``head_timeout``
 seconds of the connection's start or of its last answer, else the connection
 closes without an answer (a client that never speaks, or speaks too slowly,
 holds nothing for long), and a client must take the answer's bytes within
-``send_timeout`` seconds of each write, else the connection closes. The body's
-deadline is the application's (see :mod:`.asgi_serving`).
+``send_timeout`` seconds of each write, else the connection closes. The body
+must arrive within ``body_timeout`` seconds of its head: the application's
+``receive`` then raises the exception ``late_body`` makes, for the application
+to answer as its own error (see :mod:`.asgi_serving`). The body's deadline is
+watched only while a read waits: a body already in, the usual case, costs no
+timer.
 """
 
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import suppress
@@ -45,6 +50,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Message, Receive, Send], Awaitable[None]]
+LateBody = Callable[[float], Exception]
 
 _REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
 _ASGI = {"version": "3.0", "spec_version": "2.3"}
@@ -69,8 +75,18 @@ def _address(name: Any) -> tuple[str, int] | None:
     return (str(name[0]), int(name[1])) if isinstance(name, tuple) and len(name) >= 2 else None
 
 
+def _late_body(seconds: float) -> Exception:
+    return TimeoutError(f"the request body did not arrive within {seconds:g} s")
+
+
 async def serve_connection(
-    stream: trio.SocketStream, app: App, *, head_timeout: float, send_timeout: float
+    stream: trio.SocketStream,
+    app: App,
+    *,
+    head_timeout: float,
+    send_timeout: float,
+    body_timeout: float = math.inf,
+    late_body: LateBody = _late_body,
 ) -> None:
     """Serve requests on ``stream`` until the client or a rule closes it; then close it.
 
@@ -87,7 +103,14 @@ async def serve_connection(
                 event = await _next_head(stream, connection)
             if not isinstance(event, h11.Request):
                 return  # no head in time, or the client closed
-            cycle = _Cycle(stream, connection, event, send_timeout)
+            cycle = _Cycle(
+                stream,
+                connection,
+                event,
+                send_timeout,
+                body_timeout=body_timeout,
+                late_body=late_body,
+            )
             await cycle.run(app, peer, local)
             if not cycle.reusable():
                 if connection.their_state is h11.SEND_BODY:
@@ -102,14 +125,6 @@ async def serve_connection(
         _log.exception("HTTP connection failed; closed")
     finally:
         await trio.aclose_forcefully(stream)
-
-
-async def _next_event(stream: trio.SocketStream, connection: h11.Connection) -> Any:
-    while True:
-        event = connection.next_event()
-        if event is not h11.NEED_DATA:
-            return event
-        connection.receive_data(await stream.receive_some(_READ_SIZE))
 
 
 async def _next_head(stream: trio.SocketStream, connection: h11.Connection) -> Any:
@@ -167,10 +182,13 @@ class _Cycle:
 
     __slots__ = (
         "_answered",
+        "_body_deadline",
         "_body_done",
+        "_body_timeout",
         "_connection",
         "_head",
         "_headers",
+        "_late_body",
         "_request",
         "_send_timeout",
         "_status",
@@ -186,9 +204,15 @@ class _Cycle:
         connection: h11.Connection,
         request: h11.Request,
         send_timeout: float,
+        *,
+        body_timeout: float = math.inf,
+        late_body: LateBody = _late_body,
     ) -> None:
         self._stream = stream
         self._send_timeout = send_timeout
+        self._body_timeout = body_timeout
+        self._body_deadline = trio.current_time() + body_timeout
+        self._late_body = late_body
         self._connection = connection
         self._request = request
         self._head = request.method == b"HEAD"
@@ -266,7 +290,7 @@ class _Cycle:
                 connection.send(h11.InformationalResponse(status_code=100, headers=[]))
             )
         try:
-            event = await _next_event(self._stream, connection)
+            event = await self._next_body_event()
         except (h11.RemoteProtocolError, trio.BrokenResourceError, trio.ClosedResourceError):
             self.broken = True  # the client closed before its body was in
             self._body_done = True
@@ -278,6 +302,19 @@ class _Cycle:
             return {"type": "http.request", "body": b"", "more_body": False}
         self.broken = True
         return {"type": "http.disconnect"}
+
+    async def _next_body_event(self) -> Any:
+        """The next body event; the application's error from ``late_body`` when the
+        body is not all in by its deadline."""
+        connection = self._connection
+        while True:
+            event = connection.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            with trio.move_on_at(self._body_deadline):
+                connection.receive_data(await self._stream.receive_some(_READ_SIZE))
+                continue
+            raise self._late_body(self._body_timeout)
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
