@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
+from functools import lru_cache
 
 import structlog
 from starlette.routing import BaseRoute, Match, Route
@@ -37,8 +38,10 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 # What a request of a method no operation declares needs: the most a key can hold.
 _CLOSED = "admin"
 _CONVERTER = re.compile(r":[a-z]+}")
+_TEMPLATES_KEPT = 4096
 
 
+@lru_cache(maxsize=512)  # templates are the app's routes: a few dozen
 def plain_template(template: str) -> str:
     """A Starlette route path as the document writes it: ``{id:int}`` becomes ``{id}``."""
     return _CONVERTER.sub("}", template)
@@ -67,6 +70,9 @@ class Gate:
         self.keys = keys
         self.public = frozenset(public)
         self.scopes = dict(scopes)
+        # The template of each (method, path) met lately: matching every route's
+        # pattern per request costs more than the rest of the gate.
+        self._templates: dict[tuple[str, str], str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,6 +103,16 @@ class Gate:
             child(HTTP_REQUEST_DURATION, template).observe(time.perf_counter() - started)
 
     def _template(self, scope: Scope) -> str:
+        key = (scope["method"], scope["path"])
+        template = self._templates.get(key)
+        if template is None:
+            template = self._match(scope)
+            if len(self._templates) >= _TEMPLATES_KEPT:
+                self._templates.clear()  # a scan of random paths: start again
+            self._templates[key] = template
+        return template
+
+    def _match(self, scope: Scope) -> str:
         partial = None
         for route in self.routes:
             match, _ = route.matches(scope)
