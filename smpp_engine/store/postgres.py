@@ -24,7 +24,6 @@ import asyncpg  # type: ignore[import-untyped]
 import trio
 
 from metrics import STORE_ERRORS, child
-from throttling import Priority
 
 from .billing.postgres import PostgresBilling
 from .bridge import AsyncioBridge, BridgeCancelledError, BridgeClosedError, open_bridge
@@ -44,6 +43,8 @@ from .messages.model import (
     PartView,
     RecoveryReport,
     Update,
+    pending_parts,
+    stored_priority,
 )
 from .messages.plans import REROUTED_EVENT, decode_plan, failover_moves
 from .messages.postgres_accept import accept_messages
@@ -452,13 +453,13 @@ class PostgresStore(
                 destination=r["destination"],
                 text=r["text"],
                 parts=r["parts"],
-                priority=Priority(r["priority"]),
+                priority=stored_priority(r["priority"]),
                 registered_delivery=r["registered_delivery"],
                 expires_at=r["expires_at"],
                 attempts=r["attempts"],
                 possible_duplicate=r["possible_duplicate"],
                 campaign_id=r["campaign_id"],
-                pending_parts=tuple(p for p in range(r["parts"]) if p not in r["answered"]),
+                pending_parts=pending_parts(r["parts"], r["answered"]),
                 source_ton=r["source_ton"],
                 source_npi=r["source_npi"],
                 dest_ton=r["dest_ton"],

@@ -29,8 +29,6 @@ from typing import Any, Literal
 
 import trio
 
-from throttling import Priority
-
 from .billing.sqlite import SqliteBilling
 from .callbacks.sqlite import SqliteCallbacks, write_changed
 from .campaigns.sqlite import SqliteCampaigns
@@ -47,6 +45,8 @@ from .messages.model import (
     PartView,
     RecoveryReport,
     Update,
+    pending_parts,
+    stored_priority,
 )
 from .messages.plans import REROUTED_EVENT, decode_plan, failover_moves
 from .messages.recovery import plan_recovery, release_moves, unlease_moves
@@ -69,8 +69,6 @@ _SYNCHRONOUS: tuple[Synchronous, ...] = ("NORMAL", "FULL", "EXTRA")
 
 _NAME = "sqlite"
 
-_ALL_PARTS = tuple(tuple(range(n)) for n in range(256))  # pending_parts of a fresh message
-
 _CLAIM_COLUMNS = (
     "id, smsc, source, destination, text, parts, priority, registered_delivery, expires_at, "
     "attempts, possible_duplicate, campaign_id, source_ton, source_npi, dest_ton, dest_npi, "
@@ -79,12 +77,6 @@ _CLAIM_COLUMNS = (
 # Positions in a claim row used more than once (the row is read by position).
 _ID = 0
 _EXPIRES_AT = 8
-_PRIORITIES = {int(p): p for p in Priority}
-
-
-def _priority(value: int) -> Priority:
-    priority = _PRIORITIES.get(value)
-    return Priority(value) if priority is None else priority  # Priority names a bad value
 
 
 def _json(values: Sequence[object] | set[int]) -> str:
@@ -235,11 +227,7 @@ class SqliteStore(
         claimed = []
         for r in taken:
             parts = r[5]
-            done = answered.get(r[_ID])
-            if done is None:
-                pending = _ALL_PARTS[parts] if parts < len(_ALL_PARTS) else tuple(range(parts))
-            else:
-                pending = tuple(p for p in range(parts) if p not in done)
+            pending = pending_parts(parts, answered.get(r[_ID], ()))
             claimed.append(
                 ClaimedMessage(
                     message_id=r[_ID],
@@ -248,7 +236,7 @@ class SqliteStore(
                     destination=r[3],
                     text=r[4],
                     parts=parts,
-                    priority=_priority(r[6]),
+                    priority=stored_priority(r[6]),
                     registered_delivery=bool(r[7]),
                     expires_at=r[_EXPIRES_AT],
                     attempts=r[9],

@@ -8,6 +8,7 @@ store assigns; the caller gets one only once the message is durable.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from throttling import Priority
@@ -182,6 +183,23 @@ class ClaimedMessage:
     payload: bytes | None = None
     flash: bool = False  # every part goes with message class 0 (see NewMessage.flash)
     send_at: float | None = None  # the client's send time (see NewMessage.send_at)
+
+
+_ALL_PARTS = tuple(tuple(range(n)) for n in range(256))  # pending_parts of a fresh message
+_PRIORITIES = {int(p): p for p in Priority}
+
+
+def pending_parts(parts: int, answered: Collection[int]) -> tuple[int, ...]:
+    """A claimed message's parts not ``answered`` yet, in order (all of a fresh one)."""
+    if not answered:
+        return _ALL_PARTS[parts] if parts < len(_ALL_PARTS) else tuple(range(parts))
+    return tuple(p for p in range(parts) if p not in answered)
+
+
+def stored_priority(value: int) -> Priority:
+    """The :class:`Priority` a store row holds (a value no priority has raises ValueError)."""
+    priority = _PRIORITIES.get(value)
+    return Priority(value) if priority is None else priority
 
 
 # --- updates: what the pipeline records, in batches, through the batching writer ---
