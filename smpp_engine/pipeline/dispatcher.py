@@ -671,12 +671,18 @@ class RouteDispatcher:
 
     def _on_outcomes(self, batch: list[SubmitOutcome]) -> None:
         now = self.clock()
+        # Counted once per batch and kind, not once per message.
+        kinds: dict[str, int] = {}
         for outcome in batch:
             try:
-                self._take_outcome(outcome, now)
+                kind = self._take_outcome(outcome, now)
             except Exception as exc:
                 # Called from the bind's reader: a fault here must not end the link.
                 self._outcome_fault(outcome, now, exc)
+            else:
+                kinds[kind] = kinds.get(kind, 0) + 1
+        for kind, n in kinds.items():
+            self._counted[kind](n)
         self._answered += len(batch)
         if self._answers:
             self._answers.unpark_all()
@@ -705,9 +711,9 @@ class RouteDispatcher:
         )
         self._record(SubmitUnknown(message.message_id, part, now, f"gateway fault: {reason}"))
 
-    def _take_outcome(self, outcome: SubmitOutcome, now: float) -> None:
+    def _take_outcome(self, outcome: SubmitOutcome, now: float) -> str:
+        """Record ``outcome``; what it counts as (submitted, retried, failed or unknown)."""
         route = self.route
-        counted = self._counted
         message, part, sent_at = outcome.context
         message_id = message.message_id
         if outcome.accepted:
@@ -722,7 +728,7 @@ class RouteDispatcher:
             self._record(
                 PartSubmitted(message_id, part, outcome.bind, key, sent_at, now, route.name)
             )
-            counted["submitted"](1)
+            return "submitted"
         elif outcome.rejected:
             status = outcome.command_status or 0
             verdict = route.statuses.verdict(status)
@@ -749,14 +755,14 @@ class RouteDispatcher:
                 self._reroute(message_id, target, now, f"command_status=0x{status:08X}")
             else:
                 self._record(SubmitFailed(message_id, part, status, now, retry_at, expired))
-            counted["retried" if retry_at is not None else "failed"](1)
+            return "retried" if retry_at is not None else "failed"
         else:
             retry_at = route.retry.retry_at(
                 message.attempts + 1, now, expires_at=message.expires_at
             )
             reason = outcome.reason.value if outcome.reason is not None else "unknown"
             self._record(SubmitUnknown(message_id, part, now, reason, retry_at))
-            counted["retried" if retry_at is not None else "unknown"](1)
+            return "retried" if retry_at is not None else "unknown"
 
     async def _take_inbound(self, receive: trio.MemoryReceiveChannel[Inbound]) -> None:
         """Record receipts; the SMSC gets its deliver_sm_resp once they are durable.

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from prometheus_client import REGISTRY
 
 from smpp_engine.esme import EsmeConfig
 from smpp_engine.pipeline import Pipeline, RetryPolicy, SmscRoute, SubmitOptions, ValidityForm
@@ -267,3 +268,37 @@ async def test_mo_messages_reach_the_consumer_whole_and_are_acknowledged_by_it(
     assert joined.text == long_text and joined.parts == result.parts
     assert again.mo_id == first.mo_id  # the same text on the same day: a redelivery's id
     assert joined.mo_id != first.mo_id
+
+
+def _pipeline_count(name: str, route: str = ROUTE) -> float:
+    labels = {"smsc": route, "outcome": name}
+    return REGISTRY.get_sample_value("smpp_pipeline_messages_total", labels) or 0.0
+
+
+async def test_the_pipeline_counts_each_answer_by_its_kind_and_each_final_receipt(
+    tmp_path: Path,
+) -> None:
+    # Per route: submitted (ESME_ROK), retried (a transient error with attempts left),
+    # failed (permanent, or retries spent) and final receipts.
+    sim_scenario = scenario(
+        submit={"prefixes": {"4479990": "ESME_RINVDSTADR", "4479991": "ESME_RSYSERR"}}
+    )
+    retry = RetryPolicy(first_delay=0.05, max_delay=0.1, max_attempts=2)
+    kinds = ("submitted", "retried", "failed", "unknown", "receipts")
+    before = {kind: _pipeline_count(kind) for kind in kinds}
+    async with (
+        running(sim_scenario) as sim,
+        pipeline_on(tmp_path, sim, retry=retry) as (pipeline, store),
+    ):
+        good = [message(f"44770090{i:04d}") for i in range(5)]
+        await pipeline.accept([*good, message("447999000001"), message("447999100001")])
+        with trio.fail_after(30):
+            await settled(
+                store,
+                lambda c: (
+                    c.get(MessageState.DELIVERED, 0) == 5 and c.get(MessageState.REJECTED, 0) == 2
+                ),
+            )
+    counted = {kind: _pipeline_count(kind) - before[kind] for kind in kinds}
+    # The flaky one: retried once, then failed with its attempts spent.
+    assert counted == {"submitted": 5, "retried": 1, "failed": 2, "unknown": 0, "receipts": 5}
