@@ -56,6 +56,7 @@ async def test_a_path_met_again_keeps_its_template_and_its_scope_per_method() ->
     client, _ = _client()
     read_before = _count("/gt/{item:int}", "GET", "200")
     refused_before = _count("/gt/{item:int}/notes", "POST", "403")
+    undeclared_before = _count("/gt/{item:int}", "POST", "403")
     async with client:
         for _ in range(3):
             assert (await client.get("/gt/7")).text == "read"
@@ -66,6 +67,7 @@ async def test_a_path_met_again_keeps_its_template_and_its_scope_per_method() ->
         assert (await client.post("/gt/7")).status_code == 403  # undeclared: admin needed
     assert _count("/gt/{item:int}", "GET", "200") == read_before + 3
     assert _count("/gt/{item:int}/notes", "POST", "403") == refused_before + 3
+    assert _count("/gt/{item:int}", "POST", "403") == undeclared_before + 1
 
 
 async def test_the_templates_kept_stay_bounded_under_a_scan_of_random_paths() -> None:
