@@ -19,9 +19,8 @@ import trio
 from smpp_engine import logs
 from smpp_engine.esme import EsmeConfig, Inbound, SubmitOutcome, open_bind
 from smpp_engine.heap import settle_after_start
-from smpp_engine.protocol import SubmitSm
 
-TEXT = b"Benchmark message for the SMPP gateway engine."
+from .raw_client import bench_submit
 
 
 @dataclass
@@ -124,15 +123,7 @@ async def run_load(port: int, messages: int, window: int, *, receipts: bool) -> 
         cpu_start = time.process_time()
         for _ in range(messages):
             await bind.send(
-                SubmitSm(
-                    source_addr_ton=5,
-                    source_addr="BENCH",
-                    dest_addr_ton=1,
-                    dest_addr_npi=1,
-                    destination_addr="447700900123",
-                    registered_delivery=registered_delivery,
-                    short_message=TEXT,
-                ),
+                bench_submit(registered_delivery),
                 perf_counter(),
             )
         await done.wait()

@@ -56,6 +56,19 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes:
     return bytes(out)
 
 
+def bench_submit(registered_delivery: int = 0) -> SubmitSm:
+    """The submit_sm every benchmark client sends, so their figures compare."""
+    return SubmitSm(
+        source_addr_ton=5,
+        source_addr="BENCH",
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr="447700900123",
+        registered_delivery=registered_delivery,
+        short_message=b"Benchmark message for the SMPP gateway engine.",
+    )
+
+
 def blast(
     host: str,
     port: int,
@@ -82,19 +95,7 @@ def blast(
     if bind_resp.command_status != CommandStatus.ESME_ROK:
         raise ConnectionError(f"bind refused: 0x{bind_resp.command_status:08X}")
 
-    template = bytearray(
-        encode_pdu(
-            SubmitSm(
-                source_addr_ton=5,
-                source_addr="BENCH",
-                dest_addr_ton=1,
-                dest_addr_npi=1,
-                destination_addr="447700900123",
-                registered_delivery=registered_delivery,
-                short_message=b"Benchmark message for the SMPP gateway engine.",
-            )
-        )
-    )
+    template = bytearray(encode_pdu(bench_submit(registered_delivery)))
     size = len(template)
     batch = bytearray(size * window)
     for i in range(window):

@@ -222,11 +222,7 @@ class Window:
         Call this before encoding: the caller writes the bytes afterwards.
         Raises :class:`WindowFull` when ``takes_slot`` and no slot is free.
         """
-        if takes_slot:
-            if self._used >= self.size:
-                raise WindowFull(self.size)
-            self._used += 1
-        seq = self.allocator.allocate()
+        seq = self._number(takes_slot)
         pdu.sequence_number = seq
         inflight = InFlight(pdu, seq, now, now + timeout, context, takes_slot)
         self._enter(inflight)
@@ -247,15 +243,19 @@ class Window:
 
         Raises :class:`WindowFull` when ``takes_slot`` and no slot is free.
         """
-        if takes_slot:
-            if self._used >= self.size:
-                raise WindowFull(self.size)
-            self._used += 1
-        seq = self.allocator.allocate()
+        seq = self._number(takes_slot)
         wire = _pack_header(HEADER_SIZE + len(body), command_id, 0, seq) + body
         inflight = EncodedInFlight(command_id, wire, seq, now, now + timeout, context, takes_slot)
         self._enter(inflight)
         return inflight
+
+    def _number(self, takes_slot: bool) -> int:
+        """A sequence number for a new request, taking a slot for it if it ``takes_slot``."""
+        if takes_slot:
+            if self._used >= self.size:
+                raise WindowFull(self.size)
+            self._used += 1
+        return self.allocator.allocate()
 
     def _enter(self, inflight: InFlight) -> None:
         deadline = inflight.deadline
