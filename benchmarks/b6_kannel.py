@@ -11,9 +11,20 @@ each gateway runs alone. The requests come from a lean keep-alive client
 (benchmarks/http_load.py), one connection per request in flight: httpx, used
 before, spent about 2 ms of CPU per request and was the ceiling for every peer.
 
+Each gateway's CPU (user and system, every process and thread of it, from
+/proc) is given per message, from the first request until the last message is
+at the SMSC.
+
 Then the engine again with ``POST /v1/messages/batch`` (``--batch`` messages per
 request, an eighth of the requests in flight), which Kannel's sendsms has no
 equivalent of.
+
+Then the floors (benchmarks/peers/http_floor.py, skipped with ``--no-floors``):
+HTTP servers that answer the engine's request 202 and store and send nothing, each
+one layer more than the one before (bare sockets, h11, the engine's HTTP server,
+Starlette), each in its own process. A floor's rate is the most a front door built
+that way could reach here; the steps between their CPU per request say what each
+layer costs.
 
 Jasmin 0.11 is the second peer when its virtual environment is found
 (``--jasmin-venv`` or ``JASMIN_VENV``; see benchmarks/peers/jasmin.py): its
@@ -23,7 +34,7 @@ from RabbitMQ); it runs as Jasmin ships it, with its default one-submit-a-second
 throttle lifted.
 
     python -m benchmarks.b6_kannel [--messages 20000] [--concurrency 64] [--window 256]
-        [--batch 100] [--jasmin-venv PATH]
+        [--batch 100] [--no-floors] [--jasmin-venv PATH]
 
 Needs Debian's ``kannel`` package (bearerbox, smsbox).
 """
@@ -32,13 +43,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,12 +62,14 @@ import trio
 from smpp_engine.settings import hash_api_key
 
 from .http_load import HttpConnection
+from .peers.http_floor import FLOORS
 from .peers.jasmin import INSTALL, find_venv, jasmin, version
 from .processes import simulator_with_control
 from .report import write
 
 KEY = "b6-bench-key"
 SYSTEM_ID, PASSWORD = "b6", "bench"
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 TEXT = "Your bill of 42.50 EUR is due on 15 December. Pay at demopower.example"
 
 
@@ -160,6 +174,17 @@ def processes(*commands: list[str]) -> Iterator[list[subprocess.Popen[str]]]:
                 process.wait()
 
 
+def message(n: int) -> dict[str, Any]:
+    """The engine's request body for message ``n``."""
+    return {"to": f"4477009{n:05d}", "from": "ACME", "text": TEXT, "registered_delivery": False}
+
+
+async def post_message(connection: HttpConnection, n: int) -> int:
+    """``POST /v1/messages`` for message ``n``; its status."""
+    data = json.dumps(message(n)).encode()
+    return await connection.request("POST", "/v1/messages", data, "application/json")
+
+
 async def accepted(control: httpx.AsyncClient) -> int:
     count: int = (await control.get("/stats")).json()["messages"]["accepted"]
     return count
@@ -173,6 +198,16 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what:
     raise RuntimeError(f"timed out waiting for {what}")
 
 
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """CPU time (user and system, every thread) the processes ``pids`` have used."""
+    ticks = 0
+    for pid in pids:
+        # The command name (field 2) may hold spaces: count fields after its ')'.
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / _TICKS_PER_SECOND
+
+
 async def blast(
     control: httpx.AsyncClient,
     messages: int,
@@ -180,14 +215,20 @@ async def blast(
     send: Callable[[HttpConnection, int], Awaitable[int]],
     connect: Callable[[], HttpConnection],
     per_request: int = 1,
+    *,
+    server: Sequence[int] = (),
+    to_smsc: bool = True,
 ) -> dict[str, Any]:
     """Send ``messages`` in requests of ``per_request``, ``concurrency`` requests at a
     time, each worker on its own keep-alive connection (``connect()``);
     ``send(connection, first)`` sends the request starting at message ``first`` and
-    returns its status."""
-    before = await accepted(control)
+    returns its status. The CPU the ``server`` processes spend from the first request
+    until the last message is at the SMSC (``to_smsc``) or the last answer is in is
+    given per message."""
+    before = await accepted(control) if to_smsc else 0
     refused = 0
     queue = iter(range(0, messages, per_request))
+    cpu = cpu_seconds(server)
     started = time.perf_counter()
 
     async def worker() -> None:
@@ -204,36 +245,41 @@ async def blast(
         for _ in range(concurrency):
             nursery.start_soon(worker)
     http_done = time.perf_counter() - started
+    figures: dict[str, Any] = {"http_per_s": round(messages / http_done), "refused": refused}
+    if to_smsc:
 
-    async def all_in() -> bool:
-        return await accepted(control) - before >= messages - refused
+        async def all_in() -> bool:
+            return await accepted(control) - before >= messages - refused
 
-    await wait_until(all_in, 120 + messages / 100, "the SMSC to accept every message")
-    smsc_done = time.perf_counter() - started
-    return {
-        "http_per_s": round(messages / http_done),
-        "smsc_per_s": round((messages - refused) / smsc_done),
-        "refused": refused,
-        "seconds": round(smsc_done, 2),
-    }
+        await wait_until(all_in, 120 + messages / 100, "the SMSC to accept every message")
+        smsc_done = time.perf_counter() - started
+        figures["smsc_per_s"] = round((messages - refused) / smsc_done)
+        figures["seconds"] = round(smsc_done, 2)
+    else:
+        figures["seconds"] = round(http_done, 2)
+    if server:
+        figures["server_cpu_us_per_msg"] = round((cpu_seconds(server) - cpu) / messages * 1e6, 1)
+    return figures
 
 
 async def run_kannel(control: httpx.AsyncClient, smsc_port: int, args: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="b6-kannel-") as name:
         folder = Path(name)
         conf, sendsms = kannel_conf(folder, smsc_port, args.window)
-        with processes(["bearerbox", str(conf)]):
+        with processes(["bearerbox", str(conf)]) as (bearerbox,):
 
             async def bound() -> bool:
                 return bool((await control.get("/stats")).json()["binds"])
 
             # smsbox gives up when bearerbox is not listening yet: bearerbox first.
             await wait_until(bound, 30, "Kannel's bind")
-            with processes(["smsbox", str(conf)]):
-                return await _blast_kannel(control, sendsms, args)
+            with processes(["smsbox", str(conf)]) as (smsbox,):
+                return await _blast_kannel(control, sendsms, (bearerbox.pid, smsbox.pid), args)
 
 
-async def _blast_kannel(control: httpx.AsyncClient, sendsms: int, args: Any) -> dict[str, Any]:
+async def _blast_kannel(
+    control: httpx.AsyncClient, sendsms: int, server: Sequence[int], args: Any
+) -> dict[str, Any]:
     params = {"username": "bench", "password": "bench", "from": "ACME", "text": TEXT}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sendsms}", timeout=60) as client:
 
@@ -253,7 +299,7 @@ async def _blast_kannel(control: httpx.AsyncClient, sendsms: int, args: Any) -> 
         def connect() -> HttpConnection:
             return HttpConnection("127.0.0.1", sendsms)
 
-        return await blast(control, args.messages, args.concurrency, send, connect)
+        return await blast(control, args.messages, args.concurrency, send, connect, server=server)
 
 
 async def run_jasmin(
@@ -293,27 +339,22 @@ async def run_engine(control: httpx.AsyncClient, smsc_port: int, args: Any) -> d
 
                 await wait_until(ready, 30, "the engine's bind")
 
-                def body(n: int) -> dict[str, Any]:
-                    return {
-                        "to": f"4477009{n:05d}",
-                        "from": "ACME",
-                        "text": TEXT,
-                        "registered_delivery": False,
-                    }
-
                 def connect() -> HttpConnection:
                     return HttpConnection("127.0.0.1", http_port, {"X-API-Key": KEY})
 
-                async def send(c: HttpConnection, n: int) -> int:
-                    data = json.dumps(body(n)).encode()
-                    return await c.request("POST", "/v1/messages", data, "application/json")
-
-                single = await blast(control, args.messages, args.concurrency, send, connect)
+                single = await blast(
+                    control,
+                    args.messages,
+                    args.concurrency,
+                    post_message,
+                    connect,
+                    server=(engine.pid,),
+                )
                 batch = args.batch
 
                 async def send_batch(c: HttpConnection, first: int) -> int:
                     last = min(first + batch, args.messages)
-                    items = [body(n) for n in range(first, last)]
+                    items = [message(n) for n in range(first, last)]
                     data = json.dumps({"messages": items}).encode()
                     return await c.request("POST", "/v1/messages/batch", data, "application/json")
 
@@ -325,8 +366,37 @@ async def run_engine(control: httpx.AsyncClient, smsc_port: int, args: Any) -> d
                     send_batch,
                     connect,
                     batch,
+                    server=(engine.pid,),
                 )
                 return {"single": single, "batch": batched}
+
+
+async def run_floors(control: httpx.AsyncClient, args: Any) -> dict[str, Any]:
+    """Each floor (benchmarks/peers/http_floor.py) in its own process, sent the engine's
+    requests: the most a front door built that way reaches here, and its CPU."""
+    results = {}
+    for floor in FLOORS:
+        command = [sys.executable, "-m", "benchmarks.peers.http_floor", floor]
+        with processes(command) as (server,):
+            assert server.stdout is not None
+            line = await trio.to_thread.run_sync(server.stdout.readline)
+            if not line:
+                raise RuntimeError(f"the {floor} floor exited before it ran")
+            port = json.loads(line)["http_port"]
+
+            def connect(port: int = port) -> HttpConnection:
+                return HttpConnection("127.0.0.1", port, {"X-API-Key": KEY})
+
+            results[floor] = await blast(
+                control,
+                args.messages,
+                args.concurrency,
+                post_message,
+                connect,
+                server=(server.pid,),
+                to_smsc=False,
+            )
+    return results
 
 
 async def run(args: Any) -> dict[str, Any]:
@@ -337,6 +407,8 @@ async def run(args: Any) -> dict[str, Any]:
             if args.jasmin is not None:
                 results["jasmin"] = await run_jasmin(control, port, args.jasmin, args)
             results["engine"] = await run_engine(control, port, args)
+            if args.floors:
+                results["floors"] = await run_floors(control, args)
     return results
 
 
@@ -346,6 +418,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--window", type=int, default=256)
     parser.add_argument("--batch", type=int, default=100, help="messages per batch request")
+    parser.add_argument(
+        "--no-floors",
+        dest="floors",
+        action="store_false",
+        help="skip the floors (benchmarks/peers/http_floor.py)",
+    )
     parser.add_argument(
         "--jasmin-venv",
         help="virtual environment holding Jasmin 0.11 (default: $JASMIN_VENV)",
@@ -364,10 +442,15 @@ def main() -> None:
     }
     if "jasmin" in results:
         rows["jasmin /send"] = results["jasmin"]
+    for floor, figures in results.get("floors", {}).items():
+        rows[f"floor {floor}"] = figures
     for name, figures in rows.items():
+        smsc = f"{figures['smsc_per_s']:>6,}/s" if "smsc_per_s" in figures else "     -  "
+        cpu = figures.get("server_cpu_us_per_msg")
         print(
-            f"{name:>26}: HTTP {figures['http_per_s']:>6,} msg/s   "
-            f"to the SMSC {figures['smsc_per_s']:>6,}/s   refused {figures['refused']}"
+            f"{name:>26}: HTTP {figures['http_per_s']:>6,} msg/s   to the SMSC {smsc}   "
+            + (f"server CPU {cpu:>6,.1f} µs/msg   " if cpu is not None else "")
+            + f"refused {figures['refused']}"
         )
     kannel = max(1, results["kannel"]["smsc_per_s"])
     figures = {
@@ -376,7 +459,15 @@ def main() -> None:
         "engine_batch_smsc_per_s": results["engine"]["batch"]["smsc_per_s"],
         "ratio_to_kannel": round(results["engine"]["single"]["smsc_per_s"] / kannel, 2),
         "batch_ratio_to_kannel": round(results["engine"]["batch"]["smsc_per_s"] / kannel, 2),
+        "kannel_cpu_us_per_msg": results["kannel"]["server_cpu_us_per_msg"],
+        "engine_cpu_us_per_msg": results["engine"]["single"]["server_cpu_us_per_msg"],
+        "engine_batch_cpu_us_per_msg": results["engine"]["batch"]["server_cpu_us_per_msg"],
     }
+    for floor, floor_figures in results.get("floors", {}).items():
+        # A floor stores and sends nothing: its rate bounds any front door built so.
+        figures[f"floor_{floor}_http_per_s"] = floor_figures["http_per_s"]
+        figures[f"floor_{floor}_ratio_to_kannel"] = round(floor_figures["http_per_s"] / kannel, 2)
+        figures[f"floor_{floor}_cpu_us_per_msg"] = floor_figures["server_cpu_us_per_msg"]
     if "jasmin" in results:
         jasmin_rate = max(1, results["jasmin"]["smsc_per_s"])
         figures["jasmin_smsc_per_s"] = results["jasmin"]["smsc_per_s"]
