@@ -106,6 +106,21 @@ def test_b9_is_judged_against_jasmin_only_when_its_record_measured_jasmin() -> N
     assert ("b9 alone", "ratio_to_jasmin") not in rows
 
 
+def test_b6_is_judged_against_kannel_one_per_request_and_batched() -> None:
+    figures = {
+        "ratio_to_kannel": 0.38,
+        "target_ratio_to_kannel": 1.5,
+        "batch_ratio_to_kannel": 16.2,
+        "target_batch_ratio_to_kannel": 15,
+        "floor_h11_ratio_to_kannel": 1.84,
+    }
+    rows = _shown({"b6": {"benchmark": "b6_kannel", "figures": figures}})
+    assert rows["b6", "ratio_to_kannel"] == ["0.38", "≥ 1.5", "not met"]
+    assert rows["b6", "batch_ratio_to_kannel"] == ["16.2", "≥ 15", "met"]
+    # A floor is a bound on any front door built so, not the engine: no target.
+    assert rows["b6", "floor_h11_ratio_to_kannel"] == ["1.84", "", "no target"]
+
+
 def test_a_figure_of_an_unknown_benchmark_has_no_target() -> None:
     rows = _shown({"b99": {"benchmark": "b99_new", "figures": {"per_s": 10, "target": 5}}})
     assert rows["b99", "per_s"] == ["10", "", "no target"]

@@ -57,6 +57,10 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target("p99_ms", "target_p99_ms", at_most=True),
         Target("growth_ms", "target_growth_ms", at_most=True),
     ),
+    "b6_kannel": (
+        Target("ratio_to_kannel", "target_ratio_to_kannel"),
+        Target("batch_ratio_to_kannel", "target_batch_ratio_to_kannel"),
+    ),
     "b7_simulator": (Target("ratio_to_b2", "target_ratio_to_b2"),),
     "b9_server_face": (
         Target("share_of_b4", "target_share_of_b4"),
