@@ -8,12 +8,15 @@ what that layer alone costs. Four, each one layer more than the one before:
 - ``bare``: trio sockets, the head split by hand (Content-Length only);
 - ``h11``: h11 reads the request and writes the answer, on trio;
 - ``server``: the engine's own HTTP server (``serve_asgi``) with a raw ASGI app;
-- ``starlette``: the same server with a Starlette app of one route.
+- ``starlette``: the same server with a Starlette app of one route;
+- ``httptools``, only where httptools is installed (it is not a dependency of the
+  project): trio sockets, llhttp's C parser reading the requests, for the cost of
+  the one layer a C parser would replace.
 
 The engine's front door is ``starlette`` plus its gate (keys, metrics), the JSON
 body read and validated, the durable accept and the SMPP submit.
 
-    python -m benchmarks.peers.http_floor {bare,h11,server,starlette}
+    python -m benchmarks.peers.http_floor {bare,h11,server,starlette,httptools}
 
 prints ``{"http_port": N}`` on its first line once listening on loopback, and
 serves until terminated.
@@ -22,6 +25,7 @@ serves until terminated.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -89,6 +93,30 @@ async def _h11(stream: trio.SocketStream) -> None:
                 return
 
 
+class _Requests:
+    """httptools' callbacks: counts the requests read to their end."""
+
+    def __init__(self) -> None:
+        self.complete = 0
+
+    def on_message_complete(self) -> None:
+        self.complete += 1
+
+
+async def _httptools(stream: trio.SocketStream) -> None:
+    """httptools (llhttp, in C) reads the requests; each answered in one write."""
+    import httptools  # type: ignore[import-not-found]  # noqa: PLC0415
+
+    requests = _Requests()
+    parser = httptools.HttpRequestParser(requests)
+    async with stream:
+        while chunk := await stream.receive_some(65536):
+            parser.feed_data(chunk)
+            if requests.complete:
+                await stream.send_all(_BARE_ANSWER * requests.complete)
+                requests.complete = 0
+
+
 async def _raw_app(scope: Any, receive: Any, send: Any) -> None:
     """An ASGI app that reads the body to its end and answers 202."""
     more = True
@@ -143,6 +171,9 @@ FLOORS: dict[str, Callable[[], Awaitable[None]]] = {
     "server": partial(_serve_app, _raw_app),
     "starlette": lambda: _serve_app(_starlette_app()),
 }
+if importlib.util.find_spec("httptools") is not None:
+    # Not a dependency of the project: a floor for a C parser, where one is installed.
+    FLOORS["httptools"] = partial(_serve_handler, _httptools)
 
 
 def main() -> None:
