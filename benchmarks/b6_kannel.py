@@ -52,6 +52,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -383,16 +384,12 @@ async def run_floors(control: httpx.AsyncClient, args: Any) -> dict[str, Any]:
             if not line:
                 raise RuntimeError(f"the {floor} floor exited before it ran")
             port = json.loads(line)["http_port"]
-
-            def connect(port: int = port) -> HttpConnection:
-                return HttpConnection("127.0.0.1", port, {"X-API-Key": KEY})
-
             results[floor] = await blast(
                 control,
                 args.messages,
                 args.concurrency,
                 post_message,
-                connect,
+                partial(HttpConnection, "127.0.0.1", port, {"X-API-Key": KEY}),
                 server=(server.pid,),
                 to_smsc=False,
             )

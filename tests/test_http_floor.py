@@ -24,14 +24,16 @@ async def test_a_floor_answers_every_request_kept_alive(floor: str) -> None:
         assert server.stdout is not None
         port = json.loads(await trio.to_thread.run_sync(server.stdout.readline))["http_port"]
         client = HttpConnection("127.0.0.1", port, {"X-API-Key": "k"})
-        bodies = [json.dumps(message(n)).encode() for n in range(3)] + [b"x" * 70_000]
-        statuses = [
-            await client.request("POST", "/v1/messages", body, "application/json")
-            for body in bodies
-        ]
-        # The fourth came on the first connection: every body was read to its end.
+        small = [json.dumps(message(n)).encode() for n in range(3)]
+        bodies = [small[0], b"x" * 70_000, small[1], small[2]]
+        statuses, streams = [], []
+        for body in bodies:
+            statuses.append(await client.request("POST", "/v1/messages", body, "application/json"))
+            streams.append(client._stream)
         assert statuses == [202] * 4
-        assert client._stream is not None
+        # The client reconnects without a word when a server closes: all four on one
+        # connection means each body, the long one too, was read to its end.
+        assert streams[0] is not None and all(s is streams[0] for s in streams)
         await client.aclose()
         assert cpu_seconds([server.pid]) > 0
     finally:
